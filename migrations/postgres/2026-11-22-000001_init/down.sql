@@ -1,0 +1,11 @@
+DROP TABLE sessions;
+DROP TABLE used_assertions;
+DROP TABLE pending_authn_requests;
+DROP TABLE login_attempts;
+DROP TABLE user_events;
+DROP TABLE identities;
+DROP TABLE users;
+DROP TABLE saml_idps;
+DROP TABLE connections;
+DROP TABLE email_domains;
+DROP TABLE tenants;

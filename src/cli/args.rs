@@ -1,0 +1,245 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "ssogate", version, about = "Multi-tenant SSO gateway: SAML sign-in with just-in-time provisioning")]
+pub struct Cli {
+    /// Config file (default: config/default.toml when present). SSOGATE_SECTION__KEY variables override it.
+    #[arg(long, global = true, env = "SSOGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (applies pending migrations first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage tenants (companies).
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage a tenant's whitelisted email domains.
+    #[command(subcommand)]
+    Domain(DomainCmd),
+    /// Manage a tenant's identity-provider connections.
+    #[command(subcommand)]
+    Connection(ConnectionCmd),
+    /// Inspect users (there is no delete).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Show a tenant's recent sign-in attempts, with reason codes.
+    SignIns {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Flag users whose last sign-in is older than their tenant's stale_after_days.
+    FlagStale {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl From<OnOff> for bool {
+    fn from(v: OnOff) -> bool {
+        matches!(v, OnOff::On)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TenantFieldArgs {
+    /// Display name shown on sign-in pages.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Create users on their first sign-in.
+    #[arg(long, value_enum)]
+    pub auto_create_users: Option<OnOff>,
+    /// The IdP attribute that carries the IWMS ID.
+    #[arg(long)]
+    pub iwms_attribute: Option<String>,
+    /// Days without sign-in before a user is flagged stale (default 90).
+    #[arg(long)]
+    pub stale_after_days: Option<i64>,
+    /// An origin (scheme://host[:port]) return_to may point at; repeatable.
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        slug: String,
+        #[command(flatten)]
+        fields: TenantFieldArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant with its domains and connections.
+    Show {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a tenant's settings; options not given keep their value.
+    Update {
+        slug: String,
+        #[command(flatten)]
+        fields: TenantFieldArgs,
+        /// Remove the IWMS attribute.
+        #[arg(long, conflicts_with = "iwms_attribute")]
+        clear_iwms_attribute: bool,
+        /// Remove every allowed return_to origin.
+        #[arg(long, conflicts_with = "allowed_origins")]
+        clear_allowed_origins: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCmd {
+    /// Whitelist an email domain for a tenant (a domain belongs to at most one tenant).
+    Add {
+        tenant: String,
+        domain: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a whitelisted domain.
+    Remove { tenant: String, domain: String },
+    /// List whitelisted domains.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddSamlArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Connection slug, used in the ACS and metadata URLs.
+    #[arg(long)]
+    pub slug: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// IdP metadata XML file.
+    #[arg(long, conflicts_with_all = ["metadata_url", "entity_id"])]
+    pub metadata_file: Option<PathBuf>,
+    /// IdP metadata URL (fetched once now; http(s)).
+    #[arg(long, conflicts_with = "entity_id")]
+    pub metadata_url: Option<String>,
+    /// IdP entity ID (with --sso-url and --cert-file, instead of metadata).
+    #[arg(long, requires_all = ["sso_url", "cert_files"])]
+    pub entity_id: Option<String>,
+    /// IdP SSO URL for the HTTP-Redirect binding.
+    #[arg(long)]
+    pub sso_url: Option<String>,
+    /// IdP signing certificate (PEM or DER); repeatable.
+    #[arg(long = "cert-file")]
+    pub cert_files: Vec<PathBuf>,
+    /// Attribute names for the email, first to match wins (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub attr_email: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_first_name: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_last_name: Vec<String>,
+    /// IWMS ID attribute for this connection (default: the tenant's).
+    #[arg(long)]
+    pub attr_iwms_id: Option<String>,
+    /// Accept IdP-initiated (unsolicited) responses; off by default.
+    #[arg(long)]
+    pub allow_idp_initiated: bool,
+    /// Sign AuthnRequests with the SP key from the config.
+    #[arg(long)]
+    pub sign_requests: bool,
+    /// Allowed clock skew in seconds (default 60).
+    #[arg(long)]
+    pub clock_skew_secs: Option<i64>,
+    /// Accepted signature algorithms (default: all of rsa/ecdsa-sha256/384/512; SHA-1 is never accepted).
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_algorithms: Option<Vec<String>>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCmd {
+    /// Add a SAML IdP connection from metadata or explicit flags.
+    AddSaml(Box<AddSamlArgs>),
+    /// List a tenant's connections.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a connection and the values to configure in the IdP.
+    Show {
+        #[arg(long)]
+        tenant: String,
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a connection (kept for history; its slug stays reserved).
+    Remove {
+        #[arg(long)]
+        tenant: String,
+        slug: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    All,
+    Active,
+    Stale,
+    Deactivated,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// List a tenant's users.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value_t = StatusArg::All)]
+        status: StatusArg,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a user (by email or id) with identities, timeline and sign-ins.
+    Show {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+}

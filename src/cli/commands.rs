@@ -1,0 +1,326 @@
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use super::args::*;
+use super::output::{self, json, opt, table, when};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
+use crate::protocol::saml::SpEndpoints;
+use crate::protocol::saml::idp_metadata::parse_idp_metadata;
+use crate::service::admin::{self, SamlConnectionInput, TenantInput};
+use crate::service::stale;
+use crate::startup::{Application, open_database};
+use crate::storage::users::StatusFilter;
+use crate::storage::{DbConnection, connections};
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref(), std::env::vars())?;
+    let clock = SystemClock;
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let pool = open_database(&settings)?;
+            drop(pool);
+            println!("migrations applied");
+            Ok(())
+        }
+        other => {
+            let pool = open_database(&settings)?;
+            let mut conn = pool.get()?;
+            admin_command(other, &mut conn, &settings, clock.unix())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    crate::telemetry::init(&settings.log);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let app = Application::build_with_clock(settings, Arc::new(SystemClock)).await?;
+        tracing::info!(port = app.port(), "ssogate listening");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn tenant_input(f: TenantFieldArgs, clear_iwms: bool, clear_origins: bool) -> TenantInput {
+    TenantInput {
+        display_name: f.name,
+        auto_create_users: f.auto_create_users.map(bool::from),
+        iwms_attribute: if clear_iwms { Some(None) } else { f.iwms_attribute.map(Some) },
+        stale_after_days: f.stale_after_days,
+        allowed_return_origins: if clear_origins {
+            Some(Vec::new())
+        } else if f.allowed_origins.is_empty() {
+            None
+        } else {
+            Some(f.allowed_origins)
+        },
+    }
+}
+
+fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(v);
+    }
+    println!("slug:                   {}", v.slug);
+    println!("display name:           {}", v.display_name);
+    println!("auto-create users:      {}", if v.auto_create_users { "on" } else { "off" });
+    println!("IWMS ID attribute:      {}", opt(&v.iwms_attribute));
+    println!("stale after (days):     {}", v.stale_after_days);
+    println!("allowed return origins: {}", v.allowed_return_origins.join(", "));
+    println!("domains:                {}", v.domains.join(", "));
+    println!("connections:            {}", v.connections.join(", "));
+    if v.auto_create_users && v.domains.is_empty() {
+        println!("warning: auto-create is on and no email domain is whitelisted: anyone your IdP signs in gets an account");
+    }
+    Ok(())
+}
+
+fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now: i64) -> anyhow::Result<()> {
+    match cmd {
+        Command::Tenant(TenantCmd::Create { slug, fields, json: j }) => {
+            let t = admin::create_tenant(conn, &slug, &tenant_input(fields, false, false), now)?;
+            print_tenant(&admin::tenant_view(conn, &t)?, j)
+        }
+        Command::Tenant(TenantCmd::Update { slug, fields, clear_iwms_attribute, clear_allowed_origins, json: j }) => {
+            let t = admin::update_tenant(conn, &slug, &tenant_input(fields, clear_iwms_attribute, clear_allowed_origins), now)?;
+            print_tenant(&admin::tenant_view(conn, &t)?, j)
+        }
+        Command::Tenant(TenantCmd::List { json: j }) => {
+            let all = admin::list_tenants(conn)?;
+            if j {
+                return json(&all);
+            }
+            table(
+                &["SLUG", "NAME", "AUTO-CREATE", "DOMAINS", "CONNECTIONS"],
+                all.iter()
+                    .map(|t| vec![t.slug.clone(), t.display_name.clone(), (if t.auto_create_users { "on" } else { "off" }).into(), t.domains.join(","), t.connections.join(",")])
+                    .collect(),
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCmd::Show { slug, json: j }) => {
+            let t = admin::tenant_by_slug(conn, &slug)?;
+            print_tenant(&admin::tenant_view(conn, &t)?, j)
+        }
+        Command::Domain(DomainCmd::Add { tenant, domain, json: j }) => {
+            let d = admin::add_domain(conn, &tenant, &domain, now)?;
+            if j {
+                json(&admin::DomainView { tenant, domain: d.to_string() })
+            } else {
+                println!("{d} whitelisted for {tenant}");
+                Ok(())
+            }
+        }
+        Command::Domain(DomainCmd::Remove { tenant, domain }) => {
+            let d = admin::remove_domain(conn, &tenant, &domain)?;
+            println!("{d} removed from {tenant}");
+            Ok(())
+        }
+        Command::Domain(DomainCmd::List { tenant, json: j }) => {
+            let all = admin::list_domains(conn, tenant.as_deref())?;
+            if j {
+                return json(&all);
+            }
+            table(&["TENANT", "DOMAIN"], all.into_iter().map(|d| vec![d.tenant, d.domain]).collect());
+            Ok(())
+        }
+        Command::Connection(ConnectionCmd::AddSaml(a)) => add_saml(conn, settings, *a, now),
+        Command::Connection(ConnectionCmd::List { tenant, json: j }) => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let list = connections::list_active(conn, t.id)?;
+            let mut out = Vec::new();
+            for c in &list {
+                let s = connections::saml_settings(conn, t.id, c.id)?;
+                out.push(admin::connection_json(c, &s, &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str())));
+            }
+            if j {
+                return json(&out);
+            }
+            table(
+                &["SLUG", "PROTOCOL", "IDP ENTITY ID", "ACS URL"],
+                out.iter()
+                    .map(|v| ["slug", "protocol", "idp_entity_id", "acs_url"].iter().map(|k| v[*k].as_str().unwrap_or("").to_owned()).collect())
+                    .collect(),
+            );
+            Ok(())
+        }
+        Command::Connection(ConnectionCmd::Show { tenant, slug, json: j }) => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let c = admin::connection_by_slug(conn, &t, &slug)?;
+            let s = connections::saml_settings(conn, t.id, c.id)?;
+            let v = admin::connection_json(&c, &s, &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()));
+            if j {
+                return json(&v);
+            }
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+        Command::Connection(ConnectionCmd::Remove { tenant, slug }) => {
+            admin::remove_connection(conn, &tenant, &slug, now)?;
+            println!("connection {slug} removed from {tenant} (history kept; the slug stays reserved)");
+            Ok(())
+        }
+        Command::User(UserCmd::List { tenant, status, limit, offset, json: j }) => {
+            let filter = match status {
+                StatusArg::All => StatusFilter::All,
+                StatusArg::Active => StatusFilter::Active,
+                StatusArg::Stale => StatusFilter::Stale,
+                StatusArg::Deactivated => StatusFilter::Deactivated,
+            };
+            let list = admin::list_users(conn, &tenant, filter, limit, offset)?;
+            if j {
+                return json(&list);
+            }
+            table(
+                &["ID", "EMAIL", "FIRST", "LAST", "IWMS ID", "STATUS", "STALE", "LAST SIGN-IN"],
+                list.iter()
+                    .map(|u| {
+                        vec![
+                            u.id.to_string(),
+                            u.email.clone(),
+                            opt(&u.first_name),
+                            opt(&u.last_name),
+                            opt(&u.iwms_id),
+                            u.status.to_owned(),
+                            (if u.stale { "yes" } else { "no" }).into(),
+                            when(u.last_login_at),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        Command::User(UserCmd::Show { tenant, user, json: j }) => {
+            let d = admin::show_user(conn, &tenant, &user)?;
+            if j {
+                return json(&d);
+            }
+            println!("{}", serde_json::to_string_pretty(&d)?);
+            Ok(())
+        }
+        Command::SignIns { tenant, limit, json: j } => {
+            let list = admin::sign_in_history(conn, &tenant, limit)?;
+            if j {
+                return json(&list);
+            }
+            table(
+                &["TIME", "OUTCOME", "REASON", "USER", "EMAIL", "DETAIL"],
+                list.iter()
+                    .map(|a| vec![when(Some(a.created_at)), a.outcome.clone(), a.reason.clone(), a.user_id.map(|u| u.to_string()).unwrap_or("-".into()), opt(&a.email), a.detail.clone()])
+                    .collect(),
+            );
+            Ok(())
+        }
+        Command::FlagStale { json: j } => {
+            let r = stale::flag_all(conn, now)?;
+            if j {
+                return json(&r);
+            }
+            table(&["TENANT", "STALE AFTER (DAYS)", "NEWLY FLAGGED"], r.iter().map(|t| vec![t.tenant.clone(), t.stale_after_days.to_string(), t.flagged.to_string()]).collect());
+            Ok(())
+        }
+        Command::Serve | Command::Migrate => unreachable_command(),
+    }
+}
+
+fn unreachable_command() -> anyhow::Result<()> {
+    bail!("internal: serve and migrate are handled before opening an admin connection")
+}
+
+fn read_certificates(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(p).with_context(|| format!("--cert-file {}: cannot read", p.display()))?;
+        match openssl::x509::X509::stack_from_pem(&bytes) {
+            Ok(stack) if !stack.is_empty() => {
+                for c in stack {
+                    out.push(c.to_der()?);
+                }
+            }
+            _ => {
+                let c = openssl::x509::X509::from_der(&bytes).with_context(|| format!("--cert-file {}: neither PEM nor DER X.509", p.display()))?;
+                out.push(c.to_der()?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn fetch_metadata(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url).context("--metadata-url is not a URL")?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        bail!("--metadata-url must be http(s)");
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
+        let res = client.get(parsed).send().await.context("--metadata-url: request failed")?;
+        if !res.status().is_success() {
+            bail!("--metadata-url answered HTTP {}", res.status());
+        }
+        let body = res.bytes().await?;
+        if body.len() > 2 * 1024 * 1024 {
+            bail!("--metadata-url: metadata over 2 MiB");
+        }
+        Ok(String::from_utf8(body.to_vec()).context("--metadata-url: metadata is not UTF-8")?)
+    })
+}
+
+fn or_default(v: Vec<String>, d: &[&str]) -> Vec<String> {
+    let v: Vec<String> = v.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    if v.is_empty() { default_list(d) } else { v }
+}
+
+fn add_saml(conn: &mut DbConnection, settings: &Settings, a: AddSamlArgs, now: i64) -> anyhow::Result<()> {
+    let (entity_id, sso_url, certs) = if let Some(path) = &a.metadata_file {
+        let xml = std::fs::read_to_string(path).with_context(|| format!("--metadata-file {}: cannot read", path.display()))?;
+        let m = parse_idp_metadata(&xml).with_context(|| format!("--metadata-file {}", path.display()))?;
+        (m.entity_id, m.sso_url, m.signing_certificates)
+    } else if let Some(url) = &a.metadata_url {
+        let m = parse_idp_metadata(&fetch_metadata(url)?).context("--metadata-url")?;
+        (m.entity_id, m.sso_url, m.signing_certificates)
+    } else if let Some(entity) = a.entity_id.clone() {
+        let certs = read_certificates(&a.cert_files)?;
+        (entity, a.sso_url.clone().unwrap_or_default(), certs)
+    } else {
+        bail!("give --metadata-file, --metadata-url, or --entity-id with --sso-url and --cert-file");
+    };
+    let mut certs = certs;
+    if a.metadata_file.is_some() || a.metadata_url.is_some() {
+        // Extra certificates (e.g. the next one during a rotation) may be added to metadata's.
+        certs.extend(read_certificates(&a.cert_files)?);
+    }
+    let input = SamlConnectionInput {
+        slug: a.slug.clone(),
+        display_name: a.name.clone(),
+        idp_entity_id: entity_id,
+        idp_sso_url: sso_url,
+        idp_certificates: certs,
+        allowed_algorithms: a.allowed_algorithms.clone(),
+        allow_idp_initiated: a.allow_idp_initiated,
+        sign_requests: a.sign_requests,
+        clock_skew_secs: a.clock_skew_secs,
+        attr_email: or_default(a.attr_email, DEFAULT_EMAIL),
+        attr_first_name: or_default(a.attr_first_name, DEFAULT_FIRST_NAME),
+        attr_last_name: or_default(a.attr_last_name, DEFAULT_LAST_NAME),
+        attr_iwms_id: a.attr_iwms_id.clone(),
+    };
+    let sp_can_sign = settings.saml.sp_private_key_file.is_some();
+    let c = admin::add_saml_connection(conn, &a.tenant, &input, sp_can_sign, now)?;
+    let t = admin::tenant_by_slug(conn, &a.tenant)?;
+    let s = connections::saml_settings(conn, t.id, c.id)?;
+    let v = admin::connection_json(&c, &s, &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()));
+    if a.json {
+        return output::json(&v);
+    }
+    println!("SAML connection {} added to {}.", c.slug, t.slug);
+    println!("Configure your IdP with:");
+    println!("  ACS URL (single sign-on URL): {}", v["acs_url"].as_str().unwrap_or(""));
+    println!("  SP entity ID (audience):      {}", v["sp_entity_id"].as_str().unwrap_or(""));
+    println!("  SP metadata:                  {}", v["metadata_url"].as_str().unwrap_or(""));
+    Ok(())
+}

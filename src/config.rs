@@ -1,0 +1,327 @@
+//! Typed settings: a TOML file, then `SSOGATE_SECTION__KEY` environment overrides. Unknown
+//! keys and bad values are errors that name the key. Secrets never appear in Debug output.
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
+const ENV_PREFIX: &str = "SSOGATE_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_err(key: &str, message: impl fmt::Display) -> ConfigError {
+    ConfigError::Key { key: key.to_owned(), message: message.to_string() }
+}
+
+/// A value that must never be printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Numbers and booleans from environment variables arrive as strings.
+fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr + Deserialize<'de>,
+    T::Err: fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw<T> {
+        Native(T),
+        Text(String),
+    }
+    match Raw::<T>::deserialize(d)? {
+        Raw::Native(v) => Ok(v),
+        Raw::Text(s) => s.trim().parse().map_err(serde::de::Error::custom),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub session: SessionSettings,
+    pub saml: SamlSettings,
+    pub log: LogSettings,
+    pub jobs: JobSettings,
+    pub demo: DemoSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub host: String,
+    #[serde(deserialize_with = "lenient")]
+    pub port: u16,
+    /// The public URL IdPs and browsers use; SAML endpoints are derived from it.
+    pub base_url: Option<String>,
+    #[serde(deserialize_with = "lenient")]
+    pub workers: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { host: "127.0.0.1".into(), port: 8080, base_url: None, workers: 2 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    pub url: String,
+    #[serde(deserialize_with = "lenient")]
+    pub pool_size: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: "sqlite://data/ssogate.db".into(), pool_size: 8 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    pub secret: Option<Secret>,
+    pub secret_file: Option<PathBuf>,
+    #[serde(deserialize_with = "lenient")]
+    pub ttl_minutes: i64,
+    pub cookie_name: String,
+    pub cookie_domain: Option<String>,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { secret: None, secret_file: None, ttl_minutes: 480, cookie_name: "ssogate_session".into(), cookie_domain: None }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamlSettings {
+    #[serde(deserialize_with = "lenient")]
+    pub max_response_bytes: usize,
+    #[serde(deserialize_with = "lenient")]
+    pub request_ttl_secs: i64,
+    /// PEM key and certificate used when a connection signs its AuthnRequests.
+    pub sp_private_key_file: Option<PathBuf>,
+    pub sp_certificate_file: Option<PathBuf>,
+}
+
+impl Default for SamlSettings {
+    fn default() -> Self {
+        Self { max_response_bytes: 256 * 1024, request_ttl_secs: 600, sp_private_key_file: None, sp_certificate_file: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Human, level: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    #[serde(deserialize_with = "lenient")]
+    pub stale_check_interval_secs: u64,
+    #[serde(deserialize_with = "lenient")]
+    pub cleanup_interval_secs: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self { stale_check_interval_secs: 3600, cleanup_interval_secs: 300 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoSettings {
+    /// A built-in development IdP and demo tenant; refuses non-loopback listeners.
+    #[serde(deserialize_with = "lenient")]
+    pub enabled: bool,
+}
+
+impl Settings {
+    /// Reads `path` (or config/default.toml when present) and applies `SSOGATE_*` overrides.
+    pub fn load(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut table = match path {
+            Some(p) => read_table(p)?,
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => read_table(Path::new(DEFAULT_CONFIG_PATH))?,
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            if rest == "CONFIG" {
+                continue;
+            }
+            let parts: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+            let [section, key] = parts.as_slice() else {
+                return Err(key_err(&name, "environment overrides are SSOGATE_<SECTION>__<KEY>, e.g. SSOGATE_SERVER__PORT"));
+            };
+            let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => {
+                    t.insert(key.clone(), toml::Value::String(value));
+                }
+                _ => return Err(key_err(section, "must be a table")),
+            }
+        }
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            key_err(if path == "." { "(top level)" } else { &path }, e.into_inner())
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let base = self.base_url();
+        let url = url::Url::parse(&base).map_err(|e| key_err("server.base_url", e))?;
+        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+            return Err(key_err("server.base_url", "must be an http(s) URL without query or fragment"));
+        }
+        if self.database.pool_size == 0 {
+            return Err(key_err("database.pool_size", "must be at least 1"));
+        }
+        if self.server.workers == 0 {
+            return Err(key_err("server.workers", "must be at least 1"));
+        }
+        if self.session.ttl_minutes < 1 {
+            return Err(key_err("session.ttl_minutes", "must be at least 1"));
+        }
+        if !(60..=3600).contains(&self.saml.request_ttl_secs) {
+            return Err(key_err("saml.request_ttl_secs", "must be between 60 and 3600"));
+        }
+        if self.saml.max_response_bytes < 1024 {
+            return Err(key_err("saml.max_response_bytes", "must be at least 1024"));
+        }
+        if self.saml.sp_private_key_file.is_some() != self.saml.sp_certificate_file.is_some() {
+            return Err(key_err("saml.sp_private_key_file", "set both saml.sp_private_key_file and saml.sp_certificate_file, or neither"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| key_err("log.level", e))?;
+        Ok(())
+    }
+
+    pub fn base_url(&self) -> String {
+        self.server
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{}", self.server.host, self.server.port))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The session secret, from `session.secret` or `session.secret_file`; at least 32 bytes.
+    pub fn session_secret(&self) -> Result<Secret, ConfigError> {
+        let (key, raw) = match (&self.session.secret, &self.session.secret_file) {
+            (Some(s), _) => ("session.secret", s.expose().trim().to_owned()),
+            (None, Some(p)) => (
+                "session.secret_file",
+                std::fs::read_to_string(p)
+                    .map_err(|e| key_err("session.secret_file", format!("cannot read {}: {e}", p.display())))?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => {
+                return Err(key_err(
+                    "session.secret",
+                    "required: set SSOGATE_SESSION__SECRET or session.secret_file (e.g. `openssl rand -base64 48 > data/session.key`)",
+                ));
+            }
+        };
+        if raw.len() < 32 {
+            return Err(key_err(key, "must be at least 32 characters"));
+        }
+        Ok(Secret(raw))
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Toml { path: path.to_owned(), message: e.message().to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn load_str(toml: &str, e: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, toml).unwrap();
+        Settings::load(Some(&p), env(e))
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let s = load_str("[server]\nport = 9000\n", &[("SSOGATE_SERVER__PORT", "9100"), ("OTHER", "x")]).unwrap();
+        assert_eq!(s.server.port, 9100);
+    }
+
+    #[test]
+    fn unknown_and_bad_keys_are_named() {
+        let e = load_str("[server]\nprot = 1\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("server") && e.contains("prot"), "{e}");
+        let e = load_str("", &[("SSOGATE_SERVER__PORT", "eighty")]).unwrap_err().to_string();
+        assert!(e.contains("server.port"), "{e}");
+        let e = load_str("", &[("SSOGATE_NOPE__X", "1")]).unwrap_err().to_string();
+        assert!(e.contains("nope"), "{e}");
+        let e = load_str("[server]\nbase_url = \"ftp://x\"\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("server.base_url"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_checked() {
+        let s = load_str("", &[("SSOGATE_SESSION__SECRET", "short")]).unwrap();
+        assert!(!format!("{s:?}").contains("short"));
+        assert!(s.session_secret().unwrap_err().to_string().contains("session.secret"));
+    }
+}

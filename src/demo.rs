@@ -1,0 +1,231 @@
+//! A development SAML IdP and demo tenant for newcomers (`demo.enabled = true`). Anyone can
+//! sign in as anyone through it, so it refuses to run unless the gateway listens on loopback.
+use std::io::Read;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use anyhow::{Context, bail};
+use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::x509::{X509, X509NameBuilder};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
+use crate::http::{AppState, HttpError};
+use crate::protocol::saml::SpEndpoints;
+use crate::protocol::saml::sign::sign_template;
+use crate::service::admin::{self, SamlConnectionInput, TenantInput};
+use crate::storage::{DbPool, connections};
+
+pub const TENANT: &str = "demo";
+pub const CONNECTION: &str = "dev-idp";
+
+pub struct DemoIdp {
+    key_der: Vec<u8>,
+    entity_id: String,
+    sp: SpEndpoints,
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn generate_key_and_cert() -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_text("CN", "ssogate development IdP")?;
+    let name = name.build();
+    let mut b = X509::builder()?;
+    b.set_version(2)?;
+    let serial = BigNum::from_u32(1)?.to_asn1_integer()?;
+    b.set_serial_number(&serial)?;
+    b.set_subject_name(&name)?;
+    b.set_issuer_name(&name)?;
+    b.set_pubkey(&key)?;
+    let (from, until) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(365)?);
+    b.set_not_before(&from)?;
+    b.set_not_after(&until)?;
+    b.sign(&key, MessageDigest::sha256())?;
+    Ok((key.private_key_to_der()?, b.build().to_der()?))
+}
+
+/// Creates (or refreshes) the demo tenant and its connection, trusting a key made now.
+pub fn setup(settings: &Settings, pool: &DbPool, clock: &dyn Clock) -> anyhow::Result<DemoIdp> {
+    if !is_loopback(&settings.server.host) {
+        bail!("config key `demo.enabled`: the development IdP only runs when server.host is a loopback address (it is `{}`)", settings.server.host);
+    }
+    let base = settings.base_url();
+    let (key_der, cert_der) = generate_key_and_cert().context("generating the development IdP key")?;
+    let entity_id = format!("{base}/demo-idp/metadata");
+    let now = clock.unix();
+    let mut conn = pool.get()?;
+    let tenant = match admin::tenant_by_slug(&mut conn, TENANT) {
+        Ok(t) => t,
+        Err(admin::AdminError::NotFound(_)) => admin::create_tenant(
+            &mut conn,
+            TENANT,
+            &TenantInput {
+                display_name: Some("Demo company".into()),
+                auto_create_users: Some(true),
+                iwms_attribute: Some(Some("iwmsId".into())),
+                stale_after_days: None,
+                allowed_return_origins: Some(vec![base.clone()]),
+            },
+            now,
+        )?,
+        Err(e) => return Err(e.into()),
+    };
+    match admin::connection_by_slug(&mut conn, &tenant, CONNECTION) {
+        Ok(c) => connections::replace_certificates(&mut conn, tenant.id, c.id, &[cert_der])?,
+        Err(admin::AdminError::NotFound(_)) => {
+            admin::add_saml_connection(
+                &mut conn,
+                TENANT,
+                &SamlConnectionInput {
+                    slug: CONNECTION.into(),
+                    display_name: Some("Development IdP".into()),
+                    idp_entity_id: entity_id.clone(),
+                    idp_sso_url: format!("{base}/demo-idp/sso"),
+                    idp_certificates: vec![cert_der],
+                    allowed_algorithms: None,
+                    allow_idp_initiated: false,
+                    sign_requests: false,
+                    clock_skew_secs: None,
+                    attr_email: default_list(DEFAULT_EMAIL),
+                    attr_first_name: default_list(DEFAULT_FIRST_NAME),
+                    attr_last_name: default_list(DEFAULT_LAST_NAME),
+                    attr_iwms_id: None,
+                },
+                false,
+                now,
+            )?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::warn!(url = %format!("{base}/t/{TENANT}/login"), "demo mode: development IdP enabled; anyone can sign in as anyone");
+    Ok(DemoIdp { key_der, entity_id, sp: SpEndpoints::new(&base, TENANT, CONNECTION) })
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(sso_form).service(sso_submit);
+}
+
+fn demo(state: &AppState) -> Result<&DemoIdp, HttpError> {
+    state.demo.as_ref().ok_or(HttpError::NotFound("There is no such page."))
+}
+
+#[derive(Template)]
+#[template(path = "demo/login.html")]
+struct LoginPage<'a> {
+    request_id: &'a str,
+    relay_state: &'a str,
+}
+
+#[derive(Deserialize)]
+struct SsoQuery {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: String,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+fn safe_token(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Reads the AuthnRequest ID, answering only requests that name the demo ACS.
+fn request_id(encoded: &str, expected_acs: &str) -> Option<String> {
+    let deflated = STANDARD.decode(encoded).ok()?;
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice()).take(64 * 1024).read_to_string(&mut xml).ok()?;
+    let doc = roxmltree::Document::parse(&xml).ok()?;
+    let root = doc.root_element();
+    (root.attribute("AssertionConsumerServiceURL") == Some(expected_acs))
+        .then(|| root.attribute("ID").map(str::to_owned))
+        .flatten()
+        .filter(|id| safe_token(id))
+}
+
+#[get("/demo-idp/sso")]
+async fn sso_form(state: web::Data<AppState>, q: web::Query<SsoQuery>) -> Result<HttpResponse, HttpError> {
+    let d = demo(&state)?;
+    let id = request_id(&q.saml_request, &d.sp.acs_url).ok_or_else(|| HttpError::BadRequest("Not an AuthnRequest for the demo tenant.".into()))?;
+    let rs = q.relay_state.clone().filter(|r| safe_token(r)).unwrap_or_default();
+    let body = LoginPage { request_id: &id, relay_state: &rs }.render()?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
+
+#[derive(Deserialize)]
+struct SsoForm {
+    request_id: String,
+    relay_state: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    iwms_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "demo/response.xml", escape = "html")]
+struct ResponseXml<'a> {
+    response_id: &'a str,
+    assertion_id: &'a str,
+    request_id: &'a str,
+    now: &'a str,
+    not_on_or_after: &'a str,
+    acs_url: &'a str,
+    issuer: &'a str,
+    audience: &'a str,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    iwms_id: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "demo/post.html")]
+struct PostPage<'a> {
+    acs_url: &'a str,
+    saml_response: &'a str,
+    relay_state: &'a str,
+}
+
+#[post("/demo-idp/sso")]
+async fn sso_submit(state: web::Data<AppState>, form: web::Form<SsoForm>) -> Result<HttpResponse, HttpError> {
+    let d = demo(&state)?;
+    let f = form.into_inner();
+    if !safe_token(&f.request_id) || !(f.relay_state.is_empty() || safe_token(&f.relay_state)) {
+        return Err(HttpError::BadRequest("Malformed form.".into()));
+    }
+    let now = state.clock.now().replace_nanosecond(0).unwrap_or(state.clock.now());
+    let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let xml = ResponseXml {
+        response_id: &crate::random::saml_id(),
+        assertion_id: &crate::random::saml_id(),
+        request_id: &f.request_id,
+        now: &fmt(now),
+        not_on_or_after: &fmt(now + time::Duration::minutes(5)),
+        acs_url: &d.sp.acs_url,
+        issuer: &d.entity_id,
+        audience: &d.sp.entity_id,
+        email: &f.email,
+        first_name: &f.first_name,
+        last_name: &f.last_name,
+        iwms_id: &f.iwms_id,
+    }
+    .render()?;
+    let signed = sign_template(&xml, &d.key_der).map_err(HttpError::internal)?;
+    let encoded = STANDARD.encode(signed);
+    let body = PostPage { acs_url: &d.sp.acs_url, saml_response: &encoded, relay_state: &f.relay_state }.render()?;
+    Ok(HttpResponse::build(StatusCode::OK).content_type("text/html; charset=utf-8").body(body))
+}
+

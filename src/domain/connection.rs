@@ -1,0 +1,115 @@
+use super::claims::ClaimMapping;
+use super::ids::{ConnectionId, TenantId};
+use super::slug::Slug;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Saml,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Saml => "saml",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "saml" => Some(Protocol::Saml),
+            _ => None,
+        }
+    }
+}
+
+/// The attribute names configured on a connection; the IWMS attribute may instead come from
+/// the tenant (see [`Connection::effective_mapping`]).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub tenant_id: TenantId,
+    pub slug: Slug,
+    pub protocol: Protocol,
+    pub display_name: String,
+    pub attr_email: Vec<String>,
+    pub attr_first_name: Vec<String>,
+    pub attr_last_name: Vec<String>,
+    pub attr_iwms_id: Option<String>,
+    pub removed_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl Connection {
+    /// The connection's own IWMS attribute wins over the tenant's.
+    pub fn effective_mapping(&self, tenant_iwms_attribute: Option<&str>) -> ClaimMapping {
+        ClaimMapping {
+            email: self.attr_email.clone(),
+            first_name: self.attr_first_name.clone(),
+            last_name: self.attr_last_name.clone(),
+            iwms_id: self
+                .attr_iwms_id
+                .clone()
+                .or_else(|| tenant_iwms_attribute.map(str::to_owned)),
+        }
+    }
+}
+
+/// Signature algorithms a connection accepts. SHA-1 is not representable on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureAlgorithm {
+    RsaSha256,
+    RsaSha384,
+    RsaSha512,
+    EcdsaSha256,
+    EcdsaSha384,
+    EcdsaSha512,
+}
+
+impl SignatureAlgorithm {
+    pub const ALL: [SignatureAlgorithm; 6] = [
+        Self::RsaSha256,
+        Self::RsaSha384,
+        Self::RsaSha512,
+        Self::EcdsaSha256,
+        Self::EcdsaSha384,
+        Self::EcdsaSha512,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RsaSha256 => "rsa-sha256",
+            Self::RsaSha384 => "rsa-sha384",
+            Self::RsaSha512 => "rsa-sha512",
+            Self::EcdsaSha256 => "ecdsa-sha256",
+            Self::EcdsaSha384 => "ecdsa-sha384",
+            Self::EcdsaSha512 => "ecdsa-sha512",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == raw.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown or disallowed signature algorithm `{}` (allowed: rsa-sha256, rsa-sha384, rsa-sha512, ecdsa-sha256, ecdsa-sha384, ecdsa-sha512)",
+                    raw.trim()
+                )
+            })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SamlIdpSettings {
+    pub idp_entity_id: String,
+    pub idp_sso_url: String,
+    /// DER-encoded X.509 certificates trusted to sign this IdP's responses.
+    pub idp_certificates: Vec<Vec<u8>>,
+    pub allowed_algorithms: Vec<SignatureAlgorithm>,
+    pub allow_idp_initiated: bool,
+    pub sign_requests: bool,
+    pub clock_skew_secs: i64,
+}
+
+pub const DEFAULT_CLOCK_SKEW_SECS: i64 = 60;

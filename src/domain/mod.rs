@@ -1,0 +1,12 @@
+//! Pure types and decisions: no I/O, no clock reads (time is passed in).
+pub mod claims;
+pub mod connection;
+pub mod email;
+pub mod ids;
+pub mod provisioning;
+pub mod reason;
+pub mod return_to;
+pub mod slug;
+pub mod staleness;
+pub mod tenant;
+pub mod user;

@@ -1,0 +1,204 @@
+//! Just-in-time provisioning: who is this sign-in, and what changes? Pure: the caller looks
+//! the candidates up and applies the decision in one transaction.
+use super::claims::MappedClaims;
+use super::email::EmailAddress;
+use super::ids::UserId;
+use super::reason::Reason;
+use super::tenant::TenantPolicy;
+use super::user::{User, UserStatus};
+
+/// A user found for this sign-in, with the subject it is already linked to on this
+/// connection (if any).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub user: User,
+    pub linked_subject: Option<String>,
+}
+
+/// The tenant's users that could be this person, looked up by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    /// Linked to (connection, subject).
+    pub by_link: Option<Candidate>,
+    /// Holding the asserted IWMS ID (looked up whenever one is asserted).
+    pub by_iwms: Option<Candidate>,
+    /// Holding the asserted email.
+    pub by_email: Option<Candidate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    Link,
+    IwmsId,
+    Email,
+}
+
+impl MatchedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedBy::Link => "link",
+            MatchedBy::IwmsId => "iwms_id",
+            MatchedBy::Email => "email",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    FirstName,
+    LastName,
+    IwmsId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub field: Field,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: EmailAddress,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub iwms_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    SignIn {
+        user_id: UserId,
+        matched_by: MatchedBy,
+        /// The (connection, subject) link must be created.
+        create_link: bool,
+        changes: Vec<Change>,
+        clear_stale: bool,
+    },
+    Create(NewUser),
+    Reject {
+        reason: Reason,
+        user_id: Option<UserId>,
+        detail: String,
+    },
+}
+
+fn reject(reason: Reason, user_id: Option<UserId>, detail: impl Into<String>) -> Decision {
+    Decision::Reject { reason, user_id, detail: detail.into() }
+}
+
+/// Attribute updates: the IdP is the source of truth, but an absent claim never blanks a
+/// stored value.
+pub fn changes(user: &User, claims: &MappedClaims) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut diff = |field, old: &Option<String>, new: &Option<String>| {
+        if new.is_some() && new != old {
+            out.push(Change { field, old: old.clone(), new: new.clone() });
+        }
+    };
+    diff(Field::FirstName, &user.first_name, &claims.first_name);
+    diff(Field::LastName, &user.last_name, &claims.last_name);
+    diff(Field::IwmsId, &user.iwms_id, &claims.iwms_id);
+    out
+}
+
+fn sign_in(c: &Candidate, matched_by: MatchedBy, claims: &MappedClaims, cands: &Candidates) -> Decision {
+    let user = &c.user;
+    if user.status != UserStatus::Active {
+        return reject(Reason::UserDeactivated, Some(user.id), "the matched user is deactivated");
+    }
+    if let Some(other) = cands.by_iwms.as_ref().filter(|o| o.user.id != user.id) {
+        return reject(
+            Reason::IwmsIdConflict,
+            Some(user.id),
+            format!(
+                "the asserted IWMS ID already belongs to user {}; it was not moved",
+                other.user.id
+            ),
+        );
+    }
+    Decision::SignIn {
+        user_id: user.id,
+        matched_by,
+        create_link: matched_by != MatchedBy::Link,
+        changes: changes(user, claims),
+        clear_stale: user.stale_since.is_some(),
+    }
+}
+
+/// Links a sign-in to a user found by IWMS ID or email, unless that user is already linked
+/// to a different identity on this connection.
+fn link_candidate(c: &Candidate, matched_by: MatchedBy, subject: &str, claims: &MappedClaims, cands: &Candidates) -> Decision {
+    match &c.linked_subject {
+        Some(existing) if existing != subject => reject(
+            Reason::IdentityConflict,
+            Some(c.user.id),
+            format!(
+                "matched user {} by {} but it is linked to another identity on this connection; not relinked",
+                c.user.id,
+                matched_by.as_str()
+            ),
+        ),
+        _ => sign_in(c, matched_by, claims, cands),
+    }
+}
+
+pub fn decide(policy: &TenantPolicy, subject: &str, claims: &MappedClaims, cands: &Candidates) -> Decision {
+    if let Some(c) = &cands.by_link {
+        return sign_in(c, MatchedBy::Link, claims, cands);
+    }
+    if policy.iwms_attribute_configured && claims.iwms_id.is_some() {
+        if let Some(c) = &cands.by_iwms {
+            return link_candidate(c, MatchedBy::IwmsId, subject, claims, cands);
+        }
+    }
+    let Some(email) = &claims.email else {
+        return match &claims.invalid_email {
+            Some(raw) => reject(Reason::InvalidEmail, None, format!("the email claim `{raw}` is not an address")),
+            None => reject(Reason::MissingEmail, None, "no email claim and the NameID is not an email address"),
+        };
+    };
+    let domain_ok = policy.domain_whitelisted(&email.domain());
+    if let Some(c) = &cands.by_email {
+        if domain_ok {
+            return link_candidate(c, MatchedBy::Email, subject, claims, cands);
+        }
+        return reject(
+            Reason::EmailLinkNotAllowed,
+            Some(c.user.id),
+            format!(
+                "user {} has this email, but {} is not a whitelisted domain of the tenant, so it is not linked by email",
+                c.user.id,
+                email.domain()
+            ),
+        );
+    }
+    if !policy.auto_create_users {
+        return reject(Reason::NotSetUp, None, "no matching user and auto_create_users is off");
+    }
+    if !policy.whitelisted_domains.is_empty() && !domain_ok {
+        return reject(
+            Reason::EmailDomainNotAllowed,
+            None,
+            format!("{} is not a whitelisted domain of the tenant", email.domain()),
+        );
+    }
+    if let Some(c) = &cands.by_iwms {
+        // Only reachable when the tenant has no IWMS attribute but the connection maps one.
+        return reject(
+            Reason::IwmsIdConflict,
+            Some(c.user.id),
+            format!("the asserted IWMS ID already belongs to user {}", c.user.id),
+        );
+    }
+    Decision::Create(NewUser {
+        email: email.clone(),
+        first_name: claims.first_name.clone(),
+        last_name: claims.last_name.clone(),
+        iwms_id: claims.iwms_id.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

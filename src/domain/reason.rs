@@ -1,0 +1,118 @@
+//! Reason codes stored with every sign-in attempt. The codes are a public contract: admins
+//! filter on them, so existing codes never change meaning.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Success,
+    // transport / parsing
+    ResponseTooLarge,
+    MalformedEncoding,
+    DoctypeForbidden,
+    MalformedXml,
+    ForbiddenXmlConstruct,
+    InvalidReference,
+    ForbiddenTransform,
+    WeakAlgorithm,
+    EncryptedAssertionUnsupported,
+    // signature
+    NoIdpCertificate,
+    Unsigned,
+    InvalidSignature,
+    // assertion content
+    AssertionCount,
+    IssuerMismatch,
+    AudienceMissing,
+    AudienceMismatch,
+    DestinationMismatch,
+    RecipientMismatch,
+    NoBearerConfirmation,
+    NotYetValid,
+    Expired,
+    MissingSubject,
+    IdpStatus,
+    // request binding
+    UnknownInResponseTo,
+    UnsolicitedDisabled,
+    RelayStateMismatch,
+    AssertionReplay,
+    // provisioning
+    MissingEmail,
+    InvalidEmail,
+    NotSetUp,
+    EmailDomainNotAllowed,
+    EmailLinkNotAllowed,
+    IdentityConflict,
+    IwmsIdConflict,
+    UserDeactivated,
+    ConnectionRemoved,
+}
+
+impl Reason {
+    pub fn code(self) -> &'static str {
+        use Reason::*;
+        match self {
+            Success => "success",
+            ResponseTooLarge => "response_too_large",
+            MalformedEncoding => "malformed_encoding",
+            DoctypeForbidden => "doctype_forbidden",
+            MalformedXml => "malformed_xml",
+            ForbiddenXmlConstruct => "forbidden_xml_construct",
+            InvalidReference => "invalid_reference",
+            ForbiddenTransform => "forbidden_transform",
+            WeakAlgorithm => "weak_algorithm",
+            EncryptedAssertionUnsupported => "encrypted_assertion_unsupported",
+            NoIdpCertificate => "no_idp_certificate",
+            Unsigned => "unsigned",
+            InvalidSignature => "invalid_signature",
+            AssertionCount => "assertion_count",
+            IssuerMismatch => "issuer_mismatch",
+            AudienceMissing => "audience_missing",
+            AudienceMismatch => "audience_mismatch",
+            DestinationMismatch => "destination_mismatch",
+            RecipientMismatch => "recipient_mismatch",
+            NoBearerConfirmation => "no_bearer_confirmation",
+            NotYetValid => "not_yet_valid",
+            Expired => "expired",
+            MissingSubject => "missing_subject",
+            IdpStatus => "idp_status",
+            UnknownInResponseTo => "unknown_in_response_to",
+            UnsolicitedDisabled => "unsolicited_disabled",
+            RelayStateMismatch => "relay_state_mismatch",
+            AssertionReplay => "assertion_replay",
+            MissingEmail => "missing_email",
+            InvalidEmail => "invalid_email",
+            NotSetUp => "not_set_up",
+            EmailDomainNotAllowed => "email_domain_not_allowed",
+            EmailLinkNotAllowed => "email_link_not_allowed",
+            IdentityConflict => "identity_conflict",
+            IwmsIdConflict => "iwms_id_conflict",
+            UserDeactivated => "user_deactivated",
+            ConnectionRemoved => "connection_removed",
+        }
+    }
+
+    /// What the person signing in is told. Deliberately generic for validation failures:
+    /// the specifics are in the sign-in record for admins, not for whoever sent the response.
+    pub fn user_message(self) -> &'static str {
+        use Reason::*;
+        match self {
+            Success => "You are signed in.",
+            NotSetUp | EmailDomainNotAllowed | EmailLinkNotAllowed | MissingEmail | InvalidEmail => {
+                "Your account has not been set up; contact your administrator."
+            }
+            IdentityConflict | IwmsIdConflict => {
+                "Your sign-in matches an account that is linked to someone else; contact your administrator."
+            }
+            UserDeactivated => "Your account is deactivated; contact your administrator.",
+            IdpStatus => "Your identity provider did not sign you in.",
+            Expired | NotYetValid => {
+                "The sign-in response has expired or is not yet valid. Check the clocks and try signing in again."
+            }
+            UnknownInResponseTo | AssertionReplay | RelayStateMismatch | UnsolicitedDisabled => {
+                "This sign-in response was already used or was not requested here. Please start signing in again."
+            }
+            ConnectionRemoved => "This sign-in method is no longer available.",
+            _ => "The sign-in response from your identity provider could not be accepted. Your administrator can see why in the sign-in history.",
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Where a browser may be sent after sign-in. Only absolute http(s) URLs whose origin is
+//! on the tenant's allow-list are honoured; everything else lands on the neutral page.
+use url::Url;
+
+use super::slug::truncate_for_message;
+
+/// An origin (`scheme://host[:port]`) an admin allowed as a return_to target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedOrigin(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("`{0}` is not an origin: use scheme://host[:port] with http or https and nothing after it")]
+pub struct InvalidOrigin(pub String);
+
+impl AllowedOrigin {
+    pub fn parse(raw: &str) -> Result<Self, InvalidOrigin> {
+        let bad = || InvalidOrigin(truncate_for_message(raw));
+        let url = Url::parse(raw.trim()).map_err(|_| bad())?;
+        let path_ok = url.path() == "/" || url.path().is_empty();
+        if !matches!(url.scheme(), "http" | "https")
+            || url.host_str().is_none()
+            || !url.username().is_empty()
+            || url.password().is_some()
+            || !path_ok
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(bad());
+        }
+        Ok(Self(url.origin().ascii_serialization()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The URL to redirect to, if `raw` is an absolute URL on one of `allowed`.
+pub fn resolve(raw: Option<&str>, allowed: &[AllowedOrigin]) -> Option<String> {
+    let raw = raw?.trim();
+    if raw.is_empty() || raw.len() > 2048 || raw.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let url = Url::parse(raw).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    let origin = url.origin().ascii_serialization();
+    allowed
+        .iter()
+        .any(|a| a.0 == origin)
+        .then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed() -> Vec<AllowedOrigin> {
+        vec![AllowedOrigin::parse("https://app.example.com").unwrap()]
+    }
+
+    #[test]
+    fn honours_allowed_origin() {
+        assert_eq!(
+            resolve(Some("https://app.example.com/x?y=1"), &allowed()).as_deref(),
+            Some("https://app.example.com/x?y=1")
+        );
+    }
+
+    #[test]
+    fn refuses_everything_else() {
+        for bad in [
+            "https://evil.com/",
+            "//evil.com/",
+            "/relative",
+            "https://app.example.com.evil.com/",
+            "https://app.example.com@evil.com/",
+            "https://user@app.example.com/",
+            "http://app.example.com/",
+            "https://app.example.com:444/",
+            "javascript:alert(1)",
+            "https:/\\evil.com",
+            "https://app.example.com\n/",
+        ] {
+            assert_eq!(resolve(Some(bad), &allowed()), None, "{bad} must not be honoured");
+        }
+        assert_eq!(resolve(None, &allowed()), None);
+    }
+
+    #[test]
+    fn origin_parsing_rejects_paths_and_credentials() {
+        assert!(AllowedOrigin::parse("https://a.example.com/path").is_err());
+        assert!(AllowedOrigin::parse("https://u:p@a.example.com").is_err());
+        assert!(AllowedOrigin::parse("ftp://a.example.com").is_err());
+        assert_eq!(
+            AllowedOrigin::parse("HTTPS://A.example.com:443/").unwrap().as_str(),
+            "https://a.example.com"
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! The one error type handlers return. Client errors carry a message written for the
+//! person reading it; server errors are opaque, with a reference that is also logged.
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+use super::pages::MessagePage;
+use crate::domain::reason::Reason;
+use crate::service::admin::AdminError;
+use crate::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("sign-in refused: {}", .reason.code())]
+    SignInRefused { reason: Reason, idp_message: Option<String> },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl HttpError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        HttpError::Internal(Box::new(e))
+    }
+}
+
+impl From<StorageError> for HttpError {
+    fn from(e: StorageError) -> Self {
+        HttpError::internal(e)
+    }
+}
+
+impl From<AdminError> for HttpError {
+    fn from(e: AdminError) -> Self {
+        HttpError::internal(e)
+    }
+}
+
+impl From<crate::service::login::StartError> for HttpError {
+    fn from(e: crate::service::login::StartError) -> Self {
+        HttpError::internal(e)
+    }
+}
+
+impl From<askama::Error> for HttpError {
+    fn from(e: askama::Error) -> Self {
+        HttpError::internal(e)
+    }
+}
+
+/// Full cause chain for the log; never sent to the client.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+impl ResponseError for HttpError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HttpError::SignInRefused { .. } => StatusCode::FORBIDDEN,
+            HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut page = match self {
+            HttpError::NotFound(what) => MessagePage::new("Not found", *what),
+            HttpError::BadRequest(msg) => MessagePage::new("Bad request", msg.clone()),
+            HttpError::SignInRefused { reason, idp_message } => {
+                let mut p = MessagePage::new("Sign-in failed", reason.user_message());
+                p.idp_message = idp_message.clone();
+                p
+            }
+            HttpError::PayloadTooLarge => MessagePage::new("Too large", "The request is larger than this server accepts."),
+            HttpError::Unauthorized => {
+                return HttpResponse::Unauthorized().json(serde_json::json!({ "error": "not_signed_in" }));
+            }
+            HttpError::Internal(e) => {
+                let reference = crate::random::saml_id()[1..13].to_owned();
+                tracing::error!(reference = %reference, error = %chain(e.as_ref()), "internal error");
+                let mut p = MessagePage::new("Something went wrong", "The server could not complete the request. Please try again.");
+                p.reference = Some(reference);
+                p
+            }
+        };
+        if page.title.is_empty() {
+            page.title = "Error".into();
+        }
+        page.respond(self.status_code())
+    }
+}

@@ -1,0 +1,117 @@
+//! Sign-in entry points: the email form with home-realm discovery, and the tenant URL.
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use url::form_urlencoded::byte_serialize;
+
+use super::pages::{Choice, ChoosePage, IndexPage, MessagePage};
+use super::{AppState, HttpError};
+use crate::domain::connection::Connection;
+use crate::domain::email::EmailAddress;
+use crate::domain::slug::Slug;
+use crate::domain::tenant::Tenant;
+use crate::service::login::{self, StartParams};
+use crate::storage::{self, connections, domains, tenants};
+
+#[derive(Deserialize)]
+pub struct IndexQuery {
+    return_to: Option<String>,
+}
+
+#[get("/")]
+pub async fn index(q: web::Query<IndexQuery>) -> HttpResponse {
+    IndexPage { error: None, email: String::new(), return_to: q.into_inner().return_to.filter(|r| r.len() <= 2048) }.respond(StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    return_to: Option<String>,
+}
+
+/// Home-realm discovery: the email's whitelisted domain picks the tenant.
+#[post("/login")]
+pub async fn discover(state: web::Data<AppState>, form: web::Form<LoginForm>) -> Result<HttpResponse, HttpError> {
+    let LoginForm { email, return_to } = form.into_inner();
+    let again = |msg: &str, email: &str| {
+        IndexPage { error: Some(msg.to_owned()), email: email.chars().take(254).collect(), return_to: return_to.clone() }
+            .respond(StatusCode::BAD_REQUEST)
+    };
+    let Ok(address) = EmailAddress::parse(&email) else {
+        return Ok(again("Enter your work email address, like name@company.com.", &email));
+    };
+    let domain = address.domain();
+    let found = storage::block::<_, storage::StorageError, _>(&state.pool, move |c| {
+        Ok(match domains::tenant_for_domain(c, &domain)? {
+            Some(id) => Some(tenants::get(c, id)?),
+            None => None,
+        })
+    })
+    .await?;
+    // Only whether the *domain* uses SSO here is revealed, never whether an account exists.
+    let Some(tenant) = found else {
+        return Ok(again(
+            &format!("Single sign-on is not set up for {}. Check the address, or ask your administrator for your company's sign-in link.", address.domain()),
+            address.as_str(),
+        ));
+    };
+    begin(state, tenant, None, return_to).await
+}
+
+#[derive(Deserialize)]
+pub struct TenantLoginQuery {
+    return_to: Option<String>,
+    connection: Option<String>,
+}
+
+#[get("/t/{tenant}/login")]
+pub async fn tenant_login(state: web::Data<AppState>, path: web::Path<String>, q: web::Query<TenantLoginQuery>) -> Result<HttpResponse, HttpError> {
+    let slug = Slug::parse(&path.into_inner()).map_err(|_| HttpError::NotFound("There is no such sign-in page."))?;
+    let tenant = storage::block(&state.pool, move |c| tenants::find_by_slug(c, &slug))
+        .await?
+        .ok_or(HttpError::NotFound("There is no such sign-in page."))?;
+    let q = q.into_inner();
+    begin(state, tenant, q.connection, q.return_to).await
+}
+
+fn enc(s: &str) -> String {
+    byte_serialize(s.as_bytes()).collect()
+}
+
+async fn begin(state: web::Data<AppState>, tenant: Tenant, choice: Option<String>, return_to: Option<String>) -> Result<HttpResponse, HttpError> {
+    let tid = tenant.id;
+    let mut active = storage::block(&state.pool, move |c| connections::list_active(c, tid)).await?;
+    let connection: Connection = match choice {
+        Some(wanted) => active
+            .into_iter()
+            .find(|c| c.slug.as_str() == wanted)
+            .ok_or(HttpError::NotFound("This sign-in method does not exist."))?,
+        None if active.is_empty() => {
+            return Ok(MessagePage::new("Not available", "Single sign-on is not configured for your company yet; contact your administrator.")
+                .respond(StatusCode::SERVICE_UNAVAILABLE));
+        }
+        None if active.len() == 1 => active.remove(0),
+        None => {
+            let rt = return_to.as_deref().map(|r| format!("&return_to={}", enc(r))).unwrap_or_default();
+            let choices = active
+                .iter()
+                .map(|c| Choice { label: c.display_name.clone(), href: format!("/t/{}/login?connection={}{rt}", tenant.slug, c.slug) })
+                .collect();
+            return Ok(ChoosePage { tenant: tenant.display_name.clone(), choices }.respond());
+        }
+    };
+    let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
+    let st = state.clone();
+    let url: String = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
+        let params = StartParams {
+            sp: &sp,
+            return_to: return_to.as_deref(),
+            request_ttl_secs: st.settings.saml.request_ttl_secs,
+            signing_key: st.sp_signing.as_ref().map(|s| &s.key),
+            now: st.clock.now(),
+        };
+        login::start_saml(c, &tenant, &connection, &params)
+    })
+    .await?;
+    Ok(HttpResponse::SeeOther().insert_header(("Location", url)).finish())
+}

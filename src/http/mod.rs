@@ -1,0 +1,14 @@
+//! HTTP surfaces. Handlers parse input, call a service, and render; they hold no decisions.
+pub mod assets;
+pub mod error;
+pub mod forward_auth;
+pub mod health;
+pub mod login;
+pub mod middleware;
+pub mod pages;
+pub mod saml;
+pub mod session;
+pub mod state;
+
+pub use error::HttpError;
+pub use state::AppState;

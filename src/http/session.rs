@@ -1,0 +1,93 @@
+//! The session cookie, and the endpoints that read it: /me, /signed-in, /logout.
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+
+use super::pages::{MessagePage, SignedInPage};
+use super::{AppState, HttpError};
+use crate::service::session;
+use crate::storage::{self, sessions::SessionUser};
+
+pub fn session_cookie<'a>(state: &AppState, token: String, max_age_secs: i64) -> Cookie<'a> {
+    let mut c = Cookie::build(state.settings.session.cookie_name.clone(), token)
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(max_age_secs.max(0)))
+        .finish();
+    if let Some(d) = &state.settings.session.cookie_domain {
+        c.set_domain(d.clone());
+    }
+    c
+}
+
+fn expired_cookie<'a>(state: &AppState) -> Cookie<'a> {
+    session_cookie(state, String::new(), 0)
+}
+
+/// The signed-in user, if the request carries a live session.
+pub async fn current_user(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Option<SessionUser>, HttpError> {
+    let Some(cookie) = req.cookie(&state.settings.session.cookie_name) else {
+        return Ok(None);
+    };
+    let token = cookie.value().to_owned();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let st = state.clone();
+    let now = state.clock.unix();
+    Ok(storage::block(&state.pool, move |c| session::current(c, &st.session_secret, &token, now)).await?)
+}
+
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    user_id: i64,
+    tenant: &'a str,
+    email: &'a str,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+    iwms_id: Option<&'a str>,
+    session_expires_at: i64,
+}
+
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    let u = current_user(&state, &req).await?.ok_or(HttpError::Unauthorized)?;
+    Ok(HttpResponse::Ok().json(Me {
+        user_id: u.user_id,
+        tenant: &u.tenant,
+        email: &u.email,
+        first_name: u.first_name.as_deref(),
+        last_name: u.last_name.as_deref(),
+        iwms_id: u.iwms_id.as_deref(),
+        session_expires_at: u.expires_at,
+    }))
+}
+
+/// The neutral landing page when no allowed return_to was given.
+#[get("/signed-in")]
+pub async fn signed_in(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    match current_user(&state, &req).await? {
+        Some(u) => {
+            let name = match (&u.first_name, &u.last_name) {
+                (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+                _ => None,
+            };
+            Ok(SignedInPage { email: u.email, name, tenant: u.tenant }.respond())
+        }
+        None => Ok(HttpResponse::SeeOther().insert_header(("Location", "/")).finish()),
+    }
+}
+
+#[post("/logout")]
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    if let Some(cookie) = req.cookie(&state.settings.session.cookie_name) {
+        let token = cookie.value().to_owned();
+        let st = state.clone();
+        storage::block(&state.pool, move |c| session::close(c, &st.session_secret, &token)).await?;
+    }
+    let mut res = MessagePage::new("Signed out", "You are signed out.").respond(actix_web::http::StatusCode::OK);
+    res.add_cookie(&expired_cookie(&state)).map_err(HttpError::internal)?;
+    Ok(res)
+}

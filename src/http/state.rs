@@ -1,0 +1,33 @@
+use std::sync::Arc;
+
+use openssl::pkey::{PKey, Private};
+
+use crate::clock::Clock;
+use crate::config::{Secret, Settings};
+use crate::demo::DemoIdp;
+use crate::protocol::saml::SpEndpoints;
+use crate::storage::DbPool;
+
+/// The SP key used when a connection signs its AuthnRequests.
+pub struct SpSigning {
+    pub key: PKey<Private>,
+    /// Base64 DER, as it appears in SP metadata.
+    pub certificate_b64: String,
+}
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+    pub base_url: String,
+    pub clock: Arc<dyn Clock>,
+    pub session_secret: Secret,
+    pub secure_cookies: bool,
+    pub sp_signing: Option<SpSigning>,
+    pub demo: Option<DemoIdp>,
+}
+
+impl AppState {
+    pub fn sp_endpoints(&self, tenant: &str, connection: &str) -> SpEndpoints {
+        SpEndpoints::new(&self.base_url, tenant, connection)
+    }
+}

@@ -1,0 +1,2 @@
+//! Protocol adapters: turn what an IdP sent into a validated identity. No storage here.
+pub mod saml;

@@ -1,0 +1,330 @@
+//! Starting and completing a sign-in. The ACS path: protocol validation -> binding to the
+//! pending request and replay cache -> provisioning decision -> one transaction -> session.
+use openssl::pkey::{PKey, Private};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::config::Secret;
+use crate::domain::claims::{MappedClaims, map_claims};
+use crate::domain::connection::Connection;
+use crate::domain::ids::UserId;
+use crate::domain::provisioning::{self, Candidate, Candidates, Decision};
+use crate::domain::reason::Reason;
+use crate::domain::return_to;
+use crate::domain::tenant::{Tenant, TenantPolicy};
+use crate::domain::user::CreatedVia;
+use crate::protocol::saml::authn_request::{self, RequestError};
+use crate::protocol::saml::{self, AcsContext, SpEndpoints, ValidatedAssertion};
+use crate::service::session;
+use crate::storage::login_attempts::NewAttempt;
+use crate::storage::pending::NewPending;
+use crate::storage::{self, DbConnection, StorageError, connections, domains, events, identities, login_attempts, pending, replay, users};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+pub struct StartParams<'a> {
+    pub sp: &'a SpEndpoints,
+    pub return_to: Option<&'a str>,
+    pub request_ttl_secs: i64,
+    pub signing_key: Option<&'a PKey<Private>>,
+    pub now: OffsetDateTime,
+}
+
+/// Builds the AuthnRequest, remembers it, and returns the IdP URL to redirect to.
+pub fn start_saml(conn: &mut DbConnection, tenant: &Tenant, connection: &Connection, p: &StartParams<'_>) -> Result<String, StartError> {
+    let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
+    let key = if idp.sign_requests { p.signing_key } else { None };
+    let req = authn_request::build(p.sp, &idp.idp_sso_url, p.now, key)?;
+    // Only an allowed return_to is remembered; anything else ends on the neutral page.
+    let return_to = return_to::resolve(p.return_to, &tenant.allowed_return_origins);
+    let now = p.now.unix_timestamp();
+    pending::insert(
+        conn,
+        &NewPending {
+            request_id: &req.request_id,
+            tenant: tenant.id,
+            connection: connection.id,
+            relay_state: &req.relay_state,
+            return_to: return_to.as_deref(),
+            expires_at: now + p.request_ttl_secs,
+        },
+        now,
+    )?;
+    Ok(req.url)
+}
+
+pub struct CompleteParams<'a> {
+    pub sp: &'a SpEndpoints,
+    pub saml_response: &'a str,
+    pub relay_state: Option<&'a str>,
+    pub max_response_bytes: usize,
+    pub session_ttl_secs: i64,
+    pub session_secret: &'a Secret,
+    pub now: i64,
+}
+
+#[derive(Debug)]
+pub struct SignedIn {
+    pub user_id: UserId,
+    pub session_token: String,
+    pub session_expires_at: i64,
+    /// Validated against the tenant's allowed origins.
+    pub redirect_to: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Failure {
+    pub reason: Reason,
+    pub idp_message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteError {
+    #[error("sign-in refused: {}", .0.reason.code())]
+    Refused(Failure),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+struct Refusal {
+    reason: Reason,
+    detail: String,
+    user: Option<UserId>,
+    idp_message: Option<String>,
+}
+
+impl Refusal {
+    fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into(), user: None, idp_message: None }
+    }
+}
+
+/// Completes a SAML sign-in. Every outcome is recorded in the sign-in history.
+pub fn complete_saml(conn: &mut DbConnection, tenant: &Tenant, connection: &Connection, p: &CompleteParams<'_>) -> Result<SignedIn, CompleteError> {
+    let mut subject = None;
+    let mut email = None;
+    let result = complete_inner(conn, tenant, connection, p, &mut subject, &mut email)?;
+    let (success, reason, detail, user) = match &result {
+        Ok((s, d)) => (true, Reason::Success, d.as_str(), Some(s.user_id)),
+        Err(r) => (false, r.reason, r.detail.as_str(), r.user),
+    };
+    login_attempts::record(
+        conn,
+        &NewAttempt {
+            tenant: tenant.id,
+            connection: Some(connection.id),
+            user,
+            success,
+            reason: reason.code(),
+            detail,
+            subject: subject.as_deref(),
+            email: email.as_deref(),
+        },
+        p.now,
+    )?;
+    if !success {
+        tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = reason.code(), "sign-in refused");
+    }
+    match result {
+        Ok((s, _)) => Ok(s),
+        Err(r) => Err(CompleteError::Refused(Failure { reason: r.reason, idp_message: r.idp_message })),
+    }
+}
+
+type Inner = Result<Result<(SignedIn, String), Refusal>, StorageError>;
+
+fn complete_inner(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    p: &CompleteParams<'_>,
+    subject_out: &mut Option<String>,
+    email_out: &mut Option<String>,
+) -> Inner {
+    if connection.removed_at.is_some() {
+        return Ok(Err(Refusal::new(Reason::ConnectionRemoved, "the connection was removed")));
+    }
+    let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
+    let ctx = AcsContext { idp: &idp, sp: p.sp, now: p.now, max_response_bytes: p.max_response_bytes };
+    let assertion = match saml::validate_response(p.saml_response, &ctx) {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(Err(Refusal { reason: e.reason, detail: e.detail, user: None, idp_message: e.idp_message }));
+        }
+    };
+    *subject_out = Some(assertion.subject.clone());
+
+    // Single use: the pending request is consumed (and the assertion ID burned) before
+    // anything else can fail, so neither can be tried twice.
+    let bound_return_to = match bind_request(conn, tenant, connection, &assertion, p, idp.allow_idp_initiated)? {
+        Ok(r) => r,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+
+    let email_fallback = Some(assertion.subject.as_str()).filter(|s| assertion.name_id_is_email() || s.contains('@'));
+    let claims = map_claims(
+        &connection.effective_mapping(tenant.iwms_attribute.as_deref()),
+        &assertion.attributes,
+        email_fallback,
+    );
+    *email_out = claims.email.as_ref().map(|e| e.to_string()).or_else(|| claims.invalid_email.clone());
+
+    let session_expires_at = assertion
+        .session_not_on_or_after
+        .map_or(p.now + p.session_ttl_secs, |t| t.min(p.now + p.session_ttl_secs));
+    let provisioned = storage::transaction(conn, |c| provision(c, tenant, connection, &assertion.subject, &claims, p, session_expires_at))?;
+    Ok(provisioned.map(|(user_id, session_token, detail)| {
+        (
+            SignedIn {
+                user_id,
+                session_token,
+                session_expires_at,
+                redirect_to: return_to::resolve(bound_return_to.as_deref(), &tenant.allowed_return_origins),
+            },
+            detail,
+        )
+    }))
+}
+
+/// Ties the response to the AuthnRequest it answers (or admits it as IdP-initiated) and
+/// records the assertion ID. Returns the return_to to use.
+fn bind_request(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    a: &ValidatedAssertion,
+    p: &CompleteParams<'_>,
+    allow_idp_initiated: bool,
+) -> Result<Result<Option<String>, Refusal>, StorageError> {
+    let return_to = match &a.in_response_to {
+        Some(req_id) => match pending::take(conn, tenant.id, connection.id, req_id, p.now)? {
+            None => {
+                return Ok(Err(Refusal::new(
+                    Reason::UnknownInResponseTo,
+                    "InResponseTo matches no pending request of this connection (unknown, used or expired)",
+                )));
+            }
+            Some(pending) => {
+                if p.relay_state.is_some_and(|rs| rs != pending.relay_state) {
+                    return Ok(Err(Refusal::new(Reason::RelayStateMismatch, "RelayState differs from the one sent with the request")));
+                }
+                pending.return_to
+            }
+        },
+        None if allow_idp_initiated => p.relay_state.map(str::to_owned),
+        None => {
+            return Ok(Err(Refusal::new(
+                Reason::UnsolicitedDisabled,
+                "IdP-initiated (unsolicited) response, and the connection does not allow them",
+            )));
+        }
+    };
+    if !replay::remember(conn, tenant.id, connection.id, &a.assertion_id, a.replay_until)? {
+        return Ok(Err(Refusal::new(Reason::AssertionReplay, "this assertion ID was already used")));
+    }
+    Ok(Ok(return_to))
+}
+
+fn candidate(conn: &mut DbConnection, tenant: &Tenant, connection: &Connection, user: Option<crate::domain::user::User>) -> Result<Option<Candidate>, StorageError> {
+    user.map(|u| {
+        let linked_subject = identities::subject_for_user(conn, tenant.id, connection.id, u.id)?;
+        Ok(Candidate { user: u, linked_subject })
+    })
+    .transpose()
+}
+
+type Provisioned = Result<(UserId, String, String), Refusal>;
+
+fn provision(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    subject: &str,
+    claims: &MappedClaims,
+    p: &CompleteParams<'_>,
+    session_expires_at: i64,
+) -> Result<Provisioned, StorageError> {
+    let now = p.now;
+    let policy = TenantPolicy {
+        auto_create_users: tenant.auto_create_users,
+        whitelisted_domains: domains::list_for_tenant(c, tenant.id)?,
+        iwms_attribute_configured: tenant.iwms_attribute.is_some() || connection.attr_iwms_id.is_some(),
+    };
+    let by_link = match identities::user_for_subject(c, tenant.id, connection.id, subject)? {
+        Some(id) => Some(Candidate { user: users::get(c, tenant.id, id)?, linked_subject: Some(subject.to_owned()) }),
+        None => None,
+    };
+    let by_iwms = match &claims.iwms_id {
+        Some(iwms) => {
+            let u = users::find_by_iwms_id(c, tenant.id, iwms)?;
+            candidate(c, tenant, connection, u)?
+        }
+        None => None,
+    };
+    let by_email = match &claims.email {
+        Some(e) => {
+            let u = users::find_by_email(c, tenant.id, e)?;
+            candidate(c, tenant, connection, u)?
+        }
+        None => None,
+    };
+    let cands = Candidates { by_link, by_iwms, by_email };
+
+    let (user_id, detail) = match provisioning::decide(&policy, subject, claims, &cands) {
+        Decision::Reject { reason, user_id, detail } => {
+            return Ok(Err(Refusal { reason, detail, user: user_id, idp_message: None }));
+        }
+        Decision::Create(new_user) => {
+            let u = users::insert(c, tenant.id, &new_user, CreatedVia::Sso, now)?;
+            events::record(
+                c,
+                tenant.id,
+                u.id,
+                "created",
+                &json!({ "via": "sso", "connection": connection.slug.as_str(), "email": u.email.as_str(),
+                          "first_name": u.first_name, "last_name": u.last_name, "iwms_id": u.iwms_id }),
+                now,
+            )?;
+            identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
+            (u.id, "created by just-in-time provisioning".to_owned())
+        }
+        Decision::SignIn { user_id, matched_by, create_link, changes, clear_stale } => {
+            if create_link {
+                identities::link(c, tenant.id, connection.id, subject, user_id, now)?;
+                events::record(c, tenant.id, user_id, "identity_linked", &json!({ "connection": connection.slug.as_str(), "matched_by": matched_by.as_str() }), now)?;
+            } else {
+                identities::touch(c, tenant.id, connection.id, subject, now)?;
+            }
+            if !changes.is_empty() {
+                let u = users::get(c, tenant.id, user_id)?;
+                let pick = |f, cur: &Option<String>| changes.iter().find(|ch| ch.field == f).map_or(cur.clone(), |ch| ch.new.clone());
+                use provisioning::Field;
+                users::update_attributes(
+                    c,
+                    tenant.id,
+                    user_id,
+                    &users::AttributeUpdate {
+                        first_name: &pick(Field::FirstName, &u.first_name),
+                        last_name: &pick(Field::LastName, &u.last_name),
+                        iwms_id: &pick(Field::IwmsId, &u.iwms_id),
+                    },
+                    now,
+                )?;
+                events::record(c, tenant.id, user_id, "attributes_updated", &json!({ "via": "sso", "changes": changes }), now)?;
+            }
+            if clear_stale {
+                events::record(c, tenant.id, user_id, "stale_cleared", &json!({ "via": "sso" }), now)?;
+            }
+            (user_id, format!("matched by {}; {} attribute(s) changed", matched_by.as_str(), changes.len()))
+        }
+    };
+    users::record_sign_in(c, tenant.id, user_id, now)?;
+    let token = session::open(c, p.session_secret, tenant.id, user_id, now, session_expires_at)?;
+    Ok(Ok((user_id, token, detail)))
+}

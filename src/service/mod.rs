@@ -1,0 +1,7 @@
+//! Use cases. Each runs its storage work in one transaction and calls the pure decisions in
+//! `domain`; protocol adapters hand them validated input.
+pub mod admin;
+pub mod login;
+pub mod maintenance;
+pub mod session;
+pub mod stale;

@@ -1,0 +1,103 @@
+//! Building the application: database, migrations, state, routes, background jobs.
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::http::state::SpSigning;
+use crate::http::{self, AppState};
+use crate::storage::{self, DbPool};
+use crate::{demo, jobs};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Opens the pool and applies pending migrations.
+pub fn open_database(settings: &Settings) -> anyhow::Result<DbPool> {
+    let (pool, _) = storage::build_pool(&settings.database.url, settings.database.pool_size)
+        .with_context(|| "config key `database.url`: cannot open the database")?;
+    let mut conn = pool.get().context("cannot get a database connection")?;
+    storage::run_migrations(&mut conn).context("applying migrations")?;
+    Ok(pool)
+}
+
+fn load_sp_signing(settings: &Settings) -> anyhow::Result<Option<SpSigning>> {
+    let (Some(key_path), Some(cert_path)) = (&settings.saml.sp_private_key_file, &settings.saml.sp_certificate_file) else {
+        return Ok(None);
+    };
+    let key_pem = std::fs::read(key_path).with_context(|| format!("config key `saml.sp_private_key_file`: cannot read {}", key_path.display()))?;
+    let cert_pem = std::fs::read(cert_path).with_context(|| format!("config key `saml.sp_certificate_file`: cannot read {}", cert_path.display()))?;
+    let key = openssl::pkey::PKey::private_key_from_pem(&key_pem).context("config key `saml.sp_private_key_file`: not a PEM private key")?;
+    let cert = openssl::x509::X509::from_pem(&cert_pem).context("config key `saml.sp_certificate_file`: not a PEM certificate")?;
+    Ok(Some(SpSigning { key, certificate_b64: STANDARD.encode(cert.to_der()?) }))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let session_secret = settings.session_secret()?;
+        let pool = open_database(&settings)?;
+        let base_url = settings.base_url();
+        let secure_cookies = base_url.starts_with("https://");
+        let sp_signing = load_sp_signing(&settings)?;
+        let demo = if settings.demo.enabled {
+            Some(demo::setup(&settings, &pool, clock.as_ref())?)
+        } else {
+            None
+        };
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.server.workers;
+        let state = web::Data::new(AppState { pool, settings, base_url, clock, session_secret, secure_cookies, sp_signing, demo });
+        jobs::spawn(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(16 * 1024))
+                .wrap(from_fn(http::middleware::security_and_access_log))
+                .configure(routes)
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The public URL contract; see README "URL contract".
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(http::login::index)
+        .service(http::login::discover)
+        .service(http::login::tenant_login)
+        .service(http::saml::metadata)
+        .service(http::saml::acs)
+        .service(http::forward_auth::verify)
+        .service(http::session::me)
+        .service(http::session::signed_in)
+        .service(http::session::logout)
+        .service(http::health::healthz)
+        .service(http::health::readyz)
+        .service(http::assets::app_css)
+        .configure(demo::routes);
+}

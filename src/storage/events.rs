@@ -1,0 +1,42 @@
+use diesel::prelude::*;
+
+use super::schema::user_events;
+use super::{DbConnection, StorageError};
+use crate::domain::ids::{TenantId, UserId};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserEvent {
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// Appends to a user's lifecycle timeline (created, attribute changes, stale flag...).
+pub fn record(conn: &mut DbConnection, tenant: TenantId, user: UserId, kind: &str, detail: &serde_json::Value, now: i64) -> Result<(), StorageError> {
+    diesel::insert_into(user_events::table)
+        .values((
+            user_events::tenant_id.eq(tenant.0),
+            user_events::user_id.eq(user.0),
+            user_events::kind.eq(kind),
+            user_events::detail.eq(detail.to_string()),
+            user_events::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn for_user(conn: &mut DbConnection, tenant: TenantId, user: UserId) -> Result<Vec<UserEvent>, StorageError> {
+    Ok(user_events::table
+        .filter(user_events::tenant_id.eq(tenant.0))
+        .filter(user_events::user_id.eq(user.0))
+        .order(user_events::id.asc())
+        .select((user_events::kind, user_events::detail, user_events::created_at))
+        .load::<(String, String, i64)>(conn)?
+        .into_iter()
+        .map(|(kind, detail, created_at)| UserEvent {
+            kind,
+            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+            created_at,
+        })
+        .collect())
+}

@@ -1,0 +1,54 @@
+//! Persistence: one schema, SQLite or PostgreSQL picked by the database URL.
+pub mod connections;
+pub mod domains;
+mod error;
+pub mod events;
+pub mod identities;
+pub mod login_attempts;
+pub mod pending;
+mod pool;
+pub mod replay;
+pub mod schema;
+pub mod sessions;
+pub mod tenants;
+pub mod users;
+
+pub use error::StorageError;
+pub use pool::{Backend, DbConnection, DbPool, build_pool, run_migrations};
+
+use diesel::Connection;
+
+/// Runs blocking database work off the async executor; no connection is held across an await.
+pub async fn block<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(StorageError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|_| E::from(StorageError::Cancelled))?
+}
+
+/// A transaction retried on lock contention and unique-key races, so that two concurrent
+/// first sign-ins converge on one row instead of failing.
+pub fn transaction<T, F>(conn: &mut DbConnection, mut f: F) -> Result<T, StorageError>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, StorageError>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match conn.transaction(|c| f(c)) {
+            Err(e) if e.is_retryable() && attempt < 12 => {
+                let jitter = u64::from(crate::random::bytes::<1>()[0] % 8);
+                std::thread::sleep(std::time::Duration::from_millis(2 * attempt + jitter));
+            }
+            other => return other,
+        }
+    }
+}

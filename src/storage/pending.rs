@@ -1,0 +1,58 @@
+//! AuthnRequests in flight. Stored (not in memory) so any instance can finish a sign-in.
+use diesel::prelude::*;
+
+use super::schema::pending_authn_requests as p;
+use super::{DbConnection, StorageError};
+use crate::domain::ids::{ConnectionId, TenantId};
+
+pub struct NewPending<'a> {
+    pub request_id: &'a str,
+    pub tenant: TenantId,
+    pub connection: ConnectionId,
+    pub relay_state: &'a str,
+    pub return_to: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(), StorageError> {
+    diesel::insert_into(p::table)
+        .values((
+            p::request_id.eq(n.request_id),
+            p::tenant_id.eq(n.tenant.0),
+            p::connection_id.eq(n.connection.0),
+            p::relay_state.eq(n.relay_state),
+            p::return_to.eq(n.return_to),
+            p::created_at.eq(now),
+            p::expires_at.eq(n.expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub relay_state: String,
+    pub return_to: Option<String>,
+}
+
+/// Consumes the request: the delete that removes the row is the one that wins, so a request
+/// is used at most once even across instances. Expired rows are never returned.
+pub fn take(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId, request_id: &str, now: i64) -> Result<Option<Pending>, StorageError> {
+    let scoped = p::table
+        .filter(p::request_id.eq(request_id))
+        .filter(p::tenant_id.eq(tenant.0))
+        .filter(p::connection_id.eq(connection.0));
+    let Some((relay_state, return_to, expires_at)) = scoped
+        .select((p::relay_state, p::return_to, p::expires_at))
+        .first::<(String, Option<String>, i64)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let deleted = diesel::delete(scoped).execute(conn)?;
+    Ok((deleted == 1 && expires_at > now).then_some(Pending { relay_state, return_to }))
+}
+
+pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, StorageError> {
+    Ok(diesel::delete(p::table.filter(p::expires_at.le(now))).execute(conn)?)
+}

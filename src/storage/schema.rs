@@ -1,0 +1,164 @@
+// One schema for both backends; the migrations under migrations/{sqlite,postgres} must agree.
+
+diesel::table! {
+    tenants (id) {
+        id -> BigInt,
+        slug -> Text,
+        display_name -> Text,
+        auto_create_users -> Bool,
+        iwms_attribute -> Nullable<Text>,
+        stale_after_days -> Integer,
+        allowed_return_origins -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    email_domains (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        domain -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    connections (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        slug -> Text,
+        protocol -> Text,
+        display_name -> Text,
+        attr_email -> Text,
+        attr_first_name -> Text,
+        attr_last_name -> Text,
+        attr_iwms_id -> Nullable<Text>,
+        removed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    saml_idps (connection_id) {
+        connection_id -> BigInt,
+        tenant_id -> BigInt,
+        idp_entity_id -> Text,
+        idp_sso_url -> Text,
+        idp_certificates -> Text,
+        allowed_algorithms -> Text,
+        allow_idp_initiated -> Bool,
+        sign_requests -> Bool,
+        clock_skew_secs -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        email -> Text,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        iwms_id -> Nullable<Text>,
+        status -> Text,
+        created_via -> Text,
+        stale_since -> Nullable<BigInt>,
+        last_login_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    identities (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        connection_id -> BigInt,
+        subject -> Text,
+        user_id -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_events (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        detail -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        connection_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        outcome -> Text,
+        reason -> Text,
+        detail -> Text,
+        subject -> Nullable<Text>,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    pending_authn_requests (request_id) {
+        request_id -> Text,
+        tenant_id -> BigInt,
+        connection_id -> BigInt,
+        relay_state -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    used_assertions (connection_id, assertion_id) {
+        tenant_id -> BigInt,
+        connection_id -> BigInt,
+        assertion_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::joinable!(email_domains -> tenants (tenant_id));
+diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(saml_idps -> connections (connection_id));
+diesel::joinable!(users -> tenants (tenant_id));
+diesel::joinable!(identities -> users (user_id));
+diesel::joinable!(identities -> connections (connection_id));
+diesel::joinable!(user_events -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    email_domains,
+    connections,
+    saml_idps,
+    users,
+    identities,
+    user_events,
+    login_attempts,
+    pending_authn_requests,
+    used_assertions,
+    sessions,
+);

@@ -1,0 +1,68 @@
+use diesel::prelude::*;
+
+use super::schema::{sessions, tenants, users};
+use super::{DbConnection, StorageError};
+use crate::domain::ids::{TenantId, UserId};
+
+pub fn create(conn: &mut DbConnection, token_hash: &str, tenant: TenantId, user: UserId, now: i64, expires_at: i64) -> Result<(), StorageError> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(token_hash),
+            sessions::tenant_id.eq(tenant.0),
+            sessions::user_id.eq(user.0),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The signed-in person behind a session, when the session is live and the user active.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionUser {
+    pub user_id: i64,
+    pub tenant: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub iwms_id: Option<String>,
+    pub expires_at: i64,
+}
+
+pub fn lookup(conn: &mut DbConnection, token_hash: &str, now: i64) -> Result<Option<SessionUser>, StorageError> {
+    Ok(sessions::table
+        .inner_join(users::table.on(users::id.eq(sessions::user_id).and(users::tenant_id.eq(sessions::tenant_id))))
+        .inner_join(tenants::table.on(tenants::id.eq(sessions::tenant_id)))
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::expires_at.gt(now))
+        .filter(users::status.eq("active"))
+        .select((
+            users::id,
+            tenants::slug,
+            users::email,
+            users::first_name,
+            users::last_name,
+            users::iwms_id,
+            sessions::expires_at,
+        ))
+        .first::<(i64, String, String, Option<String>, Option<String>, Option<String>, i64)>(conn)
+        .optional()?
+        .map(|(user_id, tenant, email, first_name, last_name, iwms_id, expires_at)| SessionUser {
+            user_id,
+            tenant,
+            email,
+            first_name,
+            last_name,
+            iwms_id,
+            expires_at,
+        }))
+}
+
+pub fn delete(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageError> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)?;
+    Ok(())
+}
+
+pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, StorageError> {
+    Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
+}
