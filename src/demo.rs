@@ -58,12 +58,18 @@ fn generate_key_and_cert() -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     Ok((key.private_key_to_der()?, b.build().to_der()?))
 }
 
-/// Creates (or refreshes) the demo tenant and its connection, trusting a key made now.
-pub fn setup(settings: &Settings, pool: &DbPool, clock: &dyn Clock) -> anyhow::Result<DemoIdp> {
+/// The development IdP signs anyone in: it must never be reachable from another machine.
+pub fn check_loopback(settings: &Settings) -> anyhow::Result<()> {
     if !is_loopback(&settings.server.host) {
         bail!("config key `demo.enabled`: the development IdP only runs when server.host is a loopback address (it is `{}`)", settings.server.host);
     }
-    let base = settings.base_url();
+    Ok(())
+}
+
+/// Creates (or refreshes) the demo tenant and its connection, trusting a key made now.
+pub fn setup(settings: &Settings, base_url: &str, pool: &DbPool, clock: &dyn Clock) -> anyhow::Result<DemoIdp> {
+    check_loopback(settings)?;
+    let base = base_url.to_owned();
     let (key_der, cert_der) = generate_key_and_cert().context("generating the development IdP key")?;
     let entity_id = format!("{base}/demo-idp/metadata");
     let now = clock.unix();

@@ -48,18 +48,25 @@ impl Application {
 
     pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let session_secret = settings.session_secret()?;
+        if settings.demo.enabled {
+            demo::check_loopback(&settings)?;
+        }
         let pool = open_database(&settings)?;
-        let base_url = settings.base_url();
-        let secure_cookies = base_url.starts_with("https://");
         let sp_signing = load_sp_signing(&settings)?;
-        let demo = if settings.demo.enabled {
-            Some(demo::setup(&settings, &pool, clock.as_ref())?)
-        } else {
-            None
-        };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
+        // Without an explicit base_url the listener's real port is used (port 0 in tests).
+        let base_url = match &settings.server.base_url {
+            Some(_) => settings.base_url(),
+            None => format!("http://{}:{port}", settings.server.host),
+        };
+        let secure_cookies = base_url.starts_with("https://");
+        let demo = if settings.demo.enabled {
+            Some(demo::setup(&settings, &base_url, &pool, clock.as_ref())?)
+        } else {
+            None
+        };
         let workers = settings.server.workers;
         let state = web::Data::new(AppState { pool, settings, base_url, clock, session_secret, secure_cookies, sp_signing, demo });
         jobs::spawn(state.clone());

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use super::args::*;
-use super::output::{self, json, opt, table, when};
+use super::output::{self, emit, json, opt, table, when};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
@@ -23,7 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let pool = open_database(&settings)?;
             drop(pool);
-            println!("migrations applied");
+            emit(&format!("migrations applied"));
             Ok(())
         }
         other => {
@@ -65,16 +65,16 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         return json(v);
     }
-    println!("slug:                   {}", v.slug);
-    println!("display name:           {}", v.display_name);
-    println!("auto-create users:      {}", if v.auto_create_users { "on" } else { "off" });
-    println!("IWMS ID attribute:      {}", opt(&v.iwms_attribute));
-    println!("stale after (days):     {}", v.stale_after_days);
-    println!("allowed return origins: {}", v.allowed_return_origins.join(", "));
-    println!("domains:                {}", v.domains.join(", "));
-    println!("connections:            {}", v.connections.join(", "));
+    emit(&format!("slug:                   {}", v.slug));
+    emit(&format!("display name:           {}", v.display_name));
+    emit(&format!("auto-create users:      {}", if v.auto_create_users { "on" } else { "off" }));
+    emit(&format!("IWMS ID attribute:      {}", opt(&v.iwms_attribute)));
+    emit(&format!("stale after (days):     {}", v.stale_after_days));
+    emit(&format!("allowed return origins: {}", v.allowed_return_origins.join(", ")));
+    emit(&format!("domains:                {}", v.domains.join(", ")));
+    emit(&format!("connections:            {}", v.connections.join(", ")));
     if v.auto_create_users && v.domains.is_empty() {
-        println!("warning: auto-create is on and no email domain is whitelisted: anyone your IdP signs in gets an account");
+        emit(&format!("warning: auto-create is on and no email domain is whitelisted: anyone your IdP signs in gets an account"));
     }
     Ok(())
 }
@@ -111,13 +111,13 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             if j {
                 json(&admin::DomainView { tenant, domain: d.to_string() })
             } else {
-                println!("{d} whitelisted for {tenant}");
+                emit(&format!("{d} whitelisted for {tenant}"));
                 Ok(())
             }
         }
         Command::Domain(DomainCmd::Remove { tenant, domain }) => {
             let d = admin::remove_domain(conn, &tenant, &domain)?;
-            println!("{d} removed from {tenant}");
+            emit(&format!("{d} removed from {tenant}"));
             Ok(())
         }
         Command::Domain(DomainCmd::List { tenant, json: j }) => {
@@ -156,12 +156,12 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             if j {
                 return json(&v);
             }
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            emit(&format!("{}", serde_json::to_string_pretty(&v)?));
             Ok(())
         }
         Command::Connection(ConnectionCmd::Remove { tenant, slug }) => {
             admin::remove_connection(conn, &tenant, &slug, now)?;
-            println!("connection {slug} removed from {tenant} (history kept; the slug stays reserved)");
+            emit(&format!("connection {slug} removed from {tenant} (history kept; the slug stays reserved)"));
             Ok(())
         }
         Command::User(UserCmd::List { tenant, status, limit, offset, json: j }) => {
@@ -199,7 +199,7 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             if j {
                 return json(&d);
             }
-            println!("{}", serde_json::to_string_pretty(&d)?);
+            emit(&format!("{}", serde_json::to_string_pretty(&d)?));
             Ok(())
         }
         Command::SignIns { tenant, limit, json: j } => {
@@ -317,10 +317,10 @@ fn add_saml(conn: &mut DbConnection, settings: &Settings, a: AddSamlArgs, now: i
     if a.json {
         return output::json(&v);
     }
-    println!("SAML connection {} added to {}.", c.slug, t.slug);
-    println!("Configure your IdP with:");
-    println!("  ACS URL (single sign-on URL): {}", v["acs_url"].as_str().unwrap_or(""));
-    println!("  SP entity ID (audience):      {}", v["sp_entity_id"].as_str().unwrap_or(""));
-    println!("  SP metadata:                  {}", v["metadata_url"].as_str().unwrap_or(""));
+    emit(&format!("SAML connection {} added to {}.", c.slug, t.slug));
+    emit(&format!("Configure your IdP with:"));
+    emit(&format!("  ACS URL (single sign-on URL): {}", v["acs_url"].as_str().unwrap_or("")));
+    emit(&format!("  SP entity ID (audience):      {}", v["sp_entity_id"].as_str().unwrap_or("")));
+    emit(&format!("  SP metadata:                  {}", v["metadata_url"].as_str().unwrap_or("")));
     Ok(())
 }

@@ -1,8 +1,22 @@
 //! Printing results: JSON for scripts (`--json`), short text for people.
+use std::io::Write;
+
 use serde::Serialize;
 
+/// Prints a line; a closed pipe (`ssogate ... | head`) ends the program quietly.
+pub fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write output: {e}");
+        std::process::exit(1);
+    }
+}
+
 pub fn json<T: Serialize>(v: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    emit(&serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -23,9 +37,9 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
             .trim_end()
             .to_owned()
     };
-    println!("{}", line(headers.iter().map(|h| (*h).to_owned()).collect()));
+    emit(&line(headers.iter().map(|h| (*h).to_owned()).collect()));
     for r in rows {
-        println!("{}", line(r));
+        emit(&line(r));
     }
 }
 

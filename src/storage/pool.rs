@@ -49,11 +49,8 @@ impl ManageConnection for Manager {
         match self.backend {
             Backend::Sqlite => {
                 let mut c = SqliteConnection::establish(&self.target).map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the writer; busy_timeout makes writers queue.
-                c.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
-                )
+                // busy_timeout first: it makes writers queue instead of failing at once.
+                c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
             }
@@ -82,6 +79,13 @@ pub fn build_pool(url: &str, size: u32) -> Result<(DbPool, Backend), StorageErro
                     .map_err(|e| StorageError::Migration(format!("cannot create {}: {e}", parent.display())))?;
             }
         }
+    }
+    if backend == Backend::Sqlite {
+        // WAL (readers beside the writer) is a property of the file: set it once, before the
+        // pool opens its connections in parallel.
+        let mut c = SqliteConnection::establish(&manager.target)?;
+        c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+            .map_err(|e| StorageError::Migration(format!("cannot enable WAL: {e}")))?;
     }
     let pool = r2d2::Pool::builder()
         .max_size(size)

@@ -29,6 +29,7 @@ pub struct SignedAssertion {
     /// One entry per AudienceRestriction; each must name us.
     pub audience_restrictions: Vec<Vec<String>>,
     pub session_not_on_or_after: Option<i64>,
+    pub authn_statements: usize,
     /// Keyed by Name and by FriendlyName.
     pub attributes: BTreeMap<String, Vec<String>>,
 }
@@ -98,6 +99,7 @@ fn read_assertion(a: Node<'_, '_>) -> Result<SignedAssertion, SamlError> {
         }
     }
     for s in children(a, ns::ASSERTION, "AuthnStatement") {
+        out.authn_statements += 1;
         if let Some(t) = instant_attr(s, "SessionNotOnOrAfter")? {
             out.session_not_on_or_after = Some(out.session_not_on_or_after.map_or(t, |o: i64| o.min(t)));
         }

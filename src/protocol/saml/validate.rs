@@ -114,6 +114,10 @@ fn check(a: &SignedAssertion, response_in_response_to: Option<&str>, ctx: &AcsCo
             return Err(err(Reason::Expired, format!("Conditions NotOnOrAfter passed {} s ago", now - noa)));
         }
     }
+    // Web Browser SSO profile §4.1.4.2: the assertion says how the person authenticated.
+    if a.authn_statements == 0 {
+        return Err(err(Reason::MissingAuthnStatement, "the assertion has no AuthnStatement"));
+    }
     let bearer = pick_bearer(a, ctx)?;
     let in_response_to = bearer.in_response_to.clone();
     if let (Some(outer), Some(inner)) = (response_in_response_to, in_response_to.as_deref()) {

@@ -1,0 +1,500 @@
+//! ACS throughput: completed sign-ins per second through `POST /t/{tenant}/saml/{conn}/acs`
+//! (SAML validation + request binding + replay cache + just-in-time provisioning + session),
+//! with latency percentiles, plus a single-threaded `validate_response` micro-measure that
+//! separates the XML-signature work from the database work.
+//!
+//! ```text
+//! cargo bench --bench acs                              # SQLite file in a tempdir
+//! SSOGATE_TEST_DB=postgres cargo bench --bench acs     # throwaway DB on postgres://postgres@127.0.0.1:5432
+//! BENCH_LOGINS=2000 BENCH_CONCURRENCY=16 BENCH_VALIDATE_ITERS=1000 cargo bench --bench acs
+//! ```
+//!
+//! The server and the load generator share the machine (and this process), so the numbers are
+//! a floor for what the server alone would do.
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::x509::{X509, X509NameBuilder};
+use ssogate::clock::SystemClock;
+use ssogate::config::{LogSettings, Secret, Settings};
+use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
+use ssogate::domain::connection::{SamlIdpSettings, SignatureAlgorithm};
+use ssogate::protocol::saml::sign::sign_template;
+use ssogate::protocol::saml::{AcsContext, SpEndpoints, validate_response};
+use ssogate::service::admin::{self, SamlConnectionInput, TenantInput};
+use ssogate::startup::Application;
+use ssogate::storage::{self, DbPool};
+
+const TENANT: &str = "acme";
+const CONN: &str = "okta";
+const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
+const IDP_ENTITY_ID: &str = "https://idp.bench.test/metadata";
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+/// Validity window of the generated assertions; the pending requests get the same TTL.
+const VALIDITY_SECS: i64 = 3600;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a positive integer, not `{v}`")),
+        Err(_) => default,
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn instant(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bench IdP: an RSA-2048 key and a self-signed certificate; responses with a signed assertion.
+
+struct Idp {
+    key_der: Vec<u8>,
+    cert_der: Vec<u8>,
+}
+
+impl Idp {
+    fn new() -> Self {
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "idp.bench.test").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap()).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        Idp { key_der: key.private_key_to_der().unwrap(), cert_der: b.build().to_der().unwrap() }
+    }
+}
+
+/// Who signs in.
+struct Person {
+    subject: String,
+    email: String,
+    first: &'static str,
+    last: &'static str,
+}
+
+/// A Response (unsigned) carrying an assertion signed with RSA-SHA256 / exc-c14n, answering
+/// `request_id`, as an IdP's HTTP-POST binding would send it (XML, not yet base64).
+fn signed_response(idp: &Idp, sp: &SpEndpoints, request_id: &str, who: &Person) -> String {
+    let t = now();
+    let (issued, nb, noa) = (instant(t), instant(t - 30), instant(t + VALIDITY_SECS));
+    let aid = ssogate::random::saml_id();
+    let sig = format!(
+        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/><ds:SignatureMethod Algorithm="{RSA_SHA256}"/><ds:Reference URI="#{aid}"><ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"/><ds:Transform Algorithm="{EXC_C14N}"/></ds:Transforms><ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>"##
+    );
+    let assertion = format!(
+        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{aid}" Version="2.0" IssueInstant="{issued}"><saml:Issuer>{IDP_ENTITY_ID}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="{request_id}" Recipient="{acs}" NotOnOrAfter="{noa}"/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{issued}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>{email}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="firstName"><saml:AttributeValue>{first}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="lastName"><saml:AttributeValue>{last}</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
+        subject = who.subject,
+        acs = sp.acs_url,
+        audience = sp.entity_id,
+        email = who.email,
+        first = who.first,
+        last = who.last,
+    );
+    let signed = sign_template(&assertion, &idp.key_der).expect("bench IdP signs the assertion");
+    let signed = strip_declaration(&signed);
+    format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{rid}" Version="2.0" IssueInstant="{issued}" Destination="{acs}" InResponseTo="{request_id}"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{IDP_ENTITY_ID}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>{signed}</samlp:Response>"#,
+        rid = ssogate::random::saml_id(),
+        acs = sp.acs_url,
+    )
+}
+
+fn strip_declaration(xml: &str) -> &str {
+    let t = xml.trim_start();
+    match t.strip_prefix("<?xml") {
+        Some(rest) => rest[rest.find("?>").map_or(0, |i| i + 2)..].trim_start(),
+        None => t,
+    }
+}
+
+/// The urlencoded ACS form body.
+fn acs_form(response_xml: &str, relay_state: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("SAMLResponse", &STANDARD.encode(response_xml))
+        .append_pair("RelayState", relay_state)
+        .finish()
+}
+
+/// Reads the ID and RelayState out of a Redirect-binding AuthnRequest URL.
+fn parse_authn_redirect(location: &str) -> (String, String) {
+    let url = reqwest::Url::parse(location).expect("absolute IdP URL");
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let deflated = STANDARD.decode(&q["SAMLRequest"]).expect("base64 SAMLRequest");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml).expect("deflated");
+    let doc = roxmltree::Document::parse(&xml).expect("AuthnRequest XML");
+    (doc.root_element().attribute("ID").expect("ID").to_owned(), q["RelayState"].clone())
+}
+
+// ---------------------------------------------------------------------------------------------
+// App and database.
+
+enum Db {
+    Sqlite { url: String },
+    Postgres { url: String, base: String, name: String },
+}
+
+impl Db {
+    fn fresh(dir: &std::path::Path) -> Self {
+        match std::env::var("SSOGATE_TEST_DB").as_deref() {
+            Ok("postgres") => {
+                let base = std::env::var("SSOGATE_TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
+                let name = format!("ssogate_bench_{}", hex::encode(ssogate::random::bytes::<8>()));
+                let mut admin = PgConnection::establish(&format!("{base}/postgres"))
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable ({e})"));
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create bench database");
+                Db::Postgres { url: format!("{base}/{name}"), base, name }
+            }
+            Ok("sqlite") | Err(_) => Db::Sqlite { url: format!("sqlite://{}", dir.join("ssogate.db").display()) },
+            Ok(other) => panic!("SSOGATE_TEST_DB must be sqlite or postgres, not {other}"),
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Db::Sqlite { url } | Db::Postgres { url, .. } => url,
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres { .. } => "postgres",
+        }
+    }
+
+    fn drop_database(&self) {
+        if let Db::Postgres { base, name, .. } = self {
+            if let Ok(mut admin) = PgConnection::establish(&format!("{base}/postgres")) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            }
+        }
+    }
+}
+
+fn settings(db_url: &str) -> Settings {
+    let mut s = Settings::default();
+    s.server.port = 0;
+    s.server.workers = 2;
+    s.database.url = db_url.to_owned();
+    s.database.pool_size = 8;
+    s.session.secret = Some(Secret::new("bench-session-secret-with-at-least-32-chars".into()));
+    s.saml.request_ttl_secs = VALIDITY_SECS;
+    s.log.level = "error".into();
+    s
+}
+
+fn setup_tenant(pool: &DbPool, idp: &Idp) {
+    let mut c = pool.get().expect("db connection");
+    let t = now();
+    admin::create_tenant(&mut c, TENANT, &TenantInput { auto_create_users: Some(true), ..Default::default() }, t).expect("create tenant");
+    admin::add_domain(&mut c, TENANT, "acme.test", t).expect("add domain");
+    let input = SamlConnectionInput {
+        slug: CONN.into(),
+        display_name: None,
+        idp_entity_id: IDP_ENTITY_ID.into(),
+        idp_sso_url: "https://idp.bench.test/sso".into(),
+        idp_certificates: vec![idp.cert_der.clone()],
+        allowed_algorithms: None,
+        allow_idp_initiated: false,
+        sign_requests: false,
+        clock_skew_secs: None,
+        attr_email: default_list(DEFAULT_EMAIL),
+        attr_first_name: default_list(DEFAULT_FIRST_NAME),
+        attr_last_name: default_list(DEFAULT_LAST_NAME),
+        attr_iwms_id: None,
+    };
+    admin::add_saml_connection(&mut c, TENANT, &input, false, t).expect("add connection");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation.
+
+/// `count` SP-initiated starts (GET /t/acme/login?connection=okta), `concurrency` at a time.
+async fn start_logins(client: &reqwest::Client, base: &str, count: usize, concurrency: usize) -> Vec<(String, String)> {
+    let url = Arc::new(format!("{base}/t/{TENANT}/login?connection={CONN}"));
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.min(count.max(1)) {
+        let (client, url, next) = (client.clone(), url.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return out;
+                }
+                let res = client.get(url.as_str()).send().await.expect("login start request");
+                assert_eq!(res.status(), 303, "login start should redirect to the IdP");
+                let location = res.headers()["location"].to_str().unwrap().to_owned();
+                out.push((i, parse_authn_redirect(&location)));
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(count);
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+struct Outcome {
+    latency: Duration,
+    ok: bool,
+    status: u16,
+    body: String,
+}
+
+/// POSTs every form body to the ACS, `concurrency` at a time. Returns outcomes in body order
+/// and the wall time.
+async fn post_all(client: &reqwest::Client, acs_url: &str, bodies: Vec<String>, concurrency: usize) -> (Vec<Outcome>, Duration) {
+    let count = bodies.len();
+    let bodies = Arc::new(bodies);
+    let url = Arc::new(acs_url.to_owned());
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.min(count.max(1)) {
+        let (client, url, next, bodies) = (client.clone(), url.clone(), next.clone(), bodies.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return out;
+                }
+                let t0 = Instant::now();
+                let res = client
+                    .post(url.as_str())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(bodies[i].clone())
+                    .send()
+                    .await;
+                let outcome = match res {
+                    Ok(res) => {
+                        let status = res.status().as_u16();
+                        let has_cookie = res.headers().contains_key("set-cookie");
+                        let body = res.text().await.unwrap_or_default();
+                        let ok = status == 303 && has_cookie;
+                        let body = if ok {
+                            String::new()
+                        } else if has_cookie {
+                            body
+                        } else {
+                            format!("(no Set-Cookie) {body}")
+                        };
+                        Outcome { latency: t0.elapsed(), ok, status, body }
+                    }
+                    Err(e) => Outcome { latency: t0.elapsed(), ok: false, status: 0, body: format!("transport error: {e}") },
+                };
+                out.push((i, outcome));
+            }
+        }));
+    }
+    let mut all = Vec::with_capacity(count);
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed();
+    all.sort_by_key(|(i, _)| *i);
+    (all.into_iter().map(|(_, o)| o).collect(), wall)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
+}
+
+fn print_errors(label: &str, outcomes: &[Outcome]) -> usize {
+    let errors: Vec<&Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
+    for o in errors.iter().take(5) {
+        let body: String = o.body.chars().take(300).collect();
+        eprintln!("  {label} error: status {} body: {}", o.status, body.replace('\n', " "));
+    }
+    errors.len()
+}
+
+fn new_person(i: usize) -> Person {
+    Person { subject: format!("bench-new-{i}"), email: format!("new{i}@acme.test"), first: "Grace", last: "Hopper" }
+}
+
+fn existing_person(i: usize, first: &'static str) -> Person {
+    Person { subject: format!("bench-old-{i}"), email: format!("old{i}@acme.test"), first, last: "Lovelace" }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    rt.block_on(run());
+}
+
+async fn run() {
+    let n = env_usize("BENCH_LOGINS", 2000).max(2);
+    let concurrency = env_usize("BENCH_CONCURRENCY", 16).max(1);
+    let validate_iters = env_usize("BENCH_VALIDATE_ITERS", 1000).max(1);
+    let n_existing = n / 2;
+    let n_new = n - n_existing;
+
+    ssogate::telemetry::init(&LogSettings { format: Default::default(), level: "error".into() });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::fresh(dir.path());
+    let app = Application::build_with_clock(settings(db.url()), Arc::new(SystemClock)).await.expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let server = tokio::spawn(app.run_until_stopped());
+    let (pool, _) = storage::build_pool(db.url(), 2).expect("pool");
+    let idp = Idp::new();
+    setup_tenant(&pool, &idp);
+    let sp = SpEndpoints::new(&base, TENANT, CONN);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    println!("ssogate ACS benchmark");
+    println!("  backend      {}", db.backend());
+    println!("  server       2 workers, pool_size 8, log level error; load generator in the same process");
+    println!(
+        "  mix          {n} sign-ins: {n_new} first sign-ins of new users (JIT create) + {n_existing} repeat sign-ins \
+         of existing users (linked identity, firstName changed -> attribute update), interleaved"
+    );
+
+    // Untimed: the existing users sign in once (firstName "Ada").
+    let prep = Instant::now();
+    let starts = start_logins(&client, &base, n_existing, concurrency).await;
+    let bodies: Vec<String> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, (id, rs))| acs_form(&signed_response(&idp, &sp, id, &existing_person(i, "Ada")), rs))
+        .collect();
+    let (outcomes, _) = post_all(&client, &sp.acs_url, bodies, concurrency).await;
+    let pre_errors = print_errors("pre-create", &outcomes);
+    assert_eq!(pre_errors, 0, "pre-creating the existing users failed");
+    println!("  pre-created  {n_existing} users in {:.1}s (untimed)", prep.elapsed().as_secs_f64());
+
+    // Untimed: N pending requests, and N signed responses answering them.
+    let prep = Instant::now();
+    let starts = start_logins(&client, &base, n, concurrency).await;
+    let (mut next_new, mut next_old) = (0, 0);
+    let bodies: Vec<String> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, (id, rs))| {
+            let who = if i % 2 == 0 && next_new < n_new || next_old >= n_existing {
+                next_new += 1;
+                new_person(next_new - 1)
+            } else {
+                next_old += 1;
+                existing_person(next_old - 1, "Augusta")
+            };
+            acs_form(&signed_response(&idp, &sp, id, &who), rs)
+        })
+        .collect();
+    let sample_body = bodies[0].clone();
+    println!("  prepared     {n} login starts + signed responses in {:.1}s (untimed)", prep.elapsed().as_secs_f64());
+
+    // Timed.
+    let (outcomes, wall) = post_all(&client, &sp.acs_url, bodies, concurrency).await;
+    let errors = print_errors("timed", &outcomes);
+    let mut lat: Vec<Duration> = outcomes.iter().map(|o| o.latency).collect();
+    lat.sort();
+    let ok = n - errors;
+    let rate = ok as f64 / wall.as_secs_f64();
+
+    // Sanity: every user exists and the repeat sign-ins updated the first name.
+    let (mut users, mut renamed) = (0, 0);
+    {
+        let mut c = pool.get().expect("db connection");
+        let mut offset = 0;
+        loop {
+            let page = admin::list_users(&mut c, TENANT, storage::users::StatusFilter::All, 1000, offset).expect("list users");
+            users += page.len();
+            renamed += page.iter().filter(|u| u.first_name.as_deref() == Some("Augusta")).count();
+            if page.len() < 1000 {
+                break;
+            }
+            offset += 1000;
+        }
+    }
+
+    println!();
+    println!("ACS sign-ins ({})", db.backend());
+    println!("  N            {n}");
+    println!("  concurrency  {concurrency}");
+    println!("  wall time    {:.2} s", wall.as_secs_f64());
+    println!("  logins/s     {rate:.1}");
+    println!(
+        "  latency ms   p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        percentile(&lat, 50.0),
+        percentile(&lat, 90.0),
+        percentile(&lat, 99.0),
+        percentile(&lat, 100.0)
+    );
+    println!("  errors       {errors}");
+    println!("  check        {users} users in tenant (expected {}), {renamed} renamed (expected {n_existing})", n_new + n_existing);
+
+    // Validation only: one response, validated repeatedly on this thread (no database).
+    let saml_response = url::form_urlencoded::parse(sample_body.as_bytes())
+        .find(|(k, _)| k == "SAMLResponse")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let idp_settings = SamlIdpSettings {
+        idp_entity_id: IDP_ENTITY_ID.into(),
+        idp_sso_url: "https://idp.bench.test/sso".into(),
+        idp_certificates: vec![idp.cert_der.clone()],
+        allowed_algorithms: SignatureAlgorithm::ALL.to_vec(),
+        allow_idp_initiated: false,
+        sign_requests: false,
+        clock_skew_secs: 60,
+    };
+    let max_response_bytes = Settings::default().saml.max_response_bytes;
+    let ctx = AcsContext { idp: &idp_settings, sp: &sp, now: now(), max_response_bytes };
+    validate_response(&saml_response, &ctx).expect("the sample response validates");
+    let t0 = Instant::now();
+    for _ in 0..validate_iters {
+        std::hint::black_box(validate_response(std::hint::black_box(&saml_response), &ctx).expect("validates"));
+    }
+    let per = t0.elapsed().as_secs_f64() / validate_iters as f64;
+    println!();
+    println!("validate_response only (one thread, one {}-byte response, {validate_iters} iterations)", saml_response.len());
+    println!("  per call     {:.3} ms", per * 1000.0);
+    println!("  calls/s      {:.1}", 1.0 / per);
+    println!(
+        "  share        validation is ~{:.0}% of the ACS's per-login budget at the measured rate on 2 cores ({:.2} ms CPU-equivalent each)",
+        100.0 * per * rate / 2.0,
+        2000.0 / rate
+    );
+
+    server.abort();
+    drop(pool);
+    db.drop_database();
+    if errors > 0 {
+        std::process::exit(1);
+    }
+}

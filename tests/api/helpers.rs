@@ -1,0 +1,231 @@
+use std::io::Read;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use ssogate::clock::SystemClock;
+use ssogate::config::{Secret, Settings};
+use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
+use ssogate::service::admin::{self, SamlConnectionInput, TenantInput};
+use ssogate::startup::Application;
+use ssogate::storage::login_attempts::Attempt;
+use ssogate::storage::{self, DbConnection, DbPool};
+
+pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: DbPool,
+    pub db_url: String,
+    pub client: reqwest::Client,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+/// Drops a test's PostgreSQL database when the test ends (SQLite files go with the tempdir).
+pub struct TestDb(Option<(String, String)>);
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, name)) = self.0.take() {
+            if let Ok(mut c) = PgConnection::establish(&format!("{base}/postgres")) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c);
+            }
+        }
+    }
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A fresh database: a SQLite file, or a new PostgreSQL database. Never skips: if
+/// PostgreSQL was asked for and is unreachable, the test fails.
+pub fn fresh_database(dir: &std::path::Path) -> (String, TestDb) {
+    match std::env::var("TEST_DB").as_deref() {
+        Ok("postgres") => {
+            let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
+            let name = format!("ssogate_test_{}", hex::encode(ssogate::random::bytes::<8>()));
+            let mut admin = PgConnection::establish(&format!("{base}/postgres"))
+                .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable ({e}); the PostgreSQL run must not skip"));
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+            (format!("{base}/{name}"), TestDb(Some((base, name))))
+        }
+        Ok("sqlite") | Err(_) => (format!("sqlite://{}", dir.join("ssogate.db").display()), TestDb(None)),
+        Ok(other) => panic!("TEST_DB must be sqlite or postgres, not {other}"),
+    }
+}
+
+pub fn test_settings(db_url: &str) -> Settings {
+    let mut s = Settings::default();
+    s.server.port = 0;
+    s.server.workers = 1;
+    s.database.url = db_url.to_owned();
+    s.database.pool_size = 4;
+    s.session.secret = Some(Secret::new("test-session-secret-with-at-least-32-chars".into()));
+    s.log.level = "warn".into();
+    s
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    ssogate::telemetry::init(&ssogate::config::LogSettings { format: Default::default(), level: "warn".into() });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db_url, db_guard) = fresh_database(dir.path());
+    let mut settings = test_settings(&db_url);
+    customize(&mut settings);
+    let pool_size = settings.database.pool_size;
+    let app = Application::build_with_clock(settings, Arc::new(SystemClock)).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let (pool, _) = storage::build_pool(&db_url, pool_size).expect("pool");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    TestApp { address, pool, db_url, client, _db: db_guard, _dir: dir }
+}
+
+pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> SamlConnectionInput {
+    SamlConnectionInput {
+        slug: slug.into(),
+        display_name: None,
+        idp_entity_id: idp.entity_id.clone(),
+        idp_sso_url: "https://idp.example.test/sso".into(),
+        idp_certificates: vec![idp.cert_der.clone()],
+        allowed_algorithms: None,
+        allow_idp_initiated: false,
+        sign_requests: false,
+        clock_skew_secs: None,
+        attr_email: default_list(DEFAULT_EMAIL),
+        attr_first_name: default_list(DEFAULT_FIRST_NAME),
+        attr_last_name: default_list(DEFAULT_LAST_NAME),
+        attr_iwms_id: None,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
+        let mut c = self.pool.get().expect("db connection");
+        f(&mut c)
+    }
+
+    pub fn create_tenant(&self, slug: &str, input: TenantInput) {
+        self.with_db(|c| admin::create_tenant(c, slug, &input, now())).expect("create tenant");
+    }
+
+    pub fn add_domain(&self, tenant: &str, domain: &str) {
+        self.with_db(|c| admin::add_domain(c, tenant, domain, now())).expect("add domain");
+    }
+
+    pub fn add_connection(&self, tenant: &str, input: SamlConnectionInput) {
+        self.with_db(|c| admin::add_saml_connection(c, tenant, &input, false, now())).expect("add connection");
+    }
+
+    pub fn sp_entity_id(&self, tenant: &str, conn: &str) -> String {
+        self.url(&format!("/t/{tenant}/saml/{conn}/metadata"))
+    }
+
+    pub fn acs_url(&self, tenant: &str, conn: &str) -> String {
+        self.url(&format!("/t/{tenant}/saml/{conn}/acs"))
+    }
+
+    /// Starts an SP-initiated sign-in; returns the AuthnRequest ID and RelayState.
+    pub async fn start_login(&self, tenant: &str, conn: &str, return_to: Option<&str>) -> (String, String) {
+        let mut url = reqwest::Url::parse(&self.url(&format!("/t/{tenant}/login"))).unwrap();
+        url.query_pairs_mut().append_pair("connection", conn);
+        if let Some(r) = return_to {
+            url.query_pairs_mut().append_pair("return_to", r);
+        }
+        let res = self.client.get(url).send().await.unwrap();
+        assert_eq!(res.status(), 303, "login start should redirect to the IdP");
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        parse_authn_redirect(&location)
+    }
+
+    pub async fn post_acs(&self, tenant: &str, conn: &str, saml_response_xml: &str, relay_state: Option<&str>) -> reqwest::Response {
+        let mut form = vec![("SAMLResponse".to_owned(), STANDARD.encode(saml_response_xml))];
+        if let Some(rs) = relay_state {
+            form.push(("RelayState".to_owned(), rs.to_owned()));
+        }
+        self.client.post(self.acs_url(tenant, conn)).form(&form).send().await.unwrap()
+    }
+
+    /// Newest first.
+    pub fn sign_ins(&self, tenant: &str) -> Vec<Attempt> {
+        self.with_db(|c| admin::sign_in_history(c, tenant, 100)).expect("sign-in history")
+    }
+
+    pub fn last_reason(&self, tenant: &str) -> String {
+        self.sign_ins(tenant).first().map(|a| a.reason.clone()).unwrap_or_else(|| "(no sign-in recorded)".into())
+    }
+
+    pub fn users(&self, tenant: &str) -> Vec<admin::UserView> {
+        self.with_db(|c| admin::list_users(c, tenant, storage::users::StatusFilter::All, 1000, 0)).expect("users")
+    }
+
+    pub async fn me(&self) -> reqwest::Response {
+        self.client.get(self.url("/me")).send().await.unwrap()
+    }
+}
+
+/// Reads the ID out of a Redirect-binding AuthnRequest URL.
+pub fn parse_authn_redirect(location: &str) -> (String, String) {
+    let url = reqwest::Url::parse(location).expect("absolute IdP URL");
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let deflated = STANDARD.decode(&q["SAMLRequest"]).expect("base64 SAMLRequest");
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml).expect("deflated");
+    let doc = roxmltree::Document::parse(&xml).expect("AuthnRequest XML");
+    let id = doc.root_element().attribute("ID").expect("ID").to_owned();
+    (id, q["RelayState"].clone())
+}
+
+/// The value of a hidden/text input in an HTML form.
+pub fn form_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    let end = tag[v..].find('"')? + v;
+    Some(html_unescape(&tag[v..end]))
+}
+
+pub fn form_action(html: &str) -> Option<String> {
+    let at = html.find("action=\"")? + 8;
+    let end = html[at..].find('"')? + at;
+    Some(html_unescape(&html[at..end]))
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&#43;", "+")
+        .replace("&#x2b;", "+")
+        .replace("&#x2B;", "+")
+        .replace("&#61;", "=")
+        .replace("&#x3d;", "=")
+        .replace("&#x3D;", "=")
+        .replace("&#x2f;", "/")
+        .replace("&#x2F;", "/")
+        .replace("&#47;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}

@@ -1,0 +1,13 @@
+//! One integration-test binary: every test spawns the real app on a random port with a
+//! fresh database (SQLite by default; TEST_DB=postgres for PostgreSQL).
+mod cli;
+mod forward_auth;
+mod health;
+mod helpers;
+mod pysaml2;
+mod login;
+mod provisioning;
+mod saml_fixtures;
+mod saml_flow;
+mod saml_hostile;
+mod stale;

@@ -1,0 +1,470 @@
+//! Every ACS check, one hostile response each. Each test asserts the specific reason code,
+//! so removing a check makes its test fail (the response would be accepted or refused later
+//! for another reason).
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ssogate::service::admin::TenantInput;
+
+use crate::helpers::{TestApp, default_saml_input, spawn_app};
+use crate::saml_fixtures::*;
+
+pub const T: &str = "acme";
+pub const C: &str = "okta";
+
+pub async fn setup() -> (TestApp, TestIdp) {
+    let app = spawn_app().await;
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    app.create_tenant(T, TenantInput { auto_create_users: Some(true), ..Default::default() });
+    app.add_domain(T, "acme.test");
+    app.add_connection(T, default_saml_input(C, &idp));
+    (app, idp)
+}
+
+/// Posts `xml` and asserts the sign-in was refused with `reason`.
+pub async fn assert_refused(app: &TestApp, xml: &str, relay_state: Option<&str>, reason: &str) {
+    let users_before = app.users(T).len();
+    let res = app.post_acs(T, C, xml, relay_state).await;
+    let status = res.status().as_u16();
+    assert!(res.headers().get("set-cookie").is_none(), "a refused sign-in must not set a session cookie");
+    assert!((400..500).contains(&status), "expected a client error, got {status}");
+    assert_eq!(app.last_reason(T), reason);
+    assert_eq!(app.users(T).len(), users_before, "no user may be created by a refused response");
+}
+
+async fn fresh(app: &TestApp, idp: &TestIdp) -> (Resp, String) {
+    let (req, rs) = app.start_login(T, C, None).await;
+    (Resp::valid(app, T, C, idp, Some(&req)), rs)
+}
+
+#[tokio::test]
+async fn the_valid_fixture_is_accepted() {
+    // Guards the other tests: each breaks exactly one thing of this response.
+    let (app, idp) = setup().await;
+    for sign in [SignWhat::Assertion, SignWhat::Response, SignWhat::Both] {
+        let (mut r, rs) = fresh(&app, &idp).await;
+        r.sign = sign;
+        let res = app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await;
+        assert_eq!(res.status(), 303, "{sign:?}: {}", app.last_reason(T));
+        assert_eq!(app.last_reason(T), "success");
+    }
+}
+
+#[tokio::test]
+async fn doctype_is_refused() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let xml = format!("<!DOCTYPE r [<!ENTITY x \"ada@acme.test\">]>{}", r.signed(&idp));
+    assert_refused(&app, &xml, Some(&rs), "doctype_forbidden").await;
+}
+
+#[tokio::test]
+async fn malformed_xml_and_encoding_are_refused() {
+    let (app, _idp) = setup().await;
+    assert_refused(&app, "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><unclosed>", None, "malformed_xml").await;
+    let res = app.client.post(app.acs_url(T, C)).form(&[("SAMLResponse", "!!!not base64!!!")]).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason(T), "malformed_encoding");
+}
+
+#[tokio::test]
+async fn oversized_responses_are_refused_and_recorded() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let padded = r.clone().attr("padding", &"x".repeat(300 * 1024));
+    assert_refused(&app, &padded.signed(&idp), Some(&rs), "response_too_large").await;
+    // A body far above the cap is cut off while reading, and still recorded.
+    let huge = "A".repeat(2 * 1024 * 1024);
+    let res = app.client.post(app.acs_url(T, C)).form(&[("SAMLResponse", huge)]).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(app.last_reason(T), "response_too_large");
+}
+
+/// A listener that counts connections: validation must never make a network request.
+fn canary() -> (String, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("http://{}/x", l.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for _ in l.incoming() {
+            h.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (addr, hits)
+}
+
+#[tokio::test]
+async fn external_reference_uri_is_refused_without_fetching() {
+    let (app, idp) = setup().await;
+    let (url, hits) = canary();
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.reference_uri = Some(url);
+    // Signed as a template; xmlsec would dereference the URI while signing, so sign an
+    // honest response and swap the URI in afterwards.
+    let honest = r.clone();
+    let xml = {
+        let mut h = honest;
+        h.reference_uri = None;
+        h.signed(&idp).replace(&format!("URI=\"#{}\"", r.assertion_id), &format!("URI=\"{}\"", r.reference_uri.as_ref().unwrap()))
+    };
+    assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the SP fetched an external Reference URI");
+}
+
+#[tokio::test]
+async fn reference_to_another_element_is_refused() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    // The assertion's signature pointing at the Response (not its own parent).
+    let xml = r.signed(&idp).replace(&format!("URI=\"#{}\"", r.assertion_id), &format!("URI=\"#{}\"", r.response_id));
+    assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
+    let xml = r.signed(&idp).replace(&format!("URI=\"#{}\"", r.assertion_id), "URI=\"\"");
+    assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
+}
+
+#[tokio::test]
+async fn xslt_and_comment_transforms_are_refused() {
+    let (app, idp) = setup().await;
+    let (url, hits) = canary();
+    let (r, rs) = fresh(&app, &idp).await;
+    let xslt = format!(
+        r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"><xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"><xsl:copy-of select="document('{url}')"/></xsl:template></xsl:stylesheet></ds:Transform>"#
+    );
+    let xml = r.signed(&idp).replacen("<ds:Transforms>", &format!("<ds:Transforms>{xslt}"), 1);
+    assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
+    let xpath = r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>1</ds:XPath></ds:Transform>"#;
+    let xml = r.signed(&idp).replacen("<ds:Transforms>", &format!("<ds:Transforms>{xpath}"), 1);
+    assert_refused(&app, &xml, Some(&rs), "forbidden_transform").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.transforms = vec![ENVELOPED.into(), "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".into()];
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "forbidden_transform").await;
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the SP ran a fetching transform");
+}
+
+#[tokio::test]
+async fn object_manifest_and_retrieval_method_are_refused() {
+    let (app, idp) = setup().await;
+    let (url, hits) = canary();
+    for extra in [
+        "<ds:Object><x>payload</x></ds:Object>".to_owned(),
+        format!(r##"<ds:Object><ds:Manifest><ds:Reference URI="{url}"><ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:Manifest></ds:Object>"##),
+    ] {
+        let (r, rs) = fresh(&app, &idp).await;
+        let xml = r.signed(&idp).replacen("</ds:SignatureValue>", &format!("</ds:SignatureValue>{extra}"), 1);
+        assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
+    }
+    let (r, rs) = fresh(&app, &idp).await;
+    let ki = format!(r#"<ds:KeyInfo><ds:RetrievalMethod URI="{url}" Type="http://www.w3.org/2000/09/xmldsig#X509Data"/></ds:KeyInfo>"#);
+    let xml = r.signed(&idp).replacen("</ds:SignatureValue>", &format!("</ds:SignatureValue>{ki}"), 1);
+    assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn unsigned_responses_are_refused() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.sign = SignWhat::Nothing;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "unsigned").await;
+}
+
+#[tokio::test]
+async fn signature_by_another_key_is_refused_even_with_its_cert_inside() {
+    let (app, idp) = setup().await;
+    let attacker = TestIdp::new("http://idp.acme.test/metadata");
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.key_info = format!("<ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data>", attacker.cert_b64());
+    assert_refused(&app, &r.signed(&attacker), Some(&rs), "invalid_signature").await;
+}
+
+#[tokio::test]
+async fn tampered_signed_content_is_refused() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let xml = r.signed(&idp).replace("ada@acme.test", "eve@acme.test");
+    assert_refused(&app, &xml, Some(&rs), "invalid_signature").await;
+}
+
+#[tokio::test]
+async fn sha1_is_refused() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.sig_alg = RSA_SHA1.into();
+    r.digest_alg = SHA1.into();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "weak_algorithm").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.digest_alg = SHA1.into();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "weak_algorithm").await;
+}
+
+#[tokio::test]
+async fn per_connection_algorithm_allowlist_is_enforced() {
+    let app = spawn_app().await;
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    app.create_tenant(T, TenantInput { auto_create_users: Some(true), ..Default::default() });
+    let mut input = default_saml_input(C, &idp);
+    input.allowed_algorithms = Some(vec!["rsa-sha512".into()]);
+    app.add_connection(T, input);
+    let (r, rs) = fresh(&app, &idp).await;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "weak_algorithm").await;
+}
+
+#[tokio::test]
+async fn connection_without_certificate_is_refused_at_config_and_at_sign_in() {
+    let (app, idp) = setup().await;
+    let mut input = default_saml_input("nocert", &idp);
+    input.idp_certificates.clear();
+    let err = app
+        .with_db(|c| ssogate::service::admin::add_saml_connection(c, T, &input, false, crate::helpers::now()))
+        .unwrap_err();
+    assert!(err.to_string().contains("idp_certificates"), "{err}");
+    // A row that slipped in anyway (older data, manual SQL) must still never verify.
+    app.with_db(|c| {
+        use ssogate::storage::connections;
+        let t = ssogate::service::admin::tenant_by_slug(c, T).unwrap();
+        let id = connections::create_saml(
+            c,
+            t.id,
+            &connections::NewConnection {
+                slug: &ssogate::domain::slug::Slug::parse("nocert").unwrap(),
+                display_name: "nocert",
+                attr_email: &input.attr_email,
+                attr_first_name: &input.attr_first_name,
+                attr_last_name: &input.attr_last_name,
+                attr_iwms_id: None,
+            },
+            &ssogate::domain::connection::SamlIdpSettings {
+                idp_entity_id: idp.entity_id.clone(),
+                idp_sso_url: "https://idp.example.test/sso".into(),
+                idp_certificates: vec![],
+                allowed_algorithms: ssogate::domain::connection::SignatureAlgorithm::ALL.to_vec(),
+                allow_idp_initiated: false,
+                sign_requests: false,
+                clock_skew_secs: 60,
+            },
+            crate::helpers::now(),
+        )
+        .unwrap();
+        id
+    });
+    let (req, rs) = app.start_login(T, "nocert", None).await;
+    let r = Resp::valid(&app, T, "nocert", &idp, Some(&req));
+    let res = app.post_acs(T, "nocert", &r.signed(&idp), Some(&rs)).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason(T), "no_idp_certificate");
+}
+
+#[tokio::test]
+async fn exactly_one_assertion() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let mut second = r.clone();
+    second.assertion_id = ssogate::random::saml_id();
+    second.sign = SignWhat::Nothing;
+    let mut two = r.clone();
+    two.response_extra = second.assertion_xml();
+    assert_refused(&app, &two.signed(&idp), Some(&rs), "assertion_count").await;
+    let (mut none, rs) = fresh(&app, &idp).await;
+    none.omit_assertion = true;
+    none.sign = SignWhat::Response;
+    assert_refused(&app, &none.signed(&idp), Some(&rs), "assertion_count").await;
+}
+
+#[tokio::test]
+async fn signature_wrapping_is_refused() {
+    // A genuinely signed assertion kept, plus an unsigned evil one placed first.
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let signed = r.signed(&idp);
+    let mut evil = r.clone();
+    evil.name_id = "evil".into();
+    evil.sign = SignWhat::Nothing;
+    let evil_xml = evil.assertion_xml();
+    let wrapped = signed.replacen("<saml:Assertion", &format!("{evil_xml}<saml:Assertion"), 1);
+    assert_refused(&app, &wrapped, Some(&rs), "forbidden_xml_construct").await; // duplicate ID
+    let mut evil2 = evil.clone();
+    evil2.assertion_id = ssogate::random::saml_id();
+    let wrapped = signed.replacen("<saml:Assertion", &format!("{}<saml:Assertion", evil2.assertion_xml()), 1);
+    assert_refused(&app, &wrapped, Some(&rs), "assertion_count").await;
+}
+
+#[tokio::test]
+async fn issuer_must_be_the_configured_idp() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.assertion_issuer = "http://evil.test/metadata".into();
+    r.response_issuer = None;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "issuer_mismatch").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.response_issuer = Some("http://evil.test/metadata".into());
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "issuer_mismatch").await;
+}
+
+#[tokio::test]
+async fn audience_must_be_present_and_this_sp() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.audience = None;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "audience_missing").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.audience = Some(app.sp_entity_id(T, "other"));
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "audience_mismatch").await;
+}
+
+#[tokio::test]
+async fn destination_must_be_this_acs_signed_or_not() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.destination = Some(app.acs_url(T, "other"));
+    r.sign = SignWhat::Both;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "destination_mismatch").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.destination = Some("https://evil.test/acs".into());
+    r.sign = SignWhat::Assertion; // Destination on the unsigned envelope
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "destination_mismatch").await;
+}
+
+#[tokio::test]
+async fn recipient_must_be_this_acs() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.recipient = Some(app.acs_url(T, "other"));
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "recipient_mismatch").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.recipient = None;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "recipient_mismatch").await;
+}
+
+#[tokio::test]
+async fn in_response_to_must_match_a_pending_request_of_this_connection() {
+    let (app, idp) = setup().await;
+    app.add_connection(T, default_saml_input("entra", &TestIdp::new("http://idp2.test/metadata")));
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.scd_in_response_to = Some("_unknown".into());
+    r.response_in_response_to = Some("_unknown".into());
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "unknown_in_response_to").await;
+    // A request started for another connection of the tenant does not count.
+    let (other_req, other_rs) = app.start_login(T, "entra", None).await;
+    let r = Resp::valid(&app, T, C, &idp, Some(&other_req));
+    assert_refused(&app, &r.signed(&idp), Some(&other_rs), "unknown_in_response_to").await;
+    // The Response's unsigned InResponseTo must agree with the signed one.
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.response_in_response_to = Some("_something_else".into());
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "unknown_in_response_to").await;
+}
+
+#[tokio::test]
+async fn pending_requests_are_single_use() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let xml = r.signed(&idp);
+    assert_eq!(app.post_acs(T, C, &xml, Some(&rs)).await.status(), 303);
+    let mut again = r.clone();
+    again.assertion_id = ssogate::random::saml_id();
+    assert_refused(&app, &again.signed(&idp), Some(&rs), "unknown_in_response_to").await;
+}
+
+#[tokio::test]
+async fn relay_state_must_match_the_request() {
+    let (app, idp) = setup().await;
+    let (r, _rs) = fresh(&app, &idp).await;
+    assert_refused(&app, &r.signed(&idp), Some("forged-relay-state"), "relay_state_mismatch").await;
+}
+
+#[tokio::test]
+async fn time_window_with_clock_skew() {
+    let (app, idp) = setup().await;
+    let now = crate::helpers::now();
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.not_on_or_after = now - 61;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "expired").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.scd_not_on_or_after = Some(now - 61);
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "expired").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.not_before = now + 90;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "not_yet_valid").await;
+    // Within the default 60 s skew: accepted.
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.not_before = now + 30;
+    r.not_on_or_after = now + 300;
+    assert_eq!(app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await.status(), 303, "{}", app.last_reason(T));
+}
+
+#[tokio::test]
+async fn bearer_confirmation_needs_an_expiry() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.scd_not_on_or_after = None;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "no_bearer_confirmation").await;
+}
+
+#[tokio::test]
+async fn assertion_ids_are_never_accepted_twice() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    assert_eq!(app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await.status(), 303);
+    // Same assertion ID, answering a new, genuine request.
+    let (req2, rs2) = app.start_login(T, C, None).await;
+    let mut replay = r.clone();
+    replay.scd_in_response_to = Some(req2.clone());
+    replay.response_in_response_to = Some(req2);
+    let res = app.post_acs(T, C, &replay.signed(&idp), Some(&rs2)).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason(T), "assertion_replay");
+}
+
+#[tokio::test]
+async fn idp_error_status_is_shown_and_recorded() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into();
+    r.status_message = Some("User is not assigned to this application".into());
+    r.omit_assertion = true;
+    r.sign = SignWhat::Nothing;
+    let res = app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await;
+    assert_eq!(res.status(), 403);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("User is not assigned to this application"), "{body}");
+    assert_eq!(app.last_reason(T), "idp_status");
+}
+
+#[tokio::test]
+async fn idp_initiated_is_off_by_default_and_replay_protected_when_on() {
+    let (app, idp) = setup().await;
+    let r = Resp::valid(&app, T, C, &idp, None);
+    assert_refused(&app, &r.signed(&idp), None, "unsolicited_disabled").await;
+
+    let idp2 = TestIdp::new("http://idp-init.test/metadata");
+    let mut input = default_saml_input("unsolicited", &idp2);
+    input.allow_idp_initiated = true;
+    app.add_connection(T, input);
+    let r = Resp::valid(&app, T, "unsolicited", &idp2, None);
+    let xml = r.signed(&idp2);
+    let res = app.post_acs(T, "unsolicited", &xml, None).await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason(T));
+    let res = app.post_acs(T, "unsolicited", &xml, None).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason(T), "assertion_replay");
+}
+
+#[tokio::test]
+async fn encrypted_assertions_are_refused_clearly() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.omit_assertion = true;
+    r.sign = SignWhat::Response;
+    r.response_extra = r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><x/></saml:EncryptedAssertion>"#.into();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "encrypted_assertion_unsupported").await;
+}
+
+#[tokio::test]
+async fn assertion_must_carry_an_authn_statement() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.omit_authn_statement = true;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "missing_authn_statement").await;
+}

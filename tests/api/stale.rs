@@ -1,0 +1,72 @@
+//! Accounts never seen again are flagged (never deleted), and un-flagged by a sign-in.
+use diesel::prelude::*;
+use ssogate::service::admin::{self, TenantInput};
+use ssogate::storage::schema::users;
+
+use crate::cli::Cli;
+use crate::helpers::{TestApp, default_saml_input, now, spawn_app, spawn_app_with};
+use crate::saml_fixtures::{Resp, TestIdp};
+
+async fn signed_in_user(app: &TestApp, idp: &TestIdp, stale_days: i64) {
+    app.create_tenant("acme", TenantInput { auto_create_users: Some(true), stale_after_days: Some(stale_days), ..Default::default() });
+    app.add_connection("acme", default_saml_input("okta", idp));
+    sign_in(app, idp).await;
+}
+
+async fn sign_in(app: &TestApp, idp: &TestIdp) {
+    let (req, rs) = app.start_login("acme", "okta", None).await;
+    let r = Resp::valid(app, "acme", "okta", idp, Some(&req));
+    assert_eq!(app.post_acs("acme", "okta", &r.signed(idp), Some(&rs)).await.status(), 303);
+}
+
+fn age_user(app: &TestApp, days: i64) {
+    app.with_db(|c| {
+        diesel::update(users::table).set((users::last_login_at.eq(Some(now() - days * 86_400)), users::created_at.eq(now() - 400 * 86_400))).execute(c)
+    })
+    .unwrap();
+}
+
+#[tokio::test]
+async fn flag_stale_command_flags_only_and_sign_in_clears() {
+    let app = spawn_app().await;
+    let idp = TestIdp::new("http://idp.test/m");
+    signed_in_user(&app, &idp, 30).await;
+    let cli = Cli::with_db(&app.db_url);
+
+    age_user(&app, 29);
+    let r = cli.json(&["flag-stale", "--json"]);
+    assert_eq!(r[0]["flagged"], 0, "29 days is not stale at 30");
+
+    age_user(&app, 31);
+    let before = app.users("acme").remove(0);
+    let r = cli.json(&["flag-stale", "--json"]);
+    assert_eq!(r[0]["tenant"], "acme");
+    assert_eq!(r[0]["flagged"], 1);
+    assert_eq!(cli.json(&["flag-stale", "--json"])[0]["flagged"], 0, "already flagged");
+    let after = app.users("acme").remove(0);
+    assert!(after.stale);
+    assert_eq!((after.status, &after.email, &after.first_name, after.last_login_at), (before.status, &before.email, &before.first_name, before.last_login_at), "flagging changes nothing else");
+    let stale = cli.json(&["user", "list", "--tenant", "acme", "--status", "stale", "--json"]);
+    assert_eq!(stale.as_array().unwrap().len(), 1);
+
+    sign_in(&app, &idp).await;
+    assert!(!app.users("acme")[0].stale);
+    let d = app.with_db(|c| admin::show_user(c, "acme", &after.email)).unwrap();
+    let kinds: Vec<_> = d.timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.ends_with(&["stale_flagged", "stale_cleared"]), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn periodic_job_flags_in_process() {
+    let app = spawn_app_with(|s| s.jobs.stale_check_interval_secs = 1).await;
+    let idp = TestIdp::new("http://idp.test/m");
+    signed_in_user(&app, &idp, 90).await;
+    age_user(&app, 91);
+    for _ in 0..30 {
+        if app.users("acme")[0].stale {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the in-process job did not flag the stale user");
+}
