@@ -48,7 +48,9 @@ const VALIDITY_SECS: i64 = 3600;
 
 fn env_usize(name: &str, default: usize) -> usize {
     match std::env::var(name) {
-        Ok(v) => v.parse().unwrap_or_else(|_| panic!("{name} must be a positive integer, not `{v}`")),
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a positive integer, not `{v}`")),
         Err(_) => default,
     }
 }
@@ -58,7 +60,10 @@ fn now() -> i64 {
 }
 
 fn instant(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -77,14 +82,20 @@ impl Idp {
         let name = name.build();
         let mut b = X509::builder().unwrap();
         b.set_version(2).unwrap();
-        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap()).unwrap();
+        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap())
+            .unwrap();
         b.set_subject_name(&name).unwrap();
         b.set_issuer_name(&name).unwrap();
         b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
         b.sign(&key, MessageDigest::sha256()).unwrap();
-        Idp { key_der: key.private_key_to_der().unwrap(), cert_der: b.build().to_der().unwrap() }
+        Idp {
+            key_der: key.private_key_to_der().unwrap(),
+            cert_der: b.build().to_der().unwrap(),
+        }
     }
 }
 
@@ -143,33 +154,58 @@ fn acs_form(response_xml: &str, relay_state: &str) -> String {
 fn parse_authn_redirect(location: &str) -> (String, String) {
     let url = reqwest::Url::parse(location).expect("absolute IdP URL");
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    let deflated = STANDARD.decode(&q["SAMLRequest"]).expect("base64 SAMLRequest");
+    let deflated = STANDARD
+        .decode(&q["SAMLRequest"])
+        .expect("base64 SAMLRequest");
     let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml).expect("deflated");
+    flate2::read::DeflateDecoder::new(deflated.as_slice())
+        .read_to_string(&mut xml)
+        .expect("deflated");
     let doc = roxmltree::Document::parse(&xml).expect("AuthnRequest XML");
-    (doc.root_element().attribute("ID").expect("ID").to_owned(), q["RelayState"].clone())
+    (
+        doc.root_element().attribute("ID").expect("ID").to_owned(),
+        q["RelayState"].clone(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // App and database.
 
 enum Db {
-    Sqlite { url: String },
-    Postgres { url: String, base: String, name: String },
+    Sqlite {
+        url: String,
+    },
+    Postgres {
+        url: String,
+        base: String,
+        name: String,
+    },
 }
 
 impl Db {
     fn fresh(dir: &std::path::Path) -> Self {
         match std::env::var("SSOGATE_TEST_DB").as_deref() {
             Ok("postgres") => {
-                let base = std::env::var("SSOGATE_TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
-                let name = format!("ssogate_bench_{}", hex::encode(ssogate::random::bytes::<8>()));
+                let base =
+                    std::env::var("SSOGATE_TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
+                let name = format!(
+                    "ssogate_bench_{}",
+                    hex::encode(ssogate::random::bytes::<8>())
+                );
                 let mut admin = PgConnection::establish(&format!("{base}/postgres"))
                     .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable ({e})"));
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create bench database");
-                Db::Postgres { url: format!("{base}/{name}"), base, name }
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create bench database");
+                Db::Postgres {
+                    url: format!("{base}/{name}"),
+                    base,
+                    name,
+                }
             }
-            Ok("sqlite") | Err(_) => Db::Sqlite { url: format!("sqlite://{}", dir.join("ssogate.db").display()) },
+            Ok("sqlite") | Err(_) => Db::Sqlite {
+                url: format!("sqlite://{}", dir.join("ssogate.db").display()),
+            },
             Ok(other) => panic!("SSOGATE_TEST_DB must be sqlite or postgres, not {other}"),
         }
     }
@@ -188,10 +224,11 @@ impl Db {
     }
 
     fn drop_database(&self) {
-        if let Db::Postgres { base, name, .. } = self {
-            if let Ok(mut admin) = PgConnection::establish(&format!("{base}/postgres")) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
-            }
+        if let Db::Postgres { base, name, .. } = self
+            && let Ok(mut admin) = PgConnection::establish(&format!("{base}/postgres"))
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
         }
     }
 }
@@ -202,7 +239,9 @@ fn settings(db_url: &str) -> Settings {
     s.server.workers = 2;
     s.database.url = db_url.to_owned();
     s.database.pool_size = 8;
-    s.session.secret = Some(Secret::new("bench-session-secret-with-at-least-32-chars".into()));
+    s.session.secret = Some(Secret::new(
+        "bench-session-secret-with-at-least-32-chars".into(),
+    ));
     s.saml.request_ttl_secs = VALIDITY_SECS;
     s.log.level = "error".into();
     s
@@ -211,7 +250,16 @@ fn settings(db_url: &str) -> Settings {
 fn setup_tenant(pool: &DbPool, idp: &Idp) {
     let mut c = pool.get().expect("db connection");
     let t = now();
-    admin::create_tenant(&mut c, TENANT, &TenantInput { auto_create_users: Some(true), ..Default::default() }, t).expect("create tenant");
+    admin::create_tenant(
+        &mut c,
+        TENANT,
+        &TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+        t,
+    )
+    .expect("create tenant");
     admin::add_domain(&mut c, TENANT, "acme.test", t).expect("add domain");
     let input = SamlConnectionInput {
         slug: CONN.into(),
@@ -235,7 +283,12 @@ fn setup_tenant(pool: &DbPool, idp: &Idp) {
 // Load generation.
 
 /// `count` SP-initiated starts (GET /t/acme/login?connection=okta), `concurrency` at a time.
-async fn start_logins(client: &reqwest::Client, base: &str, count: usize, concurrency: usize) -> Vec<(String, String)> {
+async fn start_logins(
+    client: &reqwest::Client,
+    base: &str,
+    count: usize,
+    concurrency: usize,
+) -> Vec<(String, String)> {
     let url = Arc::new(format!("{base}/t/{TENANT}/login?connection={CONN}"));
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -248,7 +301,11 @@ async fn start_logins(client: &reqwest::Client, base: &str, count: usize, concur
                 if i >= count {
                     return out;
                 }
-                let res = client.get(url.as_str()).send().await.expect("login start request");
+                let res = client
+                    .get(url.as_str())
+                    .send()
+                    .await
+                    .expect("login start request");
                 assert_eq!(res.status(), 303, "login start should redirect to the IdP");
                 let location = res.headers()["location"].to_str().unwrap().to_owned();
                 out.push((i, parse_authn_redirect(&location)));
@@ -272,7 +329,12 @@ struct Outcome {
 
 /// POSTs every form body to the ACS, `concurrency` at a time. Returns outcomes in body order
 /// and the wall time.
-async fn post_all(client: &reqwest::Client, acs_url: &str, bodies: Vec<String>, concurrency: usize) -> (Vec<Outcome>, Duration) {
+async fn post_all(
+    client: &reqwest::Client,
+    acs_url: &str,
+    bodies: Vec<String>,
+    concurrency: usize,
+) -> (Vec<Outcome>, Duration) {
     let count = bodies.len();
     let bodies = Arc::new(bodies);
     let url = Arc::new(acs_url.to_owned());
@@ -280,7 +342,8 @@ async fn post_all(client: &reqwest::Client, acs_url: &str, bodies: Vec<String>, 
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.min(count.max(1)) {
-        let (client, url, next, bodies) = (client.clone(), url.clone(), next.clone(), bodies.clone());
+        let (client, url, next, bodies) =
+            (client.clone(), url.clone(), next.clone(), bodies.clone());
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             loop {
@@ -308,9 +371,19 @@ async fn post_all(client: &reqwest::Client, acs_url: &str, bodies: Vec<String>, 
                         } else {
                             format!("(no Set-Cookie) {body}")
                         };
-                        Outcome { latency: t0.elapsed(), ok, status, body }
+                        Outcome {
+                            latency: t0.elapsed(),
+                            ok,
+                            status,
+                            body,
+                        }
                     }
-                    Err(e) => Outcome { latency: t0.elapsed(), ok: false, status: 0, body: format!("transport error: {e}") },
+                    Err(e) => Outcome {
+                        latency: t0.elapsed(),
+                        ok: false,
+                        status: 0,
+                        body: format!("transport error: {e}"),
+                    },
                 };
                 out.push((i, outcome));
             }
@@ -337,24 +410,42 @@ fn print_errors(label: &str, outcomes: &[Outcome]) -> usize {
     let errors: Vec<&Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
     for o in errors.iter().take(5) {
         let body: String = o.body.chars().take(300).collect();
-        eprintln!("  {label} error: status {} body: {}", o.status, body.replace('\n', " "));
+        eprintln!(
+            "  {label} error after {:.0} ms: status {} body: {}",
+            o.latency.as_secs_f64() * 1000.0,
+            o.status,
+            body.replace('\n', " ")
+        );
     }
     errors.len()
 }
 
 fn new_person(i: usize) -> Person {
-    Person { subject: format!("bench-new-{i}"), email: format!("new{i}@acme.test"), first: "Grace", last: "Hopper" }
+    Person {
+        subject: format!("bench-new-{i}"),
+        email: format!("new{i}@acme.test"),
+        first: "Grace",
+        last: "Hopper",
+    }
 }
 
 fn existing_person(i: usize, first: &'static str) -> Person {
-    Person { subject: format!("bench-old-{i}"), email: format!("old{i}@acme.test"), first, last: "Lovelace" }
+    Person {
+        subject: format!("bench-old-{i}"),
+        email: format!("old{i}@acme.test"),
+        first,
+        last: "Lovelace",
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     rt.block_on(run());
 }
 
@@ -365,38 +456,57 @@ async fn run() {
     let n_existing = n / 2;
     let n_new = n - n_existing;
 
-    ssogate::telemetry::init(&LogSettings { format: Default::default(), level: "error".into() });
+    ssogate::telemetry::init(&LogSettings {
+        format: Default::default(),
+        level: "error".into(),
+    });
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Db::fresh(dir.path());
-    let app = Application::build_with_clock(settings(db.url()), Arc::new(SystemClock)).await.expect("app builds");
+    let app = Application::build_with_clock(settings(db.url()), Arc::new(SystemClock))
+        .await
+        .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let server = tokio::spawn(app.run_until_stopped());
     let (pool, _) = storage::build_pool(db.url(), 2).expect("pool");
     let idp = Idp::new();
     setup_tenant(&pool, &idp);
     let sp = SpEndpoints::new(&base, TENANT, CONN);
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
 
     println!("ssogate ACS benchmark");
     println!("  backend      {}", db.backend());
-    println!("  server       2 workers, pool_size 8, log level error; load generator in the same process");
+    println!(
+        "  server       2 workers, pool_size 8, log level error; load generator in the same process"
+    );
     println!(
         "  mix          {n} sign-ins: {n_new} first sign-ins of new users (JIT create) + {n_existing} repeat sign-ins \
          of existing users (linked identity, firstName changed -> attribute update), interleaved"
     );
 
-    // Untimed: the existing users sign in once (firstName "Ada").
+    // Untimed: the existing users sign in once (firstName "Ada"), one at a time so that
+    // SQLite lock contention cannot spoil the set-up.
     let prep = Instant::now();
     let starts = start_logins(&client, &base, n_existing, concurrency).await;
     let bodies: Vec<String> = starts
         .iter()
         .enumerate()
-        .map(|(i, (id, rs))| acs_form(&signed_response(&idp, &sp, id, &existing_person(i, "Ada")), rs))
+        .map(|(i, (id, rs))| {
+            acs_form(
+                &signed_response(&idp, &sp, id, &existing_person(i, "Ada")),
+                rs,
+            )
+        })
         .collect();
-    let (outcomes, _) = post_all(&client, &sp.acs_url, bodies, concurrency).await;
+    let (outcomes, _) = post_all(&client, &sp.acs_url, bodies, 1).await;
     let pre_errors = print_errors("pre-create", &outcomes);
     assert_eq!(pre_errors, 0, "pre-creating the existing users failed");
-    println!("  pre-created  {n_existing} users in {:.1}s (untimed)", prep.elapsed().as_secs_f64());
+    println!(
+        "  pre-created  {n_existing} users in {:.1}s (untimed)",
+        prep.elapsed().as_secs_f64()
+    );
 
     // Untimed: N pending requests, and N signed responses answering them.
     let prep = Instant::now();
@@ -417,7 +527,10 @@ async fn run() {
         })
         .collect();
     let sample_body = bodies[0].clone();
-    println!("  prepared     {n} login starts + signed responses in {:.1}s (untimed)", prep.elapsed().as_secs_f64());
+    println!(
+        "  prepared     {n} login starts + signed responses in {:.1}s (untimed)",
+        prep.elapsed().as_secs_f64()
+    );
 
     // Timed.
     let (outcomes, wall) = post_all(&client, &sp.acs_url, bodies, concurrency).await;
@@ -433,9 +546,19 @@ async fn run() {
         let mut c = pool.get().expect("db connection");
         let mut offset = 0;
         loop {
-            let page = admin::list_users(&mut c, TENANT, storage::users::StatusFilter::All, 1000, offset).expect("list users");
+            let page = admin::list_users(
+                &mut c,
+                TENANT,
+                storage::users::StatusFilter::All,
+                1000,
+                offset,
+            )
+            .expect("list users");
             users += page.len();
-            renamed += page.iter().filter(|u| u.first_name.as_deref() == Some("Augusta")).count();
+            renamed += page
+                .iter()
+                .filter(|u| u.first_name.as_deref() == Some("Augusta"))
+                .count();
             if page.len() < 1000 {
                 break;
             }
@@ -457,7 +580,10 @@ async fn run() {
         percentile(&lat, 100.0)
     );
     println!("  errors       {errors}");
-    println!("  check        {users} users in tenant (expected {}), {renamed} renamed (expected {n_existing})", n_new + n_existing);
+    println!(
+        "  check        {users} users in tenant (expected {}), {renamed} renamed (expected {n_existing})",
+        n_new + n_existing
+    );
 
     // Validation only: one response, validated repeatedly on this thread (no database).
     let saml_response = url::form_urlencoded::parse(sample_body.as_bytes())
@@ -474,15 +600,25 @@ async fn run() {
         clock_skew_secs: 60,
     };
     let max_response_bytes = Settings::default().saml.max_response_bytes;
-    let ctx = AcsContext { idp: &idp_settings, sp: &sp, now: now(), max_response_bytes };
+    let ctx = AcsContext {
+        idp: &idp_settings,
+        sp: &sp,
+        now: now(),
+        max_response_bytes,
+    };
     validate_response(&saml_response, &ctx).expect("the sample response validates");
     let t0 = Instant::now();
     for _ in 0..validate_iters {
-        std::hint::black_box(validate_response(std::hint::black_box(&saml_response), &ctx).expect("validates"));
+        std::hint::black_box(
+            validate_response(std::hint::black_box(&saml_response), &ctx).expect("validates"),
+        );
     }
     let per = t0.elapsed().as_secs_f64() / validate_iters as f64;
     println!();
-    println!("validate_response only (one thread, one {}-byte response, {validate_iters} iterations)", saml_response.len());
+    println!(
+        "validate_response only (one thread, one {}-byte response, {validate_iters} iterations)",
+        saml_response.len()
+    );
     println!("  per call     {:.3} ms", per * 1000.0);
     println!("  calls/s      {:.1}", 1.0 / per);
     println!(

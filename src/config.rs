@@ -12,7 +12,10 @@ const ENV_PREFIX: &str = "SSOGATE_";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid TOML: {message}")]
     Toml { path: PathBuf, message: String },
     #[error("config key `{key}`: {message}")]
@@ -20,7 +23,10 @@ pub enum ConfigError {
 }
 
 fn key_err(key: &str, message: impl fmt::Display) -> ConfigError {
-    ConfigError::Key { key: key.to_owned(), message: message.to_string() }
+    ConfigError::Key {
+        key: key.to_owned(),
+        message: message.to_string(),
+    }
 }
 
 /// A value that must never be printed.
@@ -88,7 +94,12 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { host: "127.0.0.1".into(), port: 8080, base_url: None, workers: 2 }
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            base_url: None,
+            workers: 2,
+        }
     }
 }
 
@@ -102,7 +113,10 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: "sqlite://data/ssogate.db".into(), pool_size: 8 }
+        Self {
+            url: "sqlite://data/ssogate.db".into(),
+            pool_size: 8,
+        }
     }
 }
 
@@ -119,7 +133,13 @@ pub struct SessionSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        Self { secret: None, secret_file: None, ttl_minutes: 480, cookie_name: "ssogate_session".into(), cookie_domain: None }
+        Self {
+            secret: None,
+            secret_file: None,
+            ttl_minutes: 480,
+            cookie_name: "ssogate_session".into(),
+            cookie_domain: None,
+        }
     }
 }
 
@@ -137,7 +157,12 @@ pub struct SamlSettings {
 
 impl Default for SamlSettings {
     fn default() -> Self {
-        Self { max_response_bytes: 256 * 1024, request_ttl_secs: 600, sp_private_key_file: None, sp_certificate_file: None }
+        Self {
+            max_response_bytes: 256 * 1024,
+            request_ttl_secs: 600,
+            sp_private_key_file: None,
+            sp_certificate_file: None,
+        }
     }
 }
 
@@ -158,7 +183,10 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: LogFormat::Human, level: "info".into() }
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
     }
 }
 
@@ -173,7 +201,10 @@ pub struct JobSettings {
 
 impl Default for JobSettings {
     fn default() -> Self {
-        Self { stale_check_interval_secs: 3600, cleanup_interval_secs: 300 }
+        Self {
+            stale_check_interval_secs: 3600,
+            cleanup_interval_secs: 300,
+        }
     }
 }
 
@@ -187,22 +218,34 @@ pub struct DemoSettings {
 
 impl Settings {
     /// Reads `path` (or config/default.toml when present) and applies `SSOGATE_*` overrides.
-    pub fn load(path: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut table = match path {
             Some(p) => read_table(p)?,
-            None if Path::new(DEFAULT_CONFIG_PATH).exists() => read_table(Path::new(DEFAULT_CONFIG_PATH))?,
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+                read_table(Path::new(DEFAULT_CONFIG_PATH))?
+            }
             None => toml::Table::new(),
         };
         for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             if rest == "CONFIG" {
                 continue;
             }
             let parts: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
             let [section, key] = parts.as_slice() else {
-                return Err(key_err(&name, "environment overrides are SSOGATE_<SECTION>__<KEY>, e.g. SSOGATE_SERVER__PORT"));
+                return Err(key_err(
+                    &name,
+                    "environment overrides are SSOGATE_<SECTION>__<KEY>, e.g. SSOGATE_SERVER__PORT",
+                ));
             };
-            let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             match entry {
                 toml::Value::Table(t) => {
                     t.insert(key.clone(), toml::Value::String(value));
@@ -210,10 +253,14 @@ impl Settings {
                 _ => return Err(key_err(section, "must be a table")),
             }
         }
-        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let path = e.path().to_string();
-            key_err(if path == "." { "(top level)" } else { &path }, e.into_inner())
-        })?;
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let path = e.path().to_string();
+                key_err(
+                    if path == "." { "(top level)" } else { &path },
+                    e.into_inner(),
+                )
+            })?;
         settings.validate()?;
         Ok(settings)
     }
@@ -221,8 +268,14 @@ impl Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         let base = self.base_url();
         let url = url::Url::parse(&base).map_err(|e| key_err("server.base_url", e))?;
-        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
-            return Err(key_err("server.base_url", "must be an http(s) URL without query or fragment"));
+        if !matches!(url.scheme(), "http" | "https")
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(key_err(
+                "server.base_url",
+                "must be an http(s) URL without query or fragment",
+            ));
         }
         if self.database.pool_size == 0 {
             return Err(key_err("database.pool_size", "must be at least 1"));
@@ -234,15 +287,22 @@ impl Settings {
             return Err(key_err("session.ttl_minutes", "must be at least 1"));
         }
         if !(60..=3600).contains(&self.saml.request_ttl_secs) {
-            return Err(key_err("saml.request_ttl_secs", "must be between 60 and 3600"));
+            return Err(key_err(
+                "saml.request_ttl_secs",
+                "must be between 60 and 3600",
+            ));
         }
         if self.saml.max_response_bytes < 1024 {
             return Err(key_err("saml.max_response_bytes", "must be at least 1024"));
         }
         if self.saml.sp_private_key_file.is_some() != self.saml.sp_certificate_file.is_some() {
-            return Err(key_err("saml.sp_private_key_file", "set both saml.sp_private_key_file and saml.sp_certificate_file, or neither"));
+            return Err(key_err(
+                "saml.sp_private_key_file",
+                "set both saml.sp_private_key_file and saml.sp_certificate_file, or neither",
+            ));
         }
-        tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| key_err("log.level", e))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| key_err("log.level", e))?;
         Ok(())
     }
 
@@ -262,7 +322,12 @@ impl Settings {
             (None, Some(p)) => (
                 "session.secret_file",
                 std::fs::read_to_string(p)
-                    .map_err(|e| key_err("session.secret_file", format!("cannot read {}: {e}", p.display())))?
+                    .map_err(|e| {
+                        key_err(
+                            "session.secret_file",
+                            format!("cannot read {}: {e}", p.display()),
+                        )
+                    })?
                     .trim()
                     .to_owned(),
             ),
@@ -281,8 +346,14 @@ impl Settings {
 }
 
 fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    text.parse::<toml::Table>().map_err(|e| ConfigError::Toml { path: path.to_owned(), message: e.message().to_owned() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Toml {
+        path: path.to_owned(),
+        message: e.message().to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -290,7 +361,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     fn load_str(toml: &str, e: &[(&str, &str)]) -> Result<Settings, ConfigError> {
@@ -302,19 +376,31 @@ mod tests {
 
     #[test]
     fn env_overrides_file() {
-        let s = load_str("[server]\nport = 9000\n", &[("SSOGATE_SERVER__PORT", "9100"), ("OTHER", "x")]).unwrap();
+        let s = load_str(
+            "[server]\nport = 9000\n",
+            &[("SSOGATE_SERVER__PORT", "9100"), ("OTHER", "x")],
+        )
+        .unwrap();
         assert_eq!(s.server.port, 9100);
     }
 
     #[test]
     fn unknown_and_bad_keys_are_named() {
-        let e = load_str("[server]\nprot = 1\n", &[]).unwrap_err().to_string();
+        let e = load_str("[server]\nprot = 1\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("server") && e.contains("prot"), "{e}");
-        let e = load_str("", &[("SSOGATE_SERVER__PORT", "eighty")]).unwrap_err().to_string();
+        let e = load_str("", &[("SSOGATE_SERVER__PORT", "eighty")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("server.port"), "{e}");
-        let e = load_str("", &[("SSOGATE_NOPE__X", "1")]).unwrap_err().to_string();
+        let e = load_str("", &[("SSOGATE_NOPE__X", "1")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nope"), "{e}");
-        let e = load_str("[server]\nbase_url = \"ftp://x\"\n", &[]).unwrap_err().to_string();
+        let e = load_str("[server]\nbase_url = \"ftp://x\"\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("server.base_url"), "{e}");
     }
 
@@ -322,6 +408,11 @@ mod tests {
     fn secrets_are_redacted_and_checked() {
         let s = load_str("", &[("SSOGATE_SESSION__SECRET", "short")]).unwrap();
         assert!(!format!("{s:?}").contains("short"));
-        assert!(s.session_secret().unwrap_err().to_string().contains("session.secret"));
+        assert!(
+            s.session_secret()
+                .unwrap_err()
+                .to_string()
+                .contains("session.secret")
+        );
     }
 }

@@ -36,7 +36,10 @@ pub struct DemoIdp {
 }
 
 fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn generate_key_and_cert() -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
@@ -61,16 +64,25 @@ fn generate_key_and_cert() -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
 /// The development IdP signs anyone in: it must never be reachable from another machine.
 pub fn check_loopback(settings: &Settings) -> anyhow::Result<()> {
     if !is_loopback(&settings.server.host) {
-        bail!("config key `demo.enabled`: the development IdP only runs when server.host is a loopback address (it is `{}`)", settings.server.host);
+        bail!(
+            "config key `demo.enabled`: the development IdP only runs when server.host is a loopback address (it is `{}`)",
+            settings.server.host
+        );
     }
     Ok(())
 }
 
 /// Creates (or refreshes) the demo tenant and its connection, trusting a key made now.
-pub fn setup(settings: &Settings, base_url: &str, pool: &DbPool, clock: &dyn Clock) -> anyhow::Result<DemoIdp> {
+pub fn setup(
+    settings: &Settings,
+    base_url: &str,
+    pool: &DbPool,
+    clock: &dyn Clock,
+) -> anyhow::Result<DemoIdp> {
     check_loopback(settings)?;
     let base = base_url.to_owned();
-    let (key_der, cert_der) = generate_key_and_cert().context("generating the development IdP key")?;
+    let (key_der, cert_der) =
+        generate_key_and_cert().context("generating the development IdP key")?;
     let entity_id = format!("{base}/demo-idp/metadata");
     let now = clock.unix();
     let mut conn = pool.get()?;
@@ -118,7 +130,11 @@ pub fn setup(settings: &Settings, base_url: &str, pool: &DbPool, clock: &dyn Clo
         Err(e) => return Err(e.into()),
     }
     tracing::warn!(url = %format!("{base}/t/{TENANT}/login"), "demo mode: development IdP enabled; anyone can sign in as anyone");
-    Ok(DemoIdp { key_der, entity_id, sp: SpEndpoints::new(&base, TENANT, CONNECTION) })
+    Ok(DemoIdp {
+        key_der,
+        entity_id,
+        sp: SpEndpoints::new(&base, TENANT, CONNECTION),
+    })
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -126,7 +142,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn demo(state: &AppState) -> Result<&DemoIdp, HttpError> {
-    state.demo.as_ref().ok_or(HttpError::NotFound("There is no such page."))
+    state
+        .demo
+        .as_ref()
+        .ok_or(HttpError::NotFound("There is no such page."))
 }
 
 #[derive(Template)]
@@ -145,14 +164,20 @@ struct SsoQuery {
 }
 
 fn safe_token(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Reads the AuthnRequest ID, answering only requests that name the demo ACS.
 fn request_id(encoded: &str, expected_acs: &str) -> Option<String> {
     let deflated = STANDARD.decode(encoded).ok()?;
     let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(deflated.as_slice()).take(64 * 1024).read_to_string(&mut xml).ok()?;
+    flate2::read::DeflateDecoder::new(deflated.as_slice())
+        .take(64 * 1024)
+        .read_to_string(&mut xml)
+        .ok()?;
     let doc = roxmltree::Document::parse(&xml).ok()?;
     let root = doc.root_element();
     (root.attribute("AssertionConsumerServiceURL") == Some(expected_acs))
@@ -162,12 +187,26 @@ fn request_id(encoded: &str, expected_acs: &str) -> Option<String> {
 }
 
 #[get("/demo-idp/sso")]
-async fn sso_form(state: web::Data<AppState>, q: web::Query<SsoQuery>) -> Result<HttpResponse, HttpError> {
+async fn sso_form(
+    state: web::Data<AppState>,
+    q: web::Query<SsoQuery>,
+) -> Result<HttpResponse, HttpError> {
     let d = demo(&state)?;
-    let id = request_id(&q.saml_request, &d.sp.acs_url).ok_or_else(|| HttpError::BadRequest("Not an AuthnRequest for the demo tenant.".into()))?;
-    let rs = q.relay_state.clone().filter(|r| safe_token(r)).unwrap_or_default();
-    let body = LoginPage { request_id: &id, relay_state: &rs }.render()?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    let id = request_id(&q.saml_request, &d.sp.acs_url)
+        .ok_or_else(|| HttpError::BadRequest("Not an AuthnRequest for the demo tenant.".into()))?;
+    let rs = q
+        .relay_state
+        .clone()
+        .filter(|r| safe_token(r))
+        .unwrap_or_default();
+    let body = LoginPage {
+        request_id: &id,
+        relay_state: &rs,
+    }
+    .render()?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }
 
 #[derive(Deserialize)]
@@ -206,13 +245,20 @@ struct PostPage<'a> {
 }
 
 #[post("/demo-idp/sso")]
-async fn sso_submit(state: web::Data<AppState>, form: web::Form<SsoForm>) -> Result<HttpResponse, HttpError> {
+async fn sso_submit(
+    state: web::Data<AppState>,
+    form: web::Form<SsoForm>,
+) -> Result<HttpResponse, HttpError> {
     let d = demo(&state)?;
     let f = form.into_inner();
     if !safe_token(&f.request_id) || !(f.relay_state.is_empty() || safe_token(&f.relay_state)) {
         return Err(HttpError::BadRequest("Malformed form.".into()));
     }
-    let now = state.clock.now().replace_nanosecond(0).unwrap_or(state.clock.now());
+    let now = state
+        .clock
+        .now()
+        .replace_nanosecond(0)
+        .unwrap_or(state.clock.now());
     let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
     let xml = ResponseXml {
         response_id: &crate::random::saml_id(),
@@ -231,7 +277,13 @@ async fn sso_submit(state: web::Data<AppState>, form: web::Form<SsoForm>) -> Res
     .render()?;
     let signed = sign_template(&xml, &d.key_der).map_err(HttpError::internal)?;
     let encoded = STANDARD.encode(signed);
-    let body = PostPage { acs_url: &d.sp.acs_url, saml_response: &encoded, relay_state: &f.relay_state }.render()?;
-    Ok(HttpResponse::build(StatusCode::OK).content_type("text/html; charset=utf-8").body(body))
+    let body = PostPage {
+        acs_url: &d.sp.acs_url,
+        saml_response: &encoded,
+        relay_state: &f.relay_state,
+    }
+    .render()?;
+    Ok(HttpResponse::build(StatusCode::OK)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }
-

@@ -31,14 +31,32 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<DbPool> {
 }
 
 fn load_sp_signing(settings: &Settings) -> anyhow::Result<Option<SpSigning>> {
-    let (Some(key_path), Some(cert_path)) = (&settings.saml.sp_private_key_file, &settings.saml.sp_certificate_file) else {
+    let (Some(key_path), Some(cert_path)) = (
+        &settings.saml.sp_private_key_file,
+        &settings.saml.sp_certificate_file,
+    ) else {
         return Ok(None);
     };
-    let key_pem = std::fs::read(key_path).with_context(|| format!("config key `saml.sp_private_key_file`: cannot read {}", key_path.display()))?;
-    let cert_pem = std::fs::read(cert_path).with_context(|| format!("config key `saml.sp_certificate_file`: cannot read {}", cert_path.display()))?;
-    let key = openssl::pkey::PKey::private_key_from_pem(&key_pem).context("config key `saml.sp_private_key_file`: not a PEM private key")?;
-    let cert = openssl::x509::X509::from_pem(&cert_pem).context("config key `saml.sp_certificate_file`: not a PEM certificate")?;
-    Ok(Some(SpSigning { key, certificate_b64: STANDARD.encode(cert.to_der()?) }))
+    let key_pem = std::fs::read(key_path).with_context(|| {
+        format!(
+            "config key `saml.sp_private_key_file`: cannot read {}",
+            key_path.display()
+        )
+    })?;
+    let cert_pem = std::fs::read(cert_path).with_context(|| {
+        format!(
+            "config key `saml.sp_certificate_file`: cannot read {}",
+            cert_path.display()
+        )
+    })?;
+    let key = openssl::pkey::PKey::private_key_from_pem(&key_pem)
+        .context("config key `saml.sp_private_key_file`: not a PEM private key")?;
+    let cert = openssl::x509::X509::from_pem(&cert_pem)
+        .context("config key `saml.sp_certificate_file`: not a PEM certificate")?;
+    Ok(Some(SpSigning {
+        key,
+        certificate_b64: STANDARD.encode(cert.to_der()?),
+    }))
 }
 
 impl Application {
@@ -46,7 +64,10 @@ impl Application {
         Self::build_with_clock(settings, Arc::new(SystemClock)).await
     }
 
-    pub async fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let session_secret = settings.session_secret()?;
         if settings.demo.enabled {
             demo::check_loopback(&settings)?;
@@ -54,7 +75,12 @@ impl Application {
         let pool = open_database(&settings)?;
         let sp_signing = load_sp_signing(&settings)?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .with_context(|| format!("cannot listen on {}:{}", settings.server.host, settings.server.port))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
         let port = listener.local_addr()?.port();
         // Without an explicit base_url the listener's real port is used (port 0 in tests).
         let base_url = match &settings.server.base_url {
@@ -68,7 +94,16 @@ impl Application {
             None
         };
         let workers = settings.server.workers;
-        let state = web::Data::new(AppState { pool, settings, base_url, clock, session_secret, secure_cookies, sp_signing, demo });
+        let state = web::Data::new(AppState {
+            pool,
+            settings,
+            base_url,
+            clock,
+            session_secret,
+            secure_cookies,
+            sp_signing,
+            demo,
+        });
         jobs::spawn(state.clone());
         let server = HttpServer::new(move || {
             App::new()

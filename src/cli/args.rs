@@ -3,7 +3,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "ssogate", version, about = "Multi-tenant SSO gateway: SAML sign-in with just-in-time provisioning")]
+#[command(
+    name = "ssogate",
+    version,
+    about = "Multi-tenant SSO gateway: SAML sign-in with just-in-time provisioning"
+)]
 pub struct Cli {
     /// Config file (default: config/default.toml when present). SSOGATE_SECTION__KEY variables override it.
     #[arg(long, global = true, env = "SSOGATE_CONFIG")]

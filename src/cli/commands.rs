@@ -23,7 +23,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let pool = open_database(&settings)?;
             drop(pool);
-            emit(&format!("migrations applied"));
+            emit("migrations applied");
             Ok(())
         }
         other => {
@@ -36,7 +36,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::telemetry::init(&settings.log);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let app = Application::build_with_clock(settings, Arc::new(SystemClock)).await?;
         tracing::info!(port = app.port(), "ssogate listening");
@@ -49,7 +51,11 @@ fn tenant_input(f: TenantFieldArgs, clear_iwms: bool, clear_origins: bool) -> Te
     TenantInput {
         display_name: f.name,
         auto_create_users: f.auto_create_users.map(bool::from),
-        iwms_attribute: if clear_iwms { Some(None) } else { f.iwms_attribute.map(Some) },
+        iwms_attribute: if clear_iwms {
+            Some(None)
+        } else {
+            f.iwms_attribute.map(Some)
+        },
         stale_after_days: f.stale_after_days,
         allowed_return_origins: if clear_origins {
             Some(Vec::new())
@@ -67,26 +73,60 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
     }
     emit(&format!("slug:                   {}", v.slug));
     emit(&format!("display name:           {}", v.display_name));
-    emit(&format!("auto-create users:      {}", if v.auto_create_users { "on" } else { "off" }));
-    emit(&format!("IWMS ID attribute:      {}", opt(&v.iwms_attribute)));
+    emit(&format!(
+        "auto-create users:      {}",
+        if v.auto_create_users { "on" } else { "off" }
+    ));
+    emit(&format!(
+        "IWMS ID attribute:      {}",
+        opt(&v.iwms_attribute)
+    ));
     emit(&format!("stale after (days):     {}", v.stale_after_days));
-    emit(&format!("allowed return origins: {}", v.allowed_return_origins.join(", ")));
+    emit(&format!(
+        "allowed return origins: {}",
+        v.allowed_return_origins.join(", ")
+    ));
     emit(&format!("domains:                {}", v.domains.join(", ")));
-    emit(&format!("connections:            {}", v.connections.join(", ")));
+    emit(&format!(
+        "connections:            {}",
+        v.connections.join(", ")
+    ));
     if v.auto_create_users && v.domains.is_empty() {
-        emit(&format!("warning: auto-create is on and no email domain is whitelisted: anyone your IdP signs in gets an account"));
+        emit(
+            "warning: auto-create is on and no email domain is whitelisted: anyone your IdP signs in gets an account",
+        );
     }
     Ok(())
 }
 
-fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now: i64) -> anyhow::Result<()> {
+fn admin_command(
+    cmd: Command,
+    conn: &mut DbConnection,
+    settings: &Settings,
+    now: i64,
+) -> anyhow::Result<()> {
     match cmd {
-        Command::Tenant(TenantCmd::Create { slug, fields, json: j }) => {
+        Command::Tenant(TenantCmd::Create {
+            slug,
+            fields,
+            json: j,
+        }) => {
             let t = admin::create_tenant(conn, &slug, &tenant_input(fields, false, false), now)?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
         }
-        Command::Tenant(TenantCmd::Update { slug, fields, clear_iwms_attribute, clear_allowed_origins, json: j }) => {
-            let t = admin::update_tenant(conn, &slug, &tenant_input(fields, clear_iwms_attribute, clear_allowed_origins), now)?;
+        Command::Tenant(TenantCmd::Update {
+            slug,
+            fields,
+            clear_iwms_attribute,
+            clear_allowed_origins,
+            json: j,
+        }) => {
+            let t = admin::update_tenant(
+                conn,
+                &slug,
+                &tenant_input(fields, clear_iwms_attribute, clear_allowed_origins),
+                now,
+            )?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
         }
         Command::Tenant(TenantCmd::List { json: j }) => {
@@ -97,7 +137,15 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             table(
                 &["SLUG", "NAME", "AUTO-CREATE", "DOMAINS", "CONNECTIONS"],
                 all.iter()
-                    .map(|t| vec![t.slug.clone(), t.display_name.clone(), (if t.auto_create_users { "on" } else { "off" }).into(), t.domains.join(","), t.connections.join(",")])
+                    .map(|t| {
+                        vec![
+                            t.slug.clone(),
+                            t.display_name.clone(),
+                            (if t.auto_create_users { "on" } else { "off" }).into(),
+                            t.domains.join(","),
+                            t.connections.join(","),
+                        ]
+                    })
                     .collect(),
             );
             Ok(())
@@ -106,10 +154,17 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             let t = admin::tenant_by_slug(conn, &slug)?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
         }
-        Command::Domain(DomainCmd::Add { tenant, domain, json: j }) => {
+        Command::Domain(DomainCmd::Add {
+            tenant,
+            domain,
+            json: j,
+        }) => {
             let d = admin::add_domain(conn, &tenant, &domain, now)?;
             if j {
-                json(&admin::DomainView { tenant, domain: d.to_string() })
+                json(&admin::DomainView {
+                    tenant,
+                    domain: d.to_string(),
+                })
             } else {
                 emit(&format!("{d} whitelisted for {tenant}"));
                 Ok(())
@@ -125,7 +180,10 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             if j {
                 return json(&all);
             }
-            table(&["TENANT", "DOMAIN"], all.into_iter().map(|d| vec![d.tenant, d.domain]).collect());
+            table(
+                &["TENANT", "DOMAIN"],
+                all.into_iter().map(|d| vec![d.tenant, d.domain]).collect(),
+            );
             Ok(())
         }
         Command::Connection(ConnectionCmd::AddSaml(a)) => add_saml(conn, settings, *a, now),
@@ -135,7 +193,11 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             let mut out = Vec::new();
             for c in &list {
                 let s = connections::saml_settings(conn, t.id, c.id)?;
-                out.push(admin::connection_json(c, &s, &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str())));
+                out.push(admin::connection_json(
+                    c,
+                    &s,
+                    &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
+                ));
             }
             if j {
                 return json(&out);
@@ -143,28 +205,49 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             table(
                 &["SLUG", "PROTOCOL", "IDP ENTITY ID", "ACS URL"],
                 out.iter()
-                    .map(|v| ["slug", "protocol", "idp_entity_id", "acs_url"].iter().map(|k| v[*k].as_str().unwrap_or("").to_owned()).collect())
+                    .map(|v| {
+                        ["slug", "protocol", "idp_entity_id", "acs_url"]
+                            .iter()
+                            .map(|k| v[*k].as_str().unwrap_or("").to_owned())
+                            .collect()
+                    })
                     .collect(),
             );
             Ok(())
         }
-        Command::Connection(ConnectionCmd::Show { tenant, slug, json: j }) => {
+        Command::Connection(ConnectionCmd::Show {
+            tenant,
+            slug,
+            json: j,
+        }) => {
             let t = admin::tenant_by_slug(conn, &tenant)?;
             let c = admin::connection_by_slug(conn, &t, &slug)?;
             let s = connections::saml_settings(conn, t.id, c.id)?;
-            let v = admin::connection_json(&c, &s, &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()));
+            let v = admin::connection_json(
+                &c,
+                &s,
+                &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
+            );
             if j {
                 return json(&v);
             }
-            emit(&format!("{}", serde_json::to_string_pretty(&v)?));
+            emit(&serde_json::to_string_pretty(&v)?.to_string());
             Ok(())
         }
         Command::Connection(ConnectionCmd::Remove { tenant, slug }) => {
             admin::remove_connection(conn, &tenant, &slug, now)?;
-            emit(&format!("connection {slug} removed from {tenant} (history kept; the slug stays reserved)"));
+            emit(&format!(
+                "connection {slug} removed from {tenant} (history kept; the slug stays reserved)"
+            ));
             Ok(())
         }
-        Command::User(UserCmd::List { tenant, status, limit, offset, json: j }) => {
+        Command::User(UserCmd::List {
+            tenant,
+            status,
+            limit,
+            offset,
+            json: j,
+        }) => {
             let filter = match status {
                 StatusArg::All => StatusFilter::All,
                 StatusArg::Active => StatusFilter::Active,
@@ -176,7 +259,16 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
                 return json(&list);
             }
             table(
-                &["ID", "EMAIL", "FIRST", "LAST", "IWMS ID", "STATUS", "STALE", "LAST SIGN-IN"],
+                &[
+                    "ID",
+                    "EMAIL",
+                    "FIRST",
+                    "LAST",
+                    "IWMS ID",
+                    "STATUS",
+                    "STALE",
+                    "LAST SIGN-IN",
+                ],
                 list.iter()
                     .map(|u| {
                         vec![
@@ -194,15 +286,23 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             );
             Ok(())
         }
-        Command::User(UserCmd::Show { tenant, user, json: j }) => {
+        Command::User(UserCmd::Show {
+            tenant,
+            user,
+            json: j,
+        }) => {
             let d = admin::show_user(conn, &tenant, &user)?;
             if j {
                 return json(&d);
             }
-            emit(&format!("{}", serde_json::to_string_pretty(&d)?));
+            emit(&serde_json::to_string_pretty(&d)?.to_string());
             Ok(())
         }
-        Command::SignIns { tenant, limit, json: j } => {
+        Command::SignIns {
+            tenant,
+            limit,
+            json: j,
+        } => {
             let list = admin::sign_in_history(conn, &tenant, limit)?;
             if j {
                 return json(&list);
@@ -210,7 +310,16 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             table(
                 &["TIME", "OUTCOME", "REASON", "USER", "EMAIL", "DETAIL"],
                 list.iter()
-                    .map(|a| vec![when(Some(a.created_at)), a.outcome.clone(), a.reason.clone(), a.user_id.map(|u| u.to_string()).unwrap_or("-".into()), opt(&a.email), a.detail.clone()])
+                    .map(|a| {
+                        vec![
+                            when(Some(a.created_at)),
+                            a.outcome.clone(),
+                            a.reason.clone(),
+                            a.user_id.map(|u| u.to_string()).unwrap_or("-".into()),
+                            opt(&a.email),
+                            a.detail.clone(),
+                        ]
+                    })
                     .collect(),
             );
             Ok(())
@@ -220,7 +329,18 @@ fn admin_command(cmd: Command, conn: &mut DbConnection, settings: &Settings, now
             if j {
                 return json(&r);
             }
-            table(&["TENANT", "STALE AFTER (DAYS)", "NEWLY FLAGGED"], r.iter().map(|t| vec![t.tenant.clone(), t.stale_after_days.to_string(), t.flagged.to_string()]).collect());
+            table(
+                &["TENANT", "STALE AFTER (DAYS)", "NEWLY FLAGGED"],
+                r.iter()
+                    .map(|t| {
+                        vec![
+                            t.tenant.clone(),
+                            t.stale_after_days.to_string(),
+                            t.flagged.to_string(),
+                        ]
+                    })
+                    .collect(),
+            );
             Ok(())
         }
         Command::Serve | Command::Migrate => unreachable_command(),
@@ -234,7 +354,8 @@ fn unreachable_command() -> anyhow::Result<()> {
 fn read_certificates(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for p in paths {
-        let bytes = std::fs::read(p).with_context(|| format!("--cert-file {}: cannot read", p.display()))?;
+        let bytes = std::fs::read(p)
+            .with_context(|| format!("--cert-file {}: cannot read", p.display()))?;
         match openssl::x509::X509::stack_from_pem(&bytes) {
             Ok(stack) if !stack.is_empty() => {
                 for c in stack {
@@ -242,7 +363,9 @@ fn read_certificates(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Vec<u8>
                 }
             }
             _ => {
-                let c = openssl::x509::X509::from_der(&bytes).with_context(|| format!("--cert-file {}: neither PEM nor DER X.509", p.display()))?;
+                let c = openssl::x509::X509::from_der(&bytes).with_context(|| {
+                    format!("--cert-file {}: neither PEM nor DER X.509", p.display())
+                })?;
                 out.push(c.to_der()?);
             }
         }
@@ -255,10 +378,18 @@ fn fetch_metadata(url: &str) -> anyhow::Result<String> {
     if !matches!(parsed.scheme(), "http" | "https") {
         bail!("--metadata-url must be http(s)");
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
-        let res = client.get(parsed).send().await.context("--metadata-url: request failed")?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()?;
+        let res = client
+            .get(parsed)
+            .send()
+            .await
+            .context("--metadata-url: request failed")?;
         if !res.status().is_success() {
             bail!("--metadata-url answered HTTP {}", res.status());
         }
@@ -266,19 +397,30 @@ fn fetch_metadata(url: &str) -> anyhow::Result<String> {
         if body.len() > 2 * 1024 * 1024 {
             bail!("--metadata-url: metadata over 2 MiB");
         }
-        Ok(String::from_utf8(body.to_vec()).context("--metadata-url: metadata is not UTF-8")?)
+        String::from_utf8(body.to_vec()).context("--metadata-url: metadata is not UTF-8")
     })
 }
 
 fn or_default(v: Vec<String>, d: &[&str]) -> Vec<String> {
-    let v: Vec<String> = v.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    let v: Vec<String> = v
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
     if v.is_empty() { default_list(d) } else { v }
 }
 
-fn add_saml(conn: &mut DbConnection, settings: &Settings, a: AddSamlArgs, now: i64) -> anyhow::Result<()> {
+fn add_saml(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    a: AddSamlArgs,
+    now: i64,
+) -> anyhow::Result<()> {
     let (entity_id, sso_url, certs) = if let Some(path) = &a.metadata_file {
-        let xml = std::fs::read_to_string(path).with_context(|| format!("--metadata-file {}: cannot read", path.display()))?;
-        let m = parse_idp_metadata(&xml).with_context(|| format!("--metadata-file {}", path.display()))?;
+        let xml = std::fs::read_to_string(path)
+            .with_context(|| format!("--metadata-file {}: cannot read", path.display()))?;
+        let m = parse_idp_metadata(&xml)
+            .with_context(|| format!("--metadata-file {}", path.display()))?;
         (m.entity_id, m.sso_url, m.signing_certificates)
     } else if let Some(url) = &a.metadata_url {
         let m = parse_idp_metadata(&fetch_metadata(url)?).context("--metadata-url")?;
@@ -287,7 +429,9 @@ fn add_saml(conn: &mut DbConnection, settings: &Settings, a: AddSamlArgs, now: i
         let certs = read_certificates(&a.cert_files)?;
         (entity, a.sso_url.clone().unwrap_or_default(), certs)
     } else {
-        bail!("give --metadata-file, --metadata-url, or --entity-id with --sso-url and --cert-file");
+        bail!(
+            "give --metadata-file, --metadata-url, or --entity-id with --sso-url and --cert-file"
+        );
     };
     let mut certs = certs;
     if a.metadata_file.is_some() || a.metadata_url.is_some() {
@@ -313,14 +457,27 @@ fn add_saml(conn: &mut DbConnection, settings: &Settings, a: AddSamlArgs, now: i
     let c = admin::add_saml_connection(conn, &a.tenant, &input, sp_can_sign, now)?;
     let t = admin::tenant_by_slug(conn, &a.tenant)?;
     let s = connections::saml_settings(conn, t.id, c.id)?;
-    let v = admin::connection_json(&c, &s, &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()));
+    let v = admin::connection_json(
+        &c,
+        &s,
+        &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
+    );
     if a.json {
         return output::json(&v);
     }
     emit(&format!("SAML connection {} added to {}.", c.slug, t.slug));
-    emit(&format!("Configure your IdP with:"));
-    emit(&format!("  ACS URL (single sign-on URL): {}", v["acs_url"].as_str().unwrap_or("")));
-    emit(&format!("  SP entity ID (audience):      {}", v["sp_entity_id"].as_str().unwrap_or("")));
-    emit(&format!("  SP metadata:                  {}", v["metadata_url"].as_str().unwrap_or("")));
+    emit("Configure your IdP with:");
+    emit(&format!(
+        "  ACS URL (single sign-on URL): {}",
+        v["acs_url"].as_str().unwrap_or("")
+    ));
+    emit(&format!(
+        "  SP entity ID (audience):      {}",
+        v["sp_entity_id"].as_str().unwrap_or("")
+    ));
+    emit(&format!(
+        "  SP metadata:                  {}",
+        v["metadata_url"].as_str().unwrap_or("")
+    ));
     Ok(())
 }

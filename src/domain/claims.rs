@@ -116,7 +116,9 @@ mod tests {
     fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<String>> {
         let mut m = BTreeMap::new();
         for (k, v) in pairs {
-            m.entry((*k).to_owned()).or_insert_with(Vec::new).push((*v).to_owned());
+            m.entry((*k).to_owned())
+                .or_insert_with(Vec::new)
+                .push((*v).to_owned());
         }
         m
     }
@@ -126,9 +128,18 @@ mod tests {
         let c = map_claims(
             &mapping(),
             &attrs(&[
-                ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "Ada@Example.com"),
-                ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname", "Ada"),
-                ("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname", "Lovelace"),
+                (
+                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                    "Ada@Example.com",
+                ),
+                (
+                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                    "Ada",
+                ),
+                (
+                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                    "Lovelace",
+                ),
                 ("iwmsId", "W-1"),
             ]),
             None,
@@ -141,7 +152,11 @@ mod tests {
 
     #[test]
     fn name_id_is_the_email_fallback_and_blank_claims_are_absent() {
-        let c = map_claims(&mapping(), &attrs(&[("firstName", "  "), ("lastName", "L\r\nX")]), Some("a@example.com"));
+        let c = map_claims(
+            &mapping(),
+            &attrs(&[("firstName", "  "), ("lastName", "L\r\nX")]),
+            Some("a@example.com"),
+        );
         assert_eq!(c.email.unwrap().as_str(), "a@example.com");
         assert_eq!(c.first_name, None);
         assert_eq!(c.last_name.as_deref(), Some("LX"));

@@ -95,14 +95,29 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "no-at", "@example.com", "a@", "a@b", "a b@example.com", "a@exa mple.com", "a@-x.com"] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "no-at",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@-x.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 
     #[test]
     fn domains_are_lowercased_and_validated() {
-        assert_eq!(EmailDomain::parse("Example.COM.").unwrap().as_str(), "example.com");
+        assert_eq!(
+            EmailDomain::parse("Example.COM.").unwrap().as_str(),
+            "example.com"
+        );
         assert!(EmailDomain::parse("localhost").is_err());
         assert!(EmailDomain::parse("ex_ample.com").is_err());
     }

@@ -85,7 +85,11 @@ pub enum Decision {
 }
 
 fn reject(reason: Reason, user_id: Option<UserId>, detail: impl Into<String>) -> Decision {
-    Decision::Reject { reason, user_id, detail: detail.into() }
+    Decision::Reject {
+        reason,
+        user_id,
+        detail: detail.into(),
+    }
 }
 
 /// Attribute updates: the IdP is the source of truth, but an absent claim never blanks a
@@ -94,7 +98,11 @@ pub fn changes(user: &User, claims: &MappedClaims) -> Vec<Change> {
     let mut out = Vec::new();
     let mut diff = |field, old: &Option<String>, new: &Option<String>| {
         if new.is_some() && new != old {
-            out.push(Change { field, old: old.clone(), new: new.clone() });
+            out.push(Change {
+                field,
+                old: old.clone(),
+                new: new.clone(),
+            });
         }
     };
     diff(Field::FirstName, &user.first_name, &claims.first_name);
@@ -103,10 +111,19 @@ pub fn changes(user: &User, claims: &MappedClaims) -> Vec<Change> {
     out
 }
 
-fn sign_in(c: &Candidate, matched_by: MatchedBy, claims: &MappedClaims, cands: &Candidates) -> Decision {
+fn sign_in(
+    c: &Candidate,
+    matched_by: MatchedBy,
+    claims: &MappedClaims,
+    cands: &Candidates,
+) -> Decision {
     let user = &c.user;
     if user.status != UserStatus::Active {
-        return reject(Reason::UserDeactivated, Some(user.id), "the matched user is deactivated");
+        return reject(
+            Reason::UserDeactivated,
+            Some(user.id),
+            "the matched user is deactivated",
+        );
     }
     if let Some(other) = cands.by_iwms.as_ref().filter(|o| o.user.id != user.id) {
         return reject(
@@ -129,7 +146,13 @@ fn sign_in(c: &Candidate, matched_by: MatchedBy, claims: &MappedClaims, cands: &
 
 /// Links a sign-in to a user found by IWMS ID or email, unless that user is already linked
 /// to a different identity on this connection.
-fn link_candidate(c: &Candidate, matched_by: MatchedBy, subject: &str, claims: &MappedClaims, cands: &Candidates) -> Decision {
+fn link_candidate(
+    c: &Candidate,
+    matched_by: MatchedBy,
+    subject: &str,
+    claims: &MappedClaims,
+    cands: &Candidates,
+) -> Decision {
     match &c.linked_subject {
         Some(existing) if existing != subject => reject(
             Reason::IdentityConflict,
@@ -144,19 +167,33 @@ fn link_candidate(c: &Candidate, matched_by: MatchedBy, subject: &str, claims: &
     }
 }
 
-pub fn decide(policy: &TenantPolicy, subject: &str, claims: &MappedClaims, cands: &Candidates) -> Decision {
+pub fn decide(
+    policy: &TenantPolicy,
+    subject: &str,
+    claims: &MappedClaims,
+    cands: &Candidates,
+) -> Decision {
     if let Some(c) = &cands.by_link {
         return sign_in(c, MatchedBy::Link, claims, cands);
     }
-    if policy.iwms_attribute_configured && claims.iwms_id.is_some() {
-        if let Some(c) = &cands.by_iwms {
-            return link_candidate(c, MatchedBy::IwmsId, subject, claims, cands);
-        }
+    if policy.iwms_attribute_configured
+        && claims.iwms_id.is_some()
+        && let Some(c) = &cands.by_iwms
+    {
+        return link_candidate(c, MatchedBy::IwmsId, subject, claims, cands);
     }
     let Some(email) = &claims.email else {
         return match &claims.invalid_email {
-            Some(raw) => reject(Reason::InvalidEmail, None, format!("the email claim `{raw}` is not an address")),
-            None => reject(Reason::MissingEmail, None, "no email claim and the NameID is not an email address"),
+            Some(raw) => reject(
+                Reason::InvalidEmail,
+                None,
+                format!("the email claim `{raw}` is not an address"),
+            ),
+            None => reject(
+                Reason::MissingEmail,
+                None,
+                "no email claim and the NameID is not an email address",
+            ),
         };
     };
     let domain_ok = policy.domain_whitelisted(&email.domain());
@@ -175,13 +212,20 @@ pub fn decide(policy: &TenantPolicy, subject: &str, claims: &MappedClaims, cands
         );
     }
     if !policy.auto_create_users {
-        return reject(Reason::NotSetUp, None, "no matching user and auto_create_users is off");
+        return reject(
+            Reason::NotSetUp,
+            None,
+            "no matching user and auto_create_users is off",
+        );
     }
     if !policy.whitelisted_domains.is_empty() && !domain_ok {
         return reject(
             Reason::EmailDomainNotAllowed,
             None,
-            format!("{} is not a whitelisted domain of the tenant", email.domain()),
+            format!(
+                "{} is not a whitelisted domain of the tenant",
+                email.domain()
+            ),
         );
     }
     if let Some(c) = &cands.by_iwms {

@@ -99,9 +99,11 @@ impl Reason {
         use Reason::*;
         match self {
             Success => "You are signed in.",
-            NotSetUp | EmailDomainNotAllowed | EmailLinkNotAllowed | MissingEmail | InvalidEmail => {
-                "Your account has not been set up; contact your administrator."
-            }
+            NotSetUp
+            | EmailDomainNotAllowed
+            | EmailLinkNotAllowed
+            | MissingEmail
+            | InvalidEmail => "Your account has not been set up; contact your administrator.",
             IdentityConflict | IwmsIdConflict => {
                 "Your sign-in matches an account that is linked to someone else; contact your administrator."
             }
@@ -114,7 +116,9 @@ impl Reason {
                 "This sign-in response was already used or was not requested here. Please start signing in again."
             }
             ConnectionRemoved => "This sign-in method is no longer available.",
-            _ => "The sign-in response from your identity provider could not be accepted. Your administrator can see why in the sign-in history.",
+            _ => {
+                "The sign-in response from your identity provider could not be accepted. Your administrator can see why in the sign-in history."
+            }
         }
     }
 }

@@ -42,7 +42,10 @@ pub fn resolve(raw: Option<&str>, allowed: &[AllowedOrigin]) -> Option<String> {
         return None;
     }
     let url = Url::parse(raw).ok()?;
-    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return None;
     }
     let origin = url.origin().ascii_serialization();
@@ -83,7 +86,11 @@ mod tests {
             "https:/\\evil.com",
             "https://app.example.com\n/",
         ] {
-            assert_eq!(resolve(Some(bad), &allowed()), None, "{bad} must not be honoured");
+            assert_eq!(
+                resolve(Some(bad), &allowed()),
+                None,
+                "{bad} must not be honoured"
+            );
         }
         assert_eq!(resolve(None, &allowed()), None);
     }
@@ -94,7 +101,9 @@ mod tests {
         assert!(AllowedOrigin::parse("https://u:p@a.example.com").is_err());
         assert!(AllowedOrigin::parse("ftp://a.example.com").is_err());
         assert_eq!(
-            AllowedOrigin::parse("HTTPS://A.example.com:443/").unwrap().as_str(),
+            AllowedOrigin::parse("HTTPS://A.example.com:443/")
+                .unwrap()
+                .as_str(),
             "https://a.example.com"
         );
     }

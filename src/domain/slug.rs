@@ -6,7 +6,9 @@ use std::fmt;
 pub struct Slug(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{0}` is not a valid slug: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit")]
+#[error(
+    "`{0}` is not a valid slug: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit"
+)]
 pub struct InvalidSlug(pub String);
 
 impl Slug {

@@ -12,7 +12,12 @@ pub fn cutoff(now: i64, stale_after_days: u32) -> i64 {
     now - i64::from(stale_after_days) * DAY
 }
 
-pub fn is_stale(last_login_at: Option<i64>, created_at: i64, stale_after_days: u32, now: i64) -> bool {
+pub fn is_stale(
+    last_login_at: Option<i64>,
+    created_at: i64,
+    stale_after_days: u32,
+    now: i64,
+) -> bool {
     last_activity(last_login_at, created_at) < cutoff(now, stale_after_days)
 }
 
@@ -26,7 +31,10 @@ mod tests {
         let clock = FixedClock::at_unix(1_000 * DAY);
         let created = clock.unix();
         clock.advance(time::Duration::days(90));
-        assert!(!is_stale(None, created, 90, clock.unix()), "exactly 90 days is not yet stale");
+        assert!(
+            !is_stale(None, created, 90, clock.unix()),
+            "exactly 90 days is not yet stale"
+        );
         clock.advance(time::Duration::seconds(1));
         assert!(is_stale(None, created, 90, clock.unix()));
     }

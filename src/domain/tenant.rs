@@ -47,6 +47,8 @@ pub fn parse_stale_after_days(days: i64) -> Result<u32, String> {
     if (1..=3650).contains(&days) {
         Ok(days as u32)
     } else {
-        Err(format!("stale_after_days must be between 1 and 3650, got {days}"))
+        Err(format!(
+            "stale_after_days must be between 1 and 3650, got {days}"
+        ))
     }
 }

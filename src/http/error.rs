@@ -15,7 +15,10 @@ pub enum HttpError {
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("sign-in refused: {}", .reason.code())]
-    SignInRefused { reason: Reason, idp_message: Option<String> },
+    SignInRefused {
+        reason: Reason,
+        idp_message: Option<String>,
+    },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("not signed in")]
@@ -82,19 +85,29 @@ impl ResponseError for HttpError {
         let mut page = match self {
             HttpError::NotFound(what) => MessagePage::new("Not found", *what),
             HttpError::BadRequest(msg) => MessagePage::new("Bad request", msg.clone()),
-            HttpError::SignInRefused { reason, idp_message } => {
+            HttpError::SignInRefused {
+                reason,
+                idp_message,
+            } => {
                 let mut p = MessagePage::new("Sign-in failed", reason.user_message());
                 p.idp_message = idp_message.clone();
                 p
             }
-            HttpError::PayloadTooLarge => MessagePage::new("Too large", "The request is larger than this server accepts."),
+            HttpError::PayloadTooLarge => MessagePage::new(
+                "Too large",
+                "The request is larger than this server accepts.",
+            ),
             HttpError::Unauthorized => {
-                return HttpResponse::Unauthorized().json(serde_json::json!({ "error": "not_signed_in" }));
+                return HttpResponse::Unauthorized()
+                    .json(serde_json::json!({ "error": "not_signed_in" }));
             }
             HttpError::Internal(e) => {
                 let reference = crate::random::saml_id()[1..13].to_owned();
                 tracing::error!(reference = %reference, error = %chain(e.as_ref()), "internal error");
-                let mut p = MessagePage::new("Something went wrong", "The server could not complete the request. Please try again.");
+                let mut p = MessagePage::new(
+                    "Something went wrong",
+                    "The server could not complete the request. Please try again.",
+                );
                 p.reference = Some(reference);
                 p
             }

@@ -6,7 +6,10 @@ use super::session::current_user;
 use super::{AppState, HttpError};
 
 #[get("/auth/verify")]
-pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub async fn verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
     let Some(u) = current_user(&state, &req).await? else {
         return Ok(HttpResponse::Unauthorized().finish());
     };
@@ -24,7 +27,8 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> Result<Http
         // Absent values are sent empty, so a stale header from the client can never survive
         // a proxy that copies only the headers it is told about. Values are UTF-8; control
         // characters were removed when they were stored.
-        let v = HeaderValue::from_bytes(value.unwrap_or("").as_bytes()).map_err(HttpError::internal)?;
+        let v =
+            HeaderValue::from_bytes(value.unwrap_or("").as_bytes()).map_err(HttpError::internal)?;
         h.insert(HeaderName::from_static(name), v);
     }
     Ok(res)

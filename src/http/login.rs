@@ -20,7 +20,12 @@ pub struct IndexQuery {
 
 #[get("/")]
 pub async fn index(q: web::Query<IndexQuery>) -> HttpResponse {
-    IndexPage { error: None, email: String::new(), return_to: q.into_inner().return_to.filter(|r| r.len() <= 2048) }.respond(StatusCode::OK)
+    IndexPage {
+        error: None,
+        email: String::new(),
+        return_to: q.into_inner().return_to.filter(|r| r.len() <= 2048),
+    }
+    .respond(StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -31,14 +36,24 @@ pub struct LoginForm {
 
 /// Home-realm discovery: the email's whitelisted domain picks the tenant.
 #[post("/login")]
-pub async fn discover(state: web::Data<AppState>, form: web::Form<LoginForm>) -> Result<HttpResponse, HttpError> {
+pub async fn discover(
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, HttpError> {
     let LoginForm { email, return_to } = form.into_inner();
     let again = |msg: &str, email: &str| {
-        IndexPage { error: Some(msg.to_owned()), email: email.chars().take(254).collect(), return_to: return_to.clone() }
-            .respond(StatusCode::BAD_REQUEST)
+        IndexPage {
+            error: Some(msg.to_owned()),
+            email: email.chars().take(254).collect(),
+            return_to: return_to.clone(),
+        }
+        .respond(StatusCode::BAD_REQUEST)
     };
     let Ok(address) = EmailAddress::parse(&email) else {
-        return Ok(again("Enter your work email address, like name@company.com.", &email));
+        return Ok(again(
+            "Enter your work email address, like name@company.com.",
+            &email,
+        ));
     };
     let domain = address.domain();
     let found = storage::block::<_, storage::StorageError, _>(&state.pool, move |c| {
@@ -51,7 +66,10 @@ pub async fn discover(state: web::Data<AppState>, form: web::Form<LoginForm>) ->
     // Only whether the *domain* uses SSO here is revealed, never whether an account exists.
     let Some(tenant) = found else {
         return Ok(again(
-            &format!("Single sign-on is not set up for {}. Check the address, or ask your administrator for your company's sign-in link.", address.domain()),
+            &format!(
+                "Single sign-on is not set up for {}. Check the address, or ask your administrator for your company's sign-in link.",
+                address.domain()
+            ),
             address.as_str(),
         ));
     };
@@ -65,8 +83,13 @@ pub struct TenantLoginQuery {
 }
 
 #[get("/t/{tenant}/login")]
-pub async fn tenant_login(state: web::Data<AppState>, path: web::Path<String>, q: web::Query<TenantLoginQuery>) -> Result<HttpResponse, HttpError> {
-    let slug = Slug::parse(&path.into_inner()).map_err(|_| HttpError::NotFound("There is no such sign-in page."))?;
+pub async fn tenant_login(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<TenantLoginQuery>,
+) -> Result<HttpResponse, HttpError> {
+    let slug = Slug::parse(&path.into_inner())
+        .map_err(|_| HttpError::NotFound("There is no such sign-in page."))?;
     let tenant = storage::block(&state.pool, move |c| tenants::find_by_slug(c, &slug))
         .await?
         .ok_or(HttpError::NotFound("There is no such sign-in page."))?;
@@ -78,7 +101,12 @@ fn enc(s: &str) -> String {
     byte_serialize(s.as_bytes()).collect()
 }
 
-async fn begin(state: web::Data<AppState>, tenant: Tenant, choice: Option<String>, return_to: Option<String>) -> Result<HttpResponse, HttpError> {
+async fn begin(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    choice: Option<String>,
+    return_to: Option<String>,
+) -> Result<HttpResponse, HttpError> {
     let tid = tenant.id;
     let mut active = storage::block(&state.pool, move |c| connections::list_active(c, tid)).await?;
     let connection: Connection = match choice {
@@ -92,12 +120,22 @@ async fn begin(state: web::Data<AppState>, tenant: Tenant, choice: Option<String
         }
         None if active.len() == 1 => active.remove(0),
         None => {
-            let rt = return_to.as_deref().map(|r| format!("&return_to={}", enc(r))).unwrap_or_default();
+            let rt = return_to
+                .as_deref()
+                .map(|r| format!("&return_to={}", enc(r)))
+                .unwrap_or_default();
             let choices = active
                 .iter()
-                .map(|c| Choice { label: c.display_name.clone(), href: format!("/t/{}/login?connection={}{rt}", tenant.slug, c.slug) })
+                .map(|c| Choice {
+                    label: c.display_name.clone(),
+                    href: format!("/t/{}/login?connection={}{rt}", tenant.slug, c.slug),
+                })
                 .collect();
-            return Ok(ChoosePage { tenant: tenant.display_name.clone(), choices }.respond());
+            return Ok(ChoosePage {
+                tenant: tenant.display_name.clone(),
+                choices,
+            }
+            .respond());
         }
     };
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
@@ -113,5 +151,7 @@ async fn begin(state: web::Data<AppState>, tenant: Tenant, choice: Option<String
         login::start_saml(c, &tenant, &connection, &params)
     })
     .await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", url)).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", url))
+        .finish())
 }

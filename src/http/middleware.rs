@@ -18,7 +18,10 @@ const HEADERS: &[(&str, &str)] = &[
 
 /// Security headers on every response, and one access-log line per request: method, path
 /// (the query string is left out: it can carry codes and tokens), status, duration.
-pub async fn security_and_access_log(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn security_and_access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();

@@ -5,10 +5,14 @@ use askama::Template;
 
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
     match body {
-        Ok(b) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(b),
+        Ok(b) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(b),
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
-            HttpResponse::InternalServerError().content_type("text/plain").body("internal error")
+            HttpResponse::InternalServerError()
+                .content_type("text/plain")
+                .body("internal error")
         }
     }
 }
@@ -56,7 +60,12 @@ pub struct MessagePage {
 
 impl MessagePage {
     pub fn new(title: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { title: title.into(), message: message.into(), idp_message: None, reference: None }
+        Self {
+            title: title.into(),
+            message: message.into(),
+            idp_message: None,
+            reference: None,
+        }
     }
 
     pub fn respond(&self, status: StatusCode) -> HttpResponse {

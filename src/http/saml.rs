@@ -11,15 +11,23 @@ use crate::domain::tenant::Tenant;
 use crate::protocol::saml::sp_metadata;
 use crate::service::login::{self, CompleteError, CompleteParams};
 use crate::storage::login_attempts::NewAttempt;
-use crate::storage::{self, StorageError, connections, connections as conns, login_attempts, tenants};
+use crate::storage::{
+    self, StorageError, connections, connections as conns, login_attempts, tenants,
+};
 
 const UNKNOWN: &str = "There is no such sign-in endpoint.";
 
-async fn load(state: &web::Data<AppState>, tenant: String, connection: String) -> Result<(Tenant, Connection), HttpError> {
+async fn load(
+    state: &web::Data<AppState>,
+    tenant: String,
+    connection: String,
+) -> Result<(Tenant, Connection), HttpError> {
     let t = Slug::parse(&tenant).map_err(|_| HttpError::NotFound(UNKNOWN))?;
     let c = Slug::parse(&connection).map_err(|_| HttpError::NotFound(UNKNOWN))?;
     storage::block::<_, StorageError, _>(&state.pool, move |db| {
-        let Some(tenant) = tenants::find_by_slug(db, &t)? else { return Ok(None) };
+        let Some(tenant) = tenants::find_by_slug(db, &t)? else {
+            return Ok(None);
+        };
         Ok(conns::find(db, tenant.id, &c)?.map(|c| (tenant, c)))
     })
     .await?
@@ -27,25 +35,44 @@ async fn load(state: &web::Data<AppState>, tenant: String, connection: String) -
 }
 
 #[get("/t/{tenant}/saml/{connection}/metadata")]
-pub async fn metadata(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, HttpError> {
+pub async fn metadata(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, HttpError> {
     let (t, c) = path.into_inner();
     let (tenant, connection) = load(&state, t, c).await?;
     if connection.removed_at.is_some() {
         return Err(HttpError::NotFound(UNKNOWN));
     }
     let (tid, cid) = (tenant.id, connection.id);
-    let idp = storage::block(&state.pool, move |db| connections::saml_settings(db, tid, cid)).await?;
-    let cert = if idp.sign_requests { state.sp_signing.as_ref().map(|s| s.certificate_b64.as_str()) } else { None };
+    let idp = storage::block(&state.pool, move |db| {
+        connections::saml_settings(db, tid, cid)
+    })
+    .await?;
+    let cert = if idp.sign_requests {
+        state
+            .sp_signing
+            .as_ref()
+            .map(|s| s.certificate_b64.as_str())
+    } else {
+        None
+    };
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
     let xml = sp_metadata::render(&sp, cert)?;
-    Ok(HttpResponse::Ok().content_type("application/samlmetadata+xml").body(xml))
+    Ok(HttpResponse::Ok()
+        .content_type("application/samlmetadata+xml")
+        .body(xml))
 }
 
 /// Reads the form body up to `limit` bytes without ever buffering more.
-async fn read_capped(mut payload: web::Payload, limit: usize) -> Result<Option<Vec<u8>>, HttpError> {
+async fn read_capped(
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, HttpError> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| HttpError::BadRequest(format!("could not read the request body: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| HttpError::BadRequest(format!("could not read the request body: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Ok(None);
         }
@@ -55,7 +82,11 @@ async fn read_capped(mut payload: web::Payload, limit: usize) -> Result<Option<V
 }
 
 #[post("/t/{tenant}/saml/{connection}/acs")]
-pub async fn acs(state: web::Data<AppState>, path: web::Path<(String, String)>, payload: web::Payload) -> Result<HttpResponse, HttpError> {
+pub async fn acs(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, HttpError> {
     let (t, c) = path.into_inner();
     let (tenant, connection) = load(&state, t, c).await?;
     let now = state.clock.unix();
@@ -91,7 +122,8 @@ pub async fn acs(state: web::Data<AppState>, path: web::Path<(String, String)>, 
             _ => {}
         }
     }
-    let saml_response = saml_response.ok_or_else(|| HttpError::BadRequest("The request carries no SAMLResponse.".into()))?;
+    let saml_response = saml_response
+        .ok_or_else(|| HttpError::BadRequest("The request carries no SAMLResponse.".into()))?;
 
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
     let st = state.clone();
@@ -110,11 +142,23 @@ pub async fn acs(state: web::Data<AppState>, path: web::Path<(String, String)>, 
     .await?;
     match result {
         Ok(signed_in) => {
-            let location = signed_in.redirect_to.unwrap_or_else(|| "/signed-in".to_owned());
-            let cookie = session_cookie(&state, signed_in.session_token, signed_in.session_expires_at - now);
-            Ok(HttpResponse::SeeOther().insert_header(("Location", location)).cookie(cookie).finish())
+            let location = signed_in
+                .redirect_to
+                .unwrap_or_else(|| "/signed-in".to_owned());
+            let cookie = session_cookie(
+                &state,
+                signed_in.session_token,
+                signed_in.session_expires_at - now,
+            );
+            Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", location))
+                .cookie(cookie)
+                .finish())
         }
-        Err(CompleteError::Refused(f)) => Err(HttpError::SignInRefused { reason: f.reason, idp_message: f.idp_message }),
+        Err(CompleteError::Refused(f)) => Err(HttpError::SignInRefused {
+            reason: f.reason,
+            idp_message: f.idp_message,
+        }),
         Err(CompleteError::Storage(e)) => Err(e.into()),
     }
 }

@@ -26,7 +26,10 @@ fn expired_cookie<'a>(state: &AppState) -> Cookie<'a> {
 }
 
 /// The signed-in user, if the request carries a live session.
-pub async fn current_user(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Option<SessionUser>, HttpError> {
+pub async fn current_user(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<Option<SessionUser>, HttpError> {
     let Some(cookie) = req.cookie(&state.settings.session.cookie_name) else {
         return Ok(None);
     };
@@ -36,7 +39,10 @@ pub async fn current_user(state: &web::Data<AppState>, req: &HttpRequest) -> Res
     }
     let st = state.clone();
     let now = state.clock.unix();
-    Ok(storage::block(&state.pool, move |c| session::current(c, &st.session_secret, &token, now)).await?)
+    Ok(storage::block(&state.pool, move |c| {
+        session::current(c, &st.session_secret, &token, now)
+    })
+    .await?)
 }
 
 #[derive(serde::Serialize)]
@@ -52,7 +58,9 @@ struct Me<'a> {
 
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let u = current_user(&state, &req).await?.ok_or(HttpError::Unauthorized)?;
+    let u = current_user(&state, &req)
+        .await?
+        .ok_or(HttpError::Unauthorized)?;
     Ok(HttpResponse::Ok().json(Me {
         user_id: u.user_id,
         tenant: &u.tenant,
@@ -66,7 +74,10 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
 
 /// The neutral landing page when no allowed return_to was given.
 #[get("/signed-in")]
-pub async fn signed_in(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub async fn signed_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
     match current_user(&state, &req).await? {
         Some(u) => {
             let name = match (&u.first_name, &u.last_name) {
@@ -74,20 +85,35 @@ pub async fn signed_in(state: web::Data<AppState>, req: HttpRequest) -> Result<H
                 (Some(n), None) | (None, Some(n)) => Some(n.clone()),
                 _ => None,
             };
-            Ok(SignedInPage { email: u.email, name, tenant: u.tenant }.respond())
+            Ok(SignedInPage {
+                email: u.email,
+                name,
+                tenant: u.tenant,
+            }
+            .respond())
         }
-        None => Ok(HttpResponse::SeeOther().insert_header(("Location", "/")).finish()),
+        None => Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", "/"))
+            .finish()),
     }
 }
 
 #[post("/logout")]
-pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
     if let Some(cookie) = req.cookie(&state.settings.session.cookie_name) {
         let token = cookie.value().to_owned();
         let st = state.clone();
-        storage::block(&state.pool, move |c| session::close(c, &st.session_secret, &token)).await?;
+        storage::block(&state.pool, move |c| {
+            session::close(c, &st.session_secret, &token)
+        })
+        .await?;
     }
-    let mut res = MessagePage::new("Signed out", "You are signed out.").respond(actix_web::http::StatusCode::OK);
-    res.add_cookie(&expired_cookie(&state)).map_err(HttpError::internal)?;
+    let mut res = MessagePage::new("Signed out", "You are signed out.")
+        .respond(actix_web::http::StatusCode::OK);
+    res.add_cookie(&expired_cookie(&state))
+        .map_err(HttpError::internal)?;
     Ok(res)
 }

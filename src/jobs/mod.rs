@@ -10,31 +10,39 @@ use crate::storage;
 
 pub fn spawn(state: web::Data<AppState>) {
     let s = state.clone();
-    tokio::spawn(every(Duration::from_secs(s.settings.jobs.stale_check_interval_secs.max(1)), move || {
-        let s = s.clone();
-        async move {
-            let now = s.clock.unix();
-            match storage::block(&s.pool, move |c| stale::flag_all(c, now)).await {
-                Ok(r) => {
-                    let n: usize = r.iter().map(|t| t.flagged).sum();
-                    if n > 0 {
-                        tracing::info!(flagged = n, "flagged stale accounts");
+    tokio::spawn(every(
+        Duration::from_secs(s.settings.jobs.stale_check_interval_secs.max(1)),
+        move || {
+            let s = s.clone();
+            async move {
+                let now = s.clock.unix();
+                match storage::block(&s.pool, move |c| stale::flag_all(c, now)).await {
+                    Ok(r) => {
+                        let n: usize = r.iter().map(|t| t.flagged).sum();
+                        if n > 0 {
+                            tracing::info!(flagged = n, "flagged stale accounts");
+                        }
                     }
+                    Err(e) => tracing::warn!(error = %e, "stale flagging failed"),
                 }
-                Err(e) => tracing::warn!(error = %e, "stale flagging failed"),
             }
-        }
-    }));
+        },
+    ));
     let s = state;
-    tokio::spawn(every(Duration::from_secs(s.settings.jobs.cleanup_interval_secs.max(1)), move || {
-        let s = s.clone();
-        async move {
-            let now = s.clock.unix();
-            if let Err(e) = storage::block(&s.pool, move |c| maintenance::purge_expired(c, now)).await {
-                tracing::warn!(error = %e, "purging expired rows failed");
+    tokio::spawn(every(
+        Duration::from_secs(s.settings.jobs.cleanup_interval_secs.max(1)),
+        move || {
+            let s = s.clone();
+            async move {
+                let now = s.clock.unix();
+                if let Err(e) =
+                    storage::block(&s.pool, move |c| maintenance::purge_expired(c, now)).await
+                {
+                    tracing::warn!(error = %e, "purging expired rows failed");
+                }
             }
-        }
-    }));
+        },
+    ));
 }
 
 async fn every<F, Fut>(period: Duration, mut f: F)

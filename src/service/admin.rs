@@ -3,7 +3,9 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::domain::connection::{Connection, DEFAULT_CLOCK_SKEW_SECS, SamlIdpSettings, SignatureAlgorithm};
+use crate::domain::connection::{
+    Connection, DEFAULT_CLOCK_SKEW_SECS, SamlIdpSettings, SignatureAlgorithm,
+};
 use crate::domain::email::{EmailAddress, EmailDomain};
 use crate::domain::ids::UserId;
 use crate::domain::return_to::AllowedOrigin;
@@ -15,12 +17,18 @@ use crate::storage::identities::LinkedIdentity;
 use crate::storage::login_attempts::Attempt;
 use crate::storage::tenants::TenantFields;
 use crate::storage::users::StatusFilter;
-use crate::storage::{self, DbConnection, StorageError, connections, domains, events, identities, login_attempts, tenants, users};
+use crate::storage::{
+    self, DbConnection, StorageError, connections, domains, events, identities, login_attempts,
+    tenants, users,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -39,7 +47,10 @@ impl From<StorageError> for AdminError {
 }
 
 fn invalid(field: &'static str, message: impl ToString) -> AdminError {
-    AdminError::Invalid { field, message: message.to_string() }
+    AdminError::Invalid {
+        field,
+        message: message.to_string(),
+    }
 }
 
 pub fn parse_slug(field: &'static str, raw: &str) -> Result<Slug, AdminError> {
@@ -48,17 +59,25 @@ pub fn parse_slug(field: &'static str, raw: &str) -> Result<Slug, AdminError> {
 
 pub fn tenant_by_slug(conn: &mut DbConnection, raw: &str) -> Result<Tenant, AdminError> {
     let slug = parse_slug("tenant", raw)?;
-    tenants::find_by_slug(conn, &slug)?.ok_or_else(|| AdminError::NotFound(format!("tenant `{slug}`")))
+    tenants::find_by_slug(conn, &slug)?
+        .ok_or_else(|| AdminError::NotFound(format!("tenant `{slug}`")))
 }
 
 fn parse_origins(raw: &[String]) -> Result<Vec<AllowedOrigin>, AdminError> {
-    raw.iter().map(|o| AllowedOrigin::parse(o).map_err(|e| invalid("allowed_return_origins", e))).collect()
+    raw.iter()
+        .map(|o| AllowedOrigin::parse(o).map_err(|e| invalid("allowed_return_origins", e)))
+        .collect()
 }
 
-fn parse_attribute_name(field: &'static str, raw: Option<&str>) -> Result<Option<String>, AdminError> {
+fn parse_attribute_name(
+    field: &'static str,
+    raw: Option<&str>,
+) -> Result<Option<String>, AdminError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) if s.len() > 256 || s.chars().any(char::is_control) => Err(invalid(field, "must be 1-256 printable characters")),
+        Some(s) if s.len() > 256 || s.chars().any(char::is_control) => {
+            Err(invalid(field, "must be 1-256 printable characters"))
+        }
         Some(s) => Ok(Some(s.to_owned())),
     }
 }
@@ -73,20 +92,42 @@ pub struct TenantInput {
     pub allowed_return_origins: Option<Vec<String>>,
 }
 
-pub fn create_tenant(conn: &mut DbConnection, slug: &str, input: &TenantInput, now: i64) -> Result<Tenant, AdminError> {
+pub fn create_tenant(
+    conn: &mut DbConnection,
+    slug: &str,
+    input: &TenantInput,
+    now: i64,
+) -> Result<Tenant, AdminError> {
     let slug = parse_slug("slug", slug)?;
     let fields = TenantFields {
-        display_name: tenant::parse_display_name(input.display_name.as_deref().unwrap_or(slug.as_str())).map_err(|e| invalid("display_name", e))?,
+        display_name: tenant::parse_display_name(
+            input.display_name.as_deref().unwrap_or(slug.as_str()),
+        )
+        .map_err(|e| invalid("display_name", e))?,
         auto_create_users: input.auto_create_users.unwrap_or(false),
-        iwms_attribute: parse_attribute_name("iwms_attribute", input.iwms_attribute.clone().flatten().as_deref())?,
-        stale_after_days: tenant::parse_stale_after_days(input.stale_after_days.unwrap_or(i64::from(DEFAULT_STALE_AFTER_DAYS)))
-            .map_err(|e| invalid("stale_after_days", e))?,
-        allowed_return_origins: parse_origins(input.allowed_return_origins.as_deref().unwrap_or_default())?,
+        iwms_attribute: parse_attribute_name(
+            "iwms_attribute",
+            input.iwms_attribute.clone().flatten().as_deref(),
+        )?,
+        stale_after_days: tenant::parse_stale_after_days(
+            input
+                .stale_after_days
+                .unwrap_or(i64::from(DEFAULT_STALE_AFTER_DAYS)),
+        )
+        .map_err(|e| invalid("stale_after_days", e))?,
+        allowed_return_origins: parse_origins(
+            input.allowed_return_origins.as_deref().unwrap_or_default(),
+        )?,
     };
     Ok(tenants::create(conn, &slug, &fields, now)?)
 }
 
-pub fn update_tenant(conn: &mut DbConnection, slug: &str, input: &TenantInput, now: i64) -> Result<Tenant, AdminError> {
+pub fn update_tenant(
+    conn: &mut DbConnection,
+    slug: &str,
+    input: &TenantInput,
+    now: i64,
+) -> Result<Tenant, AdminError> {
     let t = tenant_by_slug(conn, slug)?;
     let fields = TenantFields {
         display_name: match &input.display_name {
@@ -99,7 +140,9 @@ pub fn update_tenant(conn: &mut DbConnection, slug: &str, input: &TenantInput, n
             None => t.iwms_attribute.clone(),
         },
         stale_after_days: match input.stale_after_days {
-            Some(d) => tenant::parse_stale_after_days(d).map_err(|e| invalid("stale_after_days", e))?,
+            Some(d) => {
+                tenant::parse_stale_after_days(d).map_err(|e| invalid("stale_after_days", e))?
+            }
             None => t.stale_after_days,
         },
         allowed_return_origins: match &input.allowed_return_origins {
@@ -130,28 +173,53 @@ pub fn tenant_view(conn: &mut DbConnection, t: &Tenant) -> Result<TenantView, Ad
         auto_create_users: t.auto_create_users,
         iwms_attribute: t.iwms_attribute.clone(),
         stale_after_days: t.stale_after_days,
-        allowed_return_origins: t.allowed_return_origins.iter().map(|o| o.as_str().to_owned()).collect(),
-        domains: domains::list_for_tenant(conn, t.id)?.iter().map(ToString::to_string).collect(),
-        connections: connections::list_active(conn, t.id)?.iter().map(|c| c.slug.to_string()).collect(),
+        allowed_return_origins: t
+            .allowed_return_origins
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect(),
+        domains: domains::list_for_tenant(conn, t.id)?
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        connections: connections::list_active(conn, t.id)?
+            .iter()
+            .map(|c| c.slug.to_string())
+            .collect(),
     })
 }
 
 pub fn list_tenants(conn: &mut DbConnection) -> Result<Vec<TenantView>, AdminError> {
-    tenants::list(conn)?.iter().map(|t| tenant_view(conn, t)).collect()
+    tenants::list(conn)?
+        .iter()
+        .map(|t| tenant_view(conn, t))
+        .collect()
 }
 
-pub fn add_domain(conn: &mut DbConnection, tenant: &str, domain: &str, now: i64) -> Result<EmailDomain, AdminError> {
+pub fn add_domain(
+    conn: &mut DbConnection,
+    tenant: &str,
+    domain: &str,
+    now: i64,
+) -> Result<EmailDomain, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let d = EmailDomain::parse(domain).map_err(|e| invalid("domain", e))?;
     domains::add(conn, t.id, &d, now)?;
     Ok(d)
 }
 
-pub fn remove_domain(conn: &mut DbConnection, tenant: &str, domain: &str) -> Result<EmailDomain, AdminError> {
+pub fn remove_domain(
+    conn: &mut DbConnection,
+    tenant: &str,
+    domain: &str,
+) -> Result<EmailDomain, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let d = EmailDomain::parse(domain).map_err(|e| invalid("domain", e))?;
     if !domains::remove(conn, t.id, &d)? {
-        return Err(AdminError::NotFound(format!("domain {d} in tenant `{}`", t.slug)));
+        return Err(AdminError::NotFound(format!(
+            "domain {d} in tenant `{}`",
+            t.slug
+        )));
     }
     Ok(d)
 }
@@ -162,7 +230,10 @@ pub struct DomainView {
     pub domain: String,
 }
 
-pub fn list_domains(conn: &mut DbConnection, tenant: Option<&str>) -> Result<Vec<DomainView>, AdminError> {
+pub fn list_domains(
+    conn: &mut DbConnection,
+    tenant: Option<&str>,
+) -> Result<Vec<DomainView>, AdminError> {
     let all = domains::list_all(conn)?;
     let filter = tenant.map(|t| tenant_by_slug(conn, t)).transpose()?;
     Ok(all
@@ -199,37 +270,64 @@ fn check_url(field: &'static str, raw: &str) -> Result<(), AdminError> {
 
 fn check_names(field: &'static str, names: &[String]) -> Result<(), AdminError> {
     if names.is_empty() || names.iter().any(|n| n.trim().is_empty() || n.len() > 256) {
-        return Err(invalid(field, "needs one or more attribute names of 1-256 characters"));
+        return Err(invalid(
+            field,
+            "needs one or more attribute names of 1-256 characters",
+        ));
     }
     Ok(())
 }
 
-pub fn add_saml_connection(conn: &mut DbConnection, tenant: &str, input: &SamlConnectionInput, sp_can_sign: bool, now: i64) -> Result<Connection, AdminError> {
+pub fn add_saml_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    input: &SamlConnectionInput,
+    sp_can_sign: bool,
+    now: i64,
+) -> Result<Connection, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let slug = parse_slug("slug", &input.slug)?;
-    let display = tenant::parse_display_name(input.display_name.as_deref().unwrap_or(slug.as_str())).map_err(|e| invalid("display_name", e))?;
+    let display =
+        tenant::parse_display_name(input.display_name.as_deref().unwrap_or(slug.as_str()))
+            .map_err(|e| invalid("display_name", e))?;
     if input.idp_entity_id.trim().is_empty() {
         return Err(invalid("idp_entity_id", "is required"));
     }
     check_url("idp_sso_url", &input.idp_sso_url)?;
     // samael skips signature checks when it has no certificate: never store such a connection.
     if input.idp_certificates.is_empty() {
-        return Err(invalid("idp_certificates", "at least one IdP signing certificate is required"));
+        return Err(invalid(
+            "idp_certificates",
+            "at least one IdP signing certificate is required",
+        ));
     }
     for (i, der) in input.idp_certificates.iter().enumerate() {
-        openssl::x509::X509::from_der(der).map_err(|_| invalid("idp_certificates", format!("certificate #{} is not a valid X.509 certificate", i + 1)))?;
+        openssl::x509::X509::from_der(der).map_err(|_| {
+            invalid(
+                "idp_certificates",
+                format!("certificate #{} is not a valid X.509 certificate", i + 1),
+            )
+        })?;
     }
     let algs = match &input.allowed_algorithms {
         None => SignatureAlgorithm::ALL.to_vec(),
-        Some(list) if list.is_empty() => return Err(invalid("allowed_algorithms", "must not be empty")),
-        Some(list) => list.iter().map(|a| SignatureAlgorithm::parse(a).map_err(|e| invalid("allowed_algorithms", e))).collect::<Result<_, _>>()?,
+        Some(list) if list.is_empty() => {
+            return Err(invalid("allowed_algorithms", "must not be empty"));
+        }
+        Some(list) => list
+            .iter()
+            .map(|a| SignatureAlgorithm::parse(a).map_err(|e| invalid("allowed_algorithms", e)))
+            .collect::<Result<_, _>>()?,
     };
     let skew = input.clock_skew_secs.unwrap_or(DEFAULT_CLOCK_SKEW_SECS);
     if !(0..=600).contains(&skew) {
         return Err(invalid("clock_skew_secs", "must be between 0 and 600"));
     }
     if input.sign_requests && !sp_can_sign {
-        return Err(invalid("sign_requests", "requires saml.sp_private_key_file and saml.sp_certificate_file in the config"));
+        return Err(invalid(
+            "sign_requests",
+            "requires saml.sp_private_key_file and saml.sp_certificate_file in the config",
+        ));
     }
     check_names("attr_email", &input.attr_email)?;
     check_names("attr_first_name", &input.attr_first_name)?;
@@ -252,18 +350,30 @@ pub fn add_saml_connection(conn: &mut DbConnection, tenant: &str, input: &SamlCo
         attr_last_name: &input.attr_last_name,
         attr_iwms_id: iwms.as_deref(),
     };
-    storage::transaction(conn, |c| connections::create_saml(c, t.id, &new, &settings, now))?;
-    connections::find(conn, t.id, &slug)?.ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))
+    storage::transaction(conn, |c| {
+        connections::create_saml(c, t.id, &new, &settings, now)
+    })?;
+    connections::find(conn, t.id, &slug)?
+        .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))
 }
 
-pub fn connection_by_slug(conn: &mut DbConnection, t: &Tenant, raw: &str) -> Result<Connection, AdminError> {
+pub fn connection_by_slug(
+    conn: &mut DbConnection,
+    t: &Tenant,
+    raw: &str,
+) -> Result<Connection, AdminError> {
     let slug = parse_slug("connection", raw)?;
     connections::find(conn, t.id, &slug)?
         .filter(|c| c.removed_at.is_none())
         .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}` in tenant `{}`", t.slug)))
 }
 
-pub fn remove_connection(conn: &mut DbConnection, tenant: &str, slug: &str, now: i64) -> Result<(), AdminError> {
+pub fn remove_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    slug: &str,
+    now: i64,
+) -> Result<(), AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let c = connection_by_slug(conn, &t, slug)?;
     connections::mark_removed(conn, t.id, c.id, now)?;
@@ -303,12 +413,24 @@ impl From<&User> for UserView {
     }
 }
 
-pub fn list_users(conn: &mut DbConnection, tenant: &str, filter: StatusFilter, limit: i64, offset: i64) -> Result<Vec<UserView>, AdminError> {
+pub fn list_users(
+    conn: &mut DbConnection,
+    tenant: &str,
+    filter: StatusFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<UserView>, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     if !(1..=1000).contains(&limit) || offset < 0 {
-        return Err(invalid("limit", "limit must be 1-1000 and offset non-negative"));
+        return Err(invalid(
+            "limit",
+            "limit must be 1-1000 and offset non-negative",
+        ));
     }
-    Ok(users::list(conn, t.id, filter, limit, offset)?.iter().map(UserView::from).collect())
+    Ok(users::list(conn, t.id, filter, limit, offset)?
+        .iter()
+        .map(UserView::from)
+        .collect())
 }
 
 #[derive(Debug, Serialize)]
@@ -320,7 +442,11 @@ pub struct UserDetail {
 }
 
 /// `who` is an email address or a numeric user id.
-pub fn show_user(conn: &mut DbConnection, tenant: &str, who: &str) -> Result<UserDetail, AdminError> {
+pub fn show_user(
+    conn: &mut DbConnection,
+    tenant: &str,
+    who: &str,
+) -> Result<UserDetail, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let user = match who.parse::<i64>() {
         Ok(id) => match users::get(conn, t.id, UserId(id)) {
@@ -341,12 +467,25 @@ pub fn show_user(conn: &mut DbConnection, tenant: &str, who: &str) -> Result<Use
     })
 }
 
-pub fn sign_in_history(conn: &mut DbConnection, tenant: &str, limit: i64) -> Result<Vec<Attempt>, AdminError> {
+pub fn sign_in_history(
+    conn: &mut DbConnection,
+    tenant: &str,
+    limit: i64,
+) -> Result<Vec<Attempt>, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
-    Ok(login_attempts::list(conn, t.id, None, limit.clamp(1, 1000))?)
+    Ok(login_attempts::list(
+        conn,
+        t.id,
+        None,
+        limit.clamp(1, 1000),
+    )?)
 }
 
-pub fn connection_json(c: &Connection, s: &SamlIdpSettings, sp: &crate::protocol::saml::SpEndpoints) -> serde_json::Value {
+pub fn connection_json(
+    c: &Connection,
+    s: &SamlIdpSettings,
+    sp: &crate::protocol::saml::SpEndpoints,
+) -> serde_json::Value {
     json!({
         "slug": c.slug.as_str(),
         "display_name": c.display_name,
@@ -377,7 +516,10 @@ pub fn cert_summary(der: &[u8]) -> serde_json::Value {
                 .filter_map(|e| e.data().to_string().ok())
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sha256 = x.digest(openssl::hash::MessageDigest::sha256()).map(|d| hex::encode(d)).unwrap_or_default();
+            let sha256 = x
+                .digest(openssl::hash::MessageDigest::sha256())
+                .map(hex::encode)
+                .unwrap_or_default();
             json!({ "subject": subject, "not_after": x.not_after().to_string(), "sha256": sha256 })
         }
         Err(_) => json!({ "error": "unparseable certificate" }),

@@ -18,7 +18,10 @@ use crate::protocol::saml::{self, AcsContext, SpEndpoints, ValidatedAssertion};
 use crate::service::session;
 use crate::storage::login_attempts::NewAttempt;
 use crate::storage::pending::NewPending;
-use crate::storage::{self, DbConnection, StorageError, connections, domains, events, identities, login_attempts, pending, replay, users};
+use crate::storage::{
+    self, DbConnection, StorageError, connections, domains, events, identities, login_attempts,
+    pending, replay, users,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -37,9 +40,18 @@ pub struct StartParams<'a> {
 }
 
 /// Builds the AuthnRequest, remembers it, and returns the IdP URL to redirect to.
-pub fn start_saml(conn: &mut DbConnection, tenant: &Tenant, connection: &Connection, p: &StartParams<'_>) -> Result<String, StartError> {
+pub fn start_saml(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    p: &StartParams<'_>,
+) -> Result<String, StartError> {
     let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
-    let key = if idp.sign_requests { p.signing_key } else { None };
+    let key = if idp.sign_requests {
+        p.signing_key
+    } else {
+        None
+    };
     let req = authn_request::build(p.sp, &idp.idp_sso_url, p.now, key)?;
     // Only an allowed return_to is remembered; anything else ends on the neutral page.
     let return_to = return_to::resolve(p.return_to, &tenant.allowed_return_origins);
@@ -101,12 +113,22 @@ struct Refusal {
 
 impl Refusal {
     fn new(reason: Reason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into(), user: None, idp_message: None }
+        Self {
+            reason,
+            detail: detail.into(),
+            user: None,
+            idp_message: None,
+        }
     }
 }
 
 /// Completes a SAML sign-in. Every outcome is recorded in the sign-in history.
-pub fn complete_saml(conn: &mut DbConnection, tenant: &Tenant, connection: &Connection, p: &CompleteParams<'_>) -> Result<SignedIn, CompleteError> {
+pub fn complete_saml(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    p: &CompleteParams<'_>,
+) -> Result<SignedIn, CompleteError> {
     let mut subject = None;
     let mut email = None;
     let result = complete_inner(conn, tenant, connection, p, &mut subject, &mut email)?;
@@ -133,7 +155,10 @@ pub fn complete_saml(conn: &mut DbConnection, tenant: &Tenant, connection: &Conn
     }
     match result {
         Ok((s, _)) => Ok(s),
-        Err(r) => Err(CompleteError::Refused(Failure { reason: r.reason, idp_message: r.idp_message })),
+        Err(r) => Err(CompleteError::Refused(Failure {
+            reason: r.reason,
+            idp_message: r.idp_message,
+        })),
     }
 }
 
@@ -148,44 +173,84 @@ fn complete_inner(
     email_out: &mut Option<String>,
 ) -> Inner {
     if connection.removed_at.is_some() {
-        return Ok(Err(Refusal::new(Reason::ConnectionRemoved, "the connection was removed")));
+        return Ok(Err(Refusal::new(
+            Reason::ConnectionRemoved,
+            "the connection was removed",
+        )));
     }
     let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
-    let ctx = AcsContext { idp: &idp, sp: p.sp, now: p.now, max_response_bytes: p.max_response_bytes };
+    let ctx = AcsContext {
+        idp: &idp,
+        sp: p.sp,
+        now: p.now,
+        max_response_bytes: p.max_response_bytes,
+    };
     let assertion = match saml::validate_response(p.saml_response, &ctx) {
         Ok(a) => a,
         Err(e) => {
-            return Ok(Err(Refusal { reason: e.reason, detail: e.detail, user: None, idp_message: e.idp_message }));
+            return Ok(Err(Refusal {
+                reason: e.reason,
+                detail: e.detail,
+                user: None,
+                idp_message: e.idp_message,
+            }));
         }
     };
     *subject_out = Some(assertion.subject.clone());
 
     // Single use: the pending request is consumed (and the assertion ID burned) before
     // anything else can fail, so neither can be tried twice.
-    let bound_return_to = match bind_request(conn, tenant, connection, &assertion, p, idp.allow_idp_initiated)? {
+    let bound_return_to = match bind_request(
+        conn,
+        tenant,
+        connection,
+        &assertion,
+        p,
+        idp.allow_idp_initiated,
+    )? {
         Ok(r) => r,
         Err(refusal) => return Ok(Err(refusal)),
     };
 
-    let email_fallback = Some(assertion.subject.as_str()).filter(|s| assertion.name_id_is_email() || s.contains('@'));
+    let email_fallback = Some(assertion.subject.as_str())
+        .filter(|s| assertion.name_id_is_email() || s.contains('@'));
     let claims = map_claims(
         &connection.effective_mapping(tenant.iwms_attribute.as_deref()),
         &assertion.attributes,
         email_fallback,
     );
-    *email_out = claims.email.as_ref().map(|e| e.to_string()).or_else(|| claims.invalid_email.clone());
+    *email_out = claims
+        .email
+        .as_ref()
+        .map(|e| e.to_string())
+        .or_else(|| claims.invalid_email.clone());
 
     let session_expires_at = assertion
         .session_not_on_or_after
-        .map_or(p.now + p.session_ttl_secs, |t| t.min(p.now + p.session_ttl_secs));
-    let provisioned = storage::transaction(conn, |c| provision(c, tenant, connection, &assertion.subject, &claims, p, session_expires_at))?;
+        .map_or(p.now + p.session_ttl_secs, |t| {
+            t.min(p.now + p.session_ttl_secs)
+        });
+    let provisioned = storage::transaction(conn, |c| {
+        provision(
+            c,
+            tenant,
+            connection,
+            &assertion.subject,
+            &claims,
+            p,
+            session_expires_at,
+        )
+    })?;
     Ok(provisioned.map(|(user_id, session_token, detail)| {
         (
             SignedIn {
                 user_id,
                 session_token,
                 session_expires_at,
-                redirect_to: return_to::resolve(bound_return_to.as_deref(), &tenant.allowed_return_origins),
+                redirect_to: return_to::resolve(
+                    bound_return_to.as_deref(),
+                    &tenant.allowed_return_origins,
+                ),
             },
             detail,
         )
@@ -212,7 +277,10 @@ fn bind_request(
             }
             Some(pending) => {
                 if p.relay_state.is_some_and(|rs| rs != pending.relay_state) {
-                    return Ok(Err(Refusal::new(Reason::RelayStateMismatch, "RelayState differs from the one sent with the request")));
+                    return Ok(Err(Refusal::new(
+                        Reason::RelayStateMismatch,
+                        "RelayState differs from the one sent with the request",
+                    )));
                 }
                 pending.return_to
             }
@@ -225,16 +293,33 @@ fn bind_request(
             )));
         }
     };
-    if !replay::remember(conn, tenant.id, connection.id, &a.assertion_id, a.replay_until)? {
-        return Ok(Err(Refusal::new(Reason::AssertionReplay, "this assertion ID was already used")));
+    if !replay::remember(
+        conn,
+        tenant.id,
+        connection.id,
+        &a.assertion_id,
+        a.replay_until,
+    )? {
+        return Ok(Err(Refusal::new(
+            Reason::AssertionReplay,
+            "this assertion ID was already used",
+        )));
     }
     Ok(Ok(return_to))
 }
 
-fn candidate(conn: &mut DbConnection, tenant: &Tenant, connection: &Connection, user: Option<crate::domain::user::User>) -> Result<Option<Candidate>, StorageError> {
+fn candidate(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    user: Option<crate::domain::user::User>,
+) -> Result<Option<Candidate>, StorageError> {
     user.map(|u| {
         let linked_subject = identities::subject_for_user(conn, tenant.id, connection.id, u.id)?;
-        Ok(Candidate { user: u, linked_subject })
+        Ok(Candidate {
+            user: u,
+            linked_subject,
+        })
     })
     .transpose()
 }
@@ -254,10 +339,14 @@ fn provision(
     let policy = TenantPolicy {
         auto_create_users: tenant.auto_create_users,
         whitelisted_domains: domains::list_for_tenant(c, tenant.id)?,
-        iwms_attribute_configured: tenant.iwms_attribute.is_some() || connection.attr_iwms_id.is_some(),
+        iwms_attribute_configured: tenant.iwms_attribute.is_some()
+            || connection.attr_iwms_id.is_some(),
     };
     let by_link = match identities::user_for_subject(c, tenant.id, connection.id, subject)? {
-        Some(id) => Some(Candidate { user: users::get(c, tenant.id, id)?, linked_subject: Some(subject.to_owned()) }),
+        Some(id) => Some(Candidate {
+            user: users::get(c, tenant.id, id)?,
+            linked_subject: Some(subject.to_owned()),
+        }),
         None => None,
     };
     let by_iwms = match &claims.iwms_id {
@@ -274,11 +363,24 @@ fn provision(
         }
         None => None,
     };
-    let cands = Candidates { by_link, by_iwms, by_email };
+    let cands = Candidates {
+        by_link,
+        by_iwms,
+        by_email,
+    };
 
     let (user_id, detail) = match provisioning::decide(&policy, subject, claims, &cands) {
-        Decision::Reject { reason, user_id, detail } => {
-            return Ok(Err(Refusal { reason, detail, user: user_id, idp_message: None }));
+        Decision::Reject {
+            reason,
+            user_id,
+            detail,
+        } => {
+            return Ok(Err(Refusal {
+                reason,
+                detail,
+                user: user_id,
+                idp_message: None,
+            }));
         }
         Decision::Create(new_user) => {
             let u = users::insert(c, tenant.id, &new_user, CreatedVia::Sso, now)?;
@@ -294,16 +396,34 @@ fn provision(
             identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
             (u.id, "created by just-in-time provisioning".to_owned())
         }
-        Decision::SignIn { user_id, matched_by, create_link, changes, clear_stale } => {
+        Decision::SignIn {
+            user_id,
+            matched_by,
+            create_link,
+            changes,
+            clear_stale,
+        } => {
             if create_link {
                 identities::link(c, tenant.id, connection.id, subject, user_id, now)?;
-                events::record(c, tenant.id, user_id, "identity_linked", &json!({ "connection": connection.slug.as_str(), "matched_by": matched_by.as_str() }), now)?;
+                events::record(
+                    c,
+                    tenant.id,
+                    user_id,
+                    "identity_linked",
+                    &json!({ "connection": connection.slug.as_str(), "matched_by": matched_by.as_str() }),
+                    now,
+                )?;
             } else {
                 identities::touch(c, tenant.id, connection.id, subject, now)?;
             }
             if !changes.is_empty() {
                 let u = users::get(c, tenant.id, user_id)?;
-                let pick = |f, cur: &Option<String>| changes.iter().find(|ch| ch.field == f).map_or(cur.clone(), |ch| ch.new.clone());
+                let pick = |f, cur: &Option<String>| {
+                    changes
+                        .iter()
+                        .find(|ch| ch.field == f)
+                        .map_or(cur.clone(), |ch| ch.new.clone())
+                };
                 use provisioning::Field;
                 users::update_attributes(
                     c,
@@ -316,15 +436,43 @@ fn provision(
                     },
                     now,
                 )?;
-                events::record(c, tenant.id, user_id, "attributes_updated", &json!({ "via": "sso", "changes": changes }), now)?;
+                events::record(
+                    c,
+                    tenant.id,
+                    user_id,
+                    "attributes_updated",
+                    &json!({ "via": "sso", "changes": changes }),
+                    now,
+                )?;
             }
             if clear_stale {
-                events::record(c, tenant.id, user_id, "stale_cleared", &json!({ "via": "sso" }), now)?;
+                events::record(
+                    c,
+                    tenant.id,
+                    user_id,
+                    "stale_cleared",
+                    &json!({ "via": "sso" }),
+                    now,
+                )?;
             }
-            (user_id, format!("matched by {}; {} attribute(s) changed", matched_by.as_str(), changes.len()))
+            (
+                user_id,
+                format!(
+                    "matched by {}; {} attribute(s) changed",
+                    matched_by.as_str(),
+                    changes.len()
+                ),
+            )
         }
     };
     users::record_sign_in(c, tenant.id, user_id, now)?;
-    let token = session::open(c, p.session_secret, tenant.id, user_id, now, session_expires_at)?;
+    let token = session::open(
+        c,
+        p.session_secret,
+        tenant.id,
+        user_id,
+        now,
+        session_expires_at,
+    )?;
     Ok(Ok((user_id, token, detail)))
 }

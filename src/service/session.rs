@@ -22,13 +22,32 @@ pub fn hash_token(secret: &Secret, token: &str) -> String {
 }
 
 /// Creates a session and returns the cookie token.
-pub fn open(conn: &mut DbConnection, secret: &Secret, tenant: TenantId, user: UserId, now: i64, expires_at: i64) -> Result<String, StorageError> {
+pub fn open(
+    conn: &mut DbConnection,
+    secret: &Secret,
+    tenant: TenantId,
+    user: UserId,
+    now: i64,
+    expires_at: i64,
+) -> Result<String, StorageError> {
     let token = crate::random::token();
-    sessions::create(conn, &hash_token(secret, &token), tenant, user, now, expires_at)?;
+    sessions::create(
+        conn,
+        &hash_token(secret, &token),
+        tenant,
+        user,
+        now,
+        expires_at,
+    )?;
     Ok(token)
 }
 
-pub fn current(conn: &mut DbConnection, secret: &Secret, token: &str, now: i64) -> Result<Option<SessionUser>, StorageError> {
+pub fn current(
+    conn: &mut DbConnection,
+    secret: &Secret,
+    token: &str,
+    now: i64,
+) -> Result<Option<SessionUser>, StorageError> {
     if token.len() > 128 {
         return Ok(None);
     }

@@ -20,13 +20,24 @@ pub fn flag_all(conn: &mut DbConnection, now: i64) -> Result<Vec<TenantFlagged>,
             let mut n = 0;
             for id in users::stale_candidates(c, t.id, cutoff)? {
                 if users::flag_stale(c, t.id, id, now)? {
-                    events::record(c, t.id, id, "stale_flagged", &json!({ "stale_after_days": t.stale_after_days }), now)?;
+                    events::record(
+                        c,
+                        t.id,
+                        id,
+                        "stale_flagged",
+                        &json!({ "stale_after_days": t.stale_after_days }),
+                        now,
+                    )?;
                     n += 1;
                 }
             }
             Ok(n)
         })?;
-        out.push(TenantFlagged { tenant: t.slug.to_string(), stale_after_days: t.stale_after_days, flagged });
+        out.push(TenantFlagged {
+            tenant: t.slug.to_string(),
+            stale_after_days: t.stale_after_days,
+            flagged,
+        });
     }
     Ok(out)
 }

@@ -36,7 +36,8 @@ impl TryFrom<ConnectionRow> for Connection {
             id: ConnectionId(r.id),
             tenant_id: TenantId(r.tenant_id),
             slug: Slug::parse(&r.slug).map_err(|e| corrupt("connections.slug", e))?,
-            protocol: Protocol::parse(&r.protocol).ok_or_else(|| corrupt("connections.protocol", &r.protocol))?,
+            protocol: Protocol::parse(&r.protocol)
+                .ok_or_else(|| corrupt("connections.protocol", &r.protocol))?,
             display_name: r.display_name,
             attr_email: names("connections.attr_email", &r.attr_email)?,
             attr_first_name: names("connections.attr_first_name", &r.attr_first_name)?,
@@ -65,11 +66,17 @@ impl TryFrom<SamlRow> for SamlIdpSettings {
     fn try_from(r: SamlRow) -> Result<Self, StorageError> {
         let certs = names("saml_idps.idp_certificates", &r.idp_certificates)?
             .iter()
-            .map(|b| STANDARD.decode(b).map_err(|e| corrupt("saml_idps.idp_certificates", e)))
+            .map(|b| {
+                STANDARD
+                    .decode(b)
+                    .map_err(|e| corrupt("saml_idps.idp_certificates", e))
+            })
             .collect::<Result<_, _>>()?;
         let algs = names("saml_idps.allowed_algorithms", &r.allowed_algorithms)?
             .iter()
-            .map(|a| SignatureAlgorithm::parse(a).map_err(|e| corrupt("saml_idps.allowed_algorithms", e)))
+            .map(|a| {
+                SignatureAlgorithm::parse(a).map_err(|e| corrupt("saml_idps.allowed_algorithms", e))
+            })
             .collect::<Result<_, _>>()?;
         Ok(SamlIdpSettings {
             idp_entity_id: r.idp_entity_id,
@@ -132,7 +139,11 @@ pub fn create_saml(
         .filter(connections::slug.eq(c.slug.as_str()))
         .select(connections::id)
         .first(conn)?;
-    let certs: Vec<String> = s.idp_certificates.iter().map(|d| STANDARD.encode(d)).collect();
+    let certs: Vec<String> = s
+        .idp_certificates
+        .iter()
+        .map(|d| STANDARD.encode(d))
+        .collect();
     let algs: Vec<&str> = s.allowed_algorithms.iter().map(|a| a.name()).collect();
     diesel::insert_into(saml_idps::table)
         .values((
@@ -151,7 +162,10 @@ pub fn create_saml(
 }
 
 /// Active (not removed) connections of a tenant, by slug.
-pub fn list_active(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<Connection>, StorageError> {
+pub fn list_active(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+) -> Result<Vec<Connection>, StorageError> {
     connections::table
         .filter(connections::tenant_id.eq(tenant.0))
         .filter(connections::removed_at.is_null())
@@ -164,7 +178,11 @@ pub fn list_active(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<Conn
 }
 
 /// Finds a connection, removed or not: the ACS must be able to say "removed".
-pub fn find(conn: &mut DbConnection, tenant: TenantId, slug: &Slug) -> Result<Option<Connection>, StorageError> {
+pub fn find(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    slug: &Slug,
+) -> Result<Option<Connection>, StorageError> {
     connections::table
         .filter(connections::tenant_id.eq(tenant.0))
         .filter(connections::slug.eq(slug.as_str()))
@@ -175,7 +193,11 @@ pub fn find(conn: &mut DbConnection, tenant: TenantId, slug: &Slug) -> Result<Op
         .transpose()
 }
 
-pub fn saml_settings(conn: &mut DbConnection, tenant: TenantId, id: ConnectionId) -> Result<SamlIdpSettings, StorageError> {
+pub fn saml_settings(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: ConnectionId,
+) -> Result<SamlIdpSettings, StorageError> {
     saml_idps::table
         .filter(saml_idps::tenant_id.eq(tenant.0))
         .filter(saml_idps::connection_id.eq(id.0))
@@ -185,22 +207,39 @@ pub fn saml_settings(conn: &mut DbConnection, tenant: TenantId, id: ConnectionId
 }
 
 /// Removal keeps the row (identities and sign-in history point at it); the slug stays taken.
-pub fn mark_removed(conn: &mut DbConnection, tenant: TenantId, id: ConnectionId, now: i64) -> Result<(), StorageError> {
+pub fn mark_removed(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: ConnectionId,
+    now: i64,
+) -> Result<(), StorageError> {
     diesel::update(
         connections::table
             .filter(connections::tenant_id.eq(tenant.0))
             .filter(connections::id.eq(id.0)),
     )
-    .set((connections::removed_at.eq(Some(now)), connections::updated_at.eq(now)))
+    .set((
+        connections::removed_at.eq(Some(now)),
+        connections::updated_at.eq(now),
+    ))
     .execute(conn)?;
     Ok(())
 }
 
 /// Rotates the trusted IdP certificates of a connection.
-pub fn replace_certificates(conn: &mut DbConnection, tenant: TenantId, id: ConnectionId, certs_der: &[Vec<u8>]) -> Result<(), StorageError> {
+pub fn replace_certificates(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: ConnectionId,
+    certs_der: &[Vec<u8>],
+) -> Result<(), StorageError> {
     let certs: Vec<String> = certs_der.iter().map(|d| STANDARD.encode(d)).collect();
-    diesel::update(saml_idps::table.filter(saml_idps::tenant_id.eq(tenant.0)).filter(saml_idps::connection_id.eq(id.0)))
-        .set(saml_idps::idp_certificates.eq(json(&certs)))
-        .execute(conn)?;
+    diesel::update(
+        saml_idps::table
+            .filter(saml_idps::tenant_id.eq(tenant.0))
+            .filter(saml_idps::connection_id.eq(id.0)),
+    )
+    .set(saml_idps::idp_certificates.eq(json(&certs)))
+    .execute(conn)?;
     Ok(())
 }

@@ -6,7 +6,12 @@ use super::{DbConnection, StorageError};
 use crate::domain::email::EmailDomain;
 use crate::domain::ids::TenantId;
 
-pub fn add(conn: &mut DbConnection, tenant: TenantId, domain: &EmailDomain, now: i64) -> Result<(), StorageError> {
+pub fn add(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    domain: &EmailDomain,
+    now: i64,
+) -> Result<(), StorageError> {
     let res = diesel::insert_into(email_domains::table)
         .values((
             email_domains::tenant_id.eq(tenant.0),
@@ -26,7 +31,9 @@ pub fn add(conn: &mut DbConnection, tenant: TenantId, domain: &EmailDomain, now:
             Err(StorageError::Conflict(if same_tenant {
                 format!("{domain} is already whitelisted for this tenant")
             } else {
-                format!("{domain} already belongs to another tenant; a domain belongs to at most one tenant")
+                format!(
+                    "{domain} already belongs to another tenant; a domain belongs to at most one tenant"
+                )
             }))
         }
         other => other.map(|_| ()),
@@ -34,7 +41,11 @@ pub fn add(conn: &mut DbConnection, tenant: TenantId, domain: &EmailDomain, now:
 }
 
 /// Returns false when the tenant did not have the domain.
-pub fn remove(conn: &mut DbConnection, tenant: TenantId, domain: &EmailDomain) -> Result<bool, StorageError> {
+pub fn remove(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    domain: &EmailDomain,
+) -> Result<bool, StorageError> {
     let n = diesel::delete(
         email_domains::table
             .filter(email_domains::tenant_id.eq(tenant.0))
@@ -44,7 +55,10 @@ pub fn remove(conn: &mut DbConnection, tenant: TenantId, domain: &EmailDomain) -
     Ok(n > 0)
 }
 
-pub fn list_for_tenant(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<EmailDomain>, StorageError> {
+pub fn list_for_tenant(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+) -> Result<Vec<EmailDomain>, StorageError> {
     email_domains::table
         .filter(email_domains::tenant_id.eq(tenant.0))
         .order(email_domains::domain.asc())
@@ -56,7 +70,10 @@ pub fn list_for_tenant(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<
 }
 
 /// Home-realm discovery: which tenant whitelisted this domain?
-pub fn tenant_for_domain(conn: &mut DbConnection, domain: &EmailDomain) -> Result<Option<TenantId>, StorageError> {
+pub fn tenant_for_domain(
+    conn: &mut DbConnection,
+    domain: &EmailDomain,
+) -> Result<Option<TenantId>, StorageError> {
     Ok(email_domains::table
         .filter(email_domains::domain.eq(domain.as_str()))
         .select(email_domains::tenant_id)

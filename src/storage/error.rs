@@ -7,7 +7,10 @@ pub enum StorageError {
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("invalid stored value in {column}: {reason}")]
-    Corrupt { column: &'static str, reason: String },
+    Corrupt {
+        column: &'static str,
+        reason: String,
+    },
     #[error("database error")]
     Database(#[source] DieselError),
     #[error("could not get a database connection")]
@@ -29,7 +32,13 @@ impl From<DieselError> for StorageError {
 
 impl StorageError {
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StorageError::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)))
+        matches!(
+            self,
+            StorageError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
     }
 
     /// Lock contention (SQLite's BUSY after its timeout, PostgreSQL serialization failures)
@@ -37,8 +46,10 @@ impl StorageError {
     pub fn is_retryable(&self) -> bool {
         match self {
             StorageError::Database(DieselError::DatabaseError(kind, info)) => {
-                matches!(kind, DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure)
-                    || info.message().contains("database is locked")
+                matches!(
+                    kind,
+                    DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure
+                ) || info.message().contains("database is locked")
             }
             _ => false,
         }
@@ -46,5 +57,8 @@ impl StorageError {
 }
 
 pub(crate) fn corrupt(column: &'static str, reason: impl ToString) -> StorageError {
-    StorageError::Corrupt { column, reason: reason.to_string() }
+    StorageError::Corrupt {
+        column,
+        reason: reason.to_string(),
+    }
 }

@@ -12,7 +12,14 @@ pub struct UserEvent {
 }
 
 /// Appends to a user's lifecycle timeline (created, attribute changes, stale flag...).
-pub fn record(conn: &mut DbConnection, tenant: TenantId, user: UserId, kind: &str, detail: &serde_json::Value, now: i64) -> Result<(), StorageError> {
+pub fn record(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    kind: &str,
+    detail: &serde_json::Value,
+    now: i64,
+) -> Result<(), StorageError> {
     diesel::insert_into(user_events::table)
         .values((
             user_events::tenant_id.eq(tenant.0),
@@ -25,12 +32,20 @@ pub fn record(conn: &mut DbConnection, tenant: TenantId, user: UserId, kind: &st
     Ok(())
 }
 
-pub fn for_user(conn: &mut DbConnection, tenant: TenantId, user: UserId) -> Result<Vec<UserEvent>, StorageError> {
+pub fn for_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<UserEvent>, StorageError> {
     Ok(user_events::table
         .filter(user_events::tenant_id.eq(tenant.0))
         .filter(user_events::user_id.eq(user.0))
         .order(user_events::id.asc())
-        .select((user_events::kind, user_events::detail, user_events::created_at))
+        .select((
+            user_events::kind,
+            user_events::detail,
+            user_events::created_at,
+        ))
         .load::<(String, String, i64)>(conn)?
         .into_iter()
         .map(|(kind, detail, created_at)| UserEvent {

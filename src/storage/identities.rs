@@ -5,7 +5,12 @@ use super::{DbConnection, StorageError};
 use crate::domain::ids::{ConnectionId, TenantId, UserId};
 
 /// The user linked to (connection, subject).
-pub fn user_for_subject(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId, subject: &str) -> Result<Option<UserId>, StorageError> {
+pub fn user_for_subject(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    subject: &str,
+) -> Result<Option<UserId>, StorageError> {
     Ok(identities::table
         .filter(identities::tenant_id.eq(tenant.0))
         .filter(identities::connection_id.eq(connection.0))
@@ -17,7 +22,12 @@ pub fn user_for_subject(conn: &mut DbConnection, tenant: TenantId, connection: C
 }
 
 /// The subject a user is linked to on a connection.
-pub fn subject_for_user(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId, user: UserId) -> Result<Option<String>, StorageError> {
+pub fn subject_for_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    user: UserId,
+) -> Result<Option<String>, StorageError> {
     Ok(identities::table
         .filter(identities::tenant_id.eq(tenant.0))
         .filter(identities::connection_id.eq(connection.0))
@@ -27,7 +37,14 @@ pub fn subject_for_user(conn: &mut DbConnection, tenant: TenantId, connection: C
         .optional()?)
 }
 
-pub fn link(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId, subject: &str, user: UserId, now: i64) -> Result<(), StorageError> {
+pub fn link(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    subject: &str,
+    user: UserId,
+    now: i64,
+) -> Result<(), StorageError> {
     diesel::insert_into(identities::table)
         .values((
             identities::tenant_id.eq(tenant.0),
@@ -41,7 +58,13 @@ pub fn link(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId,
     Ok(())
 }
 
-pub fn touch(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId, subject: &str, now: i64) -> Result<(), StorageError> {
+pub fn touch(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    subject: &str,
+    now: i64,
+) -> Result<(), StorageError> {
     diesel::update(
         identities::table
             .filter(identities::tenant_id.eq(tenant.0))
@@ -61,14 +84,30 @@ pub struct LinkedIdentity {
     pub last_used_at: i64,
 }
 
-pub fn for_user(conn: &mut DbConnection, tenant: TenantId, user: UserId) -> Result<Vec<LinkedIdentity>, StorageError> {
+pub fn for_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<LinkedIdentity>, StorageError> {
     Ok(identities::table
         .filter(identities::tenant_id.eq(tenant.0))
         .filter(identities::user_id.eq(user.0))
         .order(identities::id.asc())
-        .select((identities::connection_id, identities::subject, identities::created_at, identities::last_used_at))
+        .select((
+            identities::connection_id,
+            identities::subject,
+            identities::created_at,
+            identities::last_used_at,
+        ))
         .load::<(i64, String, i64, i64)>(conn)?
         .into_iter()
-        .map(|(connection_id, subject, created_at, last_used_at)| LinkedIdentity { connection_id, subject, created_at, last_used_at })
+        .map(
+            |(connection_id, subject, created_at, last_used_at)| LinkedIdentity {
+                connection_id,
+                subject,
+                created_at,
+                last_used_at,
+            },
+        )
         .collect())
 }

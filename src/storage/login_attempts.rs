@@ -47,7 +47,12 @@ pub struct Attempt {
 }
 
 /// Newest first; optionally only one user's attempts.
-pub fn list(conn: &mut DbConnection, tenant: TenantId, user: Option<UserId>, limit: i64) -> Result<Vec<Attempt>, StorageError> {
+pub fn list(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: Option<UserId>,
+    limit: i64,
+) -> Result<Vec<Attempt>, StorageError> {
     let mut q = login_attempts::table
         .filter(login_attempts::tenant_id.eq(tenant.0))
         .order(login_attempts::id.desc())

@@ -37,7 +37,13 @@ pub struct Pending {
 
 /// Consumes the request: the delete that removes the row is the one that wins, so a request
 /// is used at most once even across instances. Expired rows are never returned.
-pub fn take(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId, request_id: &str, now: i64) -> Result<Option<Pending>, StorageError> {
+pub fn take(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    request_id: &str,
+    now: i64,
+) -> Result<Option<Pending>, StorageError> {
     let scoped = p::table
         .filter(p::request_id.eq(request_id))
         .filter(p::tenant_id.eq(tenant.0))
@@ -50,7 +56,10 @@ pub fn take(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId,
         return Ok(None);
     };
     let deleted = diesel::delete(scoped).execute(conn)?;
-    Ok((deleted == 1 && expires_at > now).then_some(Pending { relay_state, return_to }))
+    Ok((deleted == 1 && expires_at > now).then_some(Pending {
+        relay_state,
+        return_to,
+    }))
 }
 
 pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, StorageError> {

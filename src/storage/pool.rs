@@ -33,10 +33,19 @@ impl Manager {
     /// `postgresql://` pick PostgreSQL.
     pub fn from_url(url: &str) -> Self {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self { backend: Backend::Postgres, target: url.to_owned() }
+            Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            }
         } else {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
-            Self { backend: Backend::Sqlite, target: path.to_owned() }
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Self {
+                backend: Backend::Sqlite,
+                target: path.to_owned(),
+            }
         }
     }
 }
@@ -48,7 +57,8 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match self.backend {
             Backend::Sqlite => {
-                let mut c = SqliteConnection::establish(&self.target).map_err(r2d2::Error::ConnectionError)?;
+                let mut c = SqliteConnection::establish(&self.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: it makes writers queue instead of failing at once.
                 c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
                 .map_err(r2d2::Error::QueryError)?;
@@ -72,13 +82,14 @@ impl ManageConnection for Manager {
 pub fn build_pool(url: &str, size: u32) -> Result<(DbPool, Backend), StorageError> {
     let manager = Manager::from_url(url);
     let backend = manager.backend;
-    if backend == Backend::Sqlite {
-        if let Some(parent) = std::path::Path::new(&manager.target).parent() {
-            if !parent.as_os_str().is_empty() && !parent.exists() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StorageError::Migration(format!("cannot create {}: {e}", parent.display())))?;
-            }
-        }
+    if backend == Backend::Sqlite
+        && let Some(parent) = std::path::Path::new(&manager.target).parent()
+        && !parent.as_os_str().is_empty()
+        && !parent.exists()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StorageError::Migration(format!("cannot create {}: {e}", parent.display()))
+        })?;
     }
     if backend == Backend::Sqlite {
         // WAL (readers beside the writer) is a property of the file: set it once, before the
@@ -98,7 +109,9 @@ pub fn build_pool(url: &str, size: u32) -> Result<(DbPool, Backend), StorageErro
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StorageError> {
     let applied = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Pg(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
     };
     applied.map_err(|e| StorageError::Migration(e.to_string()))
 }

@@ -6,7 +6,13 @@ use super::{DbConnection, StorageError};
 use crate::domain::ids::{ConnectionId, TenantId};
 
 /// Returns false when the assertion was seen before (the primary key says so, atomically).
-pub fn remember(conn: &mut DbConnection, tenant: TenantId, connection: ConnectionId, assertion_id: &str, expires_at: i64) -> Result<bool, StorageError> {
+pub fn remember(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    assertion_id: &str,
+    expires_at: i64,
+) -> Result<bool, StorageError> {
     let res = diesel::insert_into(u::table)
         .values((
             u::tenant_id.eq(tenant.0),

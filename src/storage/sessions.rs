@@ -4,7 +4,14 @@ use super::schema::{sessions, tenants, users};
 use super::{DbConnection, StorageError};
 use crate::domain::ids::{TenantId, UserId};
 
-pub fn create(conn: &mut DbConnection, token_hash: &str, tenant: TenantId, user: UserId, now: i64, expires_at: i64) -> Result<(), StorageError> {
+pub fn create(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    tenant: TenantId,
+    user: UserId,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StorageError> {
     diesel::insert_into(sessions::table)
         .values((
             sessions::token_hash.eq(token_hash),
@@ -29,9 +36,17 @@ pub struct SessionUser {
     pub expires_at: i64,
 }
 
-pub fn lookup(conn: &mut DbConnection, token_hash: &str, now: i64) -> Result<Option<SessionUser>, StorageError> {
+pub fn lookup(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<SessionUser>, StorageError> {
     Ok(sessions::table
-        .inner_join(users::table.on(users::id.eq(sessions::user_id).and(users::tenant_id.eq(sessions::tenant_id))))
+        .inner_join(
+            users::table.on(users::id
+                .eq(sessions::user_id)
+                .and(users::tenant_id.eq(sessions::tenant_id))),
+        )
         .inner_join(tenants::table.on(tenants::id.eq(sessions::tenant_id)))
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
@@ -45,17 +60,27 @@ pub fn lookup(conn: &mut DbConnection, token_hash: &str, now: i64) -> Result<Opt
             users::iwms_id,
             sessions::expires_at,
         ))
-        .first::<(i64, String, String, Option<String>, Option<String>, Option<String>, i64)>(conn)
+        .first::<(
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+        )>(conn)
         .optional()?
-        .map(|(user_id, tenant, email, first_name, last_name, iwms_id, expires_at)| SessionUser {
-            user_id,
-            tenant,
-            email,
-            first_name,
-            last_name,
-            iwms_id,
-            expires_at,
-        }))
+        .map(
+            |(user_id, tenant, email, first_name, last_name, iwms_id, expires_at)| SessionUser {
+                user_id,
+                tenant,
+                email,
+                first_name,
+                last_name,
+                iwms_id,
+                expires_at,
+            },
+        ))
 }
 
 pub fn delete(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageError> {

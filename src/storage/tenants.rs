@@ -25,15 +25,16 @@ struct TenantRow {
 impl TryFrom<TenantRow> for Tenant {
     type Error = StorageError;
     fn try_from(r: TenantRow) -> Result<Self, StorageError> {
-        let origins: Vec<String> =
-            serde_json::from_str(&r.allowed_return_origins).map_err(|e| corrupt("tenants.allowed_return_origins", e))?;
+        let origins: Vec<String> = serde_json::from_str(&r.allowed_return_origins)
+            .map_err(|e| corrupt("tenants.allowed_return_origins", e))?;
         Ok(Tenant {
             id: TenantId(r.id),
             slug: Slug::parse(&r.slug).map_err(|e| corrupt("tenants.slug", e))?,
             display_name: r.display_name,
             auto_create_users: r.auto_create_users,
             iwms_attribute: r.iwms_attribute,
-            stale_after_days: u32::try_from(r.stale_after_days).map_err(|e| corrupt("tenants.stale_after_days", e))?,
+            stale_after_days: u32::try_from(r.stale_after_days)
+                .map_err(|e| corrupt("tenants.stale_after_days", e))?,
             allowed_return_origins: origins
                 .iter()
                 .map(|o| AllowedOrigin::parse(o))
@@ -56,10 +57,16 @@ pub struct TenantFields {
 }
 
 fn origins_json(o: &[AllowedOrigin]) -> String {
-    serde_json::to_string(&o.iter().map(AllowedOrigin::as_str).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+    serde_json::to_string(&o.iter().map(AllowedOrigin::as_str).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
 }
 
-pub fn create(conn: &mut DbConnection, slug: &Slug, f: &TenantFields, now: i64) -> Result<Tenant, StorageError> {
+pub fn create(
+    conn: &mut DbConnection,
+    slug: &Slug,
+    f: &TenantFields,
+    now: i64,
+) -> Result<Tenant, StorageError> {
     let res = diesel::insert_into(tenants::table)
         .values((
             tenants::slug.eq(slug.as_str()),
@@ -73,13 +80,20 @@ pub fn create(conn: &mut DbConnection, slug: &Slug, f: &TenantFields, now: i64) 
         ))
         .execute(conn);
     match res.map_err(StorageError::from) {
-        Err(e) if e.is_unique_violation() => Err(StorageError::Conflict(format!("tenant `{slug}` already exists"))),
+        Err(e) if e.is_unique_violation() => Err(StorageError::Conflict(format!(
+            "tenant `{slug}` already exists"
+        ))),
         Err(e) => Err(e),
         Ok(_) => find_by_slug(conn, slug)?.ok_or(StorageError::NotFound),
     }
 }
 
-pub fn update(conn: &mut DbConnection, id: TenantId, f: &TenantFields, now: i64) -> Result<(), StorageError> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: TenantId,
+    f: &TenantFields,
+    now: i64,
+) -> Result<(), StorageError> {
     diesel::update(tenants::table.filter(tenants::id.eq(id.0)))
         .set((
             tenants::display_name.eq(&f.display_name),

@@ -35,7 +35,8 @@ impl TryFrom<UserRow> for User {
             first_name: r.first_name,
             last_name: r.last_name,
             iwms_id: r.iwms_id,
-            status: UserStatus::parse(&r.status).ok_or_else(|| corrupt("users.status", &r.status))?,
+            status: UserStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("users.status", &r.status))?,
             created_via: r.created_via,
             stale_since: r.stale_since,
             last_login_at: r.last_login_at,
@@ -58,7 +59,11 @@ pub fn get(conn: &mut DbConnection, tenant: TenantId, id: UserId) -> Result<User
         .try_into()
 }
 
-pub fn find_by_email(conn: &mut DbConnection, tenant: TenantId, email: &EmailAddress) -> Result<Option<User>, StorageError> {
+pub fn find_by_email(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    email: &EmailAddress,
+) -> Result<Option<User>, StorageError> {
     one(users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::email.eq(email.as_str()))
@@ -67,7 +72,11 @@ pub fn find_by_email(conn: &mut DbConnection, tenant: TenantId, email: &EmailAdd
         .optional()?)
 }
 
-pub fn find_by_iwms_id(conn: &mut DbConnection, tenant: TenantId, iwms_id: &str) -> Result<Option<User>, StorageError> {
+pub fn find_by_iwms_id(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    iwms_id: &str,
+) -> Result<Option<User>, StorageError> {
     one(users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::iwms_id.eq(iwms_id))
@@ -76,7 +85,13 @@ pub fn find_by_iwms_id(conn: &mut DbConnection, tenant: TenantId, iwms_id: &str)
         .optional()?)
 }
 
-pub fn insert(conn: &mut DbConnection, tenant: TenantId, u: &NewUser, via: CreatedVia, now: i64) -> Result<User, StorageError> {
+pub fn insert(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    u: &NewUser,
+    via: CreatedVia,
+    now: i64,
+) -> Result<User, StorageError> {
     diesel::insert_into(users::table)
         .values((
             users::tenant_id.eq(tenant.0),
@@ -99,23 +114,45 @@ pub struct AttributeUpdate<'a> {
     pub iwms_id: &'a Option<String>,
 }
 
-pub fn update_attributes(conn: &mut DbConnection, tenant: TenantId, id: UserId, a: &AttributeUpdate<'_>, now: i64) -> Result<(), StorageError> {
-    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
-        .set((
-            users::first_name.eq(a.first_name),
-            users::last_name.eq(a.last_name),
-            users::iwms_id.eq(a.iwms_id),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+pub fn update_attributes(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    a: &AttributeUpdate<'_>,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::id.eq(id.0)),
+    )
+    .set((
+        users::first_name.eq(a.first_name),
+        users::last_name.eq(a.last_name),
+        users::iwms_id.eq(a.iwms_id),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
 /// A successful sign-in: last_login_at moves and any stale flag clears.
-pub fn record_sign_in(conn: &mut DbConnection, tenant: TenantId, id: UserId, now: i64) -> Result<(), StorageError> {
-    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
-        .set((users::last_login_at.eq(Some(now)), users::stale_since.eq(None::<i64>)))
-        .execute(conn)?;
+pub fn record_sign_in(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::id.eq(id.0)),
+    )
+    .set((
+        users::last_login_at.eq(Some(now)),
+        users::stale_since.eq(None::<i64>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -127,7 +164,13 @@ pub enum StatusFilter {
     Deactivated,
 }
 
-pub fn list(conn: &mut DbConnection, tenant: TenantId, filter: StatusFilter, limit: i64, offset: i64) -> Result<Vec<User>, StorageError> {
+pub fn list(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: StatusFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<User>, StorageError> {
     let mut q = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .select(UserRow::as_select())
@@ -137,7 +180,9 @@ pub fn list(conn: &mut DbConnection, tenant: TenantId, filter: StatusFilter, lim
         .into_boxed();
     q = match filter {
         StatusFilter::All => q,
-        StatusFilter::Active => q.filter(users::status.eq("active")).filter(users::stale_since.is_null()),
+        StatusFilter::Active => q
+            .filter(users::status.eq("active"))
+            .filter(users::stale_since.is_null()),
         StatusFilter::Stale => q.filter(users::stale_since.is_not_null()),
         StatusFilter::Deactivated => q.filter(users::status.eq("deactivated")),
     };
@@ -145,15 +190,19 @@ pub fn list(conn: &mut DbConnection, tenant: TenantId, filter: StatusFilter, lim
 }
 
 /// Active, unflagged users whose last activity is before `cutoff`.
-pub fn stale_candidates(conn: &mut DbConnection, tenant: TenantId, cutoff: i64) -> Result<Vec<UserId>, StorageError> {
+pub fn stale_candidates(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    cutoff: i64,
+) -> Result<Vec<UserId>, StorageError> {
     Ok(users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::stale_since.is_null())
         .filter(users::status.eq("active"))
         .filter(
-            users::last_login_at
-                .lt(cutoff)
-                .or(users::last_login_at.is_null().and(users::created_at.lt(cutoff))),
+            users::last_login_at.lt(cutoff).or(users::last_login_at
+                .is_null()
+                .and(users::created_at.lt(cutoff))),
         )
         .select(users::id)
         .load::<i64>(conn)?
@@ -163,7 +212,12 @@ pub fn stale_candidates(conn: &mut DbConnection, tenant: TenantId, cutoff: i64) 
 }
 
 /// Flags one user; the `stale_since IS NULL` guard keeps concurrent runs from double-flagging.
-pub fn flag_stale(conn: &mut DbConnection, tenant: TenantId, id: UserId, now: i64) -> Result<bool, StorageError> {
+pub fn flag_stale(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    now: i64,
+) -> Result<bool, StorageError> {
     let n = diesel::update(
         users::table
             .filter(users::tenant_id.eq(tenant.0))

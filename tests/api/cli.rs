@@ -13,11 +13,19 @@ impl Cli {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (db_url, db) = crate::helpers::fresh_database(dir.path());
-        Cli { dir, db_url, _db: Some(db) }
+        Cli {
+            dir,
+            db_url,
+            _db: Some(db),
+        }
     }
 
     pub fn with_db(db_url: &str) -> Self {
-        Cli { dir: tempfile::tempdir().unwrap(), db_url: db_url.to_owned(), _db: None }
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+            db_url: db_url.to_owned(),
+            _db: None,
+        }
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -37,7 +45,11 @@ impl Cli {
 
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "ssogate {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ssogate {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -72,35 +84,83 @@ fn help_is_everywhere() {
         assert!(cli.ok(&args).contains("Usage"), "{args:?}");
     }
     // There is no deletion path.
-    assert!(cli.fails(&["user", "delete", "--tenant", "acme", "x"]).contains("unrecognized subcommand"));
+    assert!(
+        cli.fails(&["user", "delete", "--tenant", "acme", "x"])
+            .contains("unrecognized subcommand")
+    );
 }
 
 #[test]
 fn tenants_and_domains() {
     let cli = Cli::new();
     let t = cli.json(&[
-        "tenant", "create", "acme", "--name", "Acme Corp", "--auto-create-users", "on", "--iwms-attribute", "employeeNumber",
-        "--allowed-origin", "https://app.acme.test", "--json",
+        "tenant",
+        "create",
+        "acme",
+        "--name",
+        "Acme Corp",
+        "--auto-create-users",
+        "on",
+        "--iwms-attribute",
+        "employeeNumber",
+        "--allowed-origin",
+        "https://app.acme.test",
+        "--json",
     ]);
     assert_eq!(t["slug"], "acme");
     assert_eq!(t["stale_after_days"], 90);
     assert_eq!(t["allowed_return_origins"][0], "https://app.acme.test");
-    assert!(cli.fails(&["tenant", "create", "acme"]).contains("already exists"));
-    assert!(cli.fails(&["tenant", "create", "Bad Slug"]).contains("slug"));
-    assert!(cli.fails(&["tenant", "create", "x", "--allowed-origin", "https://a.test/path"]).contains("allowed_return_origins"));
+    assert!(
+        cli.fails(&["tenant", "create", "acme"])
+            .contains("already exists")
+    );
+    assert!(
+        cli.fails(&["tenant", "create", "Bad Slug"])
+            .contains("slug")
+    );
+    assert!(
+        cli.fails(&[
+            "tenant",
+            "create",
+            "x",
+            "--allowed-origin",
+            "https://a.test/path"
+        ])
+        .contains("allowed_return_origins")
+    );
     cli.ok(&["tenant", "create", "globex"]);
     cli.ok(&["domain", "add", "acme", "ACME.test"]);
     let err = cli.fails(&["domain", "add", "globex", "acme.test"]);
     assert!(err.contains("belongs to another tenant"), "{err}");
     let list = cli.json(&["domain", "list", "--json"]);
-    assert_eq!(list, serde_json::json!([{ "tenant": "acme", "domain": "acme.test" }]));
-    let t = cli.json(&["tenant", "update", "acme", "--stale-after-days", "30", "--clear-iwms-attribute", "--json"]);
+    assert_eq!(
+        list,
+        serde_json::json!([{ "tenant": "acme", "domain": "acme.test" }])
+    );
+    let t = cli.json(&[
+        "tenant",
+        "update",
+        "acme",
+        "--stale-after-days",
+        "30",
+        "--clear-iwms-attribute",
+        "--json",
+    ]);
     assert_eq!(t["stale_after_days"], 30);
     assert_eq!(t["iwms_attribute"], serde_json::Value::Null);
     assert_eq!(t["domains"][0], "acme.test");
-    assert_eq!(cli.json(&["tenant", "list", "--json"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        cli.json(&["tenant", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     cli.ok(&["domain", "remove", "acme", "acme.test"]);
-    assert!(cli.fails(&["domain", "remove", "acme", "acme.test"]).contains("not found"));
+    assert!(
+        cli.fails(&["domain", "remove", "acme", "acme.test"])
+            .contains("not found")
+    );
 }
 
 fn idp_metadata(idp: &TestIdp, with_cert: bool) -> String {
@@ -124,11 +184,24 @@ fn saml_connections_from_metadata_or_flags() {
     cli.ok(&["tenant", "create", "acme"]);
     let idp = TestIdp::new("http://idp.acme.test/metadata");
     std::fs::write(cli.path("idp.xml"), idp_metadata(&idp, true)).unwrap();
-    let c = cli.json(&["connection", "add-saml", "--tenant", "acme", "--slug", "okta", "--metadata-file", cli.path("idp.xml").to_str().unwrap(), "--json"]);
+    let c = cli.json(&[
+        "connection",
+        "add-saml",
+        "--tenant",
+        "acme",
+        "--slug",
+        "okta",
+        "--metadata-file",
+        cli.path("idp.xml").to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(c["idp_entity_id"], "http://idp.acme.test/metadata");
     assert_eq!(c["idp_sso_url"], "https://idp.acme.test/sso");
     assert_eq!(c["acs_url"], "http://127.0.0.1:8080/t/acme/saml/okta/acs");
-    assert_eq!(c["sp_entity_id"], "http://127.0.0.1:8080/t/acme/saml/okta/metadata");
+    assert_eq!(
+        c["sp_entity_id"],
+        "http://127.0.0.1:8080/t/acme/saml/okta/metadata"
+    );
     assert_eq!(c["idp_certificates"].as_array().unwrap().len(), 1);
     assert!(c["idp_certificates"][0]["not_after"].as_str().is_some());
     assert_eq!(c["attribute_mapping"]["email"][1], "mail");
@@ -136,26 +209,76 @@ fn saml_connections_from_metadata_or_flags() {
 
     // No certificate: refused at configuration time.
     std::fs::write(cli.path("nocert.xml"), idp_metadata(&idp, false)).unwrap();
-    let err = cli.fails(&["connection", "add-saml", "--tenant", "acme", "--slug", "x", "--metadata-file", cli.path("nocert.xml").to_str().unwrap()]);
+    let err = cli.fails(&[
+        "connection",
+        "add-saml",
+        "--tenant",
+        "acme",
+        "--slug",
+        "x",
+        "--metadata-file",
+        cli.path("nocert.xml").to_str().unwrap(),
+    ]);
     assert!(err.contains("no signing certificate"), "{err}");
 
     std::fs::write(cli.path("idp.pem"), &idp.cert_pem).unwrap();
     let c = cli.json(&[
-        "connection", "add-saml", "--tenant", "acme", "--slug", "entra", "--entity-id", "https://sts.windows.net/x/",
-        "--sso-url", "https://login.microsoftonline.com/x/saml2", "--cert-file", cli.path("idp.pem").to_str().unwrap(),
-        "--attr-iwms-id", "employeeid", "--allowed-algorithms", "rsa-sha256", "--json",
+        "connection",
+        "add-saml",
+        "--tenant",
+        "acme",
+        "--slug",
+        "entra",
+        "--entity-id",
+        "https://sts.windows.net/x/",
+        "--sso-url",
+        "https://login.microsoftonline.com/x/saml2",
+        "--cert-file",
+        cli.path("idp.pem").to_str().unwrap(),
+        "--attr-iwms-id",
+        "employeeid",
+        "--allowed-algorithms",
+        "rsa-sha256",
+        "--json",
     ]);
     assert_eq!(c["allowed_algorithms"], serde_json::json!(["rsa-sha256"]));
     assert_eq!(c["attribute_mapping"]["iwms_id"], "employeeid");
     let err = cli.fails(&[
-        "connection", "add-saml", "--tenant", "acme", "--slug", "weak", "--entity-id", "e", "--sso-url", "https://x.test/sso",
-        "--cert-file", cli.path("idp.pem").to_str().unwrap(), "--allowed-algorithms", "rsa-sha1",
+        "connection",
+        "add-saml",
+        "--tenant",
+        "acme",
+        "--slug",
+        "weak",
+        "--entity-id",
+        "e",
+        "--sso-url",
+        "https://x.test/sso",
+        "--cert-file",
+        cli.path("idp.pem").to_str().unwrap(),
+        "--allowed-algorithms",
+        "rsa-sha1",
     ]);
     assert!(err.contains("allowed_algorithms"), "{err}");
-    assert_eq!(cli.json(&["connection", "list", "--tenant", "acme", "--json"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        cli.json(&["connection", "list", "--tenant", "acme", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     cli.ok(&["connection", "remove", "--tenant", "acme", "entra"]);
-    assert_eq!(cli.json(&["connection", "list", "--tenant", "acme", "--json"]).as_array().unwrap().len(), 1);
-    assert!(cli.fails(&["connection", "show", "--tenant", "acme", "entra"]).contains("not found"));
+    assert_eq!(
+        cli.json(&["connection", "list", "--tenant", "acme", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        cli.fails(&["connection", "show", "--tenant", "acme", "entra"])
+            .contains("not found")
+    );
 }
 
 #[test]
@@ -165,9 +288,18 @@ fn bad_config_names_the_key_and_exits_non_zero() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.port"));
     std::fs::write(cli.path("bad.toml"), "[sesion]\nttl_minutes = 5\n").unwrap();
-    let out = cli.run(&["--config", cli.path("bad.toml").to_str().unwrap(), "tenant", "list"]);
+    let out = cli.run(&[
+        "--config",
+        cli.path("bad.toml").to_str().unwrap(),
+        "tenant",
+        "list",
+    ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("sesion"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sesion"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // serve without a session secret says which key is missing.
     let out = cli.run(&["serve"]);
     assert!(!out.status.success());
@@ -183,7 +315,10 @@ fn demo_refuses_non_loopback_listeners() {
             ("SSOGATE_DEMO__ENABLED", "true"),
             ("SSOGATE_SERVER__HOST", "0.0.0.0"),
             ("SSOGATE_SERVER__PORT", "0"),
-            ("SSOGATE_SESSION__SECRET", "0123456789abcdef0123456789abcdef"),
+            (
+                "SSOGATE_SESSION__SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
         ],
     );
     assert!(!out.status.success());

@@ -7,11 +7,28 @@ use crate::saml_fixtures::{Resp, TestIdp};
 #[tokio::test]
 async fn anonymous_requests_get_401() {
     let app = spawn_app().await;
-    assert_eq!(app.client.get(app.url("/auth/verify")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.client
+            .get(app.url("/auth/verify"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     let me = app.me().await;
     assert_eq!(me.status(), 401);
-    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["error"], "not_signed_in");
-    let forged = app.client.get(app.url("/auth/verify")).header("cookie", "ssogate_session=forged").send().await.unwrap();
+    assert_eq!(
+        me.json::<serde_json::Value>().await.unwrap()["error"],
+        "not_signed_in"
+    );
+    let forged = app
+        .client
+        .get(app.url("/auth/verify"))
+        .header("cookie", "ssogate_session=forged")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 401);
 }
 
@@ -28,16 +45,41 @@ async fn session_headers_then_logout() {
         },
     );
     app.add_connection("acme", default_saml_input("okta", &idp));
-    let (req, rs) = app.start_login("acme", "okta", Some("https://app.acme.test/after")).await;
+    let (req, rs) = app
+        .start_login("acme", "okta", Some("https://app.acme.test/after"))
+        .await;
     let r = Resp::valid(&app, "acme", "okta", &idp, Some(&req)).attr("firstName", "Zoë\u{7}");
-    let res = app.post_acs("acme", "okta", &r.signed(&idp), Some(&rs)).await;
+    let res = app
+        .post_acs("acme", "okta", &r.signed(&idp), Some(&rs))
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "https://app.acme.test/after");
-    let v = app.client.get(app.url("/auth/verify")).send().await.unwrap();
+    let v = app
+        .client
+        .get(app.url("/auth/verify"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(v.status(), 200);
-    assert_eq!(v.headers()["x-auth-request-given-name"].as_bytes(), "Zoë".as_bytes(), "UTF-8 kept, control characters removed");
-    assert_eq!(v.headers()["x-auth-request-iwms-id"], "", "absent values are sent empty");
+    assert_eq!(
+        v.headers()["x-auth-request-given-name"].as_bytes(),
+        "Zoë".as_bytes(),
+        "UTF-8 kept, control characters removed"
+    );
+    assert_eq!(
+        v.headers()["x-auth-request-iwms-id"],
+        "",
+        "absent values are sent empty"
+    );
     let res = app.client.post(app.url("/logout")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(app.client.get(app.url("/auth/verify")).send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.client
+            .get(app.url("/auth/verify"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }

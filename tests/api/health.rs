@@ -13,5 +13,13 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn unknown_paths_are_plain_404s() {
     let app = spawn_app().await;
-    assert_eq!(app.client.get(app.url("/nope")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .get(app.url("/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }

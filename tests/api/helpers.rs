@@ -28,10 +28,11 @@ pub struct TestDb(Option<(String, String)>);
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some((base, name)) = self.0.take() {
-            if let Ok(mut c) = PgConnection::establish(&format!("{base}/postgres")) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c);
-            }
+        if let Some((base, name)) = self.0.take()
+            && let Ok(mut c) = PgConnection::establish(&format!("{base}/postgres"))
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c);
         }
     }
 }
@@ -46,13 +47,21 @@ pub fn fresh_database(dir: &std::path::Path) -> (String, TestDb) {
     match std::env::var("TEST_DB").as_deref() {
         Ok("postgres") => {
             let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
-            let name = format!("ssogate_test_{}", hex::encode(ssogate::random::bytes::<8>()));
+            let name = format!(
+                "ssogate_test_{}",
+                hex::encode(ssogate::random::bytes::<8>())
+            );
             let mut admin = PgConnection::establish(&format!("{base}/postgres"))
                 .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable ({e}); the PostgreSQL run must not skip"));
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .expect("create test database");
             (format!("{base}/{name}"), TestDb(Some((base, name))))
         }
-        Ok("sqlite") | Err(_) => (format!("sqlite://{}", dir.join("ssogate.db").display()), TestDb(None)),
+        Ok("sqlite") | Err(_) => (
+            format!("sqlite://{}", dir.join("ssogate.db").display()),
+            TestDb(None),
+        ),
         Ok(other) => panic!("TEST_DB must be sqlite or postgres, not {other}"),
     }
 }
@@ -63,7 +72,9 @@ pub fn test_settings(db_url: &str) -> Settings {
     s.server.workers = 1;
     s.database.url = db_url.to_owned();
     s.database.pool_size = 4;
-    s.session.secret = Some(Secret::new("test-session-secret-with-at-least-32-chars".into()));
+    s.session.secret = Some(Secret::new(
+        "test-session-secret-with-at-least-32-chars".into(),
+    ));
     s.log.level = "warn".into();
     s
 }
@@ -73,13 +84,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    ssogate::telemetry::init(&ssogate::config::LogSettings { format: Default::default(), level: "warn".into() });
+    ssogate::telemetry::init(&ssogate::config::LogSettings {
+        format: Default::default(),
+        level: "warn".into(),
+    });
     let dir = tempfile::tempdir().expect("tempdir");
     let (db_url, db_guard) = fresh_database(dir.path());
     let mut settings = test_settings(&db_url);
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
-    let app = Application::build_with_clock(settings, Arc::new(SystemClock)).await.expect("app builds");
+    let app = Application::build_with_clock(settings, Arc::new(SystemClock))
+        .await
+        .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let (pool, _) = storage::build_pool(&db_url, pool_size).expect("pool");
@@ -88,7 +104,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         .cookie_store(true)
         .build()
         .unwrap();
-    TestApp { address, pool, db_url, client, _db: db_guard, _dir: dir }
+    TestApp {
+        address,
+        pool,
+        db_url,
+        client,
+        _db: db_guard,
+        _dir: dir,
+    }
 }
 
 pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> SamlConnectionInput {
@@ -120,15 +143,18 @@ impl TestApp {
     }
 
     pub fn create_tenant(&self, slug: &str, input: TenantInput) {
-        self.with_db(|c| admin::create_tenant(c, slug, &input, now())).expect("create tenant");
+        self.with_db(|c| admin::create_tenant(c, slug, &input, now()))
+            .expect("create tenant");
     }
 
     pub fn add_domain(&self, tenant: &str, domain: &str) {
-        self.with_db(|c| admin::add_domain(c, tenant, domain, now())).expect("add domain");
+        self.with_db(|c| admin::add_domain(c, tenant, domain, now()))
+            .expect("add domain");
     }
 
     pub fn add_connection(&self, tenant: &str, input: SamlConnectionInput) {
-        self.with_db(|c| admin::add_saml_connection(c, tenant, &input, false, now())).expect("add connection");
+        self.with_db(|c| admin::add_saml_connection(c, tenant, &input, false, now()))
+            .expect("add connection");
     }
 
     pub fn sp_entity_id(&self, tenant: &str, conn: &str) -> String {
@@ -140,7 +166,12 @@ impl TestApp {
     }
 
     /// Starts an SP-initiated sign-in; returns the AuthnRequest ID and RelayState.
-    pub async fn start_login(&self, tenant: &str, conn: &str, return_to: Option<&str>) -> (String, String) {
+    pub async fn start_login(
+        &self,
+        tenant: &str,
+        conn: &str,
+        return_to: Option<&str>,
+    ) -> (String, String) {
         let mut url = reqwest::Url::parse(&self.url(&format!("/t/{tenant}/login"))).unwrap();
         url.query_pairs_mut().append_pair("connection", conn);
         if let Some(r) = return_to {
@@ -152,25 +183,44 @@ impl TestApp {
         parse_authn_redirect(&location)
     }
 
-    pub async fn post_acs(&self, tenant: &str, conn: &str, saml_response_xml: &str, relay_state: Option<&str>) -> reqwest::Response {
-        let mut form = vec![("SAMLResponse".to_owned(), STANDARD.encode(saml_response_xml))];
+    pub async fn post_acs(
+        &self,
+        tenant: &str,
+        conn: &str,
+        saml_response_xml: &str,
+        relay_state: Option<&str>,
+    ) -> reqwest::Response {
+        let mut form = vec![(
+            "SAMLResponse".to_owned(),
+            STANDARD.encode(saml_response_xml),
+        )];
         if let Some(rs) = relay_state {
             form.push(("RelayState".to_owned(), rs.to_owned()));
         }
-        self.client.post(self.acs_url(tenant, conn)).form(&form).send().await.unwrap()
+        self.client
+            .post(self.acs_url(tenant, conn))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Newest first.
     pub fn sign_ins(&self, tenant: &str) -> Vec<Attempt> {
-        self.with_db(|c| admin::sign_in_history(c, tenant, 100)).expect("sign-in history")
+        self.with_db(|c| admin::sign_in_history(c, tenant, 100))
+            .expect("sign-in history")
     }
 
     pub fn last_reason(&self, tenant: &str) -> String {
-        self.sign_ins(tenant).first().map(|a| a.reason.clone()).unwrap_or_else(|| "(no sign-in recorded)".into())
+        self.sign_ins(tenant)
+            .first()
+            .map(|a| a.reason.clone())
+            .unwrap_or_else(|| "(no sign-in recorded)".into())
     }
 
     pub fn users(&self, tenant: &str) -> Vec<admin::UserView> {
-        self.with_db(|c| admin::list_users(c, tenant, storage::users::StatusFilter::All, 1000, 0)).expect("users")
+        self.with_db(|c| admin::list_users(c, tenant, storage::users::StatusFilter::All, 1000, 0))
+            .expect("users")
     }
 
     pub async fn me(&self) -> reqwest::Response {
@@ -182,9 +232,13 @@ impl TestApp {
 pub fn parse_authn_redirect(location: &str) -> (String, String) {
     let url = reqwest::Url::parse(location).expect("absolute IdP URL");
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    let deflated = STANDARD.decode(&q["SAMLRequest"]).expect("base64 SAMLRequest");
+    let deflated = STANDARD
+        .decode(&q["SAMLRequest"])
+        .expect("base64 SAMLRequest");
     let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(deflated.as_slice()).read_to_string(&mut xml).expect("deflated");
+    flate2::read::DeflateDecoder::new(deflated.as_slice())
+        .read_to_string(&mut xml)
+        .expect("deflated");
     let doc = roxmltree::Document::parse(&xml).expect("AuthnRequest XML");
     let id = doc.root_element().attribute("ID").expect("ID").to_owned();
     (id, q["RelayState"].clone())

@@ -9,22 +9,42 @@ async fn sign_in_page_asks_for_the_work_email() {
     let app = spawn_app().await;
     let res = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("frame-ancestors 'none'"));
     let body = res.text().await.unwrap();
     assert!(body.contains("Sign in with SSO") && body.contains("name=\"email\""));
-    let css = app.client.get(app.url("/assets/app.css")).send().await.unwrap();
+    let css = app
+        .client
+        .get(app.url("/assets/app.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.status(), 200);
 }
 
 #[tokio::test]
 async fn unknown_domain_gets_a_clear_message_revealing_no_accounts() {
     let app = spawn_app().await;
-    let res = app.client.post(app.url("/login")).form(&[("email", "someone@nowhere.test")]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "someone@nowhere.test")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     let body = res.text().await.unwrap();
     assert!(body.contains("not set up for nowhere.test"), "{body}");
-    let res = app.client.post(app.url("/login")).form(&[("email", "not an email")]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "not an email")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("Enter your work email"));
 }
@@ -32,56 +52,160 @@ async fn unknown_domain_gets_a_clear_message_revealing_no_accounts() {
 #[tokio::test]
 async fn several_connections_offer_a_choice_and_one_goes_straight_there() {
     let app = spawn_app().await;
-    app.create_tenant("acme", TenantInput { display_name: Some("Acme <Corp>".into()), ..Default::default() });
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            display_name: Some("Acme <Corp>".into()),
+            ..Default::default()
+        },
+    );
     app.add_domain("acme", "acme.test");
-    let res = app.client.post(app.url("/login")).form(&[("email", "a@acme.test")]).send().await.unwrap();
-    assert_eq!(res.status(), 503, "no connection yet");
-    app.add_connection("acme", default_saml_input("okta", &TestIdp::new("http://okta.test/m")));
-    let res = app.client.post(app.url("/login")).form(&[("email", "a@acme.test")]).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    assert!(res.headers()["location"].to_str().unwrap().starts_with("https://idp.example.test/sso?SAMLRequest="));
-    app.add_connection("acme", default_saml_input("entra", &TestIdp::new("http://entra.test/m")));
     let res = app
         .client
         .post(app.url("/login"))
-        .form(&[("email", "a@acme.test"), ("return_to", "https://app.acme.test/x")])
+        .form(&[("email", "a@acme.test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503, "no connection yet");
+    app.add_connection(
+        "acme",
+        default_saml_input("okta", &TestIdp::new("http://okta.test/m")),
+    );
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("email", "a@acme.test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://idp.example.test/sso?SAMLRequest=")
+    );
+    app.add_connection(
+        "acme",
+        default_saml_input("entra", &TestIdp::new("http://entra.test/m")),
+    );
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "a@acme.test"),
+            ("return_to", "https://app.acme.test/x"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
-    assert!(body.contains("Acme &#60;Corp&#62;"), "names are escaped: {body}");
-    assert!(body.contains("/t/acme/login?connection=entra&#38;return_to=https%3A%2F%2Fapp.acme.test%2Fx"), "{body}");
+    assert!(
+        body.contains("Acme &#60;Corp&#62;"),
+        "names are escaped: {body}"
+    );
+    assert!(
+        body.contains(
+            "/t/acme/login?connection=entra&#38;return_to=https%3A%2F%2Fapp.acme.test%2Fx"
+        ),
+        "{body}"
+    );
     assert!(body.contains("connection=okta"));
 }
 
 #[tokio::test]
 async fn tenant_url_and_unknown_tenants() {
     let app = spawn_app().await;
-    assert_eq!(app.client.get(app.url("/t/nope/login")).send().await.unwrap().status(), 404);
-    assert_eq!(app.client.get(app.url("/t/..%2F/login")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .get(app.url("/t/nope/login"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/t/..%2F/login"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     app.create_tenant("acme", TenantInput::default());
-    app.add_connection("acme", default_saml_input("okta", &TestIdp::new("http://okta.test/m")));
+    app.add_connection(
+        "acme",
+        default_saml_input("okta", &TestIdp::new("http://okta.test/m")),
+    );
     let (id, relay) = app.start_login("acme", "okta", None).await;
-    assert!(id.len() >= 33, "at least 128 random bits in the request ID: {id}");
+    assert!(
+        id.len() >= 33,
+        "at least 128 random bits in the request ID: {id}"
+    );
     assert!(relay.len() >= 22);
-    assert_eq!(app.client.get(app.url("/t/acme/login?connection=missing")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .get(app.url("/t/acme/login?connection=missing"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
 async fn sp_metadata_describes_the_connection() {
     let app = spawn_app().await;
     app.create_tenant("acme", TenantInput::default());
-    app.add_connection("acme", default_saml_input("okta", &TestIdp::new("http://okta.test/m")));
-    let res = app.client.get(app.sp_entity_id("acme", "okta")).send().await.unwrap();
+    app.add_connection(
+        "acme",
+        default_saml_input("okta", &TestIdp::new("http://okta.test/m")),
+    );
+    let res = app
+        .client
+        .get(app.sp_entity_id("acme", "okta"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "application/samlmetadata+xml");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/samlmetadata+xml"
+    );
     let xml = res.text().await.unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
-    assert_eq!(doc.root_element().attribute("entityID"), Some(app.sp_entity_id("acme", "okta").as_str()));
-    let acs = doc.descendants().find(|n| n.tag_name().name() == "AssertionConsumerService").unwrap();
-    assert_eq!(acs.attribute("Location"), Some(app.acs_url("acme", "okta").as_str()));
-    assert_eq!(acs.attribute("Binding"), Some("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"));
-    assert!(!xml.contains("KeyDescriptor"), "no SP certificate when requests are not signed");
-    assert_eq!(app.client.get(app.sp_entity_id("acme", "nope")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        doc.root_element().attribute("entityID"),
+        Some(app.sp_entity_id("acme", "okta").as_str())
+    );
+    let acs = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "AssertionConsumerService")
+        .unwrap();
+    assert_eq!(
+        acs.attribute("Location"),
+        Some(app.acs_url("acme", "okta").as_str())
+    );
+    assert_eq!(
+        acs.attribute("Binding"),
+        Some("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST")
+    );
+    assert!(
+        !xml.contains("KeyDescriptor"),
+        "no SP certificate when requests are not signed"
+    );
+    assert_eq!(
+        app.client
+            .get(app.sp_entity_id("acme", "nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }

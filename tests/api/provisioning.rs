@@ -4,7 +4,13 @@ use ssogate::service::admin::{self, TenantInput};
 use crate::helpers::{TestApp, default_saml_input, now, spawn_app};
 use crate::saml_fixtures::{Resp, TestIdp};
 
-async fn sign_in(app: &TestApp, tenant: &str, conn: &str, idp: &TestIdp, edit: impl FnOnce(&mut Resp)) -> reqwest::Response {
+async fn sign_in(
+    app: &TestApp,
+    tenant: &str,
+    conn: &str,
+    idp: &TestIdp,
+    edit: impl FnOnce(&mut Resp),
+) -> reqwest::Response {
     let (req, rs) = app.start_login(tenant, conn, None).await;
     let mut r = Resp::valid(app, tenant, conn, idp, Some(&req));
     edit(&mut r);
@@ -15,7 +21,11 @@ async fn tenant(auto: bool, domains: &[&str], iwms: Option<&str>) -> (TestApp, T
     let app = spawn_app().await;
     app.create_tenant(
         "acme",
-        TenantInput { auto_create_users: Some(auto), iwms_attribute: iwms.map(|i| Some(i.to_owned())), ..Default::default() },
+        TenantInput {
+            auto_create_users: Some(auto),
+            iwms_attribute: iwms.map(|i| Some(i.to_owned())),
+            ..Default::default()
+        },
     );
     for d in domains {
         app.add_domain("acme", d);
@@ -28,10 +38,16 @@ async fn tenant(auto: bool, domains: &[&str], iwms: Option<&str>) -> (TestApp, T
 #[tokio::test]
 async fn creates_then_updates_from_claims_and_records_changes() {
     let (app, idp) = tenant(true, &["acme.test"], Some("iwmsId")).await;
-    let res = sign_in(&app, "acme", "okta", &idp, |r| *r = r.clone().attr("iwmsId", "IW-1")).await;
+    let res = sign_in(&app, "acme", "okta", &idp, |r| {
+        *r = r.clone().attr("iwmsId", "IW-1")
+    })
+    .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
     let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        *r = r.clone().attr("firstName", "Augusta").attr("iwmsId", "IW-2");
+        *r = r
+            .clone()
+            .attr("firstName", "Augusta")
+            .attr("iwmsId", "IW-2");
         r.attributes.retain(|(n, _)| n != "lastName"); // an absent claim keeps the value
     })
     .await;
@@ -41,7 +57,9 @@ async fn creates_then_updates_from_claims_and_records_changes() {
     assert_eq!(users[0].first_name.as_deref(), Some("Augusta"));
     assert_eq!(users[0].last_name.as_deref(), Some("Lovelace"));
     assert_eq!(users[0].iwms_id.as_deref(), Some("IW-2"));
-    let detail = app.with_db(|c| admin::show_user(c, "acme", "ada@acme.test")).unwrap();
+    let detail = app
+        .with_db(|c| admin::show_user(c, "acme", "ada@acme.test"))
+        .unwrap();
     let kinds: Vec<_> = detail.timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["created", "attributes_updated"]);
     let changes = &detail.timeline[1].detail["changes"];
@@ -67,7 +85,10 @@ async fn no_auto_create_means_not_set_up() {
 #[tokio::test]
 async fn auto_create_only_for_whitelisted_domains_when_there_are_some() {
     let (app, idp) = tenant(true, &["acme.test"], None).await;
-    let res = sign_in(&app, "acme", "okta", &idp, |r| *r = r.clone().attr("email", "eve@elsewhere.test")).await;
+    let res = sign_in(&app, "acme", "okta", &idp, |r| {
+        *r = r.clone().attr("email", "eve@elsewhere.test")
+    })
+    .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "email_domain_not_allowed");
     assert!(app.users("acme").is_empty());
@@ -76,7 +97,10 @@ async fn auto_create_only_for_whitelisted_domains_when_there_are_some() {
 #[tokio::test]
 async fn missing_email_is_refused_with_a_reason() {
     let (app, idp) = tenant(true, &[], None).await;
-    let res = sign_in(&app, "acme", "okta", &idp, |r| r.attributes.retain(|(n, _)| n != "email")).await;
+    let res = sign_in(&app, "acme", "okta", &idp, |r| {
+        r.attributes.retain(|(n, _)| n != "email")
+    })
+    .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "missing_email");
 }
@@ -86,15 +110,24 @@ async fn second_connection_links_by_email_only_on_whitelisted_domain() {
     let (app, idp) = tenant(true, &["acme.test"], None).await;
     let idp2 = TestIdp::new("http://entra.test/metadata");
     app.add_connection("acme", default_saml_input("entra", &idp2));
-    assert_eq!(sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(), 303);
-    let res = sign_in(&app, "acme", "entra", &idp2, |r| r.name_id = "entra-oid-1".into()).await;
+    assert_eq!(
+        sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(),
+        303
+    );
+    let res = sign_in(&app, "acme", "entra", &idp2, |r| {
+        r.name_id = "entra-oid-1".into()
+    })
+    .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
     assert_eq!(app.users("acme").len(), 1, "linked, not duplicated");
-    let d = app.with_db(|c| admin::show_user(c, "acme", "ada@acme.test")).unwrap();
+    let d = app
+        .with_db(|c| admin::show_user(c, "acme", "ada@acme.test"))
+        .unwrap();
     assert_eq!(d.identities.len(), 2);
 
     // Without the domain whitelisted, an email match does not link.
-    app.with_db(|c| admin::remove_domain(c, "acme", "acme.test")).unwrap();
+    app.with_db(|c| admin::remove_domain(c, "acme", "acme.test"))
+        .unwrap();
     let idp3 = TestIdp::new("http://google.test/metadata");
     app.add_connection("acme", default_saml_input("google", &idp3));
     let res = sign_in(&app, "acme", "google", &idp3, |r| r.name_id = "g-1".into()).await;
@@ -105,13 +138,22 @@ async fn second_connection_links_by_email_only_on_whitelisted_domain() {
 #[tokio::test]
 async fn iwms_id_matches_before_email() {
     let (app, idp) = tenant(true, &["acme.test"], Some("iwmsId")).await;
-    assert_eq!(sign_in(&app, "acme", "okta", &idp, |r| *r = r.clone().attr("iwmsId", "IW-9")).await.status(), 303);
+    assert_eq!(
+        sign_in(&app, "acme", "okta", &idp, |r| *r =
+            r.clone().attr("iwmsId", "IW-9"))
+        .await
+        .status(),
+        303
+    );
     let idp2 = TestIdp::new("http://entra.test/metadata");
     app.add_connection("acme", default_saml_input("entra", &idp2));
     // New connection, different email, same IWMS ID: the same person.
     let res = sign_in(&app, "acme", "entra", &idp2, |r| {
         r.name_id = "entra-1".into();
-        *r = r.clone().attr("email", "ada.lovelace@acme.test").attr("iwmsId", "IW-9");
+        *r = r
+            .clone()
+            .attr("email", "ada.lovelace@acme.test")
+            .attr("iwmsId", "IW-9");
     })
     .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
@@ -121,21 +163,38 @@ async fn iwms_id_matches_before_email() {
 #[tokio::test]
 async fn identity_linked_to_someone_else_is_never_relinked() {
     let (app, idp) = tenant(true, &["acme.test"], None).await;
-    assert_eq!(sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(), 303);
+    assert_eq!(
+        sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(),
+        303
+    );
     // Another subject of the same IdP claims Ada's email.
-    let res = sign_in(&app, "acme", "okta", &idp, |r| r.name_id = "someone-else".into()).await;
+    let res = sign_in(&app, "acme", "okta", &idp, |r| {
+        r.name_id = "someone-else".into()
+    })
+    .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "identity_conflict");
-    let d = app.with_db(|c| admin::show_user(c, "acme", "ada@acme.test")).unwrap();
+    let d = app
+        .with_db(|c| admin::show_user(c, "acme", "ada@acme.test"))
+        .unwrap();
     assert_eq!(d.identities.len(), 1);
     assert_eq!(d.identities[0].subject, "subject-ada");
-    assert_eq!(d.sign_ins[0].reason, "identity_conflict", "the failure shows on the user's history");
+    assert_eq!(
+        d.sign_ins[0].reason, "identity_conflict",
+        "the failure shows on the user's history"
+    );
 }
 
 #[tokio::test]
 async fn iwms_id_of_another_user_is_not_taken() {
     let (app, idp) = tenant(true, &[], Some("iwmsId")).await;
-    assert_eq!(sign_in(&app, "acme", "okta", &idp, |r| *r = r.clone().attr("iwmsId", "IW-1")).await.status(), 303);
+    assert_eq!(
+        sign_in(&app, "acme", "okta", &idp, |r| *r =
+            r.clone().attr("iwmsId", "IW-1"))
+        .await
+        .status(),
+        303
+    );
     let res = sign_in(&app, "acme", "okta", &idp, |r| {
         r.name_id = "grace".into();
         *r = r.clone().attr("email", "grace@acme.test");
@@ -145,7 +204,10 @@ async fn iwms_id_of_another_user_is_not_taken() {
     // Grace's IdP record now claims Ada's IWMS ID: refused, nothing moves.
     let res = sign_in(&app, "acme", "okta", &idp, |r| {
         r.name_id = "grace".into();
-        *r = r.clone().attr("email", "grace@acme.test").attr("iwmsId", "IW-1");
+        *r = r
+            .clone()
+            .attr("email", "grace@acme.test")
+            .attr("iwmsId", "IW-1");
     })
     .await;
     assert_eq!(res.status(), 403);
@@ -166,32 +228,55 @@ async fn concurrent_first_sign_ins_create_exactly_one_user() {
         .into_iter()
         .map(|(xml, rs)| {
             let app = app.clone();
-            tokio::spawn(async move { app.post_acs("acme", "okta", &xml, Some(&rs)).await.status().as_u16() })
+            tokio::spawn(async move {
+                app.post_acs("acme", "okta", &xml, Some(&rs))
+                    .await
+                    .status()
+                    .as_u16()
+            })
         })
         .collect();
     for t in tasks {
         assert_eq!(t.await.unwrap(), 303, "every concurrent sign-in succeeds");
     }
     assert_eq!(app.users("acme").len(), 1);
-    let successes = app.sign_ins("acme").iter().filter(|a| a.outcome == "success").count();
+    let successes = app
+        .sign_ins("acme")
+        .iter()
+        .filter(|a| a.outcome == "success")
+        .count();
     assert_eq!(successes, 8);
 }
 
 #[tokio::test]
 async fn tenants_are_isolated() {
     let (app, idp) = tenant(true, &["acme.test"], None).await;
-    app.create_tenant("globex", TenantInput { auto_create_users: Some(true), ..Default::default() });
+    app.create_tenant(
+        "globex",
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
     app.add_connection("globex", default_saml_input("okta", &idp));
-    assert_eq!(sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(), 303);
+    assert_eq!(
+        sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(),
+        303
+    );
     // The same IdP subject and email at another tenant is another user.
-    assert_eq!(sign_in(&app, "globex", "okta", &idp, |_| {}).await.status(), 303);
+    assert_eq!(
+        sign_in(&app, "globex", "okta", &idp, |_| {}).await.status(),
+        303
+    );
     assert_eq!(app.users("acme").len(), 1);
     assert_eq!(app.users("globex").len(), 1);
     // A response for acme posted to globex's ACS fails on audience.
     let (req, rs) = app.start_login("globex", "okta", None).await;
     let mut r = Resp::valid(&app, "acme", "okta", &idp, Some(&req));
     r.destination = None;
-    let res = app.post_acs("globex", "okta", &r.signed(&idp), Some(&rs)).await;
+    let res = app
+        .post_acs("globex", "okta", &r.signed(&idp), Some(&rs))
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("globex"), "audience_mismatch");
     let _ = now();

@@ -27,7 +27,8 @@ impl TestIdp {
     pub fn new(entity_id: &str) -> Self {
         let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
         let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", entity_id.get(..60).unwrap_or(entity_id)).unwrap();
+        name.append_entry_by_text("CN", entity_id.get(..60).unwrap_or(entity_id))
+            .unwrap();
         let name = name.build();
         let mut b = X509::builder().unwrap();
         b.set_version(2).unwrap();
@@ -36,7 +37,10 @@ impl TestIdp {
         b.set_subject_name(&name).unwrap();
         b.set_issuer_name(&name).unwrap();
         b.set_pubkey(&key).unwrap();
-        let (from, until) = (Asn1Time::days_from_now(0).unwrap(), Asn1Time::days_from_now(30).unwrap());
+        let (from, until) = (
+            Asn1Time::days_from_now(0).unwrap(),
+            Asn1Time::days_from_now(30).unwrap(),
+        );
         b.set_not_before(&from).unwrap();
         b.set_not_after(&until).unwrap();
         b.sign(&key, MessageDigest::sha256()).unwrap();
@@ -101,16 +105,28 @@ pub struct Resp {
 }
 
 pub fn instant(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 impl Resp {
     /// A valid response answering `request_id` for `idp` at the app's (tenant, connection).
-    pub fn valid(app: &crate::helpers::TestApp, tenant: &str, conn: &str, idp: &TestIdp, request_id: Option<&str>) -> Self {
+    pub fn valid(
+        app: &crate::helpers::TestApp,
+        tenant: &str,
+        conn: &str,
+        idp: &TestIdp,
+        request_id: Option<&str>,
+    ) -> Self {
         let now = crate::helpers::now();
         Resp {
             response_id: ssogate::random::saml_id(),
@@ -155,7 +171,11 @@ impl Resp {
     }
 
     fn signature_template(&self, id: &str, extra: &str, key_info: &str) -> String {
-        let transforms: String = self.transforms.iter().map(|t| format!(r#"<ds:Transform Algorithm="{t}"/>"#)).collect();
+        let transforms: String = self
+            .transforms
+            .iter()
+            .map(|t| format!(r#"<ds:Transform Algorithm="{t}"/>"#))
+            .collect();
         format!(
             r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{c14n}"/><ds:SignatureMethod Algorithm="{sig}"/><ds:Reference URI="{uri}"><ds:Transforms>{transforms}</ds:Transforms><ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue>{key_info}{extra}</ds:Signature>"#,
             c14n = self.c14n,
@@ -167,8 +187,15 @@ impl Resp {
 
     pub fn assertion_xml(&self) -> String {
         let sig = if matches!(self.sign, SignWhat::Assertion | SignWhat::Both) {
-            let uri = self.reference_uri.clone().unwrap_or_else(|| format!("#{}", self.assertion_id));
-            let ki = if self.key_info.is_empty() { String::new() } else { format!("<ds:KeyInfo>{}</ds:KeyInfo>", self.key_info) };
+            let uri = self
+                .reference_uri
+                .clone()
+                .unwrap_or_else(|| format!("#{}", self.assertion_id));
+            let ki = if self.key_info.is_empty() {
+                String::new()
+            } else {
+                format!("<ds:KeyInfo>{}</ds:KeyInfo>", self.key_info)
+            };
             self.signature_template(&uri, &self.signature_extra, &ki)
         } else {
             String::new()
@@ -177,11 +204,21 @@ impl Resp {
             .attributes
             .iter()
             .map(|(n, vs)| {
-                let values: String = vs.iter().map(|v| format!("<saml:AttributeValue>{}</saml:AttributeValue>", esc(v))).collect();
-                format!(r#"<saml:Attribute Name="{}">{values}</saml:Attribute>"#, esc(n))
+                let values: String = vs
+                    .iter()
+                    .map(|v| format!("<saml:AttributeValue>{}</saml:AttributeValue>", esc(v)))
+                    .collect();
+                format!(
+                    r#"<saml:Attribute Name="{}">{values}</saml:Attribute>"#,
+                    esc(n)
+                )
             })
             .collect();
-        let opt_attr = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!(r#" {name}="{}""#, esc(v))).unwrap_or_default();
+        let opt_attr = |name: &str, v: &Option<String>| {
+            v.as_ref()
+                .map(|v| format!(r#" {name}="{}""#, esc(v)))
+                .unwrap_or_default()
+        };
         let audience = self
             .audience
             .as_ref()
@@ -201,19 +238,22 @@ impl Resp {
             authn = if self.omit_authn_statement {
                 String::new()
             } else {
-                format!(r#"<saml:AuthnStatement AuthnInstant="{}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#, instant(self.not_before + 30))
+                format!(
+                    r#"<saml:AuthnStatement AuthnInstant="{}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
+                    instant(self.not_before + 30)
+                )
             },
             noa = instant(self.not_on_or_after),
         )
     }
 
-    /// The unsigned document, signature templates included.
-    pub fn template(&self) -> String {
-        self.template_with(&self.assertion_xml())
-    }
-
+    /// The document with `assertion_xml` inside; signature templates left empty.
     fn template_with(&self, assertion_xml: &str) -> String {
-        let opt_attr = |name: &str, v: &Option<String>| v.as_ref().map(|v| format!(r#" {name}="{}""#, esc(v))).unwrap_or_default();
+        let opt_attr = |name: &str, v: &Option<String>| {
+            v.as_ref()
+                .map(|v| format!(r#" {name}="{}""#, esc(v)))
+                .unwrap_or_default()
+        };
         let issuer = self
             .response_issuer
             .as_ref()
@@ -229,7 +269,11 @@ impl Resp {
             .as_ref()
             .map(|m| format!("<samlp:StatusMessage>{}</samlp:StatusMessage>", esc(m)))
             .unwrap_or_default();
-        let assertion = if self.omit_assertion { "" } else { assertion_xml };
+        let assertion = if self.omit_assertion {
+            ""
+        } else {
+            assertion_xml
+        };
         format!(
             r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{rid}" Version="2.0" IssueInstant="{now}"{dest}{irt}>{issuer}{sig}<samlp:Status><samlp:StatusCode Value="{status}"/>{message}</samlp:Status>{extra}{assertion}</samlp:Response>"#,
             rid = esc(&self.response_id),
@@ -246,13 +290,18 @@ impl Resp {
     /// assertion, as IdPs do it.
     pub fn signed_with(&self, key_der: &[u8]) -> String {
         let assertion = if matches!(self.sign, SignWhat::Assertion | SignWhat::Both) {
-            strip_declaration(&sign_template(&self.assertion_xml(), key_der).expect("test fixture signs the assertion"))
+            strip_declaration(
+                &sign_template(&self.assertion_xml(), key_der)
+                    .expect("test fixture signs the assertion"),
+            )
         } else {
             self.assertion_xml()
         };
         let doc = self.template_with(&assertion);
         if matches!(self.sign, SignWhat::Response | SignWhat::Both) {
-            strip_declaration(&sign_template(&doc, key_der).expect("test fixture signs the response"))
+            strip_declaration(
+                &sign_template(&doc, key_der).expect("test fixture signs the response"),
+            )
         } else {
             doc
         }
@@ -266,7 +315,9 @@ impl Resp {
 pub fn strip_declaration(xml: &str) -> String {
     let t = xml.trim_start();
     match t.strip_prefix("<?xml") {
-        Some(rest) => rest[rest.find("?>").map_or(0, |i| i + 2)..].trim_start().to_owned(),
+        Some(rest) => rest[rest.find("?>").map_or(0, |i| i + 2)..]
+            .trim_start()
+            .to_owned(),
         None => t.to_owned(),
     }
 }

@@ -35,21 +35,44 @@ async fn browser_walk_from_email_to_forward_auth() {
     let res = app
         .client
         .post(app.url("/login"))
-        .form(&[("email", "Ada@ACME.test"), ("return_to", "https://app.acme.test/rooms?floor=3")])
+        .form(&[
+            ("email", "Ada@ACME.test"),
+            ("return_to", "https://app.acme.test/rooms?floor=3"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
     let idp_url = res.headers()["location"].to_str().unwrap().to_owned();
-    assert!(idp_url.starts_with(idp.metadata_url.trim_end_matches("/metadata")), "{idp_url}");
+    assert!(
+        idp_url.starts_with(idp.metadata_url.trim_end_matches("/metadata")),
+        "{idp_url}"
+    );
 
     let (acs, saml_response, relay_state) = sign_in_at_idp(&app.client, &idp_url, "ada").await;
     assert_eq!(acs, app.acs_url("acme", "pysaml2"));
-    let res = app.client.post(&acs).form(&[("SAMLResponse", saml_response), ("RelayState", relay_state)]).send().await.unwrap();
-    assert_eq!(res.status(), 303, "ACS refused: {}", app.last_reason("acme"));
-    assert_eq!(res.headers()["location"], "https://app.acme.test/rooms?floor=3");
+    let res = app
+        .client
+        .post(&acs)
+        .form(&[("SAMLResponse", saml_response), ("RelayState", relay_state)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        303,
+        "ACS refused: {}",
+        app.last_reason("acme")
+    );
+    assert_eq!(
+        res.headers()["location"],
+        "https://app.acme.test/rooms?floor=3"
+    );
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
 
     let me: serde_json::Value = app.me().await.json().await.unwrap();
     assert_eq!(me["email"], "ada@acme.test");
@@ -58,7 +81,12 @@ async fn browser_walk_from_email_to_forward_auth() {
     assert_eq!(me["iwms_id"], "IW-1");
     assert_eq!(me["tenant"], "acme");
 
-    let v = app.client.get(app.url("/auth/verify")).send().await.unwrap();
+    let v = app
+        .client
+        .get(app.url("/auth/verify"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(v.status(), 200);
     let h = v.headers();
     assert_eq!(h["x-auth-request-user"], "ada@acme.test");
@@ -76,20 +104,50 @@ async fn browser_walk_from_email_to_forward_auth() {
 #[tokio::test]
 async fn email_name_id_and_tenant_url_without_domains() {
     let app = spawn_app().await;
-    app.create_tenant("acme", TenantInput { auto_create_users: Some(true), ..Default::default() });
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
     let idp = PySaml2Idp::start(users());
     idp.connect(&app, "acme", "pysaml2").await;
-    let res = app.client.get(app.url("/t/acme/login?return_to=https://evil.test/")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/t/acme/login?return_to=https://evil.test/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 303);
     let idp_url = res.headers()["location"].to_str().unwrap().to_owned();
     let (acs, saml_response, relay_state) = sign_in_at_idp(&app.client, &idp_url, "grace").await;
-    let res = app.client.post(&acs).form(&[("SAMLResponse", saml_response), ("RelayState", relay_state)]).send().await.unwrap();
-    assert_eq!(res.status(), 303, "ACS refused: {}", app.last_reason("acme"));
+    let res = app
+        .client
+        .post(&acs)
+        .form(&[("SAMLResponse", saml_response), ("RelayState", relay_state)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        303,
+        "ACS refused: {}",
+        app.last_reason("acme")
+    );
     // Not an allowed origin: the neutral page, never the foreign URL.
     assert_eq!(res.headers()["location"], "/signed-in");
     let me: serde_json::Value = app.me().await.json().await.unwrap();
     assert_eq!(me["email"], "grace@acme.test");
     assert_eq!(me["first_name"], "Grace");
-    let page = app.client.get(app.url("/signed-in")).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/signed-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("grace@acme.test"));
 }

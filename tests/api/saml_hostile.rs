@@ -16,7 +16,13 @@ pub const C: &str = "okta";
 pub async fn setup() -> (TestApp, TestIdp) {
     let app = spawn_app().await;
     let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.create_tenant(T, TenantInput { auto_create_users: Some(true), ..Default::default() });
+    app.create_tenant(
+        T,
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
     app.add_domain(T, "acme.test");
     app.add_connection(T, default_saml_input(C, &idp));
     (app, idp)
@@ -27,10 +33,20 @@ pub async fn assert_refused(app: &TestApp, xml: &str, relay_state: Option<&str>,
     let users_before = app.users(T).len();
     let res = app.post_acs(T, C, xml, relay_state).await;
     let status = res.status().as_u16();
-    assert!(res.headers().get("set-cookie").is_none(), "a refused sign-in must not set a session cookie");
-    assert!((400..500).contains(&status), "expected a client error, got {status}");
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "a refused sign-in must not set a session cookie"
+    );
+    assert!(
+        (400..500).contains(&status),
+        "expected a client error, got {status}"
+    );
     assert_eq!(app.last_reason(T), reason);
-    assert_eq!(app.users(T).len(), users_before, "no user may be created by a refused response");
+    assert_eq!(
+        app.users(T).len(),
+        users_before,
+        "no user may be created by a refused response"
+    );
 }
 
 async fn fresh(app: &TestApp, idp: &TestIdp) -> (Resp, String) {
@@ -55,15 +71,30 @@ async fn the_valid_fixture_is_accepted() {
 async fn doctype_is_refused() {
     let (app, idp) = setup().await;
     let (r, rs) = fresh(&app, &idp).await;
-    let xml = format!("<!DOCTYPE r [<!ENTITY x \"ada@acme.test\">]>{}", r.signed(&idp));
+    let xml = format!(
+        "<!DOCTYPE r [<!ENTITY x \"ada@acme.test\">]>{}",
+        r.signed(&idp)
+    );
     assert_refused(&app, &xml, Some(&rs), "doctype_forbidden").await;
 }
 
 #[tokio::test]
 async fn malformed_xml_and_encoding_are_refused() {
     let (app, _idp) = setup().await;
-    assert_refused(&app, "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><unclosed>", None, "malformed_xml").await;
-    let res = app.client.post(app.acs_url(T, C)).form(&[("SAMLResponse", "!!!not base64!!!")]).send().await.unwrap();
+    assert_refused(
+        &app,
+        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"><unclosed>",
+        None,
+        "malformed_xml",
+    )
+    .await;
+    let res = app
+        .client
+        .post(app.acs_url(T, C))
+        .form(&[("SAMLResponse", "!!!not base64!!!")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason(T), "malformed_encoding");
 }
@@ -76,7 +107,13 @@ async fn oversized_responses_are_refused_and_recorded() {
     assert_refused(&app, &padded.signed(&idp), Some(&rs), "response_too_large").await;
     // A body far above the cap is cut off while reading, and still recorded.
     let huge = "A".repeat(2 * 1024 * 1024);
-    let res = app.client.post(app.acs_url(T, C)).form(&[("SAMLResponse", huge)]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.acs_url(T, C))
+        .form(&[("SAMLResponse", huge)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
     assert_eq!(app.last_reason(T), "response_too_large");
 }
@@ -107,11 +144,18 @@ async fn external_reference_uri_is_refused_without_fetching() {
     let xml = {
         let mut h = honest;
         h.reference_uri = None;
-        h.signed(&idp).replace(&format!("URI=\"#{}\"", r.assertion_id), &format!("URI=\"{}\"", r.reference_uri.as_ref().unwrap()))
+        h.signed(&idp).replace(
+            &format!("URI=\"#{}\"", r.assertion_id),
+            &format!("URI=\"{}\"", r.reference_uri.as_ref().unwrap()),
+        )
     };
     assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
     std::thread::sleep(std::time::Duration::from_millis(100));
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "the SP fetched an external Reference URI");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the SP fetched an external Reference URI"
+    );
 }
 
 #[tokio::test]
@@ -119,9 +163,14 @@ async fn reference_to_another_element_is_refused() {
     let (app, idp) = setup().await;
     let (r, rs) = fresh(&app, &idp).await;
     // The assertion's signature pointing at the Response (not its own parent).
-    let xml = r.signed(&idp).replace(&format!("URI=\"#{}\"", r.assertion_id), &format!("URI=\"#{}\"", r.response_id));
+    let xml = r.signed(&idp).replace(
+        &format!("URI=\"#{}\"", r.assertion_id),
+        &format!("URI=\"#{}\"", r.response_id),
+    );
     assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
-    let xml = r.signed(&idp).replace(&format!("URI=\"#{}\"", r.assertion_id), "URI=\"\"");
+    let xml = r
+        .signed(&idp)
+        .replace(&format!("URI=\"#{}\"", r.assertion_id), "URI=\"\"");
     assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
 }
 
@@ -133,15 +182,26 @@ async fn xslt_and_comment_transforms_are_refused() {
     let xslt = format!(
         r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"><xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"><xsl:copy-of select="document('{url}')"/></xsl:template></xsl:stylesheet></ds:Transform>"#
     );
-    let xml = r.signed(&idp).replacen("<ds:Transforms>", &format!("<ds:Transforms>{xslt}"), 1);
+    let xml = r
+        .signed(&idp)
+        .replacen("<ds:Transforms>", &format!("<ds:Transforms>{xslt}"), 1);
     assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
     let xpath = r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>1</ds:XPath></ds:Transform>"#;
-    let xml = r.signed(&idp).replacen("<ds:Transforms>", &format!("<ds:Transforms>{xpath}"), 1);
+    let xml = r
+        .signed(&idp)
+        .replacen("<ds:Transforms>", &format!("<ds:Transforms>{xpath}"), 1);
     assert_refused(&app, &xml, Some(&rs), "forbidden_transform").await;
     let (mut r, rs) = fresh(&app, &idp).await;
-    r.transforms = vec![ENVELOPED.into(), "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".into()];
+    r.transforms = vec![
+        ENVELOPED.into(),
+        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".into(),
+    ];
     assert_refused(&app, &r.signed(&idp), Some(&rs), "forbidden_transform").await;
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "the SP ran a fetching transform");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the SP ran a fetching transform"
+    );
 }
 
 #[tokio::test]
@@ -150,15 +210,27 @@ async fn object_manifest_and_retrieval_method_are_refused() {
     let (url, hits) = canary();
     for extra in [
         "<ds:Object><x>payload</x></ds:Object>".to_owned(),
-        format!(r##"<ds:Object><ds:Manifest><ds:Reference URI="{url}"><ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:Manifest></ds:Object>"##),
+        format!(
+            r##"<ds:Object><ds:Manifest><ds:Reference URI="{url}"><ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:Manifest></ds:Object>"##
+        ),
     ] {
         let (r, rs) = fresh(&app, &idp).await;
-        let xml = r.signed(&idp).replacen("</ds:SignatureValue>", &format!("</ds:SignatureValue>{extra}"), 1);
+        let xml = r.signed(&idp).replacen(
+            "</ds:SignatureValue>",
+            &format!("</ds:SignatureValue>{extra}"),
+            1,
+        );
         assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
     }
     let (r, rs) = fresh(&app, &idp).await;
-    let ki = format!(r#"<ds:KeyInfo><ds:RetrievalMethod URI="{url}" Type="http://www.w3.org/2000/09/xmldsig#X509Data"/></ds:KeyInfo>"#);
-    let xml = r.signed(&idp).replacen("</ds:SignatureValue>", &format!("</ds:SignatureValue>{ki}"), 1);
+    let ki = format!(
+        r#"<ds:KeyInfo><ds:RetrievalMethod URI="{url}" Type="http://www.w3.org/2000/09/xmldsig#X509Data"/></ds:KeyInfo>"#
+    );
+    let xml = r.signed(&idp).replacen(
+        "</ds:SignatureValue>",
+        &format!("</ds:SignatureValue>{ki}"),
+        1,
+    );
     assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
@@ -176,7 +248,10 @@ async fn signature_by_another_key_is_refused_even_with_its_cert_inside() {
     let (app, idp) = setup().await;
     let attacker = TestIdp::new("http://idp.acme.test/metadata");
     let (mut r, rs) = fresh(&app, &idp).await;
-    r.key_info = format!("<ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data>", attacker.cert_b64());
+    r.key_info = format!(
+        "<ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data>",
+        attacker.cert_b64()
+    );
     assert_refused(&app, &r.signed(&attacker), Some(&rs), "invalid_signature").await;
 }
 
@@ -204,7 +279,13 @@ async fn sha1_is_refused() {
 async fn per_connection_algorithm_allowlist_is_enforced() {
     let app = spawn_app().await;
     let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.create_tenant(T, TenantInput { auto_create_users: Some(true), ..Default::default() });
+    app.create_tenant(
+        T,
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
     let mut input = default_saml_input(C, &idp);
     input.allowed_algorithms = Some(vec!["rsa-sha512".into()]);
     app.add_connection(T, input);
@@ -218,14 +299,17 @@ async fn connection_without_certificate_is_refused_at_config_and_at_sign_in() {
     let mut input = default_saml_input("nocert", &idp);
     input.idp_certificates.clear();
     let err = app
-        .with_db(|c| ssogate::service::admin::add_saml_connection(c, T, &input, false, crate::helpers::now()))
+        .with_db(|c| {
+            ssogate::service::admin::add_saml_connection(c, T, &input, false, crate::helpers::now())
+        })
         .unwrap_err();
     assert!(err.to_string().contains("idp_certificates"), "{err}");
     // A row that slipped in anyway (older data, manual SQL) must still never verify.
     app.with_db(|c| {
         use ssogate::storage::connections;
         let t = ssogate::service::admin::tenant_by_slug(c, T).unwrap();
-        let id = connections::create_saml(
+
+        connections::create_saml(
             c,
             t.id,
             &connections::NewConnection {
@@ -247,8 +331,7 @@ async fn connection_without_certificate_is_refused_at_config_and_at_sign_in() {
             },
             crate::helpers::now(),
         )
-        .unwrap();
-        id
+        .unwrap()
     });
     let (req, rs) = app.start_login(T, "nocert", None).await;
     let r = Resp::valid(&app, T, "nocert", &idp, Some(&req));
@@ -287,7 +370,11 @@ async fn signature_wrapping_is_refused() {
     assert_refused(&app, &wrapped, Some(&rs), "forbidden_xml_construct").await; // duplicate ID
     let mut evil2 = evil.clone();
     evil2.assertion_id = ssogate::random::saml_id();
-    let wrapped = signed.replacen("<saml:Assertion", &format!("{}<saml:Assertion", evil2.assertion_xml()), 1);
+    let wrapped = signed.replacen(
+        "<saml:Assertion",
+        &format!("{}<saml:Assertion", evil2.assertion_xml()),
+        1,
+    );
     assert_refused(&app, &wrapped, Some(&rs), "assertion_count").await;
 }
 
@@ -341,7 +428,10 @@ async fn recipient_must_be_this_acs() {
 #[tokio::test]
 async fn in_response_to_must_match_a_pending_request_of_this_connection() {
     let (app, idp) = setup().await;
-    app.add_connection(T, default_saml_input("entra", &TestIdp::new("http://idp2.test/metadata")));
+    app.add_connection(
+        T,
+        default_saml_input("entra", &TestIdp::new("http://idp2.test/metadata")),
+    );
     let (mut r, rs) = fresh(&app, &idp).await;
     r.scd_in_response_to = Some("_unknown".into());
     r.response_in_response_to = Some("_unknown".into());
@@ -349,7 +439,13 @@ async fn in_response_to_must_match_a_pending_request_of_this_connection() {
     // A request started for another connection of the tenant does not count.
     let (other_req, other_rs) = app.start_login(T, "entra", None).await;
     let r = Resp::valid(&app, T, C, &idp, Some(&other_req));
-    assert_refused(&app, &r.signed(&idp), Some(&other_rs), "unknown_in_response_to").await;
+    assert_refused(
+        &app,
+        &r.signed(&idp),
+        Some(&other_rs),
+        "unknown_in_response_to",
+    )
+    .await;
     // The Response's unsigned InResponseTo must agree with the signed one.
     let (mut r, rs) = fresh(&app, &idp).await;
     r.response_in_response_to = Some("_something_else".into());
@@ -364,14 +460,26 @@ async fn pending_requests_are_single_use() {
     assert_eq!(app.post_acs(T, C, &xml, Some(&rs)).await.status(), 303);
     let mut again = r.clone();
     again.assertion_id = ssogate::random::saml_id();
-    assert_refused(&app, &again.signed(&idp), Some(&rs), "unknown_in_response_to").await;
+    assert_refused(
+        &app,
+        &again.signed(&idp),
+        Some(&rs),
+        "unknown_in_response_to",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn relay_state_must_match_the_request() {
     let (app, idp) = setup().await;
     let (r, _rs) = fresh(&app, &idp).await;
-    assert_refused(&app, &r.signed(&idp), Some("forged-relay-state"), "relay_state_mismatch").await;
+    assert_refused(
+        &app,
+        &r.signed(&idp),
+        Some("forged-relay-state"),
+        "relay_state_mismatch",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -391,7 +499,14 @@ async fn time_window_with_clock_skew() {
     let (mut r, rs) = fresh(&app, &idp).await;
     r.not_before = now + 30;
     r.not_on_or_after = now + 300;
-    assert_eq!(app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await.status(), 303, "{}", app.last_reason(T));
+    assert_eq!(
+        app.post_acs(T, C, &r.signed(&idp), Some(&rs))
+            .await
+            .status(),
+        303,
+        "{}",
+        app.last_reason(T)
+    );
 }
 
 #[tokio::test]
@@ -406,7 +521,12 @@ async fn bearer_confirmation_needs_an_expiry() {
 async fn assertion_ids_are_never_accepted_twice() {
     let (app, idp) = setup().await;
     let (r, rs) = fresh(&app, &idp).await;
-    assert_eq!(app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await.status(), 303);
+    assert_eq!(
+        app.post_acs(T, C, &r.signed(&idp), Some(&rs))
+            .await
+            .status(),
+        303
+    );
     // Same assertion ID, answering a new, genuine request.
     let (req2, rs2) = app.start_login(T, C, None).await;
     let mut replay = r.clone();
@@ -428,7 +548,10 @@ async fn idp_error_status_is_shown_and_recorded() {
     let res = app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await;
     assert_eq!(res.status(), 403);
     let body = res.text().await.unwrap();
-    assert!(body.contains("User is not assigned to this application"), "{body}");
+    assert!(
+        body.contains("User is not assigned to this application"),
+        "{body}"
+    );
     assert_eq!(app.last_reason(T), "idp_status");
 }
 
@@ -458,7 +581,13 @@ async fn encrypted_assertions_are_refused_clearly() {
     r.omit_assertion = true;
     r.sign = SignWhat::Response;
     r.response_extra = r#"<saml:EncryptedAssertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><x/></saml:EncryptedAssertion>"#.into();
-    assert_refused(&app, &r.signed(&idp), Some(&rs), "encrypted_assertion_unsupported").await;
+    assert_refused(
+        &app,
+        &r.signed(&idp),
+        Some(&rs),
+        "encrypted_assertion_unsupported",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -8,7 +8,14 @@ use crate::helpers::{TestApp, default_saml_input, now, spawn_app, spawn_app_with
 use crate::saml_fixtures::{Resp, TestIdp};
 
 async fn signed_in_user(app: &TestApp, idp: &TestIdp, stale_days: i64) {
-    app.create_tenant("acme", TenantInput { auto_create_users: Some(true), stale_after_days: Some(stale_days), ..Default::default() });
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            auto_create_users: Some(true),
+            stale_after_days: Some(stale_days),
+            ..Default::default()
+        },
+    );
     app.add_connection("acme", default_saml_input("okta", idp));
     sign_in(app, idp).await;
 }
@@ -16,12 +23,22 @@ async fn signed_in_user(app: &TestApp, idp: &TestIdp, stale_days: i64) {
 async fn sign_in(app: &TestApp, idp: &TestIdp) {
     let (req, rs) = app.start_login("acme", "okta", None).await;
     let r = Resp::valid(app, "acme", "okta", idp, Some(&req));
-    assert_eq!(app.post_acs("acme", "okta", &r.signed(idp), Some(&rs)).await.status(), 303);
+    assert_eq!(
+        app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
+            .await
+            .status(),
+        303
+    );
 }
 
 fn age_user(app: &TestApp, days: i64) {
     app.with_db(|c| {
-        diesel::update(users::table).set((users::last_login_at.eq(Some(now() - days * 86_400)), users::created_at.eq(now() - 400 * 86_400))).execute(c)
+        diesel::update(users::table)
+            .set((
+                users::last_login_at.eq(Some(now() - days * 86_400)),
+                users::created_at.eq(now() - 400 * 86_400),
+            ))
+            .execute(c)
     })
     .unwrap();
 }
@@ -42,18 +59,43 @@ async fn flag_stale_command_flags_only_and_sign_in_clears() {
     let r = cli.json(&["flag-stale", "--json"]);
     assert_eq!(r[0]["tenant"], "acme");
     assert_eq!(r[0]["flagged"], 1);
-    assert_eq!(cli.json(&["flag-stale", "--json"])[0]["flagged"], 0, "already flagged");
+    assert_eq!(
+        cli.json(&["flag-stale", "--json"])[0]["flagged"],
+        0,
+        "already flagged"
+    );
     let after = app.users("acme").remove(0);
     assert!(after.stale);
-    assert_eq!((after.status, &after.email, &after.first_name, after.last_login_at), (before.status, &before.email, &before.first_name, before.last_login_at), "flagging changes nothing else");
-    let stale = cli.json(&["user", "list", "--tenant", "acme", "--status", "stale", "--json"]);
+    assert_eq!(
+        (
+            after.status,
+            &after.email,
+            &after.first_name,
+            after.last_login_at
+        ),
+        (
+            before.status,
+            &before.email,
+            &before.first_name,
+            before.last_login_at
+        ),
+        "flagging changes nothing else"
+    );
+    let stale = cli.json(&[
+        "user", "list", "--tenant", "acme", "--status", "stale", "--json",
+    ]);
     assert_eq!(stale.as_array().unwrap().len(), 1);
 
     sign_in(&app, &idp).await;
     assert!(!app.users("acme")[0].stale);
-    let d = app.with_db(|c| admin::show_user(c, "acme", &after.email)).unwrap();
+    let d = app
+        .with_db(|c| admin::show_user(c, "acme", &after.email))
+        .unwrap();
     let kinds: Vec<_> = d.timeline.iter().map(|e| e.kind.as_str()).collect();
-    assert!(kinds.ends_with(&["stale_flagged", "stale_cleared"]), "{kinds:?}");
+    assert!(
+        kinds.ends_with(&["stale_flagged", "stale_cleared"]),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test]

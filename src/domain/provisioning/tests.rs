@@ -5,7 +5,10 @@ use crate::domain::ids::TenantId;
 fn policy(auto: bool, domains: &[&str], iwms: bool) -> TenantPolicy {
     TenantPolicy {
         auto_create_users: auto,
-        whitelisted_domains: domains.iter().map(|d| EmailDomain::parse(d).unwrap()).collect(),
+        whitelisted_domains: domains
+            .iter()
+            .map(|d| EmailDomain::parse(d).unwrap())
+            .collect(),
         iwms_attribute_configured: iwms,
     }
 }
@@ -28,7 +31,10 @@ fn user(id: i64, email: &str, iwms: Option<&str>) -> User {
 }
 
 fn cand(u: User, linked: Option<&str>) -> Option<Candidate> {
-    Some(Candidate { user: u, linked_subject: linked.map(str::to_owned) })
+    Some(Candidate {
+        user: u,
+        linked_subject: linked.map(str::to_owned),
+    })
 }
 
 fn claims(email: &str, iwms: Option<&str>) -> MappedClaims {
@@ -50,10 +56,30 @@ fn reason(d: &Decision) -> Option<Reason> {
 
 #[test]
 fn existing_link_wins_and_updates_attributes() {
-    let cands = Candidates { by_link: cand(user(1, "a@x.com", None), Some("sub")), ..Default::default() };
-    let d = decide(&policy(false, &[], true), "sub", &claims("a@x.com", Some("W1")), &cands);
-    let Decision::SignIn { user_id, matched_by, create_link, changes, .. } = d else { panic!("{d:?}") };
-    assert_eq!((user_id, matched_by, create_link), (UserId(1), MatchedBy::Link, false));
+    let cands = Candidates {
+        by_link: cand(user(1, "a@x.com", None), Some("sub")),
+        ..Default::default()
+    };
+    let d = decide(
+        &policy(false, &[], true),
+        "sub",
+        &claims("a@x.com", Some("W1")),
+        &cands,
+    );
+    let Decision::SignIn {
+        user_id,
+        matched_by,
+        create_link,
+        changes,
+        ..
+    } = d
+    else {
+        panic!("{d:?}")
+    };
+    assert_eq!(
+        (user_id, matched_by, create_link),
+        (UserId(1), MatchedBy::Link, false)
+    );
     let fields: Vec<_> = changes.iter().map(|c| c.field).collect();
     assert_eq!(fields, [Field::FirstName, Field::LastName, Field::IwmsId]);
     assert_eq!(changes[0].old.as_deref(), Some("Old"));
@@ -62,7 +88,10 @@ fn existing_link_wins_and_updates_attributes() {
 #[test]
 fn absent_claims_do_not_blank_values() {
     let u = user(1, "a@x.com", Some("W1"));
-    let c = MappedClaims { email: None, ..Default::default() };
+    let c = MappedClaims {
+        email: None,
+        ..Default::default()
+    };
     assert!(changes(&u, &c).is_empty());
 }
 
@@ -73,33 +102,96 @@ fn iwms_match_comes_before_email_match() {
         by_email: cand(user(3, "a@x.com", None), None),
         ..Default::default()
     };
-    let d = decide(&policy(true, &["x.com"], true), "sub", &claims("a@x.com", Some("W1")), &cands);
-    assert!(matches!(d, Decision::SignIn { user_id: UserId(2), matched_by: MatchedBy::IwmsId, create_link: true, .. }), "{d:?}");
+    let d = decide(
+        &policy(true, &["x.com"], true),
+        "sub",
+        &claims("a@x.com", Some("W1")),
+        &cands,
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::SignIn {
+                user_id: UserId(2),
+                matched_by: MatchedBy::IwmsId,
+                create_link: true,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
 }
 
 #[test]
 fn iwms_match_ignored_when_tenant_has_no_iwms_attribute() {
-    let cands = Candidates { by_email: cand(user(3, "a@x.com", None), None), ..Default::default() };
-    let d = decide(&policy(true, &["x.com"], false), "sub", &claims("a@x.com", None), &cands);
-    assert!(matches!(d, Decision::SignIn { user_id: UserId(3), matched_by: MatchedBy::Email, .. }), "{d:?}");
+    let cands = Candidates {
+        by_email: cand(user(3, "a@x.com", None), None),
+        ..Default::default()
+    };
+    let d = decide(
+        &policy(true, &["x.com"], false),
+        "sub",
+        &claims("a@x.com", None),
+        &cands,
+    );
+    assert!(
+        matches!(
+            d,
+            Decision::SignIn {
+                user_id: UserId(3),
+                matched_by: MatchedBy::Email,
+                ..
+            }
+        ),
+        "{d:?}"
+    );
 }
 
 #[test]
 fn email_match_requires_whitelisted_domain() {
-    let cands = Candidates { by_email: cand(user(3, "a@x.com", None), None), ..Default::default() };
-    let d = decide(&policy(true, &[], false), "sub", &claims("a@x.com", None), &cands);
+    let cands = Candidates {
+        by_email: cand(user(3, "a@x.com", None), None),
+        ..Default::default()
+    };
+    let d = decide(
+        &policy(true, &[], false),
+        "sub",
+        &claims("a@x.com", None),
+        &cands,
+    );
     assert_eq!(reason(&d), Some(Reason::EmailLinkNotAllowed));
-    let d = decide(&policy(true, &["y.com"], false), "sub", &claims("a@x.com", None), &cands);
+    let d = decide(
+        &policy(true, &["y.com"], false),
+        "sub",
+        &claims("a@x.com", None),
+        &cands,
+    );
     assert_eq!(reason(&d), Some(Reason::EmailLinkNotAllowed));
 }
 
 #[test]
 fn user_linked_to_another_identity_is_never_relinked() {
-    let cands = Candidates { by_email: cand(user(3, "a@x.com", None), Some("someone-else")), ..Default::default() };
-    let d = decide(&policy(true, &["x.com"], false), "sub", &claims("a@x.com", None), &cands);
+    let cands = Candidates {
+        by_email: cand(user(3, "a@x.com", None), Some("someone-else")),
+        ..Default::default()
+    };
+    let d = decide(
+        &policy(true, &["x.com"], false),
+        "sub",
+        &claims("a@x.com", None),
+        &cands,
+    );
     assert_eq!(reason(&d), Some(Reason::IdentityConflict));
-    let cands = Candidates { by_iwms: cand(user(3, "a@x.com", Some("W1")), Some("someone-else")), ..Default::default() };
-    let d = decide(&policy(true, &["x.com"], true), "sub", &claims("a@x.com", Some("W1")), &cands);
+    let cands = Candidates {
+        by_iwms: cand(user(3, "a@x.com", Some("W1")), Some("someone-else")),
+        ..Default::default()
+    };
+    let d = decide(
+        &policy(true, &["x.com"], true),
+        "sub",
+        &claims("a@x.com", Some("W1")),
+        &cands,
+    );
     assert_eq!(reason(&d), Some(Reason::IdentityConflict));
 }
 
@@ -110,18 +202,52 @@ fn iwms_id_held_by_someone_else_is_not_moved() {
         by_iwms: cand(user(2, "b@x.com", Some("W1")), None),
         ..Default::default()
     };
-    let d = decide(&policy(true, &[], true), "sub", &claims("a@x.com", Some("W1")), &cands);
+    let d = decide(
+        &policy(true, &[], true),
+        "sub",
+        &claims("a@x.com", Some("W1")),
+        &cands,
+    );
     assert_eq!(reason(&d), Some(Reason::IwmsIdConflict));
 }
 
 #[test]
 fn creation_rules() {
     let none = Candidates::default();
-    assert_eq!(reason(&decide(&policy(false, &[], false), "s", &claims("a@x.com", None), &none)), Some(Reason::NotSetUp));
-    assert!(matches!(decide(&policy(true, &[], false), "s", &claims("a@x.com", None), &none), Decision::Create(_)));
-    assert!(matches!(decide(&policy(true, &["x.com"], false), "s", &claims("a@x.com", None), &none), Decision::Create(_)));
     assert_eq!(
-        reason(&decide(&policy(true, &["y.com"], false), "s", &claims("a@x.com", None), &none)),
+        reason(&decide(
+            &policy(false, &[], false),
+            "s",
+            &claims("a@x.com", None),
+            &none
+        )),
+        Some(Reason::NotSetUp)
+    );
+    assert!(matches!(
+        decide(
+            &policy(true, &[], false),
+            "s",
+            &claims("a@x.com", None),
+            &none
+        ),
+        Decision::Create(_)
+    ));
+    assert!(matches!(
+        decide(
+            &policy(true, &["x.com"], false),
+            "s",
+            &claims("a@x.com", None),
+            &none
+        ),
+        Decision::Create(_)
+    ));
+    assert_eq!(
+        reason(&decide(
+            &policy(true, &["y.com"], false),
+            "s",
+            &claims("a@x.com", None),
+            &none
+        )),
         Some(Reason::EmailDomainNotAllowed)
     );
 }
@@ -130,23 +256,54 @@ fn creation_rules() {
 fn missing_or_invalid_email_cannot_create() {
     let none = Candidates::default();
     let c = MappedClaims::default();
-    assert_eq!(reason(&decide(&policy(true, &[], false), "s", &c, &none)), Some(Reason::MissingEmail));
-    let c = MappedClaims { invalid_email: Some("nope".into()), ..Default::default() };
-    assert_eq!(reason(&decide(&policy(true, &[], false), "s", &c, &none)), Some(Reason::InvalidEmail));
+    assert_eq!(
+        reason(&decide(&policy(true, &[], false), "s", &c, &none)),
+        Some(Reason::MissingEmail)
+    );
+    let c = MappedClaims {
+        invalid_email: Some("nope".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        reason(&decide(&policy(true, &[], false), "s", &c, &none)),
+        Some(Reason::InvalidEmail)
+    );
 }
 
 #[test]
 fn deactivated_users_cannot_sign_in_and_stale_flag_clears() {
     let mut u = user(1, "a@x.com", None);
     u.status = UserStatus::Deactivated;
-    let cands = Candidates { by_link: cand(u, Some("sub")), ..Default::default() };
-    assert_eq!(reason(&decide(&policy(true, &[], false), "sub", &claims("a@x.com", None), &cands)), Some(Reason::UserDeactivated));
+    let cands = Candidates {
+        by_link: cand(u, Some("sub")),
+        ..Default::default()
+    };
+    assert_eq!(
+        reason(&decide(
+            &policy(true, &[], false),
+            "sub",
+            &claims("a@x.com", None),
+            &cands
+        )),
+        Some(Reason::UserDeactivated)
+    );
 
     let mut u = user(1, "a@x.com", None);
     u.stale_since = Some(5);
-    let cands = Candidates { by_link: cand(u, Some("sub")), ..Default::default() };
+    let cands = Candidates {
+        by_link: cand(u, Some("sub")),
+        ..Default::default()
+    };
     assert!(matches!(
-        decide(&policy(true, &[], false), "sub", &claims("a@x.com", None), &cands),
-        Decision::SignIn { clear_stale: true, .. }
+        decide(
+            &policy(true, &[], false),
+            "sub",
+            &claims("a@x.com", None),
+            &cands
+        ),
+        Decision::SignIn {
+            clear_stale: true,
+            ..
+        }
     ));
 }

@@ -37,7 +37,15 @@ pub struct SignedAssertion {
 pub fn parse_instant(raw: &str) -> Result<i64, SamlError> {
     time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
-        .map_err(|_| err(Reason::MalformedXml, format!("`{}` is not an xs:dateTime in UTC", raw.chars().take(40).collect::<String>())))
+        .map_err(|_| {
+            err(
+                Reason::MalformedXml,
+                format!(
+                    "`{}` is not an xs:dateTime in UTC",
+                    raw.chars().take(40).collect::<String>()
+                ),
+            )
+        })
 }
 
 fn instant_attr(node: Node<'_, '_>, name: &str) -> Result<Option<i64>, SamlError> {
@@ -54,10 +62,18 @@ pub fn read(verified: &str) -> Result<SignedAssertion, SamlError> {
         let all: Vec<_> = children(root, ns::ASSERTION, "Assertion").collect();
         match all.as_slice() {
             [one] => *one,
-            _ => return Err(err(Reason::AssertionCount, format!("the signed response holds {} assertions", all.len()))),
+            _ => {
+                return Err(err(
+                    Reason::AssertionCount,
+                    format!("the signed response holds {} assertions", all.len()),
+                ));
+            }
         }
     } else {
-        return Err(err(Reason::Unsigned, "the signature does not cover the Response or the Assertion"));
+        return Err(err(
+            Reason::Unsigned,
+            "the signature does not cover the Response or the Assertion",
+        ));
     };
     read_assertion(assertion)
 }
@@ -65,7 +81,9 @@ pub fn read(verified: &str) -> Result<SignedAssertion, SamlError> {
 fn read_assertion(a: Node<'_, '_>) -> Result<SignedAssertion, SamlError> {
     let mut out = SignedAssertion {
         id: a.attribute("ID").unwrap_or_default().to_owned(),
-        issuer: child(a, ns::ASSERTION, "Issuer").map(text).unwrap_or_default(),
+        issuer: child(a, ns::ASSERTION, "Issuer")
+            .map(text)
+            .unwrap_or_default(),
         ..Default::default()
     };
     if let Some(subject) = child(a, ns::ASSERTION, "Subject") {
@@ -95,20 +113,30 @@ fn read_assertion(a: Node<'_, '_>) -> Result<SignedAssertion, SamlError> {
         out.not_before = instant_attr(c, "NotBefore")?;
         out.not_on_or_after = instant_attr(c, "NotOnOrAfter")?;
         for r in children(c, ns::ASSERTION, "AudienceRestriction") {
-            out.audience_restrictions.push(children(r, ns::ASSERTION, "Audience").map(text).collect());
+            out.audience_restrictions
+                .push(children(r, ns::ASSERTION, "Audience").map(text).collect());
         }
     }
     for s in children(a, ns::ASSERTION, "AuthnStatement") {
         out.authn_statements += 1;
         if let Some(t) = instant_attr(s, "SessionNotOnOrAfter")? {
-            out.session_not_on_or_after = Some(out.session_not_on_or_after.map_or(t, |o: i64| o.min(t)));
+            out.session_not_on_or_after =
+                Some(out.session_not_on_or_after.map_or(t, |o: i64| o.min(t)));
         }
     }
     for st in children(a, ns::ASSERTION, "AttributeStatement") {
         for attr in children(st, ns::ASSERTION, "Attribute") {
-            let values: Vec<String> = children(attr, ns::ASSERTION, "AttributeValue").map(text).collect();
-            for key in [attr.attribute("Name"), attr.attribute("FriendlyName")].into_iter().flatten() {
-                out.attributes.entry(key.to_owned()).or_default().extend(values.iter().cloned());
+            let values: Vec<String> = children(attr, ns::ASSERTION, "AttributeValue")
+                .map(text)
+                .collect();
+            for key in [attr.attribute("Name"), attr.attribute("FriendlyName")]
+                .into_iter()
+                .flatten()
+            {
+                out.attributes
+                    .entry(key.to_owned())
+                    .or_default()
+                    .extend(values.iter().cloned());
             }
         }
     }

@@ -49,10 +49,19 @@ fn enc(s: &str) -> String {
     byte_serialize(s.as_bytes()).collect()
 }
 
-pub fn build(sp: &SpEndpoints, idp_sso_url: &str, now: OffsetDateTime, signing_key: Option<&PKey<Private>>) -> Result<RedirectRequest, RequestError> {
+pub fn build(
+    sp: &SpEndpoints,
+    idp_sso_url: &str,
+    now: OffsetDateTime,
+    signing_key: Option<&PKey<Private>>,
+) -> Result<RedirectRequest, RequestError> {
     let request_id = crate::random::saml_id();
     let relay_state = crate::random::token();
-    let instant = now.replace_nanosecond(0).unwrap_or(now).format(&Rfc3339).unwrap_or_default();
+    let instant = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&Rfc3339)
+        .unwrap_or_default();
     let xml = AuthnRequestXml {
         id: &request_id,
         issue_instant: &instant,
@@ -66,7 +75,11 @@ pub fn build(sp: &SpEndpoints, idp_sso_url: &str, now: OffsetDateTime, signing_k
     let encoded = STANDARD.encode(deflater.finish()?);
 
     // The signature covers the query exactly as sent (SAML bindings §3.4.4.1).
-    let mut query = format!("SAMLRequest={}&RelayState={}", enc(&encoded), enc(&relay_state));
+    let mut query = format!(
+        "SAMLRequest={}&RelayState={}",
+        enc(&encoded),
+        enc(&relay_state)
+    );
     if let Some(key) = signing_key {
         query.push_str(&format!("&SigAlg={}", enc(SIG_ALG_RSA_SHA256)));
         let mut signer = Signer::new(MessageDigest::sha256(), key)?;
@@ -75,5 +88,9 @@ pub fn build(sp: &SpEndpoints, idp_sso_url: &str, now: OffsetDateTime, signing_k
         query.push_str(&format!("&Signature={}", enc(&sig)));
     }
     let sep = if idp_sso_url.contains('?') { '&' } else { '?' };
-    Ok(RedirectRequest { request_id, relay_state, url: format!("{idp_sso_url}{sep}{query}") })
+    Ok(RedirectRequest {
+        request_id,
+        relay_state,
+        url: format!("{idp_sso_url}{sep}{query}"),
+    })
 }

@@ -12,7 +12,11 @@ pub struct SamlError {
 
 impl SamlError {
     pub fn new(reason: Reason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into(), idp_message: None }
+        Self {
+            reason,
+            detail: detail.into(),
+            idp_message: None,
+        }
     }
 }
 

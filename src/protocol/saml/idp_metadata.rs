@@ -50,16 +50,25 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, MetadataError> {
     let [entity] = entities.as_slice() else {
         return Err(MetadataError::Entity(entities.len()));
     };
-    let entity_id = entity.attribute("entityID").filter(|s| !s.trim().is_empty()).ok_or(MetadataError::EntityId)?;
+    let entity_id = entity
+        .attribute("entityID")
+        .filter(|s| !s.trim().is_empty())
+        .ok_or(MetadataError::EntityId)?;
     let idp = idp_descriptor(*entity).ok_or(MetadataError::Entity(0))?;
     let sso_url = children(idp, ns::METADATA, "SingleSignOnService")
         .find(|s| s.attribute("Binding") == Some(ns::BINDING_REDIRECT))
         .and_then(|s| s.attribute("Location"))
         .ok_or(MetadataError::SsoUrl)?;
     let mut certs = Vec::new();
-    for kd in children(idp, ns::METADATA, "KeyDescriptor").filter(|k| k.attribute("use").is_none_or(|u| u == "signing")) {
-        for c in kd.descendants().filter(|n| is(n, ns::DSIG, "X509Certificate")) {
-            let der = parse_certificate_b64(&text(c)).ok_or(MetadataError::BadCertificate(certs.len() + 1))?;
+    for kd in children(idp, ns::METADATA, "KeyDescriptor")
+        .filter(|k| k.attribute("use").is_none_or(|u| u == "signing"))
+    {
+        for c in kd
+            .descendants()
+            .filter(|n| is(n, ns::DSIG, "X509Certificate"))
+        {
+            let der = parse_certificate_b64(&text(c))
+                .ok_or(MetadataError::BadCertificate(certs.len() + 1))?;
             if !certs.contains(&der) {
                 certs.push(der);
             }
@@ -68,5 +77,9 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, MetadataError> {
     if certs.is_empty() {
         return Err(MetadataError::NoCertificate);
     }
-    Ok(IdpMetadata { entity_id: entity_id.trim().to_owned(), sso_url: sso_url.trim().to_owned(), signing_certificates: certs })
+    Ok(IdpMetadata {
+        entity_id: entity_id.trim().to_owned(),
+        sso_url: sso_url.trim().to_owned(),
+        signing_certificates: certs,
+    })
 }

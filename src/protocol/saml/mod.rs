@@ -30,7 +30,10 @@ pub struct SpEndpoints {
 impl SpEndpoints {
     /// The entity ID is the metadata URL: unique per connection and self-describing.
     pub fn new(base_url: &str, tenant: &str, connection: &str) -> Self {
-        let base = format!("{}/t/{tenant}/saml/{connection}", base_url.trim_end_matches('/'));
+        let base = format!(
+            "{}/t/{tenant}/saml/{connection}",
+            base_url.trim_end_matches('/')
+        );
         Self {
             entity_id: format!("{base}/metadata"),
             acs_url: format!("{base}/acs"),

@@ -43,7 +43,10 @@ fn forbidden(what: &str) -> SamlError {
 pub fn inspect(doc: &Document<'_>, allowed: &[SignatureAlgorithm]) -> Result<Envelope, SamlError> {
     let root = doc.root_element();
     if !is(&root, ns::PROTOCOL, "Response") {
-        return Err(err(Reason::MalformedXml, "the root element is not samlp:Response"));
+        return Err(err(
+            Reason::MalformedXml,
+            "the root element is not samlp:Response",
+        ));
     }
     let mut ids = HashSet::new();
     let mut assertion_count = 0;
@@ -61,7 +64,10 @@ pub fn inspect(doc: &Document<'_>, allowed: &[SignatureAlgorithm]) -> Result<Env
             }
             (Some(ns::XSLT), _) => return Err(forbidden("XSLT content is not allowed")),
             (Some(ns::ASSERTION), "EncryptedAssertion" | "EncryptedID" | "EncryptedAttribute") => {
-                return Err(err(Reason::EncryptedAssertionUnsupported, format!("{} is not supported", tag.name())));
+                return Err(err(
+                    Reason::EncryptedAssertionUnsupported,
+                    format!("{} is not supported", tag.name()),
+                ));
             }
             (Some(ns::ASSERTION), "Assertion") => assertion_count += 1,
             _ => {}
@@ -76,10 +82,15 @@ pub fn inspect(doc: &Document<'_>, allowed: &[SignatureAlgorithm]) -> Result<Env
     let mut response_signed = false;
     let mut assertion_signed = false;
     for sig in doc.descendants().filter(|n| is(n, ns::DSIG, "Signature")) {
-        let parent = sig.parent_element().ok_or_else(|| forbidden("detached signature"))?;
-        let parent_is_assertion = is(&parent, ns::ASSERTION, "Assertion") && parent.parent_element() == Some(root);
+        let parent = sig
+            .parent_element()
+            .ok_or_else(|| forbidden("detached signature"))?;
+        let parent_is_assertion =
+            is(&parent, ns::ASSERTION, "Assertion") && parent.parent_element() == Some(root);
         if parent != root && !parent_is_assertion {
-            return Err(forbidden("a signature outside the Response or its Assertion"));
+            return Err(forbidden(
+                "a signature outside the Response or its Assertion",
+            ));
         }
         check_signature(sig, parent, allowed)?;
         if parent == root {
@@ -91,12 +102,17 @@ pub fn inspect(doc: &Document<'_>, allowed: &[SignatureAlgorithm]) -> Result<Env
 
     let status = child(root, ns::PROTOCOL, "Status");
     let top_code = status.and_then(|s| child(s, ns::PROTOCOL, "StatusCode"));
-    let status_code = top_code.and_then(|c| c.attribute("Value")).unwrap_or_default().to_owned();
+    let status_code = top_code
+        .and_then(|c| c.attribute("Value"))
+        .unwrap_or_default()
+        .to_owned();
     let status_detail = top_code
         .and_then(|c| child(c, ns::PROTOCOL, "StatusCode"))
         .and_then(|c| c.attribute("Value"))
         .map(str::to_owned);
-    let status_message = status.and_then(|s| child(s, ns::PROTOCOL, "StatusMessage")).map(text);
+    let status_message = status
+        .and_then(|s| child(s, ns::PROTOCOL, "StatusMessage"))
+        .map(text);
 
     Ok(Envelope {
         destination: root.attribute("Destination").map(str::to_owned),
@@ -113,23 +129,37 @@ pub fn inspect(doc: &Document<'_>, allowed: &[SignatureAlgorithm]) -> Result<Env
 
 /// One Reference, to the signature's own parent by same-document `#ID`, with allowed
 /// transforms and algorithms only.
-fn check_signature(sig: Node<'_, '_>, parent: Node<'_, '_>, allowed: &[SignatureAlgorithm]) -> Result<(), SamlError> {
-    let signed_info = child(sig, ns::DSIG, "SignedInfo").ok_or_else(|| forbidden("signature without SignedInfo"))?;
+fn check_signature(
+    sig: Node<'_, '_>,
+    parent: Node<'_, '_>,
+    allowed: &[SignatureAlgorithm],
+) -> Result<(), SamlError> {
+    let signed_info = child(sig, ns::DSIG, "SignedInfo")
+        .ok_or_else(|| forbidden("signature without SignedInfo"))?;
     let c14n = child(signed_info, ns::DSIG, "CanonicalizationMethod")
         .and_then(|n| n.attribute("Algorithm"))
         .unwrap_or_default();
     if !ns::ALLOWED_C14N.contains(&c14n) {
-        return Err(err(Reason::ForbiddenTransform, format!("canonicalization `{c14n}` is not allowed")));
+        return Err(err(
+            Reason::ForbiddenTransform,
+            format!("canonicalization `{c14n}` is not allowed"),
+        ));
     }
     let method = child(signed_info, ns::DSIG, "SignatureMethod")
         .and_then(|n| n.attribute("Algorithm"))
         .unwrap_or_default();
     if !allowed.iter().any(|a| signature_uri(*a) == method) {
-        return Err(err(Reason::WeakAlgorithm, format!("signature algorithm `{method}` is not allowed for this connection")));
+        return Err(err(
+            Reason::WeakAlgorithm,
+            format!("signature algorithm `{method}` is not allowed for this connection"),
+        ));
     }
     let refs: Vec<_> = children(signed_info, ns::DSIG, "Reference").collect();
     let [reference] = refs.as_slice() else {
-        return Err(err(Reason::InvalidReference, format!("expected exactly one Reference, found {}", refs.len())));
+        return Err(err(
+            Reason::InvalidReference,
+            format!("expected exactly one Reference, found {}", refs.len()),
+        ));
     };
     let uri = reference.attribute("URI").unwrap_or_default();
     let parent_id = parent.attribute("ID").unwrap_or_default();
@@ -142,8 +172,14 @@ fn check_signature(sig: Node<'_, '_>, parent: Node<'_, '_>, allowed: &[Signature
     if let Some(transforms) = child(*reference, ns::DSIG, "Transforms") {
         for t in transforms.children().filter(|n| n.is_element()) {
             let alg = t.attribute("Algorithm").unwrap_or_default();
-            if !is(&t, ns::DSIG, "Transform") || !ns::ALLOWED_TRANSFORMS.contains(&alg) || has_element_children(t) {
-                return Err(err(Reason::ForbiddenTransform, format!("transform `{alg}` is not allowed")));
+            if !is(&t, ns::DSIG, "Transform")
+                || !ns::ALLOWED_TRANSFORMS.contains(&alg)
+                || has_element_children(t)
+            {
+                return Err(err(
+                    Reason::ForbiddenTransform,
+                    format!("transform `{alg}` is not allowed"),
+                ));
             }
         }
     }
@@ -151,14 +187,18 @@ fn check_signature(sig: Node<'_, '_>, parent: Node<'_, '_>, allowed: &[Signature
         .and_then(|n| n.attribute("Algorithm"))
         .unwrap_or_default();
     if !ns::ALLOWED_DIGESTS.contains(&digest) {
-        return Err(err(Reason::WeakAlgorithm, format!("digest algorithm `{digest}` is not allowed")));
+        return Err(err(
+            Reason::WeakAlgorithm,
+            format!("digest algorithm `{digest}` is not allowed"),
+        ));
     }
     Ok(())
 }
 
 /// Exclusive c14n may carry an InclusiveNamespaces child; nothing else (XPath, XSLT) may.
 fn has_element_children(t: Node<'_, '_>) -> bool {
-    t.children()
-        .filter(|c| c.is_element())
-        .any(|c| !(c.tag_name().name() == "InclusiveNamespaces" && c.tag_name().namespace() == Some("http://www.w3.org/2001/10/xml-exc-c14n#")))
+    t.children().filter(|c| c.is_element()).any(|c| {
+        !(c.tag_name().name() == "InclusiveNamespaces"
+            && c.tag_name().namespace() == Some("http://www.w3.org/2001/10/xml-exc-c14n#"))
+    })
 }

@@ -12,7 +12,10 @@ struct SpMetadataXml<'a> {
 }
 
 /// `signing_certificate_b64` is the SP's certificate (base64 DER) when requests are signed.
-pub fn render(sp: &SpEndpoints, signing_certificate_b64: Option<&str>) -> Result<String, askama::Error> {
+pub fn render(
+    sp: &SpEndpoints,
+    signing_certificate_b64: Option<&str>,
+) -> Result<String, askama::Error> {
     SpMetadataXml {
         entity_id: &sp.entity_id,
         acs_url: &sp.acs_url,

@@ -38,23 +38,43 @@ impl ValidatedAssertion {
     }
 }
 
-pub fn validate_response(saml_response: &str, ctx: &AcsContext<'_>) -> Result<ValidatedAssertion, SamlError> {
+pub fn validate_response(
+    saml_response: &str,
+    ctx: &AcsContext<'_>,
+) -> Result<ValidatedAssertion, SamlError> {
     if saml_response.len() > ctx.max_response_bytes {
-        return Err(err(Reason::ResponseTooLarge, format!("SAMLResponse is {} bytes, the cap is {}", saml_response.len(), ctx.max_response_bytes)));
+        return Err(err(
+            Reason::ResponseTooLarge,
+            format!(
+                "SAMLResponse is {} bytes, the cap is {}",
+                saml_response.len(),
+                ctx.max_response_bytes
+            ),
+        ));
     }
-    let compact: String = saml_response.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let bytes = STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|_| err(Reason::MalformedEncoding, "SAMLResponse is not valid base64"))?;
-    let text = String::from_utf8(bytes).map_err(|_| err(Reason::MalformedEncoding, "SAMLResponse is not UTF-8"))?;
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let bytes = STANDARD.decode(compact.as_bytes()).map_err(|_| {
+        err(
+            Reason::MalformedEncoding,
+            "SAMLResponse is not valid base64",
+        )
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| err(Reason::MalformedEncoding, "SAMLResponse is not UTF-8"))?;
 
     let doc = xml::parse(&text)?;
     let envelope = prefilter::inspect(&doc, &ctx.idp.allowed_algorithms)?;
 
-    if let Some(dest) = &envelope.destination {
-        if dest != &ctx.sp.acs_url {
-            return Err(err(Reason::DestinationMismatch, format!("Destination `{dest}` is not this ACS")));
-        }
+    if let Some(dest) = &envelope.destination
+        && dest != &ctx.sp.acs_url
+    {
+        return Err(err(
+            Reason::DestinationMismatch,
+            format!("Destination `{dest}` is not this ACS"),
+        ));
     }
     if envelope.status_code != ns::STATUS_SUCCESS {
         let mut e = err(
@@ -62,74 +82,140 @@ pub fn validate_response(saml_response: &str, ctx: &AcsContext<'_>) -> Result<Va
             format!(
                 "IdP status {}{}",
                 envelope.status_code,
-                envelope.status_detail.as_deref().map(|d| format!(" / {d}")).unwrap_or_default()
+                envelope
+                    .status_detail
+                    .as_deref()
+                    .map(|d| format!(" / {d}"))
+                    .unwrap_or_default()
             ),
         );
         e.idp_message = envelope.status_message.clone().filter(|m| !m.is_empty());
         return Err(e);
     }
     if envelope.assertion_count != 1 {
-        return Err(err(Reason::AssertionCount, format!("expected exactly one assertion, found {}", envelope.assertion_count)));
+        return Err(err(
+            Reason::AssertionCount,
+            format!(
+                "expected exactly one assertion, found {}",
+                envelope.assertion_count
+            ),
+        ));
     }
-    if let Some(issuer) = &envelope.issuer {
-        if issuer != &ctx.idp.idp_entity_id {
-            return Err(err(Reason::IssuerMismatch, format!("response Issuer `{issuer}` is not the configured IdP")));
-        }
+    if let Some(issuer) = &envelope.issuer
+        && issuer != &ctx.idp.idp_entity_id
+    {
+        return Err(err(
+            Reason::IssuerMismatch,
+            format!("response Issuer `{issuer}` is not the configured IdP"),
+        ));
     }
     if ctx.idp.idp_certificates.is_empty() {
-        return Err(err(Reason::NoIdpCertificate, "the connection has no IdP signing certificate"));
+        return Err(err(
+            Reason::NoIdpCertificate,
+            "the connection has no IdP signing certificate",
+        ));
     }
     if !envelope.response_signed && !envelope.assertion_signed {
-        return Err(err(Reason::Unsigned, "neither the Response nor the Assertion is signed"));
+        return Err(err(
+            Reason::Unsigned,
+            "neither the Response nor the Assertion is signed",
+        ));
     }
     drop(doc);
 
-    let verified = signature::verified_content(&text, &ctx.idp.idp_certificates, &ctx.idp.allowed_algorithms)?;
+    let verified = signature::verified_content(
+        &text,
+        &ctx.idp.idp_certificates,
+        &ctx.idp.allowed_algorithms,
+    )?;
     let a = assertion::read(&verified)?;
     check(&a, envelope.in_response_to.as_deref(), ctx)
 }
 
-fn check(a: &SignedAssertion, response_in_response_to: Option<&str>, ctx: &AcsContext<'_>) -> Result<ValidatedAssertion, SamlError> {
+fn check(
+    a: &SignedAssertion,
+    response_in_response_to: Option<&str>,
+    ctx: &AcsContext<'_>,
+) -> Result<ValidatedAssertion, SamlError> {
     let skew = ctx.idp.clock_skew_secs;
     let now = ctx.now;
     if a.issuer != ctx.idp.idp_entity_id {
-        return Err(err(Reason::IssuerMismatch, format!("assertion Issuer `{}` is not the configured IdP", a.issuer)));
+        return Err(err(
+            Reason::IssuerMismatch,
+            format!("assertion Issuer `{}` is not the configured IdP", a.issuer),
+        ));
     }
     if a.id.is_empty() {
         return Err(err(Reason::MalformedXml, "the assertion has no ID"));
     }
     if a.audience_restrictions.is_empty() || a.audience_restrictions.iter().any(Vec::is_empty) {
-        return Err(err(Reason::AudienceMissing, "the assertion has no Audience"));
+        return Err(err(
+            Reason::AudienceMissing,
+            "the assertion has no Audience",
+        ));
     }
-    if let Some(r) = a.audience_restrictions.iter().find(|r| !r.contains(&ctx.sp.entity_id)) {
-        return Err(err(Reason::AudienceMismatch, format!("Audience {:?} does not name this SP ({})", r, ctx.sp.entity_id)));
+    if let Some(r) = a
+        .audience_restrictions
+        .iter()
+        .find(|r| !r.contains(&ctx.sp.entity_id))
+    {
+        return Err(err(
+            Reason::AudienceMismatch,
+            format!(
+                "Audience {:?} does not name this SP ({})",
+                r, ctx.sp.entity_id
+            ),
+        ));
     }
-    if let Some(nb) = a.not_before {
-        if now + skew < nb {
-            return Err(err(Reason::NotYetValid, format!("Conditions NotBefore is {} s in the future", nb - now)));
-        }
+    if let Some(nb) = a.not_before
+        && now + skew < nb
+    {
+        return Err(err(
+            Reason::NotYetValid,
+            format!("Conditions NotBefore is {} s in the future", nb - now),
+        ));
     }
-    if let Some(noa) = a.not_on_or_after {
-        if now - skew >= noa {
-            return Err(err(Reason::Expired, format!("Conditions NotOnOrAfter passed {} s ago", now - noa)));
-        }
+    if let Some(noa) = a.not_on_or_after
+        && now - skew >= noa
+    {
+        return Err(err(
+            Reason::Expired,
+            format!("Conditions NotOnOrAfter passed {} s ago", now - noa),
+        ));
     }
     // Web Browser SSO profile §4.1.4.2: the assertion says how the person authenticated.
     if a.authn_statements == 0 {
-        return Err(err(Reason::MissingAuthnStatement, "the assertion has no AuthnStatement"));
+        return Err(err(
+            Reason::MissingAuthnStatement,
+            "the assertion has no AuthnStatement",
+        ));
     }
     let bearer = pick_bearer(a, ctx)?;
     let in_response_to = bearer.in_response_to.clone();
-    if let (Some(outer), Some(inner)) = (response_in_response_to, in_response_to.as_deref()) {
-        if outer != inner {
-            return Err(err(Reason::UnknownInResponseTo, "Response and assertion InResponseTo differ"));
-        }
+    if let (Some(outer), Some(inner)) = (response_in_response_to, in_response_to.as_deref())
+        && outer != inner
+    {
+        return Err(err(
+            Reason::UnknownInResponseTo,
+            "Response and assertion InResponseTo differ",
+        ));
     }
     if response_in_response_to.is_some() && in_response_to.is_none() {
-        return Err(err(Reason::UnknownInResponseTo, "InResponseTo is only on the unsigned Response"));
+        return Err(err(
+            Reason::UnknownInResponseTo,
+            "InResponseTo is only on the unsigned Response",
+        ));
     }
-    let subject = a.name_id.clone().ok_or_else(|| err(Reason::MissingSubject, "the assertion has no NameID"))?;
-    let replay_until = [a.not_on_or_after, bearer.not_on_or_after].into_iter().flatten().max().unwrap_or(now) + skew;
+    let subject = a
+        .name_id
+        .clone()
+        .ok_or_else(|| err(Reason::MissingSubject, "the assertion has no NameID"))?;
+    let replay_until = [a.not_on_or_after, bearer.not_on_or_after]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(now)
+        + skew;
     Ok(ValidatedAssertion {
         assertion_id: a.id.clone(),
         subject,
@@ -142,20 +228,42 @@ fn check(a: &SignedAssertion, response_in_response_to: Option<&str>, ctx: &AcsCo
 }
 
 /// The Web Browser SSO profile requires a bearer confirmation naming this ACS, with an expiry.
-fn pick_bearer<'a>(a: &'a SignedAssertion, ctx: &AcsContext<'_>) -> Result<&'a BearerConfirmation, SamlError> {
+fn pick_bearer<'a>(
+    a: &'a SignedAssertion,
+    ctx: &AcsContext<'_>,
+) -> Result<&'a BearerConfirmation, SamlError> {
     let skew = ctx.idp.clock_skew_secs;
     let mut first_err = None;
     for b in &a.bearers {
         let res = if b.recipient.as_deref() != Some(ctx.sp.acs_url.as_str()) {
-            Err(err(Reason::RecipientMismatch, format!("SubjectConfirmationData Recipient {:?} is not this ACS", b.recipient)))
+            Err(err(
+                Reason::RecipientMismatch,
+                format!(
+                    "SubjectConfirmationData Recipient {:?} is not this ACS",
+                    b.recipient
+                ),
+            ))
         } else if let Some(nb) = b.not_before.filter(|nb| ctx.now + skew < *nb) {
-            Err(err(Reason::NotYetValid, format!("SubjectConfirmationData NotBefore is {} s in the future", nb - ctx.now)))
+            Err(err(
+                Reason::NotYetValid,
+                format!(
+                    "SubjectConfirmationData NotBefore is {} s in the future",
+                    nb - ctx.now
+                ),
+            ))
         } else {
             match b.not_on_or_after {
-                None => Err(err(Reason::NoBearerConfirmation, "SubjectConfirmationData has no NotOnOrAfter")),
-                Some(noa) if ctx.now - skew >= noa => {
-                    Err(err(Reason::Expired, format!("SubjectConfirmationData NotOnOrAfter passed {} s ago", ctx.now - noa)))
-                }
+                None => Err(err(
+                    Reason::NoBearerConfirmation,
+                    "SubjectConfirmationData has no NotOnOrAfter",
+                )),
+                Some(noa) if ctx.now - skew >= noa => Err(err(
+                    Reason::Expired,
+                    format!(
+                        "SubjectConfirmationData NotOnOrAfter passed {} s ago",
+                        ctx.now - noa
+                    ),
+                )),
                 Some(_) => Ok(b),
             }
         };
@@ -166,5 +274,10 @@ fn pick_bearer<'a>(a: &'a SignedAssertion, ctx: &AcsContext<'_>) -> Result<&'a B
             }
         }
     }
-    Err(first_err.unwrap_or_else(|| err(Reason::NoBearerConfirmation, "the assertion has no bearer SubjectConfirmation")))
+    Err(first_err.unwrap_or_else(|| {
+        err(
+            Reason::NoBearerConfirmation,
+            "the assertion has no bearer SubjectConfirmation",
+        )
+    }))
 }

@@ -1,0 +1,69 @@
+# ssogate — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libpq-dev xmlsec1 python3-venv openssl postgresql-client
+VENV := .venv
+PG_URL ?= postgres://postgres@127.0.0.1:5432
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help deps test-deps build run demo migrate test test-sqlite test-pg lint fmt ci bench clean-test-dbs
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+deps: ## Install the system packages a fresh Debian/Ubuntu machine lacks
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.installed: tests/idp/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tests/idp/requirements.txt
+	touch $@
+
+test-deps: deps $(VENV)/.installed ## Install what the tests need (pysaml2 in .venv)
+
+build: deps ## Build the release binary
+	cargo build --release
+
+data/session.key:
+	@mkdir -p data && umask 077 && openssl rand -base64 48 > $@
+
+migrate: build data/session.key ## Create/upgrade the SQLite database under ./data
+	./target/release/ssogate migrate
+
+run: build data/session.key ## Build, migrate and serve on http://127.0.0.1:8080 (DEMO=1 adds a demo tenant)
+	./target/release/ssogate migrate
+	SSOGATE_DEMO__ENABLED=$(if $(DEMO),true,false) ./target/release/ssogate serve
+
+demo: ## Same as `make run DEMO=1`: sign in at http://127.0.0.1:8080/t/demo/login
+	$(MAKE) run DEMO=1
+
+test: test-deps ## Run the whole suite on SQLite (unit + integration)
+	cargo test
+
+test-sqlite: test
+
+test-pg: test-deps ## Run the integration suite on PostgreSQL (fails if it is unreachable)
+	@psql "$(PG_URL)/postgres" -qAtc 'select 1' >/dev/null || { echo "PostgreSQL at $(PG_URL) is unreachable"; exit 1; }
+	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo test --test api
+
+lint: deps ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+ci: lint test test-pg ## What CI runs: lint, SQLite suite, PostgreSQL suite
+
+bench: test-deps ## ACS logins/s with p50/p99 on SQLite and PostgreSQL
+	cargo bench --bench acs
+	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench acs
+
+clean-test-dbs: ## Drop leftover ssogate_test_* PostgreSQL databases
+	@for d in $$(psql "$(PG_URL)/postgres" -Atc "select datname from pg_database where datname like 'ssogate_test_%'"); do \
+		psql "$(PG_URL)/postgres" -qc "DROP DATABASE \"$$d\" WITH (FORCE)"; done
