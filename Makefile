@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libpq-dev xmlsec1 python3-venv openssl postgresql-client
+SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libpq-dev xmlsec1 python3-venv openssl postgresql-client chromium
 VENV := .venv
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -24,7 +24,12 @@ $(VENV)/.installed: tests/idp/requirements.txt
 	$(VENV)/bin/pip install -q -r tests/idp/requirements.txt
 	touch $@
 
-test-deps: deps $(VENV)/.installed ## Install what the tests need (pysaml2 in .venv)
+# playwright-core for tests/browser (it drives Debian's chromium; it downloads no browser).
+tests/browser/node_modules/.installed: tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
+	touch $@
+
+test-deps: deps $(VENV)/.installed tests/browser/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, playwright-core, chromium)
 
 build: deps ## Build the release binary
 	cargo build --release

@@ -24,7 +24,7 @@ use crate::http::{AppState, HttpError};
 use crate::protocol::saml::SpEndpoints;
 use crate::protocol::saml::sign::sign_template;
 use crate::service::admin::{self, SamlConnectionInput, TenantInput};
-use crate::storage::{DbPool, connections};
+use crate::storage::DbPool;
 
 pub const TENANT: &str = "demo";
 pub const CONNECTION: &str = "dev-idp";
@@ -103,7 +103,13 @@ pub fn setup(
         Err(e) => return Err(e.into()),
     };
     match admin::connection_by_slug(&mut conn, &tenant, CONNECTION) {
-        Ok(c) => connections::replace_certificates(&mut conn, tenant.id, c.id, &[cert_der])?,
+        Ok(c) => {
+            let patch = admin::SamlConnectionPatch {
+                idp_certificates: Some(vec![cert_der]),
+                ..Default::default()
+            };
+            admin::update_saml_connection(&mut conn, TENANT, c.slug.as_str(), &patch, false, now)?;
+        }
         Err(admin::AdminError::NotFound(_)) => {
             admin::add_saml_connection(
                 &mut conn,

@@ -188,10 +188,59 @@ pub struct AddSamlArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct UpdateSamlArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// The connection to change (its slug never changes).
+    pub slug: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Re-read entity ID, SSO URL and certificates from this IdP metadata file.
+    #[arg(long, conflicts_with = "metadata_url")]
+    pub metadata_file: Option<PathBuf>,
+    /// Re-read entity ID, SSO URL and certificates from this URL.
+    #[arg(long)]
+    pub metadata_url: Option<String>,
+    #[arg(long, conflicts_with_all = ["metadata_file", "metadata_url"])]
+    pub entity_id: Option<String>,
+    #[arg(long, conflicts_with_all = ["metadata_file", "metadata_url"])]
+    pub sso_url: Option<String>,
+    /// Replace the trusted certificates with these (PEM or DER); repeatable.
+    #[arg(long = "cert-file")]
+    pub cert_files: Vec<PathBuf>,
+    /// Trust this certificate in addition to the current ones (rotation); repeatable.
+    #[arg(long = "add-cert-file")]
+    pub add_cert_files: Vec<PathBuf>,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_email: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_first_name: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_last_name: Option<Vec<String>>,
+    #[arg(long)]
+    pub attr_iwms_id: Option<String>,
+    /// Use the tenant's IWMS attribute again.
+    #[arg(long, conflicts_with = "attr_iwms_id")]
+    pub clear_attr_iwms_id: bool,
+    #[arg(long, value_enum)]
+    pub allow_idp_initiated: Option<OnOff>,
+    #[arg(long, value_enum)]
+    pub sign_requests: Option<OnOff>,
+    #[arg(long)]
+    pub clock_skew_secs: Option<i64>,
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_algorithms: Option<Vec<String>>,
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCmd {
     /// Add a SAML IdP connection from metadata or explicit flags.
     AddSaml(Box<AddSamlArgs>),
+    /// Change a SAML connection: rotate certificates, re-read metadata, edit the mapping.
+    UpdateSaml(Box<UpdateSamlArgs>),
     /// List a tenant's connections.
     List {
         #[arg(long)]

@@ -8,7 +8,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use crate::protocol::saml::SpEndpoints;
-use crate::protocol::saml::idp_metadata::parse_idp_metadata;
+use crate::protocol::saml::idp_metadata::{self, parse_idp_metadata};
 use crate::service::admin::{self, SamlConnectionInput, TenantInput};
 use crate::service::stale;
 use crate::startup::{Application, open_database};
@@ -187,6 +187,7 @@ fn admin_command(
             Ok(())
         }
         Command::Connection(ConnectionCmd::AddSaml(a)) => add_saml(conn, settings, *a, now),
+        Command::Connection(ConnectionCmd::UpdateSaml(a)) => update_saml(conn, settings, *a, now),
         Command::Connection(ConnectionCmd::List { tenant, json: j }) => {
             let t = admin::tenant_by_slug(conn, &tenant)?;
             let list = connections::list_active(conn, t.id)?;
@@ -416,28 +417,24 @@ fn add_saml(
     a: AddSamlArgs,
     now: i64,
 ) -> anyhow::Result<()> {
-    let (entity_id, sso_url, certs) = if let Some(path) = &a.metadata_file {
-        let xml = std::fs::read_to_string(path)
-            .with_context(|| format!("--metadata-file {}: cannot read", path.display()))?;
-        let m = parse_idp_metadata(&xml)
-            .with_context(|| format!("--metadata-file {}", path.display()))?;
-        (m.entity_id, m.sso_url, m.signing_certificates)
-    } else if let Some(url) = &a.metadata_url {
-        let m = parse_idp_metadata(&fetch_metadata(url)?).context("--metadata-url")?;
-        (m.entity_id, m.sso_url, m.signing_certificates)
-    } else if let Some(entity) = a.entity_id.clone() {
-        let certs = read_certificates(&a.cert_files)?;
-        (entity, a.sso_url.clone().unwrap_or_default(), certs)
-    } else {
-        bail!(
-            "give --metadata-file, --metadata-url, or --entity-id with --sso-url and --cert-file"
-        );
+    let mut certs = Vec::new();
+    let (entity_id, sso_url) = match metadata_from(
+        a.metadata_file.as_deref(),
+        a.metadata_url.as_deref(),
+    )? {
+        Some(m) => {
+            certs = m.signing_certificates;
+            (m.entity_id, m.sso_url)
+        }
+        None => match a.entity_id.clone() {
+            Some(entity) => (entity, a.sso_url.clone().unwrap_or_default()),
+            None => bail!(
+                "give --metadata-file, --metadata-url, or --entity-id with --sso-url and --cert-file"
+            ),
+        },
     };
-    let mut certs = certs;
-    if a.metadata_file.is_some() || a.metadata_url.is_some() {
-        // Extra certificates (e.g. the next one during a rotation) may be added to metadata's.
-        certs.extend(read_certificates(&a.cert_files)?);
-    }
+    // With metadata, --cert-file adds certificates (e.g. the next one during a rotation).
+    certs.extend(read_certificates(&a.cert_files)?);
     let input = SamlConnectionInput {
         slug: a.slug.clone(),
         display_name: a.name.clone(),
@@ -478,6 +475,99 @@ fn add_saml(
     emit(&format!(
         "  SP metadata:                  {}",
         v["metadata_url"].as_str().unwrap_or("")
+    ));
+    Ok(())
+}
+
+fn metadata_from(
+    file: Option<&std::path::Path>,
+    url: Option<&str>,
+) -> anyhow::Result<Option<idp_metadata::IdpMetadata>> {
+    Ok(match (file, url) {
+        (Some(path), _) => {
+            let xml = std::fs::read_to_string(path)
+                .with_context(|| format!("--metadata-file {}: cannot read", path.display()))?;
+            Some(
+                parse_idp_metadata(&xml)
+                    .with_context(|| format!("--metadata-file {}", path.display()))?,
+            )
+        }
+        (None, Some(url)) => {
+            Some(parse_idp_metadata(&fetch_metadata(url)?).context("--metadata-url")?)
+        }
+        (None, None) => None,
+    })
+}
+
+fn update_saml(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    a: UpdateSamlArgs,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut patch = admin::SamlConnectionPatch {
+        display_name: a.name.clone(),
+        idp_entity_id: a.entity_id.clone(),
+        idp_sso_url: a.sso_url.clone(),
+        allowed_algorithms: a.allowed_algorithms.clone(),
+        allow_idp_initiated: a.allow_idp_initiated.map(bool::from),
+        sign_requests: a.sign_requests.map(bool::from),
+        clock_skew_secs: a.clock_skew_secs,
+        attr_email: a.attr_email.clone(),
+        attr_first_name: a.attr_first_name.clone(),
+        attr_last_name: a.attr_last_name.clone(),
+        attr_iwms_id: if a.clear_attr_iwms_id {
+            Some(None)
+        } else {
+            a.attr_iwms_id.clone().map(Some)
+        },
+        ..Default::default()
+    };
+    let mut certs = None;
+    if let Some(m) = metadata_from(a.metadata_file.as_deref(), a.metadata_url.as_deref())? {
+        patch.idp_entity_id = Some(m.entity_id);
+        patch.idp_sso_url = Some(m.sso_url);
+        certs = Some(m.signing_certificates);
+    }
+    if !a.cert_files.is_empty() {
+        let mut c = certs.unwrap_or_default();
+        c.extend(read_certificates(&a.cert_files)?);
+        certs = Some(c);
+    }
+    if !a.add_cert_files.is_empty() {
+        let mut c = match certs {
+            Some(c) => c,
+            None => {
+                let t = admin::tenant_by_slug(conn, &a.tenant)?;
+                let existing = admin::connection_by_slug(conn, &t, &a.slug)?;
+                connections::saml_settings(conn, t.id, existing.id)?.idp_certificates
+            }
+        };
+        for der in read_certificates(&a.add_cert_files)? {
+            if !c.contains(&der) {
+                c.push(der);
+            }
+        }
+        certs = Some(c);
+    }
+    patch.idp_certificates = certs;
+    let sp_can_sign = settings.saml.sp_private_key_file.is_some();
+    let c = admin::update_saml_connection(conn, &a.tenant, &a.slug, &patch, sp_can_sign, now)?;
+    let t = admin::tenant_by_slug(conn, &a.tenant)?;
+    let s = connections::saml_settings(conn, t.id, c.id)?;
+    let v = admin::connection_json(
+        &c,
+        &s,
+        &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
+    );
+    if a.json {
+        return output::json(&v);
+    }
+    emit(&format!(
+        "SAML connection {} of {} updated; {} trusted certificate(s).",
+        c.slug,
+        t.slug,
+        s.idp_certificates.len()
     ));
     Ok(())
 }

@@ -278,15 +278,18 @@ fn check_names(field: &'static str, names: &[String]) -> Result<(), AdminError> 
     Ok(())
 }
 
-pub fn add_saml_connection(
-    conn: &mut DbConnection,
-    tenant: &str,
+/// A validated connection: display name, IdP settings, IWMS attribute override.
+struct ValidSaml {
+    display: String,
+    settings: SamlIdpSettings,
+    iwms: Option<String>,
+}
+
+fn validate_saml(
     input: &SamlConnectionInput,
+    slug: &Slug,
     sp_can_sign: bool,
-    now: i64,
-) -> Result<Connection, AdminError> {
-    let t = tenant_by_slug(conn, tenant)?;
-    let slug = parse_slug("slug", &input.slug)?;
+) -> Result<ValidSaml, AdminError> {
     let display =
         tenant::parse_display_name(input.display_name.as_deref().unwrap_or(slug.as_str()))
             .map_err(|e| invalid("display_name", e))?;
@@ -342,6 +345,27 @@ pub fn add_saml_connection(
         sign_requests: input.sign_requests,
         clock_skew_secs: skew,
     };
+    Ok(ValidSaml {
+        display,
+        settings,
+        iwms,
+    })
+}
+
+pub fn add_saml_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    input: &SamlConnectionInput,
+    sp_can_sign: bool,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let slug = parse_slug("slug", &input.slug)?;
+    let ValidSaml {
+        display,
+        settings,
+        iwms,
+    } = validate_saml(input, &slug, sp_can_sign)?;
     let new = NewConnection {
         slug: &slug,
         display_name: &display,
@@ -355,6 +379,89 @@ pub fn add_saml_connection(
     })?;
     connections::find(conn, t.id, &slug)?
         .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))
+}
+
+/// Changes to a SAML connection; `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct SamlConnectionPatch {
+    pub display_name: Option<String>,
+    pub idp_entity_id: Option<String>,
+    pub idp_sso_url: Option<String>,
+    /// Replaces the trusted certificates (certificate rotation).
+    pub idp_certificates: Option<Vec<Vec<u8>>>,
+    pub allowed_algorithms: Option<Vec<String>>,
+    pub allow_idp_initiated: Option<bool>,
+    pub sign_requests: Option<bool>,
+    pub clock_skew_secs: Option<i64>,
+    pub attr_email: Option<Vec<String>>,
+    pub attr_first_name: Option<Vec<String>>,
+    pub attr_last_name: Option<Vec<String>>,
+    /// Some(None) falls back to the tenant's IWMS attribute.
+    pub attr_iwms_id: Option<Option<String>>,
+}
+
+pub fn update_saml_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    slug: &str,
+    patch: &SamlConnectionPatch,
+    sp_can_sign: bool,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let c = connection_by_slug(conn, &t, slug)?;
+    let cur = connections::saml_settings(conn, t.id, c.id)?;
+    let merged = SamlConnectionInput {
+        slug: c.slug.to_string(),
+        display_name: Some(
+            patch
+                .display_name
+                .clone()
+                .unwrap_or_else(|| c.display_name.clone()),
+        ),
+        idp_entity_id: patch.idp_entity_id.clone().unwrap_or(cur.idp_entity_id),
+        idp_sso_url: patch.idp_sso_url.clone().unwrap_or(cur.idp_sso_url),
+        idp_certificates: patch
+            .idp_certificates
+            .clone()
+            .unwrap_or(cur.idp_certificates),
+        allowed_algorithms: Some(patch.allowed_algorithms.clone().unwrap_or_else(|| {
+            cur.allowed_algorithms
+                .iter()
+                .map(|a| a.name().to_owned())
+                .collect()
+        })),
+        allow_idp_initiated: patch.allow_idp_initiated.unwrap_or(cur.allow_idp_initiated),
+        sign_requests: patch.sign_requests.unwrap_or(cur.sign_requests),
+        clock_skew_secs: Some(patch.clock_skew_secs.unwrap_or(cur.clock_skew_secs)),
+        attr_email: patch.attr_email.clone().unwrap_or(c.attr_email.clone()),
+        attr_first_name: patch
+            .attr_first_name
+            .clone()
+            .unwrap_or(c.attr_first_name.clone()),
+        attr_last_name: patch
+            .attr_last_name
+            .clone()
+            .unwrap_or(c.attr_last_name.clone()),
+        attr_iwms_id: patch.attr_iwms_id.clone().unwrap_or(c.attr_iwms_id.clone()),
+    };
+    let ValidSaml {
+        display,
+        settings,
+        iwms,
+    } = validate_saml(&merged, &c.slug, sp_can_sign)?;
+    let fields = NewConnection {
+        slug: &c.slug,
+        display_name: &display,
+        attr_email: &merged.attr_email,
+        attr_first_name: &merged.attr_first_name,
+        attr_last_name: &merged.attr_last_name,
+        attr_iwms_id: iwms.as_deref(),
+    };
+    storage::transaction(conn, |db| {
+        connections::update_saml(db, t.id, c.id, &fields, &settings, now)
+    })?;
+    connection_by_slug(conn, &t, slug)
 }
 
 pub fn connection_by_slug(

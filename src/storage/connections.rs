@@ -226,20 +226,49 @@ pub fn mark_removed(
     Ok(())
 }
 
-/// Rotates the trusted IdP certificates of a connection.
-pub fn replace_certificates(
+/// Overwrites a connection's settings (the slug never changes: it is in IdP configuration).
+pub fn update_saml(
     conn: &mut DbConnection,
     tenant: TenantId,
     id: ConnectionId,
-    certs_der: &[Vec<u8>],
+    c: &NewConnection<'_>,
+    s: &SamlIdpSettings,
+    now: i64,
 ) -> Result<(), StorageError> {
-    let certs: Vec<String> = certs_der.iter().map(|d| STANDARD.encode(d)).collect();
+    diesel::update(
+        connections::table
+            .filter(connections::tenant_id.eq(tenant.0))
+            .filter(connections::id.eq(id.0)),
+    )
+    .set((
+        connections::display_name.eq(c.display_name),
+        connections::attr_email.eq(json(&c.attr_email)),
+        connections::attr_first_name.eq(json(&c.attr_first_name)),
+        connections::attr_last_name.eq(json(&c.attr_last_name)),
+        connections::attr_iwms_id.eq(c.attr_iwms_id),
+        connections::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    let certs: Vec<String> = s
+        .idp_certificates
+        .iter()
+        .map(|d| STANDARD.encode(d))
+        .collect();
+    let algs: Vec<&str> = s.allowed_algorithms.iter().map(|a| a.name()).collect();
     diesel::update(
         saml_idps::table
             .filter(saml_idps::tenant_id.eq(tenant.0))
             .filter(saml_idps::connection_id.eq(id.0)),
     )
-    .set(saml_idps::idp_certificates.eq(json(&certs)))
+    .set((
+        saml_idps::idp_entity_id.eq(&s.idp_entity_id),
+        saml_idps::idp_sso_url.eq(&s.idp_sso_url),
+        saml_idps::idp_certificates.eq(json(&certs)),
+        saml_idps::allowed_algorithms.eq(json(&algs)),
+        saml_idps::allow_idp_initiated.eq(s.allow_idp_initiated),
+        saml_idps::sign_requests.eq(s.sign_requests),
+        saml_idps::clock_skew_secs.eq(s.clock_skew_secs),
+    ))
     .execute(conn)?;
     Ok(())
 }

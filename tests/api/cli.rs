@@ -331,3 +331,75 @@ fn migrate_is_idempotent() {
     assert!(cli.ok(&["migrate"]).contains("migrations applied"));
     assert!(cli.ok(&["migrate"]).contains("migrations applied"));
 }
+
+#[tokio::test]
+async fn certificate_rotation_through_update_saml() {
+    use crate::saml_fixtures::Resp;
+    let app = crate::helpers::spawn_app().await;
+    let old = TestIdp::new("http://idp.acme.test/metadata");
+    let new = TestIdp::new("http://idp.acme.test/metadata");
+    app.create_tenant(
+        "acme",
+        ssogate::service::admin::TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
+    app.add_connection("acme", crate::helpers::default_saml_input("okta", &old));
+    let cli = Cli::with_db(&app.db_url);
+    std::fs::write(cli.path("new.pem"), &new.cert_pem).unwrap();
+    let sign_in = |idp: &'static TestIdp| {
+        let app = &app;
+        async move {
+            let (req, rs) = app.start_login("acme", "okta", None).await;
+            let r = Resp::valid(app, "acme", "okta", idp, Some(&req));
+            app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    let (old, new): (&'static TestIdp, &'static TestIdp) =
+        (Box::leak(Box::new(old)), Box::leak(Box::new(new)));
+    assert_eq!(sign_in(new).await, 403, "not trusted yet");
+    let c = cli.json(&[
+        "connection",
+        "update-saml",
+        "--tenant",
+        "acme",
+        "okta",
+        "--add-cert-file",
+        cli.path("new.pem").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(c["idp_certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(sign_in(new).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(sign_in(old).await, 303, "both trusted during the rotation");
+    cli.ok(&[
+        "connection",
+        "update-saml",
+        "--tenant",
+        "acme",
+        "okta",
+        "--cert-file",
+        cli.path("new.pem").to_str().unwrap(),
+    ]);
+    assert_eq!(sign_in(old).await, 403);
+    assert_eq!(app.last_reason("acme"), "invalid_signature");
+    let c = cli.json(&[
+        "connection",
+        "update-saml",
+        "--tenant",
+        "acme",
+        "okta",
+        "--allow-idp-initiated",
+        "on",
+        "--json",
+    ]);
+    assert_eq!(c["allow_idp_initiated"], true);
+    assert_eq!(
+        c["idp_certificates"].as_array().unwrap().len(),
+        1,
+        "untouched settings are kept"
+    );
+}

@@ -1,5 +1,6 @@
 //! One integration-test binary: every test spawns the real app on a random port with a
 //! fresh database (SQLite by default; TEST_DB=postgres for PostgreSQL).
+mod browser;
 mod cli;
 mod forward_auth;
 mod health;
