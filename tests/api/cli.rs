@@ -63,6 +63,10 @@ impl Cli {
         String::from_utf8(out.stderr).unwrap()
     }
 
+    pub fn db_url(&self) -> &str {
+        &self.db_url
+    }
+
     pub fn path(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)
     }

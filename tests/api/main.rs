@@ -2,9 +2,11 @@
 //! fresh database (SQLite by default; TEST_DB=postgres for PostgreSQL).
 mod browser;
 mod cli;
+mod demo;
 mod forward_auth;
 mod health;
 mod helpers;
+mod logging;
 mod login;
 mod provisioning;
 mod pysaml2;

@@ -127,17 +127,32 @@ impl Resp {
         idp: &TestIdp,
         request_id: Option<&str>,
     ) -> Self {
+        Self::valid_at(
+            &app.acs_url(tenant, conn),
+            &app.sp_entity_id(tenant, conn),
+            idp,
+            request_id,
+        )
+    }
+
+    /// A valid response for an SP known only by its URLs.
+    pub fn valid_at(
+        acs_url: &str,
+        sp_entity_id: &str,
+        idp: &TestIdp,
+        request_id: Option<&str>,
+    ) -> Self {
         let now = crate::helpers::now();
         Resp {
             response_id: ssogate::random::saml_id(),
             assertion_id: ssogate::random::saml_id(),
             response_issuer: Some(idp.entity_id.clone()),
             assertion_issuer: idp.entity_id.clone(),
-            destination: Some(app.acs_url(tenant, conn)),
+            destination: Some(acs_url.to_owned()),
             response_in_response_to: request_id.map(str::to_owned),
             scd_in_response_to: request_id.map(str::to_owned),
-            recipient: Some(app.acs_url(tenant, conn)),
-            audience: Some(app.sp_entity_id(tenant, conn)),
+            recipient: Some(acs_url.to_owned()),
+            audience: Some(sp_entity_id.to_owned()),
             not_before: now - 30,
             not_on_or_after: now + 300,
             scd_not_on_or_after: Some(now + 300),

@@ -1,0 +1,155 @@
+//! The real binary's logs, at debug level, never contain SAML messages, relay states,
+//! session tokens or query strings.
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::cli::Cli;
+use crate::saml_fixtures::{Resp, TestIdp};
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let cli = Cli::new();
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    std::fs::write(cli.path("idp.pem"), &idp.cert_pem).unwrap();
+    cli.ok(&[
+        "tenant",
+        "create",
+        "acme",
+        "--auto-create-users",
+        "on",
+        "--allowed-origin",
+        "https://app.acme.test",
+    ]);
+    cli.ok(&[
+        "connection",
+        "add-saml",
+        "--tenant",
+        "acme",
+        "--slug",
+        "okta",
+        "--entity-id",
+        &idp.entity_id,
+        "--sso-url",
+        "https://idp.acme.test/sso",
+        "--cert-file",
+        cli.path("idp.pem").to_str().unwrap(),
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssogate"))
+        .arg("serve")
+        .current_dir(cli.path(""))
+        .env("SSOGATE_DATABASE__URL", cli.db_url())
+        .env("SSOGATE_SERVER__PORT", "0")
+        .env(
+            "SSOGATE_SESSION__SECRET",
+            "a-very-secret-session-key-0123456789",
+        )
+        .env("SSOGATE_LOG__FORMAT", "json")
+        .env("SSOGATE_LOG__LEVEL", "debug")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let port = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "server exited: {log}"
+        );
+        log.push_str(&line);
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+            if let Some(p) = v["port"].as_u64() {
+                break p;
+            }
+        }
+    };
+    let reader = std::thread::spawn(move || {
+        let mut rest = String::new();
+        for line in stderr.lines() {
+            rest.push_str(&line.unwrap_or_default());
+            rest.push('\n');
+        }
+        rest
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!(
+            "{base}/t/acme/login?return_to=https://app.acme.test/secret-path%3Fq%3Dsecret-query"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let (req, relay) = crate::helpers::parse_authn_redirect(&location);
+    let saml_request = reqwest::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "SAMLRequest")
+        .unwrap()
+        .1
+        .into_owned();
+    let acs = format!("{base}/t/acme/saml/okta/acs");
+    let mut r = Resp::valid_at(
+        &acs,
+        &format!("{base}/t/acme/saml/okta/metadata"),
+        &idp,
+        Some(&req),
+    );
+    r.name_id = "subject-secret-nameid".into();
+    let encoded = STANDARD.encode(r.signed(&idp));
+    let res = client
+        .post(&acs)
+        .form(&[
+            ("SAMLResponse", encoded.as_str()),
+            ("RelayState", relay.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = cookie.split('=').nth(1).unwrap().to_owned();
+    assert_eq!(
+        client
+            .get(format!("{base}/auth/verify"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    log.push_str(&reader.join().unwrap());
+
+    assert!(
+        log.contains("/t/acme/saml/okta/acs"),
+        "request logging works: {log}"
+    );
+    for (what, secret) in [
+        ("SAMLResponse", &encoded[..40]),
+        ("SAMLRequest", &saml_request[..20]),
+        ("RelayState", relay.as_str()),
+        ("session token", token.as_str()),
+        ("query string", "secret-query"),
+        ("return_to path", "secret-path"),
+        ("session secret", "a-very-secret-session-key"),
+    ] {
+        assert!(!log.contains(secret), "{what} leaked into the logs");
+    }
+}
