@@ -61,10 +61,10 @@ async fn secrets_never_reach_the_logs() {
             "server exited: {log}"
         );
         log.push_str(&line);
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-            if let Some(p) = v["port"].as_u64() {
-                break p;
-            }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+            && let Some(p) = v["port"].as_u64()
+        {
+            break p;
         }
     };
     let reader = std::thread::spawn(move || {
