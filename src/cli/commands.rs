@@ -452,13 +452,7 @@ fn add_saml(
     };
     let sp_can_sign = settings.saml.sp_private_key_file.is_some();
     let c = admin::add_saml_connection(conn, &a.tenant, &input, sp_can_sign, now)?;
-    let t = admin::tenant_by_slug(conn, &a.tenant)?;
-    let s = connections::saml_settings(conn, t.id, c.id)?;
-    let v = admin::connection_json(
-        &c,
-        &s,
-        &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
-    );
+    let (t, _, v) = connection_view(conn, settings, &a.tenant, &c)?;
     if a.json {
         return output::json(&v);
     }
@@ -553,13 +547,7 @@ fn update_saml(
     patch.idp_certificates = certs;
     let sp_can_sign = settings.saml.sp_private_key_file.is_some();
     let c = admin::update_saml_connection(conn, &a.tenant, &a.slug, &patch, sp_can_sign, now)?;
-    let t = admin::tenant_by_slug(conn, &a.tenant)?;
-    let s = connections::saml_settings(conn, t.id, c.id)?;
-    let v = admin::connection_json(
-        &c,
-        &s,
-        &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
-    );
+    let (t, s, v) = connection_view(conn, settings, &a.tenant, &c)?;
     if a.json {
         return output::json(&v);
     }
@@ -570,4 +558,22 @@ fn update_saml(
         s.idp_certificates.len()
     ));
     Ok(())
+}
+
+/// A connection as printed by the CLI, with the SP values to paste into the IdP.
+fn connection_view(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    tenant: &str,
+    c: &crate::domain::connection::Connection,
+) -> anyhow::Result<(
+    crate::domain::tenant::Tenant,
+    crate::domain::connection::SamlIdpSettings,
+    serde_json::Value,
+)> {
+    let t = admin::tenant_by_slug(conn, tenant)?;
+    let s = connections::saml_settings(conn, t.id, c.id)?;
+    let sp = SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str());
+    let v = admin::connection_json(c, &s, &sp);
+    Ok((t, s, v))
 }

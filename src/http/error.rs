@@ -82,7 +82,7 @@ impl ResponseError for HttpError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut page = match self {
+        let page = match self {
             HttpError::NotFound(what) => MessagePage::new("Not found", *what),
             HttpError::BadRequest(msg) => MessagePage::new("Bad request", msg.clone()),
             HttpError::SignInRefused {
@@ -112,9 +112,6 @@ impl ResponseError for HttpError {
                 p
             }
         };
-        if page.title.is_empty() {
-            page.title = "Error".into();
-        }
         page.respond(self.status_code())
     }
 }
