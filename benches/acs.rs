@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo bench --bench acs                              # SQLite file in a tempdir
-//! SSOGATE_TEST_DB=postgres cargo bench --bench acs     # throwaway DB on postgres://postgres@127.0.0.1:5432
+//! TEST_DB=postgres cargo bench --bench acs     # throwaway DB on postgres://postgres@127.0.0.1:5432
 //! BENCH_LOGINS=2000 BENCH_CONCURRENCY=16 BENCH_VALIDATE_ITERS=1000 cargo bench --bench acs
 //! ```
 //!
@@ -184,10 +184,10 @@ enum Db {
 
 impl Db {
     fn fresh(dir: &std::path::Path) -> Self {
-        match std::env::var("SSOGATE_TEST_DB").as_deref() {
+        match std::env::var("TEST_DB").as_deref() {
             Ok("postgres") => {
                 let base =
-                    std::env::var("SSOGATE_TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
+                    std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
                 let name = format!(
                     "ssogate_bench_{}",
                     hex::encode(ssogate::random::bytes::<8>())
@@ -206,7 +206,7 @@ impl Db {
             Ok("sqlite") | Err(_) => Db::Sqlite {
                 url: format!("sqlite://{}", dir.join("ssogate.db").display()),
             },
-            Ok(other) => panic!("SSOGATE_TEST_DB must be sqlite or postgres, not {other}"),
+            Ok(other) => panic!("TEST_DB must be sqlite or postgres, not {other}"),
         }
     }
 

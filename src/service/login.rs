@@ -122,22 +122,56 @@ impl Refusal {
     }
 }
 
-/// Completes a SAML sign-in. Every outcome is recorded in the sign-in history.
+/// Completes a SAML sign-in. Every outcome is recorded in the sign-in history; everything a
+/// valid response changes (pending request, replay cache, user, session, record) commits in
+/// one transaction.
 pub fn complete_saml(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     p: &CompleteParams<'_>,
 ) -> Result<SignedIn, CompleteError> {
-    let mut subject = None;
-    let mut email = None;
-    let result = complete_inner(conn, tenant, connection, p, &mut subject, &mut email)?;
-    let (success, reason, detail, user) = match &result {
-        Ok((s, d)) => (true, Reason::Success, d.as_str(), Some(s.user_id)),
+    let outcome = match validate(conn, tenant, connection, p)? {
+        Err(refusal) => {
+            record(conn, tenant, connection, &Who::default(), &Err(&refusal), p.now)?;
+            Err(refusal)
+        }
+        Ok(assertion) => storage::transaction(conn, |c| {
+            let (who, result) = bind_and_provision(c, tenant, connection, &assertion, p)?;
+            record(c, tenant, connection, &who, &result.as_ref().map(|(s, d)| (s.user_id, d.as_str())), p.now)?;
+            Ok(result)
+        })?,
+    };
+    match outcome {
+        Ok((signed_in, _)) => Ok(signed_in),
+        Err(r) => {
+            tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = r.reason.code(), "sign-in refused");
+            Err(CompleteError::Refused(Failure { reason: r.reason, idp_message: r.idp_message }))
+        }
+    }
+}
+
+/// Who was signing in, as far as the response told.
+#[derive(Default)]
+struct Who {
+    subject: Option<String>,
+    email: Option<String>,
+}
+
+fn record(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    who: &Who,
+    outcome: &Result<(UserId, &str), &Refusal>,
+    now: i64,
+) -> Result<(), StorageError> {
+    let (success, reason, detail, user) = match outcome {
+        Ok((user, detail)) => (true, Reason::Success, *detail, Some(*user)),
         Err(r) => (false, r.reason, r.detail.as_str(), r.user),
     };
     login_attempts::record(
-        conn,
+        c,
         &NewAttempt {
             tenant: tenant.id,
             connection: Some(connection.id),
@@ -145,116 +179,68 @@ pub fn complete_saml(
             success,
             reason: reason.code(),
             detail,
-            subject: subject.as_deref(),
-            email: email.as_deref(),
+            subject: who.subject.as_deref(),
+            email: who.email.as_deref(),
         },
-        p.now,
-    )?;
-    if !success {
-        tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = reason.code(), "sign-in refused");
-    }
-    match result {
-        Ok((s, _)) => Ok(s),
-        Err(r) => Err(CompleteError::Refused(Failure {
-            reason: r.reason,
-            idp_message: r.idp_message,
-        })),
-    }
+        now,
+    )
 }
 
-type Inner = Result<Result<(SignedIn, String), Refusal>, StorageError>;
-
-fn complete_inner(
+/// The protocol step: nothing is written.
+fn validate(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     p: &CompleteParams<'_>,
-    subject_out: &mut Option<String>,
-    email_out: &mut Option<String>,
-) -> Inner {
+) -> Result<Result<ValidatedAssertion, Refusal>, StorageError> {
     if connection.removed_at.is_some() {
-        return Ok(Err(Refusal::new(
-            Reason::ConnectionRemoved,
-            "the connection was removed",
-        )));
+        return Ok(Err(Refusal::new(Reason::ConnectionRemoved, "the connection was removed")));
     }
     let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
-    let ctx = AcsContext {
-        idp: &idp,
-        sp: p.sp,
-        now: p.now,
-        max_response_bytes: p.max_response_bytes,
-    };
-    let assertion = match saml::validate_response(p.saml_response, &ctx) {
-        Ok(a) => a,
-        Err(e) => {
-            return Ok(Err(Refusal {
-                reason: e.reason,
-                detail: e.detail,
-                user: None,
-                idp_message: e.idp_message,
-            }));
-        }
-    };
-    *subject_out = Some(assertion.subject.clone());
+    let ctx = AcsContext { idp: &idp, sp: p.sp, now: p.now, max_response_bytes: p.max_response_bytes };
+    Ok(saml::validate_response(p.saml_response, &ctx).map_err(|e| Refusal {
+        reason: e.reason,
+        detail: e.detail,
+        user: None,
+        idp_message: e.idp_message,
+    }))
+}
 
-    // Single use: the pending request is consumed (and the assertion ID burned) before
-    // anything else can fail, so neither can be tried twice.
-    let bound_return_to = match bind_request(
-        conn,
-        tenant,
-        connection,
-        &assertion,
-        p,
-        idp.allow_idp_initiated,
-    )? {
-        Ok(r) => r,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+type Outcome = Result<(SignedIn, String), Refusal>;
 
-    let email_fallback = Some(assertion.subject.as_str())
-        .filter(|s| assertion.name_id_is_email() || s.contains('@'));
+fn bind_and_provision(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    assertion: &ValidatedAssertion,
+    p: &CompleteParams<'_>,
+) -> Result<(Who, Outcome), StorageError> {
+    let email_fallback = Some(assertion.subject.as_str()).filter(|s| assertion.name_id_is_email() || s.contains('@'));
     let claims = map_claims(
         &connection.effective_mapping(tenant.iwms_attribute.as_deref()),
         &assertion.attributes,
         email_fallback,
     );
-    *email_out = claims
-        .email
-        .as_ref()
-        .map(|e| e.to_string())
-        .or_else(|| claims.invalid_email.clone());
-
+    let who = Who {
+        subject: Some(assertion.subject.clone()),
+        email: claims.email.as_ref().map(|e| e.to_string()).or_else(|| claims.invalid_email.clone()),
+    };
+    let allow_idp_initiated = connections::saml_settings(conn, tenant.id, connection.id)?.allow_idp_initiated;
+    // The pending request is consumed and the assertion ID burned even when provisioning
+    // refuses: a response is never usable twice.
+    let bound_return_to = match bind_request(conn, tenant, connection, assertion, p, allow_idp_initiated)? {
+        Ok(r) => r,
+        Err(refusal) => return Ok((who, Err(refusal))),
+    };
     let session_expires_at = assertion
         .session_not_on_or_after
-        .map_or(p.now + p.session_ttl_secs, |t| {
-            t.min(p.now + p.session_ttl_secs)
-        });
-    let provisioned = storage::transaction(conn, |c| {
-        provision(
-            c,
-            tenant,
-            connection,
-            &assertion.subject,
-            &claims,
-            p,
-            session_expires_at,
-        )
-    })?;
-    Ok(provisioned.map(|(user_id, session_token, detail)| {
-        (
-            SignedIn {
-                user_id,
-                session_token,
-                session_expires_at,
-                redirect_to: return_to::resolve(
-                    bound_return_to.as_deref(),
-                    &tenant.allowed_return_origins,
-                ),
-            },
-            detail,
-        )
-    }))
+        .map_or(p.now + p.session_ttl_secs, |t| t.min(p.now + p.session_ttl_secs));
+    let provisioned = provision(conn, tenant, connection, &assertion.subject, &claims, p, session_expires_at)?;
+    let outcome = provisioned.map(|(user_id, session_token, detail)| {
+        let redirect_to = return_to::resolve(bound_return_to.as_deref(), &tenant.allowed_return_origins);
+        (SignedIn { user_id, session_token, session_expires_at, redirect_to }, detail)
+    });
+    Ok((who, outcome))
 }
 
 /// Ties the response to the AuthnRequest it answers (or admits it as IdP-initiated) and

@@ -16,7 +16,7 @@ pub mod users;
 pub use error::StorageError;
 pub use pool::{Backend, DbConnection, DbPool, build_pool, run_migrations};
 
-use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
 /// Runs blocking database work off the async executor; no connection is held across an await.
 pub async fn block<T, E, F>(pool: &DbPool, f: F) -> Result<T, E>
@@ -43,12 +43,46 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match conn.transaction(|c| f(c)) {
+        match write_transaction(conn, &mut f) {
             Err(e) if e.is_retryable() && attempt < 12 => {
                 let jitter = u64::from(crate::random::bytes::<1>()[0] % 8);
                 std::thread::sleep(std::time::Duration::from_millis(2 * attempt + jitter));
             }
             other => return other,
+        }
+    }
+}
+
+/// SQLite write transactions start with BEGIN IMMEDIATE: a deferred transaction that reads
+/// and then writes fails at once with SQLITE_BUSY when another writer committed meanwhile,
+/// while IMMEDIATE queues behind it under busy_timeout.
+fn write_transaction<T, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, StorageError>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, StorageError>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    let end = |conn: &mut DbConnection, commit: bool| -> diesel::QueryResult<()> {
+        match (conn, commit) {
+            (DbConnection::Sqlite(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConnection::Sqlite(c), false) => AnsiTransactionManager::rollback_transaction(c),
+            (DbConnection::Pg(c), true) => AnsiTransactionManager::commit_transaction(c),
+            (DbConnection::Pg(c), false) => AnsiTransactionManager::rollback_transaction(c),
+        }
+    };
+    match f(conn) {
+        Ok(v) => match end(conn, true) {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                let _ = end(conn, false);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            end(conn, false)?;
+            Err(e)
         }
     }
 }

@@ -45,6 +45,7 @@ async fn chromium_signs_in_through_pysaml2_and_signs_out() {
     let started = Instant::now();
     let child = tokio::process::Command::new("node")
         .current_dir(&root)
+        .env("FORCE_COLOR", "0") // plain Playwright errors in the panic message
         .arg("tests/browser/signin.mjs")
         .args(["--base", &app.address])
         .args([
