@@ -2,22 +2,33 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libpq-dev xmlsec1 python3-venv openssl postgresql-client chromium
+# Build and run: samael's bindgen needs libclang; libxmlsec1/libxml2 for signatures; libpq for PostgreSQL.
+SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libpq-dev openssl
+# Tests only: pysaml2 shells out to xmlsec1; Debian's chromium for the browser walk.
+TEST_PACKAGES := xmlsec1 python3-venv postgresql-client chromium
 VENV := .venv
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps test-deps build run demo migrate test test-sqlite test-pg lint fmt ci bench clean-test-dbs
+.PHONY: help deps system-test-deps test-deps build run demo migrate test test-sqlite test-pg lint fmt ci bench clean-test-dbs
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-deps: ## Install the system packages a fresh Debian/Ubuntu machine lacks
-	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+define install_missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || [ "$(2)" != node ] || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps: ## Install the system packages a fresh Debian/Ubuntu machine lacks to build and run
+	$(call install_missing,$(SYSTEM_PACKAGES),)
+
+system-test-deps: deps
+	$(call install_missing,$(TEST_PACKAGES),node)
 
 $(VENV)/.installed: tests/idp/requirements.txt
 	python3 -m venv $(VENV)
@@ -29,7 +40,9 @@ tests/browser/node_modules/.installed: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund
 	touch $@
 
-test-deps: deps $(VENV)/.installed tests/browser/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, playwright-core, chromium)
+$(VENV)/.installed tests/browser/node_modules/.installed: | system-test-deps
+
+test-deps: system-test-deps $(VENV)/.installed tests/browser/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, playwright-core, chromium)
 
 build: deps ## Build the release binary
 	cargo build --release

@@ -186,8 +186,7 @@ impl Db {
     fn fresh(dir: &std::path::Path) -> Self {
         match std::env::var("TEST_DB").as_deref() {
             Ok("postgres") => {
-                let base =
-                    std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
+                let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
                 let name = format!(
                     "ssogate_bench_{}",
                     hex::encode(ssogate::random::bytes::<8>())

@@ -141,5 +141,6 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(http::health::healthz)
         .service(http::health::readyz)
         .service(http::assets::app_css)
+        .service(http::assets::favicon)
         .configure(demo::routes);
 }

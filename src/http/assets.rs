@@ -9,3 +9,11 @@ pub async fn app_css() -> HttpResponse {
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(APP_CSS)
 }
+
+/// Browsers ask for it on every first visit; an empty answer keeps logs free of 404s.
+#[get("/favicon.ico")]
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .finish()
+}

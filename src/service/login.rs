@@ -133,12 +133,26 @@ pub fn complete_saml(
 ) -> Result<SignedIn, CompleteError> {
     let outcome = match validate(conn, tenant, connection, p)? {
         Err(refusal) => {
-            record(conn, tenant, connection, &Who::default(), &Err(&refusal), p.now)?;
+            record(
+                conn,
+                tenant,
+                connection,
+                &Who::default(),
+                &Err(&refusal),
+                p.now,
+            )?;
             Err(refusal)
         }
         Ok(assertion) => storage::transaction(conn, |c| {
             let (who, result) = bind_and_provision(c, tenant, connection, &assertion, p)?;
-            record(c, tenant, connection, &who, &result.as_ref().map(|(s, d)| (s.user_id, d.as_str())), p.now)?;
+            record(
+                c,
+                tenant,
+                connection,
+                &who,
+                &result.as_ref().map(|(s, d)| (s.user_id, d.as_str())),
+                p.now,
+            )?;
             Ok(result)
         })?,
     };
@@ -146,7 +160,10 @@ pub fn complete_saml(
         Ok((signed_in, _)) => Ok(signed_in),
         Err(r) => {
             tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = r.reason.code(), "sign-in refused");
-            Err(CompleteError::Refused(Failure { reason: r.reason, idp_message: r.idp_message }))
+            Err(CompleteError::Refused(Failure {
+                reason: r.reason,
+                idp_message: r.idp_message,
+            }))
         }
     }
 }
@@ -194,16 +211,26 @@ fn validate(
     p: &CompleteParams<'_>,
 ) -> Result<Result<ValidatedAssertion, Refusal>, StorageError> {
     if connection.removed_at.is_some() {
-        return Ok(Err(Refusal::new(Reason::ConnectionRemoved, "the connection was removed")));
+        return Ok(Err(Refusal::new(
+            Reason::ConnectionRemoved,
+            "the connection was removed",
+        )));
     }
     let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
-    let ctx = AcsContext { idp: &idp, sp: p.sp, now: p.now, max_response_bytes: p.max_response_bytes };
-    Ok(saml::validate_response(p.saml_response, &ctx).map_err(|e| Refusal {
-        reason: e.reason,
-        detail: e.detail,
-        user: None,
-        idp_message: e.idp_message,
-    }))
+    let ctx = AcsContext {
+        idp: &idp,
+        sp: p.sp,
+        now: p.now,
+        max_response_bytes: p.max_response_bytes,
+    };
+    Ok(
+        saml::validate_response(p.saml_response, &ctx).map_err(|e| Refusal {
+            reason: e.reason,
+            detail: e.detail,
+            user: None,
+            idp_message: e.idp_message,
+        }),
+    )
 }
 
 type Outcome = Result<(SignedIn, String), Refusal>;
@@ -215,7 +242,8 @@ fn bind_and_provision(
     assertion: &ValidatedAssertion,
     p: &CompleteParams<'_>,
 ) -> Result<(Who, Outcome), StorageError> {
-    let email_fallback = Some(assertion.subject.as_str()).filter(|s| assertion.name_id_is_email() || s.contains('@'));
+    let email_fallback = Some(assertion.subject.as_str())
+        .filter(|s| assertion.name_id_is_email() || s.contains('@'));
     let claims = map_claims(
         &connection.effective_mapping(tenant.iwms_attribute.as_deref()),
         &assertion.attributes,
@@ -223,22 +251,47 @@ fn bind_and_provision(
     );
     let who = Who {
         subject: Some(assertion.subject.clone()),
-        email: claims.email.as_ref().map(|e| e.to_string()).or_else(|| claims.invalid_email.clone()),
+        email: claims
+            .email
+            .as_ref()
+            .map(|e| e.to_string())
+            .or_else(|| claims.invalid_email.clone()),
     };
-    let allow_idp_initiated = connections::saml_settings(conn, tenant.id, connection.id)?.allow_idp_initiated;
+    let allow_idp_initiated =
+        connections::saml_settings(conn, tenant.id, connection.id)?.allow_idp_initiated;
     // The pending request is consumed and the assertion ID burned even when provisioning
     // refuses: a response is never usable twice.
-    let bound_return_to = match bind_request(conn, tenant, connection, assertion, p, allow_idp_initiated)? {
-        Ok(r) => r,
-        Err(refusal) => return Ok((who, Err(refusal))),
-    };
+    let bound_return_to =
+        match bind_request(conn, tenant, connection, assertion, p, allow_idp_initiated)? {
+            Ok(r) => r,
+            Err(refusal) => return Ok((who, Err(refusal))),
+        };
     let session_expires_at = assertion
         .session_not_on_or_after
-        .map_or(p.now + p.session_ttl_secs, |t| t.min(p.now + p.session_ttl_secs));
-    let provisioned = provision(conn, tenant, connection, &assertion.subject, &claims, p, session_expires_at)?;
+        .map_or(p.now + p.session_ttl_secs, |t| {
+            t.min(p.now + p.session_ttl_secs)
+        });
+    let provisioned = provision(
+        conn,
+        tenant,
+        connection,
+        &assertion.subject,
+        &claims,
+        p,
+        session_expires_at,
+    )?;
     let outcome = provisioned.map(|(user_id, session_token, detail)| {
-        let redirect_to = return_to::resolve(bound_return_to.as_deref(), &tenant.allowed_return_origins);
-        (SignedIn { user_id, session_token, session_expires_at, redirect_to }, detail)
+        let redirect_to =
+            return_to::resolve(bound_return_to.as_deref(), &tenant.allowed_return_origins);
+        (
+            SignedIn {
+                user_id,
+                session_token,
+                session_expires_at,
+                redirect_to,
+            },
+            detail,
+        )
     });
     Ok((who, outcome))
 }

@@ -61,7 +61,9 @@ where
     F: FnMut(&mut DbConnection) -> Result<T, StorageError>,
 {
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     let end = |conn: &mut DbConnection, commit: bool| -> diesel::QueryResult<()> {
