@@ -10,7 +10,7 @@ VENV := .venv
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps system-test-deps test-deps build run demo migrate test test-sqlite test-pg lint fmt ci bench clean-test-dbs
+.PHONY: help deps system-test-deps test-deps sp-cert build run demo migrate test test-sqlite test-pg lint fmt ci bench clean-test-dbs
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,12 @@ build: deps ## Build the release binary
 
 data/session.key:
 	@mkdir -p data && umask 077 && openssl rand -base64 48 > $@
+
+sp-cert: ## Create certs/sp-key.pem and certs/sp-cert.pem for connections that sign AuthnRequests
+	@test ! -e certs/sp-key.pem || { echo "certs/sp-key.pem exists; remove it first to replace it"; exit 1; }
+	umask 077 && openssl req -x509 -newkey rsa:3072 -sha256 -nodes -days 1095 -subj "/CN=ssogate SP" \
+		-keyout certs/sp-key.pem -out certs/sp-cert.pem 2>/dev/null
+	@echo "set saml.sp_private_key_file = \"certs/sp-key.pem\" and saml.sp_certificate_file = \"certs/sp-cert.pem\""
 
 migrate: build data/session.key ## Create/upgrade the SQLite database under ./data
 	./target/release/ssogate migrate

@@ -3,9 +3,10 @@
 use std::io::Read;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use anyhow::{Context, bail};
 use askama::Template;
+use askama_web::WebTemplate;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::asn1::Asn1Time;
@@ -20,6 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
+use crate::http::pages::page;
 use crate::http::{AppState, HttpError};
 use crate::protocol::saml::SpEndpoints;
 use crate::protocol::saml::sign::sign_template;
@@ -154,7 +156,7 @@ fn demo(state: &AppState) -> Result<&DemoIdp, HttpError> {
         .ok_or(HttpError::NotFound("There is no such page."))
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "demo/login.html")]
 struct LoginPage<'a> {
     request_id: &'a str,
@@ -194,6 +196,7 @@ fn request_id(encoded: &str, expected_acs: &str) -> Option<String> {
 
 #[get("/demo-idp/sso")]
 async fn sso_form(
+    req: HttpRequest,
     state: web::Data<AppState>,
     q: web::Query<SsoQuery>,
 ) -> Result<HttpResponse, HttpError> {
@@ -205,14 +208,11 @@ async fn sso_form(
         .clone()
         .filter(|r| safe_token(r))
         .unwrap_or_default();
-    let body = LoginPage {
+    let form = LoginPage {
         request_id: &id,
         relay_state: &rs,
-    }
-    .render()?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    };
+    Ok(page(&req, form, StatusCode::OK))
 }
 
 #[derive(Deserialize)]
@@ -242,7 +242,7 @@ struct ResponseXml<'a> {
     iwms_id: &'a str,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "demo/post.html")]
 struct PostPage<'a> {
     acs_url: &'a str,
@@ -252,6 +252,7 @@ struct PostPage<'a> {
 
 #[post("/demo-idp/sso")]
 async fn sso_submit(
+    req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<SsoForm>,
 ) -> Result<HttpResponse, HttpError> {
@@ -283,13 +284,10 @@ async fn sso_submit(
     .render()?;
     let signed = sign_template(&xml, &d.key_der).map_err(HttpError::internal)?;
     let encoded = STANDARD.encode(signed);
-    let body = PostPage {
+    let post = PostPage {
         acs_url: &d.sp.acs_url,
         saml_response: &encoded,
         relay_state: &f.relay_state,
-    }
-    .render()?;
-    Ok(HttpResponse::build(StatusCode::OK)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    };
+    Ok(page(&req, post, StatusCode::OK))
 }

@@ -112,6 +112,6 @@ impl ResponseError for HttpError {
                 p
             }
         };
-        page.respond(self.status_code())
+        page.error_response(self.status_code())
     }
 }

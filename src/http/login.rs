@@ -1,10 +1,10 @@
 //! Sign-in entry points: the email form with home-realm discovery, and the tenant URL.
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use url::form_urlencoded::byte_serialize;
 
-use super::pages::{Choice, ChoosePage, IndexPage, MessagePage};
+use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
 use super::{AppState, HttpError};
 use crate::domain::connection::Connection;
 use crate::domain::email::EmailAddress;
@@ -19,13 +19,12 @@ pub struct IndexQuery {
 }
 
 #[get("/")]
-pub async fn index(q: web::Query<IndexQuery>) -> HttpResponse {
+pub async fn index(q: web::Query<IndexQuery>) -> IndexPage {
     IndexPage {
         error: None,
         email: String::new(),
         return_to: q.into_inner().return_to.filter(|r| r.len() <= 2048),
     }
-    .respond(StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -37,17 +36,18 @@ pub struct LoginForm {
 /// Home-realm discovery: the email's whitelisted domain picks the tenant.
 #[post("/login")]
 pub async fn discover(
+    req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, HttpError> {
     let LoginForm { email, return_to } = form.into_inner();
     let again = |msg: &str, email: &str| {
-        IndexPage {
+        let form = IndexPage {
             error: Some(msg.to_owned()),
             email: email.chars().take(254).collect(),
             return_to: return_to.clone(),
-        }
-        .respond(StatusCode::BAD_REQUEST)
+        };
+        page(&req, form, StatusCode::BAD_REQUEST)
     };
     let Ok(address) = EmailAddress::parse(&email) else {
         return Ok(again(
@@ -73,7 +73,7 @@ pub async fn discover(
             address.as_str(),
         ));
     };
-    begin(state, tenant, None, return_to).await
+    begin(&req, state, tenant, None, return_to).await
 }
 
 #[derive(Deserialize)]
@@ -84,6 +84,7 @@ pub struct TenantLoginQuery {
 
 #[get("/t/{tenant}/login")]
 pub async fn tenant_login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
     q: web::Query<TenantLoginQuery>,
@@ -94,7 +95,7 @@ pub async fn tenant_login(
         .await?
         .ok_or(HttpError::NotFound("There is no such sign-in page."))?;
     let q = q.into_inner();
-    begin(state, tenant, q.connection, q.return_to).await
+    begin(&req, state, tenant, q.connection, q.return_to).await
 }
 
 fn enc(s: &str) -> String {
@@ -102,6 +103,7 @@ fn enc(s: &str) -> String {
 }
 
 async fn begin(
+    req: &HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
     choice: Option<String>,
@@ -115,8 +117,11 @@ async fn begin(
             .find(|c| c.slug.as_str() == wanted)
             .ok_or(HttpError::NotFound("This sign-in method does not exist."))?,
         None if active.is_empty() => {
-            return Ok(MessagePage::new("Not available", "Single sign-on is not configured for your company yet; contact your administrator.")
-                .respond(StatusCode::SERVICE_UNAVAILABLE));
+            let msg = MessagePage::new(
+                "Not available",
+                "Single sign-on is not configured for your company yet; contact your administrator.",
+            );
+            return Ok(page(req, msg, StatusCode::SERVICE_UNAVAILABLE));
         }
         None if active.len() == 1 => active.remove(0),
         None => {
@@ -131,11 +136,11 @@ async fn begin(
                     href: format!("/t/{}/login?connection={}{rt}", tenant.slug, c.slug),
                 })
                 .collect();
-            return Ok(ChoosePage {
+            let choose = ChoosePage {
                 tenant: tenant.display_name.clone(),
                 choices,
-            }
-            .respond());
+            };
+            return Ok(page(req, choose, StatusCode::OK));
         }
     };
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());

@@ -1,7 +1,16 @@
 //! Server-rendered pages (askama; every value is HTML-escaped by the template engine).
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, Responder};
 use askama::Template;
+use askama_web::WebTemplate;
+
+/// Renders a page through askama_web with `status`.
+pub fn page<T: Responder>(req: &HttpRequest, page: T, status: StatusCode) -> HttpResponse {
+    page.customize()
+        .with_status(status)
+        .respond_to(req)
+        .map_into_boxed_body()
+}
 
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
     match body {
@@ -17,7 +26,7 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse
     }
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "pages/index.html")]
 pub struct IndexPage {
     pub error: Option<String>,
@@ -25,31 +34,19 @@ pub struct IndexPage {
     pub return_to: Option<String>,
 }
 
-impl IndexPage {
-    pub fn respond(&self, status: StatusCode) -> HttpResponse {
-        html(status, self.render())
-    }
-}
-
 pub struct Choice {
     pub label: String,
     pub href: String,
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "pages/choose.html")]
 pub struct ChoosePage {
     pub tenant: String,
     pub choices: Vec<Choice>,
 }
 
-impl ChoosePage {
-    pub fn respond(&self) -> HttpResponse {
-        html(StatusCode::OK, self.render())
-    }
-}
-
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "pages/message.html")]
 pub struct MessagePage {
     pub title: String,
@@ -68,21 +65,16 @@ impl MessagePage {
         }
     }
 
-    pub fn respond(&self, status: StatusCode) -> HttpResponse {
+    /// For `ResponseError`, which renders without a request at hand.
+    pub fn error_response(&self, status: StatusCode) -> HttpResponse {
         html(status, self.render())
     }
 }
 
-#[derive(Template)]
+#[derive(Template, WebTemplate)]
 #[template(path = "pages/signed_in.html")]
 pub struct SignedInPage {
     pub email: String,
     pub name: Option<String>,
     pub tenant: String,
-}
-
-impl SignedInPage {
-    pub fn respond(&self) -> HttpResponse {
-        html(StatusCode::OK, self.render())
-    }
 }

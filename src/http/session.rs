@@ -1,8 +1,9 @@
 //! The session cookie, and the endpoints that read it: /me, /signed-in, /logout.
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
-use super::pages::{MessagePage, SignedInPage};
+use super::pages::{MessagePage, SignedInPage, page};
 use super::{AppState, HttpError};
 use crate::service::session;
 use crate::storage::{self, sessions::SessionUser};
@@ -85,12 +86,12 @@ pub async fn signed_in(
                 (Some(n), None) | (None, Some(n)) => Some(n.clone()),
                 _ => None,
             };
-            Ok(SignedInPage {
+            let signed_in = SignedInPage {
                 email: u.email,
                 name,
                 tenant: u.tenant,
-            }
-            .respond())
+            };
+            Ok(page(&req, signed_in, StatusCode::OK))
         }
         None => Ok(HttpResponse::SeeOther()
             .insert_header(("Location", "/"))
@@ -111,8 +112,11 @@ pub async fn logout(
         })
         .await?;
     }
-    let mut res = MessagePage::new("Signed out", "You are signed out.")
-        .respond(actix_web::http::StatusCode::OK);
+    let mut res = page(
+        &req,
+        MessagePage::new("Signed out", "You are signed out."),
+        StatusCode::OK,
+    );
     res.add_cookie(&expired_cookie(&state))
         .map_err(HttpError::internal)?;
     Ok(res)

@@ -9,6 +9,12 @@ async fn sign_in_page_asks_for_the_work_email() {
     let app = spawn_app().await;
     let res = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let csp = res.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -207,5 +213,68 @@ async fn sp_metadata_describes_the_connection() {
             .unwrap()
             .status(),
         404
+    );
+}
+
+#[tokio::test]
+async fn signed_authn_requests_verify_and_metadata_carries_the_certificate() {
+    let sp = TestIdp::new("ssogate SP");
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (
+        dir.path().join("sp-key.pem"),
+        dir.path().join("sp-cert.pem"),
+    );
+    std::fs::write(&key, &sp.key_pem).unwrap();
+    std::fs::write(&cert, &sp.cert_pem).unwrap();
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.saml.sp_private_key_file = Some(key.clone());
+        s.saml.sp_certificate_file = Some(cert.clone());
+    })
+    .await;
+    app.create_tenant("acme", TenantInput::default());
+    let mut input = default_saml_input("okta", &TestIdp::new("http://okta.test/m"));
+    input.sign_requests = true;
+    app.with_db(|c| {
+        ssogate::service::admin::add_saml_connection(c, "acme", &input, true, crate::helpers::now())
+    })
+    .unwrap();
+
+    let res = app
+        .client
+        .get(app.url("/t/acme/login"))
+        .send()
+        .await
+        .unwrap();
+    let location = reqwest::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(
+        query["SigAlg"],
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+    );
+    // samael's verifier, not ours, checks the Redirect-binding signature.
+    let verifier =
+        samael::crypto::UrlVerifier::from_x509_cert_pem(std::str::from_utf8(&sp.cert_pem).unwrap())
+            .unwrap();
+    assert!(
+        verifier.verify_signed_request_url(&location).unwrap(),
+        "the AuthnRequest signature verifies"
+    );
+    let tampered =
+        reqwest::Url::parse(&location.as_str().replace("RelayState=", "RelayState=x")).unwrap();
+    assert!(!verifier.verify_signed_request_url(&tampered).unwrap());
+
+    let xml = app
+        .client
+        .get(app.sp_entity_id("acme", "okta"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(xml.contains(r#"AuthnRequestsSigned="true""#));
+    assert!(
+        xml.contains(&sp.cert_b64()),
+        "the SP certificate is in the metadata"
     );
 }
