@@ -93,11 +93,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db_url);
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
-    let app = Application::build_with_clock(settings, Arc::new(SystemClock))
-        .await
-        .expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = start_instance(settings).await;
     let (pool, _) = storage::build_pool(&db_url, pool_size).expect("pool");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -112,6 +108,16 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         _db: db_guard,
         _dir: dir,
     }
+}
+
+/// Starts one more server on `settings`; returns its address.
+pub async fn start_instance(settings: Settings) -> String {
+    let app = Application::build_with_clock(settings, Arc::new(SystemClock))
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
 }
 
 pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> SamlConnectionInput {

@@ -2,6 +2,7 @@
 //! fresh database (SQLite by default; TEST_DB=postgres for PostgreSQL).
 mod browser;
 mod cli;
+mod cluster;
 mod demo;
 mod forward_auth;
 mod health;
