@@ -5,14 +5,34 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use super::session::current_user;
 use super::{AppState, HttpError};
 
+/// `?tenant=slug` pins the check to one tenant: a session of any other tenant is a 401, as is
+/// a query that does not parse (fail closed).
+fn pinned_tenant(query: &str) -> Result<Option<String>, ()> {
+    let mut tenant = None;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "tenant" if tenant.is_none() => tenant = Some(v.into_owned()),
+            "tenant" => return Err(()),
+            _ => {}
+        }
+    }
+    Ok(tenant)
+}
+
 #[get("/auth/verify")]
 pub async fn verify(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
+    let Ok(pinned) = pinned_tenant(req.query_string()) else {
+        return Ok(HttpResponse::Unauthorized().finish());
+    };
     let Some(u) = current_user(&state, &req).await? else {
         return Ok(HttpResponse::Unauthorized().finish());
     };
+    if pinned.is_some_and(|t| t != u.tenant) {
+        return Ok(HttpResponse::Unauthorized().finish());
+    }
     let mut res = HttpResponse::Ok().finish();
     let h = res.headers_mut();
     let fields = [
