@@ -52,7 +52,9 @@ pub struct EmailAddress {
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
-        let full = raw.trim().to_lowercase();
+        // ASCII case folding only: Unicode folding would make "\u{212A}eith" (Kelvin sign)
+        // collide with "keith".
+        let full = raw.trim().to_ascii_lowercase();
         let bad = || InvalidEmail::Address(truncate_for_message(raw));
         let at = full.rfind('@').ok_or_else(bad)?;
         let local = &full[..at];
@@ -91,6 +93,12 @@ mod tests {
         let e = EmailAddress::parse(" Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "ada.lovelace@example.com");
         assert_eq!(e.domain().as_str(), "example.com");
+    }
+
+    #[test]
+    fn only_ascii_letters_are_case_folded() {
+        let kelvin = EmailAddress::parse("\u{212A}eith@acme.test").unwrap();
+        assert_ne!(kelvin, EmailAddress::parse("keith@acme.test").unwrap());
     }
 
     #[test]

@@ -126,18 +126,33 @@ pub async fn acs(
         .ok_or_else(|| HttpError::BadRequest("The request carries no SAMLResponse.".into()))?;
 
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
+    let (tid, cid) = (tenant.id, connection.id);
+    let idp = storage::block(&state.pool, move |db| {
+        connections::saml_settings(db, tid, cid)
+    })
+    .await?;
+    let max = state.settings.saml.max_response_bytes;
+    let conn_copy = connection.clone();
+    // XML and signature work runs without holding a database connection.
+    let validated =
+        web::block(move || login::validate_saml(&conn_copy, &idp, &sp, &saml_response, max, now))
+            .await
+            .map_err(HttpError::internal)?;
     let st = state.clone();
     let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
         let params = CompleteParams {
-            sp: &sp,
-            saml_response: &saml_response,
             relay_state: relay_state.as_deref(),
-            max_response_bytes: st.settings.saml.max_response_bytes,
             session_ttl_secs: st.settings.session.ttl_minutes * 60,
             session_secret: &st.session_secret,
             now,
         };
-        Ok(login::complete_saml(db, &tenant, &connection, &params))
+        Ok(login::finish_saml(
+            db,
+            &tenant,
+            &connection,
+            validated,
+            &params,
+        ))
     })
     .await?;
     match result {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::config::Secret;
 use crate::domain::claims::{MappedClaims, map_claims};
-use crate::domain::connection::Connection;
+use crate::domain::connection::{Connection, SamlIdpSettings};
 use crate::domain::ids::UserId;
 use crate::domain::provisioning::{self, Candidate, Candidates, Decision};
 use crate::domain::reason::Reason;
@@ -72,10 +72,7 @@ pub fn start_saml(
 }
 
 pub struct CompleteParams<'a> {
-    pub sp: &'a SpEndpoints,
-    pub saml_response: &'a str,
     pub relay_state: Option<&'a str>,
-    pub max_response_bytes: usize,
     pub session_ttl_secs: i64,
     pub session_secret: &'a Secret,
     pub now: i64,
@@ -104,7 +101,9 @@ pub enum CompleteError {
     Storage(#[from] StorageError),
 }
 
-struct Refusal {
+/// Why a sign-in was refused, before it is recorded.
+#[derive(Debug)]
+pub struct Refusal {
     reason: Reason,
     detail: String,
     user: Option<UserId>,
@@ -122,16 +121,17 @@ impl Refusal {
     }
 }
 
-/// Completes a SAML sign-in. Every outcome is recorded in the sign-in history; everything a
-/// valid response changes (pending request, replay cache, user, session, record) commits in
-/// one transaction.
-pub fn complete_saml(
+/// Completes a SAML sign-in after [`validate_saml`]. Every outcome is recorded in the sign-in
+/// history; everything a valid response changes (pending request, replay cache, user,
+/// session, record) commits in one transaction.
+pub fn finish_saml(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
+    validated: Result<ValidatedAssertion, Refusal>,
     p: &CompleteParams<'_>,
 ) -> Result<SignedIn, CompleteError> {
-    let outcome = match validate(conn, tenant, connection, p)? {
+    let outcome = match validated {
         Err(refusal) => {
             record(
                 conn,
@@ -203,34 +203,33 @@ fn record(
     )
 }
 
-/// The protocol step: nothing is written.
-fn validate(
-    conn: &mut DbConnection,
-    tenant: &Tenant,
+/// The protocol step, without the database: it is CPU work and holds no connection.
+pub fn validate_saml(
     connection: &Connection,
-    p: &CompleteParams<'_>,
-) -> Result<Result<ValidatedAssertion, Refusal>, StorageError> {
+    idp: &SamlIdpSettings,
+    sp: &SpEndpoints,
+    saml_response: &str,
+    max_response_bytes: usize,
+    now: i64,
+) -> Result<ValidatedAssertion, Refusal> {
     if connection.removed_at.is_some() {
-        return Ok(Err(Refusal::new(
+        return Err(Refusal::new(
             Reason::ConnectionRemoved,
             "the connection was removed",
-        )));
+        ));
     }
-    let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
     let ctx = AcsContext {
-        idp: &idp,
-        sp: p.sp,
-        now: p.now,
-        max_response_bytes: p.max_response_bytes,
+        idp,
+        sp,
+        now,
+        max_response_bytes,
     };
-    Ok(
-        saml::validate_response(p.saml_response, &ctx).map_err(|e| Refusal {
-            reason: e.reason,
-            detail: e.detail,
-            user: None,
-            idp_message: e.idp_message,
-        }),
-    )
+    saml::validate_response(saml_response, &ctx).map_err(|e| Refusal {
+        reason: e.reason,
+        detail: e.detail,
+        user: None,
+        idp_message: e.idp_message,
+    })
 }
 
 type Outcome = Result<(SignedIn, String), Refusal>;

@@ -71,11 +71,30 @@ async fn session_headers_then_logout() {
         "",
         "absent values are sent empty"
     );
-    let scoped = app.client.get(app.url("/auth/verify?tenant=acme")).send().await.unwrap();
+    let scoped = app
+        .client
+        .get(app.url("/auth/verify?tenant=acme"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(scoped.status(), 200);
-    let other = app.client.get(app.url("/auth/verify?tenant=globex")).send().await.unwrap();
-    assert_eq!(other.status(), 401, "a session of another tenant does not pass a pinned check");
-    let twice = app.client.get(app.url("/auth/verify?tenant=globex&tenant=acme")).send().await.unwrap();
+    let other = app
+        .client
+        .get(app.url("/auth/verify?tenant=globex"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        401,
+        "a session of another tenant does not pass a pinned check"
+    );
+    let twice = app
+        .client
+        .get(app.url("/auth/verify?tenant=globex&tenant=acme"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(twice.status(), 401, "an ambiguous pin fails closed");
     let res = app.client.post(app.url("/logout")).send().await.unwrap();
     assert_eq!(res.status(), 200);

@@ -597,3 +597,59 @@ async fn assertion_must_carry_an_authn_statement() {
     r.omit_authn_statement = true;
     assert_refused(&app, &r.signed(&idp), Some(&rs), "missing_authn_statement").await;
 }
+
+#[tokio::test]
+async fn declared_encodings_other_than_utf8_are_refused_before_xmlsec() {
+    // In UTF-7, "+ADw-" is "<": roxmltree would see text where libxml2 sees a ds:Signature
+    // whose Reference points at the canary.
+    let (app, idp) = setup().await;
+    let (url, hits) = canary();
+    let (r, rs) = fresh(&app, &idp).await;
+    let hidden = format!(
+        "+ADw-ds:Signature xmlns:ds=+ACI-http://www.w3.org/2000/09/xmldsig#+ACI-+AD4-+ADw-ds:SignedInfo+AD4-\
+         +ADw-ds:CanonicalizationMethod Algorithm=+ACI-{EXC_C14N}+ACI-/+AD4-\
+         +ADw-ds:SignatureMethod Algorithm=+ACI-{RSA_SHA256}+ACI-/+AD4-\
+         +ADw-ds:Reference URI=+ACI-{url}+ACI-+AD4-+ADw-ds:DigestMethod Algorithm=+ACI-{SHA256}+ACI-/+AD4-\
+         +ADw-ds:DigestValue+AD4-AA==+ADw-/ds:DigestValue+AD4-+ADw-/ds:Reference+AD4-+ADw-/ds:SignedInfo+AD4-\
+         +ADw-ds:SignatureValue+AD4-AA==+ADw-/ds:SignatureValue+AD4-+ADw-/ds:Signature+AD4-"
+    );
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-7\"?>{}",
+        r.signed(&idp).replacen(
+            "<samlp:Status>",
+            &format!("<samlp:Extensions><x>{hidden}</x></samlp:Extensions><samlp:Status>"),
+            1
+        )
+    );
+    assert_refused(&app, &xml, Some(&rs), "malformed_encoding").await;
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "xmlsec dereferenced a Reference hidden by the encoding"
+    );
+    // A UTF-8 declaration is fine.
+    let (r, rs) = fresh(&app, &idp).await;
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}",
+        r.signed(&idp)
+    );
+    assert_eq!(
+        app.post_acs(T, C, &xml, Some(&rs)).await.status(),
+        303,
+        "{}",
+        app.last_reason(T)
+    );
+}
+
+#[tokio::test]
+async fn namespaced_id_attributes_are_refused() {
+    let (app, idp) = setup().await;
+    for attr in [r#"xmlns:x="urn:x" x:ID="_shadow""#, r#"xml:id="_shadow""#] {
+        let (r, rs) = fresh(&app, &idp).await;
+        let xml = r
+            .signed(&idp)
+            .replacen("<samlp:Status>", &format!("<samlp:Status {attr}>"), 1);
+        assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
+    }
+}

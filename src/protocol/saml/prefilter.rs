@@ -73,7 +73,15 @@ pub fn inspect(doc: &Document<'_>, allowed: &[SignatureAlgorithm]) -> Result<Env
             _ => {}
         }
         for attr in node.attributes() {
-            if attr.name() == "ID" && attr.namespace().is_none() && !ids.insert(attr.value()) {
+            // samael registers any attribute named ID, whatever its namespace; only the plain
+            // one is legitimate in SAML, and xml:id has no business here either.
+            if attr.name() == "ID" && attr.namespace().is_some()
+                || attr.name() == "id"
+                    && attr.namespace() == Some("http://www.w3.org/XML/1998/namespace")
+            {
+                return Err(forbidden("namespaced ID attribute"));
+            }
+            if attr.name() == "ID" && !ids.insert(attr.value()) {
                 return Err(forbidden("duplicate ID attribute"));
             }
         }
@@ -110,9 +118,16 @@ pub fn inspect(doc: &Document<'_>, allowed: &[SignatureAlgorithm]) -> Result<Env
         .and_then(|c| child(c, ns::PROTOCOL, "StatusCode"))
         .and_then(|c| c.attribute("Value"))
         .map(str::to_owned);
+    // Unsigned and shown to the user: kept short (the page escapes it).
     let status_message = status
         .and_then(|s| child(s, ns::PROTOCOL, "StatusMessage"))
-        .map(text);
+        .map(|m| {
+            text(m)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect()
+        });
 
     Ok(Envelope {
         destination: root.attribute("Destination").map(str::to_owned),

@@ -62,10 +62,14 @@ pub fn validate_response(
             "SAMLResponse is not valid base64",
         )
     })?;
-    let text = String::from_utf8(bytes)
+    let decoded = String::from_utf8(bytes)
         .map_err(|_| err(Reason::MalformedEncoding, "SAMLResponse is not UTF-8"))?;
+    // roxmltree and libxml2 must read the same characters: libxml2 would honour a declared
+    // encoding (UTF-7 can hide a whole ds:Signature from the prefilter), so only UTF-8 is
+    // accepted and xmlsec gets the document without its declaration.
+    let text = xml::utf8_body(&decoded)?;
 
-    let doc = xml::parse(&text)?;
+    let doc = xml::parse(text)?;
     let envelope = prefilter::inspect(&doc, &ctx.idp.allowed_algorithms)?;
 
     if let Some(dest) = &envelope.destination
@@ -123,11 +127,8 @@ pub fn validate_response(
     }
     drop(doc);
 
-    let verified = signature::verified_content(
-        &text,
-        &ctx.idp.idp_certificates,
-        &ctx.idp.allowed_algorithms,
-    )?;
+    let verified =
+        signature::verified_content(text, &ctx.idp.idp_certificates, &ctx.idp.allowed_algorithms)?;
     let a = assertion::read(&verified)?;
     check(&a, envelope.in_response_to.as_deref(), ctx)
 }

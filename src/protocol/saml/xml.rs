@@ -45,3 +45,72 @@ pub fn text(node: Node<'_, '_>) -> String {
         .trim()
         .to_owned()
 }
+
+/// The document after a UTF-8 BOM and XML declaration, refusing any declared encoding other
+/// than UTF-8.
+pub fn utf8_body(text: &str) -> Result<&str, SamlError> {
+    let t = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let Some(rest) = t.strip_prefix("<?xml") else {
+        return Ok(t);
+    };
+    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return Ok(t); // a processing instruction like <?xml-stylesheet?>, refused later
+    }
+    let end = rest
+        .find("?>")
+        .ok_or_else(|| err(Reason::MalformedXml, "unterminated XML declaration"))?;
+    let decl = &rest[..end];
+    if let Some(at) = decl.find("encoding") {
+        let value = decl[at + "encoding".len()..]
+            .trim_start()
+            .strip_prefix('=')
+            .map(str::trim_start)
+            .and_then(|v| {
+                let quote = v.chars().next()?;
+                let v = &v[1..];
+                v.find(quote).map(|e| &v[..e])
+            })
+            .ok_or_else(|| err(Reason::MalformedXml, "malformed XML declaration"))?;
+        if !value.eq_ignore_ascii_case("utf-8") {
+            return Err(err(
+                Reason::MalformedEncoding,
+                format!(
+                    "declared encoding `{}`; only UTF-8 is accepted",
+                    value.chars().take(40).collect::<String>()
+                ),
+            ));
+        }
+    }
+    Ok(&rest[end + 2..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_other_than_utf8_are_refused() {
+        assert_eq!(utf8_body("<?xml version=\"1.0\"?><a/>").unwrap(), "<a/>");
+        assert_eq!(
+            utf8_body("\u{feff}<?xml version='1.0' encoding='utf-8'?><a/>").unwrap(),
+            "<a/>"
+        );
+        assert_eq!(utf8_body("<a/>").unwrap(), "<a/>");
+        for bad in [
+            "<?xml version=\"1.0\" encoding=\"UTF-7\"?><a/>",
+            "<?xml version=\"1.0\" encoding = 'ISO-8859-1'?><a/>",
+        ] {
+            assert_eq!(
+                utf8_body(bad).unwrap_err().reason,
+                Reason::MalformedEncoding,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            utf8_body("<?xml version=\"1.0\" encoding=UTF-7?><a/>")
+                .unwrap_err()
+                .reason,
+            Reason::MalformedXml
+        );
+    }
+}
