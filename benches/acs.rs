@@ -268,6 +268,7 @@ fn setup_tenant(pool: &DbPool, idp: &Idp) {
         idp_certificates: vec![idp.cert_der.clone()],
         allowed_algorithms: None,
         allow_idp_initiated: false,
+        allow_unbound_responses: false,
         sign_requests: false,
         clock_skew_secs: None,
         attr_email: default_list(DEFAULT_EMAIL),
@@ -287,7 +288,7 @@ async fn start_logins(
     base: &str,
     count: usize,
     concurrency: usize,
-) -> Vec<(String, String)> {
+) -> Vec<(String, String, String)> {
     let url = Arc::new(format!("{base}/t/{TENANT}/login?connection={CONN}"));
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -307,7 +308,11 @@ async fn start_logins(
                     .expect("login start request");
                 assert_eq!(res.status(), 303, "login start should redirect to the IdP");
                 let location = res.headers()["location"].to_str().unwrap().to_owned();
-                out.push((i, parse_authn_redirect(&location)));
+                // The browser-binding cookie (login CSRF) must come back with the response.
+                let cookie = res.headers()["set-cookie"].to_str().unwrap();
+                let cookie = cookie.split(';').next().unwrap().to_owned();
+                let (id, rs) = parse_authn_redirect(&location);
+                out.push((i, (id, rs, cookie)));
             }
         }));
     }
@@ -331,7 +336,7 @@ struct Outcome {
 async fn post_all(
     client: &reqwest::Client,
     acs_url: &str,
-    bodies: Vec<String>,
+    bodies: Vec<(String, String)>,
     concurrency: usize,
 ) -> (Vec<Outcome>, Duration) {
     let count = bodies.len();
@@ -354,7 +359,8 @@ async fn post_all(
                 let res = client
                     .post(url.as_str())
                     .header("content-type", "application/x-www-form-urlencoded")
-                    .body(bodies[i].clone())
+                    .header("cookie", bodies[i].1.as_str())
+                    .body(bodies[i].0.clone())
                     .send()
                     .await;
                 let outcome = match res {
@@ -489,14 +495,15 @@ async fn run() {
     // SQLite lock contention cannot spoil the set-up.
     let prep = Instant::now();
     let starts = start_logins(&client, &base, n_existing, concurrency).await;
-    let bodies: Vec<String> = starts
+    let bodies: Vec<(String, String)> = starts
         .iter()
         .enumerate()
-        .map(|(i, (id, rs))| {
-            acs_form(
+        .map(|(i, (id, rs, cookie))| {
+            let form = acs_form(
                 &signed_response(&idp, &sp, id, &existing_person(i, "Ada")),
                 rs,
-            )
+            );
+            (form, cookie.clone())
         })
         .collect();
     let (outcomes, _) = post_all(&client, &sp.acs_url, bodies, 1).await;
@@ -511,10 +518,10 @@ async fn run() {
     let prep = Instant::now();
     let starts = start_logins(&client, &base, n, concurrency).await;
     let (mut next_new, mut next_old) = (0, 0);
-    let bodies: Vec<String> = starts
+    let bodies: Vec<(String, String)> = starts
         .iter()
         .enumerate()
-        .map(|(i, (id, rs))| {
+        .map(|(i, (id, rs, cookie))| {
             let who = if i % 2 == 0 && next_new < n_new || next_old >= n_existing {
                 next_new += 1;
                 new_person(next_new - 1)
@@ -522,10 +529,13 @@ async fn run() {
                 next_old += 1;
                 existing_person(next_old - 1, "Augusta")
             };
-            acs_form(&signed_response(&idp, &sp, id, &who), rs)
+            (
+                acs_form(&signed_response(&idp, &sp, id, &who), rs),
+                cookie.clone(),
+            )
         })
         .collect();
-    let sample_body = bodies[0].clone();
+    let sample_body = bodies[0].0.clone();
     println!(
         "  prepared     {n} login starts + signed responses in {:.1}s (untimed)",
         prep.elapsed().as_secs_f64()
@@ -595,6 +605,7 @@ async fn run() {
         idp_certificates: vec![idp.cert_der.clone()],
         allowed_algorithms: SignatureAlgorithm::ALL.to_vec(),
         allow_idp_initiated: false,
+        allow_unbound_responses: false,
         sign_requests: false,
         clock_skew_secs: 60,
     };

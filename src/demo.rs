@@ -124,6 +124,7 @@ pub fn setup(
                     idp_certificates: vec![cert_der],
                     allowed_algorithms: None,
                     allow_idp_initiated: false,
+                    allow_unbound_responses: false,
                     sign_requests: false,
                     clock_skew_secs: None,
                     attr_email: default_list(DEFAULT_EMAIL),

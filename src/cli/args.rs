@@ -175,6 +175,10 @@ pub struct AddSamlArgs {
     /// Accept IdP-initiated (unsolicited) responses; off by default.
     #[arg(long)]
     pub allow_idp_initiated: bool,
+    /// Accept responses posted by a browser without the cookie set when sign-in started
+    /// (turns off login-CSRF protection; for plain-http development with a cross-site IdP).
+    #[arg(long)]
+    pub allow_unbound_responses: bool,
     /// Sign AuthnRequests with the SP key from the config.
     #[arg(long)]
     pub sign_requests: bool,
@@ -225,6 +229,8 @@ pub struct UpdateSamlArgs {
     pub clear_attr_iwms_id: bool,
     #[arg(long, value_enum)]
     pub allow_idp_initiated: Option<OnOff>,
+    #[arg(long, value_enum)]
+    pub allow_unbound_responses: Option<OnOff>,
     #[arg(long, value_enum)]
     pub sign_requests: Option<OnOff>,
     #[arg(long)]

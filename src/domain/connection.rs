@@ -110,6 +110,10 @@ pub struct SamlIdpSettings {
     pub allow_idp_initiated: bool,
     pub sign_requests: bool,
     pub clock_skew_secs: i64,
+    /// Accept responses to SP-initiated requests from a browser that lacks the cookie set when
+    /// the request started (login CSRF protection off; e.g. plain-http development with a
+    /// cross-site IdP).
+    pub allow_unbound_responses: bool,
 }
 
 pub const DEFAULT_CLOCK_SKEW_SECS: i64 = 60;

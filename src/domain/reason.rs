@@ -35,6 +35,7 @@ pub enum Reason {
     UnknownInResponseTo,
     UnsolicitedDisabled,
     RelayStateMismatch,
+    BrowserMismatch,
     AssertionReplay,
     // provisioning
     MissingEmail,
@@ -80,6 +81,7 @@ impl Reason {
             UnknownInResponseTo => "unknown_in_response_to",
             UnsolicitedDisabled => "unsolicited_disabled",
             RelayStateMismatch => "relay_state_mismatch",
+            BrowserMismatch => "browser_mismatch",
             AssertionReplay => "assertion_replay",
             MissingEmail => "missing_email",
             InvalidEmail => "invalid_email",
@@ -116,6 +118,9 @@ impl Reason {
                 "This sign-in response was already used or was not requested here. Please start signing in again."
             }
             ConnectionRemoved => "This sign-in method is no longer available.",
+            BrowserMismatch => {
+                "This sign-in was not started in this browser, or its cookie was blocked. Please start signing in again here."
+            }
             _ => {
                 "The sign-in response from your identity provider could not be accepted. Your administrator can see why in the sign-in history."
             }

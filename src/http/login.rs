@@ -5,6 +5,7 @@ use serde::Deserialize;
 use url::form_urlencoded::byte_serialize;
 
 use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
+use super::session::binding_cookie;
 use super::{AppState, HttpError};
 use crate::domain::connection::Connection;
 use crate::domain::email::EmailAddress;
@@ -144,8 +145,9 @@ async fn begin(
         }
     };
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
+    let acs_path = format!("/t/{}/saml/{}/acs", tenant.slug, connection.slug);
     let st = state.clone();
-    let url: String = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
+    let started = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
         let params = StartParams {
             sp: &sp,
             return_to: return_to.as_deref(),
@@ -156,7 +158,9 @@ async fn begin(
         login::start_saml(c, &tenant, &connection, &params)
     })
     .await?;
+    let cookie = binding_cookie(&state, &started, acs_path);
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", url))
+        .insert_header(("Location", started.url))
+        .cookie(cookie)
         .finish())
 }

@@ -1,5 +1,5 @@
 //! SAML endpoints: SP metadata and the Assertion Consumer Service (HTTP-POST binding).
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
 
 use super::session::session_cookie;
@@ -83,6 +83,7 @@ async fn read_capped(
 
 #[post("/t/{tenant}/saml/{connection}/acs")]
 pub async fn acs(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     payload: web::Payload,
@@ -138,9 +139,19 @@ pub async fn acs(
         web::block(move || login::validate_saml(&conn_copy, &idp, &sp, &saml_response, max, now))
             .await
             .map_err(HttpError::internal)?;
+    let binding_cookies: Vec<(String, String)> = req
+        .cookies()
+        .map(|all| {
+            all.iter()
+                .filter(|c| c.name().starts_with("ssogate_authn_"))
+                .map(|c| (c.name().to_owned(), c.value().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
     let st = state.clone();
     let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
         let params = CompleteParams {
+            binding_cookies: &binding_cookies,
             relay_state: relay_state.as_deref(),
             session_ttl_secs: st.settings.session.ttl_minutes * 60,
             session_secret: &st.session_secret,

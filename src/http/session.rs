@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::pages::{MessagePage, SignedInPage, page};
 use super::{AppState, HttpError};
+use crate::service::login::Started;
 use crate::service::session;
 use crate::storage::{self, sessions::SessionUser};
 
@@ -20,6 +21,28 @@ pub fn session_cookie<'a>(state: &AppState, token: String, max_age_secs: i64) ->
         c.set_domain(d.clone());
     }
     c
+}
+
+/// Ties a pending AuthnRequest to this browser (login CSRF). It is only sent to the ACS. The
+/// IdP's POST back is cross-site, so over https the cookie is SameSite=None (with Secure);
+/// over plain http browsers refuse that, and Lax still covers same-site IdPs.
+pub fn binding_cookie<'a>(state: &AppState, started: &Started, acs_path: String) -> Cookie<'a> {
+    Cookie::build(
+        started.binding_cookie_name.clone(),
+        started.binding_token.clone(),
+    )
+    .path(acs_path)
+    .http_only(true)
+    .secure(state.secure_cookies)
+    .same_site(if state.secure_cookies {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    })
+    .max_age(CookieDuration::seconds(
+        state.settings.saml.request_ttl_secs,
+    ))
+    .finish()
 }
 
 fn expired_cookie<'a>(state: &AppState) -> Cookie<'a> {

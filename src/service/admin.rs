@@ -252,6 +252,7 @@ pub struct SamlConnectionInput {
     pub idp_certificates: Vec<Vec<u8>>,
     pub allowed_algorithms: Option<Vec<String>>,
     pub allow_idp_initiated: bool,
+    pub allow_unbound_responses: bool,
     pub sign_requests: bool,
     pub clock_skew_secs: Option<i64>,
     pub attr_email: Vec<String>,
@@ -344,6 +345,7 @@ fn validate_saml(
         allow_idp_initiated: input.allow_idp_initiated,
         sign_requests: input.sign_requests,
         clock_skew_secs: skew,
+        allow_unbound_responses: input.allow_unbound_responses,
     };
     Ok(ValidSaml {
         display,
@@ -391,6 +393,7 @@ pub struct SamlConnectionPatch {
     pub idp_certificates: Option<Vec<Vec<u8>>>,
     pub allowed_algorithms: Option<Vec<String>>,
     pub allow_idp_initiated: Option<bool>,
+    pub allow_unbound_responses: Option<bool>,
     pub sign_requests: Option<bool>,
     pub clock_skew_secs: Option<i64>,
     pub attr_email: Option<Vec<String>>,
@@ -432,6 +435,9 @@ pub fn update_saml_connection(
                 .collect()
         })),
         allow_idp_initiated: patch.allow_idp_initiated.unwrap_or(cur.allow_idp_initiated),
+        allow_unbound_responses: patch
+            .allow_unbound_responses
+            .unwrap_or(cur.allow_unbound_responses),
         sign_requests: patch.sign_requests.unwrap_or(cur.sign_requests),
         clock_skew_secs: Some(patch.clock_skew_secs.unwrap_or(cur.clock_skew_secs)),
         attr_email: patch.attr_email.clone().unwrap_or(c.attr_email.clone()),
@@ -602,6 +608,7 @@ pub fn connection_json(
         "idp_certificates": s.idp_certificates.iter().map(|d| crate::service::admin::cert_summary(d)).collect::<Vec<_>>(),
         "allowed_algorithms": s.allowed_algorithms.iter().map(|a| a.name()).collect::<Vec<_>>(),
         "allow_idp_initiated": s.allow_idp_initiated,
+        "allow_unbound_responses": s.allow_unbound_responses,
         "sign_requests": s.sign_requests,
         "clock_skew_secs": s.clock_skew_secs,
         "attribute_mapping": {

@@ -4,6 +4,8 @@ use openssl::pkey::{PKey, Private};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use sha2::{Digest, Sha256};
+
 use crate::config::Secret;
 use crate::domain::claims::{MappedClaims, map_claims};
 use crate::domain::connection::{Connection, SamlIdpSettings};
@@ -39,13 +41,35 @@ pub struct StartParams<'a> {
     pub now: OffsetDateTime,
 }
 
-/// Builds the AuthnRequest, remembers it, and returns the IdP URL to redirect to.
+/// Where to send the browser, and the cookie that ties the request to it.
+#[derive(Debug)]
+pub struct Started {
+    pub url: String,
+    pub binding_cookie_name: String,
+    pub binding_token: String,
+}
+
+/// Names the browser-binding cookie of one pending request: one cookie per sign-in in
+/// flight, so two tabs signing in at once do not overwrite each other.
+pub fn binding_cookie_name(relay_state: &str) -> String {
+    format!(
+        "ssogate_authn_{}",
+        relay_state.chars().take(16).collect::<String>()
+    )
+}
+
+fn binding_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Builds the AuthnRequest, remembers it with the hash of a fresh browser-binding token, and
+/// returns the IdP URL and the cookie to set.
 pub fn start_saml(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     p: &StartParams<'_>,
-) -> Result<String, StartError> {
+) -> Result<Started, StartError> {
     let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
     let key = if idp.sign_requests {
         p.signing_key
@@ -56,6 +80,7 @@ pub fn start_saml(
     // Only an allowed return_to is remembered; anything else ends on the neutral page.
     let return_to = return_to::resolve(p.return_to, &tenant.allowed_return_origins);
     let now = p.now.unix_timestamp();
+    let binding_token = crate::random::token();
     pending::insert(
         conn,
         &NewPending {
@@ -65,14 +90,21 @@ pub fn start_saml(
             relay_state: &req.relay_state,
             return_to: return_to.as_deref(),
             expires_at: now + p.request_ttl_secs,
+            browser_binding: &binding_hash(&binding_token),
         },
         now,
     )?;
-    Ok(req.url)
+    Ok(Started {
+        url: req.url,
+        binding_cookie_name: binding_cookie_name(&req.relay_state),
+        binding_token,
+    })
 }
 
 pub struct CompleteParams<'a> {
     pub relay_state: Option<&'a str>,
+    /// The `ssogate_authn_*` cookies the ACS request carried (name, value).
+    pub binding_cookies: &'a [(String, String)],
     pub session_ttl_secs: i64,
     pub session_secret: &'a Secret,
     pub now: i64,
@@ -256,15 +288,21 @@ fn bind_and_provision(
             .map(|e| e.to_string())
             .or_else(|| claims.invalid_email.clone()),
     };
-    let allow_idp_initiated =
-        connections::saml_settings(conn, tenant.id, connection.id)?.allow_idp_initiated;
+    let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
     // The pending request is consumed and the assertion ID burned even when provisioning
     // refuses: a response is never usable twice.
-    let bound_return_to =
-        match bind_request(conn, tenant, connection, assertion, p, allow_idp_initiated)? {
-            Ok(r) => r,
-            Err(refusal) => return Ok((who, Err(refusal))),
-        };
+    let bound_return_to = match bind_request(
+        conn,
+        tenant,
+        connection,
+        assertion,
+        p,
+        idp.allow_idp_initiated,
+        idp.allow_unbound_responses,
+    )? {
+        Ok(r) => r,
+        Err(refusal) => return Ok((who, Err(refusal))),
+    };
     let session_expires_at = assertion
         .session_not_on_or_after
         .map_or(p.now + p.session_ttl_secs, |t| {
@@ -304,6 +342,7 @@ fn bind_request(
     a: &ValidatedAssertion,
     p: &CompleteParams<'_>,
     allow_idp_initiated: bool,
+    allow_unbound: bool,
 ) -> Result<Result<Option<String>, Refusal>, StorageError> {
     let return_to = match &a.in_response_to {
         Some(req_id) => match pending::take(conn, tenant.id, connection.id, req_id, p.now)? {
@@ -319,6 +358,9 @@ fn bind_request(
                         Reason::RelayStateMismatch,
                         "RelayState differs from the one sent with the request",
                     )));
+                }
+                if let Err(why) = check_binding(&pending, p.binding_cookies, allow_unbound) {
+                    return Ok(Err(Refusal::new(Reason::BrowserMismatch, why)));
                 }
                 pending.return_to
             }
@@ -344,6 +386,26 @@ fn bind_request(
         )));
     }
     Ok(Ok(return_to))
+}
+
+/// Login CSRF: the response must come back to the browser that started the request.
+fn check_binding(
+    pending: &pending::Pending,
+    cookies: &[(String, String)],
+    allow_unbound: bool,
+) -> Result<(), &'static str> {
+    let Some(expected) = &pending.browser_binding else {
+        return Ok(()); // requests stored before browser binding existed
+    };
+    let name = binding_cookie_name(&pending.relay_state);
+    match cookies.iter().find(|(n, _)| *n == name) {
+        Some((_, token)) if binding_hash(token) == *expected => Ok(()),
+        Some(_) => Err("the browser-binding cookie does not match the request"),
+        None if allow_unbound => Ok(()),
+        None => {
+            Err("the response was posted by a browser without the cookie set when sign-in started")
+        }
+    }
 }
 
 fn candidate(

@@ -59,6 +59,7 @@ struct SamlRow {
     allow_idp_initiated: bool,
     sign_requests: bool,
     clock_skew_secs: i64,
+    allow_unbound_responses: bool,
 }
 
 impl TryFrom<SamlRow> for SamlIdpSettings {
@@ -86,6 +87,7 @@ impl TryFrom<SamlRow> for SamlIdpSettings {
             allow_idp_initiated: r.allow_idp_initiated,
             sign_requests: r.sign_requests,
             clock_skew_secs: r.clock_skew_secs,
+            allow_unbound_responses: r.allow_unbound_responses,
         })
     }
 }
@@ -156,6 +158,7 @@ pub fn create_saml(
             saml_idps::allow_idp_initiated.eq(s.allow_idp_initiated),
             saml_idps::sign_requests.eq(s.sign_requests),
             saml_idps::clock_skew_secs.eq(s.clock_skew_secs),
+            saml_idps::allow_unbound_responses.eq(s.allow_unbound_responses),
         ))
         .execute(conn)?;
     Ok(ConnectionId(id))
@@ -268,6 +271,7 @@ pub fn update_saml(
         saml_idps::allow_idp_initiated.eq(s.allow_idp_initiated),
         saml_idps::sign_requests.eq(s.sign_requests),
         saml_idps::clock_skew_secs.eq(s.clock_skew_secs),
+        saml_idps::allow_unbound_responses.eq(s.allow_unbound_responses),
     ))
     .execute(conn)?;
     Ok(())

@@ -12,6 +12,8 @@ pub struct NewPending<'a> {
     pub relay_state: &'a str,
     pub return_to: Option<&'a str>,
     pub expires_at: i64,
+    /// SHA-256 (hex) of the browser-binding cookie value.
+    pub browser_binding: &'a str,
 }
 
 pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(), StorageError> {
@@ -24,6 +26,7 @@ pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(
             p::return_to.eq(n.return_to),
             p::created_at.eq(now),
             p::expires_at.eq(n.expires_at),
+            p::browser_binding.eq(Some(n.browser_binding)),
         ))
         .execute(conn)?;
     Ok(())
@@ -33,6 +36,7 @@ pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(
 pub struct Pending {
     pub relay_state: String,
     pub return_to: Option<String>,
+    pub browser_binding: Option<String>,
 }
 
 /// Consumes the request: the delete that removes the row is the one that wins, so a request
@@ -48,9 +52,14 @@ pub fn take(
         .filter(p::request_id.eq(request_id))
         .filter(p::tenant_id.eq(tenant.0))
         .filter(p::connection_id.eq(connection.0));
-    let Some((relay_state, return_to, expires_at)) = scoped
-        .select((p::relay_state, p::return_to, p::expires_at))
-        .first::<(String, Option<String>, i64)>(conn)
+    let Some((relay_state, return_to, expires_at, browser_binding)) = scoped
+        .select((
+            p::relay_state,
+            p::return_to,
+            p::expires_at,
+            p::browser_binding,
+        ))
+        .first::<(String, Option<String>, i64, Option<String>)>(conn)
         .optional()?
     else {
         return Ok(None);
@@ -59,6 +68,7 @@ pub fn take(
     Ok((deleted == 1 && expires_at > now).then_some(Pending {
         relay_state,
         return_to,
+        browser_binding,
     }))
 }
 

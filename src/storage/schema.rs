@@ -51,6 +51,7 @@ diesel::table! {
         allow_idp_initiated -> Bool,
         sign_requests -> Bool,
         clock_skew_secs -> BigInt,
+        allow_unbound_responses -> Bool,
     }
 }
 
@@ -118,6 +119,7 @@ diesel::table! {
         return_to -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        browser_binding -> Nullable<Text>,
     }
 }
 

@@ -129,6 +129,7 @@ pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> Sa
         idp_certificates: vec![idp.cert_der.clone()],
         allowed_algorithms: None,
         allow_idp_initiated: false,
+        allow_unbound_responses: false,
         sign_requests: false,
         clock_skew_secs: None,
         attr_email: default_list(DEFAULT_EMAIL),

@@ -78,6 +78,7 @@ async fn secrets_never_reach_the_logs() {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
         .build()
         .unwrap();
     let res = client

@@ -147,6 +147,25 @@ async fn tenant_url_and_unknown_tenants() {
         "acme",
         default_saml_input("okta", &TestIdp::new("http://okta.test/m")),
     );
+    let start = app
+        .client
+        .get(app.url("/t/acme/login"))
+        .send()
+        .await
+        .unwrap();
+    let binding = start.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(binding.starts_with("ssogate_authn_"), "{binding}");
+    for attr in [
+        "HttpOnly",
+        "Path=/t/acme/saml/okta/acs",
+        "SameSite=Lax",
+        "Max-Age=600",
+    ] {
+        assert!(
+            binding.contains(attr),
+            "binding cookie lacks {attr}: {binding}"
+        );
+    }
     let (id, relay) = app.start_login("acme", "okta", None).await;
     assert!(
         id.len() >= 33,

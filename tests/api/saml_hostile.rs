@@ -326,6 +326,7 @@ async fn connection_without_certificate_is_refused_at_config_and_at_sign_in() {
                 idp_certificates: vec![],
                 allowed_algorithms: ssogate::domain::connection::SignatureAlgorithm::ALL.to_vec(),
                 allow_idp_initiated: false,
+                allow_unbound_responses: false,
                 sign_requests: false,
                 clock_skew_secs: 60,
             },
@@ -652,4 +653,75 @@ async fn namespaced_id_attributes_are_refused() {
             .replacen("<samlp:Status>", &format!("<samlp:Status {attr}>"), 1);
         assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
     }
+}
+
+fn other_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+async fn post_from(
+    client: &reqwest::Client,
+    app: &TestApp,
+    conn: &str,
+    xml: &str,
+    rs: &str,
+    cookie: Option<String>,
+) -> reqwest::Response {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
+    let mut req = client
+        .post(app.acs_url(T, conn))
+        .form(&[("SAMLResponse", encoded.as_str()), ("RelayState", rs)]);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn login_csrf_response_posted_by_another_browser_is_refused() {
+    let (app, idp) = setup().await;
+    // The attacker signs in to their own account in their browser, keeps the response...
+    let (r, rs) = fresh(&app, &idp).await;
+    let xml = r.signed(&idp);
+    // ...and has the victim's browser post it.
+    let res = post_from(&other_browser(), &app, C, &xml, &rs, None).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(app.last_reason(T), "browser_mismatch");
+    // A made-up binding cookie does not help.
+    let (r, rs) = fresh(&app, &idp).await;
+    let forged = format!(
+        "{}=forged",
+        ssogate::service::login::binding_cookie_name(&rs)
+    );
+    let res = post_from(
+        &other_browser(),
+        &app,
+        C,
+        &r.signed(&idp),
+        &rs,
+        Some(forged),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason(T), "browser_mismatch");
+    assert!(app.users(T).is_empty());
+}
+
+#[tokio::test]
+async fn unbound_responses_are_an_explicit_per_connection_setting() {
+    let (app, _) = setup().await;
+    let idp2 = TestIdp::new("http://dev-idp.test/metadata");
+    let mut input = default_saml_input("dev", &idp2);
+    input.allow_unbound_responses = true;
+    app.add_connection(T, input);
+    let (req, rs) = app.start_login(T, "dev", None).await;
+    let r = Resp::valid(&app, T, "dev", &idp2, Some(&req));
+    let res = post_from(&other_browser(), &app, "dev", &r.signed(&idp2), &rs, None).await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason(T));
 }
