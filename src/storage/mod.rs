@@ -53,6 +53,9 @@ where
     }
 }
 
+/// Not reentrant: a write transaction never opens another.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// SQLite write transactions start with BEGIN IMMEDIATE: a deferred transaction that reads
 /// and then writes fails at once with SQLITE_BUSY when another writer committed meanwhile,
 /// while IMMEDIATE queues behind it under busy_timeout.
@@ -60,6 +63,12 @@ fn write_transaction<T, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, Stor
 where
     F: FnMut(&mut DbConnection) -> Result<T, StorageError>,
 {
+    // SQLite has one writer at a time; queueing this process's writers on a mutex is fair and
+    // prompt, where busy_timeout's back-off sleeps (up to 100 ms each) stretch the tail.
+    let _writer = match conn {
+        DbConnection::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
+        DbConnection::Pg(_) => None,
+    };
     match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
