@@ -106,11 +106,19 @@ pub fn setup(
     };
     match admin::connection_by_slug(&mut conn, &tenant, CONNECTION) {
         Ok(c) => {
+            // The key is new on every start, and the base URL may have changed since the last.
             let patch = admin::SamlConnectionPatch {
+                idp_entity_id: Some(entity_id.clone()),
+                idp_sso_url: Some(format!("{base}/demo-idp/sso")),
                 idp_certificates: Some(vec![cert_der]),
                 ..Default::default()
             };
             admin::update_saml_connection(&mut conn, TENANT, c.slug.as_str(), &patch, false, now)?;
+            let origins = TenantInput {
+                allowed_return_origins: Some(vec![base.clone()]),
+                ..Default::default()
+            };
+            admin::update_tenant(&mut conn, TENANT, &origins, now)?;
         }
         Err(admin::AdminError::NotFound(_)) => {
             admin::add_saml_connection(

@@ -229,7 +229,7 @@ pub fn decide(
         );
     }
     if let Some(c) = &cands.by_iwms {
-        // Only reachable when the tenant has no IWMS attribute but the connection maps one.
+        // Defensive: a caller passed an IWMS match although the tenant does not match by it.
         return reject(
             Reason::IwmsIdConflict,
             Some(c.user.id),

@@ -1,5 +1,4 @@
 use actix_web::{HttpResponse, get, web};
-use diesel::RunQueryDsl;
 
 use super::AppState;
 use crate::storage;
@@ -12,11 +11,7 @@ pub async fn healthz() -> HttpResponse {
 /// Ready when the database answers.
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let ok = storage::block::<_, storage::StorageError, _>(&state.pool, |c| {
-        diesel::sql_query("SELECT 1").execute(c)?;
-        Ok(())
-    })
-    .await;
+    let ok = storage::block(&state.pool, storage::ping).await;
     match ok {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         Err(e) => {

@@ -1,24 +1,33 @@
 //! Browser sessions: the cookie holds a random token; the database holds only its HMAC, so
 //! a database leak does not yield usable sessions.
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
+use sha2::{Digest, Sha256};
 
 use crate::config::Secret;
 use crate::domain::ids::{TenantId, UserId};
 use crate::storage::sessions::{self, SessionUser};
 use crate::storage::{DbConnection, StorageError};
 
+/// HMAC-SHA256 (RFC 2104) of the token under the session secret, hex-encoded. Infallible by
+/// construction: a failure must never map every token to one value.
 pub fn hash_token(secret: &Secret, token: &str) -> String {
-    let key = PKey::hmac(secret.expose().as_bytes());
-    let mac = key
-        .and_then(|k| {
-            let mut s = Signer::new(MessageDigest::sha256(), &k)?;
-            s.update(token.as_bytes())?;
-            s.sign_to_vec()
-        })
-        .unwrap_or_default();
-    hex::encode(mac)
+    const BLOCK: usize = 64;
+    let mut key = [0u8; BLOCK];
+    let raw = secret.expose().as_bytes();
+    if raw.len() > BLOCK {
+        key[..32].copy_from_slice(&Sha256::digest(raw));
+    } else {
+        key[..raw.len()].copy_from_slice(raw);
+    }
+    let pad = |byte: u8| key.map(|k| k ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(token.as_bytes())
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    hex::encode(outer)
 }
 
 /// Creates a session and returns the cookie token.
@@ -56,4 +65,18 @@ pub fn current(
 
 pub fn close(conn: &mut DbConnection, secret: &Secret, token: &str) -> Result<(), StorageError> {
     sessions::delete(conn, &hash_token(secret, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_test_case_2() {
+        let secret = Secret::new("Jefe".into());
+        assert_eq!(
+            hash_token(&secret, "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 }

@@ -15,6 +15,8 @@ pub enum StorageError {
     Database(#[source] DieselError),
     #[error("could not get a database connection")]
     Pool(#[from] diesel::r2d2::PoolError),
+    #[error("cannot open the database: {0}")]
+    Open(String),
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("database work was cancelled")]

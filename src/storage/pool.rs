@@ -87,22 +87,21 @@ pub fn build_pool(url: &str, size: u32) -> Result<(DbPool, Backend), StorageErro
         && !parent.as_os_str().is_empty()
         && !parent.exists()
     {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            StorageError::Migration(format!("cannot create {}: {e}", parent.display()))
-        })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StorageError::Open(format!("cannot create {}: {e}", parent.display())))?;
     }
     if backend == Backend::Sqlite {
         // WAL (readers beside the writer) is a property of the file: set it once, before the
         // pool opens its connections in parallel.
         let mut c = SqliteConnection::establish(&manager.target)?;
         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
-            .map_err(|e| StorageError::Migration(format!("cannot enable WAL: {e}")))?;
+            .map_err(|e| StorageError::Open(format!("cannot enable WAL: {e}")))?;
     }
     let pool = r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(std::time::Duration::from_secs(10))
         .build(manager)
-        .map_err(|e| StorageError::Migration(format!("cannot connect to the database: {e}")))?;
+        .map_err(|e| StorageError::Open(format!("cannot connect: {e}")))?;
     Ok((pool, backend))
 }
 
@@ -118,6 +117,13 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StorageError> {
 
 impl From<ConnectionError> for StorageError {
     fn from(e: ConnectionError) -> Self {
-        StorageError::Migration(e.to_string())
+        StorageError::Open(e.to_string())
     }
+}
+
+/// A round trip to the database, for readiness checks.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StorageError> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn)?;
+    Ok(())
 }

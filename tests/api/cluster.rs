@@ -21,7 +21,9 @@ async fn a_sign_in_started_on_one_instance_completes_on_another() {
     // The SP URLs (entity ID, ACS) are the first instance's; what matters is the shared
     // pending request, replay cache and session.
     let (req, rs) = a.start_login("acme", "okta", None).await;
-    let xml = Resp::valid(&a, "acme", "okta", &idp, Some(&req)).signed(&idp);
+    let first = Resp::valid(&a, "acme", "okta", &idp, Some(&req));
+    let assertion_id = first.assertion_id.clone();
+    let xml = first.signed(&idp);
     let b_settings_acs = format!("{b}/t/acme/saml/okta/acs");
     let post = |url: String, xml: String, rs: String| {
         let client = a.client.clone();
@@ -70,8 +72,16 @@ async fn a_sign_in_started_on_one_instance_completes_on_another() {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
-    // And the replay cache is shared: the same response is refused on the first instance.
+    // The same response again is refused on the first instance (its request was used up)...
     let res = post(a.acs_url("acme", "okta"), xml, rs).await;
     assert_eq!(res.status(), 403);
     assert_eq!(a.last_reason("acme"), "unknown_in_response_to");
+    // ...and the same assertion answering a fresh request started on the first instance hits
+    // the shared replay cache.
+    let (req2, rs2) = a.start_login("acme", "okta", None).await;
+    let mut replay = Resp::valid(&a, "acme", "okta", &idp, Some(&req2));
+    replay.assertion_id = assertion_id;
+    let res = post(a.acs_url("acme", "okta"), replay.signed(&idp), rs2).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(a.last_reason("acme"), "assertion_replay");
 }

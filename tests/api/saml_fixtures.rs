@@ -102,6 +102,8 @@ pub struct Resp {
     pub response_extra: String,
     pub omit_assertion: bool,
     pub omit_authn_statement: bool,
+    pub scd_not_before: Option<i64>,
+    pub confirmation_method: String,
 }
 
 pub fn instant(t: i64) -> String {
@@ -176,6 +178,8 @@ impl Resp {
             response_extra: String::new(),
             omit_assertion: false,
             omit_authn_statement: false,
+            scd_not_before: None,
+            confirmation_method: "urn:oasis:names:tc:SAML:2.0:cm:bearer".into(),
         }
     }
 
@@ -240,7 +244,7 @@ impl Resp {
             .map(|a| format!("<saml:AudienceRestriction><saml:Audience>{}</saml:Audience></saml:AudienceRestriction>", esc(a)))
             .unwrap_or_default();
         format!(
-            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{aid}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="{fmt}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData{irt}{recipient}{scd_noa}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions>{authn}<saml:AttributeStatement>{attrs}</saml:AttributeStatement></saml:Assertion>"#,
+            r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{aid}" Version="2.0" IssueInstant="{now}"><saml:Issuer>{issuer}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="{fmt}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="{method}"><saml:SubjectConfirmationData{irt}{recipient}{scd_nb}{scd_noa}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml:Conditions>{authn}<saml:AttributeStatement>{attrs}</saml:AttributeStatement></saml:Assertion>"#,
             aid = esc(&self.assertion_id),
             now = instant(self.not_before + 30),
             issuer = esc(&self.assertion_issuer),
@@ -248,6 +252,8 @@ impl Resp {
             name_id = esc(&self.name_id),
             irt = opt_attr("InResponseTo", &self.scd_in_response_to),
             recipient = opt_attr("Recipient", &self.recipient),
+            method = esc(&self.confirmation_method),
+            scd_nb = opt_attr("NotBefore", &self.scd_not_before.map(instant)),
             scd_noa = opt_attr("NotOnOrAfter", &self.scd_not_on_or_after.map(instant)),
             nb = instant(self.not_before),
             authn = if self.omit_authn_statement {

@@ -725,3 +725,90 @@ async fn unbound_responses_are_an_explicit_per_connection_setting() {
     let res = post_from(&other_browser(), &app, "dev", &r.signed(&idp2), &rs, None).await;
     assert_eq!(res.status(), 303, "{}", app.last_reason(T));
 }
+
+#[tokio::test]
+async fn root_must_be_a_response() {
+    let (app, _) = setup().await;
+    let xml = r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x" Version="2.0"/>"#;
+    assert_refused(&app, xml, None, "malformed_xml").await;
+}
+
+#[tokio::test]
+async fn processing_instructions_and_stray_signatures_are_refused() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let xml = r
+        .signed(&idp)
+        .replacen("<samlp:Status>", "<?evil payload?><samlp:Status>", 1);
+    assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let stray = r#"<samlp:Extensions><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/></ds:Signature></samlp:Extensions>"#;
+    let xml = r
+        .signed(&idp)
+        .replacen("<samlp:Status>", &format!("{stray}<samlp:Status>"), 1);
+    assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
+}
+
+#[tokio::test]
+async fn canonicalization_with_comments_is_refused() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.c14n = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".into();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "forbidden_transform").await;
+}
+
+#[tokio::test]
+async fn exactly_one_reference_and_no_transform_parameters() {
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let signed = r.signed(&idp);
+    let start = signed.find("<ds:Reference ").unwrap();
+    let end = signed.find("</ds:Reference>").unwrap() + "</ds:Reference>".len();
+    let reference = &signed[start..end];
+    let xml = signed.replacen(reference, &format!("{reference}{reference}"), 1);
+    assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
+    let (r, rs) = fresh(&app, &idp).await;
+    let xml = r.signed(&idp).replacen(
+        &format!(r#"<ds:Transform Algorithm="{EXC_C14N}"/>"#),
+        &format!(r#"<ds:Transform Algorithm="{EXC_C14N}"><ds:XPath>1</ds:XPath></ds:Transform>"#),
+        1,
+    );
+    assert_refused(&app, &xml, Some(&rs), "forbidden_transform").await;
+}
+
+#[tokio::test]
+async fn subject_and_confirmation_rules() {
+    let (app, idp) = setup().await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.name_id = String::new();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "missing_subject").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.scd_not_before = Some(crate::helpers::now() + 600);
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "not_yet_valid").await;
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.confirmation_method = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key".into();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "no_bearer_confirmation").await;
+    // InResponseTo only on the unsigned Response does not bind the signed assertion.
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.scd_in_response_to = None;
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "unknown_in_response_to").await;
+}
+
+#[tokio::test]
+async fn expired_pending_requests_and_removed_connections() {
+    use diesel::prelude::*;
+    use ssogate::storage::schema::pending_authn_requests as p;
+    let (app, idp) = setup().await;
+    let (r, rs) = fresh(&app, &idp).await;
+    app.with_db(|c| {
+        diesel::update(p::table)
+            .set(p::expires_at.eq(crate::helpers::now() - 1))
+            .execute(c)
+    })
+    .unwrap();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "unknown_in_response_to").await;
+    let (r, rs) = fresh(&app, &idp).await;
+    app.with_db(|c| ssogate::service::admin::remove_connection(c, T, C, crate::helpers::now()))
+        .unwrap();
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "connection_removed").await;
+}

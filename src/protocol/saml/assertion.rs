@@ -23,7 +23,6 @@ pub struct SignedAssertion {
     pub name_id: Option<String>,
     pub name_id_format: Option<String>,
     pub bearers: Vec<BearerConfirmation>,
-    pub has_other_confirmations: bool,
     pub not_before: Option<i64>,
     pub not_on_or_after: Option<i64>,
     /// One entry per AudienceRestriction; each must name us.
@@ -95,8 +94,8 @@ fn read_assertion(a: Node<'_, '_>) -> Result<SignedAssertion, SamlError> {
             out.name_id_format = name_id.attribute("Format").map(str::to_owned);
         }
         for sc in children(subject, ns::ASSERTION, "SubjectConfirmation") {
+            // Only bearer confirmations count in the Web Browser SSO profile.
             if sc.attribute("Method") != Some(ns::CM_BEARER) {
-                out.has_other_confirmations = true;
                 continue;
             }
             let mut b = BearerConfirmation::default();

@@ -91,7 +91,12 @@ pub fn validate_response(
                     .as_deref()
                     .map(|d| format!(" / {d}"))
                     .unwrap_or_default()
-            ),
+            ) + &envelope
+                .status_message
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default(),
         );
         e.idp_message = envelope.status_message.clone().filter(|m| !m.is_empty());
         return Err(e);

@@ -66,7 +66,7 @@ pub fn utf8_body(text: &str) -> Result<&str, SamlError> {
             .strip_prefix('=')
             .map(str::trim_start)
             .and_then(|v| {
-                let quote = v.chars().next()?;
+                let quote = v.chars().next().filter(|q| *q == '"' || *q == '\'')?;
                 let v = &v[1..];
                 v.find(quote).map(|e| &v[..e])
             })
@@ -112,5 +112,16 @@ mod tests {
                 .reason,
             Reason::MalformedXml
         );
+    }
+}
+
+#[cfg(test)]
+mod quote_tests {
+    use super::*;
+
+    #[test]
+    fn unquoted_multibyte_encoding_values_are_refused_without_panicking() {
+        let bad = "<?xml version=\"1.0\" encoding=\u{e9}x\u{e9}?><a/>";
+        assert_eq!(utf8_body(bad).unwrap_err().reason, Reason::MalformedXml);
     }
 }
