@@ -117,3 +117,59 @@ pub struct SamlIdpSettings {
 }
 
 pub const DEFAULT_CLOCK_SKEW_SECS: i64 = 60;
+
+/// How a sign-in at a tenant proceeds, given its active connections and an optional choice.
+#[derive(Debug)]
+pub enum Entry {
+    Start(Connection),
+    Choose(Vec<Connection>),
+    NotConfigured,
+    UnknownChoice,
+}
+
+pub fn pick(mut active: Vec<Connection>, choice: Option<&str>) -> Entry {
+    match choice {
+        Some(wanted) => active
+            .into_iter()
+            .find(|c| c.slug.as_str() == wanted)
+            .map_or(Entry::UnknownChoice, Entry::Start),
+        None if active.is_empty() => Entry::NotConfigured,
+        None if active.len() == 1 => Entry::Start(active.remove(0)),
+        None => Entry::Choose(active),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(slug: &str) -> Connection {
+        Connection {
+            id: ConnectionId(1),
+            tenant_id: TenantId(1),
+            slug: Slug::parse(slug).unwrap(),
+            protocol: Protocol::Saml,
+            display_name: slug.into(),
+            attr_email: vec![],
+            attr_first_name: vec![],
+            attr_last_name: vec![],
+            attr_iwms_id: None,
+            removed_at: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn one_goes_straight_there_several_offer_a_choice() {
+        assert!(matches!(pick(vec![], None), Entry::NotConfigured));
+        assert!(matches!(pick(vec![conn("a")], None), Entry::Start(c) if c.slug.as_str() == "a"));
+        assert!(matches!(pick(vec![conn("a"), conn("b")], None), Entry::Choose(v) if v.len() == 2));
+        assert!(
+            matches!(pick(vec![conn("a"), conn("b")], Some("b")), Entry::Start(c) if c.slug.as_str() == "b")
+        );
+        assert!(matches!(
+            pick(vec![conn("a")], Some("z")),
+            Entry::UnknownChoice
+        ));
+    }
+}

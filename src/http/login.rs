@@ -7,12 +7,12 @@ use url::form_urlencoded::byte_serialize;
 use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
 use super::session::binding_cookie;
 use super::{AppState, HttpError};
-use crate::domain::connection::Connection;
+use crate::domain::connection::Entry;
 use crate::domain::email::EmailAddress;
-use crate::domain::slug::Slug;
 use crate::domain::tenant::Tenant;
+use crate::service::discovery;
 use crate::service::login::{self, StartParams};
-use crate::storage::{self, connections, domains, tenants};
+use crate::storage;
 
 #[derive(Deserialize)]
 pub struct IndexQuery {
@@ -56,12 +56,9 @@ pub async fn discover(
             &email,
         ));
     };
-    let domain = address.domain();
-    let found = storage::block::<_, storage::StorageError, _>(&state.pool, move |c| {
-        Ok(match domains::tenant_for_domain(c, &domain)? {
-            Some(id) => Some(tenants::get(c, id)?),
-            None => None,
-        })
+    let lookup = address.clone();
+    let found = storage::block(&state.pool, move |c| {
+        discovery::tenant_for_email(c, &lookup)
     })
     .await?;
     // Only whether the *domain* uses SSO here is revealed, never whether an account exists.
@@ -90,9 +87,8 @@ pub async fn tenant_login(
     path: web::Path<String>,
     q: web::Query<TenantLoginQuery>,
 ) -> Result<HttpResponse, HttpError> {
-    let slug = Slug::parse(&path.into_inner())
-        .map_err(|_| HttpError::NotFound("There is no such sign-in page."))?;
-    let tenant = storage::block(&state.pool, move |c| tenants::find_by_slug(c, &slug))
+    let slug = path.into_inner();
+    let tenant = storage::block(&state.pool, move |c| discovery::tenant(c, &slug))
         .await?
         .ok_or(HttpError::NotFound("There is no such sign-in page."))?;
     let q = q.into_inner();
@@ -110,22 +106,24 @@ async fn begin(
     choice: Option<String>,
     return_to: Option<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let tid = tenant.id;
-    let mut active = storage::block(&state.pool, move |c| connections::list_active(c, tid)).await?;
-    let connection: Connection = match choice {
-        Some(wanted) => active
-            .into_iter()
-            .find(|c| c.slug.as_str() == wanted)
-            .ok_or(HttpError::NotFound("This sign-in method does not exist."))?,
-        None if active.is_empty() => {
+    let tid = tenant.clone();
+    let entry = storage::block(&state.pool, move |c| {
+        discovery::entry(c, &tid, choice.as_deref())
+    })
+    .await?;
+    let connection = match entry {
+        Entry::Start(c) => c,
+        Entry::UnknownChoice => {
+            return Err(HttpError::NotFound("This sign-in method does not exist."));
+        }
+        Entry::NotConfigured => {
             let msg = MessagePage::new(
                 "Not available",
                 "Single sign-on is not configured for your company yet; contact your administrator.",
             );
             return Ok(page(req, msg, StatusCode::SERVICE_UNAVAILABLE));
         }
-        None if active.len() == 1 => active.remove(0),
-        None => {
+        Entry::Choose(active) => {
             let rt = return_to
                 .as_deref()
                 .map(|r| format!("&return_to={}", enc(r)))

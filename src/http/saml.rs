@@ -4,31 +4,21 @@ use futures_util::StreamExt;
 
 use super::session::session_cookie;
 use super::{AppState, HttpError};
-use crate::domain::connection::Connection;
 use crate::domain::reason::Reason;
-use crate::domain::slug::Slug;
-use crate::domain::tenant::Tenant;
 use crate::protocol::saml::sp_metadata;
+use crate::service::discovery::{self, SamlTarget};
 use crate::service::login::{self, CompleteError, CompleteParams};
-use crate::storage::login_attempts::NewAttempt;
-use crate::storage::{
-    self, StorageError, connections, connections as conns, login_attempts, tenants,
-};
+use crate::storage::{self, StorageError};
 
 const UNKNOWN: &str = "There is no such sign-in endpoint.";
 
-async fn load(
+async fn target(
     state: &web::Data<AppState>,
     tenant: String,
     connection: String,
-) -> Result<(Tenant, Connection), HttpError> {
-    let t = Slug::parse(&tenant).map_err(|_| HttpError::NotFound(UNKNOWN))?;
-    let c = Slug::parse(&connection).map_err(|_| HttpError::NotFound(UNKNOWN))?;
-    storage::block::<_, StorageError, _>(&state.pool, move |db| {
-        let Some(tenant) = tenants::find_by_slug(db, &t)? else {
-            return Ok(None);
-        };
-        Ok(conns::find(db, tenant.id, &c)?.map(|c| (tenant, c)))
+) -> Result<SamlTarget, HttpError> {
+    storage::block(&state.pool, move |db| {
+        discovery::saml_target(db, &tenant, &connection)
     })
     .await?
     .ok_or(HttpError::NotFound(UNKNOWN))
@@ -40,23 +30,24 @@ pub async fn metadata(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (t, c) = path.into_inner();
-    let (tenant, connection) = load(&state, t, c).await?;
+    let SamlTarget {
+        tenant,
+        connection,
+        idp,
+    } = target(&state, t, c).await?;
     if connection.removed_at.is_some() {
         return Err(HttpError::NotFound(UNKNOWN));
     }
-    let (tid, cid) = (tenant.id, connection.id);
-    let idp = storage::block(&state.pool, move |db| {
-        connections::saml_settings(db, tid, cid)
-    })
-    .await?;
-    let cert = if idp.sign_requests {
-        state
-            .sp_signing
-            .as_ref()
-            .map(|s| s.certificate_b64.as_str())
-    } else {
-        None
-    };
+    // The SP certificate is advertised only where requests are signed with it.
+    let cert = idp
+        .sign_requests
+        .then(|| {
+            state
+                .sp_signing
+                .as_ref()
+                .map(|s| s.certificate_b64.as_str())
+        })
+        .flatten();
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
     let xml = sp_metadata::render(&sp, cert)?;
     Ok(HttpResponse::Ok()
@@ -89,25 +80,23 @@ pub async fn acs(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let (t, c) = path.into_inner();
-    let (tenant, connection) = load(&state, t, c).await?;
+    let SamlTarget {
+        tenant,
+        connection,
+        idp,
+    } = target(&state, t, c).await?;
     let now = state.clock.unix();
     // Percent-encoding can triple base64; the decoded SAMLResponse is capped again exactly.
     let limit = state.settings.saml.max_response_bytes * 3 + 4096;
     let Some(body) = read_capped(payload, limit).await? else {
-        let (tid, cid) = (tenant.id, connection.id);
+        let detail = format!("request body over {limit} bytes");
         storage::block(&state.pool, move |db| {
-            login_attempts::record(
+            login::record_refusal(
                 db,
-                &NewAttempt {
-                    tenant: tid,
-                    connection: Some(cid),
-                    user: None,
-                    success: false,
-                    reason: Reason::ResponseTooLarge.code(),
-                    detail: &format!("request body over {limit} bytes"),
-                    subject: None,
-                    email: None,
-                },
+                &tenant,
+                &connection,
+                Reason::ResponseTooLarge,
+                &detail,
                 now,
             )
         })
@@ -127,18 +116,14 @@ pub async fn acs(
         .ok_or_else(|| HttpError::BadRequest("The request carries no SAMLResponse.".into()))?;
 
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
-    let (tid, cid) = (tenant.id, connection.id);
-    let idp = storage::block(&state.pool, move |db| {
-        connections::saml_settings(db, tid, cid)
-    })
-    .await?;
     let max = state.settings.saml.max_response_bytes;
-    let conn_copy = connection.clone();
+    let (conn_copy, idp_copy) = (connection.clone(), idp.clone());
     // XML and signature work runs without holding a database connection.
-    let validated =
-        web::block(move || login::validate_saml(&conn_copy, &idp, &sp, &saml_response, max, now))
-            .await
-            .map_err(HttpError::internal)?;
+    let validated = web::block(move || {
+        login::validate_saml(&conn_copy, &idp_copy, &sp, &saml_response, max, now)
+    })
+    .await
+    .map_err(HttpError::internal)?;
     let binding_cookies: Vec<(String, String)> = req
         .cookies()
         .map(|all| {
@@ -161,6 +146,7 @@ pub async fn acs(
             db,
             &tenant,
             &connection,
+            &idp,
             validated,
             &params,
         ))

@@ -160,6 +160,7 @@ pub fn finish_saml(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
+    idp: &SamlIdpSettings,
     validated: Result<ValidatedAssertion, Refusal>,
     p: &CompleteParams<'_>,
 ) -> Result<SignedIn, CompleteError> {
@@ -176,7 +177,7 @@ pub fn finish_saml(
             Err(refusal)
         }
         Ok(assertion) => storage::transaction(conn, |c| {
-            let (who, result) = bind_and_provision(c, tenant, connection, &assertion, p)?;
+            let (who, result) = bind_and_provision(c, tenant, connection, idp, &assertion, p)?;
             record(
                 c,
                 tenant,
@@ -198,6 +199,25 @@ pub fn finish_saml(
             }))
         }
     }
+}
+
+/// Records a refusal that happened before the response could be read (e.g. an oversized body).
+pub fn record_refusal(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    reason: Reason,
+    detail: &str,
+    now: i64,
+) -> Result<(), StorageError> {
+    record(
+        conn,
+        tenant,
+        connection,
+        &Who::default(),
+        &Err(&Refusal::new(reason, detail)),
+        now,
+    )
 }
 
 /// Who was signing in, as far as the response told.
@@ -270,6 +290,7 @@ fn bind_and_provision(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
+    idp: &SamlIdpSettings,
     assertion: &ValidatedAssertion,
     p: &CompleteParams<'_>,
 ) -> Result<(Who, Outcome), StorageError> {
@@ -288,7 +309,6 @@ fn bind_and_provision(
             .map(|e| e.to_string())
             .or_else(|| claims.invalid_email.clone()),
     };
-    let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
     // The pending request is consumed and the assertion ID burned even when provisioning
     // refuses: a response is never usable twice.
     let bound_return_to = match bind_request(
