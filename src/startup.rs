@@ -104,7 +104,13 @@ impl Application {
             sp_signing,
             demo,
         });
-        jobs::spawn(state.clone());
+        jobs::spawn(
+            jobs::JobContext {
+                pool: state.pool.clone(),
+                clock: state.clock.clone(),
+            },
+            &state.settings.jobs,
+        );
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

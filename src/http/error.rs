@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, ResponseError};
 
 use super::pages::MessagePage;
 use crate::domain::reason::Reason;
-use crate::service::admin::AdminError;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +34,6 @@ impl HttpError {
 
 impl From<StorageError> for HttpError {
     fn from(e: StorageError) -> Self {
-        HttpError::internal(e)
-    }
-}
-
-impl From<AdminError> for HttpError {
-    fn from(e: AdminError) -> Self {
         HttpError::internal(e)
     }
 }

@@ -2,16 +2,24 @@
 //! instances may run these concurrently without harm (flagging is guarded per row).
 use std::time::Duration;
 
-use actix_web::web;
+use std::sync::Arc;
 
-use crate::http::AppState;
+use crate::clock::Clock;
+use crate::config::JobSettings;
 use crate::service::{maintenance, stale};
-use crate::storage;
+use crate::storage::{self, DbPool};
 
-pub fn spawn(state: web::Data<AppState>) {
-    let s = state.clone();
+/// What the jobs need: the database and the clock, nothing of the HTTP layer.
+#[derive(Clone)]
+pub struct JobContext {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn spawn(ctx: JobContext, settings: &JobSettings) {
+    let s = ctx.clone();
     tokio::spawn(every(
-        Duration::from_secs(s.settings.jobs.stale_check_interval_secs.max(1)),
+        Duration::from_secs(settings.stale_check_interval_secs.max(1)),
         move || {
             let s = s.clone();
             async move {
@@ -28,9 +36,9 @@ pub fn spawn(state: web::Data<AppState>) {
             }
         },
     ));
-    let s = state;
+    let s = ctx;
     tokio::spawn(every(
-        Duration::from_secs(s.settings.jobs.cleanup_interval_secs.max(1)),
+        Duration::from_secs(settings.cleanup_interval_secs.max(1)),
         move || {
             let s = s.clone();
             async move {

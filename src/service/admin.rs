@@ -534,11 +534,11 @@ pub fn list_users(
     offset: i64,
 ) -> Result<Vec<UserView>, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
-    if !(1..=1000).contains(&limit) || offset < 0 {
-        return Err(invalid(
-            "limit",
-            "limit must be 1-1000 and offset non-negative",
-        ));
+    if !(1..=1000).contains(&limit) {
+        return Err(invalid("limit", "must be between 1 and 1000"));
+    }
+    if offset < 0 {
+        return Err(invalid("offset", "must not be negative"));
     }
     Ok(users::list(conn, t.id, filter, limit, offset)?
         .iter()

@@ -41,6 +41,8 @@ async fn chromium_signs_in_through_pysaml2_and_signs_out() {
     idp.connect(&app, "acme", "pysaml2").await;
 
     let artifacts = root.join("tests/artifacts/browser");
+    // Start empty, so a screenshot left by an earlier run cannot pass for this one's.
+    let _ = std::fs::remove_dir_all(&artifacts);
     std::fs::create_dir_all(&artifacts).unwrap();
     let started = Instant::now();
     let child = tokio::process::Command::new("node")

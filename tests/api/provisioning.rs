@@ -1,7 +1,7 @@
 //! Just-in-time provisioning end to end: matching, creation rules, updates, conflicts, races.
 use ssogate::service::admin::{self, TenantInput};
 
-use crate::helpers::{TestApp, default_saml_input, now, spawn_app};
+use crate::helpers::{TestApp, default_saml_input, spawn_app};
 use crate::saml_fixtures::{Resp, TestIdp};
 
 async fn sign_in(
@@ -158,6 +158,41 @@ async fn iwms_id_matches_before_email() {
     .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
     assert_eq!(app.users("acme").len(), 1);
+
+    // Grace exists with her own email; a sign-in asserting Grace's email but Ada's IWMS ID is
+    // matched to Ada: the IWMS ID wins over the email.
+    assert_eq!(
+        sign_in(&app, "acme", "okta", &idp, |r| {
+            r.name_id = "grace".into();
+            *r = r.clone().attr("email", "grace@acme.test");
+        })
+        .await
+        .status(),
+        303
+    );
+    let idp3 = TestIdp::new("http://google.test/metadata");
+    app.add_connection("acme", default_saml_input("google", &idp3));
+    let res = sign_in(&app, "acme", "google", &idp3, |r| {
+        r.name_id = "g-1".into();
+        *r = r
+            .clone()
+            .attr("email", "grace@acme.test")
+            .attr("iwmsId", "IW-9");
+    })
+    .await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
+    let ada = app
+        .with_db(|c| admin::show_user(c, "acme", "ada@acme.test"))
+        .unwrap();
+    assert_eq!(
+        ada.identities.len(),
+        3,
+        "okta, entra and google all link to Ada"
+    );
+    let grace = app
+        .with_db(|c| admin::show_user(c, "acme", "grace@acme.test"))
+        .unwrap();
+    assert_eq!(grace.identities.len(), 1);
 }
 
 #[tokio::test]
@@ -279,5 +314,4 @@ async fn tenants_are_isolated() {
         .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("globex"), "audience_mismatch");
-    let _ = now();
 }

@@ -123,7 +123,7 @@ fn iwms_match_comes_before_email_match() {
 }
 
 #[test]
-fn iwms_match_ignored_when_tenant_has_no_iwms_attribute() {
+fn email_match_when_no_iwms_id_is_asserted() {
     let cands = Candidates {
         by_email: cand(user(3, "a@x.com", None), None),
         ..Default::default()
