@@ -40,9 +40,14 @@ tests/browser/node_modules/.installed: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund
 	touch $@
 
-$(VENV)/.installed tests/browser/node_modules/.installed: | system-test-deps
+# oidc-provider for tests/op, the OpenID Provider the OIDC tests sign in at.
+tests/op/node_modules/.installed: tests/op/package-lock.json
+	cd tests/op && npm ci --no-audit --no-fund
+	touch $@
 
-test-deps: system-test-deps $(VENV)/.installed tests/browser/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, playwright-core, chromium)
+$(VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed: | system-test-deps
+
+test-deps: system-test-deps $(VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, playwright-core, oidc-provider, chromium)
 
 build: deps ## Build the release binary
 	cargo build --release

@@ -77,7 +77,32 @@ pub struct Settings {
     pub saml: SamlSettings,
     pub log: LogSettings,
     pub jobs: JobSettings,
+    pub oidc: OidcClientSettings,
     pub demo: DemoSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcClientSettings {
+    /// Timeout of every call to a provider (discovery, JWKS, token, userinfo).
+    #[serde(deserialize_with = "lenient")]
+    pub http_timeout_secs: u64,
+    /// An unknown `kid` refetches the JWKS at most this often per connection.
+    #[serde(deserialize_with = "lenient")]
+    pub jwks_refetch_interval_secs: i64,
+    /// A cached JWKS older than this is refetched before use.
+    #[serde(deserialize_with = "lenient")]
+    pub jwks_max_age_secs: i64,
+}
+
+impl Default for OidcClientSettings {
+    fn default() -> Self {
+        Self {
+            http_timeout_secs: 10,
+            jwks_refetch_interval_secs: 60,
+            jwks_max_age_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -299,6 +324,18 @@ impl Settings {
             return Err(key_err(
                 "saml.sp_private_key_file",
                 "set both saml.sp_private_key_file and saml.sp_certificate_file, or neither",
+            ));
+        }
+        if !(1..=60).contains(&self.oidc.http_timeout_secs) {
+            return Err(key_err(
+                "oidc.http_timeout_secs",
+                "must be between 1 and 60",
+            ));
+        }
+        if self.oidc.jwks_refetch_interval_secs < 0 || self.oidc.jwks_max_age_secs < 60 {
+            return Err(key_err(
+                "oidc.jwks_max_age_secs",
+                "jwks_refetch_interval_secs must be >= 0 and jwks_max_age_secs >= 60",
             ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

@@ -94,6 +94,9 @@ impl Application {
             None
         };
         let workers = settings.server.workers;
+        let oidc_http = crate::protocol::oidc::client::http_client(std::time::Duration::from_secs(
+            settings.oidc.http_timeout_secs,
+        ));
         let state = web::Data::new(AppState {
             pool,
             settings,
@@ -103,6 +106,7 @@ impl Application {
             secure_cookies,
             sp_signing,
             demo,
+            oidc_http,
         });
         jobs::spawn(
             jobs::JobContext {
@@ -140,6 +144,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(http::login::tenant_login)
         .service(http::saml::metadata)
         .service(http::saml::acs)
+        .service(http::oidc::callback)
         .service(http::forward_auth::verify)
         .service(http::session::me)
         .service(http::session::signed_in)

@@ -241,10 +241,68 @@ pub struct UpdateSamlArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct AddOidcArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Connection slug, used in the redirect URI.
+    #[arg(long)]
+    pub slug: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Issuer URL; its /.well-known/openid-configuration is read now.
+    #[arg(long)]
+    pub issuer: String,
+    #[arg(long)]
+    pub client_id: String,
+    /// File holding the client secret (never echoed).
+    #[arg(
+        long,
+        conflicts_with = "client_secret_env",
+        required_unless_present = "client_secret_env"
+    )]
+    pub client_secret_file: Option<PathBuf>,
+    /// Environment variable holding the client secret (never echoed).
+    #[arg(long)]
+    pub client_secret_env: Option<String>,
+    /// client_secret_basic (default) or client_secret_post.
+    #[arg(long)]
+    pub client_auth: Option<String>,
+    /// Scopes (comma-separated; default openid,email,profile).
+    #[arg(long, value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+    /// Accepted ID-token algorithms (default RS256,ES256,PS256; never none).
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_algorithms: Option<Vec<String>>,
+    /// Also accept HS256 ID tokens signed with the client secret.
+    #[arg(long)]
+    pub allow_hs256: bool,
+    /// Merge the userinfo endpoint's claims (its sub must match the ID token's).
+    #[arg(long)]
+    pub userinfo: bool,
+    #[arg(long)]
+    pub clock_skew_secs: Option<i64>,
+    /// Claim names for the email, first to match wins (default email,preferred_username,upn).
+    #[arg(long, value_delimiter = ',')]
+    pub attr_email: Vec<String>,
+    /// (default given_name)
+    #[arg(long, value_delimiter = ',')]
+    pub attr_first_name: Vec<String>,
+    /// (default family_name)
+    #[arg(long, value_delimiter = ',')]
+    pub attr_last_name: Vec<String>,
+    #[arg(long)]
+    pub attr_iwms_id: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCmd {
     /// Add a SAML IdP connection from metadata or explicit flags.
     AddSaml(Box<AddSamlArgs>),
+    /// Add an OpenID Connect provider by issuer (discovery is read now).
+    AddOidc(Box<AddOidcArgs>),
     /// Change a SAML connection: rotate certificates, re-read metadata, edit the mapping.
     UpdateSaml(Box<UpdateSamlArgs>),
     /// List a tenant's connections.

@@ -187,30 +187,31 @@ fn admin_command(
             Ok(())
         }
         Command::Connection(ConnectionCmd::AddSaml(a)) => add_saml(conn, settings, *a, now),
+        Command::Connection(ConnectionCmd::AddOidc(a)) => add_oidc(conn, settings, *a, now),
         Command::Connection(ConnectionCmd::UpdateSaml(a)) => update_saml(conn, settings, *a, now),
         Command::Connection(ConnectionCmd::List { tenant, json: j }) => {
             let t = admin::tenant_by_slug(conn, &tenant)?;
             let list = connections::list_active(conn, t.id)?;
             let mut out = Vec::new();
             for c in &list {
-                let s = connections::saml_settings(conn, t.id, c.id)?;
-                out.push(admin::connection_json(
-                    c,
-                    &s,
-                    &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
-                ));
+                out.push(admin::connection_view(conn, &settings.base_url(), &t, c)?);
             }
             if j {
                 return json(&out);
             }
             table(
-                &["SLUG", "PROTOCOL", "IDP ENTITY ID", "ACS URL"],
+                &["SLUG", "PROTOCOL", "IDP", "RETURN URL (ACS / REDIRECT URI)"],
                 out.iter()
                     .map(|v| {
-                        ["slug", "protocol", "idp_entity_id", "acs_url"]
-                            .iter()
-                            .map(|k| v[*k].as_str().unwrap_or("").to_owned())
-                            .collect()
+                        let pick = |a: &str, b: &str| {
+                            v[a].as_str().or(v[b].as_str()).unwrap_or("").to_owned()
+                        };
+                        vec![
+                            pick("slug", "slug"),
+                            pick("protocol", "protocol"),
+                            pick("idp_entity_id", "issuer"),
+                            pick("acs_url", "redirect_uri"),
+                        ]
                     })
                     .collect(),
             );
@@ -223,12 +224,7 @@ fn admin_command(
         }) => {
             let t = admin::tenant_by_slug(conn, &tenant)?;
             let c = admin::connection_by_slug(conn, &t, &slug)?;
-            let s = connections::saml_settings(conn, t.id, c.id)?;
-            let v = admin::connection_json(
-                &c,
-                &s,
-                &SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str()),
-            );
+            let v = admin::connection_view(conn, &settings.base_url(), &t, &c)?;
             if j {
                 return json(&v);
             }
@@ -578,4 +574,80 @@ fn connection_view(
     let sp = SpEndpoints::new(&settings.base_url(), t.slug.as_str(), c.slug.as_str());
     let v = admin::connection_json(c, &s, &sp);
     Ok((t, s, v))
+}
+
+fn read_secret(file: Option<&std::path::Path>, env: Option<&str>) -> anyhow::Result<String> {
+    let secret = match (file, env) {
+        (Some(p), _) => std::fs::read_to_string(p)
+            .with_context(|| format!("--client-secret-file {}: cannot read", p.display()))?,
+        (None, Some(var)) => std::env::var(var)
+            .with_context(|| format!("--client-secret-env: `{var}` is not set"))?,
+        (None, None) => bail!("give --client-secret-file or --client-secret-env"),
+    };
+    Ok(secret.trim().to_owned())
+}
+
+fn add_oidc(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    a: AddOidcArgs,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::domain::oidc::{
+        DEFAULT_EMAIL_CLAIMS, DEFAULT_FIRST_NAME_CLAIMS, DEFAULT_LAST_NAME_CLAIMS,
+    };
+    use crate::protocol::oidc::client;
+    let secret = read_secret(
+        a.client_secret_file.as_deref(),
+        a.client_secret_env.as_deref(),
+    )?;
+    let http = client::http_client(std::time::Duration::from_secs(
+        settings.oidc.http_timeout_secs,
+    ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (metadata, jwks_json) = rt.block_on(async {
+        let m = client::discover(&http, &a.issuer)
+            .await
+            .map_err(|e| anyhow::anyhow!("--issuer: {}", e.detail))?;
+        let jwks = client::fetch_jwks(&http, &m.jwks_uri)
+            .await
+            .map_err(|e| anyhow::anyhow!("jwks_uri: {}", e.detail))?;
+        Ok::<_, anyhow::Error>((m, jwks))
+    })?;
+    let input = admin::OidcConnectionInput {
+        slug: a.slug.clone(),
+        display_name: a.name.clone(),
+        issuer: a.issuer.clone(),
+        client_id: a.client_id.clone(),
+        client_secret: secret,
+        client_auth: a.client_auth.clone(),
+        scopes: a.scopes.clone(),
+        allowed_algorithms: a.allowed_algorithms.clone(),
+        allow_hs256: a.allow_hs256,
+        use_userinfo: a.userinfo,
+        clock_skew_secs: a.clock_skew_secs,
+        attr_email: or_default(a.attr_email, DEFAULT_EMAIL_CLAIMS),
+        attr_first_name: or_default(a.attr_first_name, DEFAULT_FIRST_NAME_CLAIMS),
+        attr_last_name: or_default(a.attr_last_name, DEFAULT_LAST_NAME_CLAIMS),
+        attr_iwms_id: a.attr_iwms_id.clone(),
+        metadata,
+        jwks_json,
+    };
+    let c = admin::add_oidc_connection(conn, &a.tenant, &input, now)?;
+    let t = admin::tenant_by_slug(conn, &a.tenant)?;
+    let v = admin::connection_view(conn, &settings.base_url(), &t, &c)?;
+    if a.json {
+        return output::json(&v);
+    }
+    emit(&format!(
+        "OpenID Connect connection {} added to {}.",
+        c.slug, t.slug
+    ));
+    emit(&format!(
+        "Register this redirect URI at the provider: {}",
+        v["redirect_uri"].as_str().unwrap_or("")
+    ));
+    Ok(())
 }

@@ -49,6 +49,9 @@ pub struct MappedClaims {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub iwms_id: Option<String>,
+    /// The provider said the email is not verified (OIDC `email_verified: false`): it must not
+    /// link the sign-in to an existing account.
+    pub email_unverified: bool,
 }
 
 const MAX_CLAIM_CHARS: usize = 256;
@@ -97,6 +100,7 @@ pub fn map_claims(
             .iwms_id
             .as_ref()
             .and_then(|n| first_of(attrs, std::slice::from_ref(n))),
+        email_unverified: false,
     }
 }
 

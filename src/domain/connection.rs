@@ -5,18 +5,21 @@ use super::slug::Slug;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     Saml,
+    Oidc,
 }
 
 impl Protocol {
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Saml => "saml",
+            Protocol::Oidc => "oidc",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "saml" => Some(Protocol::Saml),
+            "oidc" => Some(Protocol::Oidc),
             _ => None,
         }
     }

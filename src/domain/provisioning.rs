@@ -198,6 +198,16 @@ pub fn decide(
     };
     let domain_ok = policy.domain_whitelisted(&email.domain());
     if let Some(c) = &cands.by_email {
+        if claims.email_unverified {
+            return reject(
+                Reason::EmailNotVerified,
+                Some(c.user.id),
+                format!(
+                    "user {} has this email, but the provider says it is not verified; not linked",
+                    c.user.id
+                ),
+            );
+        }
         if domain_ok {
             return link_candidate(c, MatchedBy::Email, subject, claims, cands);
         }

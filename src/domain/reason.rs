@@ -47,6 +47,21 @@ pub enum Reason {
     IwmsIdConflict,
     UserDeactivated,
     ConnectionRemoved,
+    // OpenID Connect
+    OpError,
+    OpUnreachable,
+    TokenExchangeFailed,
+    MalformedIdToken,
+    IdTokenAlgorithm,
+    IdTokenSignature,
+    UnknownSigningKey,
+    AzpMismatch,
+    NonceMismatch,
+    AtHashMismatch,
+    CHashMismatch,
+    UserinfoSubMismatch,
+    UnknownState,
+    EmailNotVerified,
 }
 
 impl Reason {
@@ -92,6 +107,20 @@ impl Reason {
             IwmsIdConflict => "iwms_id_conflict",
             UserDeactivated => "user_deactivated",
             ConnectionRemoved => "connection_removed",
+            OpError => "op_error",
+            OpUnreachable => "op_unreachable",
+            TokenExchangeFailed => "token_exchange_failed",
+            MalformedIdToken => "malformed_id_token",
+            IdTokenAlgorithm => "id_token_algorithm",
+            IdTokenSignature => "id_token_signature",
+            UnknownSigningKey => "unknown_signing_key",
+            AzpMismatch => "azp_mismatch",
+            NonceMismatch => "nonce_mismatch",
+            AtHashMismatch => "at_hash_mismatch",
+            CHashMismatch => "c_hash_mismatch",
+            UserinfoSubMismatch => "userinfo_sub_mismatch",
+            UnknownState => "unknown_state",
+            EmailNotVerified => "email_not_verified",
         }
     }
 
@@ -114,7 +143,15 @@ impl Reason {
             Expired | NotYetValid => {
                 "The sign-in response has expired or is not yet valid. Check the clocks and try signing in again."
             }
-            UnknownInResponseTo | AssertionReplay | RelayStateMismatch | UnsolicitedDisabled => {
+            OpError => "Your identity provider did not sign you in.",
+            OpUnreachable => {
+                "Your identity provider could not be reached. Please try again in a moment."
+            }
+            EmailNotVerified => {
+                "Your email address is not verified at your identity provider; contact your administrator."
+            }
+            UnknownInResponseTo | AssertionReplay | RelayStateMismatch | UnsolicitedDisabled
+            | UnknownState => {
                 "This sign-in response was already used or was not requested here. Please start signing in again."
             }
             ConnectionRemoved => "This sign-in method is no longer available.",

@@ -7,11 +7,12 @@ use url::form_urlencoded::byte_serialize;
 use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
 use super::session::binding_cookie;
 use super::{AppState, HttpError};
-use crate::domain::connection::Entry;
+use crate::domain::connection::{Entry, Protocol};
 use crate::domain::email::EmailAddress;
 use crate::domain::tenant::Tenant;
 use crate::service::discovery;
 use crate::service::login::{self, StartParams};
+use crate::service::oidc_login;
 use crate::storage;
 
 #[derive(Deserialize)]
@@ -142,21 +143,43 @@ async fn begin(
             return Ok(page(req, choose, StatusCode::OK));
         }
     };
-    let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
-    let acs_path = format!("/t/{}/saml/{}/acs", tenant.slug, connection.slug);
     let st = state.clone();
-    let started = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
-        let params = StartParams {
-            sp: &sp,
-            return_to: return_to.as_deref(),
-            request_ttl_secs: st.settings.saml.request_ttl_secs,
-            signing_key: st.sp_signing.as_ref().map(|s| &s.key),
-            now: st.clock.now(),
-        };
-        login::start_saml(c, &tenant, &connection, &params)
-    })
-    .await?;
-    let cookie = binding_cookie(&state, &started, acs_path);
+    // The binding cookie goes only to the URL the IdP sends the browser back to.
+    let (return_path, started) = match connection.protocol {
+        Protocol::Saml => {
+            let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
+            let path = format!("/t/{}/saml/{}/acs", tenant.slug, connection.slug);
+            let started = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
+                let params = StartParams {
+                    sp: &sp,
+                    return_to: return_to.as_deref(),
+                    request_ttl_secs: st.settings.saml.request_ttl_secs,
+                    signing_key: st.sp_signing.as_ref().map(|s| &s.key),
+                    now: st.clock.now(),
+                };
+                login::start_saml(c, &tenant, &connection, &params)
+            })
+            .await?;
+            (path, started)
+        }
+        Protocol::Oidc => {
+            let redirect_uri =
+                state.oidc_redirect_uri(tenant.slug.as_str(), connection.slug.as_str());
+            let path = format!("/t/{}/oidc/{}/callback", tenant.slug, connection.slug);
+            let started = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
+                let params = oidc_login::StartParams {
+                    redirect_uri: &redirect_uri,
+                    return_to: return_to.as_deref(),
+                    request_ttl_secs: st.settings.saml.request_ttl_secs,
+                    now: st.clock.unix(),
+                };
+                oidc_login::start_oidc(c, &tenant, &connection, &params)
+            })
+            .await?;
+            (path, started)
+        }
+    };
+    let cookie = binding_cookie(&state, &started, return_path);
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", started.url))
         .cookie(cookie)

@@ -5,6 +5,7 @@ pub mod forward_auth;
 pub mod health;
 pub mod login;
 pub mod middleware;
+pub mod oidc;
 pub mod pages;
 pub mod saml;
 pub mod session;

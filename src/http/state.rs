@@ -24,9 +24,15 @@ pub struct AppState {
     pub secure_cookies: bool,
     pub sp_signing: Option<SpSigning>,
     pub demo: Option<DemoIdp>,
+    /// For calls to OpenID providers: timeouts, no redirects.
+    pub oidc_http: reqwest::Client,
 }
 
 impl AppState {
+    pub fn oidc_redirect_uri(&self, tenant: &str, connection: &str) -> String {
+        crate::protocol::oidc::redirect_uri(&self.base_url, tenant, connection)
+    }
+
     pub fn sp_endpoints(&self, tenant: &str, connection: &str) -> SpEndpoints {
         SpEndpoints::new(&self.base_url, tenant, connection)
     }

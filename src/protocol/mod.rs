@@ -1,2 +1,3 @@
 //! Protocol adapters: turn what an IdP sent into a validated identity. No storage here.
+pub mod oidc;
 pub mod saml;

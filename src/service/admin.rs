@@ -4,10 +4,13 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::domain::connection::{
-    Connection, DEFAULT_CLOCK_SKEW_SECS, SamlIdpSettings, SignatureAlgorithm,
+    Connection, DEFAULT_CLOCK_SKEW_SECS, Protocol, SamlIdpSettings, SignatureAlgorithm,
 };
 use crate::domain::email::{EmailAddress, EmailDomain};
 use crate::domain::ids::UserId;
+use crate::domain::oidc::{
+    ClientAuth, DEFAULT_SCOPES, JwsAlgorithm, OidcSettings, ProviderMetadata,
+};
 use crate::domain::return_to::AllowedOrigin;
 use crate::domain::slug::Slug;
 use crate::domain::tenant::{self, DEFAULT_STALE_AFTER_DAYS, Tenant};
@@ -19,7 +22,7 @@ use crate::storage::tenants::TenantFields;
 use crate::storage::users::StatusFilter;
 use crate::storage::{
     self, DbConnection, StorageError, connections, domains, events, identities, login_attempts,
-    tenants, users,
+    oidc, tenants, users,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -413,6 +416,9 @@ pub fn update_saml_connection(
 ) -> Result<Connection, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let c = connection_by_slug(conn, &t, slug)?;
+    if c.protocol != Protocol::Saml {
+        return Err(invalid("connection", format!("`{slug}` is not a SAML connection")));
+    }
     let cur = connections::saml_settings(conn, t.id, c.id)?;
     let merged = SamlConnectionInput {
         slug: c.slug.to_string(),
@@ -637,5 +643,178 @@ pub fn cert_summary(der: &[u8]) -> serde_json::Value {
             json!({ "subject": subject, "not_after": x.not_after().to_string(), "sha256": sha256 })
         }
         Err(_) => json!({ "error": "unparseable certificate" }),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcConnectionInput {
+    pub slug: String,
+    pub display_name: Option<String>,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub client_auth: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub allowed_algorithms: Option<Vec<String>>,
+    /// HS256 (signed with the client secret) must be asked for explicitly.
+    pub allow_hs256: bool,
+    pub use_userinfo: bool,
+    pub clock_skew_secs: Option<i64>,
+    pub attr_email: Vec<String>,
+    pub attr_first_name: Vec<String>,
+    pub attr_last_name: Vec<String>,
+    pub attr_iwms_id: Option<String>,
+    /// From discovery, fetched by the caller (this function does no network I/O).
+    pub metadata: ProviderMetadata,
+    pub jwks_json: String,
+}
+
+pub fn add_oidc_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    input: &OidcConnectionInput,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let slug = parse_slug("slug", &input.slug)?;
+    let display =
+        tenant::parse_display_name(input.display_name.as_deref().unwrap_or(slug.as_str()))
+            .map_err(|e| invalid("display_name", e))?;
+    if input.metadata.issuer != input.issuer {
+        return Err(invalid(
+            "issuer",
+            "the discovery document names another issuer",
+        ));
+    }
+    if input.client_id.trim().is_empty() {
+        return Err(invalid("client_id", "is required"));
+    }
+    if input.client_secret.trim().is_empty() {
+        return Err(invalid(
+            "client_secret",
+            "is required (from a file or an environment variable)",
+        ));
+    }
+    let client_auth = ClientAuth::parse(
+        input
+            .client_auth
+            .as_deref()
+            .unwrap_or("client_secret_basic"),
+    )
+    .map_err(|e| invalid("client_auth", e))?;
+    let scopes = input
+        .scopes
+        .clone()
+        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    if !scopes.iter().any(|s| s == "openid")
+        || scopes
+            .iter()
+            .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+    {
+        return Err(invalid(
+            "scopes",
+            "must include `openid`; one scope per item, no spaces",
+        ));
+    }
+    let algs: Vec<JwsAlgorithm> = match &input.allowed_algorithms {
+        None => JwsAlgorithm::DEFAULT.to_vec(),
+        Some(list) if list.is_empty() => {
+            return Err(invalid("allowed_algorithms", "must not be empty"));
+        }
+        Some(list) => list
+            .iter()
+            .map(|a| JwsAlgorithm::parse(a).map_err(|e| invalid("allowed_algorithms", e)))
+            .collect::<Result<_, _>>()?,
+    };
+    let mut algs = algs;
+    if input.allow_hs256 && !algs.contains(&JwsAlgorithm::Hs256) {
+        algs.push(JwsAlgorithm::Hs256);
+    }
+    if algs.contains(&JwsAlgorithm::Hs256) && !input.allow_hs256 {
+        return Err(invalid(
+            "allowed_algorithms",
+            "HS256 needs the explicit allow_hs256 setting",
+        ));
+    }
+    let skew = input.clock_skew_secs.unwrap_or(DEFAULT_CLOCK_SKEW_SECS);
+    if !(0..=600).contains(&skew) {
+        return Err(invalid("clock_skew_secs", "must be between 0 and 600"));
+    }
+    crate::protocol::oidc::jose::parse_jwks(&input.jwks_json)
+        .map_err(|e| invalid("jwks", e.detail))?;
+    check_names("attr_email", &input.attr_email)?;
+    check_names("attr_first_name", &input.attr_first_name)?;
+    check_names("attr_last_name", &input.attr_last_name)?;
+    let iwms = parse_attribute_name("attr_iwms_id", input.attr_iwms_id.as_deref())?;
+    let settings = OidcSettings {
+        issuer: input.issuer.clone(),
+        client_id: input.client_id.trim().to_owned(),
+        client_secret: input.client_secret.trim().to_owned(),
+        client_auth,
+        scopes,
+        allowed_algorithms: algs,
+        use_userinfo: input.use_userinfo,
+        clock_skew_secs: skew,
+        metadata: input.metadata.clone(),
+        jwks_json: input.jwks_json.clone(),
+        jwks_fetched_at: now,
+    };
+    let new = NewConnection {
+        slug: &slug,
+        display_name: &display,
+        attr_email: &input.attr_email,
+        attr_first_name: &input.attr_first_name,
+        attr_last_name: &input.attr_last_name,
+        attr_iwms_id: iwms.as_deref(),
+    };
+    storage::transaction(conn, |c| {
+        let id = connections::create(c, t.id, &new, Protocol::Oidc, now)?;
+        oidc::insert(c, t.id, id, &settings)
+    })?;
+    connections::find(conn, t.id, &slug)?
+        .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))
+}
+
+/// A connection as shown to admins, with the values to configure in the IdP. Secrets are
+/// never included.
+pub fn connection_view(
+    conn: &mut DbConnection,
+    base_url: &str,
+    t: &Tenant,
+    c: &Connection,
+) -> Result<serde_json::Value, AdminError> {
+    match c.protocol {
+        Protocol::Saml => {
+            let s = connections::saml_settings(conn, t.id, c.id)?;
+            Ok(connection_json(
+                c,
+                &s,
+                &crate::protocol::saml::SpEndpoints::new(
+                    base_url,
+                    t.slug.as_str(),
+                    c.slug.as_str(),
+                ),
+            ))
+        }
+        Protocol::Oidc => {
+            let s = oidc::settings(conn, t.id, c.id)?;
+            Ok(json!({
+                "slug": c.slug.as_str(),
+                "display_name": c.display_name,
+                "protocol": c.protocol.as_str(),
+                "issuer": s.issuer,
+                "client_id": s.client_id,
+                "client_auth": s.client_auth.name(),
+                "scopes": s.scopes,
+                "allowed_algorithms": s.allowed_algorithms.iter().map(|a| a.name()).collect::<Vec<_>>(),
+                "use_userinfo": s.use_userinfo,
+                "clock_skew_secs": s.clock_skew_secs,
+                "endpoints": s.metadata,
+                "attribute_mapping": {
+                    "email": c.attr_email, "first_name": c.attr_first_name, "last_name": c.attr_last_name, "iwms_id": c.attr_iwms_id,
+                },
+                "redirect_uri": crate::protocol::oidc::redirect_uri(base_url, t.slug.as_str(), c.slug.as_str()),
+            }))
+        }
     }
 }

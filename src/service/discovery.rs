@@ -1,6 +1,6 @@
 //! Finding where a sign-in goes: the tenant of an email, the connection of a tenant, the
 //! connection behind an ACS or metadata URL.
-use crate::domain::connection::{self, Connection, Entry, SamlIdpSettings};
+use crate::domain::connection::{self, Connection, Entry, Protocol, SamlIdpSettings};
 use crate::domain::email::EmailAddress;
 use crate::domain::slug::Slug;
 use crate::domain::tenant::Tenant;
@@ -54,7 +54,9 @@ pub fn saml_target(
     let Some(tenant) = tenants::find_by_slug(conn, &t)? else {
         return Ok(None);
     };
-    let Some(connection) = connections::find(conn, tenant.id, &c)? else {
+    let Some(connection) =
+        connections::find(conn, tenant.id, &c)?.filter(|c| c.protocol == Protocol::Saml)
+    else {
         return Ok(None);
     };
     let idp = connections::saml_settings(conn, tenant.id, connection.id)?;
@@ -63,4 +65,21 @@ pub fn saml_target(
         connection,
         idp,
     }))
+}
+
+/// An OIDC connection addressed by its callback URL (removed ones included, as for SAML).
+pub fn oidc_target(
+    conn: &mut DbConnection,
+    tenant: &str,
+    connection: &str,
+) -> Result<Option<(Tenant, Connection)>, StorageError> {
+    let (Ok(t), Ok(c)) = (Slug::parse(tenant), Slug::parse(connection)) else {
+        return Ok(None);
+    };
+    let Some(tenant) = tenants::find_by_slug(conn, &t)? else {
+        return Ok(None);
+    };
+    Ok(connections::find(conn, tenant.id, &c)?
+        .filter(|c| c.protocol == Protocol::Oidc)
+        .map(|c| (tenant, c)))
 }

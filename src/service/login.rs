@@ -31,6 +31,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Request(#[from] RequestError),
+    #[error("cannot build the authorization request: {0}")]
+    Oidc(String),
 }
 
 pub struct StartParams<'a> {
@@ -136,14 +138,14 @@ pub enum CompleteError {
 /// Why a sign-in was refused, before it is recorded.
 #[derive(Debug)]
 pub struct Refusal {
-    reason: Reason,
-    detail: String,
-    user: Option<UserId>,
-    idp_message: Option<String>,
+    pub(crate) reason: Reason,
+    pub(crate) detail: String,
+    pub(crate) user: Option<UserId>,
+    pub(crate) idp_message: Option<String>,
 }
 
 impl Refusal {
-    fn new(reason: Reason, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: Reason, detail: impl Into<String>) -> Self {
         Self {
             reason,
             detail: detail.into(),
@@ -222,12 +224,12 @@ pub fn record_refusal(
 
 /// Who was signing in, as far as the response told.
 #[derive(Default)]
-struct Who {
-    subject: Option<String>,
-    email: Option<String>,
+pub(crate) struct Who {
+    pub subject: Option<String>,
+    pub email: Option<String>,
 }
 
-fn record(
+pub(crate) fn record(
     c: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
@@ -334,8 +336,11 @@ fn bind_and_provision(
         connection,
         &assertion.subject,
         &claims,
-        p,
-        session_expires_at,
+        &SessionIssue {
+            secret: p.session_secret,
+            now: p.now,
+            expires_at: session_expires_at,
+        },
     )?;
     let outcome = provisioned.map(|(user_id, session_token, detail)| {
         let redirect_to =
@@ -444,18 +449,25 @@ fn candidate(
     .transpose()
 }
 
-type Provisioned = Result<(UserId, String, String), Refusal>;
+/// What a successful sign-in's session is made of.
+pub(crate) struct SessionIssue<'a> {
+    pub secret: &'a Secret,
+    pub now: i64,
+    pub expires_at: i64,
+}
 
-fn provision(
+pub(crate) type Provisioned = Result<(UserId, String, String), Refusal>;
+
+pub(crate) fn provision(
     c: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     subject: &str,
     claims: &MappedClaims,
-    p: &CompleteParams<'_>,
-    session_expires_at: i64,
+    session: &SessionIssue<'_>,
 ) -> Result<Provisioned, StorageError> {
-    let now = p.now;
+    let (session_secret, now, session_expires_at) =
+        (session.secret, session.now, session.expires_at);
     let policy = TenantPolicy {
         auto_create_users: tenant.auto_create_users,
         whitelisted_domains: domains::list_for_tenant(c, tenant.id)?,
@@ -588,7 +600,7 @@ fn provision(
     users::record_sign_in(c, tenant.id, user_id, now)?;
     let token = session::open(
         c,
-        p.session_secret,
+        session_secret,
         tenant.id,
         user_id,
         now,

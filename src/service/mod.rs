@@ -4,5 +4,6 @@ pub mod admin;
 pub mod discovery;
 pub mod login;
 pub mod maintenance;
+pub mod oidc_login;
 pub mod session;
 pub mod stale;

@@ -112,35 +112,7 @@ pub fn create_saml(
     s: &SamlIdpSettings,
     now: i64,
 ) -> Result<ConnectionId, StorageError> {
-    let inserted = diesel::insert_into(connections::table)
-        .values((
-            connections::tenant_id.eq(tenant.0),
-            connections::slug.eq(c.slug.as_str()),
-            connections::protocol.eq(Protocol::Saml.as_str()),
-            connections::display_name.eq(c.display_name),
-            connections::attr_email.eq(json(&c.attr_email)),
-            connections::attr_first_name.eq(json(&c.attr_first_name)),
-            connections::attr_last_name.eq(json(&c.attr_last_name)),
-            connections::attr_iwms_id.eq(c.attr_iwms_id),
-            connections::created_at.eq(now),
-            connections::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map_err(StorageError::from);
-    match inserted {
-        Err(e) if e.is_unique_violation() => {
-            return Err(StorageError::Conflict(format!(
-                "connection `{}` already exists in this tenant (slugs of removed connections stay reserved)",
-                c.slug
-            )));
-        }
-        other => other?,
-    };
-    let id: i64 = connections::table
-        .filter(connections::tenant_id.eq(tenant.0))
-        .filter(connections::slug.eq(c.slug.as_str()))
-        .select(connections::id)
-        .first(conn)?;
+    let id = create(conn, tenant, c, Protocol::Saml, now)?.0;
     let certs: Vec<String> = s
         .idp_certificates
         .iter()
@@ -162,6 +134,48 @@ pub fn create_saml(
         ))
         .execute(conn)?;
     Ok(ConnectionId(id))
+}
+
+/// The protocol-independent row; the caller adds the protocol's settings in the same
+/// transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    c: &NewConnection<'_>,
+    protocol: Protocol,
+    now: i64,
+) -> Result<ConnectionId, StorageError> {
+    let inserted = diesel::insert_into(connections::table)
+        .values((
+            connections::tenant_id.eq(tenant.0),
+            connections::slug.eq(c.slug.as_str()),
+            connections::protocol.eq(protocol.as_str()),
+            connections::display_name.eq(c.display_name),
+            connections::attr_email.eq(json(&c.attr_email)),
+            connections::attr_first_name.eq(json(&c.attr_first_name)),
+            connections::attr_last_name.eq(json(&c.attr_last_name)),
+            connections::attr_iwms_id.eq(c.attr_iwms_id),
+            connections::created_at.eq(now),
+            connections::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(StorageError::from);
+    match inserted {
+        Err(e) if e.is_unique_violation() => {
+            return Err(StorageError::Conflict(format!(
+                "connection `{}` already exists in this tenant (slugs of removed connections stay reserved)",
+                c.slug
+            )));
+        }
+        other => other?,
+    };
+    Ok(ConnectionId(
+        connections::table
+            .filter(connections::tenant_id.eq(tenant.0))
+            .filter(connections::slug.eq(c.slug.as_str()))
+            .select(connections::id)
+            .first(conn)?,
+    ))
 }
 
 /// Active (not removed) connections of a tenant, by slug.

@@ -5,6 +5,7 @@ mod error;
 pub mod events;
 pub mod identities;
 pub mod login_attempts;
+pub mod oidc;
 pub mod pending;
 mod pool;
 pub mod replay;

@@ -142,6 +142,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oidc_providers (connection_id) {
+        connection_id -> BigInt,
+        tenant_id -> BigInt,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret -> Text,
+        client_auth -> Text,
+        scopes -> Text,
+        allowed_algorithms -> Text,
+        use_userinfo -> Bool,
+        clock_skew_secs -> BigInt,
+        metadata_json -> Text,
+        jwks_json -> Text,
+        jwks_fetched_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    pending_oidc_requests (state_hash) {
+        state_hash -> Text,
+        tenant_id -> BigInt,
+        connection_id -> BigInt,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        browser_binding -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(email_domains -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(saml_idps -> connections (connection_id));
@@ -156,6 +188,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_domains,
     connections,
     saml_idps,
+    oidc_providers,
+    pending_oidc_requests,
     users,
     identities,
     user_events,

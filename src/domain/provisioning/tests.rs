@@ -44,6 +44,7 @@ fn claims(email: &str, iwms: Option<&str>) -> MappedClaims {
         first_name: Some("Ada".into()),
         last_name: Some("Lovelace".into()),
         iwms_id: iwms.map(str::to_owned),
+        email_unverified: false,
     }
 }
 
@@ -305,5 +306,24 @@ fn deactivated_users_cannot_sign_in_and_stale_flag_clears() {
             clear_stale: true,
             ..
         }
+    ));
+}
+
+#[test]
+fn unverified_email_never_links() {
+    let cands = Candidates {
+        by_email: cand(user(3, "a@x.com", None), None),
+        ..Default::default()
+    };
+    let mut c = claims("a@x.com", None);
+    c.email_unverified = true;
+    assert_eq!(
+        reason(&decide(&policy(true, &["x.com"], false), "sub", &c, &cands)),
+        Some(Reason::EmailNotVerified)
+    );
+    // Creating a new account with it is still allowed.
+    assert!(matches!(
+        decide(&policy(true, &[], false), "sub", &c, &Candidates::default()),
+        Decision::Create(_)
     ));
 }

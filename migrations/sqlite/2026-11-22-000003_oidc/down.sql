@@ -1,0 +1,2 @@
+DROP TABLE pending_oidc_requests;
+DROP TABLE oidc_providers;

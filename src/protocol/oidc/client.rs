@@ -1,0 +1,201 @@
+//! Outbound calls to the provider. Every call has a timeout and a size cap; none follows
+//! redirects (credentials must not travel to another host).
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::discovery;
+use super::error::{OidcError, err};
+use crate::domain::oidc::{ClientAuth, OidcSettings, ProviderMetadata};
+use crate::domain::reason::Reason;
+
+const MAX_BODY: usize = 1024 * 1024;
+
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
+fn unreachable(what: &str, e: reqwest::Error) -> OidcError {
+    let why = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    err(Reason::OpUnreachable, format!("{what}: {why}"))
+}
+
+async fn body(
+    what: &str,
+    mut res: reqwest::Response,
+) -> Result<(reqwest::StatusCode, String), OidcError> {
+    let status = res.status();
+    let mut buf = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(|e| unreachable(what, e))? {
+        if buf.len() + chunk.len() > MAX_BODY {
+            return Err(err(
+                Reason::OpUnreachable,
+                format!("{what}: response over 1 MiB"),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(buf).map_err(|_| {
+        err(
+            Reason::OpUnreachable,
+            format!("{what}: response is not UTF-8"),
+        )
+    })?;
+    Ok((status, text))
+}
+
+async fn get(client: &reqwest::Client, what: &str, url: &str) -> Result<String, OidcError> {
+    let res = client
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| unreachable(what, e))?;
+    let (status, text) = body(what, res).await?;
+    if !status.is_success() {
+        return Err(err(
+            Reason::OpUnreachable,
+            format!("{what} answered HTTP {status}"),
+        ));
+    }
+    Ok(text)
+}
+
+pub async fn discover(
+    client: &reqwest::Client,
+    issuer: &str,
+) -> Result<ProviderMetadata, OidcError> {
+    let url = discovery::discovery_url(issuer)?;
+    discovery::parse(issuer, &get(client, "discovery", url.as_str()).await?)
+}
+
+/// The JWKS document, checked to parse.
+pub async fn fetch_jwks(client: &reqwest::Client, jwks_uri: &str) -> Result<String, OidcError> {
+    let text = get(client, "jwks_uri", jwks_uri).await?;
+    super::jose::parse_jwks(&text)?;
+    Ok(text)
+}
+
+#[derive(Debug)]
+pub struct Tokens {
+    pub id_token: String,
+    pub access_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    id_token: Option<String>,
+    access_token: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+pub async fn exchange_code(
+    client: &reqwest::Client,
+    s: &OidcSettings,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<Tokens, OidcError> {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    let mut req = client
+        .post(&s.metadata.token_endpoint)
+        .header("accept", "application/json");
+    match s.client_auth {
+        // RFC 6749 §2.3.1: the credentials are form-urlencoded before Basic encoding.
+        ClientAuth::ClientSecretBasic => {
+            let enc =
+                |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+            req = req.basic_auth(enc(&s.client_id), Some(enc(&s.client_secret)));
+        }
+        ClientAuth::ClientSecretPost => {
+            form.push(("client_id", &s.client_id));
+            form.push(("client_secret", &s.client_secret));
+        }
+    }
+    let res = req
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| unreachable("token endpoint", e))?;
+    let (status, text) = body("token endpoint", res).await?;
+    let parsed: TokenResponse = serde_json::from_str(&text).map_err(|_| {
+        err(
+            Reason::TokenExchangeFailed,
+            format!("token endpoint answered HTTP {status} without a JSON body"),
+        )
+    })?;
+    if let Some(code) = parsed.error {
+        let mut e = err(
+            Reason::TokenExchangeFailed,
+            format!(
+                "token endpoint error `{}`",
+                code.chars().take(64).collect::<String>()
+            ),
+        );
+        e.op_message = parsed
+            .error_description
+            .map(|d| d.chars().filter(|c| !c.is_control()).take(200).collect());
+        return Err(e);
+    }
+    if !status.is_success() {
+        return Err(err(
+            Reason::TokenExchangeFailed,
+            format!("token endpoint answered HTTP {status}"),
+        ));
+    }
+    let id_token = parsed.id_token.ok_or_else(|| {
+        err(
+            Reason::TokenExchangeFailed,
+            "the token response has no id_token",
+        )
+    })?;
+    Ok(Tokens {
+        id_token,
+        access_token: parsed.access_token,
+    })
+}
+
+pub async fn userinfo(
+    client: &reqwest::Client,
+    endpoint: &str,
+    access_token: &str,
+) -> Result<Map<String, Value>, OidcError> {
+    let res = client
+        .get(endpoint)
+        .bearer_auth(access_token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| unreachable("userinfo", e))?;
+    let (status, text) = body("userinfo", res).await?;
+    if !status.is_success() {
+        return Err(err(
+            Reason::OpUnreachable,
+            format!("userinfo answered HTTP {status}"),
+        ));
+    }
+    serde_json::from_str(&text).map_err(|_| {
+        err(
+            Reason::MalformedIdToken,
+            "userinfo is not a JSON object (signed userinfo is not supported)",
+        )
+    })
+}

@@ -1,0 +1,263 @@
+//! ID-token claim checks (OpenID Connect Core §3.1.3.7), after the signature.
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use super::error::{OidcError, err};
+use crate::domain::oidc::JwsAlgorithm;
+use crate::domain::reason::Reason;
+
+pub struct Expectations<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub nonce: &'a str,
+    pub now: i64,
+    pub skew: i64,
+    pub access_token: Option<&'a str>,
+    pub code: &'a str,
+}
+
+fn int(claims: &Map<String, Value>, name: &str) -> Result<i64, OidcError> {
+    claims.get(name).and_then(Value::as_i64).ok_or_else(|| {
+        err(
+            Reason::MalformedIdToken,
+            format!("the ID token has no numeric `{name}`"),
+        )
+    })
+}
+
+/// Left half of the hash of `value` (at_hash, c_hash), hash chosen by the token's algorithm.
+fn half_hash(alg: JwsAlgorithm, value: &str) -> String {
+    let full: Vec<u8> = match alg {
+        JwsAlgorithm::Rs384 | JwsAlgorithm::Ps384 | JwsAlgorithm::Es384 => {
+            Sha384::digest(value).to_vec()
+        }
+        JwsAlgorithm::Rs512 | JwsAlgorithm::Ps512 => Sha512::digest(value).to_vec(),
+        _ => Sha256::digest(value).to_vec(),
+    };
+    URL_SAFE_NO_PAD.encode(&full[..full.len() / 2])
+}
+
+/// Returns the subject.
+pub fn check(
+    claims: &Map<String, Value>,
+    alg: JwsAlgorithm,
+    x: &Expectations<'_>,
+) -> Result<String, OidcError> {
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if iss != x.issuer {
+        return Err(err(
+            Reason::IssuerMismatch,
+            format!(
+                "ID-token iss `{}` is not the configured issuer",
+                iss.chars().take(100).collect::<String>()
+            ),
+        ));
+    }
+    let aud: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => return Err(err(Reason::AudienceMissing, "the ID token has no aud")),
+    };
+    if !aud.contains(&x.client_id) {
+        return Err(err(
+            Reason::AudienceMismatch,
+            "the ID token's aud does not contain this client",
+        ));
+    }
+    // Core §3.1.3.7 (3): other audiences are not trusted by this client.
+    if aud.iter().any(|a| *a != x.client_id) {
+        return Err(err(
+            Reason::AudienceMismatch,
+            "the ID token names audiences other than this client",
+        ));
+    }
+    if let Some(azp) = claims.get("azp")
+        && azp.as_str() != Some(x.client_id)
+    {
+        return Err(err(
+            Reason::AzpMismatch,
+            "the ID token's azp is not this client",
+        ));
+    }
+    let exp = int(claims, "exp")?;
+    if x.now - x.skew >= exp {
+        return Err(err(
+            Reason::Expired,
+            format!("the ID token expired {} s ago", x.now - exp),
+        ));
+    }
+    let iat = int(claims, "iat")?;
+    if iat > x.now + x.skew {
+        return Err(err(
+            Reason::NotYetValid,
+            format!("the ID token was issued {} s in the future", iat - x.now),
+        ));
+    }
+    let nonce = claims.get("nonce").and_then(Value::as_str);
+    if nonce != Some(x.nonce) {
+        return Err(err(
+            Reason::NonceMismatch,
+            "the ID token's nonce is not the one sent with the request",
+        ));
+    }
+    if let Some(at_hash) = claims.get("at_hash") {
+        let expected = x.access_token.map(|t| half_hash(alg, t));
+        if at_hash.as_str().is_none() || at_hash.as_str() != expected.as_deref() {
+            return Err(err(
+                Reason::AtHashMismatch,
+                "at_hash does not match the access token",
+            ));
+        }
+    }
+    if let Some(c_hash) = claims.get("c_hash")
+        && c_hash.as_str() != Some(half_hash(alg, x.code).as_str())
+    {
+        return Err(err(Reason::CHashMismatch, "c_hash does not match the code"));
+    }
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if sub.is_empty() || sub.len() > 255 {
+        return Err(err(
+            Reason::MissingSubject,
+            "the ID token has no usable sub",
+        ));
+    }
+    Ok(sub.to_owned())
+}
+
+/// The string-valued claims (strings, numbers, booleans, arrays of them), for attribute mapping.
+pub fn flatten(claims: &Map<String, Value>) -> BTreeMap<String, Vec<String>> {
+    fn scalar(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+    claims
+        .iter()
+        .filter_map(|(k, v)| {
+            let values: Vec<String> = match v {
+                Value::Array(items) => items.iter().filter_map(scalar).collect(),
+                other => scalar(other).into_iter().collect(),
+            };
+            (!values.is_empty()).then(|| (k.clone(), values))
+        })
+        .collect()
+}
+
+/// `email_verified` as a boolean; some providers send the string "true"/"false".
+pub fn email_verified(claims: &Map<String, Value>) -> Option<bool> {
+    match claims.get("email_verified")? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn x() -> Expectations<'static> {
+        Expectations {
+            issuer: "https://op",
+            client_id: "c1",
+            nonce: "n",
+            now: 1000,
+            skew: 60,
+            access_token: Some("at"),
+            code: "code",
+        }
+    }
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn base() -> Value {
+        json!({"iss": "https://op", "aud": "c1", "exp": 1300, "iat": 990, "nonce": "n", "sub": "s1"})
+    }
+
+    fn reason(v: Value) -> Option<Reason> {
+        check(&claims(v), JwsAlgorithm::Rs256, &x())
+            .err()
+            .map(|e| e.reason)
+    }
+
+    #[test]
+    fn valid_claims_pass() {
+        assert_eq!(
+            check(&claims(base()), JwsAlgorithm::Rs256, &x()).unwrap(),
+            "s1"
+        );
+        let mut v = base();
+        v["at_hash"] = json!(half_hash(JwsAlgorithm::Rs256, "at"));
+        v["azp"] = json!("c1");
+        assert!(reason(v).is_none());
+    }
+
+    #[test]
+    fn each_claim_is_checked() {
+        let with = |k: &str, val: Value| {
+            let mut v = base();
+            v[k] = val;
+            v
+        };
+        assert_eq!(
+            reason(with("iss", json!("https://evil"))),
+            Some(Reason::IssuerMismatch)
+        );
+        assert_eq!(
+            reason(with("aud", json!("other"))),
+            Some(Reason::AudienceMismatch)
+        );
+        assert_eq!(
+            reason(with("aud", json!(["c1", "other"]))),
+            Some(Reason::AudienceMismatch)
+        );
+        assert_eq!(
+            reason(with("azp", json!("other"))),
+            Some(Reason::AzpMismatch)
+        );
+        assert_eq!(reason(with("exp", json!(939))), Some(Reason::Expired));
+        assert_eq!(reason(with("iat", json!(1061))), Some(Reason::NotYetValid));
+        assert_eq!(
+            reason(with("nonce", json!("other"))),
+            Some(Reason::NonceMismatch)
+        );
+        assert_eq!(
+            reason(with("at_hash", json!("AAAA"))),
+            Some(Reason::AtHashMismatch)
+        );
+        assert_eq!(
+            reason(with("c_hash", json!("AAAA"))),
+            Some(Reason::CHashMismatch)
+        );
+        assert_eq!(reason(with("sub", json!(""))), Some(Reason::MissingSubject));
+    }
+
+    #[test]
+    fn rfc_example_at_hash() {
+        // OpenID Connect Core A.3: at_hash of "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
+        assert_eq!(
+            half_hash(
+                JwsAlgorithm::Rs256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+    }
+}

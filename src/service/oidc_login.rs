@@ -1,0 +1,388 @@
+//! OpenID Connect sign-in: the same pipeline as SAML after the protocol step. The request is
+//! consumed (single use, browser-bound) before any network call; the provider is called with
+//! no database connection held; provisioning and the record commit in one transaction.
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::login::{Refusal, SessionIssue, SignedIn, StartError, Started, Who, provision, record};
+use crate::config::Secret;
+use crate::domain::claims::map_claims;
+use crate::domain::connection::Connection;
+use crate::domain::oidc::OidcSettings;
+use crate::domain::reason::Reason;
+use crate::domain::return_to;
+use crate::domain::tenant::Tenant;
+use crate::protocol::oidc::{self, OidcError, VerifiedIdentity, authorize, client, id_token, jose};
+use crate::storage::{self, DbConnection, DbPool, StorageError, oidc as store};
+
+pub fn binding_cookie_name(state: &str) -> String {
+    format!(
+        "ssogate_oidc_{}",
+        state.chars().take(16).collect::<String>()
+    )
+}
+
+fn sha256_hex(v: &str) -> String {
+    hex::encode(Sha256::digest(v.as_bytes()))
+}
+
+pub struct StartParams<'a> {
+    pub redirect_uri: &'a str,
+    pub return_to: Option<&'a str>,
+    pub request_ttl_secs: i64,
+    pub now: i64,
+}
+
+pub fn start_oidc(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    p: &StartParams<'_>,
+) -> Result<Started, StartError> {
+    let s = store::settings(conn, tenant.id, connection.id)?;
+    let req = authorize::build(
+        &s.metadata.authorization_endpoint,
+        &s.client_id,
+        p.redirect_uri,
+        &s.scopes,
+    )
+    .map_err(|e| StartError::Oidc(e.detail))?;
+    let binding_token = crate::random::token();
+    let return_to = return_to::resolve(p.return_to, &tenant.allowed_return_origins);
+    store::insert_request(
+        conn,
+        &store::NewRequest {
+            state_hash: &sha256_hex(&req.state),
+            tenant: tenant.id,
+            connection: connection.id,
+            nonce: &req.nonce,
+            pkce_verifier: &req.pkce_verifier,
+            browser_binding: &sha256_hex(&binding_token),
+            return_to: return_to.as_deref(),
+            expires_at: p.now + p.request_ttl_secs,
+        },
+        p.now,
+    )?;
+    Ok(Started {
+        url: req.url,
+        binding_cookie_name: binding_cookie_name(&req.state),
+        binding_token,
+    })
+}
+
+/// The callback's query, as the provider sent it.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+pub struct FinishParams<'a> {
+    pub redirect_uri: &'a str,
+    pub binding_cookies: &'a [(String, String)],
+    pub session_ttl_secs: i64,
+    pub session_secret: &'a Secret,
+    pub jwks_refetch_interval_secs: i64,
+    pub jwks_max_age_secs: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    #[error("sign-in refused: {}", .0.reason.code())]
+    Refused(super::login::Failure),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn refusal(e: OidcError) -> Refusal {
+    Refusal {
+        reason: e.reason,
+        detail: e.detail,
+        user: None,
+        idp_message: e.op_message,
+    }
+}
+
+struct Bound {
+    settings: OidcSettings,
+    nonce: String,
+    verifier: String,
+    return_to: Option<String>,
+    code: String,
+}
+
+/// Step 1: the state names a pending request of this connection, started in this browser.
+fn bind(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    cb: &Callback,
+    p: &FinishParams<'_>,
+) -> Result<Result<Bound, Refusal>, StorageError> {
+    if connection.removed_at.is_some() {
+        return Ok(Err(Refusal::new(
+            Reason::ConnectionRemoved,
+            "the connection was removed",
+        )));
+    }
+    let Some(state) = cb
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+    else {
+        return Ok(Err(Refusal::new(
+            Reason::UnknownState,
+            "the callback has no state",
+        )));
+    };
+    let Some(pending) =
+        store::take_request(conn, tenant.id, connection.id, &sha256_hex(state), p.now)?
+    else {
+        return Ok(Err(Refusal::new(
+            Reason::UnknownState,
+            "state matches no pending request of this connection (unknown, used or expired)",
+        )));
+    };
+    let name = binding_cookie_name(state);
+    match p.binding_cookies.iter().find(|(n, _)| *n == name) {
+        Some((_, token)) if sha256_hex(token) == pending.browser_binding => {}
+        _ => {
+            return Ok(Err(Refusal::new(
+                Reason::BrowserMismatch,
+                "the callback reached a browser other than the one that started the sign-in",
+            )));
+        }
+    }
+    if let Some(error) = &cb.error {
+        let mut r = Refusal::new(
+            Reason::OpError,
+            format!(
+                "provider error `{}`",
+                error.chars().take(64).collect::<String>()
+            ),
+        );
+        r.idp_message = cb
+            .error_description
+            .as_ref()
+            .map(|d| d.chars().filter(|c| !c.is_control()).take(200).collect());
+        return Ok(Err(r));
+    }
+    let Some(code) = cb.code.clone().filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        return Ok(Err(Refusal::new(
+            Reason::TokenExchangeFailed,
+            "the callback has neither code nor error",
+        )));
+    };
+    let settings = store::settings(conn, tenant.id, connection.id)?;
+    Ok(Ok(Bound {
+        settings,
+        nonce: pending.nonce,
+        verifier: pending.pkce_verifier,
+        return_to: pending.return_to,
+        code,
+    }))
+}
+
+/// Step 2: code exchange, keys, ID token, userinfo. No database connection is held while the
+/// provider is called; a JWKS refetch is claimed in the database so that one instance fetches.
+async fn verify(
+    pool: &DbPool,
+    http: &reqwest::Client,
+    tenant: &Tenant,
+    connection: &Connection,
+    b: &Bound,
+    p: &FinishParams<'_>,
+) -> Result<VerifiedIdentity, OidcError> {
+    let s = &b.settings;
+    let tokens = client::exchange_code(http, s, &b.code, p.redirect_uri, &b.verifier).await?;
+    let jws = jose::parse(&tokens.id_token, &s.allowed_algorithms)?;
+    let mut jwks_json = s.jwks_json.clone();
+    let cached = jose::parse_jwks(&jwks_json)?;
+    let stale = p.now - s.jwks_fetched_at >= p.jwks_max_age_secs;
+    if stale || !jose::has_key(&jws, &cached) {
+        let (tid, cid, now, interval) = (
+            tenant.id,
+            connection.id,
+            p.now,
+            if stale {
+                0
+            } else {
+                p.jwks_refetch_interval_secs
+            },
+        );
+        let claimed = storage::block(pool, move |c| {
+            store::claim_jwks_refetch(c, tid, cid, now, interval)
+        })
+        .await
+        .map_err(|e| oidc::OidcError {
+            reason: Reason::UnknownSigningKey,
+            detail: format!("JWKS refetch: {e}"),
+            op_message: None,
+        })?;
+        if claimed {
+            jwks_json = client::fetch_jwks(http, &s.metadata.jwks_uri).await?;
+            let stored = jwks_json.clone();
+            storage::block(pool, move |c| store::store_jwks(c, tid, cid, &stored, now))
+                .await
+                .map_err(|e| oidc::OidcError {
+                    reason: Reason::UnknownSigningKey,
+                    detail: format!("storing the JWKS: {e}"),
+                    op_message: None,
+                })?;
+        }
+    }
+    jose::verify(&jws, &jose::parse_jwks(&jwks_json)?, &s.client_secret)?;
+    let expectations = id_token::Expectations {
+        issuer: &s.issuer,
+        client_id: &s.client_id,
+        nonce: &b.nonce,
+        now: p.now,
+        skew: s.clock_skew_secs,
+        access_token: tokens.access_token.as_deref(),
+        code: &b.code,
+    };
+    let subject = id_token::check(&jws.payload, jws.alg, &expectations)?;
+    let mut claims: Map<String, Value> = jws.payload.clone();
+    if s.use_userinfo
+        && let (Some(endpoint), Some(at)) = (&s.metadata.userinfo_endpoint, &tokens.access_token)
+    {
+        let info = client::userinfo(http, endpoint, at).await?;
+        if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+            return Err(oidc::OidcError {
+                reason: Reason::UserinfoSubMismatch,
+                detail: "userinfo sub differs from the ID token's".into(),
+                op_message: None,
+            });
+        }
+        // The signed ID token wins; userinfo fills what it lacks.
+        for (k, v) in info {
+            claims.entry(k).or_insert(v);
+        }
+    }
+    Ok(VerifiedIdentity {
+        email_verified: id_token::email_verified(&claims),
+        claims: id_token::flatten(&claims),
+        subject,
+    })
+}
+
+pub async fn finish_oidc(
+    pool: &DbPool,
+    http: &reqwest::Client,
+    tenant: &Tenant,
+    connection: &Connection,
+    cb: Callback,
+    p: &FinishParams<'_>,
+) -> Result<SignedIn, FinishError> {
+    let (t, c) = (tenant.clone(), connection.clone());
+    let bound = {
+        let cookies = p.binding_cookies.to_vec();
+        let (redirect_uri, now) = (p.redirect_uri.to_owned(), p.now);
+        let (secret, ttl, refetch, max_age) = (
+            p.session_secret.clone(),
+            p.session_ttl_secs,
+            p.jwks_refetch_interval_secs,
+            p.jwks_max_age_secs,
+        );
+        storage::block(pool, move |db| {
+            let fp = FinishParams {
+                redirect_uri: &redirect_uri,
+                binding_cookies: &cookies,
+                session_ttl_secs: ttl,
+                session_secret: &secret,
+                jwks_refetch_interval_secs: refetch,
+                jwks_max_age_secs: max_age,
+                now,
+            };
+            let bound = bind(db, &t, &c, &cb, &fp)?;
+            if let Err(r) = &bound {
+                record(db, &t, &c, &Who::default(), &Err(r), now)?;
+            }
+            Ok::<_, StorageError>(bound)
+        })
+        .await?
+    };
+    let bound = bound.map_err(|r| refused(tenant, connection, r))?;
+    let verified = verify(pool, http, tenant, connection, &bound, p).await;
+    let (t, c, secret, now, ttl) = (
+        tenant.clone(),
+        connection.clone(),
+        p.session_secret.clone(),
+        p.now,
+        p.session_ttl_secs,
+    );
+    let return_to = bound.return_to.clone();
+    let mapping = connection.effective_mapping(tenant.iwms_attribute.as_deref());
+    let outcome = storage::block(pool, move |db| {
+        let identity = match verified {
+            Err(e) => {
+                let r = refusal(e);
+                record(db, &t, &c, &Who::default(), &Err(&r), now)?;
+                return Ok(Err(r));
+            }
+            Ok(v) => v,
+        };
+        let mut claims = map_claims(&mapping, &identity.claims, None);
+        claims.email_unverified = identity.email_verified == Some(false);
+        let who = Who {
+            subject: Some(identity.subject.clone()),
+            email: claims
+                .email
+                .as_ref()
+                .map(|e| e.to_string())
+                .or_else(|| claims.invalid_email.clone()),
+        };
+        storage::transaction(db, |tx| {
+            let provisioned = provision(
+                tx,
+                &t,
+                &c,
+                &identity.subject,
+                &claims,
+                &SessionIssue {
+                    secret: &secret,
+                    now,
+                    expires_at: now + ttl,
+                },
+            )?;
+            let result = provisioned.map(|(user_id, session_token, detail)| {
+                let redirect_to =
+                    return_to::resolve(return_to.as_deref(), &t.allowed_return_origins);
+                (
+                    SignedIn {
+                        user_id,
+                        session_token,
+                        session_expires_at: now + ttl,
+                        redirect_to,
+                    },
+                    detail,
+                )
+            });
+            record(
+                tx,
+                &t,
+                &c,
+                &who,
+                &result.as_ref().map(|(s, d)| (s.user_id, d.as_str())),
+                now,
+            )?;
+            Ok(result)
+        })
+    })
+    .await?;
+    match outcome {
+        Ok((signed_in, _)) => Ok(signed_in),
+        Err(r) => Err(refused(tenant, connection, r)),
+    }
+}
+
+fn refused(tenant: &Tenant, connection: &Connection, r: Refusal) -> FinishError {
+    tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = r.reason.code(), "sign-in refused");
+    FinishError::Refused(super::login::Failure {
+        reason: r.reason,
+        idp_message: r.idp_message,
+    })
+}
