@@ -417,7 +417,10 @@ pub fn update_saml_connection(
     let t = tenant_by_slug(conn, tenant)?;
     let c = connection_by_slug(conn, &t, slug)?;
     if c.protocol != Protocol::Saml {
-        return Err(invalid("connection", format!("`{slug}` is not a SAML connection")));
+        return Err(invalid(
+            "connection",
+            format!("`{slug}` is not a SAML connection"),
+        ));
     }
     let cur = connections::saml_settings(conn, t.id, c.id)?;
     let merged = SamlConnectionInput {

@@ -129,9 +129,9 @@ pub fn claim_jwks_refetch(
         o::table
             .filter(o::tenant_id.eq(tenant.0))
             .filter(o::connection_id.eq(connection.0))
-            .filter(o::jwks_fetched_at.le(now - min_interval)),
+            .filter(o::jwks_refetch_at.le(now - min_interval)),
     )
-    .set(o::jwks_fetched_at.eq(now))
+    .set(o::jwks_refetch_at.eq(now))
     .execute(conn)?;
     Ok(n == 1)
 }

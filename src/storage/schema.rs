@@ -157,6 +157,7 @@ diesel::table! {
         metadata_json -> Text,
         jwks_json -> Text,
         jwks_fetched_at -> BigInt,
+        jwks_refetch_at -> BigInt,
     }
 }
 

@@ -13,7 +13,9 @@ CREATE TABLE oidc_providers (
     clock_skew_secs BIGINT NOT NULL DEFAULT 60,
     metadata_json TEXT NOT NULL,
     jwks_json TEXT NOT NULL,
-    jwks_fetched_at BIGINT NOT NULL
+    jwks_fetched_at BIGINT NOT NULL,
+    -- Last refetch caused by an unknown kid: they are rate-limited across instances.
+    jwks_refetch_at BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE TABLE pending_oidc_requests (

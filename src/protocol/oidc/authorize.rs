@@ -57,7 +57,7 @@ mod tests {
     #[test]
     fn rfc7636_example_challenge() {
         assert_eq!(
-            super::pkce_challenge("dBjftJeZ4CVP-mJ92K9ckLyLgb3DASbeD0J8U7jC8Nk"),
+            super::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }

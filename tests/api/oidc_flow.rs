@@ -1,0 +1,232 @@
+//! The whole OpenID Connect flow against `oidc-provider` (npm), an OP no one here wrote:
+//! /t/{tenant}/login -> OP login -> callback -> /me.
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::json;
+use ssogate::service::admin::{self, OidcConnectionInput, TenantInput};
+
+use crate::helpers::{TestApp, form_action, now, spawn_app};
+
+pub struct NodeOp {
+    child: Child,
+    pub issuer: String,
+    _dir: tempfile::TempDir,
+}
+
+impl NodeOp {
+    pub fn start(redirect_uri: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users.json");
+        std::fs::write(
+            &users,
+            json!({"ada": {"sub": "ada-sub-1", "email": "ada@acme.test", "email_verified": true, "given_name": "Ada",
+                           "family_name": "Lovelace", "employee_number": "IW-42"}})
+            .to_string(),
+        )
+        .unwrap();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            root.join("tests/op/node_modules/oidc-provider").exists(),
+            "run `make test-deps` (npm ci in tests/op)"
+        );
+        let mut child = Command::new("node")
+            .arg(root.join("tests/op/op.mjs"))
+            .args([
+                "--port",
+                "0",
+                "--client-id",
+                "ssogate",
+                "--client-secret",
+                "op-secret+/%=",
+                "--redirect-uri",
+                redirect_uri,
+            ])
+            .arg("--users")
+            .arg(&users)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node oidc-provider");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("OP announces itself");
+        let info: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("OP start line {line:?}: {e}"));
+        NodeOp {
+            child,
+            issuer: info["issuer"].as_str().unwrap().to_owned(),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for NodeOp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
+    let http = ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5));
+    let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer)
+        .await
+        .expect("discovery");
+    let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
+        .await
+        .expect("jwks");
+    let input = OidcConnectionInput {
+        slug: "okta".into(),
+        display_name: Some("Okta".into()),
+        issuer: op.issuer.clone(),
+        client_id: "ssogate".into(),
+        client_secret: "op-secret+/%=".into(),
+        client_auth: None,
+        scopes: None,
+        allowed_algorithms: None,
+        allow_hs256: false,
+        use_userinfo: userinfo,
+        clock_skew_secs: None,
+        attr_email: vec!["email".into()],
+        attr_first_name: vec!["given_name".into()],
+        attr_last_name: vec!["family_name".into()],
+        attr_iwms_id: Some("employee_number".into()),
+        metadata,
+        jwks_json,
+    };
+    app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
+        .expect("add oidc connection");
+}
+
+/// Follows redirects by hand (the client keeps cookies) until one leaves for `stop_prefix`.
+async fn follow(client: &reqwest::Client, mut url: String, stop_prefix: &str) -> String {
+    for _ in 0..10 {
+        if url.starts_with(stop_prefix) {
+            return url;
+        }
+        let res = client.get(&url).send().await.unwrap();
+        if res.status().is_redirection() {
+            let loc = res.headers()["location"].to_str().unwrap();
+            url = reqwest::Url::parse(&url)
+                .unwrap()
+                .join(loc)
+                .unwrap()
+                .to_string();
+            continue;
+        }
+        // The OP's login form: sign in as ada.
+        let page_url = url.clone();
+        let html = res.text().await.unwrap();
+        let action = form_action(&html).expect("login form");
+        let post_url = reqwest::Url::parse(&page_url)
+            .unwrap()
+            .join(&action)
+            .unwrap();
+        let res = client
+            .post(post_url)
+            .form(&[("login", "ada")])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_redirection(),
+            "OP login answered {}",
+            res.status()
+        );
+        let loc = res.headers()["location"].to_str().unwrap();
+        url = reqwest::Url::parse(&page_url)
+            .unwrap()
+            .join(loc)
+            .unwrap()
+            .to_string();
+    }
+    panic!("too many redirects");
+}
+
+async fn tenant_app() -> TestApp {
+    let app = spawn_app().await;
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            auto_create_users: Some(true),
+            allowed_return_origins: Some(vec!["https://app.acme.test".into()]),
+            ..Default::default()
+        },
+    );
+    app.add_domain("acme", "acme.test");
+    app
+}
+
+#[tokio::test]
+async fn sign_in_through_oidc_provider_end_to_end() {
+    let app = tenant_app().await;
+    let callback = app.url("/t/acme/oidc/okta/callback");
+    let op = NodeOp::start(&callback, &[]);
+    connect(&app, &op, true).await;
+
+    // Home-realm discovery picks the OIDC connection like a SAML one.
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "ada@acme.test"),
+            ("return_to", "https://app.acme.test/desk"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        authorize.starts_with(&format!("{}/auth?", op.issuer)),
+        "{authorize}"
+    );
+    let back = follow(&app.client, authorize, &callback).await;
+    let res = app.client.get(&back).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        303,
+        "callback refused: {}",
+        app.last_reason("acme")
+    );
+    assert_eq!(res.headers()["location"], "https://app.acme.test/desk");
+    let me: serde_json::Value = app.me().await.json().await.unwrap();
+    assert_eq!(me["email"], "ada@acme.test");
+    assert_eq!(me["first_name"], "Ada");
+    assert_eq!(me["last_name"], "Lovelace");
+    assert_eq!(me["iwms_id"], "IW-42");
+    let verify = app
+        .client
+        .get(app.url("/auth/verify?tenant=acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.headers()["x-auth-request-iwms-id"], "IW-42");
+    let history = app.sign_ins("acme");
+    assert_eq!(history[0].subject.as_deref(), Some("ada-sub-1"));
+    assert_eq!(history[0].outcome, "success");
+}
+
+#[tokio::test]
+async fn provider_access_denied_is_a_clear_refusal() {
+    let app = tenant_app().await;
+    let callback = app.url("/t/acme/oidc/okta/callback");
+    let op = NodeOp::start(&callback, &["--error", "access_denied"]);
+    connect(&app, &op, false).await;
+    let res = app
+        .client
+        .get(app.url("/t/acme/login"))
+        .send()
+        .await
+        .unwrap();
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    let back = follow(&app.client, authorize, &callback).await;
+    let res = app.client.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("did not sign you in"));
+    assert_eq!(app.last_reason("acme"), "op_error");
+}

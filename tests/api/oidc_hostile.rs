@@ -1,0 +1,555 @@
+//! Every ID-token and callback check against a provider that lies. Each test asserts the
+//! specific reason code, so removing a check makes its test fail.
+use serde_json::{Value, json};
+use ssogate::domain::oidc::ProviderMetadata;
+use ssogate::service::admin::{self, OidcConnectionInput, TenantInput};
+
+use crate::helpers::{TestApp, now, spawn_app, spawn_app_with};
+use crate::hostile_op::{HostileOp, Key, sign};
+
+pub const CLIENT: &str = "ssogate-client";
+pub const SECRET: &str = "client-secret-0123456789";
+
+pub struct Setup {
+    pub app: TestApp,
+    pub op: HostileOp,
+    pub key: Key,
+}
+
+pub async fn connect(
+    app: &TestApp,
+    op: &HostileOp,
+    slug: &str,
+    edit: impl FnOnce(&mut OidcConnectionInput),
+) {
+    let http = ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5));
+    let metadata: ProviderMetadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer)
+        .await
+        .expect("discovery");
+    let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
+        .await
+        .expect("jwks");
+    let mut input = OidcConnectionInput {
+        slug: slug.into(),
+        display_name: None,
+        issuer: op.issuer.clone(),
+        client_id: CLIENT.into(),
+        client_secret: SECRET.into(),
+        client_auth: None,
+        scopes: None,
+        allowed_algorithms: None,
+        allow_hs256: false,
+        use_userinfo: false,
+        clock_skew_secs: None,
+        attr_email: vec!["email".into()],
+        attr_first_name: vec!["given_name".into()],
+        attr_last_name: vec!["family_name".into()],
+        attr_iwms_id: None,
+        metadata,
+        jwks_json,
+    };
+    edit(&mut input);
+    app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
+        .expect("add oidc connection");
+}
+
+pub async fn setup_with(edit: impl FnOnce(&mut OidcConnectionInput)) -> Setup {
+    let app = spawn_app_with(|s| {
+        s.oidc.http_timeout_secs = 2;
+        s.oidc.jwks_refetch_interval_secs = 30;
+    })
+    .await;
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
+    app.add_domain("acme", "acme.test");
+    let op = HostileOp::start();
+    let key = Key::rsa("k1");
+    op.with(|s| s.jwks = json!({"keys": [key.jwk()]}));
+    connect(&app, &op, "op", edit).await;
+    Setup { app, op, key }
+}
+
+pub async fn setup() -> Setup {
+    setup_with(|_| {}).await
+}
+
+pub struct Flow {
+    pub state: String,
+    pub nonce: String,
+}
+
+pub async fn start(app: &TestApp, conn: &str) -> Flow {
+    let res = app
+        .client
+        .get(app.url(&format!("/t/acme/login?connection={conn}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let url = reqwest::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["code_challenge"].len() >= 43);
+    Flow {
+        state: q["state"].clone(),
+        nonce: q["nonce"].clone(),
+    }
+}
+
+pub fn claims(op: &HostileOp, flow: &Flow) -> Value {
+    let t = now();
+    json!({
+        "iss": op.issuer, "aud": CLIENT, "sub": "user-1", "exp": t + 300, "iat": t, "nonce": flow.nonce,
+        "email": "ada@acme.test", "email_verified": true, "given_name": "Ada", "family_name": "Lovelace",
+    })
+}
+
+pub fn serve_token(op: &HostileOp, id_token: String) {
+    op.with(|s| {
+        s.token_response =
+            json!({"access_token": "at-123", "token_type": "Bearer", "id_token": id_token})
+    });
+}
+
+pub async fn callback(app: &TestApp, conn: &str, query: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(&format!("/t/acme/oidc/{conn}/callback?{query}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs `claims` RS256 with the setup key, completes the flow, returns the status.
+async fn complete(s: &Setup, flow: &Flow, token: String) -> u16 {
+    serve_token(&s.op, token);
+    callback(&s.app, "op", &format!("code=c0de&state={}", flow.state))
+        .await
+        .status()
+        .as_u16()
+}
+
+async fn refused(s: &Setup, flow: &Flow, token: String, reason: &str) {
+    let users = s.app.users("acme").len();
+    assert_eq!(
+        complete(s, flow, token).await,
+        403,
+        "expected a refusal for {reason}"
+    );
+    assert_eq!(s.app.last_reason("acme"), reason);
+    assert_eq!(s.app.users("acme").len(), users);
+}
+
+fn rs256(s: &Setup, c: &Value) -> String {
+    sign("RS256", Some(&s.key), b"", Some("k1"), c)
+}
+
+#[tokio::test]
+async fn a_valid_token_signs_in_and_the_exchange_is_well_formed() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+    let me: Value = s.app.me().await.json().await.unwrap();
+    assert_eq!(me["email"], "ada@acme.test");
+    assert_eq!(me["first_name"], "Ada");
+    let (auth, body) = s.op.with(|o| o.token_requests[0].clone());
+    let expected = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{CLIENT}:{SECRET}")
+        )
+    );
+    assert_eq!(
+        auth.as_deref(),
+        Some(expected.as_str()),
+        "client_secret_basic"
+    );
+    assert!(
+        body.contains("grant_type=authorization_code")
+            && body.contains("code=c0de")
+            && body.contains("code_verifier=")
+    );
+}
+
+#[tokio::test]
+async fn es256_and_ps256_verify() {
+    let s = setup().await;
+    let (ec, ps) = (Key::ec("e1"), Key::rsa("p1"));
+    s.op.with(|o| o.jwks = json!({"keys": [s.key.jwk(), ec.jwk(), ps.jwk()]}));
+    // The new keys arrive by the unknown-kid refetch.
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(
+            &s,
+            &flow,
+            sign("ES256", Some(&ec), b"", Some("e1"), &claims(&s.op, &flow))
+        )
+        .await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(
+            &s,
+            &flow,
+            sign("PS256", Some(&ps), b"", Some("p1"), &claims(&s.op, &flow))
+        )
+        .await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+}
+
+#[tokio::test]
+async fn bad_signature_is_refused() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    let token = rs256(&s, &claims(&s.op, &flow));
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let mut c = claims(&s.op, &flow);
+    c["email"] = json!("eve@acme.test");
+    parts[1] = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        c.to_string(),
+    );
+    refused(&s, &flow, parts.join("."), "id_token_signature").await;
+}
+
+#[tokio::test]
+async fn alg_none_is_refused() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    refused(
+        &s,
+        &flow,
+        sign("none", None, b"", Some("k1"), &claims(&s.op, &flow)),
+        "id_token_algorithm",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn hs256_with_the_public_key_is_refused() {
+    // The classic confusion: HMAC keyed with the provider's public key.
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    let forged = sign(
+        "HS256",
+        None,
+        &s.key.public_pem(),
+        Some("k1"),
+        &claims(&s.op, &flow),
+    );
+    refused(&s, &flow, forged, "id_token_algorithm").await;
+    // Even where HS256 is enabled, only the client secret is an HMAC key.
+    let s = setup_with(|i| i.allow_hs256 = true).await;
+    let flow = start(&s.app, "op").await;
+    let forged = sign(
+        "HS256",
+        None,
+        &s.key.public_pem(),
+        Some("k1"),
+        &claims(&s.op, &flow),
+    );
+    refused(&s, &flow, forged, "id_token_signature").await;
+    let flow = start(&s.app, "op").await;
+    let genuine = sign(
+        "HS256",
+        None,
+        SECRET.as_bytes(),
+        None,
+        &claims(&s.op, &flow),
+    );
+    assert_eq!(
+        complete(&s, &flow, genuine).await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+}
+
+#[tokio::test]
+async fn issuer_audience_and_azp() {
+    let s = setup().await;
+    for (field, value, reason) in [
+        ("iss", json!("http://evil.test"), "issuer_mismatch"),
+        ("aud", json!("another-client"), "audience_mismatch"),
+        ("aud", json!([CLIENT, "untrusted"]), "audience_mismatch"),
+        ("azp", json!("another-client"), "azp_mismatch"),
+    ] {
+        let flow = start(&s.app, "op").await;
+        let mut c = claims(&s.op, &flow);
+        c[field] = value;
+        refused(&s, &flow, rs256(&s, &c), reason).await;
+    }
+}
+
+#[tokio::test]
+async fn expired_and_future_tokens_are_refused() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    let mut c = claims(&s.op, &flow);
+    c["exp"] = json!(now() - 61);
+    refused(&s, &flow, rs256(&s, &c), "expired").await;
+    let flow = start(&s.app, "op").await;
+    let mut c = claims(&s.op, &flow);
+    c["iat"] = json!(now() + 120);
+    refused(&s, &flow, rs256(&s, &c), "not_yet_valid").await;
+}
+
+#[tokio::test]
+async fn wrong_nonce_and_at_hash_are_refused() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    let mut c = claims(&s.op, &flow);
+    c["nonce"] = json!("someone-elses-nonce");
+    refused(&s, &flow, rs256(&s, &c), "nonce_mismatch").await;
+    let flow = start(&s.app, "op").await;
+    let mut c = claims(&s.op, &flow);
+    c["at_hash"] = json!("AAAAAAAAAAAAAAAAAAAAAA");
+    refused(&s, &flow, rs256(&s, &c), "at_hash_mismatch").await;
+}
+
+#[tokio::test]
+async fn state_is_single_use_and_bound_to_the_browser() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        303
+    );
+    // Replayed state.
+    let res = callback(&s.app, "op", &format!("code=c0de&state={}", flow.state)).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(s.app.last_reason("acme"), "unknown_state");
+    // Login CSRF: the callback in another browser (no binding cookie).
+    let flow = start(&s.app, "op").await;
+    serve_token(&s.op, rs256(&s, &claims(&s.op, &flow)));
+    let other = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = other
+        .get(s.app.url(&format!(
+            "/t/acme/oidc/op/callback?code=c0de&state={}",
+            flow.state
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(s.app.last_reason("acme"), "browser_mismatch");
+    // No state at all.
+    assert_eq!(callback(&s.app, "op", "code=c0de").await.status(), 403);
+    assert_eq!(s.app.last_reason("acme"), "unknown_state");
+}
+
+#[tokio::test]
+async fn key_rotation_is_picked_up_and_refetches_are_rate_limited() {
+    let s = setup().await;
+    let k2 = Key::rsa("k2");
+    s.op.with(|o| o.jwks = json!({"keys": [k2.jwk()]}));
+    let fetches = s.op.with(|o| o.jwks_fetches);
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(
+            &s,
+            &flow,
+            sign("RS256", Some(&k2), b"", Some("k2"), &claims(&s.op, &flow))
+        )
+        .await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+    assert_eq!(
+        s.op.with(|o| o.jwks_fetches),
+        fetches + 1,
+        "one refetch for the unknown kid"
+    );
+    // Another unknown kid right after: no second fetch within the interval.
+    let k3 = Key::rsa("k3");
+    s.op.with(|o| o.jwks = json!({"keys": [k2.jwk(), k3.jwk()]}));
+    let flow = start(&s.app, "op").await;
+    refused(
+        &s,
+        &flow,
+        sign("RS256", Some(&k3), b"", Some("k3"), &claims(&s.op, &flow)),
+        "unknown_signing_key",
+    )
+    .await;
+    assert_eq!(s.op.with(|o| o.jwks_fetches), fetches + 1);
+}
+
+#[tokio::test]
+async fn missing_kid_with_several_keys_is_refused() {
+    let s = setup().await;
+    let k2 = Key::rsa("k2");
+    s.op.with(|o| o.jwks = json!({"keys": [s.key.jwk(), k2.jwk()]}));
+    // Get the two-key JWKS cached first.
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(
+            &s,
+            &flow,
+            sign("RS256", Some(&k2), b"", Some("k2"), &claims(&s.op, &flow))
+        )
+        .await,
+        303
+    );
+    let flow = start(&s.app, "op").await;
+    refused(
+        &s,
+        &flow,
+        sign("RS256", Some(&s.key), b"", None, &claims(&s.op, &flow)),
+        "unknown_signing_key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn userinfo_sub_must_match() {
+    let s = setup_with(|i| i.use_userinfo = true).await;
+    s.op.with(|o| o.userinfo = json!({"sub": "someone-else", "email": "eve@acme.test"}));
+    let flow = start(&s.app, "op").await;
+    refused(
+        &s,
+        &flow,
+        rs256(&s, &claims(&s.op, &flow)),
+        "userinfo_sub_mismatch",
+    )
+    .await;
+    s.op.with(|o| o.userinfo = json!({"sub": "user-1", "employee_number": "IW-7"}));
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+}
+
+#[tokio::test]
+async fn provider_errors_end_on_a_clear_page_with_a_reason() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    let res = callback(
+        &s.app,
+        "op",
+        &format!(
+            "error=access_denied&error_description=User+not+assigned&state={}",
+            flow.state
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("User not assigned"));
+    assert_eq!(s.app.last_reason("acme"), "op_error");
+    // invalid_client at the token endpoint.
+    let flow = start(&s.app, "op").await;
+    s.op.with(|o| {
+        o.token_status = 401;
+        o.token_response = json!({"error": "invalid_client", "error_description": "bad secret"});
+    });
+    assert_eq!(
+        callback(&s.app, "op", &format!("code=c0de&state={}", flow.state))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(s.app.last_reason("acme"), "token_exchange_failed");
+}
+
+#[tokio::test]
+async fn a_slow_provider_times_out_instead_of_hanging() {
+    let s = setup().await;
+    let flow = start(&s.app, "op").await;
+    s.op.with(|o| o.token_delay = std::time::Duration::from_secs(5));
+    serve_token(&s.op, rs256(&s, &claims(&s.op, &flow)));
+    let started = std::time::Instant::now();
+    let res = callback(&s.app, "op", &format!("code=c0de&state={}", flow.state)).await;
+    assert_eq!(res.status(), 403);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the 2 s timeout applies"
+    );
+    assert_eq!(s.app.last_reason("acme"), "op_unreachable");
+}
+
+#[tokio::test]
+async fn unverified_email_does_not_link_to_an_existing_account() {
+    let s = setup().await;
+    connect(&s.app, &s.op, "op2", |_| {}).await;
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        303
+    );
+    // A second provider connection asserts the same email, unverified.
+    let flow = start(&s.app, "op2").await;
+    let mut c = claims(&s.op, &flow);
+    c["sub"] = json!("other-sub");
+    c["email_verified"] = json!(false);
+    serve_token(&s.op, rs256(&s, &c));
+    assert_eq!(
+        callback(&s.app, "op2", &format!("code=c0de&state={}", flow.state))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(s.app.last_reason("acme"), "email_not_verified");
+}
+
+#[tokio::test]
+async fn configuration_refuses_none_and_unrequested_hs256() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", TenantInput::default());
+    let op = HostileOp::start();
+    op.with(|s| s.jwks = json!({"keys": [Key::rsa("k1").jwk()]}));
+    let http = ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5));
+    let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer)
+        .await
+        .unwrap();
+    let base = OidcConnectionInput {
+        slug: "op".into(),
+        display_name: None,
+        issuer: op.issuer.clone(),
+        client_id: CLIENT.into(),
+        client_secret: SECRET.into(),
+        client_auth: None,
+        scopes: None,
+        allowed_algorithms: Some(vec!["none".into()]),
+        allow_hs256: false,
+        use_userinfo: false,
+        clock_skew_secs: None,
+        attr_email: vec!["email".into()],
+        attr_first_name: vec!["given_name".into()],
+        attr_last_name: vec!["family_name".into()],
+        attr_iwms_id: None,
+        metadata,
+        jwks_json: r#"{"keys":[]}"#.into(),
+    };
+    let e = app
+        .with_db(|c| admin::add_oidc_connection(c, "acme", &base, now()))
+        .unwrap_err();
+    assert!(e.to_string().contains("allowed_algorithms"), "{e}");
+    let mut hs = base.clone();
+    hs.allowed_algorithms = Some(vec!["HS256".into()]);
+    let e = app
+        .with_db(|c| admin::add_oidc_connection(c, "acme", &hs, now()))
+        .unwrap_err();
+    assert!(e.to_string().contains("HS256"), "{e}");
+}
