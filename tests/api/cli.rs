@@ -407,3 +407,117 @@ async fn certificate_rotation_through_update_saml() {
         "untouched settings are kept"
     );
 }
+
+// Multi-threaded: the CLI subprocess blocks this thread while the in-process OP answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_oidc_from_the_outside() {
+    use crate::hostile_op::{HostileOp, Key};
+    let op = HostileOp::start();
+    op.with(|s| s.jwks = serde_json::json!({"keys": [Key::rsa("k1").jwk()]}));
+    let cli = Cli::new();
+    cli.ok(&["tenant", "create", "acme"]);
+    std::fs::write(cli.path("secret"), "s3cret-value-never-echoed\n").unwrap();
+    let out = cli.run_env(
+        &[
+            "connection",
+            "add-oidc",
+            "--tenant",
+            "acme",
+            "--slug",
+            "okta",
+            "--issuer",
+            &op.issuer,
+            "--client-id",
+            "ssogate",
+            "--client-secret-file",
+            cli.path("secret").to_str().unwrap(),
+            "--attr-iwms-id",
+            "employee_number",
+            "--json",
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !stdout.contains("s3cret-value"),
+        "the client secret is never echoed"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["protocol"], "oidc");
+    assert_eq!(
+        v["redirect_uri"],
+        "http://127.0.0.1:8080/t/acme/oidc/okta/callback"
+    );
+    assert_eq!(
+        v["allowed_algorithms"],
+        serde_json::json!(["RS256", "ES256", "PS256"])
+    );
+    assert_eq!(
+        v["scopes"],
+        serde_json::json!(["openid", "email", "profile"])
+    );
+    let shown = cli.ok(&["connection", "show", "--tenant", "acme", "okta", "--json"]);
+    assert!(!shown.contains("s3cret-value"));
+    // The secret can come from the environment instead.
+    let out = cli.run_env(
+        &[
+            "connection",
+            "add-oidc",
+            "--tenant",
+            "acme",
+            "--slug",
+            "entra",
+            "--issuer",
+            &op.issuer,
+            "--client-id",
+            "x",
+            "--client-secret-env",
+            "OIDC_SECRET",
+            "--allowed-algorithms",
+            "none",
+        ],
+        &[("OIDC_SECRET", "from-env")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("allowed_algorithms"));
+    let err = cli.fails(&[
+        "connection",
+        "add-oidc",
+        "--tenant",
+        "acme",
+        "--slug",
+        "x",
+        "--issuer",
+        "http://203.0.113.1/",
+        "--client-id",
+        "x",
+        "--client-secret-env",
+        "NOPE_UNSET",
+    ]);
+    assert!(err.contains("NOPE_UNSET"), "{err}");
+    let err = cli.fails(&[
+        "connection",
+        "add-oidc",
+        "--tenant",
+        "acme",
+        "--slug",
+        "x",
+        "--issuer",
+        "http://op.example.com",
+        "--client-id",
+        "x",
+        "--client-secret-file",
+        cli.path("secret").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("https"),
+        "plain-http issuers are refused unless on loopback: {err}"
+    );
+    let list = cli.json(&["connection", "list", "--tenant", "acme", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}

@@ -553,3 +553,21 @@ async fn configuration_refuses_none_and_unrequested_hs256() {
         .unwrap_err();
     assert!(e.to_string().contains("HS256"), "{e}");
 }
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_is_recorded() {
+    let s = setup().await;
+    // A second connection whose token endpoint nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/token", closed.local_addr().unwrap());
+    drop(closed);
+    connect(&s.app, &s.op, "dead", |i| {
+        i.metadata.token_endpoint = dead.clone()
+    })
+    .await;
+    let flow = start(&s.app, "dead").await;
+    let res = callback(&s.app, "dead", &format!("code=c0de&state={}", flow.state)).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("could not be reached"));
+    assert_eq!(s.app.last_reason("acme"), "op_unreachable");
+}
