@@ -93,11 +93,15 @@ pub struct OidcClientSettings {
     /// A cached JWKS older than this is refetched before use.
     #[serde(deserialize_with = "lenient")]
     pub jwks_max_age_secs: i64,
+    /// Accept http:// and loopback provider endpoints (development and tests only).
+    #[serde(deserialize_with = "lenient")]
+    pub allow_http_loopback: bool,
 }
 
 impl Default for OidcClientSettings {
     fn default() -> Self {
         Self {
+            allow_http_loopback: false,
             http_timeout_secs: 10,
             jwks_refetch_interval_secs: 60,
             jwks_max_age_secs: 3600,

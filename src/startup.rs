@@ -96,7 +96,8 @@ impl Application {
         let workers = settings.server.workers;
         let oidc_http = crate::protocol::oidc::client::http_client(std::time::Duration::from_secs(
             settings.oidc.http_timeout_secs,
-        ));
+        ))
+        .context("building the HTTP client for OpenID providers")?;
         let state = web::Data::new(AppState {
             pool,
             settings,

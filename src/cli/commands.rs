@@ -603,12 +603,12 @@ fn add_oidc(
     )?;
     let http = client::http_client(std::time::Duration::from_secs(
         settings.oidc.http_timeout_secs,
-    ));
+    ))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let (metadata, jwks_json) = rt.block_on(async {
-        let m = client::discover(&http, &a.issuer)
+        let m = client::discover(&http, &a.issuer, settings.oidc.allow_http_loopback)
             .await
             .map_err(|e| anyhow::anyhow!("--issuer: {}", e.detail))?;
         let jwks = client::fetch_jwks(&http, &m.jwks_uri)

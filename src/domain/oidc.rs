@@ -88,7 +88,7 @@ pub struct ProviderMetadata {
     pub userinfo_endpoint: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OidcSettings {
     pub issuer: String,
     pub client_id: String,
@@ -110,3 +110,16 @@ pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 pub const DEFAULT_EMAIL_CLAIMS: &[&str] = &["email", "preferred_username", "upn"];
 pub const DEFAULT_FIRST_NAME_CLAIMS: &[&str] = &["given_name"];
 pub const DEFAULT_LAST_NAME_CLAIMS: &[&str] = &["family_name"];
+
+impl std::fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("client_auth", &self.client_auth)
+            .field("scopes", &self.scopes)
+            .field("allowed_algorithms", &self.allowed_algorithms)
+            .finish_non_exhaustive()
+    }
+}

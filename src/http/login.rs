@@ -145,6 +145,7 @@ async fn begin(
     };
     let st = state.clone();
     // The binding cookie goes only to the URL the IdP sends the browser back to.
+    let cross_site_post = connection.protocol == Protocol::Saml;
     let (return_path, started) = match connection.protocol {
         Protocol::Saml => {
             let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
@@ -179,7 +180,7 @@ async fn begin(
             (path, started)
         }
     };
-    let cookie = binding_cookie(&state, &started, return_path);
+    let cookie = binding_cookie(&state, &started, return_path, cross_site_post);
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", started.url))
         .cookie(cookie)

@@ -26,19 +26,27 @@ pub fn session_cookie<'a>(state: &AppState, token: String, max_age_secs: i64) ->
 /// Ties a pending AuthnRequest to this browser (login CSRF). It is only sent to the ACS. The
 /// IdP's POST back is cross-site, so over https the cookie is SameSite=None (with Secure);
 /// over plain http browsers refuse that, and Lax still covers same-site IdPs.
-pub fn binding_cookie<'a>(state: &AppState, started: &Started, acs_path: String) -> Cookie<'a> {
+pub fn binding_cookie<'a>(
+    state: &AppState,
+    started: &Started,
+    return_path: String,
+    cross_site_post: bool,
+) -> Cookie<'a> {
+    // SAML's POST back is cross-site: over https it needs SameSite=None. OIDC comes back with a
+    // top-level GET, which Lax cookies survive.
+    let same_site = if cross_site_post && state.secure_cookies {
+        SameSite::None
+    } else {
+        SameSite::Lax
+    };
     Cookie::build(
         started.binding_cookie_name.clone(),
         started.binding_token.clone(),
     )
-    .path(acs_path)
+    .path(return_path)
     .http_only(true)
     .secure(state.secure_cookies)
-    .same_site(if state.secure_cookies {
-        SameSite::None
-    } else {
-        SameSite::Lax
-    })
+    .same_site(same_site)
     .max_age(CookieDuration::seconds(
         state.settings.saml.request_ttl_secs,
     ))

@@ -649,7 +649,7 @@ pub fn cert_summary(der: &[u8]) -> serde_json::Value {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OidcConnectionInput {
     pub slug: String,
     pub display_name: Option<String>,
@@ -739,6 +739,13 @@ pub fn add_oidc_connection(
             "HS256 needs the explicit allow_hs256 setting",
         ));
     }
+    // An HS256 key is the client secret: short ones fall to offline guessing.
+    if input.allow_hs256 && input.client_secret.trim().len() < 32 {
+        return Err(invalid(
+            "client_secret",
+            "HS256 needs a client secret of at least 32 characters",
+        ));
+    }
     let skew = input.clock_skew_secs.unwrap_or(DEFAULT_CLOCK_SKEW_SECS);
     if !(0..=600).contains(&skew) {
         return Err(invalid("clock_skew_secs", "must be between 0 and 600"));
@@ -819,5 +826,16 @@ pub fn connection_view(
                 "redirect_uri": crate::protocol::oidc::redirect_uri(base_url, t.slug.as_str(), c.slug.as_str()),
             }))
         }
+    }
+}
+
+impl std::fmt::Debug for OidcConnectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConnectionInput")
+            .field("slug", &self.slug)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish_non_exhaustive()
     }
 }

@@ -186,6 +186,69 @@ fn bind(
     }))
 }
 
+/// The keys to verify `jws` with: the cached set, refreshed when it lacks the token's key or
+/// is older than `jwks_max_age_secs`. Refreshes are rate-limited across instances; a failed
+/// refresh keeps the cached keys when they can still verify.
+async fn current_jwks(
+    pool: &DbPool,
+    http: &reqwest::Client,
+    tenant: &Tenant,
+    connection: &Connection,
+    s: &OidcSettings,
+    jws: &jose::Jws<'_>,
+    p: &FinishParams<'_>,
+) -> Result<String, OidcError> {
+    let known = jose::has_key(jws, &jose::parse_jwks(&s.jwks_json)?);
+    let stale = p.now - s.jwks_fetched_at >= p.jwks_max_age_secs;
+    if known && !stale {
+        return Ok(s.jwks_json.clone());
+    }
+    let (tid, cid, now, interval) = (
+        tenant.id,
+        connection.id,
+        p.now,
+        p.jwks_refetch_interval_secs,
+    );
+    let claimed = match storage::block(pool, move |c| {
+        store::claim_jwks_refetch(c, tid, cid, now, interval)
+    })
+    .await
+    {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not claim a JWKS refetch");
+            false
+        }
+    };
+    if !claimed {
+        if known {
+            return Ok(s.jwks_json.clone());
+        }
+        // Another instance may have fetched the new keys a moment ago.
+        let latest = storage::block(pool, move |c| store::settings(c, tid, cid)).await;
+        return Ok(latest.map_or_else(|_| s.jwks_json.clone(), |l| l.jwks_json));
+    }
+    match client::fetch_jwks(http, &s.metadata.jwks_uri).await {
+        Ok(fresh) => {
+            let stored = fresh.clone();
+            if let Err(e) =
+                storage::block(pool, move |c| store::store_jwks(c, tid, cid, &stored, now)).await
+            {
+                tracing::warn!(error = %e, "could not cache the provider's JWKS");
+            }
+            Ok(fresh)
+        }
+        Err(e) if known => {
+            tracing::warn!(
+                reason = e.reason.code(),
+                "JWKS refresh failed; using the cached keys"
+            );
+            Ok(s.jwks_json.clone())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Step 2: code exchange, keys, ID token, userinfo. No database connection is held while the
 /// provider is called; a JWKS refetch is claimed in the database so that one instance fetches.
 async fn verify(
@@ -199,41 +262,7 @@ async fn verify(
     let s = &b.settings;
     let tokens = client::exchange_code(http, s, &b.code, p.redirect_uri, &b.verifier).await?;
     let jws = jose::parse(&tokens.id_token, &s.allowed_algorithms)?;
-    let mut jwks_json = s.jwks_json.clone();
-    let cached = jose::parse_jwks(&jwks_json)?;
-    let stale = p.now - s.jwks_fetched_at >= p.jwks_max_age_secs;
-    if stale || !jose::has_key(&jws, &cached) {
-        let (tid, cid, now, interval) = (
-            tenant.id,
-            connection.id,
-            p.now,
-            if stale {
-                0
-            } else {
-                p.jwks_refetch_interval_secs
-            },
-        );
-        let claimed = storage::block(pool, move |c| {
-            store::claim_jwks_refetch(c, tid, cid, now, interval)
-        })
-        .await
-        .map_err(|e| oidc::OidcError {
-            reason: Reason::UnknownSigningKey,
-            detail: format!("JWKS refetch: {e}"),
-            op_message: None,
-        })?;
-        if claimed {
-            jwks_json = client::fetch_jwks(http, &s.metadata.jwks_uri).await?;
-            let stored = jwks_json.clone();
-            storage::block(pool, move |c| store::store_jwks(c, tid, cid, &stored, now))
-                .await
-                .map_err(|e| oidc::OidcError {
-                    reason: Reason::UnknownSigningKey,
-                    detail: format!("storing the JWKS: {e}"),
-                    op_message: None,
-                })?;
-        }
-    }
+    let jwks_json = current_jwks(pool, http, tenant, connection, s, &jws, p).await?;
     jose::verify(&jws, &jose::parse_jwks(&jwks_json)?, &s.client_secret)?;
     let expectations = id_token::Expectations {
         issuer: &s.issuer,

@@ -417,6 +417,23 @@ async fn add_oidc_from_the_outside() {
     let cli = Cli::new();
     cli.ok(&["tenant", "create", "acme"]);
     std::fs::write(cli.path("secret"), "s3cret-value-never-echoed\n").unwrap();
+    // Without the development flag a plain-http loopback provider is refused.
+    let refused = cli.run(&[
+        "connection",
+        "add-oidc",
+        "--tenant",
+        "acme",
+        "--slug",
+        "okta",
+        "--issuer",
+        &op.issuer,
+        "--client-id",
+        "ssogate",
+        "--client-secret-file",
+        cli.path("secret").to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("https"));
     let out = cli.run_env(
         &[
             "connection",
@@ -435,7 +452,7 @@ async fn add_oidc_from_the_outside() {
             "employee_number",
             "--json",
         ],
-        &[],
+        &[("SSOGATE_OIDC__ALLOW_HTTP_LOOPBACK", "true")],
     );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -481,7 +498,10 @@ async fn add_oidc_from_the_outside() {
             "--allowed-algorithms",
             "none",
         ],
-        &[("OIDC_SECRET", "from-env")],
+        &[
+            ("OIDC_SECRET", "from-env"),
+            ("SSOGATE_OIDC__ALLOW_HTTP_LOOPBACK", "true"),
+        ],
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("allowed_algorithms"));

@@ -72,8 +72,9 @@ impl Drop for NodeOp {
 }
 
 async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
-    let http = ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5));
-    let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer)
+    let http =
+        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+    let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
         .await
         .expect("discovery");
     let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)

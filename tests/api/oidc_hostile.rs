@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, now, spawn_app, spawn_app_with};
 use crate::hostile_op::{HostileOp, Key, sign};
 
 pub const CLIENT: &str = "ssogate-client";
-pub const SECRET: &str = "client-secret-0123456789";
+pub const SECRET: &str = "client-secret-0123456789-0123456789-abcdef";
 
 pub struct Setup {
     pub app: TestApp,
@@ -22,10 +22,12 @@ pub async fn connect(
     slug: &str,
     edit: impl FnOnce(&mut OidcConnectionInput),
 ) {
-    let http = ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5));
-    let metadata: ProviderMetadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer)
-        .await
-        .expect("discovery");
+    let http =
+        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+    let metadata: ProviderMetadata =
+        ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
+            .await
+            .expect("discovery");
     let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
         .await
         .expect("jwks");
@@ -519,8 +521,9 @@ async fn configuration_refuses_none_and_unrequested_hs256() {
     app.create_tenant("acme", TenantInput::default());
     let op = HostileOp::start();
     op.with(|s| s.jwks = json!({"keys": [Key::rsa("k1").jwk()]}));
-    let http = ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5));
-    let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer)
+    let http =
+        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+    let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
         .await
         .unwrap();
     let base = OidcConnectionInput {

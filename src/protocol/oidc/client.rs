@@ -12,13 +12,13 @@ use crate::domain::reason::Reason;
 
 const MAX_BODY: usize = 1024 * 1024;
 
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+/// Fails rather than fall back to a client without timeouts or with redirects.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_default()
 }
 
 fn unreachable(what: &str, e: reqwest::Error) -> OidcError {
@@ -76,9 +76,14 @@ async fn get(client: &reqwest::Client, what: &str, url: &str) -> Result<String, 
 pub async fn discover(
     client: &reqwest::Client,
     issuer: &str,
+    allow_http_loopback: bool,
 ) -> Result<ProviderMetadata, OidcError> {
-    let url = discovery::discovery_url(issuer)?;
-    discovery::parse(issuer, &get(client, "discovery", url.as_str()).await?)
+    let url = discovery::discovery_url(issuer, allow_http_loopback)?;
+    discovery::parse(
+        issuer,
+        &get(client, "discovery", url.as_str()).await?,
+        allow_http_loopback,
+    )
 }
 
 /// The JWKS document, checked to parse.
@@ -88,7 +93,7 @@ pub async fn fetch_jwks(client: &reqwest::Client, jwks_uri: &str) -> Result<Stri
     Ok(text)
 }
 
-#[derive(Debug)]
+/// Never Debug-printed: both are bearer credentials.
 pub struct Tokens {
     pub id_token: String,
     pub access_token: Option<String>,

@@ -87,17 +87,20 @@ pub fn check(
         ));
     }
     let exp = int(claims, "exp")?;
-    if x.now - x.skew >= exp {
+    if x.now.saturating_sub(x.skew) >= exp {
         return Err(err(
             Reason::Expired,
-            format!("the ID token expired {} s ago", x.now - exp),
+            format!("the ID token expired {} s ago", x.now.saturating_sub(exp)),
         ));
     }
     let iat = int(claims, "iat")?;
-    if iat > x.now + x.skew {
+    if iat > x.now.saturating_add(x.skew) {
         return Err(err(
             Reason::NotYetValid,
-            format!("the ID token was issued {} s in the future", iat - x.now),
+            format!(
+                "the ID token was issued {} s in the future",
+                iat.saturating_sub(x.now)
+            ),
         ));
     }
     let nonce = claims.get("nonce").and_then(Value::as_str);
@@ -247,6 +250,40 @@ mod tests {
             Some(Reason::CHashMismatch)
         );
         assert_eq!(reason(with("sub", json!(""))), Some(Reason::MissingSubject));
+        assert_eq!(reason(with("exp", json!(i64::MIN))), Some(Reason::Expired));
+        assert_eq!(
+            reason(with("exp", json!(1300.5))),
+            Some(Reason::MalformedIdToken)
+        );
+        assert_eq!(
+            reason(with("exp", json!("1300"))),
+            Some(Reason::MalformedIdToken)
+        );
+        let mut no_nonce = base();
+        no_nonce.as_object_mut().unwrap().remove("nonce");
+        assert_eq!(reason(no_nonce), Some(Reason::NonceMismatch));
+        let mut no_aud = base();
+        no_aud.as_object_mut().unwrap().remove("aud");
+        assert_eq!(reason(no_aud), Some(Reason::AudienceMissing));
+    }
+
+    #[test]
+    fn clock_skew_is_allowed_both_ways() {
+        let with = |k: &str, val: Value| {
+            let mut v = base();
+            v[k] = val;
+            v
+        };
+        assert_eq!(
+            reason(with("exp", json!(970))),
+            None,
+            "expired 30 s ago, within 60 s of skew"
+        );
+        assert_eq!(
+            reason(with("iat", json!(1050))),
+            None,
+            "issued 50 s ahead, within 60 s of skew"
+        );
     }
 
     #[test]

@@ -163,10 +163,17 @@ fn public_key(jwk: &Jwk, alg: JwsAlgorithm) -> Result<PKey<Public>, OidcError> {
         "RSA" => {
             let rsa =
                 Rsa::from_public_components(big(&jwk.n, "n")?, big(&jwk.e, "e")?).map_err(bad)?;
-            if rsa.size() < 256 {
+            if rsa.n().num_bits() < 2048 {
                 return Err(err(
                     Reason::UnknownSigningKey,
                     "RSA keys under 2048 bits are refused",
+                ));
+            }
+            // e = 1 (or an even e) would make signatures trivial to forge.
+            if rsa.e().num_bits() < 2 || !rsa.e().is_bit_set(0) {
+                return Err(err(
+                    Reason::UnknownSigningKey,
+                    "RSA key with an unusable public exponent",
                 ));
             }
             PKey::from_rsa(rsa).map_err(bad)
@@ -303,4 +310,127 @@ pub fn parse_jwks(json: &str) -> Result<Jwks, OidcError> {
             format!("the provider's JWKS does not parse: {e}"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn b(v: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(v)
+    }
+
+    fn rsa_jwk(kid: &str, bits: u32) -> (PKey<openssl::pkey::Private>, serde_json::Value) {
+        let rsa = Rsa::generate(bits).unwrap();
+        let jwk =
+            json!({"kty": "RSA", "kid": kid, "n": b(&rsa.n().to_vec()), "e": b(&rsa.e().to_vec())});
+        (PKey::from_rsa(rsa).unwrap(), jwk)
+    }
+
+    fn token(header: serde_json::Value, key: &PKey<openssl::pkey::Private>) -> String {
+        let input = format!(
+            "{}.{}",
+            b(header.to_string().as_bytes()),
+            b(json!({"sub": "s"}).to_string().as_bytes())
+        );
+        let mut s = Signer::new(MessageDigest::sha256(), key).unwrap();
+        s.update(input.as_bytes()).unwrap();
+        format!("{input}.{}", b(&s.sign_to_vec().unwrap()))
+    }
+
+    fn jwks(keys: Vec<serde_json::Value>) -> Jwks {
+        parse_jwks(&json!({ "keys": keys }).to_string()).unwrap()
+    }
+
+    const RS: &[JwsAlgorithm] = &[JwsAlgorithm::Rs256, JwsAlgorithm::Es256];
+
+    #[test]
+    fn structure_and_header_rules() {
+        let reason = |t: &str| parse(t, RS).err().map(|e| e.reason);
+        assert_eq!(reason("a.b"), Some(Reason::MalformedIdToken));
+        assert_eq!(reason("a.b.c.d"), Some(Reason::MalformedIdToken));
+        let crit = format!("{}.{}.", b(br#"{"alg":"RS256","crit":["exp"]}"#), b(b"{}"));
+        assert_eq!(reason(&crit), Some(Reason::MalformedIdToken));
+        let none = format!("{}.{}.", b(br#"{"alg":"none"}"#), b(b"{}"));
+        assert_eq!(reason(&none), Some(Reason::IdTokenAlgorithm));
+        let padded = format!("{}=.{}.", b(br#"{"alg":"RS256"}"#), b(b"{}"));
+        assert_eq!(reason(&padded), Some(Reason::MalformedIdToken));
+    }
+
+    #[test]
+    fn key_selection_rules() {
+        let (key, jwk) = rsa_jwk("k1", 2048);
+        let t = token(json!({"alg": "RS256", "kid": "k1"}), &key);
+        let jws = parse(&t, RS).unwrap();
+        assert!(verify(&jws, &jwks(vec![jwk.clone()]), "").is_ok());
+        // An oct key, an encryption key or a key for another alg never verifies an RS256 token.
+        let oct = json!({"kty": "oct", "kid": "k1", "k": b(b"secret")});
+        assert_eq!(
+            verify(&jws, &jwks(vec![oct]), "").unwrap_err().reason,
+            Reason::UnknownSigningKey
+        );
+        let mut enc = jwk.clone();
+        enc["use"] = json!("enc");
+        assert_eq!(
+            verify(&jws, &jwks(vec![enc]), "").unwrap_err().reason,
+            Reason::UnknownSigningKey
+        );
+        let mut other_alg = jwk.clone();
+        other_alg["alg"] = json!("RS512");
+        assert_eq!(
+            verify(&jws, &jwks(vec![other_alg]), "").unwrap_err().reason,
+            Reason::UnknownSigningKey
+        );
+    }
+
+    #[test]
+    fn weak_rsa_keys_are_refused() {
+        let (key, jwk) = rsa_jwk("k1", 1024);
+        let t = token(json!({"alg": "RS256", "kid": "k1"}), &key);
+        let jws = parse(&t, RS).unwrap();
+        assert_eq!(
+            verify(&jws, &jwks(vec![jwk.clone()]), "")
+                .unwrap_err()
+                .reason,
+            Reason::UnknownSigningKey
+        );
+        let (_, mut e1) = rsa_jwk("k1", 2048);
+        e1["e"] = json!(b(&[1]));
+        assert_eq!(
+            verify(&jws, &jwks(vec![e1]), "").unwrap_err().reason,
+            Reason::UnknownSigningKey
+        );
+    }
+
+    #[test]
+    fn ecdsa_signatures_must_have_the_raw_length() {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let ec = EcKey::generate(&group).unwrap();
+        let mut ctx = openssl::bn::BigNumContext::new().unwrap();
+        let (mut x, mut y) = (BigNum::new().unwrap(), BigNum::new().unwrap());
+        ec.public_key()
+            .affine_coordinates(ec.group(), &mut x, &mut y, &mut ctx)
+            .unwrap();
+        let jwk = json!({"kty": "EC", "kid": "e1", "crv": "P-256", "x": b(&x.to_vec_padded(32).unwrap()), "y": b(&y.to_vec_padded(32).unwrap())});
+        let key = PKey::from_ec_key(ec).unwrap();
+        // A DER signature (what openssl produces) is not the JWS raw r||s form.
+        let t = token(json!({"alg": "ES256", "kid": "e1"}), &key);
+        let jws = parse(&t, RS).unwrap();
+        assert_eq!(
+            verify(&jws, &jwks(vec![jwk.clone()]), "")
+                .unwrap_err()
+                .reason,
+            Reason::IdTokenSignature
+        );
+        // A P-256 key does not verify ES384.
+        let mut p384 = jwk;
+        p384["crv"] = json!("P-384");
+        let t = token(json!({"alg": "ES256", "kid": "e1"}), &key);
+        let jws = parse(&t, RS).unwrap();
+        assert_eq!(
+            verify(&jws, &jwks(vec![p384]), "").unwrap_err().reason,
+            Reason::UnknownSigningKey
+        );
+    }
 }
