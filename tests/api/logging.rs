@@ -9,7 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use crate::cli::Cli;
 use crate::saml_fixtures::{Resp, TestIdp};
 
-#[tokio::test]
+// Multi-threaded: the CLI subprocess blocks this thread while the in-process OP answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_logs() {
     let cli = Cli::new();
     let idp = TestIdp::new("http://idp.acme.test/metadata");
@@ -134,12 +135,67 @@ async fn secrets_never_reach_the_logs() {
             .status(),
         200
     );
+
+    // An OpenID Connect sign-in too: code, state, nonce and tokens must not be logged.
+    let op = crate::hostile_op::HostileOp::start();
+    let key = crate::hostile_op::Key::rsa("k1");
+    op.with(|o| o.jwks = serde_json::json!({"keys": [key.jwk()]}));
+    std::fs::write(cli.path("oidc.secret"), "oidc-client-secret-never-logged").unwrap();
+    let out = cli.run_env(
+        &[
+            "connection",
+            "add-oidc",
+            "--tenant",
+            "acme",
+            "--slug",
+            "op",
+            "--issuer",
+            &op.issuer,
+            "--client-id",
+            "ssogate",
+            "--client-secret-file",
+            cli.path("oidc.secret").to_str().unwrap(),
+        ],
+        &[("SSOGATE_OIDC__ALLOW_HTTP_LOOPBACK", "true")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let res = client
+        .get(format!("{base}/t/acme/login?connection=op"))
+        .send()
+        .await
+        .unwrap();
+    let auth = reqwest::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = auth.query_pairs().into_owned().collect();
+    let (state, nonce) = (q["state"].clone(), q["nonce"].clone());
+    let t = crate::helpers::now();
+    let id_token = crate::hostile_op::sign(
+        "RS256",
+        Some(&key),
+        b"",
+        Some("k1"),
+        &serde_json::json!({"iss": op.issuer, "aud": "ssogate", "sub": "oidc-subject", "exp": t + 300, "iat": t,
+                            "nonce": nonce, "email": "grace@acme.test"}),
+    );
+    op.with(|o| o.token_response = serde_json::json!({"access_token": "secret-access-token-xyz", "token_type": "Bearer", "id_token": id_token}));
+    let res = client
+        .get(format!(
+            "{base}/t/acme/oidc/op/callback?code=secret-authorization-code&state={state}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+
     child.kill().unwrap();
     child.wait().unwrap();
     log.push_str(&reader.join().unwrap());
 
     assert!(
-        log.contains("/t/acme/saml/okta/acs"),
+        log.contains("/t/acme/saml/okta/acs") && log.contains("/t/acme/oidc/op/callback"),
         "request logging works: {log}"
     );
     for (what, secret) in [
@@ -150,6 +206,12 @@ async fn secrets_never_reach_the_logs() {
         ("query string", "secret-query"),
         ("return_to path", "secret-path"),
         ("session secret", "a-very-secret-session-key"),
+        ("OIDC code", "secret-authorization-code"),
+        ("OIDC state", state.as_str()),
+        ("OIDC nonce", nonce.as_str()),
+        ("access token", "secret-access-token-xyz"),
+        ("ID token", &id_token[..60]),
+        ("client secret", "oidc-client-secret-never-logged"),
     ] {
         assert!(!log.contains(secret), "{what} leaked into the logs");
     }

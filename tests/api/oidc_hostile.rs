@@ -93,6 +93,14 @@ pub async fn start(app: &TestApp, conn: &str) -> Flow {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+    let binding = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(binding.starts_with("ssogate_oidc_"), "{binding}");
+    assert!(
+        binding.contains(&format!("Path=/t/acme/oidc/{conn}/callback"))
+            && binding.contains("HttpOnly")
+            && binding.contains("SameSite=Lax"),
+        "{binding}"
+    );
     let url = reqwest::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(q["code_challenge_method"], "S256");
@@ -573,4 +581,36 @@ async fn an_unreachable_token_endpoint_is_recorded() {
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("could not be reached"));
     assert_eq!(s.app.last_reason("acme"), "op_unreachable");
+}
+
+#[tokio::test]
+async fn state_is_scoped_to_its_connection_and_expires() {
+    use diesel::prelude::*;
+    use ssogate::storage::schema::pending_oidc_requests as p;
+    let s = setup().await;
+    connect(&s.app, &s.op, "op2", |_| {}).await;
+    // A state issued for one connection is unknown at another's callback.
+    let flow = start(&s.app, "op").await;
+    serve_token(&s.op, rs256(&s, &claims(&s.op, &flow)));
+    assert_eq!(
+        callback(&s.app, "op2", &format!("code=c0de&state={}", flow.state))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(s.app.last_reason("acme"), "unknown_state");
+    // An expired one is unknown too.
+    let flow = start(&s.app, "op").await;
+    s.app
+        .with_db(|c| {
+            diesel::update(p::table)
+                .set(p::expires_at.eq(now() - 1))
+                .execute(c)
+        })
+        .unwrap();
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        403
+    );
+    assert_eq!(s.app.last_reason("acme"), "unknown_state");
 }
