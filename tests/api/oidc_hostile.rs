@@ -614,3 +614,24 @@ async fn state_is_scoped_to_its_connection_and_expires() {
     );
     assert_eq!(s.app.last_reason("acme"), "unknown_state");
 }
+
+#[tokio::test]
+async fn client_secret_post_sends_the_credentials_in_the_body() {
+    let s = setup_with(|i| i.client_auth = Some("client_secret_post".into())).await;
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+    let (auth, body) = s.op.with(|o| o.token_requests[0].clone());
+    assert_eq!(
+        auth, None,
+        "no Authorization header with client_secret_post"
+    );
+    assert!(
+        body.contains(&format!("client_id={CLIENT}")) && body.contains("client_secret="),
+        "{body}"
+    );
+}
