@@ -297,8 +297,56 @@ pub struct AddOidcArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct UpdateOidcArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// The connection to change (its slug never changes).
+    pub slug: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Rotate the client secret from this file (never echoed).
+    #[arg(long, conflicts_with = "client_secret_env")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Rotate the client secret from this environment variable.
+    #[arg(long)]
+    pub client_secret_env: Option<String>,
+    #[arg(long)]
+    pub client_auth: Option<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub scopes: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_algorithms: Option<Vec<String>>,
+    #[arg(long, value_enum)]
+    pub allow_hs256: Option<OnOff>,
+    #[arg(long, value_enum)]
+    pub userinfo: Option<OnOff>,
+    #[arg(long)]
+    pub clock_skew_secs: Option<i64>,
+    /// Re-read the issuer's discovery document and JWKS now.
+    #[arg(long)]
+    pub rediscover: bool,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_email: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_first_name: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',')]
+    pub attr_last_name: Option<Vec<String>>,
+    #[arg(long)]
+    pub attr_iwms_id: Option<String>,
+    /// Use the tenant's IWMS attribute again.
+    #[arg(long, conflicts_with = "attr_iwms_id")]
+    pub clear_attr_iwms_id: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCmd {
+    /// Change an OpenID Connect connection: rotate the client secret, re-read discovery, options.
+    UpdateOidc(Box<UpdateOidcArgs>),
     /// Add a SAML IdP connection from metadata or explicit flags.
     AddSaml(Box<AddSamlArgs>),
     /// Add an OpenID Connect provider by issuer (discovery is read now).

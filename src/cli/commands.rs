@@ -188,6 +188,7 @@ fn admin_command(
         }
         Command::Connection(ConnectionCmd::AddSaml(a)) => add_saml(conn, settings, *a, now),
         Command::Connection(ConnectionCmd::AddOidc(a)) => add_oidc(conn, settings, *a, now),
+        Command::Connection(ConnectionCmd::UpdateOidc(a)) => update_oidc(conn, settings, *a, now),
         Command::Connection(ConnectionCmd::UpdateSaml(a)) => update_saml(conn, settings, *a, now),
         Command::Connection(ConnectionCmd::List { tenant, json: j }) => {
             let t = admin::tenant_by_slug(conn, &tenant)?;
@@ -648,6 +649,72 @@ fn add_oidc(
     emit(&format!(
         "Register this redirect URI at the provider: {}",
         v["redirect_uri"].as_str().unwrap_or("")
+    ));
+    Ok(())
+}
+
+fn update_oidc(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    a: UpdateOidcArgs,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::protocol::oidc::client;
+    let client_secret = match (&a.client_secret_file, &a.client_secret_env) {
+        (None, None) => None,
+        (file, env) => Some(read_secret(file.as_deref(), env.as_deref())?),
+    };
+    let rediscovered = if a.rediscover {
+        let t = admin::tenant_by_slug(conn, &a.tenant)?;
+        let c = admin::connection_by_slug(conn, &t, &a.slug)?;
+        let issuer = crate::storage::oidc::settings(conn, t.id, c.id)?.issuer;
+        let http = client::http_client(std::time::Duration::from_secs(
+            settings.oidc.http_timeout_secs,
+        ))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Some(rt.block_on(async {
+            let m = client::discover(&http, &issuer, settings.oidc.allow_http_loopback)
+                .await
+                .map_err(|e| anyhow::anyhow!("--rediscover: {}", e.detail))?;
+            let jwks = client::fetch_jwks(&http, &m.jwks_uri)
+                .await
+                .map_err(|e| anyhow::anyhow!("jwks_uri: {}", e.detail))?;
+            Ok::<_, anyhow::Error>((m, jwks))
+        })?)
+    } else {
+        None
+    };
+    let patch = admin::OidcConnectionPatch {
+        display_name: a.name.clone(),
+        client_id: a.client_id.clone(),
+        client_secret,
+        client_auth: a.client_auth.clone(),
+        scopes: a.scopes.clone(),
+        allowed_algorithms: a.allowed_algorithms.clone(),
+        allow_hs256: a.allow_hs256.map(bool::from),
+        use_userinfo: a.userinfo.map(bool::from),
+        clock_skew_secs: a.clock_skew_secs,
+        attr_email: a.attr_email.clone(),
+        attr_first_name: a.attr_first_name.clone(),
+        attr_last_name: a.attr_last_name.clone(),
+        attr_iwms_id: if a.clear_attr_iwms_id {
+            Some(None)
+        } else {
+            a.attr_iwms_id.clone().map(Some)
+        },
+        rediscovered,
+    };
+    let c = admin::update_oidc_connection(conn, &a.tenant, &a.slug, &patch, now)?;
+    let t = admin::tenant_by_slug(conn, &a.tenant)?;
+    let v = admin::connection_view(conn, &settings.base_url(), &t, &c)?;
+    if a.json {
+        return output::json(&v);
+    }
+    emit(&format!(
+        "OpenID Connect connection {} of {} updated.",
+        c.slug, t.slug
     ));
     Ok(())
 }

@@ -672,14 +672,18 @@ pub struct OidcConnectionInput {
     pub jwks_json: String,
 }
 
-pub fn add_oidc_connection(
-    conn: &mut DbConnection,
-    tenant: &str,
+/// A validated OIDC connection: display name, provider settings, IWMS claim override.
+struct ValidOidc {
+    display: String,
+    settings: OidcSettings,
+    iwms: Option<String>,
+}
+
+fn validate_oidc(
     input: &OidcConnectionInput,
+    slug: &Slug,
     now: i64,
-) -> Result<Connection, AdminError> {
-    let t = tenant_by_slug(conn, tenant)?;
-    let slug = parse_slug("slug", &input.slug)?;
+) -> Result<ValidOidc, AdminError> {
     let display =
         tenant::parse_display_name(input.display_name.as_deref().unwrap_or(slug.as_str()))
             .map_err(|e| invalid("display_name", e))?;
@@ -769,6 +773,26 @@ pub fn add_oidc_connection(
         jwks_json: input.jwks_json.clone(),
         jwks_fetched_at: now,
     };
+    Ok(ValidOidc {
+        display,
+        settings,
+        iwms,
+    })
+}
+
+pub fn add_oidc_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    input: &OidcConnectionInput,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let slug = parse_slug("slug", &input.slug)?;
+    let ValidOidc {
+        display,
+        settings,
+        iwms,
+    } = validate_oidc(input, &slug, now)?;
     let new = NewConnection {
         slug: &slug,
         display_name: &display,
@@ -783,6 +807,117 @@ pub fn add_oidc_connection(
     })?;
     connections::find(conn, t.id, &slug)?
         .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))
+}
+
+/// Changes to an OIDC connection; `None` keeps the current value.
+#[derive(Default, Clone)]
+pub struct OidcConnectionPatch {
+    pub display_name: Option<String>,
+    pub client_id: Option<String>,
+    /// A new client secret (rotation).
+    pub client_secret: Option<String>,
+    pub client_auth: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub allowed_algorithms: Option<Vec<String>>,
+    pub allow_hs256: Option<bool>,
+    pub use_userinfo: Option<bool>,
+    pub clock_skew_secs: Option<i64>,
+    pub attr_email: Option<Vec<String>>,
+    pub attr_first_name: Option<Vec<String>>,
+    pub attr_last_name: Option<Vec<String>>,
+    pub attr_iwms_id: Option<Option<String>>,
+    /// Freshly read discovery and JWKS (the caller fetched them).
+    pub rediscovered: Option<(ProviderMetadata, String)>,
+}
+
+pub fn update_oidc_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    slug: &str,
+    patch: &OidcConnectionPatch,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let c = connection_by_slug(conn, &t, slug)?;
+    if c.protocol != Protocol::Oidc {
+        return Err(invalid(
+            "connection",
+            format!("`{slug}` is not an OpenID Connect connection"),
+        ));
+    }
+    let cur = oidc::settings(conn, t.id, c.id)?;
+    let had_hs256 = cur.allowed_algorithms.contains(&JwsAlgorithm::Hs256);
+    let (metadata, jwks_json, fetched_at) = match &patch.rediscovered {
+        Some((m, j)) => (m.clone(), j.clone(), now),
+        None => (
+            cur.metadata.clone(),
+            cur.jwks_json.clone(),
+            cur.jwks_fetched_at,
+        ),
+    };
+    let merged = OidcConnectionInput {
+        slug: c.slug.to_string(),
+        display_name: Some(
+            patch
+                .display_name
+                .clone()
+                .unwrap_or_else(|| c.display_name.clone()),
+        ),
+        issuer: cur.issuer.clone(),
+        client_id: patch.client_id.clone().unwrap_or(cur.client_id.clone()),
+        client_secret: patch
+            .client_secret
+            .clone()
+            .unwrap_or(cur.client_secret.clone()),
+        client_auth: Some(
+            patch
+                .client_auth
+                .clone()
+                .unwrap_or_else(|| cur.client_auth.name().to_owned()),
+        ),
+        scopes: Some(patch.scopes.clone().unwrap_or(cur.scopes.clone())),
+        allowed_algorithms: Some(patch.allowed_algorithms.clone().unwrap_or_else(|| {
+            cur.allowed_algorithms
+                .iter()
+                .filter(|a| **a != JwsAlgorithm::Hs256)
+                .map(|a| a.name().to_owned())
+                .collect()
+        })),
+        allow_hs256: patch.allow_hs256.unwrap_or(had_hs256),
+        use_userinfo: patch.use_userinfo.unwrap_or(cur.use_userinfo),
+        clock_skew_secs: Some(patch.clock_skew_secs.unwrap_or(cur.clock_skew_secs)),
+        attr_email: patch.attr_email.clone().unwrap_or(c.attr_email.clone()),
+        attr_first_name: patch
+            .attr_first_name
+            .clone()
+            .unwrap_or(c.attr_first_name.clone()),
+        attr_last_name: patch
+            .attr_last_name
+            .clone()
+            .unwrap_or(c.attr_last_name.clone()),
+        attr_iwms_id: patch.attr_iwms_id.clone().unwrap_or(c.attr_iwms_id.clone()),
+        metadata,
+        jwks_json,
+    };
+    let ValidOidc {
+        display,
+        mut settings,
+        iwms,
+    } = validate_oidc(&merged, &c.slug, now)?;
+    settings.jwks_fetched_at = fetched_at;
+    let fields = NewConnection {
+        slug: &c.slug,
+        display_name: &display,
+        attr_email: &merged.attr_email,
+        attr_first_name: &merged.attr_first_name,
+        attr_last_name: &merged.attr_last_name,
+        attr_iwms_id: iwms.as_deref(),
+    };
+    storage::transaction(conn, |db| {
+        connections::update_common(db, t.id, c.id, &fields, now)?;
+        oidc::update(db, t.id, c.id, &settings)
+    })?;
+    connection_by_slug(conn, &t, slug)
 }
 
 /// A connection as shown to admins, with the values to configure in the IdP. Secrets are

@@ -252,20 +252,7 @@ pub fn update_saml(
     s: &SamlIdpSettings,
     now: i64,
 ) -> Result<(), StorageError> {
-    diesel::update(
-        connections::table
-            .filter(connections::tenant_id.eq(tenant.0))
-            .filter(connections::id.eq(id.0)),
-    )
-    .set((
-        connections::display_name.eq(c.display_name),
-        connections::attr_email.eq(json(&c.attr_email)),
-        connections::attr_first_name.eq(json(&c.attr_first_name)),
-        connections::attr_last_name.eq(json(&c.attr_last_name)),
-        connections::attr_iwms_id.eq(c.attr_iwms_id),
-        connections::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    update_common(conn, tenant, id, c, now)?;
     let certs: Vec<String> = s
         .idp_certificates
         .iter()
@@ -286,6 +273,31 @@ pub fn update_saml(
         saml_idps::sign_requests.eq(s.sign_requests),
         saml_idps::clock_skew_secs.eq(s.clock_skew_secs),
         saml_idps::allow_unbound_responses.eq(s.allow_unbound_responses),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The protocol-independent fields (the slug never changes: it is in IdP configuration).
+pub fn update_common(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: ConnectionId,
+    c: &NewConnection<'_>,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        connections::table
+            .filter(connections::tenant_id.eq(tenant.0))
+            .filter(connections::id.eq(id.0)),
+    )
+    .set((
+        connections::display_name.eq(c.display_name),
+        connections::attr_email.eq(json(&c.attr_email)),
+        connections::attr_first_name.eq(json(&c.attr_first_name)),
+        connections::attr_last_name.eq(json(&c.attr_last_name)),
+        connections::attr_iwms_id.eq(c.attr_iwms_id),
+        connections::updated_at.eq(now),
     ))
     .execute(conn)?;
     Ok(())

@@ -85,6 +85,36 @@ pub fn insert(
     Ok(())
 }
 
+/// Overwrites a provider's settings (secret rotation, rediscovery, options).
+pub fn update(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    s: &OidcSettings,
+) -> Result<(), StorageError> {
+    let algs: Vec<&str> = s.allowed_algorithms.iter().map(|a| a.name()).collect();
+    diesel::update(
+        o::table
+            .filter(o::tenant_id.eq(tenant.0))
+            .filter(o::connection_id.eq(connection.0)),
+    )
+    .set((
+        o::issuer.eq(&s.issuer),
+        o::client_id.eq(&s.client_id),
+        o::client_secret.eq(&s.client_secret),
+        o::client_auth.eq(s.client_auth.name()),
+        o::scopes.eq(json(&s.scopes)?),
+        o::allowed_algorithms.eq(json(&algs)?),
+        o::use_userinfo.eq(s.use_userinfo),
+        o::clock_skew_secs.eq(s.clock_skew_secs),
+        o::metadata_json.eq(json(&s.metadata)?),
+        o::jwks_json.eq(&s.jwks_json),
+        o::jwks_fetched_at.eq(s.jwks_fetched_at),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn settings(
     conn: &mut DbConnection,
     tenant: TenantId,

@@ -541,3 +541,122 @@ async fn add_oidc_from_the_outside() {
     let list = cli.json(&["connection", "list", "--tenant", "acme", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_oidc_rotates_the_secret_and_rediscovers() {
+    use crate::hostile_op::{Key, sign};
+    use crate::oidc_hostile::{CLIENT, callback, claims, serve_token, setup, start};
+    let s = setup().await;
+    let cli = Cli::with_db(&s.app.db_url);
+    let loopback = [("SSOGATE_OIDC__ALLOW_HTTP_LOOPBACK", "true")];
+    std::fs::write(cli.path("new.secret"), "rotated-client-secret-0123456789\n").unwrap();
+    let out = cli.run_env(
+        &[
+            "connection",
+            "update-oidc",
+            "--tenant",
+            "acme",
+            "op",
+            "--client-secret-file",
+            cli.path("new.secret").to_str().unwrap(),
+            "--userinfo",
+            "on",
+            "--json",
+        ],
+        &loopback,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!stdout.contains("rotated-client-secret"));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["use_userinfo"], true);
+    assert_eq!(
+        v["allowed_algorithms"],
+        serde_json::json!(["RS256", "ES256", "PS256"]),
+        "untouched settings are kept"
+    );
+
+    // The next exchange authenticates with the new secret.
+    s.op.with(|o| o.userinfo = serde_json::json!({"sub": "user-1"}));
+    let flow = start(&s.app, "op").await;
+    serve_token(
+        &s.op,
+        sign(
+            "RS256",
+            Some(&s.key),
+            b"",
+            Some("k1"),
+            &claims(&s.op, &flow),
+        ),
+    );
+    assert_eq!(
+        callback(&s.app, "op", &format!("code=c0de&state={}", flow.state))
+            .await
+            .status(),
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+    let (auth, _) = s.op.with(|o| o.token_requests.last().unwrap().clone());
+    let expected = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{CLIENT}:rotated-client-secret-0123456789"),
+    );
+    assert_eq!(auth.as_deref(), Some(format!("Basic {expected}").as_str()));
+
+    // --rediscover stores the provider's current keys for every instance.
+    let k9 = Key::rsa("k9");
+    s.op.with(|o| o.jwks = serde_json::json!({"keys": [k9.jwk()]}));
+    let fetches = s.op.with(|o| o.jwks_fetches);
+    assert!(
+        cli.fails(&[
+            "connection",
+            "update-oidc",
+            "--tenant",
+            "acme",
+            "op",
+            "--rediscover"
+        ])
+        .contains("https"),
+        "rediscovery obeys the endpoint rules"
+    );
+    let out = cli.run_env(
+        &[
+            "connection",
+            "update-oidc",
+            "--tenant",
+            "acme",
+            "op",
+            "--rediscover",
+        ],
+        &loopback,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(s.op.with(|o| o.jwks_fetches) > fetches);
+    let flow = start(&s.app, "op").await;
+    serve_token(
+        &s.op,
+        sign("RS256", Some(&k9), b"", Some("k9"), &claims(&s.op, &flow)),
+    );
+    assert_eq!(
+        callback(&s.app, "op", &format!("code=c0de&state={}", flow.state))
+            .await
+            .status(),
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+    // A SAML connection is not an OIDC one.
+    assert!(
+        cli.fails(&["connection", "update-oidc", "--tenant", "acme", "nope"])
+            .contains("not found")
+    );
+}
