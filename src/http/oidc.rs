@@ -63,10 +63,12 @@ pub async fn callback(
                 signed_in.session_token,
                 signed_in.session_expires_at - now,
             );
-            Ok(HttpResponse::SeeOther()
-                .insert_header(("Location", location))
-                .cookie(cookie)
-                .finish())
+            let mut res = HttpResponse::SeeOther();
+            res.insert_header(("Location", location)).cookie(cookie);
+            for spent in super::session::spent_binding_cookies(&req, "ssogate_oidc_") {
+                res.cookie(spent);
+            }
+            Ok(res.finish())
         }
         Err(FinishError::Refused(f)) => Err(HttpError::SignInRefused {
             reason: f.reason,

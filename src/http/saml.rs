@@ -162,10 +162,12 @@ pub async fn acs(
                 signed_in.session_token,
                 signed_in.session_expires_at - now,
             );
-            Ok(HttpResponse::SeeOther()
-                .insert_header(("Location", location))
-                .cookie(cookie)
-                .finish())
+            let mut res = HttpResponse::SeeOther();
+            res.insert_header(("Location", location)).cookie(cookie);
+            for spent in super::session::spent_binding_cookies(&req, "ssogate_authn_") {
+                res.cookie(spent);
+            }
+            Ok(res.finish())
         }
         Err(CompleteError::Refused(f)) => Err(HttpError::SignInRefused {
             reason: f.reason,

@@ -53,6 +53,26 @@ pub fn binding_cookie<'a>(
     .finish()
 }
 
+/// Expires the binding cookies a finished sign-in presented (the request is used up).
+pub fn spent_binding_cookies<'a>(req: &actix_web::HttpRequest, prefix: &str) -> Vec<Cookie<'a>> {
+    let path = req.path().to_owned();
+    req.cookies()
+        .map(|all| {
+            all.iter()
+                .filter(|c| c.name().starts_with(prefix))
+                .map(|c| {
+                    let mut gone = Cookie::build(c.name().to_owned(), "")
+                        .path(path.clone())
+                        .http_only(true)
+                        .finish();
+                    gone.make_removal();
+                    gone
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn expired_cookie<'a>(state: &AppState) -> Cookie<'a> {
     session_cookie(state, String::new(), 0)
 }

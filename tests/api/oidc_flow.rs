@@ -71,7 +71,7 @@ impl Drop for NodeOp {
     }
 }
 
-async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
+pub async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
     let http =
         ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5)).unwrap();
     let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)

@@ -7,12 +7,9 @@
 // Run by tests/api/browser.rs, which starts ssogate and the IdP. Screenshots go to
 // --artifacts. Success: exit 0, last stdout line is JSON {"ok":true,...}. Failure: the
 // error, the current URL and an excerpt of the page on stderr, failure.png, exit 1.
-// Uses Debian's Chromium (never a downloaded browser): CHROMIUM overrides its path.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Browser, timeouts and failure handling: common.mjs.
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { check, onOrigin, runBrowser } from './common.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -25,75 +22,9 @@ const { values: opt } = parseArgs({
 });
 if (!opt.base) throw new Error('--base is required');
 const base = opt.base.replace(/\/$/, '');
-const started = Date.now();
-const TOTAL_TIMEOUT_MS = 60_000; // the whole run; a hang must never block CI
-const STEP_TIMEOUT_MS = 15_000; // one navigation / wait
 
-mkdirSync(opt.artifacts, { recursive: true });
-rmSync(join(opt.artifacts, 'failure.png'), { force: true }); // no stale failure from an older run
-const profile = mkdtempSync(join(tmpdir(), 'ssogate-chromium-'));
-const screenshots = [];
-const consoleMessages = []; // every console message / page error, with the page's URL
-let context, page;
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-
-async function shot(name) {
-  const path = join(opt.artifacts, name);
-  await page.screenshot({ path, fullPage: true });
-  screenshots.push(path);
-}
-
-async function pageText() {
-  return page.locator('body').innerText({ timeout: 2_000 });
-}
-
-async function cleanup() {
-  await context?.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-
-let failing = false;
-async function fail(err) {
-  if (failing) return; // the total timeout and the failed step may both get here
-  failing = true;
-  // Whatever happens here, exit within 10 s.
-  setTimeout(() => process.exit(1), 10_000).unref();
-  console.error(`browser sign-in failed: ${err?.stack ?? err}`);
-  if (page) {
-    console.error(`current URL: ${page.url()}`);
-    const text = await pageText().catch((e) => `(no page text: ${e.message})`);
-    console.error(`page text: ${text.slice(0, 800)}`);
-    await page
-      .screenshot({ path: join(opt.artifacts, 'failure.png'), fullPage: true })
-      .then(() => console.error(`screenshot: ${join(opt.artifacts, 'failure.png')}`))
-      .catch(() => {});
-  }
-  if (consoleMessages.length) console.error(`console: ${JSON.stringify(consoleMessages, null, 1)}`);
-  await cleanup();
-  process.exit(1);
-}
-
-async function run() {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
-    ],
-    viewport: { width: 900, height: 640 },
-    timeout: STEP_TIMEOUT_MS,
-  });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page = context.pages()[0] ?? (await context.newPage());
-  // CSP violations and script errors show up here ("Refused to ...", uncaught exceptions).
-  page.on('console', (m) =>
-    consoleMessages.push({ type: m.type(), url: page.url(), source: m.location().url, text: m.text() }),
-  );
-  page.on('pageerror', (e) => consoleMessages.push({ type: 'pageerror', url: page.url(), text: String(e) }));
+runBrowser({ artifacts: opt.artifacts }, async (b) => {
+  const { page, context, shot, pageText } = b;
 
   // 1. ssogate's home page: home-realm discovery by email.
   const home = await page.goto(`${base}/`);
@@ -106,7 +37,7 @@ async function run() {
   // 2. The IdP's login form (ssogate 303s there with a Redirect-binding AuthnRequest).
   const username = page.locator('input[name="username"]');
   await username.waitFor();
-  check(!page.url().startsWith(base), `expected the IdP, still on ${page.url()}`);
+  check(!onOrigin(page.url(), base), `expected the IdP, still on ${page.url()}`);
   await shot('02-idp-login.png');
   await username.fill(opt.username);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -118,7 +49,7 @@ async function run() {
     await page.waitForURL(`${base}/signed-in`, { timeout: 5_000 });
   } catch {
     const cont = page.locator('input[type="submit"], button[type="submit"]');
-    if (page.url().startsWith(base) || !(await cont.count())) throw new Error(`no /signed-in: at ${page.url()}`);
+    if (onOrigin(page.url(), base) || !(await cont.count())) throw new Error(`no /signed-in: at ${page.url()}`);
     await cont.first().click();
     await page.waitForURL(`${base}/signed-in`);
   }
@@ -162,21 +93,17 @@ async function run() {
   const meAfter = (await page.goto(`${base}/me`)).status();
   check(meAfter === 401, `/me after sign-out: ${meAfter}`);
 
-  // 7. No page of ssogate's may break its own CSP (a blocked style or script is a bug).
-  const csp = consoleMessages.filter((m) => m.url.startsWith(base) && /Content Security Policy/i.test(m.text));
+  // 7. No page of ssogate's may break its own CSP.
+  const csp = b.cspViolations(base);
   check(!csp.length, `CSP violations on ssogate pages: ${JSON.stringify(csp)}`);
 
-  await cleanup();
-  console.log(JSON.stringify({
+  return {
     ok: true,
     me,
     verify_headers: h,
     cookie: { httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, secure: cookie.secure },
-    screenshots,
-    console: consoleMessages,
-    duration_ms: Date.now() - started,
-  }));
-}
-
-setTimeout(() => fail(new Error(`gave up after ${TOTAL_TIMEOUT_MS / 1000} s`)), TOTAL_TIMEOUT_MS).unref();
-run().catch(fail);
+    screenshots: b.screenshots,
+    console: b.consoleMessages,
+    duration_ms: Date.now() - b.started,
+  };
+});
