@@ -94,9 +94,10 @@ impl Application {
             None
         };
         let workers = settings.server.workers;
-        let oidc_http = crate::protocol::oidc::client::http_client(std::time::Duration::from_secs(
-            settings.oidc.http_timeout_secs,
-        ))
+        let oidc_http = crate::protocol::oidc::client::http_client(
+            std::time::Duration::from_secs(settings.oidc.http_timeout_secs),
+            settings.oidc.allow_http_loopback,
+        )
         .context("building the HTTP client for OpenID providers")?;
         let state = web::Data::new(AppState {
             pool,

@@ -602,9 +602,10 @@ fn add_oidc(
         a.client_secret_file.as_deref(),
         a.client_secret_env.as_deref(),
     )?;
-    let http = client::http_client(std::time::Duration::from_secs(
-        settings.oidc.http_timeout_secs,
-    ))?;
+    let http = client::http_client(
+        std::time::Duration::from_secs(settings.oidc.http_timeout_secs),
+        settings.oidc.allow_http_loopback,
+    )?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -668,9 +669,10 @@ fn update_oidc(
         let t = admin::tenant_by_slug(conn, &a.tenant)?;
         let c = admin::connection_by_slug(conn, &t, &a.slug)?;
         let issuer = crate::storage::oidc::settings(conn, t.id, c.id)?.issuer;
-        let http = client::http_client(std::time::Duration::from_secs(
-            settings.oidc.http_timeout_secs,
-        ))?;
+        let http = client::http_client(
+            std::time::Duration::from_secs(settings.oidc.http_timeout_secs),
+            settings.oidc.allow_http_loopback,
+        )?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

@@ -73,7 +73,8 @@ impl Drop for NodeOp {
 
 pub async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
     let http =
-        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5), true)
+            .unwrap();
     let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
         .await
         .expect("discovery");

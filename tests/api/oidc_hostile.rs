@@ -23,7 +23,8 @@ pub async fn connect(
     edit: impl FnOnce(&mut OidcConnectionInput),
 ) {
     let http =
-        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5), true)
+            .unwrap();
     let metadata: ProviderMetadata =
         ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
             .await
@@ -530,7 +531,8 @@ async fn configuration_refuses_none_and_unrequested_hs256() {
     let op = HostileOp::start();
     op.with(|s| s.jwks = json!({"keys": [Key::rsa("k1").jwk()]}));
     let http =
-        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5)).unwrap();
+        ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5), true)
+            .unwrap();
     let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
         .await
         .unwrap();

@@ -12,12 +12,44 @@ use crate::domain::reason::Reason;
 
 const MAX_BODY: usize = 1024 * 1024;
 
-/// Fails rather than fall back to a client without timeouts or with redirects.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+/// Resolves provider host names but never to an internal address, so a public name pointed
+/// at 10.0.0.1 or 169.254.169.254 cannot turn the gateway into a proxy. Loopback is allowed
+/// only in development (`oidc.allow_http_loopback`).
+struct PublicAddressesOnly {
+    allow_loopback: bool,
+}
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let (host, allow_loopback) = (name.as_str().to_owned(), self.allow_loopback);
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let usable: Vec<std::net::SocketAddr> = found
+                .into_iter()
+                .filter(|a| {
+                    !discovery::is_internal(a.ip()) || (allow_loopback && a.ip().is_loopback())
+                })
+                .collect();
+            if usable.is_empty() {
+                return Err(format!("{host} resolves only to internal addresses").into());
+            }
+            Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Fails rather than fall back to a client without timeouts, with redirects, or without the
+/// address filter.
+pub fn http_client(
+    timeout: Duration,
+    allow_loopback: bool,
+) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(PublicAddressesOnly { allow_loopback }))
         .build()
 }
 
@@ -203,4 +235,23 @@ pub async fn userinfo(
             "userinfo is not a JSON object (signed userinfo is not supported)",
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn names_resolving_to_internal_addresses_are_refused() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://localhost:{}/jwks",
+            listener.local_addr().unwrap().port()
+        );
+        let strict = http_client(Duration::from_secs(2), false).unwrap();
+        let e = get(&strict, "jwks_uri", &url).await.unwrap_err();
+        assert_eq!(e.reason, Reason::OpUnreachable);
+        listener.set_nonblocking(true).unwrap();
+        assert!(listener.accept().is_err(), "no connection was made");
+    }
 }

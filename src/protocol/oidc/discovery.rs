@@ -17,17 +17,32 @@ struct Document {
     code_challenge_methods_supported: Option<Vec<String>>,
 }
 
-fn internal_ip(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Ipv4(ip) => {
-            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+/// Loopback, private, link-local or unspecified: nothing a provider may send us to.
+pub fn is_internal(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
         }
-        url::Host::Ipv6(ip) => {
+        std::net::IpAddr::V6(ip) => {
             ip.is_loopback()
                 || ip.is_unspecified()
                 || (ip.segments()[0] & 0xfe00) == 0xfc00
                 || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_internal(std::net::IpAddr::V4(v4)))
         }
+    }
+}
+
+fn internal_ip(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Ipv4(ip) => is_internal((*ip).into()),
+        url::Host::Ipv6(ip) => is_internal((*ip).into()),
         url::Host::Domain(d) => *d == "localhost",
     }
 }
