@@ -101,6 +101,7 @@ pub async fn current_user(
 struct Me<'a> {
     user_id: i64,
     tenant: &'a str,
+    tenant_name: &'a str,
     email: &'a str,
     first_name: Option<&'a str>,
     last_name: Option<&'a str>,
@@ -116,6 +117,7 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(Me {
         user_id: u.user_id,
         tenant: &u.tenant,
+        tenant_name: &u.tenant_name,
         email: &u.email,
         first_name: u.first_name.as_deref(),
         last_name: u.last_name.as_deref(),
@@ -140,7 +142,7 @@ pub async fn signed_in(
             let signed_in = SignedInPage {
                 email: u.email,
                 name,
-                tenant: u.tenant,
+                tenant: u.tenant_name,
             };
             Ok(page(&req, signed_in, StatusCode::OK))
         }

@@ -29,6 +29,7 @@ pub fn create(
 pub struct SessionUser {
     pub user_id: i64,
     pub tenant: String,
+    pub tenant_name: String,
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -54,6 +55,7 @@ pub fn lookup(
         .select((
             users::id,
             tenants::slug,
+            tenants::display_name,
             users::email,
             users::first_name,
             users::last_name,
@@ -64,6 +66,7 @@ pub fn lookup(
             i64,
             String,
             String,
+            String,
             Option<String>,
             Option<String>,
             Option<String>,
@@ -71,14 +74,17 @@ pub fn lookup(
         )>(conn)
         .optional()?
         .map(
-            |(user_id, tenant, email, first_name, last_name, iwms_id, expires_at)| SessionUser {
-                user_id,
-                tenant,
-                email,
-                first_name,
-                last_name,
-                iwms_id,
-                expires_at,
+            |(user_id, tenant, tenant_name, email, first_name, last_name, iwms_id, expires_at)| {
+                SessionUser {
+                    user_id,
+                    tenant,
+                    tenant_name,
+                    email,
+                    first_name,
+                    last_name,
+                    iwms_id,
+                    expires_at,
+                }
             },
         ))
 }

@@ -80,6 +80,7 @@ async fn browser_walk_from_email_to_forward_auth() {
     assert_eq!(me["last_name"], "Lovelace");
     assert_eq!(me["iwms_id"], "IW-1");
     assert_eq!(me["tenant"], "acme");
+    assert_eq!(me["tenant_name"], "Acme Corp");
 
     let v = app
         .client
