@@ -7,6 +7,7 @@ pub mod oidc;
 pub mod provisioning;
 pub mod reason;
 pub mod return_to;
+pub mod scim;
 pub mod slug;
 pub mod staleness;
 pub mod tenant;
