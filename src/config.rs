@@ -93,6 +93,9 @@ pub struct OidcClientSettings {
     /// A cached JWKS older than this is refetched before use.
     #[serde(deserialize_with = "lenient")]
     pub jwks_max_age_secs: i64,
+    /// How long an authorization request may be answered.
+    #[serde(deserialize_with = "lenient")]
+    pub request_ttl_secs: i64,
     /// Accept http:// and loopback provider endpoints (development and tests only).
     #[serde(deserialize_with = "lenient")]
     pub allow_http_loopback: bool,
@@ -102,6 +105,7 @@ impl Default for OidcClientSettings {
     fn default() -> Self {
         Self {
             allow_http_loopback: false,
+            request_ttl_secs: 600,
             http_timeout_secs: 10,
             jwks_refetch_interval_secs: 60,
             jwks_max_age_secs: 3600,
@@ -328,6 +332,12 @@ impl Settings {
             return Err(key_err(
                 "saml.sp_private_key_file",
                 "set both saml.sp_private_key_file and saml.sp_certificate_file, or neither",
+            ));
+        }
+        if !(60..=3600).contains(&self.oidc.request_ttl_secs) {
+            return Err(key_err(
+                "oidc.request_ttl_secs",
+                "must be between 60 and 3600",
             ));
         }
         if !(1..=60).contains(&self.oidc.http_timeout_secs) {

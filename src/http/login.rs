@@ -171,7 +171,7 @@ async fn begin(
                 let params = oidc_login::StartParams {
                     redirect_uri: &redirect_uri,
                     return_to: return_to.as_deref(),
-                    request_ttl_secs: st.settings.saml.request_ttl_secs,
+                    request_ttl_secs: st.settings.oidc.request_ttl_secs,
                     now: st.clock.unix(),
                 };
                 oidc_login::start_oidc(c, &tenant, &connection, &params)

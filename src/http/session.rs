@@ -47,9 +47,11 @@ pub fn binding_cookie<'a>(
     .http_only(true)
     .secure(state.secure_cookies)
     .same_site(same_site)
-    .max_age(CookieDuration::seconds(
-        state.settings.saml.request_ttl_secs,
-    ))
+    .max_age(CookieDuration::seconds(if cross_site_post {
+        state.settings.saml.request_ttl_secs
+    } else {
+        state.settings.oidc.request_ttl_secs
+    }))
     .finish()
 }
 
