@@ -19,17 +19,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use openssl::x509::{X509, X509NameBuilder};
 use ssogate::clock::SystemClock;
 use ssogate::config::{LogSettings, Secret, Settings};
 use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use ssogate::domain::connection::{SamlIdpSettings, SignatureAlgorithm};
-use ssogate::protocol::saml::sign::sign_template;
+use ssogate::protocol::saml::sign::{self_signed, sign_template};
 use ssogate::protocol::saml::{AcsContext, SpEndpoints, validate_response};
 use ssogate::service::admin::{self, SamlConnectionInput, TenantInput};
 use ssogate::startup::Application;
@@ -76,25 +70,10 @@ struct Idp {
 
 impl Idp {
     fn new() -> Self {
-        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "idp.bench.test").unwrap();
-        let name = name.build();
-        let mut b = X509::builder().unwrap();
-        b.set_version(2).unwrap();
-        b.set_serial_number(&BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap())
-            .unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
-            .unwrap();
-        b.sign(&key, MessageDigest::sha256()).unwrap();
+        let (key, cert) = self_signed("idp.bench.test", 30).unwrap();
         Idp {
             key_der: key.private_key_to_der().unwrap(),
-            cert_der: b.build().to_der().unwrap(),
+            cert_der: cert.to_der().unwrap(),
         }
     }
 }

@@ -9,12 +9,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use openssl::x509::{X509, X509NameBuilder};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
@@ -24,7 +18,7 @@ use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME
 use crate::http::pages::page;
 use crate::http::{AppState, HttpError};
 use crate::protocol::saml::SpEndpoints;
-use crate::protocol::saml::sign::sign_template;
+use crate::protocol::saml::sign::{self_signed, sign_template};
 use crate::service::admin::{self, SamlConnectionInput, TenantInput};
 use crate::storage::DbPool;
 
@@ -42,25 +36,6 @@ fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn generate_key_and_cert() -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
-    let key = PKey::from_rsa(Rsa::generate(2048)?)?;
-    let mut name = X509NameBuilder::new()?;
-    name.append_entry_by_text("CN", "ssogate development IdP")?;
-    let name = name.build();
-    let mut b = X509::builder()?;
-    b.set_version(2)?;
-    let serial = BigNum::from_u32(1)?.to_asn1_integer()?;
-    b.set_serial_number(&serial)?;
-    b.set_subject_name(&name)?;
-    b.set_issuer_name(&name)?;
-    b.set_pubkey(&key)?;
-    let (from, until) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(365)?);
-    b.set_not_before(&from)?;
-    b.set_not_after(&until)?;
-    b.sign(&key, MessageDigest::sha256())?;
-    Ok((key.private_key_to_der()?, b.build().to_der()?))
 }
 
 /// The development IdP signs anyone in: it must never be reachable from another machine.
@@ -83,8 +58,9 @@ pub fn setup(
 ) -> anyhow::Result<DemoIdp> {
     check_loopback(settings)?;
     let base = base_url.to_owned();
-    let (key_der, cert_der) =
-        generate_key_and_cert().context("generating the development IdP key")?;
+    let (key, cert) = self_signed("ssogate development IdP", 365)
+        .context("generating the development IdP key")?;
+    let (key_der, cert_der) = (key.private_key_to_der()?, cert.to_der()?);
     let entity_id = format!("{base}/demo-idp/metadata");
     let now = clock.unix();
     let mut conn = pool.get()?;

@@ -1,12 +1,6 @@
 //! Responses the tests sign themselves, for the cases a well-behaved IdP never sends.
 //! The builder starts from a valid response and each knob breaks one thing.
-use openssl::asn1::Asn1Time;
-use openssl::bn::BigNum;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::rsa::Rsa;
-use openssl::x509::{X509, X509NameBuilder};
-use ssogate::protocol::saml::sign::sign_template;
+use ssogate::protocol::saml::sign::{self_signed, sign_template};
 
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 pub const RSA_SHA1: &str = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
@@ -25,26 +19,7 @@ pub struct TestIdp {
 
 impl TestIdp {
     pub fn new(entity_id: &str) -> Self {
-        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", entity_id.get(..60).unwrap_or(entity_id))
-            .unwrap();
-        let name = name.build();
-        let mut b = X509::builder().unwrap();
-        b.set_version(2).unwrap();
-        let serial = BigNum::from_u32(7).unwrap().to_asn1_integer().unwrap();
-        b.set_serial_number(&serial).unwrap();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_pubkey(&key).unwrap();
-        let (from, until) = (
-            Asn1Time::days_from_now(0).unwrap(),
-            Asn1Time::days_from_now(30).unwrap(),
-        );
-        b.set_not_before(&from).unwrap();
-        b.set_not_after(&until).unwrap();
-        b.sign(&key, MessageDigest::sha256()).unwrap();
-        let cert = b.build();
+        let (key, cert) = self_signed(entity_id.get(..60).unwrap_or(entity_id), 30).unwrap();
         TestIdp {
             entity_id: entity_id.to_owned(),
             key_der: key.private_key_to_der().unwrap(),
