@@ -2,12 +2,12 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use futures_util::StreamExt;
 
-use super::session::session_cookie;
+use super::session::{binding_cookies, finish_response};
 use super::{AppState, HttpError};
 use crate::domain::reason::Reason;
 use crate::protocol::saml::sp_metadata;
 use crate::service::discovery::{self, SamlTarget};
-use crate::service::login::{self, CompleteError, CompleteParams};
+use crate::service::login::{self, CompleteParams};
 use crate::storage::{self, StorageError};
 
 const UNKNOWN: &str = "There is no such sign-in endpoint.";
@@ -124,15 +124,7 @@ pub async fn acs(
     })
     .await
     .map_err(HttpError::internal)?;
-    let binding_cookies: Vec<(String, String)> = req
-        .cookies()
-        .map(|all| {
-            all.iter()
-                .filter(|c| c.name().starts_with("ssogate_authn_"))
-                .map(|c| (c.name().to_owned(), c.value().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let binding_cookies = binding_cookies(&req, "ssogate_authn_");
     let st = state.clone();
     let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
         let params = CompleteParams {
@@ -152,27 +144,5 @@ pub async fn acs(
         ))
     })
     .await?;
-    match result {
-        Ok(signed_in) => {
-            let location = signed_in
-                .redirect_to
-                .unwrap_or_else(|| "/signed-in".to_owned());
-            let cookie = session_cookie(
-                &state,
-                signed_in.session_token,
-                signed_in.session_expires_at - now,
-            );
-            let mut res = HttpResponse::SeeOther();
-            res.insert_header(("Location", location)).cookie(cookie);
-            for spent in super::session::spent_binding_cookies(&req, "ssogate_authn_") {
-                res.cookie(spent);
-            }
-            Ok(res.finish())
-        }
-        Err(CompleteError::Refused(f)) => Err(HttpError::SignInRefused {
-            reason: f.reason,
-            idp_message: f.idp_message,
-        }),
-        Err(CompleteError::Storage(e)) => Err(e.into()),
-    }
+    finish_response(&state, &req, result, "ssogate_authn_", now)
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::pages::{MessagePage, SignedInPage, page};
 use super::{AppState, HttpError};
-use crate::service::login::Started;
+use crate::service::login::{CompleteError, SignedIn, Started};
 use crate::service::session;
 use crate::storage::{self, sessions::SessionUser};
 
@@ -55,8 +55,48 @@ pub fn binding_cookie<'a>(
     .finish()
 }
 
+/// The browser-binding cookies (`prefix` + id) a callback carried, as (name, value).
+pub fn binding_cookies(req: &HttpRequest, prefix: &str) -> Vec<(String, String)> {
+    req.cookies()
+        .map(|all| {
+            all.iter()
+                .filter(|c| c.name().starts_with(prefix))
+                .map(|c| (c.name().to_owned(), c.value().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The answer to a finished SAML or OIDC sign-in: the session cookie and a redirect to the
+/// validated return_to (or the neutral page), spent binding cookies expired; or the refusal.
+pub fn finish_response(
+    state: &AppState,
+    req: &HttpRequest,
+    result: Result<SignedIn, CompleteError>,
+    binding_prefix: &str,
+    now: i64,
+) -> Result<HttpResponse, HttpError> {
+    match result {
+        Ok(done) => {
+            let location = done.redirect_to.unwrap_or_else(|| "/signed-in".to_owned());
+            let cookie = session_cookie(state, done.session_token, done.session_expires_at - now);
+            let mut res = HttpResponse::SeeOther();
+            res.insert_header(("Location", location)).cookie(cookie);
+            for spent in spent_binding_cookies(req, binding_prefix) {
+                res.cookie(spent);
+            }
+            Ok(res.finish())
+        }
+        Err(CompleteError::Refused(f)) => Err(HttpError::SignInRefused {
+            reason: f.reason,
+            idp_message: f.idp_message,
+        }),
+        Err(CompleteError::Storage(e)) => Err(e.into()),
+    }
+}
+
 /// Expires the binding cookies a finished sign-in presented (the request is used up).
-pub fn spent_binding_cookies<'a>(req: &actix_web::HttpRequest, prefix: &str) -> Vec<Cookie<'a>> {
+fn spent_binding_cookies<'a>(req: &HttpRequest, prefix: &str) -> Vec<Cookie<'a>> {
     let path = req.path().to_owned();
     req.cookies()
         .map(|all| {

@@ -4,7 +4,9 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::login::{Refusal, SessionIssue, SignedIn, StartError, Started, Who, provision, record};
+use super::login::{
+    CompleteError, Refusal, SessionIssue, SignedIn, StartError, Started, Who, provision, record,
+};
 use crate::config::Secret;
 use crate::domain::claims::map_claims;
 use crate::domain::connection::Connection;
@@ -87,14 +89,6 @@ pub struct FinishParams<'a> {
     pub jwks_refetch_interval_secs: i64,
     pub jwks_max_age_secs: i64,
     pub now: i64,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum FinishError {
-    #[error("sign-in refused: {}", .0.reason.code())]
-    Refused(super::login::Failure),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
 }
 
 fn refusal(e: OidcError) -> Refusal {
@@ -305,7 +299,7 @@ pub async fn finish_oidc(
     connection: &Connection,
     cb: Callback,
     p: &FinishParams<'_>,
-) -> Result<SignedIn, FinishError> {
+) -> Result<SignedIn, CompleteError> {
     let (t, c) = (tenant.clone(), connection.clone());
     let bound = {
         let cookies = p.binding_cookies.to_vec();
@@ -408,9 +402,9 @@ pub async fn finish_oidc(
     }
 }
 
-fn refused(tenant: &Tenant, connection: &Connection, r: Refusal) -> FinishError {
+fn refused(tenant: &Tenant, connection: &Connection, r: Refusal) -> CompleteError {
     tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = r.reason.code(), "sign-in refused");
-    FinishError::Refused(super::login::Failure {
+    CompleteError::Refused(super::login::Failure {
         reason: r.reason,
         idp_message: r.idp_message,
     })
