@@ -47,15 +47,16 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     })
 }
 
+/// An optional setting from `--x VALUE` / `--clear-x`: None keeps it, Some(None) clears it.
+fn set_or_clear(value: Option<String>, clear: bool) -> Option<Option<String>> {
+    if clear { Some(None) } else { value.map(Some) }
+}
+
 fn tenant_input(f: TenantFieldArgs, clear_iwms: bool, clear_origins: bool) -> TenantInput {
     TenantInput {
         display_name: f.name,
         auto_create_users: f.auto_create_users.map(bool::from),
-        iwms_attribute: if clear_iwms {
-            Some(None)
-        } else {
-            f.iwms_attribute.map(Some)
-        },
+        iwms_attribute: set_or_clear(f.iwms_attribute, clear_iwms),
         stale_after_days: f.stale_after_days,
         allowed_return_origins: if clear_origins {
             Some(Vec::new())
@@ -509,11 +510,7 @@ fn update_saml(
         attr_email: a.attr_email.clone(),
         attr_first_name: a.attr_first_name.clone(),
         attr_last_name: a.attr_last_name.clone(),
-        attr_iwms_id: if a.clear_attr_iwms_id {
-            Some(None)
-        } else {
-            a.attr_iwms_id.clone().map(Some)
-        },
+        attr_iwms_id: set_or_clear(a.attr_iwms_id.clone(), a.clear_attr_iwms_id),
         ..Default::default()
     };
     let mut certs = None;
@@ -701,11 +698,7 @@ fn update_oidc(
         attr_email: a.attr_email.clone(),
         attr_first_name: a.attr_first_name.clone(),
         attr_last_name: a.attr_last_name.clone(),
-        attr_iwms_id: if a.clear_attr_iwms_id {
-            Some(None)
-        } else {
-            a.attr_iwms_id.clone().map(Some)
-        },
+        attr_iwms_id: set_or_clear(a.attr_iwms_id.clone(), a.clear_attr_iwms_id),
         rediscovered,
     };
     let c = admin::update_oidc_connection(conn, &a.tenant, &a.slug, &patch, now)?;
