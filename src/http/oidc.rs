@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use super::session::{binding_cookies, finish_response};
 use super::{AppState, HttpError};
 use crate::service::discovery;
+use crate::service::login;
 use crate::service::oidc_login::{self, Callback, FinishParams};
 use crate::storage;
 
@@ -24,7 +25,7 @@ pub async fn callback(
     let cb = web::Query::<Callback>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    let binding_cookies = binding_cookies(&req, "ssogate_oidc_");
+    let binding_cookies = binding_cookies(&req, login::OIDC_BINDING_PREFIX);
     let now = state.clock.unix();
     let redirect_uri = state.oidc_redirect_uri(tenant.slug.as_str(), connection.slug.as_str());
     let params = FinishParams {
@@ -45,5 +46,5 @@ pub async fn callback(
         &params,
     )
     .await;
-    finish_response(&state, &req, result, "ssogate_oidc_", now)
+    finish_response(&state, &req, result, login::OIDC_BINDING_PREFIX, now)
 }

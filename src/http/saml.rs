@@ -124,7 +124,7 @@ pub async fn acs(
     })
     .await
     .map_err(HttpError::internal)?;
-    let binding_cookies = binding_cookies(&req, "ssogate_authn_");
+    let binding_cookies = binding_cookies(&req, login::SAML_BINDING_PREFIX);
     let st = state.clone();
     let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
         let params = CompleteParams {
@@ -144,5 +144,5 @@ pub async fn acs(
         ))
     })
     .await?;
-    finish_response(&state, &req, result, "ssogate_authn_", now)
+    finish_response(&state, &req, result, login::SAML_BINDING_PREFIX, now)
 }

@@ -51,17 +51,32 @@ pub struct Started {
     pub binding_token: String,
 }
 
+/// Browser-binding cookies of SAML (ACS path) and OIDC (callback path) sign-ins.
+pub const SAML_BINDING_PREFIX: &str = "ssogate_authn_";
+pub const OIDC_BINDING_PREFIX: &str = "ssogate_oidc_";
+
 /// Names the browser-binding cookie of one pending request: one cookie per sign-in in
 /// flight, so two tabs signing in at once do not overwrite each other.
-pub fn binding_cookie_name(relay_state: &str) -> String {
-    format!(
-        "ssogate_authn_{}",
-        relay_state.chars().take(16).collect::<String>()
-    )
+pub fn binding_cookie_name(prefix: &str, request: &str) -> String {
+    format!("{prefix}{}", request.chars().take(16).collect::<String>())
 }
 
-fn binding_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+/// Hex SHA-256: what is stored of binding tokens and OIDC states.
+pub(crate) fn sha256_hex(v: &str) -> String {
+    hex::encode(Sha256::digest(v.as_bytes()))
+}
+
+/// Whether the callback carried the binding cookie `name`: None when it did not, otherwise
+/// whether its token hashes to `expected_hash`.
+pub(crate) fn presented_binding(
+    cookies: &[(String, String)],
+    name: &str,
+    expected_hash: &str,
+) -> Option<bool> {
+    cookies
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, token)| sha256_hex(token) == expected_hash)
 }
 
 /// Builds the AuthnRequest, remembers it with the hash of a fresh browser-binding token, and
@@ -92,13 +107,13 @@ pub fn start_saml(
             relay_state: &req.relay_state,
             return_to: return_to.as_deref(),
             expires_at: now + p.request_ttl_secs,
-            browser_binding: &binding_hash(&binding_token),
+            browser_binding: &sha256_hex(&binding_token),
         },
         now,
     )?;
     Ok(Started {
         url: req.url,
-        binding_cookie_name: binding_cookie_name(&req.relay_state),
+        binding_cookie_name: binding_cookie_name(SAML_BINDING_PREFIX, &req.relay_state),
         binding_token,
     })
 }
@@ -422,10 +437,10 @@ fn check_binding(
     let Some(expected) = &pending.browser_binding else {
         return Ok(()); // requests stored before browser binding existed
     };
-    let name = binding_cookie_name(&pending.relay_state);
-    match cookies.iter().find(|(n, _)| *n == name) {
-        Some((_, token)) if binding_hash(token) == *expected => Ok(()),
-        Some(_) => Err("the browser-binding cookie does not match the request"),
+    let name = binding_cookie_name(SAML_BINDING_PREFIX, &pending.relay_state);
+    match presented_binding(cookies, &name, expected) {
+        Some(true) => Ok(()),
+        Some(false) => Err("the browser-binding cookie does not match the request"),
         None if allow_unbound => Ok(()),
         None => {
             Err("the response was posted by a browser without the cookie set when sign-in started")

@@ -2,10 +2,10 @@
 //! consumed (single use, browser-bound) before any network call; the provider is called with
 //! no database connection held; provisioning and the record commit in one transaction.
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::login::{
-    CompleteError, Refusal, SessionIssue, SignedIn, StartError, Started, Who, provision, record,
+    CompleteError, OIDC_BINDING_PREFIX, Refusal, SessionIssue, SignedIn, StartError, Started, Who,
+    binding_cookie_name, presented_binding, provision, record, sha256_hex,
 };
 use crate::config::Secret;
 use crate::domain::claims::map_claims;
@@ -16,17 +16,6 @@ use crate::domain::return_to;
 use crate::domain::tenant::Tenant;
 use crate::protocol::oidc::{self, OidcError, VerifiedIdentity, authorize, client, id_token, jose};
 use crate::storage::{self, DbConnection, DbPool, StorageError, oidc as store};
-
-pub fn binding_cookie_name(state: &str) -> String {
-    format!(
-        "ssogate_oidc_{}",
-        state.chars().take(16).collect::<String>()
-    )
-}
-
-fn sha256_hex(v: &str) -> String {
-    hex::encode(Sha256::digest(v.as_bytes()))
-}
 
 pub struct StartParams<'a> {
     pub redirect_uri: &'a str,
@@ -67,7 +56,7 @@ pub fn start_oidc(
     )?;
     Ok(Started {
         url: req.url,
-        binding_cookie_name: binding_cookie_name(&req.state),
+        binding_cookie_name: binding_cookie_name(OIDC_BINDING_PREFIX, &req.state),
         binding_token,
     })
 }
@@ -140,9 +129,9 @@ fn bind(
             "state matches no pending request of this connection (unknown, used or expired)",
         )));
     };
-    let name = binding_cookie_name(state);
-    match p.binding_cookies.iter().find(|(n, _)| *n == name) {
-        Some((_, token)) if sha256_hex(token) == pending.browser_binding => {}
+    let name = binding_cookie_name(OIDC_BINDING_PREFIX, state);
+    match presented_binding(p.binding_cookies, &name, &pending.browser_binding) {
+        Some(true) => {}
         _ => {
             return Ok(Err(Refusal::new(
                 Reason::BrowserMismatch,

@@ -697,7 +697,10 @@ async fn login_csrf_response_posted_by_another_browser_is_refused() {
     let (r, rs) = fresh(&app, &idp).await;
     let forged = format!(
         "{}=forged",
-        ssogate::service::login::binding_cookie_name(&rs)
+        ssogate::service::login::binding_cookie_name(
+            ssogate::service::login::SAML_BINDING_PREFIX,
+            &rs
+        )
     );
     let res = post_from(
         &other_browser(),
