@@ -451,7 +451,7 @@ async fn run() {
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let server = tokio::spawn(app.run_until_stopped());
-    let (pool, _) = storage::build_pool(db.url(), 2).expect("pool");
+    let pool = storage::build_pool(db.url(), 2).expect("pool");
     let idp = Idp::new();
     setup_tenant(&pool, &idp);
     let sp = SpEndpoints::new(&base, TENANT, CONN);

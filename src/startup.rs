@@ -23,7 +23,7 @@ pub struct Application {
 
 /// Opens the pool and applies pending migrations.
 pub fn open_database(settings: &Settings) -> anyhow::Result<DbPool> {
-    let (pool, _) = storage::build_pool(&settings.database.url, settings.database.pool_size)
+    let pool = storage::build_pool(&settings.database.url, settings.database.pool_size)
         .with_context(|| "config key `database.url`: cannot open the database")?;
     let mut conn = pool.get().context("cannot get a database connection")?;
     storage::run_migrations(&mut conn).context("applying migrations")?;

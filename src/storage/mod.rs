@@ -15,7 +15,7 @@ pub mod tenants;
 pub mod users;
 
 pub use error::StorageError;
-pub use pool::{Backend, DbConnection, DbPool, build_pool, ping, run_migrations};
+pub use pool::{DbConnection, DbPool, build_pool, ping, run_migrations};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 

@@ -17,7 +17,7 @@ pub enum DbConnection {
 pub type DbPool = r2d2::Pool<Manager>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+enum Backend {
     Sqlite,
     Postgres,
 }
@@ -79,7 +79,7 @@ impl ManageConnection for Manager {
     }
 }
 
-pub fn build_pool(url: &str, size: u32) -> Result<(DbPool, Backend), StorageError> {
+pub fn build_pool(url: &str, size: u32) -> Result<DbPool, StorageError> {
     let manager = Manager::from_url(url);
     let backend = manager.backend;
     if backend == Backend::Sqlite
@@ -102,7 +102,7 @@ pub fn build_pool(url: &str, size: u32) -> Result<(DbPool, Backend), StorageErro
         .connection_timeout(std::time::Duration::from_secs(10))
         .build(manager)
         .map_err(|e| StorageError::Open(format!("cannot connect: {e}")))?;
-    Ok((pool, backend))
+    Ok(pool)
 }
 
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, StorageError> {

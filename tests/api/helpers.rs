@@ -94,7 +94,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
     let address = start_instance(settings).await;
-    let (pool, _) = storage::build_pool(&db_url, pool_size).expect("pool");
+    let pool = storage::build_pool(&db_url, pool_size).expect("pool");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
