@@ -11,6 +11,7 @@ diesel::table! {
         allowed_return_origins -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        scim_iwms_attribute -> Nullable<Text>,
     }
 }
 
@@ -69,6 +70,17 @@ diesel::table! {
         last_login_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        scim_user_name -> Nullable<Text>,
+        scim_user_name_lc -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        nick_name -> Nullable<Text>,
+        title -> Nullable<Text>,
+        department -> Nullable<Text>,
+        employee_number -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        scim_doc -> Text,
+        deprovisioned_at -> Nullable<BigInt>,
     }
 }
 
@@ -175,6 +187,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_tokens (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        label -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    user_emails (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        value -> Text,
+        value_lc -> Text,
+        kind -> Nullable<Text>,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    scim_groups (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        scim_doc -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        tenant_id -> BigInt,
+        group_id -> BigInt,
+        user_id -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(email_domains -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(saml_idps -> connections (connection_id));
@@ -183,6 +240,9 @@ diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(identities -> connections (connection_id));
 diesel::joinable!(user_events -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(group_members -> users (user_id));
+diesel::joinable!(group_members -> scim_groups (group_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -198,4 +258,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_authn_requests,
     used_assertions,
     sessions,
+    scim_tokens,
+    user_emails,
+    scim_groups,
+    group_members,
 );

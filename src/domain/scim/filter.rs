@@ -147,7 +147,7 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, FilterError> {
     Ok(out)
 }
 
-fn parse_path(word: &str) -> Result<AttrPath, FilterError> {
+pub(crate) fn parse_path(word: &str) -> Result<AttrPath, FilterError> {
     let (uri, rest) = match word.rfind(':') {
         Some(i) => (Some(word[..i].to_owned()), &word[i + 1..]),
         None => (None, word),

@@ -1,0 +1,18 @@
+DROP TABLE group_members;
+DROP TABLE scim_groups;
+DROP TABLE user_emails;
+DROP INDEX users_external_id;
+DROP INDEX users_scim_user_name;
+ALTER TABLE users DROP COLUMN deprovisioned_at;
+ALTER TABLE users DROP COLUMN scim_doc;
+ALTER TABLE users DROP COLUMN manager_id;
+ALTER TABLE users DROP COLUMN employee_number;
+ALTER TABLE users DROP COLUMN department;
+ALTER TABLE users DROP COLUMN title;
+ALTER TABLE users DROP COLUMN nick_name;
+ALTER TABLE users DROP COLUMN display_name;
+ALTER TABLE users DROP COLUMN external_id;
+ALTER TABLE users DROP COLUMN scim_user_name_lc;
+ALTER TABLE users DROP COLUMN scim_user_name;
+DROP TABLE scim_tokens;
+ALTER TABLE tenants DROP COLUMN scim_iwms_attribute;

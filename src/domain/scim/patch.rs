@@ -1,0 +1,462 @@
+//! PATCH (RFC 7644 §3.5.2) applied to a resource's JSON, as Okta and Entra ID send it:
+//! op names in any case, path-less operations with a value object, value filters, booleans
+//! as strings, member removal by value. The caller re-validates the result as a whole, so a
+//! PATCH can never store what a PUT could not.
+use serde_json::{Map, Value};
+
+use super::error::ScimError;
+use super::eval;
+use super::normalize;
+use super::path::{PatchPath, Resolved, parse_patch_path};
+use super::schema::{Mutability, ResourceSchema, Type};
+
+pub const MAX_OPERATIONS: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    Add,
+    Replace,
+    Remove,
+}
+
+#[derive(Debug, Clone)]
+pub struct PatchOp {
+    pub op: OpKind,
+    pub path: Option<String>,
+    pub value: Option<Value>,
+}
+
+/// Parses a PatchOp message body.
+pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
+    let schemas_ok = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+        .and_then(|(_, v)| v.as_array())
+        .is_some_and(|l| {
+            l.iter()
+                .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(super::schema::PATCH_OP)))
+        });
+    if !schemas_ok {
+        return Err(ScimError::invalid_syntax(format!(
+            "`schemas` must contain {}",
+            super::schema::PATCH_OP
+        )));
+    }
+    let ops = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
+        .and_then(|(_, v)| v.as_array())
+        .ok_or_else(|| ScimError::invalid_syntax("`Operations` must be an array"))?;
+    if ops.is_empty() || ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::invalid_syntax(format!(
+            "`Operations` must hold 1 to {MAX_OPERATIONS} operations"
+        )));
+    }
+    ops.iter()
+        .map(|o| {
+            let o = o
+                .as_object()
+                .ok_or_else(|| ScimError::invalid_syntax("each operation must be an object"))?;
+            let field = |name: &str| {
+                o.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            };
+            let op = match field("op").and_then(Value::as_str).map(str::to_ascii_lowercase) {
+                Some(s) if s == "add" => OpKind::Add,
+                Some(s) if s == "replace" => OpKind::Replace,
+                Some(s) if s == "remove" => OpKind::Remove,
+                _ => {
+                    return Err(ScimError::invalid_syntax(
+                        "`op` must be add, replace or remove",
+                    ));
+                }
+            };
+            let path = match field("path") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(p)) => Some(p.clone()),
+                Some(_) => return Err(ScimError::invalid_path("`path` must be a string")),
+            };
+            Ok(PatchOp {
+                op,
+                path,
+                value: field("value").cloned(),
+            })
+        })
+        .collect()
+}
+
+/// Applies the operations in order to `doc`, the resource as the server would return it.
+pub fn apply(
+    doc: &mut Map<String, Value>,
+    ops: &[PatchOp],
+    rs: &ResourceSchema,
+) -> Result<(), ScimError> {
+    for op in ops {
+        match &op.path {
+            Some(p) => {
+                let path = parse_patch_path(p, rs)?;
+                apply_one(doc, op.op, &path, op.value.as_ref())?;
+            }
+            None => pathless(doc, op, rs)?,
+        }
+    }
+    Ok(())
+}
+
+/// `{"op":"replace","value":{"active":false,"name.givenName":"A","urn:…:User":{…}}}`: each
+/// key is a path of its own.
+fn pathless(doc: &mut Map<String, Value>, op: &PatchOp, rs: &ResourceSchema) -> Result<(), ScimError> {
+    if op.op == OpKind::Remove {
+        return Err(ScimError::no_target("remove needs a path"));
+    }
+    let Some(Value::Object(value)) = &op.value else {
+        return Err(ScimError::invalid_value(
+            "an operation without a path needs an object value",
+        ));
+    };
+    for (k, v) in value {
+        if k.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        if let Some((uri, _)) = rs.extension(k) {
+            let Value::Object(ext) = v else {
+                return Err(ScimError::invalid_value(format!(
+                    "`{uri}` must be an object of extension attributes"
+                )));
+            };
+            for (k2, v2) in ext {
+                let path = parse_patch_path(&format!("{uri}:{k2}"), rs)?;
+                apply_one(doc, op.op, &path, Some(v2))?;
+            }
+            continue;
+        }
+        let path = parse_patch_path(k, rs)?;
+        apply_one(doc, op.op, &path, Some(v))?;
+    }
+    Ok(())
+}
+
+fn container<'a>(
+    doc: &'a mut Map<String, Value>,
+    t: &Resolved,
+) -> Result<&'a mut Map<String, Value>, ScimError> {
+    match t.extension {
+        None => Ok(doc),
+        Some(uri) => {
+            let e = doc
+                .entry(uri.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !e.is_object() {
+                *e = Value::Object(Map::new());
+            }
+            e.as_object_mut()
+                .ok_or_else(|| ScimError::invalid_value("extension is not an object"))
+        }
+    }
+}
+
+/// Read-only targets may be "set" to the value they already have (Okta sends the group's
+/// `id` along with a rename); anything else is a mutability error.
+fn check_mutability(
+    doc: &Map<String, Value>,
+    op: OpKind,
+    path: &PatchPath,
+    value: Option<&Value>,
+) -> Result<bool, ScimError> {
+    let t = &path.target;
+    let ro = t.attr.mutability == Mutability::ReadOnly
+        || t.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly);
+    if !ro {
+        return Ok(false);
+    }
+    let current = match t.extension {
+        None => doc.get(t.attr.name),
+        Some(u) => doc.get(u).and_then(|e| e.get(t.attr.name)),
+    };
+    let current = match (t.sub, current) {
+        (Some(s), Some(c)) if !t.attr.multi => c.get(s.name),
+        (_, c) => c,
+    };
+    if op != OpKind::Remove && path.filter.is_none() && current.is_some() && current == value {
+        return Ok(true);
+    }
+    Err(ScimError::mutability(format!(
+        "`{}` is read-only",
+        t.display()
+    )))
+}
+
+fn as_items(attr_name: &str, v: &Value) -> Result<Vec<Value>, ScimError> {
+    match v {
+        Value::Array(items) => Ok(items.clone()),
+        Value::Object(_) => Ok(vec![v.clone()]),
+        _ => Err(ScimError::invalid_value(format!(
+            "`{attr_name}` takes an array of values"
+        ))),
+    }
+}
+
+fn is_primary(v: &Value) -> bool {
+    v.get("primary").and_then(normalize::boolean) == Some(true)
+}
+
+/// Adding a primary value demotes the others (RFC 7643 §2.4: at most one primary).
+fn push_values(list: &mut Vec<Value>, new: Vec<Value>) {
+    for n in new {
+        if list.contains(&n) {
+            continue;
+        }
+        if is_primary(&n) {
+            for v in list.iter_mut() {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("primary");
+                }
+            }
+        }
+        list.push(n);
+    }
+}
+
+fn merge_into(target: &mut Value, patch: &Value) {
+    match (target.as_object_mut(), patch.as_object()) {
+        (Some(t), Some(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+fn apply_one(
+    doc: &mut Map<String, Value>,
+    op: OpKind,
+    path: &PatchPath,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    if check_mutability(doc, op, path, value)? {
+        return Ok(());
+    }
+    let t = path.target;
+    let c = container(doc, &t)?;
+    if op != OpKind::Remove && value.is_none() {
+        return Err(ScimError::invalid_value(format!(
+            "`{}` needs a value",
+            t.display()
+        )));
+    }
+    match &path.filter {
+        None => plain(c, op, &t, value)?,
+        Some(f) => filtered(c, op, &t, f, value)?,
+    }
+    if let Some(uri) = t.extension
+        && doc.get(uri).and_then(Value::as_object).is_some_and(Map::is_empty)
+    {
+        doc.remove(uri);
+    }
+    Ok(())
+}
+
+fn plain(
+    c: &mut Map<String, Value>,
+    op: OpKind,
+    t: &Resolved,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    let name = t.attr.name;
+    match (op, t.sub) {
+        (OpKind::Remove, None) => {
+            match (t.attr.multi, value) {
+                // Entra ID: {"op":"Remove","path":"members","value":[{"value":"id"}]}
+                (true, Some(v)) if !v.is_null() => {
+                    let drop: Vec<Value> = as_items(name, v)?
+                        .iter()
+                        .filter_map(|i| i.get("value").cloned())
+                        .collect();
+                    if let Some(Value::Array(list)) = c.get_mut(name) {
+                        list.retain(|e| !e.get("value").is_some_and(|v| drop.contains(v)));
+                        if list.is_empty() {
+                            c.remove(name);
+                        }
+                    }
+                }
+                _ => {
+                    c.remove(name);
+                }
+            }
+        }
+        (_, Some(sub)) if t.attr.multi => {
+            return Err(ScimError::invalid_path(format!(
+                "`{}` is multi-valued: pick values with a filter, e.g. {name}[type eq \"work\"].{}",
+                t.display(),
+                sub.name
+            )));
+        }
+        (OpKind::Remove, Some(sub)) => {
+            if let Some(Value::Object(o)) = c.get_mut(name) {
+                o.remove(sub.name);
+                if o.is_empty() {
+                    c.remove(name);
+                }
+            }
+        }
+        (_, Some(sub)) => {
+            let v = value.cloned().unwrap_or(Value::Null);
+            let entry = c
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Some(o) = entry.as_object_mut() {
+                if v.is_null() {
+                    o.remove(sub.name);
+                } else {
+                    o.insert(sub.name.to_owned(), v);
+                }
+            }
+        }
+        (OpKind::Add, None) if t.attr.multi => {
+            let new = as_items(name, value.unwrap_or(&Value::Null))?;
+            let entry = c
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if !entry.is_array() {
+                *entry = Value::Array(Vec::new());
+            }
+            if let Value::Array(list) = entry {
+                push_values(list, new);
+            }
+        }
+        (OpKind::Replace, None) if t.attr.multi => {
+            let v = value.unwrap_or(&Value::Null);
+            if v.is_null() {
+                c.remove(name);
+            } else {
+                c.insert(name.to_owned(), Value::Array(as_items(name, v)?));
+            }
+        }
+        (_, None) if t.attr.ty == Type::Complex => {
+            // Sub-attributes not given are left unchanged (§3.5.2.1, §3.5.2.3).
+            let v = value.unwrap_or(&Value::Null);
+            if !v.is_object() {
+                return Err(ScimError::invalid_value(format!("`{name}` must be an object")));
+            }
+            let entry = c
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            merge_into(entry, v);
+        }
+        (_, None) => {
+            let v = value.cloned().unwrap_or(Value::Null);
+            if v.is_null() {
+                c.remove(name);
+            } else {
+                c.insert(name.to_owned(), v);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn filtered(
+    c: &mut Map<String, Value>,
+    op: OpKind,
+    t: &Resolved,
+    f: &super::filter::Filter,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
+    let name = t.attr.name;
+    let mut list = match c.remove(name) {
+        Some(Value::Array(l)) => l,
+        _ => Vec::new(),
+    };
+    let mut hits = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        if eval::matches(f, t.attr, e)? {
+            hits.push(i);
+        }
+    }
+    match op {
+        OpKind::Remove => match t.sub {
+            None => {
+                let mut i = 0;
+                list.retain(|_| {
+                    let keep = !hits.contains(&i);
+                    i += 1;
+                    keep
+                });
+            }
+            Some(sub) => {
+                for &i in &hits {
+                    if let Some(o) = list[i].as_object_mut() {
+                        o.remove(sub.name);
+                    }
+                }
+            }
+        },
+        OpKind::Add | OpKind::Replace => {
+            let v = value.cloned().unwrap_or(Value::Null);
+            if hits.is_empty() {
+                // Entra ID adds `addresses[type eq "work"].formatted` before any work
+                // address exists: create the value the filter describes.
+                let mut element = eval::implied_element(f, t.attr).ok_or_else(|| {
+                    ScimError::no_target(format!(
+                        "no value of `{name}` matches the filter, and it does not describe a new one (use eq and `and` only)"
+                    ))
+                })?;
+                match t.sub {
+                    Some(sub) => {
+                        element.insert(sub.name.to_owned(), v);
+                    }
+                    None => {
+                        let mut e = Value::Object(element);
+                        merge_into(&mut e, &v);
+                        element = e.as_object().cloned().unwrap_or_default();
+                    }
+                }
+                push_values(&mut list, vec![Value::Object(element)]);
+            } else {
+                for &i in &hits {
+                    match t.sub {
+                        Some(sub) => {
+                            if let Some(o) = list[i].as_object_mut() {
+                                if v.is_null() {
+                                    o.remove(sub.name);
+                                } else {
+                                    o.insert(sub.name.to_owned(), v.clone());
+                                }
+                            }
+                        }
+                        None if op == OpKind::Replace => list[i] = v.clone(),
+                        None => merge_into(&mut list[i], &v),
+                    }
+                }
+                if is_primary(&v) || t.sub.is_some_and(|s| s.name == "primary") && normalize::boolean(&v) == Some(true) {
+                    for (i, e) in list.iter_mut().enumerate() {
+                        if !hits.contains(&i)
+                            && let Some(o) = e.as_object_mut()
+                        {
+                            o.remove("primary");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !list.is_empty() {
+        c.insert(name.to_owned(), Value::Array(list));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
