@@ -73,6 +73,7 @@ pub fn setup(
                 display_name: Some("Demo company".into()),
                 auto_create_users: Some(true),
                 iwms_attribute: Some(Some("iwmsId".into())),
+                scim_iwms_attribute: None,
                 stale_after_days: None,
                 allowed_return_origins: Some(vec![base.clone()]),
             },

@@ -73,6 +73,9 @@ pub struct TenantFieldArgs {
     /// The IdP attribute that carries the IWMS ID.
     #[arg(long)]
     pub iwms_attribute: Option<String>,
+    /// The SCIM attribute that carries the IWMS ID (e.g. employeeNumber, externalId).
+    #[arg(long)]
+    pub scim_iwms_attribute: Option<String>,
     /// Days without sign-in before a user is flagged stale (default 90).
     #[arg(long)]
     pub stale_after_days: Option<i64>,
@@ -110,6 +113,9 @@ pub enum TenantCmd {
         /// Remove the IWMS attribute.
         #[arg(long, conflicts_with = "iwms_attribute")]
         clear_iwms_attribute: bool,
+        /// Stop reading the IWMS ID from SCIM.
+        #[arg(long, conflicts_with = "scim_iwms_attribute")]
+        clear_scim_iwms_attribute: bool,
         /// Remove every allowed return_to origin.
         #[arg(long, conflicts_with = "allowed_origins")]
         clear_allowed_origins: bool,

@@ -52,8 +52,14 @@ fn set_or_clear(value: Option<String>, clear: bool) -> Option<Option<String>> {
     if clear { Some(None) } else { value.map(Some) }
 }
 
-fn tenant_input(f: TenantFieldArgs, clear_iwms: bool, clear_origins: bool) -> TenantInput {
+fn tenant_input(
+    f: TenantFieldArgs,
+    clear_iwms: bool,
+    clear_scim_iwms: bool,
+    clear_origins: bool,
+) -> TenantInput {
     TenantInput {
+        scim_iwms_attribute: set_or_clear(f.scim_iwms_attribute, clear_scim_iwms),
         display_name: f.name,
         auto_create_users: f.auto_create_users.map(bool::from),
         iwms_attribute: set_or_clear(f.iwms_attribute, clear_iwms),
@@ -81,6 +87,10 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
     emit(&format!(
         "IWMS ID attribute:      {}",
         opt(&v.iwms_attribute)
+    ));
+    emit(&format!(
+        "SCIM IWMS ID attribute: {}",
+        opt(&v.scim_iwms_attribute)
     ));
     emit(&format!("stale after (days):     {}", v.stale_after_days));
     emit(&format!(
@@ -112,20 +122,26 @@ fn admin_command(
             fields,
             json: j,
         }) => {
-            let t = admin::create_tenant(conn, &slug, &tenant_input(fields, false, false), now)?;
+            let t = admin::create_tenant(conn, &slug, &tenant_input(fields, false, false, false), now)?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
         }
         Command::Tenant(TenantCmd::Update {
             slug,
             fields,
             clear_iwms_attribute,
+            clear_scim_iwms_attribute,
             clear_allowed_origins,
             json: j,
         }) => {
             let t = admin::update_tenant(
                 conn,
                 &slug,
-                &tenant_input(fields, clear_iwms_attribute, clear_allowed_origins),
+                &tenant_input(
+                    fields,
+                    clear_iwms_attribute,
+                    clear_scim_iwms_attribute,
+                    clear_allowed_origins,
+                ),
                 now,
             )?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)

@@ -22,6 +22,8 @@ pub struct Candidates {
     pub by_link: Option<Candidate>,
     /// Holding the asserted IWMS ID (looked up whenever one is asserted).
     pub by_iwms: Option<Candidate>,
+    /// A SCIM-provisioned user whose externalId or userName is the sign-in's subject.
+    pub by_scim: Option<Candidate>,
     /// Holding the asserted email.
     pub by_email: Option<Candidate>,
 }
@@ -30,6 +32,7 @@ pub struct Candidates {
 pub enum MatchedBy {
     Link,
     IwmsId,
+    ScimId,
     Email,
 }
 
@@ -38,6 +41,7 @@ impl MatchedBy {
         match self {
             MatchedBy::Link => "link",
             MatchedBy::IwmsId => "iwms_id",
+            MatchedBy::ScimId => "scim_id",
             MatchedBy::Email => "email",
         }
     }
@@ -181,6 +185,9 @@ pub fn decide(
         && let Some(c) = &cands.by_iwms
     {
         return link_candidate(c, MatchedBy::IwmsId, subject, claims, cands);
+    }
+    if let Some(c) = &cands.by_scim {
+        return link_candidate(c, MatchedBy::ScimId, subject, claims, cands);
     }
     let Some(email) = &claims.email else {
         return match &claims.invalid_email {

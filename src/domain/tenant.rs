@@ -1,6 +1,7 @@
 use super::email::EmailDomain;
 use super::ids::TenantId;
 use super::return_to::AllowedOrigin;
+use super::scim::user::IwmsSource;
 use super::slug::Slug;
 
 pub const DEFAULT_STALE_AFTER_DAYS: u32 = 90;
@@ -13,6 +14,8 @@ pub struct Tenant {
     pub auto_create_users: bool,
     /// The IdP attribute that carries the IWMS ID, if the tenant uses one.
     pub iwms_attribute: Option<String>,
+    /// The SCIM attribute that carries the IWMS ID, if SCIM clients send one.
+    pub scim_iwms_attribute: Option<IwmsSource>,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<AllowedOrigin>,
     pub created_at: i64,

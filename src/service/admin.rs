@@ -12,6 +12,7 @@ use crate::domain::oidc::{
     ClientAuth, DEFAULT_SCOPES, JwsAlgorithm, OidcSettings, ProviderMetadata,
 };
 use crate::domain::return_to::AllowedOrigin;
+use crate::domain::scim::user::IwmsSource;
 use crate::domain::slug::Slug;
 use crate::domain::tenant::{self, DEFAULT_STALE_AFTER_DAYS, Tenant};
 use crate::domain::user::User;
@@ -85,12 +86,20 @@ fn parse_attribute_name(
     }
 }
 
+fn parse_scim_iwms(raw: Option<String>) -> Result<Option<IwmsSource>, AdminError> {
+    raw.filter(|s| !s.trim().is_empty())
+        .map(|s| IwmsSource::parse(&s).map_err(|e| invalid("scim_iwms_attribute", e)))
+        .transpose()
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct TenantInput {
     pub display_name: Option<String>,
     pub auto_create_users: Option<bool>,
     /// Some(None) clears it.
     pub iwms_attribute: Option<Option<String>>,
+    /// The SCIM attribute carrying the IWMS ID; Some(None) clears it.
+    pub scim_iwms_attribute: Option<Option<String>>,
     pub stale_after_days: Option<i64>,
     pub allowed_return_origins: Option<Vec<String>>,
 }
@@ -112,6 +121,7 @@ pub fn create_tenant(
             "iwms_attribute",
             input.iwms_attribute.clone().flatten().as_deref(),
         )?,
+        scim_iwms_attribute: parse_scim_iwms(input.scim_iwms_attribute.clone().flatten())?,
         stale_after_days: tenant::parse_stale_after_days(
             input
                 .stale_after_days
@@ -142,6 +152,10 @@ pub fn update_tenant(
             Some(v) => parse_attribute_name("iwms_attribute", v.as_deref())?,
             None => t.iwms_attribute.clone(),
         },
+        scim_iwms_attribute: match &input.scim_iwms_attribute {
+            Some(v) => parse_scim_iwms(v.clone())?,
+            None => t.scim_iwms_attribute,
+        },
         stale_after_days: match input.stale_after_days {
             Some(d) => {
                 tenant::parse_stale_after_days(d).map_err(|e| invalid("stale_after_days", e))?
@@ -163,6 +177,7 @@ pub struct TenantView {
     pub display_name: String,
     pub auto_create_users: bool,
     pub iwms_attribute: Option<String>,
+    pub scim_iwms_attribute: Option<String>,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<String>,
     pub domains: Vec<String>,
@@ -175,6 +190,7 @@ pub fn tenant_view(conn: &mut DbConnection, t: &Tenant) -> Result<TenantView, Ad
         display_name: t.display_name.clone(),
         auto_create_users: t.auto_create_users,
         iwms_attribute: t.iwms_attribute.clone(),
+        scim_iwms_attribute: t.scim_iwms_attribute.map(|s| s.as_string()),
         stale_after_days: t.stale_after_days,
         allowed_return_origins: t
             .allowed_return_origins

@@ -22,7 +22,7 @@ use crate::storage::login_attempts::NewAttempt;
 use crate::storage::pending::NewPending;
 use crate::storage::{
     self, DbConnection, StorageError, connections, domains, events, identities, login_attempts,
-    pending, replay, users,
+    pending, replay, scim_users, users,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -503,6 +503,13 @@ pub(crate) fn provision(
         }
         None => None,
     };
+    let by_scim = match scim_users::for_subject(c, tenant.id, subject)? {
+        Some(id) => {
+            let u = users::get(c, tenant.id, id)?;
+            candidate(c, tenant, connection, Some(u))?
+        }
+        None => None,
+    };
     let by_email = match &claims.email {
         Some(e) => {
             let u = users::find_by_email(c, tenant.id, e)?;
@@ -513,6 +520,7 @@ pub(crate) fn provision(
     let cands = Candidates {
         by_link,
         by_iwms,
+        by_scim,
         by_email,
     };
 

@@ -10,12 +10,16 @@ pub mod pending;
 mod pool;
 pub mod replay;
 pub mod schema;
+pub mod scim_filter;
+pub mod scim_groups;
+pub mod scim_tokens;
+pub mod scim_users;
 pub mod sessions;
 pub mod tenants;
 pub mod users;
 
 pub use error::StorageError;
-pub use pool::{DbConnection, DbPool, build_pool, ping, run_migrations};
+pub use pool::{DbConnection, DbPool, MultiBackend, build_pool, ping, run_migrations};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 

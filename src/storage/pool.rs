@@ -60,7 +60,8 @@ impl ManageConnection for Manager {
                 let mut c = SqliteConnection::establish(&self.target)
                     .map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: it makes writers queue instead of failing at once.
-                c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                // case_sensitive_like: LIKE behaves as on PostgreSQL (SCIM caseExact filters).
+                c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;")
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
             }

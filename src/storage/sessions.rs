@@ -97,3 +97,17 @@ pub fn delete(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageEr
 pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, StorageError> {
     Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?)
 }
+
+/// Ends every session of a user (deactivation); returns how many there were.
+pub fn delete_for_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<usize, StorageError> {
+    Ok(diesel::delete(
+        sessions::table
+            .filter(sessions::tenant_id.eq(tenant.0))
+            .filter(sessions::user_id.eq(user.0)),
+    )
+    .execute(conn)?)
+}

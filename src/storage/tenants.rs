@@ -5,6 +5,7 @@ use super::schema::tenants;
 use super::{DbConnection, StorageError};
 use crate::domain::ids::TenantId;
 use crate::domain::return_to::AllowedOrigin;
+use crate::domain::scim::user::IwmsSource;
 use crate::domain::slug::Slug;
 use crate::domain::tenant::Tenant;
 
@@ -20,6 +21,7 @@ struct TenantRow {
     allowed_return_origins: String,
     created_at: i64,
     updated_at: i64,
+    scim_iwms_attribute: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -33,6 +35,12 @@ impl TryFrom<TenantRow> for Tenant {
             display_name: r.display_name,
             auto_create_users: r.auto_create_users,
             iwms_attribute: r.iwms_attribute,
+            scim_iwms_attribute: r
+                .scim_iwms_attribute
+                .as_deref()
+                .map(IwmsSource::parse)
+                .transpose()
+                .map_err(|e| corrupt("tenants.scim_iwms_attribute", e))?,
             stale_after_days: u32::try_from(r.stale_after_days)
                 .map_err(|e| corrupt("tenants.stale_after_days", e))?,
             allowed_return_origins: origins
@@ -52,6 +60,7 @@ pub struct TenantFields {
     pub display_name: String,
     pub auto_create_users: bool,
     pub iwms_attribute: Option<String>,
+    pub scim_iwms_attribute: Option<IwmsSource>,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<AllowedOrigin>,
 }
@@ -73,6 +82,7 @@ pub fn create(
             tenants::display_name.eq(&f.display_name),
             tenants::auto_create_users.eq(f.auto_create_users),
             tenants::iwms_attribute.eq(&f.iwms_attribute),
+            tenants::scim_iwms_attribute.eq(f.scim_iwms_attribute.map(|s| s.as_string())),
             tenants::stale_after_days.eq(f.stale_after_days as i32),
             tenants::allowed_return_origins.eq(origins_json(&f.allowed_return_origins)),
             tenants::created_at.eq(now),
@@ -99,6 +109,7 @@ pub fn update(
             tenants::display_name.eq(&f.display_name),
             tenants::auto_create_users.eq(f.auto_create_users),
             tenants::iwms_attribute.eq(&f.iwms_attribute),
+            tenants::scim_iwms_attribute.eq(f.scim_iwms_attribute.map(|s| s.as_string())),
             tenants::stale_after_days.eq(f.stale_after_days as i32),
             tenants::allowed_return_origins.eq(origins_json(&f.allowed_return_origins)),
             tenants::updated_at.eq(now),

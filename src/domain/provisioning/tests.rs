@@ -327,3 +327,42 @@ fn unverified_email_never_links() {
         Decision::Create(_)
     ));
 }
+
+#[test]
+fn scim_user_is_matched_by_subject_before_email_and_never_duplicated() {
+    // A SCIM-created user whose userName/externalId is the NameID: linked, even when the
+    // email domain is not whitelisted and auto-create is off.
+    let cands = Candidates {
+        by_scim: cand(user(4, "bob@other.org", None), None),
+        by_email: cand(user(5, "bob@x.com", None), None),
+        ..Default::default()
+    };
+    let d = decide(&policy(false, &["x.com"], false), "bob", &claims("bob@x.com", None), &cands);
+    match d {
+        Decision::SignIn {
+            user_id,
+            matched_by,
+            create_link,
+            ..
+        } => {
+            assert_eq!((user_id, matched_by, create_link), (UserId(4), MatchedBy::ScimId, true));
+        }
+        other => panic!("expected a sign-in, got {other:?}"),
+    }
+    // Already linked to another identity on this connection: refused, not relinked.
+    let cands = Candidates {
+        by_scim: cand(user(4, "bob@x.com", None), Some("someone-else")),
+        ..Default::default()
+    };
+    let d = decide(&policy(true, &["x.com"], false), "bob", &claims("bob@x.com", None), &cands);
+    assert_eq!(reason(&d), Some(Reason::IdentityConflict));
+    // A deactivated (SCIM active=false) user cannot sign in.
+    let mut off = user(4, "bob@x.com", None);
+    off.status = UserStatus::Deactivated;
+    let cands = Candidates {
+        by_scim: cand(off, None),
+        ..Default::default()
+    };
+    let d = decide(&policy(true, &[], false), "bob", &claims("bob@x.com", None), &cands);
+    assert_eq!(reason(&d), Some(Reason::UserDeactivated));
+}

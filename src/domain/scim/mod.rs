@@ -7,3 +7,5 @@ pub mod normalize;
 pub mod patch;
 pub mod path;
 pub mod schema;
+pub mod group;
+pub mod user;

@@ -108,8 +108,15 @@ pub fn value(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError
         )));
     }
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    let needs_value = a.ty == Type::Complex && schema::find(a.sub, "value").is_some();
     for item in items {
-        if let Some(n) = single(a, path, item)?
+        let n = single(a, path, item)?;
+        if needs_value && n.as_ref().is_none_or(|n| n.get("value").is_none()) && !item.is_null() {
+            return Err(ScimError::invalid_value(format!(
+                "each value of `{path}` needs a `value`"
+            )));
+        }
+        if let Some(n) = n
             && !out.contains(&n)
         {
             out.push(n);

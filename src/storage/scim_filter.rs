@@ -1,0 +1,443 @@
+//! SCIM filters translated into parameterised SQL: column names come from a fixed list here,
+//! every value is a bind parameter. Multi-valued attributes (emails, groups, members) become
+//! `id IN (subquery)` on their own indexed tables. Anything else is `invalidFilter`.
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::QueryResult;
+
+use super::pool::MultiBackend;
+use crate::domain::ids::TenantId;
+use crate::domain::scim::error::{ScimError, quote};
+use crate::domain::scim::filter::{AttrPath, CompareOp, Filter, Value};
+use crate::domain::scim::path::{Resolved, resolve};
+use crate::domain::scim::schema::{ENTERPRISE_USER, GROUP_RESOURCE, USER_RESOURCE};
+use crate::domain::scim::user::{IwmsSource, user_name_key};
+
+#[derive(Debug, Clone)]
+enum Part {
+    Sql(&'static str),
+    Text(String),
+    Int(i64),
+}
+
+/// A boolean SQL expression: fixed SQL text with bound values.
+#[derive(Debug, Clone, Default)]
+pub struct Where(Vec<Part>);
+
+impl Where {
+    fn sql(mut self, s: &'static str) -> Self {
+        self.0.push(Part::Sql(s));
+        self
+    }
+    fn text(mut self, v: impl Into<String>) -> Self {
+        self.0.push(Part::Text(v.into()));
+        self
+    }
+    fn int(mut self, v: i64) -> Self {
+        self.0.push(Part::Int(v));
+        self
+    }
+    fn append(mut self, other: Where) -> Self {
+        self.0.extend(other.0);
+        self
+    }
+    fn always() -> Self {
+        Where::default().sql("1 = 1")
+    }
+    fn never() -> Self {
+        Where::default().sql("1 = 0")
+    }
+}
+
+impl Expression for Where {
+    type SqlType = Bool;
+}
+impl<QS> AppearsOnTable<QS> for Where {}
+impl<QS> SelectableExpression<QS> for Where {}
+impl ValidGrouping<()> for Where {
+    type IsAggregate = is_aggregate::Never;
+}
+impl QueryId for Where {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for Where {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        for p in &self.0 {
+            match p {
+                Part::Sql(s) => out.push_sql(s),
+                Part::Text(v) => out.push_bind_param::<Text, String>(v)?,
+                Part::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unsupported(what: &str) -> ScimError {
+    ScimError::invalid_filter(format!("filtering on `{}` is not supported", quote(what)))
+}
+
+/// LIKE pattern for co/sw/ew, with `\` escaping the wildcards.
+fn like_pattern(op: CompareOp, v: &str) -> String {
+    let esc = v
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    match op {
+        CompareOp::Co => format!("%{esc}%"),
+        CompareOp::Sw => format!("{esc}%"),
+        _ => format!("%{esc}"),
+    }
+}
+
+fn str_value<'a>(what: &str, v: &'a Value) -> Result<&'a str, ScimError> {
+    match v {
+        Value::Str(s) => Ok(s),
+        _ => Err(ScimError::invalid_filter(format!(
+            "`{what}` is compared with a string"
+        ))),
+    }
+}
+
+/// How a text column compares: `Fold` lowers both sides in SQL (SQLite folds ASCII only,
+/// PostgreSQL all of Unicode), `Key` compares with a column holding an ASCII-folded key,
+/// `Exact` is case-sensitive (SQLite runs with case_sensitive_like on).
+#[derive(Clone, Copy)]
+enum Case {
+    Fold,
+    Key,
+    Exact,
+}
+
+fn op_sql(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => " = ",
+        CompareOp::Ne => " <> ",
+        CompareOp::Gt => " > ",
+        CompareOp::Ge => " >= ",
+        CompareOp::Lt => " < ",
+        CompareOp::Le => " <= ",
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => " LIKE ",
+    }
+}
+
+fn text(what: &str, col: &'static str, case: Case, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+    let w = Where::default();
+    if matches!(v, Value::Null) {
+        return match op {
+            CompareOp::Eq => Ok(w.sql(col).sql(" IS NULL")),
+            CompareOp::Ne => Ok(w.sql(col).sql(" IS NOT NULL")),
+            _ => Err(ScimError::invalid_filter("null is compared with eq or ne only")),
+        };
+    }
+    let v = str_value(what, v)?;
+    let like = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+    let bound = if like { like_pattern(op, v) } else { v.to_owned() };
+    let mut w = w.sql("(");
+    // An unassigned attribute is "not equal" to any value.
+    if op == CompareOp::Ne {
+        w = w.sql(col).sql(" IS NULL OR ");
+    }
+    w = match case {
+        Case::Fold => w.sql("lower(").sql(col).sql(")").sql(op_sql(op)).sql("lower(").text(bound).sql(")"),
+        Case::Key => w.sql(col).sql(op_sql(op)).text(user_name_key(&bound)),
+        Case::Exact => w.sql(col).sql(op_sql(op)).text(bound),
+    };
+    if like {
+        w = w.sql(" ESCAPE '\\'");
+    }
+    Ok(w.sql(")"))
+}
+
+fn boolean(what: &str, yes: Where, no: Where, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+    let Value::Bool(b) = v else {
+        return Err(ScimError::invalid_filter(format!("`{what}` is compared with true or false")));
+    };
+    match op {
+        CompareOp::Eq => Ok(if *b { yes } else { no }),
+        CompareOp::Ne => Ok(if *b { no } else { yes }),
+        _ => Err(ScimError::invalid_filter(format!("`{what}` is compared with eq or ne only"))),
+    }
+}
+
+fn time(what: &str, col: &'static str, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+    let s = str_value(what, v)?;
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            ScimError::invalid_filter(format!(
+                "`{what}` is compared with a dateTime such as 2026-01-31T12:00:00Z"
+            ))
+        })?
+        .unix_timestamp();
+    if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
+        return Err(ScimError::invalid_filter(format!(
+            "`{what}` is compared with eq, ne, gt, ge, lt or le"
+        )));
+    }
+    Ok(Where::default().sql(col).sql(op_sql(op)).int(t))
+}
+
+/// Ids are integers; a value that is not one matches nothing rather than failing.
+fn id_cmp(col: &'static str, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+    let id = str_value("id", v)?.parse::<i64>();
+    match (op, id) {
+        (CompareOp::Eq, Ok(id)) => Ok(Where::default().sql(col).sql(" = ").int(id)),
+        (CompareOp::Ne, Ok(id)) => Ok(Where::default().sql(col).sql(" <> ").int(id)),
+        (CompareOp::Eq, Err(_)) => Ok(Where::never()),
+        (CompareOp::Ne, Err(_)) => Ok(Where::always()),
+        _ => Err(ScimError::invalid_filter("`id` is compared with eq or ne only")),
+    }
+}
+
+fn combine(f: &Filter, leaf: &mut dyn FnMut(&Filter) -> Result<Where, ScimError>) -> Result<Where, ScimError> {
+    Ok(match f {
+        Filter::And(a, b) => Where::default()
+            .sql("(")
+            .append(combine(a, leaf)?)
+            .sql(" AND ")
+            .append(combine(b, leaf)?)
+            .sql(")"),
+        Filter::Or(a, b) => Where::default()
+            .sql("(")
+            .append(combine(a, leaf)?)
+            .sql(" OR ")
+            .append(combine(b, leaf)?)
+            .sql(")"),
+        // NOT over a NULL comparison is NULL: COALESCE keeps `not (title eq "x")` true for
+        // users without a title.
+        Filter::Not(inner) => Where::default()
+            .sql("NOT COALESCE(")
+            .append(combine(inner, leaf)?)
+            .sql(", FALSE)"),
+        other => leaf(other)?,
+    })
+}
+
+/// `name.givenName`, `employeeNumber`, `manager.value`.
+fn key(r: &Resolved) -> String {
+    match r.sub {
+        Some(s) => format!("{}.{}", r.attr.name, s.name),
+        None => r.attr.name.to_owned(),
+    }
+}
+
+// ----- users -----
+
+fn email_leaf(f: &Filter) -> Result<Where, ScimError> {
+    match f {
+        Filter::Compare { path, op, value } if path.uri.is_none() && path.sub_attr.is_none() => {
+            email_cmp(&path.attr.to_ascii_lowercase(), *op, value)
+        }
+        Filter::Present(path) if path.uri.is_none() && path.sub_attr.is_none() => {
+            match path.attr.to_ascii_lowercase().as_str() {
+                "value" => Ok(Where::always()),
+                "type" => Ok(Where::default().sql("user_emails.kind IS NOT NULL")),
+                "primary" => Ok(Where::default().sql("user_emails.is_primary")),
+                other => Err(unsupported(&format!("emails.{other}"))),
+            }
+        }
+        _ => Err(ScimError::invalid_filter(
+            "inside emails[...], compare value, type or primary",
+        )),
+    }
+}
+
+fn email_cmp(sub: &str, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+    match sub {
+        "value" => text("emails.value", "user_emails.value_lc", Case::Key, op, v),
+        "type" => text("emails.type", "user_emails.kind", Case::Fold, op, v),
+        "primary" => boolean(
+            "emails.primary",
+            Where::default().sql("user_emails.is_primary = TRUE"),
+            Where::default().sql("user_emails.is_primary = FALSE"),
+            op,
+            v,
+        ),
+        other => Err(unsupported(&format!("emails.{other}"))),
+    }
+}
+
+fn users_with_email(tenant: TenantId, inner: Where) -> Where {
+    Where::default()
+        .sql("users.id IN (SELECT user_emails.user_id FROM user_emails WHERE user_emails.tenant_id = ")
+        .int(tenant.0)
+        .sql(" AND ")
+        .append(inner)
+        .sql(")")
+}
+
+fn users_in_groups(tenant: TenantId, group: Option<i64>) -> Where {
+    let w = Where::default()
+        .sql("users.id IN (SELECT group_members.user_id FROM group_members WHERE group_members.tenant_id = ")
+        .int(tenant.0);
+    match group {
+        Some(g) => w.sql(" AND group_members.group_id = ").int(g).sql(")"),
+        None => w.sql(")"),
+    }
+}
+
+/// The column behind a single-valued text attribute. The tenant's IWMS attribute reads
+/// iwms_id, which SSO sign-ins keep current.
+fn user_column(r: &Resolved, iwms: Option<IwmsSource>) -> Result<(&'static str, Case), ScimError> {
+    if let Some(src) = iwms
+        && r.sub.is_none()
+        && src.attr == r.attr.name
+        && src.extension == r.extension
+    {
+        let case = if src.attr == "externalId" { Case::Exact } else { Case::Fold };
+        return Ok(("users.iwms_id", case));
+    }
+    let enterprise = r.extension == Some(ENTERPRISE_USER);
+    Ok(match (enterprise, key(r).as_str()) {
+        (false, "externalId") => ("users.external_id", Case::Exact),
+        (false, "userName") => ("users.scim_user_name_lc", Case::Key),
+        (false, "name.givenName") => ("users.first_name", Case::Fold),
+        (false, "name.familyName") => ("users.last_name", Case::Fold),
+        (false, "displayName") => ("users.display_name", Case::Fold),
+        (false, "nickName") => ("users.nick_name", Case::Fold),
+        (false, "title") => ("users.title", Case::Fold),
+        (true, "employeeNumber") => ("users.employee_number", Case::Fold),
+        (true, "department") => ("users.department", Case::Fold),
+        (true, "manager" | "manager.value") => ("users.manager_id", Case::Exact),
+        _ => return Err(unsupported(&r.display())),
+    })
+}
+
+fn resolve_in(p: &AttrPath, rs: &crate::domain::scim::schema::ResourceSchema) -> Result<Resolved, ScimError> {
+    resolve(p, rs).map_err(|e| ScimError::invalid_filter(e.detail))
+}
+
+fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<Where, ScimError> {
+    match f {
+        Filter::ValuePath { path, filter } => {
+            let r = resolve_in(path, &USER_RESOURCE)?;
+            if r.attr.name != "emails" || r.sub.is_some() {
+                return Err(unsupported(&r.display()));
+            }
+            Ok(users_with_email(tenant, combine(filter, &mut email_leaf)?))
+        }
+        Filter::Present(path) => {
+            let r = resolve_in(path, &USER_RESOURCE)?;
+            match key(&r).as_str() {
+                "emails" | "emails.value" => Ok(users_with_email(tenant, Where::always())),
+                "groups" | "groups.value" => Ok(users_in_groups(tenant, None)),
+                "id" | "userName" | "active" | "meta" | "meta.created" | "meta.lastModified" => {
+                    Ok(Where::always())
+                }
+                _ => {
+                    let (col, _) = user_column(&r, iwms)?;
+                    Ok(Where::default().sql(col).sql(" IS NOT NULL"))
+                }
+            }
+        }
+        Filter::Compare { path, op, value } => {
+            let r = resolve_in(path, &USER_RESOURCE)?;
+            let name = key(&r);
+            match name.as_str() {
+                "id" => id_cmp("users.id", *op, value),
+                "active" => boolean(
+                    "active",
+                    Where::default().sql("users.status = 'active'"),
+                    Where::default().sql("users.status <> 'active'"),
+                    *op,
+                    value,
+                ),
+                "meta.created" => time(&name, "users.created_at", *op, value),
+                "meta.lastModified" => time(&name, "users.updated_at", *op, value),
+                "emails" | "emails.value" | "emails.type" | "emails.primary" => Ok(users_with_email(
+                    tenant,
+                    email_cmp(r.sub.map_or("value", |s| s.name), *op, value)?,
+                )),
+                "groups" | "groups.value" => {
+                    if *op != CompareOp::Eq {
+                        return Err(ScimError::invalid_filter("`groups` is compared with eq only"));
+                    }
+                    match str_value("groups", value)?.parse::<i64>() {
+                        Ok(g) => Ok(users_in_groups(tenant, Some(g))),
+                        Err(_) => Ok(Where::never()),
+                    }
+                }
+                _ => {
+                    let (col, case) = user_column(&r, iwms)?;
+                    text(&name, col, case, *op, value)
+                }
+            }
+        }
+        _ => Err(ScimError::invalid_filter("unexpected filter")),
+    }
+}
+
+/// The WHERE condition for a filter on a tenant's users.
+pub fn users(f: &Filter, tenant: TenantId, iwms: Option<IwmsSource>) -> Result<Where, ScimError> {
+    combine(f, &mut |leaf| user_leaf(tenant, iwms, leaf))
+}
+
+// ----- groups -----
+
+fn groups_with_member(tenant: TenantId, user: Option<i64>) -> Where {
+    let w = Where::default()
+        .sql("scim_groups.id IN (SELECT group_members.group_id FROM group_members WHERE group_members.tenant_id = ")
+        .int(tenant.0);
+    match user {
+        Some(u) => w.sql(" AND group_members.user_id = ").int(u).sql(")"),
+        None => w.sql(")"),
+    }
+}
+
+fn member_id(what: &str, op: CompareOp, v: &Value, tenant: TenantId) -> Result<Where, ScimError> {
+    if op != CompareOp::Eq {
+        return Err(ScimError::invalid_filter(format!("`{what}` is compared with eq only")));
+    }
+    Ok(match str_value(what, v)?.parse::<i64>() {
+        Ok(u) => groups_with_member(tenant, Some(u)),
+        Err(_) => Where::never(),
+    })
+}
+
+fn group_leaf(tenant: TenantId, f: &Filter) -> Result<Where, ScimError> {
+    match f {
+        Filter::Present(path) => {
+            let r = resolve_in(path, &GROUP_RESOURCE)?;
+            Ok(match key(&r).as_str() {
+                "members" | "members.value" => groups_with_member(tenant, None),
+                "externalId" => Where::default().sql("scim_groups.external_id IS NOT NULL"),
+                "id" | "displayName" | "meta" | "meta.created" | "meta.lastModified" => Where::always(),
+                other => return Err(unsupported(other)),
+            })
+        }
+        Filter::Compare { path, op, value } => {
+            let r = resolve_in(path, &GROUP_RESOURCE)?;
+            let name = key(&r);
+            match name.as_str() {
+                "id" => id_cmp("scim_groups.id", *op, value),
+                "displayName" => text(&name, "scim_groups.display_name", Case::Fold, *op, value),
+                "externalId" => text(&name, "scim_groups.external_id", Case::Exact, *op, value),
+                "meta.created" => time(&name, "scim_groups.created_at", *op, value),
+                "meta.lastModified" => time(&name, "scim_groups.updated_at", *op, value),
+                "members" | "members.value" => member_id(&name, *op, value, tenant),
+                other => Err(unsupported(other)),
+            }
+        }
+        Filter::ValuePath { path, filter } => {
+            let r = resolve_in(path, &GROUP_RESOURCE)?;
+            match (r.attr.name, filter.as_ref()) {
+                ("members", Filter::Compare { path: inner, op, value })
+                    if inner.attr.eq_ignore_ascii_case("value") && inner.sub_attr.is_none() =>
+                {
+                    member_id("members.value", *op, value, tenant)
+                }
+                _ => Err(unsupported(&format!("{}[...]", r.attr.name))),
+            }
+        }
+        _ => Err(ScimError::invalid_filter("unexpected filter")),
+    }
+}
+
+/// The WHERE condition for a filter on a tenant's groups.
+pub fn groups(f: &Filter, tenant: TenantId) -> Result<Where, ScimError> {
+    combine(f, &mut |leaf| group_leaf(tenant, leaf))
+}

@@ -1,0 +1,287 @@
+//! The SCIM view of users: rows under SCIM (scim_user_name set, not deprovisioned), their
+//! emails, and the writes a SCIM request makes. Every query carries the tenant.
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::error::corrupt;
+use super::scim_filter::Where;
+use super::schema::{group_members, scim_groups, user_emails, users};
+use super::{DbConnection, StorageError};
+use crate::domain::ids::{TenantId, UserId};
+use crate::domain::scim::user::{GroupRef, StoredUser, UserFields, user_name_key};
+use crate::domain::user::{CreatedVia, UserStatus};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct Row {
+    id: i64,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    iwms_id: Option<String>,
+    status: String,
+    scim_user_name: Option<String>,
+    scim_doc: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn stored(r: Row) -> Result<StoredUser, StorageError> {
+    let doc = match serde_json::from_str(&r.scim_doc).map_err(|e| corrupt("users.scim_doc", e))? {
+        serde_json::Value::Object(m) => m,
+        _ => return Err(corrupt("users.scim_doc", "not a JSON object")),
+    };
+    Ok(StoredUser {
+        id: r.id,
+        user_name: r.scim_user_name.unwrap_or_default(),
+        first_name: r.first_name,
+        last_name: r.last_name,
+        iwms_id: r.iwms_id,
+        active: r.status == UserStatus::Active.as_str(),
+        doc,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+fn visible(tenant: TenantId) -> users::BoxedQuery<'static, super::pool::MultiBackend> {
+    users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::scim_user_name.is_not_null())
+        .filter(users::deprovisioned_at.is_null())
+        .into_boxed()
+}
+
+/// A user SCIM can see (404 for everyone else, including deprovisioned users).
+pub fn get(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Option<StoredUser>, StorageError> {
+    visible(tenant)
+        .filter(users::id.eq(id))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(stored)
+        .transpose()
+}
+
+pub fn count(conn: &mut DbConnection, tenant: TenantId, filter: Option<Where>) -> Result<i64, StorageError> {
+    let mut q = visible(tenant).count();
+    if let Some(w) = filter {
+        q = q.filter(w);
+    }
+    Ok(q.get_result(conn)?)
+}
+
+pub fn page(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: Option<Where>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<StoredUser>, StorageError> {
+    let mut q = visible(tenant)
+        .select(Row::as_select())
+        .order(users::id.asc())
+        .offset(offset)
+        .limit(limit);
+    if let Some(w) = filter {
+        q = q.filter(w);
+    }
+    q.load(conn)?.into_iter().map(stored).collect()
+}
+
+/// Who already holds this userName (any state), this externalId (under SCIM), or this email.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder {
+    pub id: UserId,
+    pub scim_managed: bool,
+    pub deprovisioned: bool,
+}
+
+fn holder(conn: &mut DbConnection, q: users::BoxedQuery<'static, super::pool::MultiBackend>) -> Result<Option<Holder>, StorageError> {
+    Ok(q.select((users::id, users::scim_user_name.is_not_null(), users::deprovisioned_at.is_not_null()))
+        .first::<(i64, bool, bool)>(conn)
+        .optional()?
+        .map(|(id, managed, deprov)| Holder {
+            id: UserId(id),
+            scim_managed: managed,
+            deprovisioned: deprov,
+        }))
+}
+
+pub fn by_user_name(conn: &mut DbConnection, tenant: TenantId, user_name: &str) -> Result<Option<Holder>, StorageError> {
+    holder(
+        conn,
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::scim_user_name_lc.eq(user_name_key(user_name)))
+            .into_boxed(),
+    )
+}
+
+pub fn by_email(conn: &mut DbConnection, tenant: TenantId, email: &str) -> Result<Option<Holder>, StorageError> {
+    holder(
+        conn,
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::email.eq(email.to_owned()))
+            .into_boxed(),
+    )
+}
+
+pub fn by_external_id(conn: &mut DbConnection, tenant: TenantId, external_id: &str) -> Result<Option<Holder>, StorageError> {
+    holder(
+        conn,
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::external_id.eq(external_id.to_owned()))
+            .filter(users::deprovisioned_at.is_null())
+            .order(users::id.asc())
+            .into_boxed(),
+    )
+}
+
+/// For SSO matching: the SCIM user whose externalId or userName is the sign-in's subject.
+pub fn for_subject(conn: &mut DbConnection, tenant: TenantId, subject: &str) -> Result<Option<UserId>, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::deprovisioned_at.is_null())
+        .filter(users::scim_user_name.is_not_null())
+        .filter(
+            users::external_id
+                .eq(subject)
+                .or(users::scim_user_name_lc.eq(user_name_key(subject))),
+        )
+        .select(users::id)
+        .order(users::id.asc())
+        .first::<i64>(conn)
+        .optional()?
+        .map(UserId))
+}
+
+pub fn insert(conn: &mut DbConnection, tenant: TenantId, f: &UserFields, now: i64) -> Result<UserId, StorageError> {
+    let status = if f.active == Some(false) { UserStatus::Deactivated } else { UserStatus::Active };
+    diesel::insert_into(users::table)
+        .values((
+            users::tenant_id.eq(tenant.0),
+            users::email.eq(f.email.as_str()),
+            users::status.eq(status.as_str()),
+            users::created_via.eq(CreatedVia::Scim.as_str()),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+            users::scim_user_name.eq(&f.user_name),
+            users::scim_user_name_lc.eq(user_name_key(&f.user_name)),
+        ))
+        .execute(conn)?;
+    let id = UserId(
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::email.eq(f.email.as_str()))
+            .select(users::id)
+            .first(conn)?,
+    );
+    write(conn, tenant, id, f, now)?;
+    Ok(id)
+}
+
+/// Stores a SCIM body on a user (and takes the user under SCIM). The IWMS ID is written only
+/// when the tenant maps a SCIM attribute to it; `active` only when the body carries it.
+pub fn write(conn: &mut DbConnection, tenant: TenantId, id: UserId, f: &UserFields, now: i64) -> Result<(), StorageError> {
+    let target = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::id.eq(id.0));
+    let doc = serde_json::Value::Object(f.doc.clone()).to_string();
+    diesel::update(target)
+        .set((
+            users::email.eq(f.email.as_str()),
+            users::first_name.eq(&f.first_name),
+            users::last_name.eq(&f.last_name),
+            users::scim_user_name.eq(&f.user_name),
+            users::scim_user_name_lc.eq(user_name_key(&f.user_name)),
+            users::external_id.eq(&f.external_id),
+            users::display_name.eq(&f.display_name),
+            users::nick_name.eq(&f.nick_name),
+            users::title.eq(&f.title),
+            users::department.eq(&f.department),
+            users::employee_number.eq(&f.employee_number),
+            users::manager_id.eq(&f.manager_id),
+            users::scim_doc.eq(doc),
+            users::deprovisioned_at.eq(None::<i64>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::delete(
+        user_emails::table
+            .filter(user_emails::tenant_id.eq(tenant.0))
+            .filter(user_emails::user_id.eq(id.0)),
+    )
+    .execute(conn)?;
+    for e in &f.emails {
+        diesel::insert_into(user_emails::table)
+            .values((
+                user_emails::tenant_id.eq(tenant.0),
+                user_emails::user_id.eq(id.0),
+                user_emails::value.eq(&e.value),
+                user_emails::value_lc.eq(user_name_key(&e.value)),
+                user_emails::kind.eq(&e.kind),
+                user_emails::is_primary.eq(e.primary),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn set_iwms_id(conn: &mut DbConnection, tenant: TenantId, id: UserId, iwms_id: Option<&str>) -> Result<(), StorageError> {
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
+        .set(users::iwms_id.eq(iwms_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_status(conn: &mut DbConnection, tenant: TenantId, id: UserId, status: UserStatus, now: i64) -> Result<(), StorageError> {
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
+        .set((users::status.eq(status.as_str()), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// SCIM DELETE: hidden from SCIM and deactivated; the row, identities and history stay.
+pub fn deprovision(conn: &mut DbConnection, tenant: TenantId, id: UserId, now: i64) -> Result<(), StorageError> {
+    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
+        .set((
+            users::deprovisioned_at.eq(Some(now)),
+            users::status.eq(UserStatus::Deactivated.as_str()),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The groups of each user in `ids`.
+pub fn groups_of(conn: &mut DbConnection, tenant: TenantId, ids: &[i64]) -> Result<HashMap<i64, Vec<GroupRef>>, StorageError> {
+    let rows = group_members::table
+        .inner_join(scim_groups::table.on(scim_groups::id.eq(group_members::group_id)))
+        .filter(group_members::tenant_id.eq(tenant.0))
+        .filter(group_members::user_id.eq_any(ids))
+        .order((group_members::user_id.asc(), scim_groups::id.asc()))
+        .select((group_members::user_id, scim_groups::id, scim_groups::display_name))
+        .load::<(i64, i64, String)>(conn)?;
+    let mut out: HashMap<i64, Vec<GroupRef>> = HashMap::new();
+    for (uid, gid, name) in rows {
+        out.entry(uid).or_default().push(GroupRef { id: gid, display_name: name });
+    }
+    Ok(out)
+}
+
+/// Whether every id is a user SCIM can see in this tenant; returns the first that is not.
+pub fn first_missing(conn: &mut DbConnection, tenant: TenantId, ids: &[i64]) -> Result<Option<i64>, StorageError> {
+    let mut found = std::collections::HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        found.extend(
+            visible(tenant)
+                .filter(users::id.eq_any(chunk))
+                .select(users::id)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(ids.iter().copied().find(|i| !found.contains(i)))
+}
