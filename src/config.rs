@@ -79,6 +79,27 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub oidc: OidcClientSettings,
     pub demo: DemoSettings,
+    pub scim: ScimSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimSettings {
+    /// Request bodies above this are refused with 413 before they are parsed.
+    #[serde(deserialize_with = "lenient")]
+    pub max_body_bytes: usize,
+    /// The largest page a list or search returns (and the page size when `count` is absent).
+    #[serde(deserialize_with = "lenient")]
+    pub max_page_size: i64,
+}
+
+impl Default for ScimSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_page_size: 200,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -351,6 +372,15 @@ impl Settings {
                 "oidc.jwks_max_age_secs",
                 "jwks_refetch_interval_secs must be >= 0 and jwks_max_age_secs >= 60",
             ));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.scim.max_body_bytes) {
+            return Err(key_err(
+                "scim.max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
+        if !(1..=10_000).contains(&self.scim.max_page_size) {
+            return Err(key_err("scim.max_page_size", "must be between 1 and 10000"));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| key_err("log.level", e))?;

@@ -155,5 +155,6 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(http::health::readyz)
         .service(http::assets::app_css)
         .service(http::assets::favicon)
+        .configure(http::scim::routes)
         .configure(demo::routes);
 }

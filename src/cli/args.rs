@@ -43,10 +43,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage a tenant's SCIM bearer tokens (shown once, stored hashed).
+    #[command(subcommand)]
+    ScimToken(ScimTokenCmd),
     /// Flag users whose last sign-in is older than their tenant's stale_after_days.
     FlagStale {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCmd {
+    /// Create a token for the tenant's SCIM client; it is printed once.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// What the token is for, e.g. "okta" (shown by list).
+        #[arg(long, default_value = "scim")]
+        label: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tenant's tokens with their last use (never the tokens themselves).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by the id that create and list show.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        id: i64,
     },
 }
 

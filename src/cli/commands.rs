@@ -110,6 +110,78 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn scim_token(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    cmd: ScimTokenCmd,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::service::scim::tokens;
+    match cmd {
+        ScimTokenCmd::Create {
+            tenant,
+            label,
+            json: j,
+        } => {
+            let label = label.trim();
+            if label.is_empty()
+                || label.chars().count() > 100
+                || label.chars().any(char::is_control)
+            {
+                bail!("label: must be 1-100 printable characters");
+            }
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let created = tokens::create(conn, t.id, label, now)?;
+            let base = format!("{}/t/{}/scim/v2", settings.base_url(), t.slug);
+            if j {
+                return json(&serde_json::json!({
+                    "id": created.id, "tenant": t.slug.as_str(), "label": label,
+                    "token": created.token, "base_url": base,
+                }));
+            }
+            emit(&format!("token id:  {}", created.id));
+            emit(&format!("base URL:  {base}"));
+            emit(&format!("token:     {}", created.token));
+            emit("The token is shown only this once; paste it into the IdP's SCIM settings now.");
+            Ok(())
+        }
+        ScimTokenCmd::List { tenant, json: j } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let list = tokens::list(conn, t.id)?;
+            if j {
+                return json(&list);
+            }
+            table(
+                &["ID", "LABEL", "CREATED", "LAST USED", "REVOKED"],
+                list.iter()
+                    .map(|k| {
+                        vec![
+                            k.id.to_string(),
+                            k.label.clone(),
+                            crate::domain::scim::user::rfc3339(k.created_at),
+                            k.last_used_at
+                                .map(crate::domain::scim::user::rfc3339)
+                                .unwrap_or_else(|| "never".into()),
+                            k.revoked_at
+                                .map(crate::domain::scim::user::rfc3339)
+                                .unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        ScimTokenCmd::Revoke { tenant, id } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            if !tokens::revoke(conn, t.id, id, now)? {
+                bail!("token {id} of tenant `{tenant}` does not exist or is already revoked");
+            }
+            emit(&format!("token {id} revoked"));
+            Ok(())
+        }
+    }
+}
+
 fn admin_command(
     cmd: Command,
     conn: &mut DbConnection,
@@ -122,7 +194,8 @@ fn admin_command(
             fields,
             json: j,
         }) => {
-            let t = admin::create_tenant(conn, &slug, &tenant_input(fields, false, false, false), now)?;
+            let t =
+                admin::create_tenant(conn, &slug, &tenant_input(fields, false, false, false), now)?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
         }
         Command::Tenant(TenantCmd::Update {
@@ -358,6 +431,7 @@ fn admin_command(
             );
             Ok(())
         }
+        Command::ScimToken(cmd) => scim_token(conn, settings, cmd, now),
         Command::Serve | Command::Migrate => unreachable_command(),
     }
 }

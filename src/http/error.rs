@@ -51,7 +51,7 @@ impl From<askama::Error> for HttpError {
 }
 
 /// Full cause chain for the log; never sent to the client.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

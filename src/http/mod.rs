@@ -8,6 +8,7 @@ pub mod middleware;
 pub mod oidc;
 pub mod pages;
 pub mod saml;
+pub mod scim;
 pub mod session;
 pub mod state;
 

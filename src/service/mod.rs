@@ -5,5 +5,6 @@ pub mod discovery;
 pub mod login;
 pub mod maintenance;
 pub mod oidc_login;
+pub mod scim;
 pub mod session;
 pub mod stale;

@@ -39,11 +39,32 @@ where
     .map_err(|_| E::from(StorageError::Cancelled))?
 }
 
+/// Errors a transaction body may end with: storage errors, or a use case's own refusal
+/// (which rolls back like any error).
+pub trait TxError: From<StorageError> {
+    fn is_retryable(&self) -> bool;
+}
+
+impl TxError for StorageError {
+    fn is_retryable(&self) -> bool {
+        StorageError::is_retryable(self)
+    }
+}
+
 /// A transaction retried on lock contention and unique-key races, so that two concurrent
 /// first sign-ins converge on one row instead of failing.
-pub fn transaction<T, F>(conn: &mut DbConnection, mut f: F) -> Result<T, StorageError>
+pub fn transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, StorageError>
 where
     F: FnMut(&mut DbConnection) -> Result<T, StorageError>,
+{
+    transaction_with(conn, f)
+}
+
+/// [`transaction`] for bodies with their own error type: any error rolls back.
+pub fn transaction_with<T, E, F>(conn: &mut DbConnection, mut f: F) -> Result<T, E>
+where
+    E: TxError,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
 {
     let mut attempt = 0;
     loop {
@@ -64,9 +85,10 @@ static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// SQLite write transactions start with BEGIN IMMEDIATE: a deferred transaction that reads
 /// and then writes fails at once with SQLITE_BUSY when another writer committed meanwhile,
 /// while IMMEDIATE queues behind it under busy_timeout.
-fn write_transaction<T, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, StorageError>
+fn write_transaction<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
 where
-    F: FnMut(&mut DbConnection) -> Result<T, StorageError>,
+    E: TxError,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
 {
     // SQLite has one writer at a time; queueing this process's writers on a mutex is fair and
     // prompt, where busy_timeout's back-off sleeps (up to 100 ms each) stretch the tail.
@@ -76,9 +98,12 @@ where
     };
     match conn {
         DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+                .map_err(StorageError::from)?
         }
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConnection::Pg(c) => {
+            AnsiTransactionManager::begin_transaction(c).map_err(StorageError::from)?
+        }
     }
     let end = |conn: &mut DbConnection, commit: bool| -> diesel::QueryResult<()> {
         match (conn, commit) {
@@ -93,11 +118,11 @@ where
             Ok(()) => Ok(v),
             Err(e) => {
                 let _ = end(conn, false);
-                Err(e.into())
+                Err(StorageError::from(e).into())
             }
         },
         Err(e) => {
-            end(conn, false)?;
+            end(conn, false).map_err(StorageError::from)?;
             Err(e)
         }
     }

@@ -1,10 +1,12 @@
 //! SCIM filters translated into parameterised SQL: column names come from a fixed list here,
 //! every value is a bind parameter. Multi-valued attributes (emails, groups, members) become
 //! `id IN (subquery)` on their own indexed tables. Anything else is `invalidFilter`.
-use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate};
+use diesel::QueryResult;
+use diesel::expression::{
+    AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate,
+};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, Text};
-use diesel::QueryResult;
 
 use super::pool::MultiBackend;
 use crate::domain::ids::TenantId;
@@ -125,25 +127,44 @@ fn op_sql(op: CompareOp) -> &'static str {
     }
 }
 
-fn text(what: &str, col: &'static str, case: Case, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+fn text(
+    what: &str,
+    col: &'static str,
+    case: Case,
+    op: CompareOp,
+    v: &Value,
+) -> Result<Where, ScimError> {
     let w = Where::default();
     if matches!(v, Value::Null) {
         return match op {
             CompareOp::Eq => Ok(w.sql(col).sql(" IS NULL")),
             CompareOp::Ne => Ok(w.sql(col).sql(" IS NOT NULL")),
-            _ => Err(ScimError::invalid_filter("null is compared with eq or ne only")),
+            _ => Err(ScimError::invalid_filter(
+                "null is compared with eq or ne only",
+            )),
         };
     }
     let v = str_value(what, v)?;
     let like = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
-    let bound = if like { like_pattern(op, v) } else { v.to_owned() };
+    let bound = if like {
+        like_pattern(op, v)
+    } else {
+        v.to_owned()
+    };
     let mut w = w.sql("(");
     // An unassigned attribute is "not equal" to any value.
     if op == CompareOp::Ne {
         w = w.sql(col).sql(" IS NULL OR ");
     }
     w = match case {
-        Case::Fold => w.sql("lower(").sql(col).sql(")").sql(op_sql(op)).sql("lower(").text(bound).sql(")"),
+        Case::Fold => w
+            .sql("lower(")
+            .sql(col)
+            .sql(")")
+            .sql(op_sql(op))
+            .sql("lower(")
+            .text(bound)
+            .sql(")"),
         Case::Key => w.sql(col).sql(op_sql(op)).text(user_name_key(&bound)),
         Case::Exact => w.sql(col).sql(op_sql(op)).text(bound),
     };
@@ -153,14 +174,24 @@ fn text(what: &str, col: &'static str, case: Case, op: CompareOp, v: &Value) -> 
     Ok(w.sql(")"))
 }
 
-fn boolean(what: &str, yes: Where, no: Where, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+fn boolean(
+    what: &str,
+    yes: Where,
+    no: Where,
+    op: CompareOp,
+    v: &Value,
+) -> Result<Where, ScimError> {
     let Value::Bool(b) = v else {
-        return Err(ScimError::invalid_filter(format!("`{what}` is compared with true or false")));
+        return Err(ScimError::invalid_filter(format!(
+            "`{what}` is compared with true or false"
+        )));
     };
     match op {
         CompareOp::Eq => Ok(if *b { yes } else { no }),
         CompareOp::Ne => Ok(if *b { no } else { yes }),
-        _ => Err(ScimError::invalid_filter(format!("`{what}` is compared with eq or ne only"))),
+        _ => Err(ScimError::invalid_filter(format!(
+            "`{what}` is compared with eq or ne only"
+        ))),
     }
 }
 
@@ -189,11 +220,16 @@ fn id_cmp(col: &'static str, op: CompareOp, v: &Value) -> Result<Where, ScimErro
         (CompareOp::Ne, Ok(id)) => Ok(Where::default().sql(col).sql(" <> ").int(id)),
         (CompareOp::Eq, Err(_)) => Ok(Where::never()),
         (CompareOp::Ne, Err(_)) => Ok(Where::always()),
-        _ => Err(ScimError::invalid_filter("`id` is compared with eq or ne only")),
+        _ => Err(ScimError::invalid_filter(
+            "`id` is compared with eq or ne only",
+        )),
     }
 }
 
-fn combine(f: &Filter, leaf: &mut dyn FnMut(&Filter) -> Result<Where, ScimError>) -> Result<Where, ScimError> {
+fn combine(
+    f: &Filter,
+    leaf: &mut dyn FnMut(&Filter) -> Result<Where, ScimError>,
+) -> Result<Where, ScimError> {
     Ok(match f {
         Filter::And(a, b) => Where::default()
             .sql("(")
@@ -288,7 +324,11 @@ fn user_column(r: &Resolved, iwms: Option<IwmsSource>) -> Result<(&'static str, 
         && src.attr == r.attr.name
         && src.extension == r.extension
     {
-        let case = if src.attr == "externalId" { Case::Exact } else { Case::Fold };
+        let case = if src.attr == "externalId" {
+            Case::Exact
+        } else {
+            Case::Fold
+        };
         return Ok(("users.iwms_id", case));
     }
     let enterprise = r.extension == Some(ENTERPRISE_USER);
@@ -307,7 +347,10 @@ fn user_column(r: &Resolved, iwms: Option<IwmsSource>) -> Result<(&'static str, 
     })
 }
 
-fn resolve_in(p: &AttrPath, rs: &crate::domain::scim::schema::ResourceSchema) -> Result<Resolved, ScimError> {
+fn resolve_in(
+    p: &AttrPath,
+    rs: &crate::domain::scim::schema::ResourceSchema,
+) -> Result<Resolved, ScimError> {
     resolve(p, rs).map_err(|e| ScimError::invalid_filter(e.detail))
 }
 
@@ -348,13 +391,17 @@ fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<W
                 ),
                 "meta.created" => time(&name, "users.created_at", *op, value),
                 "meta.lastModified" => time(&name, "users.updated_at", *op, value),
-                "emails" | "emails.value" | "emails.type" | "emails.primary" => Ok(users_with_email(
-                    tenant,
-                    email_cmp(r.sub.map_or("value", |s| s.name), *op, value)?,
-                )),
+                "emails" | "emails.value" | "emails.type" | "emails.primary" => {
+                    Ok(users_with_email(
+                        tenant,
+                        email_cmp(r.sub.map_or("value", |s| s.name), *op, value)?,
+                    ))
+                }
                 "groups" | "groups.value" => {
                     if *op != CompareOp::Eq {
-                        return Err(ScimError::invalid_filter("`groups` is compared with eq only"));
+                        return Err(ScimError::invalid_filter(
+                            "`groups` is compared with eq only",
+                        ));
                     }
                     match str_value("groups", value)?.parse::<i64>() {
                         Ok(g) => Ok(users_in_groups(tenant, Some(g))),
@@ -390,7 +437,9 @@ fn groups_with_member(tenant: TenantId, user: Option<i64>) -> Where {
 
 fn member_id(what: &str, op: CompareOp, v: &Value, tenant: TenantId) -> Result<Where, ScimError> {
     if op != CompareOp::Eq {
-        return Err(ScimError::invalid_filter(format!("`{what}` is compared with eq only")));
+        return Err(ScimError::invalid_filter(format!(
+            "`{what}` is compared with eq only"
+        )));
     }
     Ok(match str_value(what, v)?.parse::<i64>() {
         Ok(u) => groups_with_member(tenant, Some(u)),
@@ -405,7 +454,9 @@ fn group_leaf(tenant: TenantId, f: &Filter) -> Result<Where, ScimError> {
             Ok(match key(&r).as_str() {
                 "members" | "members.value" => groups_with_member(tenant, None),
                 "externalId" => Where::default().sql("scim_groups.external_id IS NOT NULL"),
-                "id" | "displayName" | "meta" | "meta.created" | "meta.lastModified" => Where::always(),
+                "id" | "displayName" | "meta" | "meta.created" | "meta.lastModified" => {
+                    Where::always()
+                }
                 other => return Err(unsupported(other)),
             })
         }
@@ -425,9 +476,14 @@ fn group_leaf(tenant: TenantId, f: &Filter) -> Result<Where, ScimError> {
         Filter::ValuePath { path, filter } => {
             let r = resolve_in(path, &GROUP_RESOURCE)?;
             match (r.attr.name, filter.as_ref()) {
-                ("members", Filter::Compare { path: inner, op, value })
-                    if inner.attr.eq_ignore_ascii_case("value") && inner.sub_attr.is_none() =>
-                {
+                (
+                    "members",
+                    Filter::Compare {
+                        path: inner,
+                        op,
+                        value,
+                    },
+                ) if inner.attr.eq_ignore_ascii_case("value") && inner.sub_attr.is_none() => {
                     member_id("members.value", *op, value, tenant)
                 }
                 _ => Err(unsupported(&format!("{}[...]", r.attr.name))),

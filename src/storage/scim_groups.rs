@@ -1,8 +1,8 @@
 //! SCIM groups and their members (users of the same tenant).
 use diesel::prelude::*;
 
-use super::scim_filter::Where;
 use super::schema::{group_members, scim_groups, users};
+use super::scim_filter::Where;
 use super::{DbConnection, MultiBackend, StorageError};
 use crate::domain::ids::TenantId;
 use crate::domain::scim::group::{GroupFields, Member, StoredGroup};
@@ -20,7 +20,9 @@ fn stored((id, display_name, external_id, created_at, updated_at): Row) -> Store
 }
 
 fn of_tenant(tenant: TenantId) -> scim_groups::BoxedQuery<'static, MultiBackend> {
-    scim_groups::table.filter(scim_groups::tenant_id.eq(tenant.0)).into_boxed()
+    scim_groups::table
+        .filter(scim_groups::tenant_id.eq(tenant.0))
+        .into_boxed()
 }
 
 const COLUMNS: (
@@ -37,7 +39,11 @@ const COLUMNS: (
     scim_groups::updated_at,
 );
 
-pub fn get(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Option<StoredGroup>, StorageError> {
+pub fn get(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<StoredGroup>, StorageError> {
     Ok(of_tenant(tenant)
         .filter(scim_groups::id.eq(id))
         .select(COLUMNS)
@@ -46,7 +52,11 @@ pub fn get(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Option<
         .map(stored))
 }
 
-pub fn count(conn: &mut DbConnection, tenant: TenantId, filter: Option<Where>) -> Result<i64, StorageError> {
+pub fn count(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: Option<Where>,
+) -> Result<i64, StorageError> {
     let mut q = of_tenant(tenant).count();
     if let Some(w) = filter {
         q = q.filter(w);
@@ -72,7 +82,12 @@ pub fn page(
     Ok(q.load::<Row>(conn)?.into_iter().map(stored).collect())
 }
 
-pub fn insert(conn: &mut DbConnection, tenant: TenantId, f: &GroupFields, now: i64) -> Result<i64, StorageError> {
+pub fn insert(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    f: &GroupFields,
+    now: i64,
+) -> Result<i64, StorageError> {
     Ok(diesel::insert_into(scim_groups::table)
         .values((
             scim_groups::tenant_id.eq(tenant.0),
@@ -85,19 +100,33 @@ pub fn insert(conn: &mut DbConnection, tenant: TenantId, f: &GroupFields, now: i
         .get_result(conn)?)
 }
 
-pub fn update(conn: &mut DbConnection, tenant: TenantId, id: i64, f: &GroupFields, now: i64) -> Result<(), StorageError> {
-    diesel::update(scim_groups::table.filter(scim_groups::tenant_id.eq(tenant.0)).filter(scim_groups::id.eq(id)))
-        .set((
-            scim_groups::display_name.eq(&f.display_name),
-            scim_groups::external_id.eq(&f.external_id),
-            scim_groups::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+pub fn update(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: i64,
+    f: &GroupFields,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        scim_groups::table
+            .filter(scim_groups::tenant_id.eq(tenant.0))
+            .filter(scim_groups::id.eq(id)),
+    )
+    .set((
+        scim_groups::display_name.eq(&f.display_name),
+        scim_groups::external_id.eq(&f.external_id),
+        scim_groups::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
 /// Members with the display name SCIM shows for them.
-pub fn members(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Vec<Member>, StorageError> {
+pub fn members(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Vec<Member>, StorageError> {
     Ok(group_members::table
         .inner_join(users::table.on(users::id.eq(group_members::user_id)))
         .filter(group_members::tenant_id.eq(tenant.0))
@@ -110,7 +139,11 @@ pub fn members(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Vec
         .collect())
 }
 
-pub fn member_ids(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Vec<i64>, StorageError> {
+pub fn member_ids(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Vec<i64>, StorageError> {
     Ok(group_members::table
         .filter(group_members::tenant_id.eq(tenant.0))
         .filter(group_members::group_id.eq(id))
@@ -119,7 +152,13 @@ pub fn member_ids(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<
         .load(conn)?)
 }
 
-pub fn add_member(conn: &mut DbConnection, tenant: TenantId, group: i64, user: i64, now: i64) -> Result<(), StorageError> {
+pub fn add_member(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    group: i64,
+    user: i64,
+    now: i64,
+) -> Result<(), StorageError> {
     diesel::insert_into(group_members::table)
         .values((
             group_members::tenant_id.eq(tenant.0),
@@ -131,7 +170,12 @@ pub fn add_member(conn: &mut DbConnection, tenant: TenantId, group: i64, user: i
     Ok(())
 }
 
-pub fn remove_member(conn: &mut DbConnection, tenant: TenantId, group: i64, user: i64) -> Result<(), StorageError> {
+pub fn remove_member(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    group: i64,
+    user: i64,
+) -> Result<(), StorageError> {
     diesel::delete(
         group_members::table
             .filter(group_members::tenant_id.eq(tenant.0))
@@ -144,13 +188,21 @@ pub fn remove_member(conn: &mut DbConnection, tenant: TenantId, group: i64, user
 
 /// Removes the group itself; the caller has removed (and recorded) its members first.
 pub fn delete(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), StorageError> {
-    diesel::delete(scim_groups::table.filter(scim_groups::tenant_id.eq(tenant.0)).filter(scim_groups::id.eq(id)))
-        .execute(conn)?;
+    diesel::delete(
+        scim_groups::table
+            .filter(scim_groups::tenant_id.eq(tenant.0))
+            .filter(scim_groups::id.eq(id)),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
 /// The groups a user is in (for removing a deprovisioned user's memberships).
-pub fn groups_of_user(conn: &mut DbConnection, tenant: TenantId, user: i64) -> Result<Vec<(i64, String)>, StorageError> {
+pub fn groups_of_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: i64,
+) -> Result<Vec<(i64, String)>, StorageError> {
     Ok(group_members::table
         .inner_join(scim_groups::table.on(scim_groups::id.eq(group_members::group_id)))
         .filter(group_members::tenant_id.eq(tenant.0))

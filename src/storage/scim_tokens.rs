@@ -49,7 +49,12 @@ pub fn list(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<TokenInfo>,
 }
 
 /// Returns false when the token is unknown for this tenant or already revoked.
-pub fn revoke(conn: &mut DbConnection, tenant: TenantId, id: i64, now: i64) -> Result<bool, StorageError> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: i64,
+    now: i64,
+) -> Result<bool, StorageError> {
     let n = diesel::update(
         scim_tokens::table
             .filter(scim_tokens::tenant_id.eq(tenant.0))
@@ -69,7 +74,11 @@ pub fn lookup(
     Ok(scim_tokens::table
         .filter(scim_tokens::token_hash.eq(token_hash))
         .filter(scim_tokens::revoked_at.is_null())
-        .select((scim_tokens::id, scim_tokens::tenant_id, scim_tokens::last_used_at))
+        .select((
+            scim_tokens::id,
+            scim_tokens::tenant_id,
+            scim_tokens::last_used_at,
+        ))
         .first::<(i64, i64, Option<i64>)>(conn)
         .optional()?
         .map(|(id, t, used)| (id, TenantId(t), used)))

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::error::corrupt;
-use super::scim_filter::Where;
 use super::schema::{group_members, scim_groups, user_emails, users};
+use super::scim_filter::Where;
 use super::{DbConnection, StorageError};
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::scim::user::{GroupRef, StoredUser, UserFields, user_name_key};
@@ -53,7 +53,11 @@ fn visible(tenant: TenantId) -> users::BoxedQuery<'static, super::pool::MultiBac
 }
 
 /// A user SCIM can see (404 for everyone else, including deprovisioned users).
-pub fn get(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Option<StoredUser>, StorageError> {
+pub fn get(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<StoredUser>, StorageError> {
     visible(tenant)
         .filter(users::id.eq(id))
         .select(Row::as_select())
@@ -63,7 +67,11 @@ pub fn get(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<Option<
         .transpose()
 }
 
-pub fn count(conn: &mut DbConnection, tenant: TenantId, filter: Option<Where>) -> Result<i64, StorageError> {
+pub fn count(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: Option<Where>,
+) -> Result<i64, StorageError> {
     let mut q = visible(tenant).count();
     if let Some(w) = filter {
         q = q.filter(w);
@@ -97,18 +105,29 @@ pub struct Holder {
     pub deprovisioned: bool,
 }
 
-fn holder(conn: &mut DbConnection, q: users::BoxedQuery<'static, super::pool::MultiBackend>) -> Result<Option<Holder>, StorageError> {
-    Ok(q.select((users::id, users::scim_user_name.is_not_null(), users::deprovisioned_at.is_not_null()))
-        .first::<(i64, bool, bool)>(conn)
-        .optional()?
-        .map(|(id, managed, deprov)| Holder {
-            id: UserId(id),
-            scim_managed: managed,
-            deprovisioned: deprov,
-        }))
+fn holder(
+    conn: &mut DbConnection,
+    q: users::BoxedQuery<'static, super::pool::MultiBackend>,
+) -> Result<Option<Holder>, StorageError> {
+    Ok(q.select((
+        users::id,
+        users::scim_user_name.is_not_null(),
+        users::deprovisioned_at.is_not_null(),
+    ))
+    .first::<(i64, bool, bool)>(conn)
+    .optional()?
+    .map(|(id, managed, deprov)| Holder {
+        id: UserId(id),
+        scim_managed: managed,
+        deprovisioned: deprov,
+    }))
 }
 
-pub fn by_user_name(conn: &mut DbConnection, tenant: TenantId, user_name: &str) -> Result<Option<Holder>, StorageError> {
+pub fn by_user_name(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user_name: &str,
+) -> Result<Option<Holder>, StorageError> {
     holder(
         conn,
         users::table
@@ -118,7 +137,11 @@ pub fn by_user_name(conn: &mut DbConnection, tenant: TenantId, user_name: &str) 
     )
 }
 
-pub fn by_email(conn: &mut DbConnection, tenant: TenantId, email: &str) -> Result<Option<Holder>, StorageError> {
+pub fn by_email(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    email: &str,
+) -> Result<Option<Holder>, StorageError> {
     holder(
         conn,
         users::table
@@ -128,7 +151,11 @@ pub fn by_email(conn: &mut DbConnection, tenant: TenantId, email: &str) -> Resul
     )
 }
 
-pub fn by_external_id(conn: &mut DbConnection, tenant: TenantId, external_id: &str) -> Result<Option<Holder>, StorageError> {
+pub fn by_external_id(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    external_id: &str,
+) -> Result<Option<Holder>, StorageError> {
     holder(
         conn,
         users::table
@@ -141,7 +168,11 @@ pub fn by_external_id(conn: &mut DbConnection, tenant: TenantId, external_id: &s
 }
 
 /// For SSO matching: the SCIM user whose externalId or userName is the sign-in's subject.
-pub fn for_subject(conn: &mut DbConnection, tenant: TenantId, subject: &str) -> Result<Option<UserId>, StorageError> {
+pub fn for_subject(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    subject: &str,
+) -> Result<Option<UserId>, StorageError> {
     Ok(users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::deprovisioned_at.is_null())
@@ -158,8 +189,17 @@ pub fn for_subject(conn: &mut DbConnection, tenant: TenantId, subject: &str) -> 
         .map(UserId))
 }
 
-pub fn insert(conn: &mut DbConnection, tenant: TenantId, f: &UserFields, now: i64) -> Result<UserId, StorageError> {
-    let status = if f.active == Some(false) { UserStatus::Deactivated } else { UserStatus::Active };
+pub fn insert(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    f: &UserFields,
+    now: i64,
+) -> Result<UserId, StorageError> {
+    let status = if f.active == Some(false) {
+        UserStatus::Deactivated
+    } else {
+        UserStatus::Active
+    };
     diesel::insert_into(users::table)
         .values((
             users::tenant_id.eq(tenant.0),
@@ -185,7 +225,13 @@ pub fn insert(conn: &mut DbConnection, tenant: TenantId, f: &UserFields, now: i6
 
 /// Stores a SCIM body on a user (and takes the user under SCIM). The IWMS ID is written only
 /// when the tenant maps a SCIM attribute to it; `active` only when the body carries it.
-pub fn write(conn: &mut DbConnection, tenant: TenantId, id: UserId, f: &UserFields, now: i64) -> Result<(), StorageError> {
+pub fn write(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    f: &UserFields,
+    now: i64,
+) -> Result<(), StorageError> {
     let target = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::id.eq(id.0));
@@ -230,50 +276,93 @@ pub fn write(conn: &mut DbConnection, tenant: TenantId, id: UserId, f: &UserFiel
     Ok(())
 }
 
-pub fn set_iwms_id(conn: &mut DbConnection, tenant: TenantId, id: UserId, iwms_id: Option<&str>) -> Result<(), StorageError> {
-    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
-        .set(users::iwms_id.eq(iwms_id))
-        .execute(conn)?;
+pub fn set_iwms_id(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    iwms_id: Option<&str>,
+) -> Result<(), StorageError> {
+    diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::id.eq(id.0)),
+    )
+    .set(users::iwms_id.eq(iwms_id))
+    .execute(conn)?;
     Ok(())
 }
 
-pub fn set_status(conn: &mut DbConnection, tenant: TenantId, id: UserId, status: UserStatus, now: i64) -> Result<(), StorageError> {
-    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
-        .set((users::status.eq(status.as_str()), users::updated_at.eq(now)))
-        .execute(conn)?;
+pub fn set_status(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    status: UserStatus,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::id.eq(id.0)),
+    )
+    .set((users::status.eq(status.as_str()), users::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(())
 }
 
 /// SCIM DELETE: hidden from SCIM and deactivated; the row, identities and history stay.
-pub fn deprovision(conn: &mut DbConnection, tenant: TenantId, id: UserId, now: i64) -> Result<(), StorageError> {
-    diesel::update(users::table.filter(users::tenant_id.eq(tenant.0)).filter(users::id.eq(id.0)))
-        .set((
-            users::deprovisioned_at.eq(Some(now)),
-            users::status.eq(UserStatus::Deactivated.as_str()),
-            users::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+pub fn deprovision(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::id.eq(id.0)),
+    )
+    .set((
+        users::deprovisioned_at.eq(Some(now)),
+        users::status.eq(UserStatus::Deactivated.as_str()),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
 /// The groups of each user in `ids`.
-pub fn groups_of(conn: &mut DbConnection, tenant: TenantId, ids: &[i64]) -> Result<HashMap<i64, Vec<GroupRef>>, StorageError> {
+pub fn groups_of(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<GroupRef>>, StorageError> {
     let rows = group_members::table
         .inner_join(scim_groups::table.on(scim_groups::id.eq(group_members::group_id)))
         .filter(group_members::tenant_id.eq(tenant.0))
         .filter(group_members::user_id.eq_any(ids))
         .order((group_members::user_id.asc(), scim_groups::id.asc()))
-        .select((group_members::user_id, scim_groups::id, scim_groups::display_name))
+        .select((
+            group_members::user_id,
+            scim_groups::id,
+            scim_groups::display_name,
+        ))
         .load::<(i64, i64, String)>(conn)?;
     let mut out: HashMap<i64, Vec<GroupRef>> = HashMap::new();
     for (uid, gid, name) in rows {
-        out.entry(uid).or_default().push(GroupRef { id: gid, display_name: name });
+        out.entry(uid).or_default().push(GroupRef {
+            id: gid,
+            display_name: name,
+        });
     }
     Ok(out)
 }
 
 /// Whether every id is a user SCIM can see in this tenant; returns the first that is not.
-pub fn first_missing(conn: &mut DbConnection, tenant: TenantId, ids: &[i64]) -> Result<Option<i64>, StorageError> {
+pub fn first_missing(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    ids: &[i64],
+) -> Result<Option<i64>, StorageError> {
     let mut found = std::collections::HashSet::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         found.extend(
@@ -284,4 +373,51 @@ pub fn first_missing(conn: &mut DbConnection, tenant: TenantId, ids: &[i64]) -> 
         );
     }
     Ok(ids.iter().copied().find(|i| !found.contains(i)))
+}
+
+/// The column values a SCIM write may change, for the timeline's old → new.
+#[derive(Debug, Clone, Default, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Tracked {
+    pub email: String,
+    pub scim_user_name: Option<String>,
+    pub external_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub iwms_id: Option<String>,
+    pub display_name: Option<String>,
+    pub nick_name: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub employee_number: Option<String>,
+    pub manager_id: Option<String>,
+    pub status: String,
+    pub deprovisioned_at: Option<i64>,
+}
+
+pub fn tracked(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<Tracked, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::id.eq(id.0))
+        .select(Tracked::as_select())
+        .first(conn)?)
+}
+
+/// The user holding this IWMS ID, if any.
+pub fn by_iwms_id(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    iwms_id: &str,
+) -> Result<Option<UserId>, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::iwms_id.eq(iwms_id))
+        .select(users::id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(UserId))
 }

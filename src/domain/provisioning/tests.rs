@@ -337,7 +337,12 @@ fn scim_user_is_matched_by_subject_before_email_and_never_duplicated() {
         by_email: cand(user(5, "bob@x.com", None), None),
         ..Default::default()
     };
-    let d = decide(&policy(false, &["x.com"], false), "bob", &claims("bob@x.com", None), &cands);
+    let d = decide(
+        &policy(false, &["x.com"], false),
+        "bob",
+        &claims("bob@x.com", None),
+        &cands,
+    );
     match d {
         Decision::SignIn {
             user_id,
@@ -345,7 +350,10 @@ fn scim_user_is_matched_by_subject_before_email_and_never_duplicated() {
             create_link,
             ..
         } => {
-            assert_eq!((user_id, matched_by, create_link), (UserId(4), MatchedBy::ScimId, true));
+            assert_eq!(
+                (user_id, matched_by, create_link),
+                (UserId(4), MatchedBy::ScimId, true)
+            );
         }
         other => panic!("expected a sign-in, got {other:?}"),
     }
@@ -354,7 +362,12 @@ fn scim_user_is_matched_by_subject_before_email_and_never_duplicated() {
         by_scim: cand(user(4, "bob@x.com", None), Some("someone-else")),
         ..Default::default()
     };
-    let d = decide(&policy(true, &["x.com"], false), "bob", &claims("bob@x.com", None), &cands);
+    let d = decide(
+        &policy(true, &["x.com"], false),
+        "bob",
+        &claims("bob@x.com", None),
+        &cands,
+    );
     assert_eq!(reason(&d), Some(Reason::IdentityConflict));
     // A deactivated (SCIM active=false) user cannot sign in.
     let mut off = user(4, "bob@x.com", None);
@@ -363,6 +376,11 @@ fn scim_user_is_matched_by_subject_before_email_and_never_duplicated() {
         by_scim: cand(off, None),
         ..Default::default()
     };
-    let d = decide(&policy(true, &[], false), "bob", &claims("bob@x.com", None), &cands);
+    let d = decide(
+        &policy(true, &[], false),
+        "bob",
+        &claims("bob@x.com", None),
+        &cands,
+    );
     assert_eq!(reason(&d), Some(Reason::UserDeactivated));
 }

@@ -60,9 +60,12 @@ fn compare(a: &Attr, actual: Option<&Json>, op: CompareOp, expected: &Value) -> 
             Some(b) => ordered(Some(b.cmp(e)), op) && matches!(op, CompareOp::Eq | CompareOp::Ne),
             None => op == CompareOp::Ne,
         },
-        (Some(Json::Number(n)), Value::Num(e)) => {
-            ordered(n.as_f64().zip(e.as_f64()).and_then(|(x, y)| x.partial_cmp(&y)), op)
-        }
+        (Some(Json::Number(n)), Value::Num(e)) => ordered(
+            n.as_f64()
+                .zip(e.as_f64())
+                .and_then(|(x, y)| x.partial_cmp(&y)),
+            op,
+        ),
         _ => op == CompareOp::Ne,
     }
 }
@@ -148,11 +151,18 @@ mod tests {
             ("display pr", false),
             ("value pr", true),
         ] {
-            assert_eq!(matches(&parse(f).unwrap(), emails(), &e).unwrap(), want, "{f}");
+            assert_eq!(
+                matches(&parse(f).unwrap(), emails(), &e).unwrap(),
+                want,
+                "{f}"
+            );
         }
         let members = schema::find(crate::domain::scim::schema::GROUP_ATTRS, "members").unwrap();
         let m = json!({"value": "AbC"});
-        assert!(!matches(&parse(r#"value eq "abc""#).unwrap(), members, &m).unwrap(), "ids are case-exact");
+        assert!(
+            !matches(&parse(r#"value eq "abc""#).unwrap(), members, &m).unwrap(),
+            "ids are case-exact"
+        );
         assert!(matches(&parse(r#"bogus eq "x""#).unwrap(), emails(), &e).is_err());
     }
 
@@ -164,6 +174,8 @@ mod tests {
             json!({"type": "work", "primary": true})
         );
         assert!(implied_element(&parse(r#"type co "w""#).unwrap(), emails()).is_none());
-        assert!(implied_element(&parse(r#"type eq "a" or type eq "b""#).unwrap(), emails()).is_none());
+        assert!(
+            implied_element(&parse(r#"type eq "a" or type eq "b""#).unwrap(), emails()).is_none()
+        );
     }
 }

@@ -34,7 +34,12 @@ impl GroupFields {
             )));
         }
         let mut members = Vec::new();
-        for m in doc.get("members").and_then(Value::as_array).into_iter().flatten() {
+        for m in doc
+            .get("members")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(t) = m.get("type").and_then(Value::as_str)
                 && !t.eq_ignore_ascii_case("User")
             {
@@ -43,15 +48,15 @@ impl GroupFields {
                     quote(t)
                 )));
             }
-            let raw = m
-                .get("value")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ScimError::invalid_value("each member needs a `value` (a user id)"))?;
-            let id = raw
-                .parse::<i64>()
-                .ok()
-                .filter(|i| *i > 0)
-                .ok_or_else(|| ScimError::invalid_value(format!("member `{}` is not a user of this tenant", quote(raw))))?;
+            let raw = m.get("value").and_then(Value::as_str).ok_or_else(|| {
+                ScimError::invalid_value("each member needs a `value` (a user id)")
+            })?;
+            let id = raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| {
+                ScimError::invalid_value(format!(
+                    "member `{}` is not a user of this tenant",
+                    quote(raw)
+                ))
+            })?;
             if !members.contains(&id) {
                 members.push(id);
             }
@@ -130,7 +135,11 @@ mod tests {
             json!({"schemas": [GROUP], "displayName": "x", "members": [{"value": "1", "type": "Group"}]}),
             json!({"schemas": [GROUP], "displayName": "x", "members": [{"display": "no value"}]}),
         ] {
-            assert_eq!(GroupFields::from_body(&bad).unwrap_err().status, 400, "{bad}");
+            assert_eq!(
+                GroupFields::from_body(&bad).unwrap_err().status,
+                400,
+                "{bad}"
+            );
         }
     }
 }

@@ -3,9 +3,10 @@
 pub mod error;
 pub mod eval;
 pub mod filter;
+pub mod group;
 pub mod normalize;
 pub mod patch;
 pub mod path;
+pub mod query;
 pub mod schema;
-pub mod group;
 pub mod user;

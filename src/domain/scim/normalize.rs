@@ -38,7 +38,9 @@ fn simple(a: &Attr, path: &str, v: &Value) -> Result<Value, ScimError> {
             _ => Err(type_err(path, "a number")),
         },
         Type::DateTime => {
-            let s = v.as_str().ok_or_else(|| type_err(path, "a dateTime string"))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| type_err(path, "a dateTime string"))?;
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
                 .map_err(|_| type_err(path, "an xsd:dateTime such as 2026-01-31T12:00:00Z"))?;
             Ok(v.clone())
@@ -50,7 +52,9 @@ fn simple(a: &Attr, path: &str, v: &Value) -> Result<Value, ScimError> {
                     "`{path}` is longer than {MAX_STRING_CHARS} characters"
                 )));
             }
-            if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            if s.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
                 return Err(ScimError::invalid_value(format!(
                     "`{path}` contains control characters"
                 )));
@@ -221,7 +225,12 @@ pub fn resource(input: &Value, rs: &ResourceSchema) -> Result<Map<String, Value>
         }
     }
     out.insert("schemas".into(), Value::Array(schemas));
-    for a in rs.core_attrs.iter().filter(|a| a.required) {
+    // Required complex attributes (emails) have fallbacks their resource type checks.
+    for a in rs
+        .core_attrs
+        .iter()
+        .filter(|a| a.required && a.ty != Type::Complex)
+    {
         if !out.contains_key(a.name) {
             return Err(ScimError::invalid_value(format!(
                 "`{}` is required",
@@ -261,7 +270,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r["schemas"], json!([USER, ENTERPRISE_USER]));
-        assert_eq!(r[ENTERPRISE_USER], json!({"employeeNumber": "7", "manager": {"value": "3"}}));
+        assert_eq!(
+            r[ENTERPRISE_USER],
+            json!({"employeeNumber": "7", "manager": {"value": "3"}})
+        );
     }
 
     #[test]
@@ -269,13 +281,31 @@ mod tests {
         for (body, why) in [
             (json!({"userName": "u"}), "schemas"),
             (json!({"schemas": [USER]}), "userName` is required"),
-            (json!({"schemas": [USER], "userName": "u", "shoeSize": 9}), "unknown attribute"),
-            (json!({"schemas": [USER], "userName": "u", "name": {"nick": "x"}}), "no sub-attribute"),
-            (json!({"schemas": [USER], "userName": 5}), "must be a string"),
-            (json!({"schemas": [USER], "userName": "u", "active": "yes"}), "boolean"),
-            (json!({"schemas": [USER], "userName": "u", "emails": {"value": "x"}}), "array"),
+            (
+                json!({"schemas": [USER], "userName": "u", "shoeSize": 9}),
+                "unknown attribute",
+            ),
+            (
+                json!({"schemas": [USER], "userName": "u", "name": {"nick": "x"}}),
+                "no sub-attribute",
+            ),
+            (
+                json!({"schemas": [USER], "userName": 5}),
+                "must be a string",
+            ),
+            (
+                json!({"schemas": [USER], "userName": "u", "active": "yes"}),
+                "boolean",
+            ),
+            (
+                json!({"schemas": [USER], "userName": "u", "emails": {"value": "x"}}),
+                "array",
+            ),
             (json!({"schemas": [USER], "userName": "u\u{0}"}), "control"),
-            (json!({"schemas": [USER, "urn:x"], "userName": "u"}), "not supported"),
+            (
+                json!({"schemas": [USER, "urn:x"], "userName": "u"}),
+                "not supported",
+            ),
             (
                 json!({"schemas": [USER], "userName": "u", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
                 "more than one primary",

@@ -36,8 +36,10 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
         .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
         .and_then(|(_, v)| v.as_array())
         .is_some_and(|l| {
-            l.iter()
-                .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(super::schema::PATCH_OP)))
+            l.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(super::schema::PATCH_OP))
+            })
         });
     if !schemas_ok {
         return Err(ScimError::invalid_syntax(format!(
@@ -65,7 +67,10 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
                     .find(|(k, _)| k.eq_ignore_ascii_case(name))
                     .map(|(_, v)| v)
             };
-            let op = match field("op").and_then(Value::as_str).map(str::to_ascii_lowercase) {
+            let op = match field("op")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+            {
                 Some(s) if s == "add" => OpKind::Add,
                 Some(s) if s == "replace" => OpKind::Replace,
                 Some(s) if s == "remove" => OpKind::Remove,
@@ -97,6 +102,7 @@ pub fn apply(
 ) -> Result<(), ScimError> {
     for op in ops {
         match &op.path {
+            Some(p) if rs.extension(p.trim()).is_some() => extension(doc, op, rs, p.trim())?,
             Some(p) => {
                 let path = parse_patch_path(p, rs)?;
                 apply_one(doc, op.op, &path, op.value.as_ref())?;
@@ -109,7 +115,11 @@ pub fn apply(
 
 /// `{"op":"replace","value":{"active":false,"name.givenName":"A","urn:…:User":{…}}}`: each
 /// key is a path of its own.
-fn pathless(doc: &mut Map<String, Value>, op: &PatchOp, rs: &ResourceSchema) -> Result<(), ScimError> {
+fn pathless(
+    doc: &mut Map<String, Value>,
+    op: &PatchOp,
+    rs: &ResourceSchema,
+) -> Result<(), ScimError> {
     if op.op == OpKind::Remove {
         return Err(ScimError::no_target("remove needs a path"));
     }
@@ -135,6 +145,39 @@ fn pathless(doc: &mut Map<String, Value>, op: &PatchOp, rs: &ResourceSchema) -> 
             continue;
         }
         let path = parse_patch_path(k, rs)?;
+        apply_one(doc, op.op, &path, Some(v))?;
+    }
+    Ok(())
+}
+
+/// `"path": "urn:…:enterprise:2.0:User"`: the whole extension. Remove drops it; add and
+/// replace set each attribute of the value object (its own `schemas` key is ignored).
+fn extension(
+    doc: &mut Map<String, Value>,
+    op: &PatchOp,
+    rs: &ResourceSchema,
+    path: &str,
+) -> Result<(), ScimError> {
+    let Some((uri, _)) = rs.extension(path) else {
+        return Err(ScimError::invalid_path("unknown extension"));
+    };
+    if op.op == OpKind::Remove {
+        doc.remove(uri);
+        return Ok(());
+    }
+    let Some(Value::Object(value)) = &op.value else {
+        return Err(ScimError::invalid_value(format!(
+            "`{uri}` takes an object of its attributes"
+        )));
+    };
+    if op.op == OpKind::Replace {
+        doc.remove(uri);
+    }
+    for (k, v) in value {
+        if k.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let path = parse_patch_path(&format!("{uri}:{k}"), rs)?;
         apply_one(doc, op.op, &path, Some(v))?;
     }
     Ok(())
@@ -258,7 +301,10 @@ fn apply_one(
         Some(f) => filtered(c, op, &t, f, value)?,
     }
     if let Some(uri) = t.extension
-        && doc.get(uri).and_then(Value::as_object).is_some_and(Map::is_empty)
+        && doc
+            .get(uri)
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
     {
         doc.remove(uri);
     }
@@ -348,7 +394,9 @@ fn plain(
             // Sub-attributes not given are left unchanged (§3.5.2.1, §3.5.2.3).
             let v = value.unwrap_or(&Value::Null);
             if !v.is_object() {
-                return Err(ScimError::invalid_value(format!("`{name}` must be an object")));
+                return Err(ScimError::invalid_value(format!(
+                    "`{name}` must be an object"
+                )));
             }
             let entry = c
                 .entry(name.to_owned())
@@ -440,7 +488,10 @@ fn filtered(
                         None => merge_into(&mut list[i], &v),
                     }
                 }
-                if is_primary(&v) || t.sub.is_some_and(|s| s.name == "primary") && normalize::boolean(&v) == Some(true) {
+                if is_primary(&v)
+                    || t.sub.is_some_and(|s| s.name == "primary")
+                        && normalize::boolean(&v) == Some(true)
+                {
                     for (i, e) in list.iter_mut().enumerate() {
                         if !hits.contains(&i)
                             && let Some(o) = e.as_object_mut()

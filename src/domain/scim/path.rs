@@ -48,7 +48,11 @@ pub fn resolve(p: &AttrPath, rs: &ResourceSchema) -> Result<Resolved, ScimError>
                 ScimError::invalid_path(format!("unknown schema `{}`", quote(uri)))
             })?;
             let a = schema::find(attrs, &p.attr)
-                .or_else(|| (resolved_uri == rs.core).then(|| schema::common(&p.attr)).flatten())
+                .or_else(|| {
+                    (resolved_uri == rs.core)
+                        .then(|| schema::common(&p.attr))
+                        .flatten()
+                })
                 .ok_or_else(unknown)?;
             let ext = (resolved_uri != rs.core).then_some(resolved_uri);
             (ext, a)
@@ -78,7 +82,10 @@ pub struct PatchPath {
 
 /// Splits a schema URN prefix off `raw` using the schema's known URNs (they contain dots
 /// and colons, so no generic split works).
-fn split_urn<'a>(raw: &'a str, rs: &ResourceSchema) -> Result<(Option<&'static str>, &'a str), ScimError> {
+fn split_urn<'a>(
+    raw: &'a str,
+    rs: &ResourceSchema,
+) -> Result<(Option<&'static str>, &'a str), ScimError> {
     if raw.len() < 4 || !raw[..4].eq_ignore_ascii_case("urn:") {
         return Ok((None, raw));
     }
@@ -182,7 +189,11 @@ mod tests {
         .unwrap();
         assert_eq!((p.target.extension, p.target.attr.name), (None, "userName"));
         assert_eq!(
-            parse_patch_path("externalId", &USER_RESOURCE).unwrap().target.attr.name,
+            parse_patch_path("externalId", &USER_RESOURCE)
+                .unwrap()
+                .target
+                .attr
+                .name,
             "externalId"
         );
     }
@@ -199,7 +210,11 @@ mod tests {
             "",
         ] {
             let e = parse_patch_path(bad, &USER_RESOURCE).unwrap_err();
-            assert_eq!(e.scim_type, Some(super::super::error::ScimType::InvalidPath), "{bad}");
+            assert_eq!(
+                e.scim_type,
+                Some(super::super::error::ScimType::InvalidPath),
+                "{bad}"
+            );
         }
     }
 }

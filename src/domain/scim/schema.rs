@@ -150,10 +150,18 @@ const fn canonical(mut a: Attr, values: &'static [&'static str]) -> Attr {
 
 /// value/display/type/primary, the shape of most multi-valued attributes.
 const fn plural(ty: Type, kinds: &'static [&'static str]) -> [Attr; 4] {
+    let mut value = typed("value", ty, "The value.");
+    value.required = true;
     [
-        typed("value", ty, "The value."),
-        s("display", "A human-readable name, primarily used for display purposes."),
-        canonical(s("type", "A label indicating the attribute's function."), kinds),
+        value,
+        s(
+            "display",
+            "A human-readable name, primarily used for display purposes.",
+        ),
+        canonical(
+            s("type", "A label indicating the attribute's function."),
+            kinds,
+        ),
         typed(
             "primary",
             Type::Boolean,
@@ -175,7 +183,11 @@ const PHOTO_SUB: [Attr; 4] = [
     reference("value", &["external"], "URL of a photo of the user."),
     s("display", "A human-readable name."),
     canonical(s("type", "photo or thumbnail."), &["photo", "thumbnail"]),
-    typed("primary", Type::Boolean, "Whether this is the primary photo."),
+    typed(
+        "primary",
+        Type::Boolean,
+        "Whether this is the primary photo.",
+    ),
 ];
 const PLAIN_SUB: [Attr; 4] = plural(Type::String, &[]);
 const CERT_SUB: [Attr; 4] = plural(Type::Binary, &[]);
@@ -190,21 +202,34 @@ const NAME_SUB: [Attr; 6] = [
 ];
 
 const ADDRESS_SUB: [Attr; 8] = [
-    s("formatted", "The full mailing address, formatted for display."),
+    s(
+        "formatted",
+        "The full mailing address, formatted for display.",
+    ),
     s("streetAddress", "The street address."),
     s("locality", "The city or locality."),
     s("region", "The state or region."),
     s("postalCode", "The zip code or postal code."),
     s("country", "The country name (ISO 3166-1 alpha-2)."),
-    canonical(s("type", "work, home or other."), &["work", "home", "other"]),
-    typed("primary", Type::Boolean, "Whether this is the primary address."),
+    canonical(
+        s("type", "work, home or other."),
+        &["work", "home", "other"],
+    ),
+    typed(
+        "primary",
+        Type::Boolean,
+        "Whether this is the primary address.",
+    ),
 ];
 
 const GROUP_REF_SUB: [Attr; 4] = [
     exact(read_only(s("value", "The id of the group."))),
     read_only(reference("$ref", &["Group"], "The URI of the group.")),
     read_only(s("display", "The group's displayName.")),
-    read_only(canonical(s("type", "direct or indirect."), &["direct", "indirect"])),
+    read_only(canonical(
+        s("type", "direct or indirect."),
+        &["direct", "indirect"],
+    )),
 ];
 
 pub const USER_ATTRS: &[Attr] = &[
@@ -220,12 +245,25 @@ pub const USER_ATTRS: &[Attr] = &[
     complex("name", &NAME_SUB, "The components of the user's name."),
     s("displayName", "The name of the user, suitable for display."),
     s("nickName", "The casual way to address the user."),
-    reference("profileUrl", &["external"], "A URL of the user's online profile."),
+    reference(
+        "profileUrl",
+        &["external"],
+        "A URL of the user's online profile.",
+    ),
     s("title", "The user's title, such as 'Vice President'."),
-    s("userType", "The relationship between the organization and the user."),
-    s("preferredLanguage", "The user's preferred written or spoken language."),
+    s(
+        "userType",
+        "The relationship between the organization and the user.",
+    ),
+    s(
+        "preferredLanguage",
+        "The user's preferred written or spoken language.",
+    ),
     s("locale", "The user's default location, e.g. en-US."),
-    s("timezone", "The user's time zone in IANA format, e.g. Europe/Paris."),
+    s(
+        "timezone",
+        "The user's time zone in IANA format, e.g. Europe/Paris.",
+    ),
     typed("active", Type::Boolean, "Whether the user can sign in."),
     {
         let mut a = s(
@@ -237,11 +275,25 @@ pub const USER_ATTRS: &[Attr] = &[
         a.case_exact = true;
         a
     },
-    multi(complex("emails", &EMAIL_SUB, "Email addresses; the primary (or work, or first) one is the sign-in email.")),
+    {
+        // Required: ssogate keeps an email for every user. A userName that is an email
+        // address stands in when `emails` is absent.
+        let mut a = multi(complex(
+            "emails",
+            &EMAIL_SUB,
+            "Email addresses; the primary (or work, or first) one is the sign-in email. Required unless userName is an email address.",
+        ));
+        a.required = true;
+        a
+    },
     multi(complex("phoneNumbers", &PHONE_SUB, "Phone numbers.")),
     multi(complex("ims", &IMS_SUB, "Instant messaging addresses.")),
     multi(complex("photos", &PHOTO_SUB, "URLs of photos of the user.")),
-    multi(complex("addresses", &ADDRESS_SUB, "Physical mailing addresses.")),
+    multi(complex(
+        "addresses",
+        &ADDRESS_SUB,
+        "Physical mailing addresses.",
+    )),
     read_only(multi(complex(
         "groups",
         &GROUP_REF_SUB,
@@ -249,17 +301,28 @@ pub const USER_ATTRS: &[Attr] = &[
     ))),
     multi(complex("entitlements", &PLAIN_SUB, "Entitlements.")),
     multi(complex("roles", &PLAIN_SUB, "Roles.")),
-    multi(complex("x509Certificates", &CERT_SUB, "X.509 certificates (base64 DER).")),
+    multi(complex(
+        "x509Certificates",
+        &CERT_SUB,
+        "X.509 certificates (base64 DER).",
+    )),
 ];
 
 const MANAGER_SUB: [Attr; 3] = [
     exact(s("value", "The id of the user's manager.")),
-    read_only(reference("$ref", &["User"], "The URI of the manager.")),
+    reference(
+        "$ref",
+        &["User"],
+        "The URI of the manager, as the client sent it.",
+    ),
     read_only(s("displayName", "The manager's displayName.")),
 ];
 
 pub const ENTERPRISE_ATTRS: &[Attr] = &[
-    s("employeeNumber", "A string identifier, typically numeric or alphanumeric."),
+    s(
+        "employeeNumber",
+        "A string identifier, typically numeric or alphanumeric.",
+    ),
     s("costCenter", "The name of a cost center."),
     s("organization", "The name of an organization."),
     s("division", "The name of a division."),
@@ -280,7 +343,10 @@ const MEMBER_SUB: [Attr; 4] = [
     },
     read_only(s("display", "The member's displayName.")),
     {
-        let mut a = canonical(s("type", "User (nested groups are not supported)."), &["User"]);
+        let mut a = canonical(
+            s("type", "User (nested groups are not supported)."),
+            &["User"],
+        );
         a.mutability = Mutability::Immutable;
         a
     },
@@ -328,8 +394,16 @@ pub const ID: Attr = read_only(exact(s("id", "The server's identifier for the re
 
 const META_SUB: [Attr; 5] = [
     read_only(s("resourceType", "User or Group.")),
-    read_only(typed("created", Type::DateTime, "When the resource was created.")),
-    read_only(typed("lastModified", Type::DateTime, "When the resource last changed.")),
+    read_only(typed(
+        "created",
+        Type::DateTime,
+        "When the resource was created.",
+    )),
+    read_only(typed(
+        "lastModified",
+        Type::DateTime,
+        "When the resource last changed.",
+    )),
     read_only(reference("location", &["uri"], "The URI of the resource.")),
     read_only(s("version", "The resource version.")),
 ];

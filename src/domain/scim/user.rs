@@ -19,15 +19,42 @@ pub struct IwmsSource {
 
 /// Single-valued string attributes a tenant may pick as its IWMS ID.
 const IWMS_CHOICES: &[IwmsSource] = &[
-    IwmsSource { extension: None, attr: "externalId" },
-    IwmsSource { extension: None, attr: "nickName" },
-    IwmsSource { extension: None, attr: "title" },
-    IwmsSource { extension: None, attr: "userType" },
-    IwmsSource { extension: Some(ENTERPRISE_USER), attr: "employeeNumber" },
-    IwmsSource { extension: Some(ENTERPRISE_USER), attr: "costCenter" },
-    IwmsSource { extension: Some(ENTERPRISE_USER), attr: "organization" },
-    IwmsSource { extension: Some(ENTERPRISE_USER), attr: "division" },
-    IwmsSource { extension: Some(ENTERPRISE_USER), attr: "department" },
+    IwmsSource {
+        extension: None,
+        attr: "externalId",
+    },
+    IwmsSource {
+        extension: None,
+        attr: "nickName",
+    },
+    IwmsSource {
+        extension: None,
+        attr: "title",
+    },
+    IwmsSource {
+        extension: None,
+        attr: "userType",
+    },
+    IwmsSource {
+        extension: Some(ENTERPRISE_USER),
+        attr: "employeeNumber",
+    },
+    IwmsSource {
+        extension: Some(ENTERPRISE_USER),
+        attr: "costCenter",
+    },
+    IwmsSource {
+        extension: Some(ENTERPRISE_USER),
+        attr: "organization",
+    },
+    IwmsSource {
+        extension: Some(ENTERPRISE_USER),
+        attr: "division",
+    },
+    IwmsSource {
+        extension: Some(ENTERPRISE_USER),
+        attr: "department",
+    },
 ];
 
 impl IwmsSource {
@@ -35,7 +62,9 @@ impl IwmsSource {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
         let (ext, name) = match raw.rsplit_once(':') {
-            Some((uri, name)) if uri.eq_ignore_ascii_case(ENTERPRISE_USER) => (Some(ENTERPRISE_USER), name),
+            Some((uri, name)) if uri.eq_ignore_ascii_case(ENTERPRISE_USER) => {
+                (Some(ENTERPRISE_USER), name)
+            }
             Some((uri, name)) if uri.eq_ignore_ascii_case(super::schema::USER) => (None, name),
             Some(_) => (Some(""), raw),
             None => (None, raw),
@@ -48,7 +77,11 @@ impl IwmsSource {
                 format!(
                     "`{}` cannot carry the IWMS ID; choose one of: {}",
                     quote(raw),
-                    IWMS_CHOICES.iter().map(|c| c.attr).collect::<Vec<_>>().join(", ")
+                    IWMS_CHOICES
+                        .iter()
+                        .map(|c| c.attr)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
     }
@@ -238,7 +271,10 @@ pub struct GroupRef {
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -265,7 +301,11 @@ pub fn render(u: &StoredUser, groups: &[GroupRef], base: &str, iwms: Option<Iwms
     set_name_part(&mut doc, "familyName", &u.last_name);
     if let Some(src) = iwms {
         src.set(&mut doc, u.iwms_id.as_deref());
-        if doc.get(ENTERPRISE_USER).and_then(Value::as_object).is_some_and(Map::is_empty) {
+        if doc
+            .get(ENTERPRISE_USER)
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+        {
             doc.remove(ENTERPRISE_USER);
         }
     }
@@ -274,13 +314,9 @@ pub fn render(u: &StoredUser, groups: &[GroupRef], base: &str, iwms: Option<Iwms
         schemas.push(Value::from(ENTERPRISE_USER));
     }
     doc.insert("schemas".into(), Value::Array(schemas));
-    doc.insert("active".into(), Value::Bool(u.active));
-    if let Some(Value::Object(m)) = doc
-        .get_mut(ENTERPRISE_USER)
-        .and_then(|e| e.get_mut("manager"))
-        && let Some(id) = m.get("value").and_then(Value::as_str).map(str::to_owned)
-    {
-        m.insert("$ref".into(), Value::from(format!("{base}/Users/{id}")));
+    // `active` as the client set it; a user deactivated another way always shows false.
+    if !u.active || doc.contains_key("active") {
+        doc.insert("active".into(), Value::Bool(u.active));
     }
     if !groups.is_empty() {
         doc.insert(
@@ -322,7 +358,11 @@ mod tests {
     fn splits_columns_and_picks_the_sign_in_email() {
         let iwms = IwmsSource::parse("employeeNumber").unwrap();
         let f = UserFields::from_body(&body(), Some(iwms)).unwrap();
-        assert_eq!(f.email.as_str(), "bob@acme.com", "work beats the first address");
+        assert_eq!(
+            f.email.as_str(),
+            "bob@acme.com",
+            "work beats the first address"
+        );
         assert_eq!(f.iwms_id.as_deref(), Some("E-7"));
         assert_eq!(f.manager_id.as_deref(), Some("42"));
         assert_eq!(f.active, None);
@@ -334,16 +374,29 @@ mod tests {
     #[test]
     fn needs_an_email_somewhere() {
         let b = json!({"schemas": [USER], "userName": "bob"});
-        assert!(UserFields::from_body(&b, None).unwrap_err().detail.contains("email address is required"));
+        assert!(
+            UserFields::from_body(&b, None)
+                .unwrap_err()
+                .detail
+                .contains("email address is required")
+        );
         let b = json!({"schemas": [USER], "userName": "bob", "emails": [{"value": "not-mail"}]});
         assert!(UserFields::from_body(&b, None).is_err());
         let b = json!({"schemas": [USER], "userName": "bob", "name": {"givenName": "a\nb"}, "emails": [{"value": "a@b.co"}]});
-        assert!(UserFields::from_body(&b, None).unwrap_err().detail.contains("one line"));
+        assert!(
+            UserFields::from_body(&b, None)
+                .unwrap_err()
+                .detail
+                .contains("one line")
+        );
     }
 
     #[test]
     fn render_overlays_what_sign_ins_change() {
-        let iwms = IwmsSource::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber").unwrap();
+        let iwms = IwmsSource::parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+        )
+        .unwrap();
         let f = UserFields::from_body(&body(), Some(iwms)).unwrap();
         let u = StoredUser {
             id: 9,
@@ -356,10 +409,22 @@ mod tests {
             created_at: 0,
             updated_at: 60,
         };
-        let r = render(&u, &[GroupRef { id: 3, display_name: "Eng".into() }], "https://x/scim/v2", Some(iwms));
+        let r = render(
+            &u,
+            &[GroupRef {
+                id: 3,
+                display_name: "Eng".into(),
+            }],
+            "https://x/scim/v2",
+            Some(iwms),
+        );
         assert_eq!(r["name"], json!({"givenName": "Robert"}));
         assert_eq!(r[ENTERPRISE_USER]["employeeNumber"], "E-8");
-        assert_eq!(r[ENTERPRISE_USER]["manager"]["$ref"], "https://x/scim/v2/Users/42");
+        assert_eq!(
+            r[ENTERPRISE_USER]["manager"],
+            json!({"value": "42"}),
+            "echoed as sent"
+        );
         assert_eq!(r["active"], false);
         assert_eq!(r["groups"][0]["value"], "3");
         assert_eq!(r["meta"]["lastModified"], "1970-01-01T00:01:00Z");
@@ -368,7 +433,10 @@ mod tests {
 
     #[test]
     fn iwms_source_choices() {
-        assert_eq!(IwmsSource::parse("EMPLOYEENUMBER").unwrap().as_string(), format!("{ENTERPRISE_USER}:employeeNumber"));
+        assert_eq!(
+            IwmsSource::parse("EMPLOYEENUMBER").unwrap().as_string(),
+            format!("{ENTERPRISE_USER}:employeeNumber")
+        );
         assert_eq!(IwmsSource::parse("externalId").unwrap().extension, None);
         assert!(IwmsSource::parse("userName").is_err());
         assert!(IwmsSource::parse("urn:x:employeeNumber").is_err());

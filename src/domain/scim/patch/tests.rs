@@ -21,7 +21,12 @@ fn user() -> Value {
 
 #[test]
 fn okta_pathless_replace_deactivates() {
-    let d = run(user(), ops(json!([{"op": "replace", "value": {"active": false}}])), &USER_RESOURCE).unwrap();
+    let d = run(
+        user(),
+        ops(json!([{"op": "replace", "value": {"active": false}}])),
+        &USER_RESOURCE,
+    )
+    .unwrap();
     assert_eq!(d["active"], false);
 }
 
@@ -40,11 +45,20 @@ fn entra_capitalised_ops_string_booleans_and_value_paths() {
         &USER_RESOURCE,
     )
     .unwrap();
-    assert_eq!(d["active"], "False", "coerced when the result is re-validated");
+    assert_eq!(
+        d["active"], "False",
+        "coerced when the result is re-validated"
+    );
     assert_eq!(d["emails"][0]["value"], "robert@acme.com");
-    assert_eq!(d["addresses"], json!([{"type": "work", "locality": "Paris"}]));
+    assert_eq!(
+        d["addresses"],
+        json!([{"type": "work", "locality": "Paris"}])
+    );
     assert_eq!(d["name"], json!({"givenName": "Robert", "familyName": "B"}));
-    assert_eq!(d[ENTERPRISE_USER], json!({"employeeNumber": "701984", "manager": {"value": "12"}}));
+    assert_eq!(
+        d[ENTERPRISE_USER],
+        json!({"employeeNumber": "701984", "manager": {"value": "12"}})
+    );
     let canonical = crate::domain::scim::normalize::resource(&d, &USER_RESOURCE).unwrap();
     assert_eq!(canonical["active"], false);
 }
@@ -63,27 +77,63 @@ fn pathless_value_object_with_dotted_and_urn_keys() {
     )
     .unwrap();
     assert_eq!(d["name"]["familyName"], "Builder");
-    assert_eq!(d[ENTERPRISE_USER], json!({"department": "R&D", "costCenter": "42"}));
+    assert_eq!(
+        d[ENTERPRISE_USER],
+        json!({"department": "R&D", "costCenter": "42"})
+    );
 }
 
 #[test]
 fn read_only_targets_refuse_changes_but_accept_their_own_value() {
-    let e = run(user(), ops(json!([{"op": "replace", "value": {"id": "8"}}])), &USER_RESOURCE).unwrap_err();
-    assert_eq!(e.scim_type, Some(crate::domain::scim::error::ScimType::Mutability));
-    let e = run(user(), ops(json!([{"op": "add", "path": "groups", "value": [{"value": "1"}]}])), &USER_RESOURCE).unwrap_err();
-    assert_eq!(e.scim_type, Some(crate::domain::scim::error::ScimType::Mutability));
+    let e = run(
+        user(),
+        ops(json!([{"op": "replace", "value": {"id": "8"}}])),
+        &USER_RESOURCE,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.scim_type,
+        Some(crate::domain::scim::error::ScimType::Mutability)
+    );
+    let e = run(
+        user(),
+        ops(json!([{"op": "add", "path": "groups", "value": [{"value": "1"}]}])),
+        &USER_RESOURCE,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.scim_type,
+        Some(crate::domain::scim::error::ScimType::Mutability)
+    );
 }
 
 #[test]
 fn remove_needs_a_path_and_removes_matches_only() {
     let e = run(user(), ops(json!([{"op": "remove"}])), &USER_RESOURCE).unwrap_err();
-    assert_eq!(e.scim_type, Some(crate::domain::scim::error::ScimType::NoTarget));
+    assert_eq!(
+        e.scim_type,
+        Some(crate::domain::scim::error::ScimType::NoTarget)
+    );
     let mut u = user();
     u["emails"] = json!([{"value": "a@x.y", "type": "work"}, {"value": "b@x.y", "type": "home"}]);
-    let d = run(u, ops(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])), &USER_RESOURCE).unwrap();
+    let d = run(
+        u,
+        ops(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])),
+        &USER_RESOURCE,
+    )
+    .unwrap();
     assert_eq!(d["emails"], json!([{"value": "a@x.y", "type": "work"}]));
-    let d = run(d, ops(json!([{"op": "remove", "path": "emails[type eq \"nothing\"]"}])), &USER_RESOURCE).unwrap();
-    assert_eq!(d["emails"].as_array().unwrap().len(), 1, "no match removes nothing");
+    let d = run(
+        d,
+        ops(json!([{"op": "remove", "path": "emails[type eq \"nothing\"]"}])),
+        &USER_RESOURCE,
+    )
+    .unwrap();
+    assert_eq!(
+        d["emails"].as_array().unwrap().len(),
+        1,
+        "no match removes nothing"
+    );
 }
 
 #[test]
@@ -115,21 +165,44 @@ fn group_members_add_and_remove_the_ways_idps_send_them() {
     .unwrap();
     assert_eq!(d["members"], json!([{"value": "3"}]));
     assert_eq!(d["displayName"], "Engineering");
-    let d = run(d, ops(json!([{"op": "remove", "path": "members"}])), &GROUP_RESOURCE).unwrap();
+    let d = run(
+        d,
+        ops(json!([{"op": "remove", "path": "members"}])),
+        &GROUP_RESOURCE,
+    )
+    .unwrap();
     assert_eq!(d.get("members"), None);
 }
 
 #[test]
 fn malformed_requests_are_refused() {
     for (body, t) in [
-        (json!({"Operations": [{"op": "add", "path": "title", "value": "x"}]}), "invalidSyntax"),
+        (
+            json!({"Operations": [{"op": "add", "path": "title", "value": "x"}]}),
+            "invalidSyntax",
+        ),
         (ops(json!([])), "invalidSyntax"),
-        (ops(json!([{"op": "upsert", "path": "title", "value": "x"}])), "invalidSyntax"),
-        (ops(json!([{"op": "add", "path": "shoeSize", "value": 1}])), "invalidPath"),
+        (
+            ops(json!([{"op": "upsert", "path": "title", "value": "x"}])),
+            "invalidSyntax",
+        ),
+        (
+            ops(json!([{"op": "add", "path": "shoeSize", "value": 1}])),
+            "invalidPath",
+        ),
         (ops(json!([{"op": "add", "path": "title"}])), "invalidValue"),
-        (ops(json!([{"op": "replace", "value": "x"}])), "invalidValue"),
-        (ops(json!([{"op": "replace", "path": "emails[type co \"zz\"].value", "value": "x"}])), "noTarget"),
-        (ops(json!([{"op": "replace", "path": "emails.value", "value": "x"}])), "invalidPath"),
+        (
+            ops(json!([{"op": "replace", "value": "x"}])),
+            "invalidValue",
+        ),
+        (
+            ops(json!([{"op": "replace", "path": "emails[type co \"zz\"].value", "value": "x"}])),
+            "noTarget",
+        ),
+        (
+            ops(json!([{"op": "replace", "path": "emails.value", "value": "x"}])),
+            "invalidPath",
+        ),
     ] {
         let e = run(user(), body.clone(), &USER_RESOURCE).unwrap_err();
         assert_eq!(e.scim_type.map(|t| t.as_str()), Some(t), "{body}");

@@ -1,0 +1,197 @@
+//! /Groups: a display name and member users. Membership changes go on each user's timeline.
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::{Result, ScimContext, list_response};
+use crate::domain::ids::UserId;
+use crate::domain::scim::error::ScimError;
+use crate::domain::scim::group::{GroupFields, render};
+use crate::domain::scim::patch;
+use crate::domain::scim::query::{ListQuery, Projection, project, wants};
+use crate::domain::scim::schema::GROUP_RESOURCE;
+use crate::storage::{DbConnection, events, scim_filter, scim_groups, scim_users};
+
+fn not_found() -> ScimError {
+    ScimError::not_found("no such group")
+}
+
+fn parse_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|i| *i > 0)
+}
+
+pub fn rendered(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    id: i64,
+    p: &Projection,
+) -> Result<Value> {
+    let g = scim_groups::get(conn, ctx.tenant.id, id)?.ok_or_else(not_found)?;
+    let members = if wants(p, "members") {
+        Some(scim_groups::members(conn, ctx.tenant.id, id)?)
+    } else {
+        None
+    };
+    Ok(project(
+        render(&g, members.as_deref(), &ctx.base),
+        p,
+        &GROUP_RESOURCE,
+    ))
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    raw_id: &str,
+    p: &Projection,
+) -> Result<Value> {
+    rendered(conn, ctx, parse_id(raw_id).ok_or_else(not_found)?, p)
+}
+
+pub fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value> {
+    let (total, page) = page(conn, ctx, q, q.offset(), q.count)?;
+    Ok(list_response(total, q.start_index, page))
+}
+
+pub fn page(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    q: &ListQuery,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<Value>)> {
+    let filter = match &q.filter {
+        Some(f) => Some(scim_filter::groups(f, ctx.tenant.id)?),
+        None => None,
+    };
+    let total = scim_groups::count(conn, ctx.tenant.id, filter.clone())?;
+    if limit == 0 || offset >= total {
+        return Ok((total, Vec::new()));
+    }
+    let with_members = wants(&q.projection, "members");
+    let mut out = Vec::new();
+    for g in scim_groups::page(conn, ctx.tenant.id, filter, offset, limit)? {
+        let members = if with_members {
+            Some(scim_groups::members(conn, ctx.tenant.id, g.id)?)
+        } else {
+            None
+        };
+        out.push(project(
+            render(&g, members.as_deref(), &ctx.base),
+            &q.projection,
+            &GROUP_RESOURCE,
+        ));
+    }
+    Ok((total, out))
+}
+
+/// Brings the stored members to `wanted`, recording each change on the user's timeline.
+fn sync_members(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    group: i64,
+    name: &str,
+    wanted: &[i64],
+) -> Result<()> {
+    let t = ctx.tenant.id;
+    if let Some(missing) = scim_users::first_missing(conn, t, wanted)? {
+        return Err(ScimError::invalid_value(format!(
+            "member `{missing}` is not a user of this tenant"
+        ))
+        .into());
+    }
+    let current: HashSet<i64> = scim_groups::member_ids(conn, t, group)?
+        .into_iter()
+        .collect();
+    let wanted_set: HashSet<i64> = wanted.iter().copied().collect();
+    for u in wanted.iter().filter(|u| !current.contains(u)) {
+        scim_groups::add_member(conn, t, group, *u, ctx.now)?;
+        events::record(
+            conn,
+            t,
+            UserId(*u),
+            "group_added",
+            &json!({"via": "scim", "group": name}),
+            ctx.now,
+        )?;
+    }
+    for u in current.iter().filter(|u| !wanted_set.contains(u)) {
+        scim_groups::remove_member(conn, t, group, *u)?;
+        events::record(
+            conn,
+            t,
+            UserId(*u),
+            "group_removed",
+            &json!({"via": "scim", "group": name}),
+            ctx.now,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Result<Value> {
+    let f = GroupFields::from_body(body)?;
+    let id = super::transaction(conn, |c| {
+        let id = scim_groups::insert(c, ctx.tenant.id, &f, ctx.now)?;
+        sync_members(c, ctx, id, &f.display_name, &f.members)?;
+        Ok(id)
+    })?;
+    rendered(conn, ctx, id, &Projection::default())
+}
+
+fn write_existing(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    id: i64,
+    derive: impl Fn(Value) -> std::result::Result<GroupFields, ScimError>,
+) -> Result<()> {
+    super::transaction(conn, |c| {
+        let current = rendered(c, ctx, id, &Projection::default())?;
+        let f = derive(current)?;
+        scim_groups::update(c, ctx.tenant.id, id, &f, ctx.now)?;
+        sync_members(c, ctx, id, &f.display_name, &f.members)
+    })
+}
+
+pub fn replace(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    raw_id: &str,
+    body: &Value,
+) -> Result<Value> {
+    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let f = GroupFields::from_body(body)?;
+    write_existing(conn, ctx, id, |_| Ok(f.clone()))?;
+    rendered(conn, ctx, id, &Projection::default())
+}
+
+/// Applies a PATCH; the caller decides whether to answer 204 or with the group.
+pub fn patch(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    raw_id: &str,
+    body: &Value,
+) -> Result<i64> {
+    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let ops = patch::parse_request(body)?;
+    write_existing(conn, ctx, id, |current| {
+        let Value::Object(mut doc) = current else {
+            return Err(ScimError::invalid_value("stored group is not an object"));
+        };
+        patch::apply(&mut doc, &ops, &GROUP_RESOURCE)?;
+        GroupFields::from_body(&Value::Object(doc))
+    })?;
+    Ok(id)
+}
+
+/// Groups belong to the IdP: DELETE removes the group and its memberships (each recorded
+/// on the member's timeline); users are untouched.
+pub fn delete(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> Result<()> {
+    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    super::transaction(conn, |c| {
+        let g = scim_groups::get(c, ctx.tenant.id, id)?.ok_or_else(not_found)?;
+        sync_members(c, ctx, id, &g.display_name, &[])?;
+        scim_groups::delete(c, ctx.tenant.id, id)?;
+        Ok(())
+    })
+}

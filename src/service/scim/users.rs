@@ -1,0 +1,413 @@
+//! /Users: create (or take over the matching existing user), read, list, replace, patch,
+//! deprovision. There is no deletion: DELETE hides the user from SCIM and deactivates it.
+use serde_json::{Value, json};
+
+use super::{Result, ScimContext, diff, list_response};
+use crate::domain::ids::UserId;
+use crate::domain::scim::error::ScimError;
+use crate::domain::scim::patch;
+use crate::domain::scim::query::{ListQuery, Projection, project};
+use crate::domain::scim::schema::USER_RESOURCE;
+use crate::domain::scim::user::{UserFields, render};
+use crate::domain::user::UserStatus;
+use crate::storage::scim_users::{self, Tracked};
+use crate::storage::{
+    DbConnection, domains, events, identities, scim_filter, scim_groups, sessions,
+};
+
+fn not_found() -> ScimError {
+    ScimError::not_found("no such user")
+}
+
+fn parse_id(raw: &str) -> Option<i64> {
+    raw.parse::<i64>().ok().filter(|i| *i > 0)
+}
+
+pub fn rendered(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    id: i64,
+    p: &Projection,
+) -> Result<Value> {
+    let u = scim_users::get(conn, ctx.tenant.id, id)?.ok_or_else(not_found)?;
+    let groups = scim_users::groups_of(conn, ctx.tenant.id, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(project(
+        render(&u, &groups, &ctx.base, ctx.iwms()),
+        p,
+        &USER_RESOURCE,
+    ))
+}
+
+pub fn get(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    raw_id: &str,
+    p: &Projection,
+) -> Result<Value> {
+    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    rendered(conn, ctx, id, p)
+}
+
+pub fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value> {
+    let (total, page) = page(conn, ctx, q, q.offset(), q.count)?;
+    Ok(list_response(total, q.start_index, page))
+}
+
+/// The total and one page of projected users; shared with the root `/.search`.
+pub fn page(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    q: &ListQuery,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<Value>)> {
+    let filter = match &q.filter {
+        Some(f) => Some(scim_filter::users(f, ctx.tenant.id, ctx.iwms())?),
+        None => None,
+    };
+    let total = scim_users::count(conn, ctx.tenant.id, filter.clone())?;
+    if limit == 0 || offset >= total {
+        return Ok((total, Vec::new()));
+    }
+    let users = scim_users::page(conn, ctx.tenant.id, filter, offset, limit)?;
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let mut groups = scim_users::groups_of(conn, ctx.tenant.id, &ids)?;
+    let out = users
+        .iter()
+        .map(|u| {
+            let g = groups.remove(&u.id).unwrap_or_default();
+            project(
+                render(u, &g, &ctx.base, ctx.iwms()),
+                &q.projection,
+                &USER_RESOURCE,
+            )
+        })
+        .collect();
+    Ok((total, out))
+}
+
+/// The existing user a POST describes, under the same rules as just-in-time provisioning:
+/// the userName (a deprovisioned user comes back), an SSO identity whose subject is the
+/// userName or externalId, then the email when its domain is whitelisted for the tenant.
+fn takeover_target(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    f: &UserFields,
+) -> Result<Option<(UserId, &'static str)>> {
+    let t = ctx.tenant.id;
+    if let Some(h) = scim_users::by_user_name(conn, t, &f.user_name)? {
+        if h.scim_managed && !h.deprovisioned {
+            return Err(ScimError::uniqueness(format!(
+                "userName `{}` is already taken",
+                f.user_name
+            ))
+            .into());
+        }
+        return Ok(Some((h.id, "user_name")));
+    }
+    for subject in std::iter::once(f.user_name.as_str()).chain(f.external_id.as_deref()) {
+        if let Some(id) = identities::user_for_subject_any(conn, t, subject)? {
+            let tr = scim_users::tracked(conn, t, id)?;
+            if tr.scim_user_name.is_none() || tr.deprovisioned_at.is_some() {
+                return Ok(Some((id, "sso_subject")));
+            }
+        }
+    }
+    if let Some(h) = scim_users::by_email(conn, t, f.email.as_str())? {
+        if h.scim_managed && !h.deprovisioned {
+            return Err(ScimError::uniqueness(format!(
+                "email `{}` belongs to another user",
+                f.email
+            ))
+            .into());
+        }
+        if !domains::list_for_tenant(conn, t)?.contains(&f.email.domain()) {
+            return Err(ScimError::uniqueness(format!(
+                "a user with email `{}` exists, but {} is not a whitelisted domain of the tenant, so it is not linked",
+                f.email,
+                f.email.domain()
+            ))
+            .into());
+        }
+        return Ok(Some((h.id, "email")));
+    }
+    Ok(None)
+}
+
+/// Unique values held by a user other than `me`: 409 before the database would refuse.
+fn check_unique(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    me: Option<UserId>,
+    f: &UserFields,
+) -> Result<()> {
+    let t = ctx.tenant.id;
+    let other = |h: Option<UserId>| h.is_some_and(|h| Some(h) != me);
+    if other(scim_users::by_user_name(conn, t, &f.user_name)?.map(|h| h.id)) {
+        return Err(
+            ScimError::uniqueness(format!("userName `{}` is already taken", f.user_name)).into(),
+        );
+    }
+    if other(scim_users::by_email(conn, t, f.email.as_str())?.map(|h| h.id)) {
+        return Err(
+            ScimError::uniqueness(format!("email `{}` belongs to another user", f.email)).into(),
+        );
+    }
+    if let Some(iwms) = &f.iwms_id
+        && other(scim_users::by_iwms_id(conn, t, iwms)?)
+    {
+        return Err(
+            ScimError::uniqueness(format!("IWMS ID `{iwms}` belongs to another user")).into(),
+        );
+    }
+    Ok(())
+}
+
+fn changes(old: &Tracked, f: &UserFields, iwms_mapped: bool) -> Vec<Value> {
+    let mut c = Vec::new();
+    diff(
+        &mut c,
+        "email",
+        Some(old.email.as_str()),
+        Some(f.email.as_str()),
+    );
+    diff(
+        &mut c,
+        "user_name",
+        old.scim_user_name.as_deref(),
+        Some(f.user_name.as_str()),
+    );
+    diff(
+        &mut c,
+        "external_id",
+        old.external_id.as_deref(),
+        f.external_id.as_deref(),
+    );
+    diff(
+        &mut c,
+        "first_name",
+        old.first_name.as_deref(),
+        f.first_name.as_deref(),
+    );
+    diff(
+        &mut c,
+        "last_name",
+        old.last_name.as_deref(),
+        f.last_name.as_deref(),
+    );
+    if iwms_mapped {
+        diff(
+            &mut c,
+            "iwms_id",
+            old.iwms_id.as_deref(),
+            f.iwms_id.as_deref(),
+        );
+    }
+    diff(
+        &mut c,
+        "display_name",
+        old.display_name.as_deref(),
+        f.display_name.as_deref(),
+    );
+    diff(
+        &mut c,
+        "nick_name",
+        old.nick_name.as_deref(),
+        f.nick_name.as_deref(),
+    );
+    diff(&mut c, "title", old.title.as_deref(), f.title.as_deref());
+    diff(
+        &mut c,
+        "department",
+        old.department.as_deref(),
+        f.department.as_deref(),
+    );
+    diff(
+        &mut c,
+        "employee_number",
+        old.employee_number.as_deref(),
+        f.employee_number.as_deref(),
+    );
+    diff(
+        &mut c,
+        "manager",
+        old.manager_id.as_deref(),
+        f.manager_id.as_deref(),
+    );
+    c
+}
+
+/// Deactivation ends the user's sessions; both directions go on the timeline.
+fn apply_active(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    id: UserId,
+    was_active: bool,
+    active: Option<bool>,
+) -> Result<()> {
+    let t = ctx.tenant.id;
+    match active {
+        Some(false) if was_active => {
+            scim_users::set_status(conn, t, id, UserStatus::Deactivated, ctx.now)?;
+            let ended = sessions::delete_for_user(conn, t, id)?;
+            events::record(
+                conn,
+                t,
+                id,
+                "deactivated",
+                &json!({"via": "scim", "sessions_ended": ended}),
+                ctx.now,
+            )?;
+        }
+        Some(true) if !was_active => {
+            scim_users::set_status(conn, t, id, UserStatus::Active, ctx.now)?;
+            events::record(conn, t, id, "reactivated", &json!({"via": "scim"}), ctx.now)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Writes `f` onto an existing user and records what changed.
+fn store(conn: &mut DbConnection, ctx: &ScimContext, id: UserId, f: &UserFields) -> Result<()> {
+    let t = ctx.tenant.id;
+    let old = scim_users::tracked(conn, t, id)?;
+    let iwms_mapped = ctx.iwms().is_some();
+    check_unique(conn, ctx, Some(id), f)?;
+    scim_users::write(conn, t, id, f, ctx.now)?;
+    if iwms_mapped {
+        scim_users::set_iwms_id(conn, t, id, f.iwms_id.as_deref())?;
+    }
+    let c = changes(&old, f, iwms_mapped);
+    if !c.is_empty() {
+        events::record(
+            conn,
+            t,
+            id,
+            "attributes_updated",
+            &json!({"via": "scim", "changes": c}),
+            ctx.now,
+        )?;
+    }
+    let was_active = old.status == UserStatus::Active.as_str();
+    // A deprovisioned user taken back by SCIM is active unless the body says otherwise.
+    let active = f
+        .active
+        .or((old.deprovisioned_at.is_some()).then_some(true));
+    apply_active(conn, ctx, id, was_active, active)
+}
+
+pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Result<Value> {
+    let f = UserFields::from_body(body, ctx.iwms())?;
+    let t = ctx.tenant.id;
+    let id = super::transaction(conn, |c| match takeover_target(c, ctx, &f)? {
+        Some((id, matched_by)) => {
+            events::record(
+                c,
+                t,
+                id,
+                "scim_linked",
+                &json!({"matched_by": matched_by}),
+                ctx.now,
+            )?;
+            store(c, ctx, id, &f)?;
+            Ok(id)
+        }
+        None => {
+            check_unique(c, ctx, None, &f)?;
+            let id = scim_users::insert(c, t, &f, ctx.now)?;
+            if ctx.iwms().is_some() {
+                scim_users::set_iwms_id(c, t, id, f.iwms_id.as_deref())?;
+            }
+            events::record(
+                c,
+                t,
+                id,
+                "created",
+                &json!({"via": "scim", "user_name": f.user_name, "email": f.email.as_str(),
+                        "first_name": f.first_name, "last_name": f.last_name, "iwms_id": f.iwms_id,
+                        "active": f.active != Some(false)}),
+                ctx.now,
+            )?;
+            Ok(id)
+        }
+    })?;
+    rendered(conn, ctx, id.0, &Projection::default())
+}
+
+pub fn replace(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    raw_id: &str,
+    body: &Value,
+) -> Result<Value> {
+    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let f = UserFields::from_body(body, ctx.iwms())?;
+    write_existing(conn, ctx, id, |_| Ok(f.clone()))
+}
+
+pub fn patch(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    raw_id: &str,
+    body: &Value,
+) -> Result<Value> {
+    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let ops = patch::parse_request(body)?;
+    let iwms = ctx.iwms();
+    write_existing(conn, ctx, id, |current| {
+        let Value::Object(mut doc) = current else {
+            return Err(ScimError::invalid_value("stored user is not an object"));
+        };
+        patch::apply(&mut doc, &ops, &USER_RESOURCE)?;
+        UserFields::from_body(&Value::Object(doc), iwms)
+    })
+}
+
+/// Loads the user as SCIM shows it, derives the new fields from it, stores them: one
+/// transaction, so concurrent PATCHes cannot lose each other's changes.
+fn write_existing(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    id: i64,
+    derive: impl Fn(Value) -> std::result::Result<UserFields, ScimError>,
+) -> Result<Value> {
+    super::transaction(conn, |c| {
+        let current = rendered(c, ctx, id, &Projection::default())?;
+        store(c, ctx, UserId(id), &derive(current)?)
+    })?;
+    rendered(conn, ctx, id, &Projection::default())
+}
+
+pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> Result<()> {
+    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let t = ctx.tenant.id;
+    super::transaction(conn, |c| {
+        let u = scim_users::get(c, t, id)?.ok_or_else(not_found)?;
+        let uid = UserId(u.id);
+        for (gid, name) in scim_groups::groups_of_user(c, t, u.id)? {
+            scim_groups::remove_member(c, t, gid, u.id)?;
+            events::record(
+                c,
+                t,
+                uid,
+                "group_removed",
+                &json!({"via": "scim", "group": name}),
+                ctx.now,
+            )?;
+        }
+        scim_users::deprovision(c, t, uid, ctx.now)?;
+        let ended = sessions::delete_for_user(c, t, uid)?;
+        events::record(
+            c,
+            t,
+            uid,
+            "deprovisioned",
+            &json!({"via": "scim", "sessions_ended": ended}),
+            ctx.now,
+        )?;
+        Ok(())
+    })
+}
