@@ -290,3 +290,81 @@ fn html_unescape(s: &str) -> String {
         .replace("&amp;", "&")
         .replace("&#38;", "&")
 }
+
+/// SCIM requests against one tenant with one of its bearer tokens.
+pub struct Scim<'a> {
+    pub app: &'a TestApp,
+    pub tenant: String,
+    pub token: String,
+}
+
+impl TestApp {
+    /// A new SCIM token for `tenant` (which must exist).
+    pub fn scim_token(&self, tenant: &str) -> String {
+        self.with_db(|c| {
+            let t = admin::tenant_by_slug(c, tenant).expect("tenant");
+            ssogate::service::scim::tokens::create(c, t.id, "test", now())
+        })
+        .expect("scim token")
+        .token
+    }
+
+    pub fn scim(&self, tenant: &str) -> Scim<'_> {
+        Scim {
+            app: self,
+            tenant: tenant.to_owned(),
+            token: self.scim_token(tenant),
+        }
+    }
+}
+
+impl Scim<'_> {
+    pub fn url(&self, path: &str) -> String {
+        self.app.url(&format!("/t/{}/scim/v2{path}", self.tenant))
+    }
+
+    /// Sends `body` (if any) as application/scim+json; returns status and JSON body
+    /// (Null when empty).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut rb = self
+            .app
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
+        }
+        let res = rb.send().await.expect("scim request");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        let v = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, b: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, Some(b)).await
+    }
+    pub async fn put(&self, path: &str, b: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::PUT, path, Some(b)).await
+    }
+    pub async fn patch(&self, path: &str, b: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::PATCH, path, Some(b)).await
+    }
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+}

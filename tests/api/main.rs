@@ -17,4 +17,8 @@ mod pysaml2;
 mod saml_fixtures;
 mod saml_flow;
 mod saml_hostile;
+mod scim_idp_sequences;
+mod scim_security;
+mod scim_sso;
+mod scim_tester;
 mod stale;
