@@ -7,6 +7,7 @@ SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1
 # Tests only: pysaml2 shells out to xmlsec1; Debian's chromium for the browser walk.
 TEST_PACKAGES := xmlsec1 python3-venv postgresql-client chromium
 VENV := .venv
+SCIM_VENV := .venv-scim
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -35,6 +36,13 @@ $(VENV)/.installed: tests/idp/requirements.txt
 	$(VENV)/bin/pip install -q -r tests/idp/requirements.txt
 	touch $@
 
+# scim2-tester (`scim test`, from PyPI's scim2-cli, pinned with its dependencies) checks the
+# SCIM server; its own venv keeps its pins apart from pysaml2's.
+$(SCIM_VENV)/.installed: tests/scim/requirements.txt
+	python3 -m venv $(SCIM_VENV)
+	$(SCIM_VENV)/bin/pip install -q -r tests/scim/requirements.txt
+	touch $@
+
 # playwright-core for tests/browser (it drives Debian's chromium; it downloads no browser).
 tests/browser/node_modules/.installed: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund
@@ -45,9 +53,9 @@ tests/op/node_modules/.installed: tests/op/package-lock.json
 	cd tests/op && npm ci --no-audit --no-fund
 	touch $@
 
-$(VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed: | system-test-deps
+$(VENV)/.installed $(SCIM_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed: | system-test-deps
 
-test-deps: system-test-deps $(VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, playwright-core, oidc-provider, chromium)
+test-deps: system-test-deps $(VENV)/.installed $(SCIM_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, scim2-tester in .venv-scim, playwright-core, oidc-provider, chromium)
 
 build: deps ## Build the release binary
 	cargo build --release

@@ -190,12 +190,42 @@ async fn secrets_never_reach_the_logs() {
         .unwrap();
     assert_eq!(res.status(), 303);
 
+    // SCIM: the bearer token, passwords and filter values stay out of the logs too.
+    let scim_token = cli.json(&["scim-token", "create", "--tenant", "acme", "--json"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = client
+        .post(format!("{base}/t/acme/scim/v2/Users"))
+        .bearer_auth(&scim_token)
+        .header("content-type", "application/scim+json")
+        .body(
+            serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "scim-user@acme.test", "password": "scim-password-never-logged"})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = client
+        .get(format!(
+            "{base}/t/acme/scim/v2/Users?filter=userName%20eq%20%22scim-filter-secret%22"
+        ))
+        .bearer_auth(&scim_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
     child.kill().unwrap();
     child.wait().unwrap();
     log.push_str(&reader.join().unwrap());
 
     assert!(
-        log.contains("/t/acme/saml/okta/acs") && log.contains("/t/acme/oidc/op/callback"),
+        log.contains("/t/acme/saml/okta/acs")
+            && log.contains("/t/acme/oidc/op/callback")
+            && log.contains("/t/acme/scim/v2/Users"),
         "request logging works: {log}"
     );
     for (what, secret) in [
@@ -212,6 +242,9 @@ async fn secrets_never_reach_the_logs() {
         ("access token", "secret-access-token-xyz"),
         ("ID token", &id_token[..60]),
         ("client secret", "oidc-client-secret-never-logged"),
+        ("SCIM token", scim_token.as_str()),
+        ("SCIM password", "scim-password-never-logged"),
+        ("SCIM filter value", "scim-filter-secret"),
     ] {
         assert!(!log.contains(secret), "{what} leaked into the logs");
     }

@@ -314,8 +314,9 @@ pub fn render(u: &StoredUser, groups: &[GroupRef], base: &str, iwms: Option<Iwms
         schemas.push(Value::from(ENTERPRISE_USER));
     }
     doc.insert("schemas".into(), Value::Array(schemas));
-    // `active` as the client set it; a user deactivated another way always shows false.
-    if !u.active || doc.contains_key("active") {
+    // `active` is shown when the client assigned it, with the account's real state (which
+    // SCIM keeps in step). Removing it leaves the account as it is.
+    if doc.contains_key("active") {
         doc.insert("active".into(), Value::Bool(u.active));
     }
     if !groups.is_empty() {
@@ -397,7 +398,9 @@ mod tests {
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
         )
         .unwrap();
-        let f = UserFields::from_body(&body(), Some(iwms)).unwrap();
+        let mut b = body();
+        b["active"] = json!(true);
+        let f = UserFields::from_body(&b, Some(iwms)).unwrap();
         let u = StoredUser {
             id: 9,
             user_name: f.user_name.clone(),
