@@ -100,6 +100,8 @@ ci: lint test test-pg ## What CI runs: lint, SQLite suite, PostgreSQL suite
 bench: test-deps ## ACS logins/s with p50/p99 on SQLite and PostgreSQL
 	cargo bench --bench acs
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench acs
+	cargo bench --bench scim
+	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench scim
 
 clean-test-dbs: ## Drop leftover ssogate_test_* PostgreSQL databases
 	@for d in $$(psql "$(PG_URL)/postgres" -Atc "select datname from pg_database where datname like 'ssogate_test_%'"); do \
