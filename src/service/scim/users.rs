@@ -123,6 +123,10 @@ fn takeover_target(
             ))
             .into());
         }
+        // A user SCIM itself created and deprovisioned comes back; others need the rule.
+        if h.scim_managed {
+            return Ok(Some((h.id, "email")));
+        }
         if !domains::list_for_tenant(conn, t)?.contains(&f.email.domain()) {
             return Err(ScimError::uniqueness(format!(
                 "a user with email `{}` exists, but {} is not a whitelisted domain of the tenant, so it is not linked",
