@@ -57,4 +57,6 @@ pub struct User {
     pub last_login_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set by SCIM DELETE: hidden from SCIM, deactivated, kept.
+    pub deprovisioned_at: Option<i64>,
 }

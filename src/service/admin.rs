@@ -531,6 +531,8 @@ pub struct UserView {
     pub created_via: String,
     pub last_login_at: Option<i64>,
     pub created_at: i64,
+    /// When SCIM deprovisioned the user (DELETE); the record stays.
+    pub deprovisioned_at: Option<i64>,
 }
 
 impl From<&User> for UserView {
@@ -547,6 +549,7 @@ impl From<&User> for UserView {
             created_via: u.created_via.clone(),
             last_login_at: u.last_login_at,
             created_at: u.created_at,
+            deprovisioned_at: u.deprovisioned_at,
         }
     }
 }

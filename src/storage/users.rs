@@ -23,6 +23,7 @@ struct UserRow {
     last_login_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    deprovisioned_at: Option<i64>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -42,6 +43,7 @@ impl TryFrom<UserRow> for User {
             last_login_at: r.last_login_at,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            deprovisioned_at: r.deprovisioned_at,
         })
     }
 }

@@ -27,6 +27,7 @@ fn user(id: i64, email: &str, iwms: Option<&str>) -> User {
         last_login_at: None,
         created_at: 0,
         updated_at: 0,
+        deprovisioned_at: None,
     }
 }
 
