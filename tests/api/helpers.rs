@@ -358,9 +358,6 @@ impl Scim<'_> {
     pub async fn post(&self, path: &str, b: serde_json::Value) -> (u16, serde_json::Value) {
         self.send(reqwest::Method::POST, path, Some(b)).await
     }
-    pub async fn put(&self, path: &str, b: serde_json::Value) -> (u16, serde_json::Value) {
-        self.send(reqwest::Method::PUT, path, Some(b)).await
-    }
     pub async fn patch(&self, path: &str, b: serde_json::Value) -> (u16, serde_json::Value) {
         self.send(reqwest::Method::PATCH, path, Some(b)).await
     }

@@ -66,18 +66,25 @@ async fn scim_user_signs_in_onto_the_same_record(body: Value) {
     assert_eq!(s, 201, "{u}");
     let id = u["id"].as_str().unwrap().to_owned();
 
-    assert_eq!(sign_in(&app, &idp).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
     let users = app.users("acme");
     assert_eq!(users.len(), 1, "no second user");
     assert_eq!(users[0].id.to_string(), id);
-    assert_eq!(users[0].first_name.as_deref(), Some("Ada"), "from the claims");
+    assert_eq!(
+        users[0].first_name.as_deref(),
+        Some("Ada"),
+        "from the claims"
+    );
     assert_eq!(users[0].last_name.as_deref(), Some("Lovelace"));
     let me: Value = app.me().await.json().await.unwrap();
     assert_eq!(me["user_id"].to_string(), id);
 
-    let d = app
-        .with_db(|c| admin::show_user(c, "acme", &id))
-        .unwrap();
+    let d = app.with_db(|c| admin::show_user(c, "acme", &id)).unwrap();
     assert_eq!(d.identities.len(), 1, "linked");
     assert_eq!(d.identities[0].subject, NAME_ID);
     let t = timeline(&app, &id);
@@ -160,7 +167,12 @@ async fn scim_deactivation_and_delete_end_the_open_session() {
     assert_eq!(s, 201, "{u}");
     let path = format!("/Users/{}", u["id"].as_str().unwrap());
 
-    assert_eq!(sign_in(&app, &idp).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
     assert_eq!(app.me().await.status(), 200);
     let (s, u) = scim.patch(&path, deactivate()).await;
     assert_eq!(s, 200, "{u}");
@@ -176,7 +188,12 @@ async fn scim_deactivation_and_delete_end_the_open_session() {
         )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(sign_in(&app, &idp).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
     assert_eq!(app.me().await.status(), 200);
     let (s, _) = scim.delete(&path).await;
     assert_eq!(s, 204);
@@ -207,7 +224,12 @@ async fn scim_post_takes_over_a_signed_in_user_by_email_on_a_whitelisted_domain(
         &["acme.test"],
     )
     .await;
-    assert_eq!(sign_in(&app, &idp).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
     let before = app.users("acme");
     assert_eq!(before.len(), 1);
     assert_eq!(before[0].created_via, "sso");
@@ -241,7 +263,12 @@ async fn scim_post_takes_over_a_signed_in_user_by_email_on_a_whitelisted_domain(
     assert_eq!(event(&t, "scim_linked")["matched_by"], "email");
 
     // The SSO identity still leads to this user.
-    assert_eq!(sign_in(&app, &idp).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
     assert_eq!(app.users("acme").len(), 1);
     let me: Value = app.me().await.json().await.unwrap();
     assert_eq!(me["user_id"].to_string(), existing);
@@ -257,7 +284,12 @@ async fn scim_post_with_the_email_of_a_user_on_an_unlisted_domain_is_409() {
         &[],
     )
     .await;
-    assert_eq!(sign_in(&app, &idp).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
     let id = app.users("acme")[0].id.to_string();
     let before = timeline(&app, &id);
 
@@ -308,7 +340,12 @@ async fn scim_iwms_attribute_maps_employee_number_to_the_iwms_id() {
     let id = u["id"].as_str().unwrap().to_owned();
     assert_eq!(app.users("acme")[0].iwms_id.as_deref(), Some("E-1001"));
 
-    assert_eq!(sign_in(&app, &idp).await, 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
     let me: Value = app.me().await.json().await.unwrap();
     assert_eq!(me["iwms_id"], "E-1001");
 

@@ -276,15 +276,37 @@ impl Parser {
                 return fail("the filter is nested too deeply");
             }
             self.pos += 1;
-            let inner = self.or_expr(depth + 1, true)?;
+            let mut inner = self.or_expr(depth + 1, true)?;
             if self.next() != Some(Tok::RBracket) {
                 return fail("expected `]`");
+            }
+            // Entra ID: `emails[type eq "work"].value eq "x"`, outside RFC 7644's grammar,
+            // means a work email whose value is "x".
+            if let Some(Tok::Word(w)) = self.peek()
+                && let Some(sub) = w.strip_prefix('.')
+            {
+                let sub = parse_path(sub)?;
+                if sub.uri.is_some() || sub.sub_attr.is_some() {
+                    return fail("expected a sub-attribute after `].`");
+                }
+                self.pos += 1;
+                self.terms += 1;
+                if self.terms > MAX_TERMS {
+                    return fail(format!("the filter has more than {MAX_TERMS} comparisons"));
+                }
+                let tail = self.attr_tail(sub)?;
+                inner = Filter::And(Box::new(inner), Box::new(tail));
             }
             return Ok(Filter::ValuePath {
                 path,
                 filter: Box::new(inner),
             });
         }
+        self.attr_tail(path)
+    }
+
+    /// The operator and value after an attribute path.
+    fn attr_tail(&mut self, path: AttrPath) -> Result<Filter, FilterError> {
         let op_word = match self.next() {
             Some(Tok::Word(w)) => w,
             Some(other) => return fail(format!("expected an operator, found {other}")),
@@ -377,6 +399,7 @@ mod tests {
             r#"userType eq "Employee" and (emails.type eq "work")"#,
             r#"userType eq "Employee" and emails[type eq "work" and value co "@example.com"]"#,
             r#"emails[type eq "work" and value co "@example.com"] or ims[type eq "xmpp" and value co "@foo.com"]"#,
+            r#"emails[type eq "work"].value eq "a@b.c""#,
             r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984""#,
             "active eq true",
             "meta.version eq null",

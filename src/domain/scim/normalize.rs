@@ -145,9 +145,16 @@ fn attrs_into(
     out: &mut Map<String, Value>,
 ) -> Result<(), ScimError> {
     for (k, v) in obj {
-        let a = schema::find(attrs, k).ok_or_else(|| {
-            ScimError::invalid_value(format!("unknown attribute `{prefix}{}`", quote(k)))
-        })?;
+        let Some(a) = schema::find(attrs, k) else {
+            // Entra ID writes `"department": null` at the top level: a null carries nothing.
+            if v.is_null() {
+                continue;
+            }
+            return Err(ScimError::invalid_value(format!(
+                "unknown attribute `{prefix}{}`",
+                quote(k)
+            )));
+        };
         if !writable(a) {
             continue;
         }
@@ -179,13 +186,9 @@ pub fn resource(input: &Value, rs: &ResourceSchema) -> Result<Map<String, Value>
                     declared.push(rs.core);
                 } else if let Some((uri, _)) = rs.extension(s) {
                     declared.push(uri);
-                } else {
-                    return Err(ScimError::invalid_value(format!(
-                        "schema `{}` is not supported for {} resources",
-                        quote(s),
-                        rs.core_name
-                    )));
                 }
+                // Other URIs (Entra ID lists its ADSCIM Group schema) carry no attributes
+                // here; an attribute under one is refused below as unknown.
             }
         } else if k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("meta") {
             // Assigned by the server; ignored on write.
@@ -303,8 +306,8 @@ mod tests {
             ),
             (json!({"schemas": [USER], "userName": "u\u{0}"}), "control"),
             (
-                json!({"schemas": [USER, "urn:x"], "userName": "u"}),
-                "not supported",
+                json!({"schemas": [USER, "urn:x"], "userName": "u", "urn:x": {"a": 1}}),
+                "unknown attribute",
             ),
             (
                 json!({"schemas": [USER], "userName": "u", "emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),

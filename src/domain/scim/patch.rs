@@ -8,7 +8,7 @@ use super::error::ScimError;
 use super::eval;
 use super::normalize;
 use super::path::{PatchPath, Resolved, parse_patch_path};
-use super::schema::{Mutability, ResourceSchema, Type};
+use super::schema::{self, Mutability, ResourceSchema, Type};
 
 pub const MAX_OPERATIONS: usize = 1000;
 
@@ -391,8 +391,14 @@ fn plain(
             }
         }
         (_, None) if t.attr.ty == Type::Complex => {
-            // Sub-attributes not given are left unchanged (§3.5.2.1, §3.5.2.3).
-            let v = value.unwrap_or(&Value::Null);
+            // Sub-attributes not given are left unchanged (§3.5.2.1, §3.5.2.3). Entra ID sets
+            // `manager` to a bare id: that is the `value` sub-attribute.
+            let wrapped;
+            let mut v = value.unwrap_or(&Value::Null);
+            if (v.is_string() || v.is_number()) && schema::find(t.attr.sub, "value").is_some() {
+                wrapped = serde_json::json!({ "value": v });
+                v = &wrapped;
+            }
             if !v.is_object() {
                 return Err(ScimError::invalid_value(format!(
                     "`{name}` must be an object"

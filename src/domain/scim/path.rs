@@ -39,9 +39,15 @@ pub fn resolve(p: &AttrPath, rs: &ResourceSchema) -> Result<Resolved, ScimError>
         ScimError::invalid_path(format!("unknown attribute `{}`", quote(&full)))
     };
     let (extension, attr) = match p.uri.as_deref() {
+        // Without a URN: the core schema, else an extension attribute (Entra ID filters on a
+        // bare `manager`; enterprise names do not collide with core ones).
         None => match schema::find(rs.core_attrs, &p.attr).or_else(|| schema::common(&p.attr)) {
             Some(a) => (None, a),
-            None => return Err(unknown()),
+            None => rs
+                .extensions
+                .iter()
+                .find_map(|(u, _, attrs)| schema::find(attrs, &p.attr).map(|a| (Some(*u), a)))
+                .ok_or_else(unknown)?,
         },
         Some(uri) => {
             let (resolved_uri, attrs) = rs.attrs_for(Some(uri)).ok_or_else(|| {

@@ -1,6 +1,6 @@
 //! Request handlers: authenticate, parse, call the SCIM service, answer in SCIM form.
 use actix_web::http::StatusCode;
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -8,10 +8,11 @@ use serde_json::Value;
 use super::discovery;
 use super::response::{ScimHttpError, json};
 use crate::domain::scim::error::ScimError;
-use crate::domain::scim::query::{ListQuery, Projection};
+use crate::domain::scim::query::{ListQuery, Projection, project};
+use crate::domain::scim::schema::USER_RESOURCE;
 use crate::http::AppState;
 use crate::service::scim::tokens::{self, AuthError};
-use crate::service::scim::{ScimContext, ScimServiceError, groups, list_response, users};
+use crate::service::scim::{Resource, ScimContext, ScimServiceError, groups, list_response, users};
 use crate::storage::{self, DbConnection};
 
 type Reply = Result<HttpResponse, ScimHttpError>;
@@ -181,56 +182,50 @@ pub async fn schema(state: web::Data<AppState>, req: HttpRequest) -> Reply {
     Ok(json(StatusCode::OK, &v))
 }
 
-// ----- users -----
+// ----- users and groups -----
 
-pub async fn users_list(state: web::Data<AppState>, req: HttpRequest) -> Reply {
+pub async fn list<R: Resource>(state: web::Data<AppState>, req: HttpRequest) -> Reply {
     let ctx = authorize(&state, &req).await?;
     let q = list_query(&req, ctx.max_page)?;
-    let v = run(&state, move |c| users::list(c, &ctx, &q)).await?;
+    let v = run(&state, move |c| R::list(c, &ctx, &q)).await?;
     Ok(json(StatusCode::OK, &v))
 }
 
-pub async fn users_search(
+pub async fn search<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Reply {
     let ctx = authorize(&state, &req).await?;
     let q = ListQuery::from_search(&body(&state, &req, payload).await?, ctx.max_page)?;
-    let v = run(&state, move |c| users::list(c, &ctx, &q)).await?;
+    let v = run(&state, move |c| R::list(c, &ctx, &q)).await?;
     Ok(json(StatusCode::OK, &v))
 }
 
-pub async fn users_get(state: web::Data<AppState>, req: HttpRequest) -> Reply {
+pub async fn get<R: Resource>(state: web::Data<AppState>, req: HttpRequest) -> Reply {
     let ctx = authorize(&state, &req).await?;
     let (id, p) = (id_of(&req), projection(&req));
-    let v = run(&state, move |c| users::get(c, &ctx, &id, &p)).await?;
+    let v = run(&state, move |c| R::get(c, &ctx, &id, &p)).await?;
     Ok(json(StatusCode::OK, &v))
 }
 
-pub async fn users_create(
+pub async fn create<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Reply {
     let ctx = authorize(&state, &req).await?;
     let b = body(&state, &req, payload).await?;
-    let v = run(&state, move |c| users::create(c, &ctx, &b)).await?;
-    Ok(created(v))
-}
-
-fn created(v: Value) -> HttpResponse {
+    let v = run(&state, move |c| R::create(c, &ctx, &b)).await?;
     let location = v["meta"]["location"].as_str().map(str::to_owned);
     let mut res = json(StatusCode::CREATED, &v);
-    if let Some(l) = location.and_then(|l| actix_web::http::header::HeaderValue::from_str(&l).ok())
-    {
-        res.headers_mut()
-            .insert(actix_web::http::header::LOCATION, l);
+    if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut().insert(LOCATION, l);
     }
-    res
+    Ok(res)
 }
 
-pub async fn users_replace(
+pub async fn replace<R: Resource>(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -238,8 +233,15 @@ pub async fn users_replace(
     let ctx = authorize(&state, &req).await?;
     let b = body(&state, &req, payload).await?;
     let id = id_of(&req);
-    let v = run(&state, move |c| users::replace(c, &ctx, &id, &b)).await?;
+    let v = run(&state, move |c| R::replace(c, &ctx, &id, &b)).await?;
     Ok(json(StatusCode::OK, &v))
+}
+
+pub async fn delete<R: Resource>(state: web::Data<AppState>, req: HttpRequest) -> Reply {
+    let ctx = authorize(&state, &req).await?;
+    let id = id_of(&req);
+    run(&state, move |c| R::delete(c, &ctx, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn users_patch(
@@ -252,70 +254,9 @@ pub async fn users_patch(
     let (id, p) = (id_of(&req), projection(&req));
     let v = run(&state, move |c| {
         let v = users::patch(c, &ctx, &id, &b)?;
-        Ok(crate::domain::scim::query::project(
-            v,
-            &p,
-            &crate::domain::scim::schema::USER_RESOURCE,
-        ))
+        Ok(project(v, &p, &USER_RESOURCE))
     })
     .await?;
-    Ok(json(StatusCode::OK, &v))
-}
-
-pub async fn users_delete(state: web::Data<AppState>, req: HttpRequest) -> Reply {
-    let ctx = authorize(&state, &req).await?;
-    let id = id_of(&req);
-    run(&state, move |c| users::deprovision(c, &ctx, &id)).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-// ----- groups -----
-
-pub async fn groups_list(state: web::Data<AppState>, req: HttpRequest) -> Reply {
-    let ctx = authorize(&state, &req).await?;
-    let q = list_query(&req, ctx.max_page)?;
-    let v = run(&state, move |c| groups::list(c, &ctx, &q)).await?;
-    Ok(json(StatusCode::OK, &v))
-}
-
-pub async fn groups_search(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Reply {
-    let ctx = authorize(&state, &req).await?;
-    let q = ListQuery::from_search(&body(&state, &req, payload).await?, ctx.max_page)?;
-    let v = run(&state, move |c| groups::list(c, &ctx, &q)).await?;
-    Ok(json(StatusCode::OK, &v))
-}
-
-pub async fn groups_get(state: web::Data<AppState>, req: HttpRequest) -> Reply {
-    let ctx = authorize(&state, &req).await?;
-    let (id, p) = (id_of(&req), projection(&req));
-    let v = run(&state, move |c| groups::get(c, &ctx, &id, &p)).await?;
-    Ok(json(StatusCode::OK, &v))
-}
-
-pub async fn groups_create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Reply {
-    let ctx = authorize(&state, &req).await?;
-    let b = body(&state, &req, payload).await?;
-    let v = run(&state, move |c| groups::create(c, &ctx, &b)).await?;
-    Ok(created(v))
-}
-
-pub async fn groups_replace(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Reply {
-    let ctx = authorize(&state, &req).await?;
-    let b = body(&state, &req, payload).await?;
-    let id = id_of(&req);
-    let v = run(&state, move |c| groups::replace(c, &ctx, &id, &b)).await?;
     Ok(json(StatusCode::OK, &v))
 }
 
@@ -342,13 +283,6 @@ pub async fn groups_patch(
         Some(v) => json(StatusCode::OK, &v),
         None => HttpResponse::NoContent().finish(),
     })
-}
-
-pub async fn groups_delete(state: web::Data<AppState>, req: HttpRequest) -> Reply {
-    let ctx = authorize(&state, &req).await?;
-    let id = id_of(&req);
-    run(&state, move |c| groups::delete(c, &ctx, &id)).await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// POST /.search across Users then Groups (RFC 7644 §3.4.3). A filter naming an attribute

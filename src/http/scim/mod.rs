@@ -9,6 +9,7 @@ use actix_web::web;
 pub use response::ScimHttpError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use crate::service::scim::{Groups, Users};
     use handlers::*;
     cfg.service(
         web::scope("/t/{tenant}/scim/v2")
@@ -44,40 +45,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/Users/.search")
-                    .route(web::post().to(users_search))
+                    .route(web::post().to(search::<Users>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
                 web::resource("/Users")
-                    .route(web::get().to(users_list))
-                    .route(web::post().to(users_create))
+                    .route(web::get().to(list::<Users>))
+                    .route(web::post().to(create::<Users>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
                 web::resource("/Users/{id}")
-                    .route(web::get().to(users_get))
-                    .route(web::put().to(users_replace))
+                    .route(web::get().to(get::<Users>))
+                    .route(web::put().to(replace::<Users>))
                     .route(web::patch().to(users_patch))
-                    .route(web::delete().to(users_delete))
+                    .route(web::delete().to(delete::<Users>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
                 web::resource("/Groups/.search")
-                    .route(web::post().to(groups_search))
+                    .route(web::post().to(search::<Groups>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
                 web::resource("/Groups")
-                    .route(web::get().to(groups_list))
-                    .route(web::post().to(groups_create))
+                    .route(web::get().to(list::<Groups>))
+                    .route(web::post().to(create::<Groups>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
                 web::resource("/Groups/{id}")
-                    .route(web::get().to(groups_get))
-                    .route(web::put().to(groups_replace))
+                    .route(web::get().to(get::<Groups>))
+                    .route(web::put().to(replace::<Groups>))
                     .route(web::patch().to(groups_patch))
-                    .route(web::delete().to(groups_delete))
+                    .route(web::delete().to(delete::<Groups>))
                     .default_service(web::to(method_not_allowed)),
             )
             .default_service(web::to(not_found)),

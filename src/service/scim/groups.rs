@@ -16,8 +16,8 @@ fn not_found() -> ScimError {
     ScimError::not_found("no such group")
 }
 
-fn parse_id(raw: &str) -> Option<i64> {
-    raw.parse::<i64>().ok().filter(|i| *i > 0)
+fn parse_id(raw: &str) -> std::result::Result<i64, ScimError> {
+    super::parse_id(raw, "group")
 }
 
 pub fn rendered(
@@ -45,7 +45,7 @@ pub fn get(
     raw_id: &str,
     p: &Projection,
 ) -> Result<Value> {
-    rendered(conn, ctx, parse_id(raw_id).ok_or_else(not_found)?, p)
+    rendered(conn, ctx, parse_id(raw_id)?, p)
 }
 
 pub fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value> {
@@ -159,7 +159,7 @@ pub fn replace(
     raw_id: &str,
     body: &Value,
 ) -> Result<Value> {
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let id = parse_id(raw_id)?;
     let f = GroupFields::from_body(body)?;
     write_existing(conn, ctx, id, |_| Ok(f.clone()))?;
     rendered(conn, ctx, id, &Projection::default())
@@ -172,7 +172,7 @@ pub fn patch(
     raw_id: &str,
     body: &Value,
 ) -> Result<i64> {
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let id = parse_id(raw_id)?;
     let ops = patch::parse_request(body)?;
     write_existing(conn, ctx, id, |current| {
         let Value::Object(mut doc) = current else {
@@ -187,7 +187,7 @@ pub fn patch(
 /// Groups belong to the IdP: DELETE removes the group and its memberships (each recorded
 /// on the member's timeline); users are untouched.
 pub fn delete(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> Result<()> {
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let id = parse_id(raw_id)?;
     super::transaction(conn, |c| {
         let g = scim_groups::get(c, ctx.tenant.id, id)?.ok_or_else(not_found)?;
         sync_members(c, ctx, id, &g.display_name, &[])?;

@@ -7,9 +7,11 @@ pub mod users;
 use serde_json::{Value, json};
 
 use crate::domain::scim::error::ScimError;
+use crate::domain::scim::query::{ListQuery, Projection};
 use crate::domain::scim::schema::LIST_RESPONSE;
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::tenant::Tenant;
+use crate::storage::DbConnection;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,74 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+/// What /Users and /Groups have in common, so HTTP handles both the same way.
+pub trait Resource {
+    fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value>;
+    fn get(conn: &mut DbConnection, ctx: &ScimContext, id: &str, p: &Projection) -> Result<Value>;
+    fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Result<Value>;
+    fn replace(conn: &mut DbConnection, ctx: &ScimContext, id: &str, body: &Value)
+    -> Result<Value>;
+    /// DELETE: users are deprovisioned (kept), groups removed.
+    fn delete(conn: &mut DbConnection, ctx: &ScimContext, id: &str) -> Result<()>;
+}
+
+pub struct Users;
+pub struct Groups;
+
+impl Resource for Users {
+    fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value> {
+        users::list(conn, ctx, q)
+    }
+    fn get(conn: &mut DbConnection, ctx: &ScimContext, id: &str, p: &Projection) -> Result<Value> {
+        users::get(conn, ctx, id, p)
+    }
+    fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Result<Value> {
+        users::create(conn, ctx, body)
+    }
+    fn replace(
+        conn: &mut DbConnection,
+        ctx: &ScimContext,
+        id: &str,
+        body: &Value,
+    ) -> Result<Value> {
+        users::replace(conn, ctx, id, body)
+    }
+    fn delete(conn: &mut DbConnection, ctx: &ScimContext, id: &str) -> Result<()> {
+        users::deprovision(conn, ctx, id)
+    }
+}
+
+impl Resource for Groups {
+    fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value> {
+        groups::list(conn, ctx, q)
+    }
+    fn get(conn: &mut DbConnection, ctx: &ScimContext, id: &str, p: &Projection) -> Result<Value> {
+        groups::get(conn, ctx, id, p)
+    }
+    fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Result<Value> {
+        groups::create(conn, ctx, body)
+    }
+    fn replace(
+        conn: &mut DbConnection,
+        ctx: &ScimContext,
+        id: &str,
+        body: &Value,
+    ) -> Result<Value> {
+        groups::replace(conn, ctx, id, body)
+    }
+    fn delete(conn: &mut DbConnection, ctx: &ScimContext, id: &str) -> Result<()> {
+        groups::delete(conn, ctx, id)
+    }
+}
+
+/// Resource ids are positive integers; anything else names nothing (404).
+pub(crate) fn parse_id(raw: &str, what: &str) -> std::result::Result<i64, ScimError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| ScimError::not_found(format!("no such {what}")))
 }
 
 /// A change to one field, for the timeline.

@@ -19,8 +19,8 @@ fn not_found() -> ScimError {
     ScimError::not_found("no such user")
 }
 
-fn parse_id(raw: &str) -> Option<i64> {
-    raw.parse::<i64>().ok().filter(|i| *i > 0)
+fn parse_id(raw: &str) -> std::result::Result<i64, ScimError> {
+    super::parse_id(raw, "user")
 }
 
 pub fn rendered(
@@ -46,7 +46,7 @@ pub fn get(
     raw_id: &str,
     p: &Projection,
 ) -> Result<Value> {
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let id = parse_id(raw_id)?;
     rendered(conn, ctx, id, p)
 }
 
@@ -347,7 +347,7 @@ pub fn replace(
     raw_id: &str,
     body: &Value,
 ) -> Result<Value> {
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let id = parse_id(raw_id)?;
     let f = UserFields::from_body(body, ctx.iwms())?;
     write_existing(conn, ctx, id, |_| Ok(f.clone()))
 }
@@ -358,7 +358,7 @@ pub fn patch(
     raw_id: &str,
     body: &Value,
 ) -> Result<Value> {
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let id = parse_id(raw_id)?;
     let ops = patch::parse_request(body)?;
     let iwms = ctx.iwms();
     write_existing(conn, ctx, id, |current| {
@@ -386,7 +386,7 @@ fn write_existing(
 }
 
 pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> Result<()> {
-    let id = parse_id(raw_id).ok_or_else(not_found)?;
+    let id = parse_id(raw_id)?;
     let t = ctx.tenant.id;
     super::transaction(conn, |c| {
         let u = scim_users::get(c, t, id)?.ok_or_else(not_found)?;
