@@ -578,6 +578,8 @@ pub fn list_users(
 pub struct UserDetail {
     pub user: UserView,
     pub identities: Vec<LinkedIdentity>,
+    /// SCIM groups the user belongs to.
+    pub groups: Vec<String>,
     pub timeline: Vec<events::UserEvent>,
     pub sign_ins: Vec<Attempt>,
 }
@@ -602,6 +604,10 @@ pub fn show_user(
     .ok_or_else(|| AdminError::NotFound(format!("user `{who}` in tenant `{}`", t.slug)))?;
     Ok(UserDetail {
         identities: identities::for_user(conn, t.id, user.id)?,
+        groups: storage::scim_groups::groups_of_user(conn, t.id, user.id.0)?
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect(),
         timeline: events::for_user(conn, t.id, user.id)?,
         sign_ins: login_attempts::list(conn, t.id, Some(user.id), 50)?,
         user: UserView::from(&user),
