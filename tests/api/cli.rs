@@ -660,3 +660,113 @@ async fn update_oidc_rotates_the_secret_and_rediscovers() {
             .contains("not found")
     );
 }
+
+/// `scim-token create|list|revoke` against a running server: shown once, stored hashed,
+/// several active, last use recorded, revocation takes effect.
+#[tokio::test]
+async fn scim_token_commands_from_the_outside() {
+    let app = crate::helpers::spawn_app().await;
+    let cli = Cli::with_db(&app.db_url);
+    cli.ok(&["tenant", "create", "acme"]);
+    let created = cli.json(&[
+        "scim-token",
+        "create",
+        "--tenant",
+        "acme",
+        "--label",
+        "okta",
+        "--json",
+    ]);
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("scim_") && token.len() > 40);
+    assert!(
+        created["base_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/t/acme/scim/v2")
+    );
+    let text = cli.ok(&["scim-token", "create", "--tenant", "acme"]);
+    assert!(text.contains("shown only this once"), "{text}");
+
+    let url = app.url("/t/acme/scim/v2/Users");
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let list = cli.json(&["scim-token", "list", "--tenant", "acme", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2, "two active tokens");
+    assert_eq!(list[0]["label"], "okta");
+    assert!(list[0]["last_used_at"].is_i64(), "{list}");
+    assert!(list[1]["last_used_at"].is_null());
+    assert!(
+        !list.to_string().contains(&token),
+        "list never shows tokens"
+    );
+    let db: Vec<String> = app
+        .with_db(|c| {
+            use diesel::prelude::*;
+            ssogate::storage::schema::scim_tokens::table
+                .select(ssogate::storage::schema::scim_tokens::token_hash)
+                .load(c)
+        })
+        .unwrap();
+    assert!(!db.iter().any(|h| h.contains(&token)), "stored hashed");
+
+    let id = list[0]["id"].to_string();
+    cli.ok(&["scim-token", "revoke", "--tenant", "acme", &id]);
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let err = cli.fails(&["scim-token", "revoke", "--tenant", "acme", &id]);
+    assert!(err.contains("already revoked"), "{err}");
+    let err = cli.fails(&["scim-token", "list", "--tenant", "nope"]);
+    assert!(err.contains("tenant `nope` not found"), "{err}");
+    let err = cli.fails(&["scim-token", "create", "--tenant", "acme", "--label", ""]);
+    assert!(err.contains("label"), "{err}");
+}
+
+#[test]
+fn scim_iwms_attribute_is_checked_and_shown() {
+    let cli = Cli::new();
+    let t = cli.json(&[
+        "tenant",
+        "create",
+        "acme",
+        "--scim-iwms-attribute",
+        "employeeNumber",
+        "--json",
+    ]);
+    assert_eq!(
+        t["scim_iwms_attribute"],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
+    );
+    let err = cli.fails(&[
+        "tenant",
+        "update",
+        "acme",
+        "--scim-iwms-attribute",
+        "shoeSize",
+    ]);
+    assert!(
+        err.contains("scim_iwms_attribute") && err.contains("employeeNumber"),
+        "{err}"
+    );
+    let t = cli.json(&[
+        "tenant",
+        "update",
+        "acme",
+        "--clear-scim-iwms-attribute",
+        "--json",
+    ]);
+    assert!(t["scim_iwms_attribute"].is_null());
+}
