@@ -486,6 +486,24 @@ mod tests {
     }
 
     #[test]
+    fn scim_limits_are_read_and_checked() {
+        let s = load_str(
+            "[scim]\nmax_page_size = 50\n",
+            &[("SSOGATE_SCIM__MAX_BODY_BYTES", "4096")],
+        )
+        .unwrap();
+        assert_eq!((s.scim.max_page_size, s.scim.max_body_bytes), (50, 4096));
+        let e = load_str("[scim]\nmax_page_size = 0\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("scim.max_page_size"), "{e}");
+        let e = load_str("", &[("SSOGATE_SCIM__MAX_BODY_BYTES", "10")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("scim.max_body_bytes"), "{e}");
+    }
+
+    #[test]
     fn secrets_are_redacted_and_checked() {
         let s = load_str("", &[("SSOGATE_SESSION__SECRET", "short")]).unwrap();
         assert!(!format!("{s:?}").contains("short"));
