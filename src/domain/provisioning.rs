@@ -171,6 +171,16 @@ fn link_candidate(
     }
 }
 
+/// A subject equal to a SCIM user's userName/externalId links only under the email rule's
+/// conditions: the user's email domain is whitelisted, and the sign-in asserts no other (or
+/// an unverified) email. Otherwise any connection could claim any SCIM user by NameID.
+fn scim_match_allowed(policy: &TenantPolicy, c: &Candidate, claims: &MappedClaims) -> bool {
+    policy.domain_whitelisted(&c.user.email.domain())
+        && !claims.email_unverified
+        && claims.invalid_email.is_none()
+        && claims.email.as_ref().is_none_or(|e| e == &c.user.email)
+}
+
 pub fn decide(
     policy: &TenantPolicy,
     subject: &str,
@@ -186,7 +196,11 @@ pub fn decide(
     {
         return link_candidate(c, MatchedBy::IwmsId, subject, claims, cands);
     }
-    if let Some(c) = &cands.by_scim {
+    if let Some(c) = cands
+        .by_scim
+        .as_ref()
+        .filter(|c| scim_match_allowed(policy, c, claims))
+    {
         return link_candidate(c, MatchedBy::ScimId, subject, claims, cands);
     }
     let Some(email) = &claims.email else {

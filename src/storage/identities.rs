@@ -111,19 +111,3 @@ pub fn for_user(
         )
         .collect())
 }
-
-/// A user of the tenant linked to `subject` on any connection (SCIM takeover of SSO users).
-pub fn user_for_subject_any(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    subject: &str,
-) -> Result<Option<UserId>, StorageError> {
-    Ok(identities::table
-        .filter(identities::tenant_id.eq(tenant.0))
-        .filter(identities::subject.eq(subject))
-        .select(identities::user_id)
-        .order(identities::id.asc())
-        .first::<i64>(conn)
-        .optional()?
-        .map(UserId))
-}

@@ -210,3 +210,40 @@ pub fn groups_of_user(
         .select((scim_groups::id, scim_groups::display_name))
         .load(conn)?)
 }
+
+/// Holds the group's row until the transaction ends: concurrent member changes to one group
+/// apply one after the other (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises).
+pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), StorageError> {
+    if let DbConnection::Pg(c) = conn {
+        use diesel::sql_types::BigInt;
+        diesel::sql_query("SELECT id FROM scim_groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind::<BigInt, _>(tenant.0)
+            .bind::<BigInt, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The members of each group in `ids`, in one query (list pages).
+pub fn members_of(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<Member>>, StorageError> {
+    let rows = group_members::table
+        .inner_join(users::table.on(users::id.eq(group_members::user_id)))
+        .filter(group_members::tenant_id.eq(tenant.0))
+        .filter(group_members::group_id.eq_any(ids))
+        .order((group_members::group_id.asc(), group_members::user_id.asc()))
+        .select((
+            group_members::group_id,
+            group_members::user_id,
+            users::display_name,
+        ))
+        .load::<(i64, i64, Option<String>)>(conn)?;
+    let mut out: std::collections::HashMap<i64, Vec<Member>> = std::collections::HashMap::new();
+    for (g, user_id, display) in rows {
+        out.entry(g).or_default().push(Member { user_id, display });
+    }
+    Ok(out)
+}

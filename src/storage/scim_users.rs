@@ -421,3 +421,16 @@ pub fn by_iwms_id(
         .optional()?
         .map(UserId))
 }
+
+/// Holds the user's row until the transaction ends, so concurrent SCIM writes to one user
+/// apply one after the other (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises).
+pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), StorageError> {
+    if let DbConnection::Pg(c) = conn {
+        use diesel::sql_types::BigInt;
+        diesel::sql_query("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
+            .bind::<BigInt, _>(tenant.0)
+            .bind::<BigInt, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}

@@ -302,3 +302,120 @@ async fn passwords_are_never_kept_and_delete_keeps_the_record() {
 fn url_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Concurrent PATCHes to one group or one user all land (row lock on PostgreSQL; SQLite
+/// serialises writers), and a PATCH after DELETE does not bring the user back.
+#[tokio::test]
+async fn concurrent_patches_lose_nothing() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", TenantInput::default());
+    let acme = app.scim("acme");
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (_, u) = acme.post("/Users", user(&format!("m{i}@acme.test"))).await;
+        ids.push(u["id"].as_str().unwrap().to_owned());
+    }
+    let (_, g) = acme
+        .post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "All"}))
+        .await;
+    let gid = g["id"].as_str().unwrap().to_owned();
+    let patch = |body: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [body]});
+    let path = format!("/Groups/{gid}");
+    let adds = ids.iter().map(|id| {
+        acme.patch(
+            &path,
+            patch(json!({"op": "add", "path": "members", "value": [{"value": id}]})),
+        )
+    });
+    for (s, _) in futures_util::future::join_all(adds).await {
+        assert_eq!(s, 204);
+    }
+    let (_, g) = acme.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(
+        g["members"].as_array().map(Vec::len),
+        Some(ids.len()),
+        "{g}"
+    );
+
+    let uid = &ids[0];
+    let attrs = [
+        "title",
+        "userType",
+        "locale",
+        "timezone",
+        "preferredLanguage",
+        "nickName",
+    ];
+    let upath = format!("/Users/{uid}");
+    let sets = attrs.iter().map(|a| {
+        acme.patch(
+            &upath,
+            patch(json!({"op": "replace", "path": a, "value": format!("v-{a}")})),
+        )
+    });
+    for (s, body) in futures_util::future::join_all(sets).await {
+        assert_eq!(s, 200, "{body}");
+    }
+    let (_, u) = acme.get(&format!("/Users/{uid}")).await;
+    for a in attrs {
+        assert_eq!(u[a], format!("v-{a}"), "{a} lost: {u}");
+    }
+
+    assert_eq!(acme.delete(&format!("/Users/{uid}")).await.0, 204);
+    let (s, _) = acme
+        .patch(
+            &format!("/Users/{uid}"),
+            patch(json!({"op": "replace", "path": "active", "value": true})),
+        )
+        .await;
+    assert_eq!(s, 404, "a deprovisioned user stays deprovisioned");
+}
+
+/// A SCIM client cannot take over an SSO user by naming its subject, nor by an email whose
+/// domain the tenant has not whitelisted.
+#[tokio::test]
+async fn scim_cannot_take_over_sso_users_outside_the_email_rule() {
+    let app = spawn_app().await;
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
+    let idp = crate::saml_fixtures::TestIdp::new("http://idp.test/m");
+    app.add_connection("acme", crate::helpers::default_saml_input("okta", &idp));
+    let (req, rs) = app.start_login("acme", "okta", None).await;
+    let r = crate::saml_fixtures::Resp::valid(&app, "acme", "okta", &idp, Some(&req));
+    assert_eq!(
+        app.post_acs("acme", "okta", &r.signed(&idp), Some(&rs))
+            .await
+            .status(),
+        303
+    );
+    let before = app.users("acme");
+    assert_eq!(before.len(), 1);
+    let subject = app
+        .with_db(|c| {
+            ssogate::storage::identities::for_user(
+                c,
+                ssogate::domain::ids::TenantId(1),
+                ssogate::domain::ids::UserId(before[0].id),
+            )
+        })
+        .unwrap()[0]
+        .subject
+        .clone();
+
+    let acme = app.scim("acme");
+    let hijack = json!({"schemas": [USER], "userName": subject, "externalId": subject,
+                        "emails": [{"value": "mallory@evil.test", "type": "work"}]});
+    let (s, created) = acme.post("/Users", hijack).await;
+    assert_eq!(s, 201, "a new user, not the SSO one: {created}");
+    assert_ne!(created["id"], before[0].id.to_string());
+    let (s, body) = acme.post("/Users", user(&before[0].email)).await;
+    assert_error(s, &body, 409, Some("uniqueness"));
+    let after = app.users("acme");
+    let sso = after.iter().find(|u| u.id == before[0].id).unwrap();
+    assert_eq!(sso.email, before[0].email, "the SSO user is untouched");
+}

@@ -24,9 +24,10 @@ async fn tenant(input: TenantInput, domains: &[&str]) -> (TestApp, TestIdp) {
     (app, idp)
 }
 
-/// A tenant that never creates users on sign-in: a sign-in can only find a user.
+/// A tenant that never creates users on sign-in (a sign-in can only find a user), with the
+/// domain whitelisted as linking by userName/externalId requires.
 async fn scim_only_tenant() -> (TestApp, TestIdp) {
-    tenant(TenantInput::default(), &[]).await
+    tenant(TenantInput::default(), &["acme.test"]).await
 }
 
 /// Signs in as the fixture's Ada (NameID `subject-ada`, ada@acme.test, Ada Lovelace).
@@ -323,7 +324,7 @@ async fn scim_iwms_attribute_maps_employee_number_to_the_iwms_id() {
             scim_iwms_attribute: Some(Some("employeeNumber".into())),
             ..Default::default()
         },
-        &[],
+        &["acme.test"],
     )
     .await;
     let scim = app.scim("acme");

@@ -330,45 +330,63 @@ fn unverified_email_never_links() {
 }
 
 #[test]
-fn scim_user_is_matched_by_subject_before_email_and_never_duplicated() {
-    // A SCIM-created user whose userName/externalId is the NameID: linked, even when the
-    // email domain is not whitelisted and auto-create is off.
+fn scim_user_is_matched_by_subject_only_under_the_email_rule() {
+    let scim_user = || cand(user(4, "bob@x.com", None), None);
+    let signed_in_as = |d: &Decision| match d {
+        Decision::SignIn {
+            user_id,
+            matched_by,
+            ..
+        } => Some((*user_id, *matched_by)),
+        _ => None,
+    };
+    let no_email = MappedClaims {
+        email: None,
+        ..claims("bob@x.com", None)
+    };
+    // The NameID is the SCIM userName/externalId, no email asserted (or the same one): linked.
+    for c in [&no_email, &claims("BOB@x.com", None)] {
+        let cands = Candidates {
+            by_scim: scim_user(),
+            ..Default::default()
+        };
+        let d = decide(&policy(false, &["x.com"], false), "bob", c, &cands);
+        assert_eq!(signed_in_as(&d), Some((UserId(4), MatchedBy::ScimId)));
+    }
+    // The user's domain is not whitelisted: no link by subject (nor by email).
     let cands = Candidates {
-        by_scim: cand(user(4, "bob@other.org", None), None),
-        by_email: cand(user(5, "bob@x.com", None), None),
+        by_scim: scim_user(),
+        ..Default::default()
+    };
+    let d = decide(&policy(false, &["y.com"], false), "bob", &no_email, &cands);
+    assert_eq!(reason(&d), Some(Reason::MissingEmail));
+    // Another email is asserted (a partner IdP sending the CEO's username as NameID).
+    let cands = Candidates {
+        by_scim: scim_user(),
         ..Default::default()
     };
     let d = decide(
         &policy(false, &["x.com"], false),
         "bob",
-        &claims("bob@x.com", None),
+        &claims("mallory@evil.test", None),
         &cands,
     );
-    match d {
-        Decision::SignIn {
-            user_id,
-            matched_by,
-            create_link,
-            ..
-        } => {
-            assert_eq!(
-                (user_id, matched_by, create_link),
-                (UserId(4), MatchedBy::ScimId, true)
-            );
-        }
-        other => panic!("expected a sign-in, got {other:?}"),
-    }
+    assert!(signed_in_as(&d).is_none(), "{d:?}");
+    // Unverified email: no link.
+    let mut unverified = claims("bob@x.com", None);
+    unverified.email_unverified = true;
+    let cands = Candidates {
+        by_scim: scim_user(),
+        ..Default::default()
+    };
+    let d = decide(&policy(true, &["x.com"], false), "bob", &unverified, &cands);
+    assert!(signed_in_as(&d).is_none(), "{d:?}");
     // Already linked to another identity on this connection: refused, not relinked.
     let cands = Candidates {
         by_scim: cand(user(4, "bob@x.com", None), Some("someone-else")),
         ..Default::default()
     };
-    let d = decide(
-        &policy(true, &["x.com"], false),
-        "bob",
-        &claims("bob@x.com", None),
-        &cands,
-    );
+    let d = decide(&policy(true, &["x.com"], false), "bob", &no_email, &cands);
     assert_eq!(reason(&d), Some(Reason::IdentityConflict));
     // A deactivated (SCIM active=false) user cannot sign in.
     let mut off = user(4, "bob@x.com", None);
@@ -377,11 +395,6 @@ fn scim_user_is_matched_by_subject_before_email_and_never_duplicated() {
         by_scim: cand(off, None),
         ..Default::default()
     };
-    let d = decide(
-        &policy(true, &[], false),
-        "bob",
-        &claims("bob@x.com", None),
-        &cands,
-    );
+    let d = decide(&policy(true, &["x.com"], false), "bob", &no_email, &cands);
     assert_eq!(reason(&d), Some(Reason::UserDeactivated));
 }

@@ -14,6 +14,25 @@ pub struct GroupFields {
     pub external_id: Option<String>,
     /// Member user ids, in the order given, without repeats.
     pub members: Vec<i64>,
+    /// The `$ref`s members were sent with; they must point at the member (see [`check_refs`]).
+    pub refs: Vec<(i64, String)>,
+}
+
+impl GroupFields {
+    /// A member's `$ref` is derived from its id; one pointing anywhere else is an error,
+    /// not silently replaced.
+    pub fn check_refs(&self, base: &str) -> Result<(), ScimError> {
+        for (id, r) in &self.refs {
+            let canonical = format!("{base}/Users/{id}");
+            let relative = format!("Users/{id}");
+            if r != &canonical && r.trim_start_matches('/') != relative {
+                return Err(ScimError::invalid_value(format!(
+                    "member {id}: `$ref` must be {canonical}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl GroupFields {
@@ -34,6 +53,7 @@ impl GroupFields {
             )));
         }
         let mut members = Vec::new();
+        let mut refs = Vec::new();
         for m in doc
             .get("members")
             .and_then(Value::as_array)
@@ -57,11 +77,15 @@ impl GroupFields {
                     quote(raw)
                 ))
             })?;
-            if !members.contains(&id) {
-                members.push(id);
+            if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                refs.push((id, r.to_owned()));
             }
+            members.push(id);
         }
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        members.retain(|id| seen.insert(*id));
         Ok(Self {
+            refs,
             display_name,
             external_id: doc
                 .get("externalId")
@@ -122,6 +146,18 @@ pub fn render(g: &StoredGroup, members: Option<&[Member]>, base: &str) -> Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_refs_must_point_at_the_member() {
+        let base = "https://sso.test/t/acme/scim/v2";
+        let g = |r: &str| {
+            GroupFields::from_body(&json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": "7", "$ref": r}]})).unwrap()
+        };
+        assert!(g(&format!("{base}/Users/7")).check_refs(base).is_ok());
+        assert!(g("/Users/7").check_refs(base).is_ok());
+        assert!(g(&format!("{base}/Users/8")).check_refs(base).is_err());
+        assert!(g("https://evil.test/Users/7").check_refs(base).is_err());
+    }
 
     #[test]
     fn members_are_user_ids_without_repeats() {

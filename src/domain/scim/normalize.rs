@@ -9,6 +9,8 @@ use super::schema::{self, Attr, Mutability, ResourceSchema, Type};
 
 const MAX_STRING_CHARS: usize = 2048;
 const MAX_VALUES: usize = 1000;
+/// Groups such as "All employees" are large; every other multi-valued attribute is small.
+pub const MAX_MEMBERS: usize = 50_000;
 
 fn type_err(path: &str, what: &str) -> ScimError {
     ScimError::invalid_value(format!("`{path}` must be {what}"))
@@ -106,12 +108,18 @@ pub fn value(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError
         Value::Array(items) => items,
         _ => return Err(type_err(path, "an array")),
     };
-    if items.len() > MAX_VALUES {
+    let max = if a.name == "members" {
+        MAX_MEMBERS
+    } else {
+        MAX_VALUES
+    };
+    if items.len() > max {
         return Err(ScimError::invalid_value(format!(
-            "`{path}` has more than {MAX_VALUES} values"
+            "`{path}` has more than {max} values"
         )));
     }
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     let needs_value = a.ty == Type::Complex && schema::find(a.sub, "value").is_some();
     for item in items {
         let n = single(a, path, item)?;
@@ -121,7 +129,7 @@ pub fn value(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError
             )));
         }
         if let Some(n) = n
-            && !out.contains(&n)
+            && seen.insert(n.to_string())
         {
             out.push(n);
         }
@@ -276,6 +284,36 @@ mod tests {
         assert_eq!(
             r[ENTERPRISE_USER],
             json!({"employeeNumber": "7", "manager": {"value": "3"}})
+        );
+    }
+
+    #[test]
+    fn groups_may_be_large_other_lists_not() {
+        use crate::domain::scim::schema::{GROUP, GROUP_RESOURCE};
+        let members = |n: usize| {
+            (0..n)
+                .map(|i| json!({"value": (i + 1).to_string()}))
+                .collect::<Vec<_>>()
+        };
+        let ok = resource(
+            &json!({"schemas": [GROUP], "displayName": "All", "members": members(1001)}),
+            &GROUP_RESOURCE,
+        );
+        assert_eq!(ok.unwrap()["members"].as_array().unwrap().len(), 1001);
+        let e = resource(
+            &json!({"schemas": [GROUP], "displayName": "All", "members": members(MAX_MEMBERS + 1)}),
+            &GROUP_RESOURCE,
+        );
+        assert!(e.unwrap_err().detail.contains("more than"));
+        let emails: Vec<_> = (0..1001)
+            .map(|i| json!({"value": format!("{i}@x.y")}))
+            .collect();
+        assert!(
+            resource(
+                &json!({"schemas": [USER], "userName": "u", "emails": emails}),
+                &USER_RESOURCE
+            )
+            .is_err()
         );
     }
 

@@ -11,6 +11,8 @@ use super::path::{PatchPath, Resolved, parse_patch_path};
 use super::schema::{self, Mutability, ResourceSchema, Type};
 
 pub const MAX_OPERATIONS: usize = 1000;
+/// Values across all operations of one request; checked before any is applied.
+pub const MAX_VALUES: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -55,6 +57,17 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     if ops.is_empty() || ops.len() > MAX_OPERATIONS {
         return Err(ScimError::invalid_syntax(format!(
             "`Operations` must hold 1 to {MAX_OPERATIONS} operations"
+        )));
+    }
+    let values: usize = ops
+        .iter()
+        .filter_map(|o| o.as_object())
+        .flat_map(|o| o.iter().filter(|(k, _)| k.eq_ignore_ascii_case("value")))
+        .map(|(_, v)| v.as_array().map_or(1, Vec::len))
+        .sum();
+    if values > MAX_VALUES {
+        return Err(ScimError::invalid_value(format!(
+            "one PATCH carries at most {MAX_VALUES} values"
         )));
     }
     ops.iter()
@@ -249,8 +262,9 @@ fn is_primary(v: &Value) -> bool {
 
 /// Adding a primary value demotes the others (RFC 7643 §2.4: at most one primary).
 fn push_values(list: &mut Vec<Value>, new: Vec<Value>) {
+    let mut seen: std::collections::HashSet<String> = list.iter().map(Value::to_string).collect();
     for n in new {
-        if list.contains(&n) {
+        if !seen.insert(n.to_string()) {
             continue;
         }
         if is_primary(&n) {
@@ -262,6 +276,30 @@ fn push_values(list: &mut Vec<Value>, new: Vec<Value>) {
         }
         list.push(n);
     }
+}
+
+/// Whether every sub-attribute given in `wanted` has the same value in `element`.
+fn same_value(attr: &schema::Attr, wanted: &Value, element: &Value) -> bool {
+    let Some(w) = wanted.as_object() else {
+        return false;
+    };
+    // Entra ID sends `"$ref": null` beside the value: a null constrains nothing.
+    w.iter().filter(|(_, v)| !v.is_null()).all(|(k, wv)| {
+        let Some(sub) = schema::find(attr.sub, k) else {
+            return false;
+        };
+        let ev = element.get(sub.name);
+        match (wv, ev) {
+            (Value::String(a), Some(Value::String(b))) if !sub.case_exact => {
+                a.eq_ignore_ascii_case(b)
+            }
+            (a, Some(b)) if sub.ty == Type::Boolean => {
+                normalize::boolean(a) == normalize::boolean(b)
+            }
+            (a, Some(b)) => a == b,
+            (_, None) => false,
+        }
+    })
 }
 
 fn merge_into(target: &mut Value, patch: &Value) {
@@ -321,14 +359,20 @@ fn plain(
     match (op, t.sub) {
         (OpKind::Remove, None) => {
             match (t.attr.multi, value) {
-                // Entra ID: {"op":"Remove","path":"members","value":[{"value":"id"}]}
+                // Entra ID: {"op":"Remove","path":"members","value":[{"value":"id"}]}: the
+                // values whose given sub-attributes all match (with the schema's case rules).
                 (true, Some(v)) if !v.is_null() => {
-                    let drop: Vec<Value> = as_items(name, v)?
+                    let drop = as_items(name, v)?;
+                    if drop
                         .iter()
-                        .filter_map(|i| i.get("value").cloned())
-                        .collect();
+                        .any(|d| d.as_object().is_none_or(|o| o.values().all(Value::is_null)))
+                    {
+                        return Err(ScimError::invalid_value(format!(
+                            "remove from `{name}` by value takes objects of sub-attributes"
+                        )));
+                    }
                     if let Some(Value::Array(list)) = c.get_mut(name) {
-                        list.retain(|e| !e.get("value").is_some_and(|v| drop.contains(v)));
+                        list.retain(|e| !drop.iter().any(|d| same_value(t.attr, d, e)));
                         if list.is_empty() {
                             c.remove(name);
                         }
@@ -434,9 +478,11 @@ fn filtered(
         _ => Vec::new(),
     };
     let mut hits = Vec::new();
+    let mut hit = vec![false; list.len()];
     for (i, e) in list.iter().enumerate() {
         if eval::matches(f, t.attr, e)? {
             hits.push(i);
+            hit[i] = true;
         }
     }
     match op {
@@ -444,7 +490,7 @@ fn filtered(
             None => {
                 let mut i = 0;
                 list.retain(|_| {
-                    let keep = !hits.contains(&i);
+                    let keep = !hit[i];
                     i += 1;
                     keep
                 });
@@ -499,7 +545,7 @@ fn filtered(
                         && normalize::boolean(&v) == Some(true)
                 {
                     for (i, e) in list.iter_mut().enumerate() {
-                        if !hits.contains(&i)
+                        if !hit[i]
                             && let Some(o) = e.as_object_mut()
                         {
                             o.remove("primary");

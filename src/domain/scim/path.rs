@@ -92,7 +92,7 @@ fn split_urn<'a>(
     raw: &'a str,
     rs: &ResourceSchema,
 ) -> Result<(Option<&'static str>, &'a str), ScimError> {
-    if raw.len() < 4 || !raw[..4].eq_ignore_ascii_case("urn:") {
+    if !raw.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
         return Ok((None, raw));
     }
     for uri in rs.schema_uris() {
@@ -214,6 +214,9 @@ mod tests {
             r#"userName[type eq "x"]"#,
             r#"emails[type eq "work"]value"#,
             "",
+            "abc€",
+            "€",
+            "urn:é",
         ] {
             let e = parse_patch_path(bad, &USER_RESOURCE).unwrap_err();
             assert_eq!(

@@ -125,7 +125,10 @@ fn names(raw: &str, rs: &ResourceSchema) -> (Option<&'static str>, String, Optio
     let mut rest = raw;
     let mut ext = None;
     for uri in rs.schema_uris() {
-        if raw.len() >= uri.len() && raw[..uri.len()].eq_ignore_ascii_case(uri) {
+        if raw
+            .get(..uri.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(uri))
+        {
             if raw.len() == uri.len() {
                 return (Some(uri), String::new(), None);
             }
@@ -318,6 +321,14 @@ mod tests {
             &Projection::from_params(Some("members.value"), None),
             "members"
         ));
+    }
+
+    #[test]
+    fn multibyte_names_never_panic() {
+        let p = Projection::from_params(Some(&format!("a{}", "é".repeat(40))), Some("€€€€€"));
+        let _ = project(user(), &p, &USER_RESOURCE);
+        let p = Projection::from_params(None, Some(&"é".repeat(40)));
+        let _ = project(user(), &p, &USER_RESOURCE);
     }
 
     #[test]

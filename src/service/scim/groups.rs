@@ -69,19 +69,24 @@ pub fn page(
         return Ok((total, Vec::new()));
     }
     let with_members = wants(&q.projection, "members");
-    let mut out = Vec::new();
-    for g in scim_groups::page(conn, ctx.tenant.id, filter, offset, limit)? {
-        let members = if with_members {
-            Some(scim_groups::members(conn, ctx.tenant.id, g.id)?)
-        } else {
-            None
-        };
-        out.push(project(
-            render(&g, members.as_deref(), &ctx.base),
-            &q.projection,
-            &GROUP_RESOURCE,
-        ));
-    }
+    let groups = scim_groups::page(conn, ctx.tenant.id, filter, offset, limit)?;
+    let mut members = if with_members {
+        let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+        scim_groups::members_of(conn, ctx.tenant.id, &ids)?
+    } else {
+        Default::default()
+    };
+    let out = groups
+        .iter()
+        .map(|g| {
+            let m = with_members.then(|| members.remove(&g.id).unwrap_or_default());
+            project(
+                render(g, m.as_deref(), &ctx.base),
+                &q.projection,
+                &GROUP_RESOURCE,
+            )
+        })
+        .collect();
     Ok((total, out))
 }
 
@@ -94,17 +99,23 @@ fn sync_members(
     wanted: &[i64],
 ) -> Result<()> {
     let t = ctx.tenant.id;
-    if let Some(missing) = scim_users::first_missing(conn, t, wanted)? {
+    let current: HashSet<i64> = scim_groups::member_ids(conn, t, group)?
+        .into_iter()
+        .collect();
+    // Only new members need checking: current ones were checked when they were added.
+    let added: Vec<i64> = wanted
+        .iter()
+        .copied()
+        .filter(|u| !current.contains(u))
+        .collect();
+    if let Some(missing) = scim_users::first_missing(conn, t, &added)? {
         return Err(ScimError::invalid_value(format!(
             "member `{missing}` is not a user of this tenant"
         ))
         .into());
     }
-    let current: HashSet<i64> = scim_groups::member_ids(conn, t, group)?
-        .into_iter()
-        .collect();
     let wanted_set: HashSet<i64> = wanted.iter().copied().collect();
-    for u in wanted.iter().filter(|u| !current.contains(u)) {
+    for u in &added {
         scim_groups::add_member(conn, t, group, *u, ctx.now)?;
         events::record(
             conn,
@@ -131,6 +142,7 @@ fn sync_members(
 
 pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Result<Value> {
     let f = GroupFields::from_body(body)?;
+    f.check_refs(&ctx.base)?;
     let id = super::transaction(conn, |c| {
         let id = scim_groups::insert(c, ctx.tenant.id, &f, ctx.now)?;
         sync_members(c, ctx, id, &f.display_name, &f.members)?;
@@ -146,8 +158,10 @@ fn write_existing(
     derive: impl Fn(Value) -> std::result::Result<GroupFields, ScimError>,
 ) -> Result<()> {
     super::transaction(conn, |c| {
+        scim_groups::lock(c, ctx.tenant.id, id)?;
         let current = rendered(c, ctx, id, &Projection::default())?;
         let f = derive(current)?;
+        f.check_refs(&ctx.base)?;
         scim_groups::update(c, ctx.tenant.id, id, &f, ctx.now)?;
         sync_members(c, ctx, id, &f.display_name, &f.members)
     })
@@ -189,6 +203,7 @@ pub fn patch(
 pub fn delete(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> Result<()> {
     let id = parse_id(raw_id)?;
     super::transaction(conn, |c| {
+        scim_groups::lock(c, ctx.tenant.id, id)?;
         let g = scim_groups::get(c, ctx.tenant.id, id)?.ok_or_else(not_found)?;
         sync_members(c, ctx, id, &g.display_name, &[])?;
         scim_groups::delete(c, ctx.tenant.id, id)?;

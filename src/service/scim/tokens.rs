@@ -75,8 +75,11 @@ pub fn authenticate(
         Some(t) if t.id == tenant_id => t,
         _ => return Err(unauthorized()),
     };
-    if last_used.is_none_or(|t| now - t >= TOUCH_EVERY_SECS) {
-        scim_tokens::touch(conn, id, now).map_err(AuthError::Storage)?;
+    // Best effort: a busy database must not turn a valid request into an error.
+    if last_used.is_none_or(|t| now - t >= TOUCH_EVERY_SECS)
+        && let Err(e) = scim_tokens::touch(conn, id, now)
+    {
+        tracing::warn!(error = %e, "could not record the SCIM token's last use");
     }
     Ok(tenant)
 }

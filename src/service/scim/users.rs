@@ -11,9 +11,7 @@ use crate::domain::scim::schema::USER_RESOURCE;
 use crate::domain::scim::user::{UserFields, render};
 use crate::domain::user::UserStatus;
 use crate::storage::scim_users::{self, Tracked};
-use crate::storage::{
-    DbConnection, domains, events, identities, scim_filter, scim_groups, sessions,
-};
+use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, sessions};
 
 fn not_found() -> ScimError {
     ScimError::not_found("no such user")
@@ -88,9 +86,9 @@ pub fn page(
     Ok((total, out))
 }
 
-/// The existing user a POST describes, under the same rules as just-in-time provisioning:
-/// the userName (a deprovisioned user comes back), an SSO identity whose subject is the
-/// userName or externalId, then the email when its domain is whitelisted for the tenant.
+/// The existing user a POST describes: the userName (a deprovisioned user comes back), then
+/// the email under just-in-time provisioning's rule (its domain whitelisted for the tenant).
+/// Never an SSO identity's subject: that would let a SCIM client rename any account.
 fn takeover_target(
     conn: &mut DbConnection,
     ctx: &ScimContext,
@@ -106,14 +104,6 @@ fn takeover_target(
             .into());
         }
         return Ok(Some((h.id, "user_name")));
-    }
-    for subject in std::iter::once(f.user_name.as_str()).chain(f.external_id.as_deref()) {
-        if let Some(id) = identities::user_for_subject_any(conn, t, subject)? {
-            let tr = scim_users::tracked(conn, t, id)?;
-            if tr.scim_user_name.is_none() || tr.deprovisioned_at.is_some() {
-                return Ok(Some((id, "sso_subject")));
-            }
-        }
     }
     if let Some(h) = scim_users::by_email(conn, t, f.email.as_str())? {
         if h.scim_managed && !h.deprovisioned {
@@ -308,6 +298,7 @@ pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Resul
     let t = ctx.tenant.id;
     let id = super::transaction(conn, |c| match takeover_target(c, ctx, &f)? {
         Some((id, matched_by)) => {
+            scim_users::lock(c, t, id.0)?;
             events::record(
                 c,
                 t,
@@ -379,6 +370,7 @@ fn write_existing(
     derive: impl Fn(Value) -> std::result::Result<UserFields, ScimError>,
 ) -> Result<Value> {
     super::transaction(conn, |c| {
+        scim_users::lock(c, ctx.tenant.id, id)?;
         let current = rendered(c, ctx, id, &Projection::default())?;
         store(c, ctx, UserId(id), &derive(current)?)
     })?;
@@ -389,6 +381,7 @@ pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> 
     let id = parse_id(raw_id)?;
     let t = ctx.tenant.id;
     super::transaction(conn, |c| {
+        scim_users::lock(c, t, id)?;
         let u = scim_users::get(c, t, id)?.ok_or_else(not_found)?;
         let uid = UserId(u.id);
         for (gid, name) in scim_groups::groups_of_user(c, t, u.id)? {

@@ -208,3 +208,50 @@ fn malformed_requests_are_refused() {
         assert_eq!(e.scim_type.map(|t| t.as_str()), Some(t), "{body}");
     }
 }
+
+#[test]
+fn remove_by_value_matches_every_given_sub_attribute_with_case_rules() {
+    let mut u = user();
+    u["emails"] = json!([{"value": "Other@acme.test", "type": "home"}, {"value": "bob@acme.com", "type": "work"}]);
+    u["addresses"] =
+        json!([{"type": "work", "locality": "Paris"}, {"type": "home", "locality": "Lyon"}]);
+    let d = run(
+        u,
+        ops(json!([
+            {"op": "remove", "path": "emails", "value": [{"value": "other@acme.test"}]},
+            {"op": "remove", "path": "addresses", "value": [{"type": "work"}]}
+        ])),
+        &USER_RESOURCE,
+    )
+    .unwrap();
+    assert_eq!(
+        d["emails"],
+        json!([{"value": "bob@acme.com", "type": "work"}])
+    );
+    assert_eq!(
+        d["addresses"],
+        json!([{"type": "home", "locality": "Lyon"}])
+    );
+    let e = run(
+        user(),
+        ops(json!([{"op": "remove", "path": "emails", "value": ["x"]}])),
+        &USER_RESOURCE,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.scim_type,
+        Some(crate::domain::scim::error::ScimType::InvalidValue)
+    );
+}
+
+#[test]
+fn too_many_values_are_refused_before_anything_is_applied() {
+    let many: Vec<Value> = (0..MAX_VALUES + 1)
+        .map(|i| json!({"value": i.to_string()}))
+        .collect();
+    let e = parse_request(&ops(
+        json!([{"op": "add", "path": "members", "value": many}]),
+    ))
+    .unwrap_err();
+    assert!(e.detail.contains("at most"), "{e}");
+}
