@@ -80,6 +80,46 @@ pub struct Settings {
     pub oidc: OidcClientSettings,
     pub demo: DemoSettings,
     pub scim: ScimSettings,
+    pub iwms: IwmsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IwmsSettings {
+    /// Timeout of each delivery to a tenant's IWMS endpoint.
+    #[serde(deserialize_with = "lenient")]
+    pub http_timeout_secs: u64,
+    /// How long a first sign-in waits for the IWMS to create the account.
+    #[serde(deserialize_with = "lenient")]
+    pub first_sign_in_wait_ms: u64,
+    /// Failed attempts before an event is parked as dead.
+    #[serde(deserialize_with = "lenient")]
+    pub max_attempts: u32,
+    /// Backoff after the first failure; it doubles per failure up to backoff_max_secs.
+    #[serde(deserialize_with = "lenient")]
+    pub backoff_base_secs: u64,
+    #[serde(deserialize_with = "lenient")]
+    pub backoff_max_secs: u64,
+    /// How often the delivery worker looks for due events.
+    #[serde(deserialize_with = "lenient")]
+    pub poll_interval_ms: u64,
+    /// Events one worker round leases and delivers concurrently (one per user).
+    #[serde(deserialize_with = "lenient")]
+    pub batch_size: i64,
+}
+
+impl Default for IwmsSettings {
+    fn default() -> Self {
+        Self {
+            http_timeout_secs: 10,
+            first_sign_in_wait_ms: 2000,
+            max_attempts: 12,
+            backoff_base_secs: 2,
+            backoff_max_secs: 3600,
+            poll_interval_ms: 1000,
+            batch_size: 16,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -378,6 +418,37 @@ impl Settings {
                 "scim.max_body_bytes",
                 "must be between 1024 and 67108864",
             ));
+        }
+        let i = &self.iwms;
+        if !(1..=120).contains(&i.http_timeout_secs) {
+            return Err(key_err(
+                "iwms.http_timeout_secs",
+                "must be between 1 and 120",
+            ));
+        }
+        if i.first_sign_in_wait_ms > 30_000 {
+            return Err(key_err(
+                "iwms.first_sign_in_wait_ms",
+                "must be at most 30000",
+            ));
+        }
+        if !(1..=100).contains(&i.max_attempts) {
+            return Err(key_err("iwms.max_attempts", "must be between 1 and 100"));
+        }
+        if i.backoff_base_secs == 0 || i.backoff_max_secs < i.backoff_base_secs {
+            return Err(key_err(
+                "iwms.backoff_max_secs",
+                "backoff_base_secs must be >= 1 and backoff_max_secs >= backoff_base_secs",
+            ));
+        }
+        if !(10..=60_000).contains(&i.poll_interval_ms) {
+            return Err(key_err(
+                "iwms.poll_interval_ms",
+                "must be between 10 and 60000",
+            ));
+        }
+        if !(1..=1000).contains(&i.batch_size) {
+            return Err(key_err("iwms.batch_size", "must be between 1 and 1000"));
         }
         if !(1..=10_000).contains(&self.scim.max_page_size) {
             return Err(key_err("scim.max_page_size", "must be between 1 and 10000"));

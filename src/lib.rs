@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod hmac;
 pub mod http;
 pub mod jobs;
 pub mod protocol;

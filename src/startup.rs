@@ -99,7 +99,15 @@ impl Application {
             settings.oidc.allow_http_loopback,
         )
         .context("building the HTTP client for OpenID providers")?;
+        let iwms = crate::service::outbox::Deliverer::new(
+            pool.clone(),
+            clock.clone(),
+            settings.iwms.clone(),
+        )
+        .context("building the HTTP client for IWMS deliveries")?;
+        jobs::spawn_outbox(iwms.clone());
         let state = web::Data::new(AppState {
+            iwms,
             pool,
             settings,
             base_url,

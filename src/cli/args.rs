@@ -43,6 +43,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Inspect and retry the IWMS outbox.
+    #[command(subcommand)]
+    Outbox(OutboxCmd),
     /// Manage a tenant's SCIM bearer tokens (shown once, stored hashed).
     #[command(subcommand)]
     ScimToken(ScimTokenCmd),
@@ -50,6 +53,40 @@ pub enum Command {
     FlagStale {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutboxStatus {
+    Pending,
+    Delivered,
+    Dead,
+    All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCmd {
+    /// Recent IWMS events, newest first, with attempts and the last error.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value = "all")]
+        status: OutboxStatus,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead event (or, with --all-dead, every dead event) back in the queue.
+    Retry {
+        /// The event id from `outbox list`.
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<i64>,
+        #[arg(long)]
+        all_dead: bool,
+        /// With --all-dead: only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -106,6 +143,22 @@ pub struct TenantFieldArgs {
     /// The SCIM attribute that carries the IWMS ID (e.g. employeeNumber, externalId).
     #[arg(long)]
     pub scim_iwms_attribute: Option<String>,
+    /// Create an IWMS account for new users without an IWMS ID (needs --auto-create-users on).
+    #[arg(long, value_enum)]
+    pub auto_create_iwms: Option<OnOff>,
+    /// Where user events are POSTed (https; http only for loopback).
+    #[arg(long)]
+    pub iwms_endpoint: Option<String>,
+    /// File holding the signing secret (read at every delivery; never stored).
+    #[arg(long, conflicts_with = "iwms_secret_env")]
+    pub iwms_secret_file: Option<PathBuf>,
+    /// Environment variable holding the signing secret, in the server's environment.
+    #[arg(long)]
+    pub iwms_secret_env: Option<String>,
+    /// Events to send: comma-separated (user.created, user.updated, user.deactivated,
+    /// user.reactivated, user.flagged_stale, user.unflagged) or `all` (the default).
+    #[arg(long)]
+    pub iwms_events: Option<String>,
     /// Days without sign-in before a user is flagged stale (default 90).
     #[arg(long)]
     pub stale_after_days: Option<i64>,
@@ -143,6 +196,9 @@ pub enum TenantCmd {
         /// Remove the IWMS attribute.
         #[arg(long, conflicts_with = "iwms_attribute")]
         clear_iwms_attribute: bool,
+        /// Stop the IWMS feed (endpoint, secret and account creation).
+        #[arg(long, conflicts_with_all = ["iwms_endpoint", "auto_create_iwms"])]
+        clear_iwms: bool,
         /// Stop reading the IWMS ID from SCIM.
         #[arg(long, conflicts_with = "scim_iwms_attribute")]
         clear_scim_iwms_attribute: bool,

@@ -52,13 +52,49 @@ fn set_or_clear(value: Option<String>, clear: bool) -> Option<Option<String>> {
     if clear { Some(None) } else { value.map(Some) }
 }
 
+/// `file:<absolute path>` or `env:NAME`; the file must be readable and not empty now.
+fn iwms_secret(f: &TenantFieldArgs) -> anyhow::Result<Option<String>> {
+    if let Some(p) = &f.iwms_secret_file {
+        let abs = std::fs::canonicalize(p)
+            .with_context(|| format!("iwms_secret: cannot read {}", p.display()))?;
+        let content = std::fs::read_to_string(&abs)
+            .with_context(|| format!("iwms_secret: cannot read {}", abs.display()))?;
+        if content.trim().len() < 16 {
+            bail!(
+                "iwms_secret: {} must hold at least 16 characters",
+                abs.display()
+            );
+        }
+        return Ok(Some(format!("file:{}", abs.display())));
+    }
+    Ok(f.iwms_secret_env.as_ref().map(|v| format!("env:{v}")))
+}
+
 fn tenant_input(
     f: TenantFieldArgs,
     clear_iwms: bool,
     clear_scim_iwms: bool,
     clear_origins: bool,
-) -> TenantInput {
-    TenantInput {
+    clear_feed: bool,
+) -> anyhow::Result<TenantInput> {
+    let secret = iwms_secret(&f)?;
+    Ok(TenantInput {
+        auto_create_iwms: if clear_feed {
+            Some(false)
+        } else {
+            f.auto_create_iwms.map(bool::from)
+        },
+        iwms_endpoint: if clear_feed {
+            Some(None)
+        } else {
+            f.iwms_endpoint.clone().map(Some)
+        },
+        iwms_secret: if clear_feed {
+            Some(None)
+        } else {
+            secret.map(Some)
+        },
+        iwms_events: f.iwms_events.clone(),
         scim_iwms_attribute: set_or_clear(f.scim_iwms_attribute, clear_scim_iwms),
         display_name: f.name,
         auto_create_users: f.auto_create_users.map(bool::from),
@@ -71,7 +107,7 @@ fn tenant_input(
         } else {
             Some(f.allowed_origins)
         },
-    }
+    })
 }
 
 fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
@@ -92,6 +128,19 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
         "SCIM IWMS ID attribute: {}",
         opt(&v.scim_iwms_attribute)
     ));
+    emit(&format!(
+        "IWMS endpoint:          {}",
+        opt(&v.iwms_endpoint)
+    ));
+    emit(&format!("IWMS secret from:       {}", opt(&v.iwms_secret)));
+    emit(&format!(
+        "IWMS events:            {}",
+        v.iwms_events.join(", ")
+    ));
+    emit(&format!(
+        "auto-create IWMS:       {}",
+        if v.auto_create_iwms { "on" } else { "off" }
+    ));
     emit(&format!("stale after (days):     {}", v.stale_after_days));
     emit(&format!(
         "allowed return origins: {}",
@@ -108,6 +157,81 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn outbox_command(conn: &mut DbConnection, cmd: OutboxCmd, now: i64) -> anyhow::Result<()> {
+    use crate::storage::outbox;
+    match cmd {
+        OutboxCmd::List {
+            tenant,
+            status,
+            limit,
+            json: j,
+        } => {
+            let t = tenant
+                .map(|s| admin::tenant_by_slug(conn, &s))
+                .transpose()?;
+            let status = match status {
+                OutboxStatus::Pending => Some("pending"),
+                OutboxStatus::Delivered => Some("delivered"),
+                OutboxStatus::Dead => Some("dead"),
+                OutboxStatus::All => None,
+            };
+            let rows = outbox::list(conn, t.map(|t| t.id), status, limit.clamp(1, 10_000))?;
+            if j {
+                return json(&rows);
+            }
+            table(
+                &[
+                    "ID",
+                    "TIME",
+                    "EVENT",
+                    "USER",
+                    "STATUS",
+                    "ATTEMPTS",
+                    "NEXT TRY",
+                    "LAST ERROR",
+                ],
+                rows.iter()
+                    .map(|r| {
+                        vec![
+                            r.id.to_string(),
+                            when(Some(r.created_at)),
+                            r.event.clone(),
+                            r.user_id.to_string(),
+                            r.status.clone(),
+                            r.attempts.to_string(),
+                            if r.status == "pending" {
+                                when(Some(r.next_attempt_at))
+                            } else {
+                                "-".into()
+                            },
+                            opt(&r.last_error),
+                        ]
+                    })
+                    .collect(),
+            );
+            Ok(())
+        }
+        OutboxCmd::Retry {
+            id,
+            all_dead,
+            tenant,
+        } => {
+            let t = tenant
+                .map(|s| admin::tenant_by_slug(conn, &s))
+                .transpose()?;
+            let n = outbox::retry(conn, if all_dead { None } else { id }, t.map(|t| t.id), now)?;
+            if n == 0 && !all_dead {
+                bail!(
+                    "event {} is not dead (or does not exist); only dead events are retried",
+                    id.unwrap_or_default()
+                );
+            }
+            emit(&format!("{n} event(s) queued again"));
+            Ok(())
+        }
+    }
 }
 
 fn scim_token(
@@ -194,8 +318,12 @@ fn admin_command(
             fields,
             json: j,
         }) => {
-            let t =
-                admin::create_tenant(conn, &slug, &tenant_input(fields, false, false, false), now)?;
+            let t = admin::create_tenant(
+                conn,
+                &slug,
+                &tenant_input(fields, false, false, false, false)?,
+                now,
+            )?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
         }
         Command::Tenant(TenantCmd::Update {
@@ -204,6 +332,7 @@ fn admin_command(
             clear_iwms_attribute,
             clear_scim_iwms_attribute,
             clear_allowed_origins,
+            clear_iwms,
             json: j,
         }) => {
             let t = admin::update_tenant(
@@ -214,7 +343,8 @@ fn admin_command(
                     clear_iwms_attribute,
                     clear_scim_iwms_attribute,
                     clear_allowed_origins,
-                ),
+                    clear_iwms,
+                )?,
                 now,
             )?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
@@ -432,6 +562,7 @@ fn admin_command(
             Ok(())
         }
         Command::ScimToken(cmd) => scim_token(conn, settings, cmd, now),
+        Command::Outbox(cmd) => outbox_command(conn, cmd, now),
         Command::Serve | Command::Migrate => unreachable_command(),
     }
 }

@@ -3,6 +3,7 @@ pub mod claims;
 pub mod connection;
 pub mod email;
 pub mod ids;
+pub mod iwms;
 pub mod oidc;
 pub mod provisioning;
 pub mod reason;

@@ -1,5 +1,6 @@
 use super::email::EmailDomain;
 use super::ids::TenantId;
+use super::iwms::IwmsFeed;
 use super::return_to::AllowedOrigin;
 use super::scim::user::IwmsSource;
 use super::slug::Slug;
@@ -16,6 +17,8 @@ pub struct Tenant {
     pub iwms_attribute: Option<String>,
     /// The SCIM attribute that carries the IWMS ID, if SCIM clients send one.
     pub scim_iwms_attribute: Option<IwmsSource>,
+    /// Where user changes are sent, and whether IWMS accounts are created.
+    pub iwms: IwmsFeed,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<AllowedOrigin>,
     pub created_at: i64,

@@ -46,5 +46,8 @@ pub async fn callback(
         &params,
     )
     .await;
+    if let Ok(s) = &result {
+        crate::service::outbox::await_account(&state.iwms, &tenant, s.user_id).await;
+    }
     finish_response(&state, &req, result, login::OIDC_BINDING_PREFIX, now)
 }

@@ -126,6 +126,7 @@ pub async fn acs(
     .map_err(HttpError::internal)?;
     let binding_cookies = binding_cookies(&req, login::SAML_BINDING_PREFIX);
     let st = state.clone();
+    let tenant_after = tenant.clone();
     let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
         let params = CompleteParams {
             binding_cookies: &binding_cookies,
@@ -144,5 +145,8 @@ pub async fn acs(
         ))
     })
     .await?;
+    if let Ok(s) = &result {
+        crate::service::outbox::await_account(&state.iwms, &tenant_after, s.user_id).await;
+    }
     finish_response(&state, &req, result, login::SAML_BINDING_PREFIX, now)
 }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub demo: Option<DemoIdp>,
     /// For calls to OpenID providers: timeouts, no redirects.
     pub oidc_http: reqwest::Client,
+    /// Delivers IWMS events; a first sign-in uses it to wait for account creation.
+    pub iwms: crate::service::outbox::Deliverer,
 }
 
 impl AppState {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::JobSettings;
+use crate::service::outbox::Deliverer;
 use crate::service::{maintenance, stale};
 use crate::storage::{self, DbPool};
 
@@ -14,6 +15,22 @@ use crate::storage::{self, DbPool};
 pub struct JobContext {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
+}
+
+/// Delivers the IWMS outbox: a round whenever the last one found work, else every
+/// `iwms.poll_interval_ms`.
+pub fn spawn_outbox(deliverer: Deliverer) {
+    let idle = Duration::from_millis(deliverer.settings.poll_interval_ms);
+    tokio::spawn(async move {
+        loop {
+            match deliverer.round().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "IWMS outbox round failed"),
+            }
+            tokio::time::sleep(idle).await;
+        }
+    });
 }
 
 pub fn spawn(ctx: JobContext, settings: &JobSettings) {

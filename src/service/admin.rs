@@ -8,6 +8,7 @@ use crate::domain::connection::{
 };
 use crate::domain::email::{EmailAddress, EmailDomain};
 use crate::domain::ids::UserId;
+use crate::domain::iwms::{ALL_EVENTS, IwmsFeed, SecretSource, parse_events};
 use crate::domain::oidc::{
     ClientAuth, DEFAULT_SCOPES, JwsAlgorithm, OidcSettings, ProviderMetadata,
 };
@@ -86,6 +87,82 @@ fn parse_attribute_name(
     }
 }
 
+/// https, or http to a loopback host (development and tests).
+fn parse_iwms_endpoint(raw: &str) -> Result<String, AdminError> {
+    let u = url::Url::parse(raw.trim()).map_err(|e| invalid("iwms_endpoint", e))?;
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match u.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(invalid(
+                "iwms_endpoint",
+                "must be an https URL (http only for loopback)",
+            ));
+        }
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(invalid(
+            "iwms_endpoint",
+            "must not carry credentials; the requests are signed",
+        ));
+    }
+    Ok(u.to_string())
+}
+
+/// The IWMS feed after applying `input` to `current`; the rules name the bad key.
+fn iwms_feed(
+    current: &IwmsFeed,
+    input: &TenantInput,
+    auto_create_users: bool,
+) -> Result<IwmsFeed, AdminError> {
+    let endpoint = match &input.iwms_endpoint {
+        Some(Some(e)) => Some(parse_iwms_endpoint(e)?),
+        Some(None) => None,
+        None => current.endpoint.clone(),
+    };
+    let secret = match &input.iwms_secret {
+        Some(Some(s)) => Some(SecretSource::parse(s).map_err(|e| invalid("iwms_secret", e))?),
+        Some(None) => None,
+        None => current.secret.clone(),
+    };
+    let events = match &input.iwms_events {
+        Some(raw) => parse_events(raw).map_err(|e| invalid("iwms_events", e))?,
+        // A feed set up without a choice sends everything.
+        None if current.endpoint.is_none() && current.events.is_empty() && endpoint.is_some() => {
+            ALL_EVENTS.to_vec()
+        }
+        None => current.events.clone(),
+    };
+    let feed = IwmsFeed {
+        auto_create: input.auto_create_iwms.unwrap_or(current.auto_create),
+        endpoint,
+        secret,
+        events,
+    };
+    if feed.endpoint.is_some() != feed.secret.is_some() {
+        return Err(invalid(
+            "iwms_secret",
+            "set both the IWMS endpoint and its signing secret, or neither",
+        ));
+    }
+    if feed.auto_create && !auto_create_users {
+        return Err(invalid("auto_create_iwms", "needs auto_create_users on"));
+    }
+    if feed.auto_create && feed.endpoint.is_none() {
+        return Err(invalid(
+            "auto_create_iwms",
+            "needs an IWMS endpoint and signing secret",
+        ));
+    }
+    Ok(feed)
+}
+
 fn parse_scim_iwms(raw: Option<String>) -> Result<Option<IwmsSource>, AdminError> {
     raw.filter(|s| !s.trim().is_empty())
         .map(|s| IwmsSource::parse(&s).map_err(|e| invalid("scim_iwms_attribute", e)))
@@ -100,6 +177,13 @@ pub struct TenantInput {
     pub iwms_attribute: Option<Option<String>>,
     /// The SCIM attribute carrying the IWMS ID; Some(None) clears it.
     pub scim_iwms_attribute: Option<Option<String>>,
+    pub auto_create_iwms: Option<bool>,
+    /// The IWMS endpoint; Some(None) clears it (and stops the feed).
+    pub iwms_endpoint: Option<Option<String>>,
+    /// `file:/path` or `env:NAME`; Some(None) clears it.
+    pub iwms_secret: Option<Option<String>>,
+    /// Comma-separated event names, or `all`.
+    pub iwms_events: Option<String>,
     pub stale_after_days: Option<i64>,
     pub allowed_return_origins: Option<Vec<String>>,
 }
@@ -122,6 +206,11 @@ pub fn create_tenant(
             input.iwms_attribute.clone().flatten().as_deref(),
         )?,
         scim_iwms_attribute: parse_scim_iwms(input.scim_iwms_attribute.clone().flatten())?,
+        iwms: iwms_feed(
+            &IwmsFeed::default(),
+            input,
+            input.auto_create_users.unwrap_or(false),
+        )?,
         stale_after_days: tenant::parse_stale_after_days(
             input
                 .stale_after_days
@@ -156,6 +245,11 @@ pub fn update_tenant(
             Some(v) => parse_scim_iwms(v.clone())?,
             None => t.scim_iwms_attribute,
         },
+        iwms: iwms_feed(
+            &t.iwms,
+            input,
+            input.auto_create_users.unwrap_or(t.auto_create_users),
+        )?,
         stale_after_days: match input.stale_after_days {
             Some(d) => {
                 tenant::parse_stale_after_days(d).map_err(|e| invalid("stale_after_days", e))?
@@ -178,6 +272,11 @@ pub struct TenantView {
     pub auto_create_users: bool,
     pub iwms_attribute: Option<String>,
     pub scim_iwms_attribute: Option<String>,
+    pub auto_create_iwms: bool,
+    pub iwms_endpoint: Option<String>,
+    /// Where the signing secret is read from (never the secret).
+    pub iwms_secret: Option<String>,
+    pub iwms_events: Vec<&'static str>,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<String>,
     pub domains: Vec<String>,
@@ -191,6 +290,10 @@ pub fn tenant_view(conn: &mut DbConnection, t: &Tenant) -> Result<TenantView, Ad
         auto_create_users: t.auto_create_users,
         iwms_attribute: t.iwms_attribute.clone(),
         scim_iwms_attribute: t.scim_iwms_attribute.map(|s| s.as_string()),
+        auto_create_iwms: t.iwms.auto_create,
+        iwms_endpoint: t.iwms.endpoint.clone(),
+        iwms_secret: t.iwms.secret.as_ref().map(SecretSource::as_string),
+        iwms_events: t.iwms.events.iter().map(|e| e.as_str()).collect(),
         stale_after_days: t.stale_after_days,
         allowed_return_origins: t
             .allowed_return_origins

@@ -17,12 +17,13 @@ use crate::domain::tenant::{Tenant, TenantPolicy};
 use crate::domain::user::CreatedVia;
 use crate::protocol::saml::authn_request::{self, RequestError};
 use crate::protocol::saml::{self, AcsContext, SpEndpoints, ValidatedAssertion};
+use crate::service::outbox;
 use crate::service::session;
 use crate::storage::login_attempts::NewAttempt;
 use crate::storage::pending::NewPending;
 use crate::storage::{
-    self, DbConnection, StorageError, connections, domains, events, identities, login_attempts,
-    pending, replay, scim_users, users,
+    self, DbConnection, StorageError, connections, domains, identities, login_attempts, pending,
+    replay, scim_users, users,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -539,9 +540,9 @@ pub(crate) fn provision(
         }
         Decision::Create(new_user) => {
             let u = users::insert(c, tenant.id, &new_user, CreatedVia::Sso, now)?;
-            events::record(
+            outbox::record(
                 c,
-                tenant.id,
+                tenant,
                 u.id,
                 "created",
                 &json!({ "via": "sso", "connection": connection.slug.as_str(), "email": u.email.as_str(),
@@ -560,9 +561,9 @@ pub(crate) fn provision(
         } => {
             if create_link {
                 identities::link(c, tenant.id, connection.id, subject, user_id, now)?;
-                events::record(
+                outbox::record(
                     c,
-                    tenant.id,
+                    tenant,
                     user_id,
                     "identity_linked",
                     &json!({ "connection": connection.slug.as_str(), "matched_by": matched_by.as_str() }),
@@ -591,9 +592,9 @@ pub(crate) fn provision(
                     },
                     now,
                 )?;
-                events::record(
+                outbox::record(
                     c,
-                    tenant.id,
+                    tenant,
                     user_id,
                     "attributes_updated",
                     &json!({ "via": "sso", "changes": changes }),
@@ -601,9 +602,9 @@ pub(crate) fn provision(
                 )?;
             }
             if clear_stale {
-                events::record(
+                outbox::record(
                     c,
-                    tenant.id,
+                    tenant,
                     user_id,
                     "stale_cleared",
                     &json!({ "via": "sso" }),

@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod login;
 pub mod maintenance;
 pub mod oidc_login;
+pub mod outbox;
 pub mod scim;
 pub mod session;
 pub mod stale;

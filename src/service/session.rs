@@ -1,7 +1,5 @@
 //! Browser sessions: the cookie holds a random token; the database holds only its HMAC, so
 //! a database leak does not yield usable sessions.
-use sha2::{Digest, Sha256};
-
 use crate::config::Secret;
 use crate::domain::ids::{TenantId, UserId};
 use crate::storage::sessions::{self, SessionUser};
@@ -10,24 +8,10 @@ use crate::storage::{DbConnection, StorageError};
 /// HMAC-SHA256 (RFC 2104) of the token under the session secret, hex-encoded. Infallible by
 /// construction: a failure must never map every token to one value.
 pub fn hash_token(secret: &Secret, token: &str) -> String {
-    const BLOCK: usize = 64;
-    let mut key = [0u8; BLOCK];
-    let raw = secret.expose().as_bytes();
-    if raw.len() > BLOCK {
-        key[..32].copy_from_slice(&Sha256::digest(raw));
-    } else {
-        key[..raw.len()].copy_from_slice(raw);
-    }
-    let pad = |byte: u8| key.map(|k| k ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(token.as_bytes())
-        .finalize();
-    let outer = Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize();
-    hex::encode(outer)
+    hex::encode(crate::hmac::sha256(
+        secret.expose().as_bytes(),
+        token.as_bytes(),
+    ))
 }
 
 /// Creates a session and returns the cookie token.

@@ -3,7 +3,8 @@
 use serde_json::json;
 
 use crate::domain::staleness;
-use crate::storage::{self, DbConnection, StorageError, events, tenants, users};
+use crate::service::outbox;
+use crate::storage::{self, DbConnection, StorageError, tenants, users};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TenantFlagged {
@@ -20,9 +21,9 @@ pub fn flag_all(conn: &mut DbConnection, now: i64) -> Result<Vec<TenantFlagged>,
             let mut n = 0;
             for id in users::stale_candidates(c, t.id, cutoff)? {
                 if users::flag_stale(c, t.id, id, now)? {
-                    events::record(
+                    outbox::record(
                         c,
-                        t.id,
+                        &t,
                         id,
                         "stale_flagged",
                         &json!({ "stale_after_days": t.stale_after_days }),

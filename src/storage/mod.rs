@@ -6,6 +6,7 @@ pub mod events;
 pub mod identities;
 pub mod login_attempts;
 pub mod oidc;
+pub mod outbox;
 pub mod pending;
 mod pool;
 pub mod replay;

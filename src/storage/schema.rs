@@ -12,6 +12,10 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         scim_iwms_attribute -> Nullable<Text>,
+        auto_create_iwms -> Bool,
+        iwms_endpoint -> Nullable<Text>,
+        iwms_secret_source -> Nullable<Text>,
+        iwms_events -> Text,
     }
 }
 
@@ -232,6 +236,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_events (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        event -> Text,
+        payload -> Text,
+        idempotency_key -> Text,
+        create_iwms -> Bool,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(email_domains -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(saml_idps -> connections (connection_id));
@@ -262,4 +286,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_emails,
     scim_groups,
     group_members,
+    outbox_events,
 );

@@ -4,6 +4,7 @@ use super::error::corrupt;
 use super::schema::tenants;
 use super::{DbConnection, StorageError};
 use crate::domain::ids::TenantId;
+use crate::domain::iwms::{EventKind, IwmsFeed, SecretSource};
 use crate::domain::return_to::AllowedOrigin;
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::slug::Slug;
@@ -22,6 +23,10 @@ struct TenantRow {
     created_at: i64,
     updated_at: i64,
     scim_iwms_attribute: Option<String>,
+    auto_create_iwms: bool,
+    iwms_endpoint: Option<String>,
+    iwms_secret_source: Option<String>,
+    iwms_events: String,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -41,6 +46,21 @@ impl TryFrom<TenantRow> for Tenant {
                 .map(IwmsSource::parse)
                 .transpose()
                 .map_err(|e| corrupt("tenants.scim_iwms_attribute", e))?,
+            iwms: IwmsFeed {
+                auto_create: r.auto_create_iwms,
+                endpoint: r.iwms_endpoint,
+                secret: r
+                    .iwms_secret_source
+                    .as_deref()
+                    .map(SecretSource::parse)
+                    .transpose()
+                    .map_err(|e| corrupt("tenants.iwms_secret_source", e))?,
+                events: serde_json::from_str::<Vec<String>>(&r.iwms_events)
+                    .map_err(|e| corrupt("tenants.iwms_events", e))?
+                    .iter()
+                    .map(|e| EventKind::parse(e).ok_or_else(|| corrupt("tenants.iwms_events", e)))
+                    .collect::<Result<_, _>>()?,
+            },
             stale_after_days: u32::try_from(r.stale_after_days)
                 .map_err(|e| corrupt("tenants.stale_after_days", e))?,
             allowed_return_origins: origins
@@ -61,8 +81,14 @@ pub struct TenantFields {
     pub auto_create_users: bool,
     pub iwms_attribute: Option<String>,
     pub scim_iwms_attribute: Option<IwmsSource>,
+    pub iwms: IwmsFeed,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<AllowedOrigin>,
+}
+
+fn events_json(e: &[EventKind]) -> String {
+    serde_json::to_string(&e.iter().map(|e| e.as_str()).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
 }
 
 fn origins_json(o: &[AllowedOrigin]) -> String {
@@ -83,6 +109,10 @@ pub fn create(
             tenants::auto_create_users.eq(f.auto_create_users),
             tenants::iwms_attribute.eq(&f.iwms_attribute),
             tenants::scim_iwms_attribute.eq(f.scim_iwms_attribute.map(|s| s.as_string())),
+            tenants::auto_create_iwms.eq(f.iwms.auto_create),
+            tenants::iwms_endpoint.eq(&f.iwms.endpoint),
+            tenants::iwms_secret_source.eq(f.iwms.secret.as_ref().map(SecretSource::as_string)),
+            tenants::iwms_events.eq(events_json(&f.iwms.events)),
             tenants::stale_after_days.eq(f.stale_after_days as i32),
             tenants::allowed_return_origins.eq(origins_json(&f.allowed_return_origins)),
             tenants::created_at.eq(now),
@@ -110,6 +140,10 @@ pub fn update(
             tenants::auto_create_users.eq(f.auto_create_users),
             tenants::iwms_attribute.eq(&f.iwms_attribute),
             tenants::scim_iwms_attribute.eq(f.scim_iwms_attribute.map(|s| s.as_string())),
+            tenants::auto_create_iwms.eq(f.iwms.auto_create),
+            tenants::iwms_endpoint.eq(&f.iwms.endpoint),
+            tenants::iwms_secret_source.eq(f.iwms.secret.as_ref().map(SecretSource::as_string)),
+            tenants::iwms_events.eq(events_json(&f.iwms.events)),
             tenants::stale_after_days.eq(f.stale_after_days as i32),
             tenants::allowed_return_origins.eq(origins_json(&f.allowed_return_origins)),
             tenants::updated_at.eq(now),

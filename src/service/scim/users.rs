@@ -10,6 +10,7 @@ use crate::domain::scim::query::{ListQuery, Projection, project};
 use crate::domain::scim::schema::USER_RESOURCE;
 use crate::domain::scim::user::{UserFields, render};
 use crate::domain::user::UserStatus;
+use crate::service::outbox;
 use crate::storage::scim_users::{self, Tracked};
 use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, sessions};
 
@@ -246,9 +247,9 @@ fn apply_active(
         Some(false) if was_active => {
             scim_users::set_status(conn, t, id, UserStatus::Deactivated, ctx.now)?;
             let ended = sessions::delete_for_user(conn, t, id)?;
-            events::record(
+            outbox::record(
                 conn,
-                t,
+                &ctx.tenant,
                 id,
                 "deactivated",
                 &json!({"via": "scim", "sessions_ended": ended}),
@@ -257,7 +258,14 @@ fn apply_active(
         }
         Some(true) if !was_active => {
             scim_users::set_status(conn, t, id, UserStatus::Active, ctx.now)?;
-            events::record(conn, t, id, "reactivated", &json!({"via": "scim"}), ctx.now)?;
+            outbox::record(
+                conn,
+                &ctx.tenant,
+                id,
+                "reactivated",
+                &json!({"via": "scim"}),
+                ctx.now,
+            )?;
         }
         _ => {}
     }
@@ -276,9 +284,9 @@ fn store(conn: &mut DbConnection, ctx: &ScimContext, id: UserId, f: &UserFields)
     }
     let c = changes(&old, f, iwms_mapped);
     if !c.is_empty() {
-        events::record(
+        outbox::record(
             conn,
-            t,
+            &ctx.tenant,
             id,
             "attributes_updated",
             &json!({"via": "scim", "changes": c}),
@@ -316,9 +324,9 @@ pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Resul
             if ctx.iwms().is_some() {
                 scim_users::set_iwms_id(c, t, id, f.iwms_id.as_deref())?;
             }
-            events::record(
+            outbox::record(
                 c,
-                t,
+                &ctx.tenant,
                 id,
                 "created",
                 &json!({"via": "scim", "user_name": f.user_name, "email": f.email.as_str(),
@@ -397,9 +405,9 @@ pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> 
         }
         scim_users::deprovision(c, t, uid, ctx.now)?;
         let ended = sessions::delete_for_user(c, t, uid)?;
-        events::record(
+        outbox::record(
             c,
-            t,
+            &ctx.tenant,
             uid,
             "deprovisioned",
             &json!({"via": "scim", "sessions_ended": ended}),

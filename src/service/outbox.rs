@@ -1,0 +1,378 @@
+//! The IWMS feed: events enqueued with the change that caused them, then delivered at least
+//! once, in order per user, signed, with backoff; account creation stores the returned ID.
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::clock::Clock;
+use crate::config::IwmsSettings;
+use crate::domain::ids::{TenantId, UserId};
+use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
+use crate::domain::scim::user::rfc3339;
+use crate::domain::tenant::Tenant;
+use crate::storage::outbox::{self, Claimed, NewEvent};
+use crate::storage::{
+    self, DbConnection, DbPool, StorageError, events, scim_users, tenants, users,
+};
+
+const MAX_IWMS_ID_CHARS: usize = 256;
+
+/// Writes the event for a change, in the caller's transaction, when the tenant's feed
+/// sends it. Returns the event id.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    kind: EventKind,
+    changes: Option<&Value>,
+    now: i64,
+) -> Result<Option<i64>, StorageError> {
+    if !tenant.iwms.sends(kind) {
+        return Ok(None);
+    }
+    let u = users::get(conn, tenant.id, user)?;
+    let t = scim_users::tracked(conn, tenant.id, user)?;
+    let mut payload = json!({
+        "tenant": tenant.slug.as_str(),
+        "user": {
+            "id": u.id.0,
+            "email": u.email.as_str(),
+            "first_name": u.first_name,
+            "last_name": u.last_name,
+            "iwms_id": u.iwms_id,
+            "status": u.status.as_str(),
+            "stale": u.stale_since.is_some(),
+            "created_via": u.created_via,
+            "attributes": {
+                "user_name": t.scim_user_name, "external_id": t.external_id,
+                "display_name": t.display_name, "nick_name": t.nick_name, "title": t.title,
+                "department": t.department, "employee_number": t.employee_number,
+                "manager": t.manager_id,
+            },
+        },
+    });
+    if let Some(c) = changes {
+        payload["changes"] = c.clone();
+    }
+    let create_iwms = kind == EventKind::Created && tenant.iwms.auto_create && u.iwms_id.is_none();
+    outbox::enqueue(
+        conn,
+        &NewEvent {
+            tenant: tenant.id,
+            user,
+            event: kind.as_str(),
+            payload: &payload.to_string(),
+            create_iwms,
+        },
+        now,
+    )
+    .map(Some)
+}
+
+/// Appends to a user's timeline and, for the kinds the IWMS hears about, enqueues the event
+/// in the same transaction.
+pub fn record(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    kind: &str,
+    detail: &Value,
+    now: i64,
+) -> Result<(), StorageError> {
+    events::record(conn, tenant.id, user, kind, detail, now)?;
+    if let Some(e) = EventKind::from_timeline(kind) {
+        enqueue(conn, tenant, user, e, detail.get("changes"), now)?;
+    }
+    Ok(())
+}
+
+/// Delivers leased events; several instances may run one each.
+#[derive(Clone)]
+pub struct Deliverer {
+    pub pool: DbPool,
+    pub clock: Arc<dyn Clock>,
+    pub settings: IwmsSettings,
+    pub http: reqwest::Client,
+    /// This worker's lease name.
+    pub owner: String,
+}
+
+enum Outcome {
+    Delivered { iwms_id: Option<String> },
+    Failed { error: String, permanent: bool },
+}
+
+fn read_secret(source: &SecretSource) -> Result<Vec<u8>, String> {
+    let raw = match source {
+        SecretSource::File(p) => std::fs::read_to_string(p)
+            .map_err(|e| format!("cannot read the signing secret file {p}: {}", e.kind()))?,
+        SecretSource::Env(v) => {
+            std::env::var(v).map_err(|_| format!("the signing secret variable {v} is not set"))?
+        }
+    };
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err("the signing secret is empty".into());
+    }
+    Ok(s.as_bytes().to_vec())
+}
+
+impl Deliverer {
+    pub fn new(
+        pool: DbPool,
+        clock: Arc<dyn Clock>,
+        settings: IwmsSettings,
+    ) -> reqwest::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(settings.http_timeout_secs))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            pool,
+            clock,
+            settings,
+            http,
+            owner: format!("worker-{}", hex::encode(crate::random::bytes::<8>())),
+        })
+    }
+
+    fn lease_until(&self, now: i64) -> i64 {
+        now + self.settings.http_timeout_secs as i64 + 30
+    }
+
+    /// One round: lease what is due and deliver it concurrently (one event per user).
+    pub async fn round(&self) -> Result<usize, StorageError> {
+        let now = self.clock.unix();
+        let (owner, until, limit) = (
+            self.owner.clone(),
+            self.lease_until(now),
+            self.settings.batch_size,
+        );
+        let claimed = storage::block(&self.pool, move |c| {
+            outbox::claim(c, &owner, now, until, limit, None)
+        })
+        .await?;
+        let n = claimed.len();
+        futures_util::future::join_all(claimed.into_iter().map(|e| self.deliver(e))).await;
+        Ok(n)
+    }
+
+    /// A first sign-in waits up to `wait` for the account-creation event `id`; on timeout the
+    /// attempt counts as failed and the worker retries it.
+    pub async fn deliver_now(&self, id: i64, wait: Duration) -> Result<(), StorageError> {
+        let now = self.clock.unix();
+        let (owner, until) = (self.owner.clone(), self.lease_until(now));
+        let claimed = storage::block(&self.pool, move |c| {
+            outbox::claim(c, &owner, now, until, 1, Some(id))
+        })
+        .await?;
+        for e in claimed {
+            let (eid, attempts) = (e.id, e.attempts);
+            if tokio::time::timeout(wait, self.deliver(e)).await.is_err() {
+                self.finish(
+                    eid,
+                    attempts,
+                    Outcome::Failed {
+                        error: format!(
+                            "no answer within the first sign-in's {} ms",
+                            wait.as_millis()
+                        ),
+                        permanent: false,
+                    },
+                    TenantId(0),
+                    UserId(0),
+                )
+                .await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, e: Claimed) {
+        let (id, attempts, tenant, user) =
+            (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
+        let outcome = self.attempt(e).await;
+        self.finish(id, attempts, outcome, tenant, user).await;
+    }
+
+    async fn attempt(&self, e: Claimed) -> Outcome {
+        let tid = TenantId(e.tenant_id);
+        let tenant = match storage::block(&self.pool, move |c| tenants::get(c, tid)).await {
+            Ok(t) => t,
+            Err(err) => {
+                return Outcome::Failed {
+                    error: format!("cannot load the tenant: {err}"),
+                    permanent: false,
+                };
+            }
+        };
+        let (Some(endpoint), Some(source)) = (&tenant.iwms.endpoint, &tenant.iwms.secret) else {
+            return Outcome::Failed {
+                error: "the tenant's IWMS feed is not configured".into(),
+                permanent: false,
+            };
+        };
+        let secret = match read_secret(source) {
+            Ok(s) => s,
+            Err(error) => {
+                return Outcome::Failed {
+                    error,
+                    permanent: false,
+                };
+            }
+        };
+        let data: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+        let body = json!({
+            "id": format!("evt_{}", e.id),
+            "type": e.event,
+            "idempotency_key": e.idempotency_key,
+            "occurred_at": rfc3339(e.created_at),
+            "create_iwms_account": e.create_iwms,
+            "data": data,
+        })
+        .to_string();
+        let sig = signature(&secret, self.clock.unix(), body.as_bytes());
+        let res = self
+            .http
+            .post(endpoint)
+            .header("content-type", "application/json")
+            .header("idempotency-key", &e.idempotency_key)
+            .header("x-ssogate-event", &e.event)
+            .header("x-ssogate-event-id", format!("evt_{}", e.id))
+            .header("x-ssogate-signature", sig)
+            .body(body)
+            .send()
+            .await;
+        let res = match res {
+            Ok(r) => r,
+            Err(err) => {
+                let why = if err.is_timeout() {
+                    "timed out"
+                } else if err.is_connect() {
+                    "connection failed"
+                } else {
+                    "request failed"
+                };
+                return Outcome::Failed {
+                    error: format!("{why}: {endpoint}"),
+                    permanent: false,
+                };
+            }
+        };
+        let status = res.status();
+        if !status.is_success() {
+            return Outcome::Failed {
+                error: format!("HTTP {} from {endpoint}", status.as_u16()),
+                permanent: false,
+            };
+        }
+        if !e.create_iwms {
+            return Outcome::Delivered { iwms_id: None };
+        }
+        let answer: Value = res.json().await.unwrap_or(Value::Null);
+        match answer.get("iwms_id").and_then(Value::as_str).map(str::trim) {
+            Some(v)
+                if !v.is_empty()
+                    && v.chars().count() <= MAX_IWMS_ID_CHARS
+                    && !v.chars().any(char::is_control) =>
+            {
+                Outcome::Delivered {
+                    iwms_id: Some(v.to_owned()),
+                }
+            }
+            _ => Outcome::Failed {
+                error: "the IWMS answered without a usable `iwms_id` (1-256 printable characters)"
+                    .into(),
+                permanent: false,
+            },
+        }
+    }
+
+    async fn finish(
+        &self,
+        id: i64,
+        attempts: i32,
+        outcome: Outcome,
+        tenant: TenantId,
+        user: UserId,
+    ) {
+        let now = self.clock.unix();
+        let s = self.settings.clone();
+        let owner = self.owner.clone();
+        let jitter = f64::from(crate::random::bytes::<1>()[0]) / 255.0;
+        let r = storage::block(&self.pool, move |c| -> Result<(), StorageError> {
+            match outcome {
+                Outcome::Delivered { iwms_id } => storage::transaction(c, |tx| {
+                    if outbox::delivered(tx, id, &owner, now)?
+                        && let Some(v) = &iwms_id
+                    {
+                        store_iwms_id(tx, tenant, user, v, now)?;
+                    }
+                    Ok(())
+                }),
+                Outcome::Failed { error, permanent } => {
+                    let tries = u32::try_from(attempts).unwrap_or(0) + 1;
+                    let dead = permanent || tries >= s.max_attempts;
+                    let next = now + backoff_secs(tries, s.backoff_base_secs, s.backoff_max_secs, jitter) as i64;
+                    if dead {
+                        tracing::warn!(event = id, attempts = tries, error = %error, "IWMS event parked as dead");
+                    }
+                    outbox::failed(c, id, &owner, next, dead, &error).map(|_| ())
+                }
+            }
+        })
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(event = id, error = %e, "could not record an IWMS delivery");
+        }
+    }
+}
+
+/// The IWMS created an account: its ID becomes the user's, unless the user got one meanwhile
+/// or another user holds it (both recorded, nothing overwritten).
+fn store_iwms_id(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    iwms_id: &str,
+    now: i64,
+) -> Result<(), StorageError> {
+    let u = users::get(conn, tenant, user)?;
+    let holder = scim_users::by_iwms_id(conn, tenant, iwms_id)?;
+    let (kind, detail) = match (&u.iwms_id, holder) {
+        (Some(existing), _) => (
+            "iwms_account_ignored",
+            json!({"iwms_id": iwms_id, "kept": existing, "why": "the user already has an IWMS ID"}),
+        ),
+        (None, Some(other)) if other != user => (
+            "iwms_account_ignored",
+            json!({"iwms_id": iwms_id, "why": format!("user {other} holds this IWMS ID")}),
+        ),
+        (None, _) => {
+            scim_users::set_iwms_id(conn, tenant, user, Some(iwms_id))?;
+            ("iwms_account_created", json!({"iwms_id": iwms_id}))
+        }
+    };
+    events::record(conn, tenant, user, kind, &detail, now)
+}
+
+/// After a sign-in: if the user's IWMS account is still being created, wait for it at most
+/// `iwms.first_sign_in_wait_ms`. The sign-in succeeds either way; a failed or slow creation
+/// stays queued for the worker.
+pub async fn await_account(d: &Deliverer, tenant: &Tenant, user: UserId) {
+    if !tenant.iwms.auto_create || d.settings.first_sign_in_wait_ms == 0 {
+        return;
+    }
+    let tid = tenant.id;
+    let pending = storage::block(&d.pool, move |c| outbox::pending_create(c, tid, user)).await;
+    let wait = Duration::from_millis(d.settings.first_sign_in_wait_ms);
+    let r = match pending {
+        Ok(Some(id)) => d.deliver_now(id, wait).await,
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "could not deliver the IWMS account creation at sign-in");
+    }
+}
