@@ -8,6 +8,7 @@ mod forward_auth;
 mod health;
 mod helpers;
 mod hostile_op;
+mod iwms_outbox;
 mod logging;
 mod login;
 mod oidc_flow;
