@@ -79,6 +79,8 @@ pub fn count(
     Ok(q.get_result(conn)?)
 }
 
+/// One page in id order. The ids are picked first (sorting ids only, not whole rows with
+/// their documents), then those rows are loaded.
 pub fn page(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -87,14 +89,26 @@ pub fn page(
     limit: i64,
 ) -> Result<Vec<StoredUser>, StorageError> {
     let mut q = visible(tenant)
-        .select(Row::as_select())
+        .select(users::id)
         .order(users::id.asc())
         .offset(offset)
         .limit(limit);
     if let Some(w) = filter {
         q = q.filter(w);
     }
-    q.load(conn)?.into_iter().map(stored).collect()
+    let ids: Vec<i64> = q.load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::id.eq_any(&ids))
+        .order(users::id.asc())
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(stored)
+        .collect()
 }
 
 /// Who already holds this userName (any state), this externalId (under SCIM), or this email.
@@ -200,24 +214,20 @@ pub fn insert(
     } else {
         UserStatus::Active
     };
-    diesel::insert_into(users::table)
-        .values((
-            users::tenant_id.eq(tenant.0),
-            users::email.eq(f.email.as_str()),
-            users::status.eq(status.as_str()),
-            users::created_via.eq(CreatedVia::Scim.as_str()),
-            users::created_at.eq(now),
-            users::updated_at.eq(now),
-            users::scim_user_name.eq(&f.user_name),
-            users::scim_user_name_lc.eq(user_name_key(&f.user_name)),
-        ))
-        .execute(conn)?;
     let id = UserId(
-        users::table
-            .filter(users::tenant_id.eq(tenant.0))
-            .filter(users::email.eq(f.email.as_str()))
-            .select(users::id)
-            .first(conn)?,
+        diesel::insert_into(users::table)
+            .values((
+                users::tenant_id.eq(tenant.0),
+                users::email.eq(f.email.as_str()),
+                users::status.eq(status.as_str()),
+                users::created_via.eq(CreatedVia::Scim.as_str()),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+                users::scim_user_name.eq(&f.user_name),
+                users::scim_user_name_lc.eq(user_name_key(&f.user_name)),
+            ))
+            .returning(users::id)
+            .get_result(conn)?,
     );
     write(conn, tenant, id, f, now)?;
     Ok(id)
