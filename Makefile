@@ -97,11 +97,13 @@ fmt: ## Format the code
 
 ci: lint test test-pg ## What CI runs: lint, SQLite suite, PostgreSQL suite
 
-bench: test-deps ## ACS logins/s with p50/p99 on SQLite and PostgreSQL
+bench: test-deps ## ACS logins/s, SCIM requests/s and IWMS outbox events/s, with p50/p99, on SQLite and PostgreSQL
 	cargo bench --bench acs
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench acs
 	cargo bench --bench scim
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench scim
+	cargo bench --bench outbox
+	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench outbox
 
 clean-test-dbs: ## Drop leftover ssogate_test_* PostgreSQL databases
 	@for d in $$(psql "$(PG_URL)/postgres" -Atc "select datname from pg_database where datname like 'ssogate_test_%'"); do \

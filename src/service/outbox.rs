@@ -154,7 +154,21 @@ impl Deliverer {
         })
         .await?;
         let n = claimed.len();
-        futures_util::future::join_all(claimed.into_iter().map(|e| self.deliver(e))).await;
+        // Each tenant's endpoint and secret are read once per round.
+        let mut feeds = std::collections::HashMap::new();
+        for e in &claimed {
+            if !feeds.contains_key(&e.tenant_id) {
+                feeds.insert(e.tenant_id, self.feed(TenantId(e.tenant_id)).await);
+            }
+        }
+        futures_util::future::join_all(claimed.into_iter().map(|e| {
+            let feed = feeds
+                .get(&e.tenant_id)
+                .cloned()
+                .unwrap_or_else(|| Err("no feed".into()));
+            self.deliver(e, feed)
+        }))
+        .await;
         Ok(n)
     }
 
@@ -169,7 +183,11 @@ impl Deliverer {
         .await?;
         for e in claimed {
             let (eid, attempts) = (e.id, e.attempts);
-            if tokio::time::timeout(wait, self.deliver(e)).await.is_err() {
+            let feed = self.feed(TenantId(e.tenant_id)).await;
+            if tokio::time::timeout(wait, self.deliver(e, feed))
+                .await
+                .is_err()
+            {
                 self.finish(
                     eid,
                     attempts,
@@ -189,39 +207,32 @@ impl Deliverer {
         Ok(())
     }
 
-    async fn deliver(&self, e: Claimed) {
+    /// The tenant's endpoint and signing secret as they are now (settings may have changed
+    /// since the event was written).
+    async fn feed(&self, tid: TenantId) -> Result<(String, Vec<u8>), String> {
+        let tenant = storage::block(&self.pool, move |c| tenants::get(c, tid))
+            .await
+            .map_err(|e| format!("cannot load the tenant: {e}"))?;
+        let (Some(endpoint), Some(source)) = (&tenant.iwms.endpoint, &tenant.iwms.secret) else {
+            return Err("the tenant's IWMS feed is not configured".into());
+        };
+        Ok((endpoint.clone(), read_secret(source)?))
+    }
+
+    async fn deliver(&self, e: Claimed, feed: Result<(String, Vec<u8>), String>) {
         let (id, attempts, tenant, user) =
             (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
-        let outcome = self.attempt(e).await;
+        let outcome = match feed {
+            Ok((endpoint, secret)) => self.attempt(e, &endpoint, &secret).await,
+            Err(error) => Outcome::Failed {
+                error,
+                permanent: false,
+            },
+        };
         self.finish(id, attempts, outcome, tenant, user).await;
     }
 
-    async fn attempt(&self, e: Claimed) -> Outcome {
-        let tid = TenantId(e.tenant_id);
-        let tenant = match storage::block(&self.pool, move |c| tenants::get(c, tid)).await {
-            Ok(t) => t,
-            Err(err) => {
-                return Outcome::Failed {
-                    error: format!("cannot load the tenant: {err}"),
-                    permanent: false,
-                };
-            }
-        };
-        let (Some(endpoint), Some(source)) = (&tenant.iwms.endpoint, &tenant.iwms.secret) else {
-            return Outcome::Failed {
-                error: "the tenant's IWMS feed is not configured".into(),
-                permanent: false,
-            };
-        };
-        let secret = match read_secret(source) {
-            Ok(s) => s,
-            Err(error) => {
-                return Outcome::Failed {
-                    error,
-                    permanent: false,
-                };
-            }
-        };
+    async fn attempt(&self, e: Claimed, endpoint: &str, secret: &[u8]) -> Outcome {
         let data: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
         let body = json!({
             "id": format!("evt_{}", e.id),
@@ -232,7 +243,7 @@ impl Deliverer {
             "data": data,
         })
         .to_string();
-        let sig = signature(&secret, self.clock.unix(), body.as_bytes());
+        let sig = signature(secret, self.clock.unix(), body.as_bytes());
         let res = self
             .http
             .post(endpoint)

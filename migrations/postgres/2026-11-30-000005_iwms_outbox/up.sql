@@ -24,5 +24,8 @@ CREATE TABLE outbox_events (
     created_at BIGINT NOT NULL,
     delivered_at BIGINT
 );
-CREATE INDEX outbox_events_due ON outbox_events(status, next_attempt_at);
+-- Claims walk pending events in id order and stop at the batch size; the per-user order check
+-- looks only at undelivered events. Delivered history never slows either down.
+CREATE INDEX outbox_events_pending ON outbox_events(id) WHERE status = 'pending';
+CREATE INDEX outbox_events_user_open ON outbox_events(tenant_id, user_id, id) WHERE status <> 'delivered';
 CREATE INDEX outbox_events_user ON outbox_events(tenant_id, user_id, id);
