@@ -157,8 +157,8 @@ impl Deliverer {
         // Each tenant's endpoint and secret are read once per round.
         let mut feeds = std::collections::HashMap::new();
         for e in &claimed {
-            if !feeds.contains_key(&e.tenant_id) {
-                feeds.insert(e.tenant_id, self.feed(TenantId(e.tenant_id)).await);
+            if let std::collections::hash_map::Entry::Vacant(v) = feeds.entry(e.tenant_id) {
+                v.insert(self.feed(TenantId(e.tenant_id)).await);
             }
         }
         futures_util::future::join_all(claimed.into_iter().map(|e| {
