@@ -106,6 +106,10 @@ pub struct IwmsSettings {
     /// Events one worker round leases and delivers concurrently (one per user).
     #[serde(deserialize_with = "lenient")]
     pub batch_size: i64,
+    /// A lease lasts the HTTP timeout plus this; after a crash, in-flight events are picked
+    /// up again once it runs out.
+    #[serde(deserialize_with = "lenient")]
+    pub lease_grace_secs: u64,
 }
 
 impl Default for IwmsSettings {
@@ -118,6 +122,7 @@ impl Default for IwmsSettings {
             backoff_max_secs: 3600,
             poll_interval_ms: 1000,
             batch_size: 16,
+            lease_grace_secs: 30,
         }
     }
 }
@@ -445,6 +450,12 @@ impl Settings {
             return Err(key_err(
                 "iwms.poll_interval_ms",
                 "must be between 10 and 60000",
+            ));
+        }
+        if !(1..=3600).contains(&i.lease_grace_secs) {
+            return Err(key_err(
+                "iwms.lease_grace_secs",
+                "must be between 1 and 3600",
             ));
         }
         if !(1..=1000).contains(&i.batch_size) {

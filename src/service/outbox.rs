@@ -138,7 +138,7 @@ impl Deliverer {
     }
 
     fn lease_until(&self, now: i64) -> i64 {
-        now + self.settings.http_timeout_secs as i64 + 30
+        now + (self.settings.http_timeout_secs + self.settings.lease_grace_secs) as i64
     }
 
     /// One round: lease what is due and deliver it concurrently (one event per user).
@@ -175,12 +175,25 @@ impl Deliverer {
     /// A first sign-in waits up to `wait` for the account-creation event `id`; on timeout the
     /// attempt counts as failed and the worker retries it.
     pub async fn deliver_now(&self, id: i64, wait: Duration) -> Result<(), StorageError> {
-        let now = self.clock.unix();
-        let (owner, until) = (self.owner.clone(), self.lease_until(now));
-        let claimed = storage::block(&self.pool, move |c| {
-            outbox::claim(c, &owner, now, until, 1, Some(id))
-        })
-        .await?;
+        let deadline = tokio::time::Instant::now() + wait;
+        let claimed = loop {
+            let now = self.clock.unix();
+            let (owner, until) = (self.owner.clone(), self.lease_until(now));
+            let claimed = storage::block(&self.pool, move |c| {
+                outbox::claim(c, &owner, now, until, 1, Some(id))
+            })
+            .await?;
+            if !claimed.is_empty() {
+                break claimed;
+            }
+            // Another worker holds it (or it is not due): wait for that delivery instead.
+            let pending = storage::block(&self.pool, move |c| outbox::is_pending(c, id)).await?;
+            if pending != Some(true) || tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        };
+        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         for e in claimed {
             let (eid, attempts) = (e.id, e.attempts);
             let feed = self.feed(TenantId(e.tenant_id)).await;

@@ -244,6 +244,16 @@ pub fn retry(
     Ok(q.execute(conn)?)
 }
 
+/// Whether event `id` is still waiting: pending (leased or not). None when it is unknown.
+pub fn is_pending(conn: &mut DbConnection, id: i64) -> Result<Option<bool>, StorageError> {
+    Ok(outbox_events::table
+        .filter(outbox_events::id.eq(id))
+        .select(outbox_events::status)
+        .first::<String>(conn)
+        .optional()?
+        .map(|s| s == "pending"))
+}
+
 /// The user's undelivered account-creation event, if any (the first sign-in waits for it).
 pub fn pending_create(
     conn: &mut DbConnection,
