@@ -1859,3 +1859,42 @@ fn abs(p: &str) -> String {
         .display()
         .to_string()
 }
+
+/// Stale flagging and the sign-in that clears it reach the IWMS as user.flagged_stale and
+/// user.unflagged, after the user.created of the first sign-in.
+#[test]
+fn stale_flag_and_unflag_are_sent() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(fast).await;
+        let mut input = feed(&r, &secret, false);
+        input.stale_after_days = Some(30);
+        app.create_tenant("acme", input);
+        let idp = TestIdp::new("http://idp.acme.test/metadata");
+        app.add_connection("acme", crate::helpers::default_saml_input("okta", &idp));
+        assert_eq!(sign_in(&app, &idp, |_| {}).await.status(), 303);
+        let user = app.users("acme")[0].id;
+        app.with_db(|c| {
+            use diesel::prelude::*;
+            use ssogate::storage::schema::users;
+            diesel::update(users::table)
+                .set((
+                    users::last_login_at.eq(Some(crate::helpers::now() - 40 * 86_400)),
+                    users::created_at.eq(crate::helpers::now() - 400 * 86_400),
+                ))
+                .execute(c)
+        })
+        .unwrap();
+        cli_ok(&app.db_url, &["flag-stale"]);
+        assert_eq!(sign_in(&app, &idp, |_| {}).await.status(), 303);
+        eventually(15, || {
+            let kinds = r.delivered_kinds(user);
+            (kinds == ["user.created", "user.flagged_stale", "user.unflagged"])
+                .then_some(())
+                .ok_or(format!("{kinds:?}"))
+        })
+        .await;
+        r.assert_clean();
+    });
+}
