@@ -186,9 +186,11 @@ impl Deliverer {
             if !claimed.is_empty() {
                 break claimed;
             }
-            // Another worker holds it (or it is not due): wait for that delivery instead.
-            let pending = storage::block(&self.pool, move |c| outbox::is_pending(c, id)).await?;
-            if pending != Some(true) || tokio::time::Instant::now() >= deadline {
+            // Another worker is delivering it: wait for that delivery instead. Delivered, or
+            // failed and waiting for its retry: nothing to wait for.
+            let in_flight =
+                storage::block(&self.pool, move |c| outbox::in_flight(c, id, now)).await?;
+            if !in_flight || tokio::time::Instant::now() >= deadline {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(25)).await;

@@ -244,14 +244,15 @@ pub fn retry(
     Ok(q.execute(conn)?)
 }
 
-/// Whether event `id` is still waiting: pending (leased or not). None when it is unknown.
-pub fn is_pending(conn: &mut DbConnection, id: i64) -> Result<Option<bool>, StorageError> {
+/// Whether event `id` is pending and leased by some worker right now (being delivered).
+pub fn in_flight(conn: &mut DbConnection, id: i64, now: i64) -> Result<bool, StorageError> {
     Ok(outbox_events::table
         .filter(outbox_events::id.eq(id))
-        .select(outbox_events::status)
-        .first::<String>(conn)
-        .optional()?
-        .map(|s| s == "pending"))
+        .filter(outbox_events::status.eq("pending"))
+        .filter(outbox_events::lease_until.gt(now))
+        .count()
+        .get_result::<i64>(conn)?
+        == 1)
 }
 
 /// The user's undelivered account-creation event, if any (the first sign-in waits for it).
