@@ -23,12 +23,17 @@ pub fn spawn_outbox(deliverer: Deliverer) {
     let idle = Duration::from_millis(deliverer.settings.poll_interval_ms);
     tokio::spawn(async move {
         loop {
-            match deliverer.round().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "IWMS outbox round failed"),
-            }
             tokio::time::sleep(idle).await;
+            loop {
+                match deliverer.round().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "IWMS outbox round failed");
+                        break;
+                    }
+                }
+            }
         }
     });
 }

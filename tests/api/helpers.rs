@@ -76,6 +76,9 @@ pub fn test_settings(db_url: &str) -> Settings {
         "test-session-secret-with-at-least-32-chars".into(),
     ));
     s.log.level = "warn".into();
+    // The IWMS worker stays idle unless a test asks for it (tests/api/iwms_outbox.rs): no
+    // database work left running when a test's runtime goes away.
+    s.iwms.poll_interval_ms = 60_000;
     s
 }
 
