@@ -581,7 +581,8 @@ fn run<T>(test: impl std::future::Future<Output = T>) {
         .build()
         .unwrap();
     let keep = rt.block_on(test);
-    rt.shutdown_background();
+    // Blocking threads still in libpq when the process exits can crash it: wait for them.
+    rt.shutdown_timeout(Duration::from_secs(15));
     drop(keep);
 }
 
@@ -814,6 +815,7 @@ fn first_sign_in_comes_back_with_the_iwms_id() {
         let app = spawn_app_with(|s| {
             fast(s);
             s.iwms.poll_interval_ms = 60_000;
+            s.iwms.first_sign_in_wait_ms = 10_000;
         })
         .await;
         app.create_tenant("acme", feed(&r, &secret, true));
@@ -896,6 +898,8 @@ fn first_sign_in_gets_the_iwms_id_even_when_the_worker_took_the_event() {
         let app = spawn_app_with(|s| {
             fast(s);
             s.iwms.poll_interval_ms = 10;
+            // The race is the point, not the wait: room for a loaded CI machine.
+            s.iwms.first_sign_in_wait_ms = 10_000;
         })
         .await;
         app.create_tenant("acme", feed(&r, &secret, true));
