@@ -810,7 +810,7 @@ fn first_sign_in_comes_back_with_the_iwms_id() {
     run(async {
         let r = Receiver::start(SECRET).await;
         let secret = SecretFile::new(SECRET);
-        // The worker stays idle (its first round ran at start-up, the next is a minute away): the
+        // The worker stays idle (its first round is a minute away): the
         // account must be created by the sign-in itself.
         let app = spawn_app_with(|s| {
             fast(s);
