@@ -244,12 +244,18 @@ pub fn retry(
     Ok(q.execute(conn)?)
 }
 
-/// Whether event `id` is pending and leased by some worker right now (being delivered).
+/// Whether event `id` is pending and either leased right now (being delivered) or due (a
+/// worker may be claiming it in a transaction not yet committed). False once it is
+/// delivered, dead, or waiting for a scheduled retry.
 pub fn in_flight(conn: &mut DbConnection, id: i64, now: i64) -> Result<bool, StorageError> {
     Ok(outbox_events::table
         .filter(outbox_events::id.eq(id))
         .filter(outbox_events::status.eq("pending"))
-        .filter(outbox_events::lease_until.gt(now))
+        .filter(
+            outbox_events::lease_until
+                .gt(now)
+                .or(outbox_events::next_attempt_at.le(now)),
+        )
         .count()
         .get_result::<i64>(conn)?
         == 1)
