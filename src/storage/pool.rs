@@ -98,8 +98,11 @@ pub fn build_pool(url: &str, size: u32) -> Result<DbPool, StorageError> {
         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
             .map_err(|e| StorageError::Open(format!("cannot enable WAL: {e}")))?;
     }
+    // Connections are opened on demand (min_idle 0): no background thread keeps reconnecting
+    // to a database that went away, which also lets a process exit cleanly mid-outage.
     let pool = r2d2::Pool::builder()
         .max_size(size)
+        .min_idle(Some(0))
         .connection_timeout(std::time::Duration::from_secs(10))
         .build(manager)
         .map_err(|e| StorageError::Open(format!("cannot connect: {e}")))?;
