@@ -11,6 +11,9 @@
 //!
 //! The server and the load generator share the machine (and this process), so the numbers are
 //! a floor for what the server alone would do.
+mod common;
+
+use common::{Db, env_usize, now, percentile};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use ssogate::clock::SystemClock;
 use ssogate::config::{LogSettings, Secret, Settings};
 use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
@@ -31,7 +33,6 @@ use ssogate::storage::{self, DbPool};
 
 const TENANT: &str = "acme";
 const CONN: &str = "okta";
-const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
 const IDP_ENTITY_ID: &str = "https://idp.bench.test/metadata";
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
@@ -39,19 +40,6 @@ const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 /// Validity window of the generated assertions; the pending requests get the same TTL.
 const VALIDITY_SECS: i64 = 3600;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a positive integer, not `{v}`")),
-        Err(_) => default,
-    }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 fn instant(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
@@ -149,67 +137,6 @@ fn parse_authn_redirect(location: &str) -> (String, String) {
 
 // ---------------------------------------------------------------------------------------------
 // App and database.
-
-enum Db {
-    Sqlite {
-        url: String,
-    },
-    Postgres {
-        url: String,
-        base: String,
-        name: String,
-    },
-}
-
-impl Db {
-    fn fresh(dir: &std::path::Path) -> Self {
-        match std::env::var("TEST_DB").as_deref() {
-            Ok("postgres") => {
-                let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
-                let name = format!(
-                    "ssogate_bench_{}",
-                    hex::encode(ssogate::random::bytes::<8>())
-                );
-                let mut admin = PgConnection::establish(&format!("{base}/postgres"))
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable ({e})"));
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create bench database");
-                Db::Postgres {
-                    url: format!("{base}/{name}"),
-                    base,
-                    name,
-                }
-            }
-            Ok("sqlite") | Err(_) => Db::Sqlite {
-                url: format!("sqlite://{}", dir.join("ssogate.db").display()),
-            },
-            Ok(other) => panic!("TEST_DB must be sqlite or postgres, not {other}"),
-        }
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            Db::Sqlite { url } | Db::Postgres { url, .. } => url,
-        }
-    }
-
-    fn backend(&self) -> &'static str {
-        match self {
-            Db::Sqlite { .. } => "sqlite",
-            Db::Postgres { .. } => "postgres",
-        }
-    }
-
-    fn drop_database(&self) {
-        if let Db::Postgres { base, name, .. } = self
-            && let Ok(mut admin) = PgConnection::establish(&format!("{base}/postgres"))
-        {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
-}
 
 fn settings(db_url: &str) -> Settings {
     let mut s = Settings::default();
@@ -382,14 +309,6 @@ async fn post_all(
     (all.into_iter().map(|(_, o)| o).collect(), wall)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
-}
-
 fn print_errors(label: &str, outcomes: &[Outcome]) -> usize {
     let errors: Vec<&Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
     for o in errors.iter().take(5) {
@@ -445,7 +364,7 @@ async fn run() {
         level: "error".into(),
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::fresh(dir.path());
+    let db = Db::fresh(dir.path(), "ssogate");
     let app = Application::build_with_clock(settings(db.url()), Arc::new(SystemClock))
         .await
         .expect("app builds");

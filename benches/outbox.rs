@@ -30,6 +30,9 @@
 //! Every statement the deliverers send is counted (diesel's default instrumentation), to show
 //! queries per event. The deliverers, the receiver and the database share the machine (and,
 //! but for PostgreSQL, this process), so the numbers are a floor.
+mod common;
+
+use common::{Db, Rng, analyze, env_usize, now, percentile};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -39,7 +42,7 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 use diesel::prelude::*;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 use ssogate::clock::SystemClock;
 use ssogate::config::{IwmsSettings, LogSettings, Settings};
@@ -54,7 +57,6 @@ use ssogate::storage::schema::{outbox_events, users};
 use ssogate::storage::{self, DbConnection, DbPool, StorageError, scim_users};
 
 const TENANT: &str = "acme";
-const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
 /// Changes per seeding transaction.
 const SEED_BATCH: usize = 1000;
 /// The receiver refuses signatures older (or newer) than this.
@@ -66,15 +68,6 @@ const GIVEN: [&str; 8] = [
 const FAMILY: [&str; 8] = [
     "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Perlman",
 ];
-
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a positive integer, not `{v}`")),
-        Err(_) => default,
-    }
-}
 
 /// A comma-separated list of worker counts, e.g. `1,2`.
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
@@ -90,27 +83,6 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
             })
             .collect(),
         Err(_) => default.to_vec(),
-    }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// splitmix64: a fixed seed, so every run writes the changes in the same order.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 
@@ -226,90 +198,12 @@ fn stop_counting() -> BTreeMap<String, (u64, Duration)> {
 // ---------------------------------------------------------------------------------------------
 // Database.
 
-enum Db {
-    Sqlite {
-        url: String,
-    },
-    Postgres {
-        url: String,
-        base: String,
-        name: String,
-    },
-}
-
-impl Db {
-    /// A new database (`tag` names the SQLite file).
-    fn fresh(dir: &std::path::Path, tag: &str) -> Self {
-        match std::env::var("TEST_DB").as_deref() {
-            Ok("postgres") => {
-                let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
-                let name = format!(
-                    "ssogate_bench_{}",
-                    hex::encode(ssogate::random::bytes::<8>())
-                );
-                let mut admin = PgConnection::establish(&format!("{base}/postgres"))
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable ({e})"));
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create bench database");
-                Db::Postgres {
-                    url: format!("{base}/{name}"),
-                    base,
-                    name,
-                }
-            }
-            Ok("sqlite") | Err(_) => Db::Sqlite {
-                url: format!("sqlite://{}", dir.join(format!("{tag}.db")).display()),
-            },
-            Ok(other) => panic!("TEST_DB must be sqlite or postgres, not {other}"),
-        }
-    }
-
-    /// The backend `fresh` picks.
-    fn fresh_backend_name() -> &'static str {
-        match std::env::var("TEST_DB").as_deref() {
-            Ok("postgres") => "postgres",
-            _ => "sqlite",
-        }
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            Db::Sqlite { url } | Db::Postgres { url, .. } => url,
-        }
-    }
-
-    fn backend(&self) -> &'static str {
-        match self {
-            Db::Sqlite { .. } => "sqlite",
-            Db::Postgres { .. } => "postgres",
-        }
-    }
-
-    fn drop_database(&self) {
-        if let Db::Postgres { base, name, .. } = self
-            && let Ok(mut admin) = PgConnection::establish(&format!("{base}/postgres"))
-        {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
-}
-
 /// Creates the schema as the server does on start.
 fn open(db_url: &str, pool_size: u32) -> DbPool {
     let mut s = Settings::default();
     s.database.url = db_url.to_owned();
     s.database.pool_size = pool_size;
     ssogate::startup::open_database(&s).expect("database opens and migrates")
-}
-
-/// Planner statistics (and, with VACUUM, the visibility map) as autovacuum would keep them on
-/// a PostgreSQL server. SQLite is left as the server leaves it: it never runs ANALYZE.
-fn analyze(conn: &mut DbConnection, sql: &str) {
-    if let DbConnection::Pg(c) = conn {
-        diesel::sql_query(sql).execute(c).expect(sql);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -638,14 +532,6 @@ struct Run {
     order_violations: usize,
     seed_secs: f64,
     errors: usize,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
 struct Config {

@@ -20,12 +20,14 @@
 //!
 //! The server and the load generator share the machine (and this process), so the numbers are
 //! a floor for what the server alone would do.
+mod common;
+
+use common::{Db, Rng, analyze, env_usize, now, percentile};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ssogate::clock::SystemClock;
@@ -37,7 +39,6 @@ use ssogate::startup::Application;
 use ssogate::storage::{self, DbConnection, DbPool, scim_users};
 
 const TENANT: &str = "acme";
-const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// Users per seeding transaction.
@@ -118,36 +119,6 @@ const DEPARTMENTS: [&str; 8] = [
 /// Distinct family names: FAMILY × 25 suffixes.
 const FAMILY_NAMES: usize = 1000;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a positive integer, not `{v}`")),
-        Err(_) => default,
-    }
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// splitmix64: a fixed seed, so every run asks for the same users.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The generated users. User i has userName `user{i}`; its work email is at example.com, except
 // every tenth user's, which is at example.net; every other user also has a home email.
@@ -222,67 +193,6 @@ fn expected(n: usize) -> Expected {
 // ---------------------------------------------------------------------------------------------
 // App and database.
 
-enum Db {
-    Sqlite {
-        url: String,
-    },
-    Postgres {
-        url: String,
-        base: String,
-        name: String,
-    },
-}
-
-impl Db {
-    fn fresh(dir: &std::path::Path) -> Self {
-        match std::env::var("TEST_DB").as_deref() {
-            Ok("postgres") => {
-                let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());
-                let name = format!(
-                    "ssogate_bench_{}",
-                    hex::encode(ssogate::random::bytes::<8>())
-                );
-                let mut admin = PgConnection::establish(&format!("{base}/postgres"))
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {base} is unreachable ({e})"));
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create bench database");
-                Db::Postgres {
-                    url: format!("{base}/{name}"),
-                    base,
-                    name,
-                }
-            }
-            Ok("sqlite") | Err(_) => Db::Sqlite {
-                url: format!("sqlite://{}", dir.join("ssogate.db").display()),
-            },
-            Ok(other) => panic!("TEST_DB must be sqlite or postgres, not {other}"),
-        }
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            Db::Sqlite { url } | Db::Postgres { url, .. } => url,
-        }
-    }
-
-    fn backend(&self) -> &'static str {
-        match self {
-            Db::Sqlite { .. } => "sqlite",
-            Db::Postgres { .. } => "postgres",
-        }
-    }
-
-    fn drop_database(&self) {
-        if let Db::Postgres { base, name, .. } = self
-            && let Ok(mut admin) = PgConnection::establish(&format!("{base}/postgres"))
-        {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
-        }
-    }
-}
-
 fn settings(db_url: &str) -> Settings {
     let mut s = Settings::default();
     s.server.port = 0;
@@ -356,14 +266,6 @@ fn seed(pool: &DbPool, tenant: TenantId, n: usize, threads: usize) {
             });
         }
     });
-}
-
-/// Planner statistics (and, with VACUUM, the visibility map) as autovacuum would keep them on
-/// a PostgreSQL server. SQLite is left as the server leaves it: it never runs ANALYZE.
-fn analyze(conn: &mut DbConnection, sql: &str) {
-    if let DbConnection::Pg(c) = conn {
-        diesel::sql_query(sql).execute(c).expect(sql);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,14 +441,6 @@ async fn send_all(
     let wall = started.elapsed();
     all.sort_by_key(|(i, _)| *i);
     (all.into_iter().map(|(_, o)| o).collect(), wall)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
 }
 
 fn print_errors(label: &str, outcomes: &[Outcome]) -> usize {
@@ -753,7 +647,7 @@ async fn run() {
         level: "error".into(),
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Db::fresh(dir.path());
+    let db = Db::fresh(dir.path(), "ssogate");
     let seed_threads = env_usize(
         "BENCH_SCIM_SEED_THREADS",
         if db.backend() == "postgres" { 4 } else { 1 },
