@@ -1,5 +1,6 @@
 //! HTTP surfaces. Handlers parse input, call a service, and render; they hold no decisions.
 pub mod assets;
+pub mod body;
 pub mod error;
 pub mod forward_auth;
 pub mod health;

@@ -1,6 +1,5 @@
 //! SAML endpoints: SP metadata and the Assertion Consumer Service (HTTP-POST binding).
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use futures_util::StreamExt;
 
 use super::session::{binding_cookies, finish_response};
 use super::{AppState, HttpError};
@@ -55,23 +54,6 @@ pub async fn metadata(
         .body(xml))
 }
 
-/// Reads the form body up to `limit` bytes without ever buffering more.
-async fn read_capped(
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<Option<Vec<u8>>, HttpError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| HttpError::BadRequest(format!("could not read the request body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Ok(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Some(body))
-}
-
 #[post("/t/{tenant}/saml/{connection}/acs")]
 pub async fn acs(
     req: HttpRequest,
@@ -88,7 +70,10 @@ pub async fn acs(
     let now = state.clock.unix();
     // Percent-encoding can triple base64; the decoded SAMLResponse is capped again exactly.
     let limit = state.settings.saml.max_response_bytes * 3 + 4096;
-    let Some(body) = read_capped(payload, limit).await? else {
+    let body = super::body::read_capped(payload, limit)
+        .await
+        .map_err(|e| HttpError::BadRequest(format!("could not read the request body: {e}")))?;
+    let Some(body) = body else {
         let detail = format!("request body over {limit} bytes");
         storage::block(&state.pool, move |db| {
             login::record_refusal(

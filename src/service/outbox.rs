@@ -197,8 +197,9 @@ impl Deliverer {
         };
         let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
         for e in claimed {
-            let (eid, attempts) = (e.id, e.attempts);
-            let feed = self.feed(TenantId(e.tenant_id)).await;
+            let (eid, attempts, tenant, user) =
+                (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
+            let feed = self.feed(tenant).await;
             if tokio::time::timeout(wait, self.deliver(e, feed))
                 .await
                 .is_err()
@@ -213,8 +214,8 @@ impl Deliverer {
                         ),
                         permanent: false,
                     },
-                    TenantId(0),
-                    UserId(0),
+                    tenant,
+                    user,
                 )
                 .await;
             }
@@ -365,7 +366,7 @@ fn store_iwms_id(
     now: i64,
 ) -> Result<(), StorageError> {
     let u = users::get(conn, tenant, user)?;
-    let holder = scim_users::by_iwms_id(conn, tenant, iwms_id)?;
+    let holder = users::find_by_iwms_id(conn, tenant, iwms_id)?.map(|h| h.id);
     let (kind, detail) = match (&u.iwms_id, holder) {
         (Some(existing), _) => (
             "iwms_account_ignored",

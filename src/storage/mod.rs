@@ -80,6 +80,26 @@ where
     }
 }
 
+/// Runs a tenant-scoped `SELECT … FOR UPDATE` (`$1` tenant, `$2` id) on PostgreSQL, so that
+/// concurrent writers to one row apply one after the other until the transaction ends.
+/// SQLite's BEGIN IMMEDIATE already serialises writers.
+pub(crate) fn lock_row(
+    conn: &mut DbConnection,
+    select_for_update: &'static str,
+    tenant: crate::domain::ids::TenantId,
+    id: i64,
+) -> Result<(), StorageError> {
+    if let DbConnection::Pg(c) = conn {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::BigInt;
+        diesel::sql_query(select_for_update)
+            .bind::<BigInt, _>(tenant.0)
+            .bind::<BigInt, _>(id)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Not reentrant: a write transaction never opens another.
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 

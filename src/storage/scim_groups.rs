@@ -212,16 +212,14 @@ pub fn groups_of_user(
 }
 
 /// Holds the group's row until the transaction ends: concurrent member changes to one group
-/// apply one after the other (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises).
+/// apply one after the other.
 pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), StorageError> {
-    if let DbConnection::Pg(c) = conn {
-        use diesel::sql_types::BigInt;
-        diesel::sql_query("SELECT id FROM scim_groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind::<BigInt, _>(tenant.0)
-            .bind::<BigInt, _>(id)
-            .execute(c)?;
-    }
-    Ok(())
+    super::lock_row(
+        conn,
+        "SELECT id FROM scim_groups WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        tenant,
+        id,
+    )
 }
 
 /// The members of each group in `ids`, in one query (list pages).

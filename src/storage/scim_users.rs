@@ -417,30 +417,13 @@ pub fn tracked(
         .first(conn)?)
 }
 
-/// The user holding this IWMS ID, if any.
-pub fn by_iwms_id(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    iwms_id: &str,
-) -> Result<Option<UserId>, StorageError> {
-    Ok(users::table
-        .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::iwms_id.eq(iwms_id))
-        .select(users::id)
-        .first::<i64>(conn)
-        .optional()?
-        .map(UserId))
-}
-
-/// Holds the user's row until the transaction ends, so concurrent SCIM writes to one user
-/// apply one after the other (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises).
+/// Holds the user's row until the transaction ends: concurrent SCIM writes to one user apply
+/// one after the other.
 pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), StorageError> {
-    if let DbConnection::Pg(c) = conn {
-        use diesel::sql_types::BigInt;
-        diesel::sql_query("SELECT id FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-            .bind::<BigInt, _>(tenant.0)
-            .bind::<BigInt, _>(id)
-            .execute(c)?;
-    }
-    Ok(())
+    super::lock_row(
+        conn,
+        "SELECT id FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        tenant,
+        id,
+    )
 }

@@ -2,7 +2,6 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::discovery;
@@ -70,7 +69,7 @@ async fn run<T: Send + 'static>(
 async fn body(
     state: &AppState,
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<Value, ScimHttpError> {
     if let Some(ct) = req.headers().get(CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
@@ -83,20 +82,16 @@ async fn body(
         }
     }
     let limit = state.settings.scim.max_body_bytes;
-    let mut buf = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| ScimError::invalid_syntax("the request body could not be read"))?;
-        if buf.len() + chunk.len() > limit {
-            return Err(ScimError::new(
+    let buf = crate::http::body::read_capped(payload, limit)
+        .await
+        .map_err(|_| ScimError::invalid_syntax("the request body could not be read"))?
+        .ok_or_else(|| {
+            ScimError::new(
                 413,
                 None,
                 format!("the request body is larger than {limit} bytes"),
             )
-            .into());
-        }
-        buf.extend_from_slice(&chunk);
-    }
+        })?;
     serde_json::from_slice(&buf).map_err(|e| {
         ScimError::invalid_syntax(format!(
             "the body is not valid JSON (line {}, column {})",

@@ -12,7 +12,7 @@ use crate::domain::scim::user::{UserFields, render};
 use crate::domain::user::UserStatus;
 use crate::service::outbox;
 use crate::storage::scim_users::{self, Tracked};
-use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, sessions};
+use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, sessions, users};
 
 fn not_found() -> ScimError {
     ScimError::not_found("no such user")
@@ -151,7 +151,7 @@ fn check_unique(
         );
     }
     if let Some(iwms) = &f.iwms_id
-        && other(scim_users::by_iwms_id(conn, t, iwms)?)
+        && other(users::find_by_iwms_id(conn, t, iwms)?.map(|u| u.id))
     {
         return Err(
             ScimError::uniqueness(format!("IWMS ID `{iwms}` belongs to another user")).into(),
@@ -161,76 +161,62 @@ fn check_unique(
 }
 
 fn changes(old: &Tracked, f: &UserFields, iwms_mapped: bool) -> Vec<Value> {
-    let mut c = Vec::new();
-    diff(
-        &mut c,
-        "email",
-        Some(old.email.as_str()),
-        Some(f.email.as_str()),
-    );
-    diff(
-        &mut c,
-        "user_name",
-        old.scim_user_name.as_deref(),
-        Some(f.user_name.as_str()),
-    );
-    diff(
-        &mut c,
-        "external_id",
-        old.external_id.as_deref(),
-        f.external_id.as_deref(),
-    );
-    diff(
-        &mut c,
-        "first_name",
-        old.first_name.as_deref(),
-        f.first_name.as_deref(),
-    );
-    diff(
-        &mut c,
-        "last_name",
-        old.last_name.as_deref(),
-        f.last_name.as_deref(),
-    );
+    let mut fields = vec![
+        ("email", Some(old.email.as_str()), Some(f.email.as_str())),
+        (
+            "user_name",
+            old.scim_user_name.as_deref(),
+            Some(f.user_name.as_str()),
+        ),
+        (
+            "external_id",
+            old.external_id.as_deref(),
+            f.external_id.as_deref(),
+        ),
+        (
+            "first_name",
+            old.first_name.as_deref(),
+            f.first_name.as_deref(),
+        ),
+        (
+            "last_name",
+            old.last_name.as_deref(),
+            f.last_name.as_deref(),
+        ),
+        (
+            "display_name",
+            old.display_name.as_deref(),
+            f.display_name.as_deref(),
+        ),
+        (
+            "nick_name",
+            old.nick_name.as_deref(),
+            f.nick_name.as_deref(),
+        ),
+        ("title", old.title.as_deref(), f.title.as_deref()),
+        (
+            "department",
+            old.department.as_deref(),
+            f.department.as_deref(),
+        ),
+        (
+            "employee_number",
+            old.employee_number.as_deref(),
+            f.employee_number.as_deref(),
+        ),
+        (
+            "manager",
+            old.manager_id.as_deref(),
+            f.manager_id.as_deref(),
+        ),
+    ];
     if iwms_mapped {
-        diff(
-            &mut c,
-            "iwms_id",
-            old.iwms_id.as_deref(),
-            f.iwms_id.as_deref(),
-        );
+        fields.insert(5, ("iwms_id", old.iwms_id.as_deref(), f.iwms_id.as_deref()));
     }
-    diff(
-        &mut c,
-        "display_name",
-        old.display_name.as_deref(),
-        f.display_name.as_deref(),
-    );
-    diff(
-        &mut c,
-        "nick_name",
-        old.nick_name.as_deref(),
-        f.nick_name.as_deref(),
-    );
-    diff(&mut c, "title", old.title.as_deref(), f.title.as_deref());
-    diff(
-        &mut c,
-        "department",
-        old.department.as_deref(),
-        f.department.as_deref(),
-    );
-    diff(
-        &mut c,
-        "employee_number",
-        old.employee_number.as_deref(),
-        f.employee_number.as_deref(),
-    );
-    diff(
-        &mut c,
-        "manager",
-        old.manager_id.as_deref(),
-        f.manager_id.as_deref(),
-    );
+    let mut c = Vec::new();
+    for (field, old, new) in fields {
+        diff(&mut c, field, old, new);
+    }
     c
 }
 
