@@ -10,6 +10,17 @@ pub trait Clock: Send + Sync {
     }
 }
 
+/// Unix seconds as RFC 3339 (`2026-11-30T08:00:00Z`); empty when out of range.
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

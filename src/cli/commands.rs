@@ -282,13 +282,11 @@ fn scim_token(
                         vec![
                             k.id.to_string(),
                             k.label.clone(),
-                            crate::domain::scim::user::rfc3339(k.created_at),
+                            crate::clock::rfc3339(k.created_at),
                             k.last_used_at
-                                .map(crate::domain::scim::user::rfc3339)
+                                .map(crate::clock::rfc3339)
                                 .unwrap_or_else(|| "never".into()),
-                            k.revoked_at
-                                .map(crate::domain::scim::user::rfc3339)
-                                .unwrap_or_default(),
+                            k.revoked_at.map(crate::clock::rfc3339).unwrap_or_default(),
                         ]
                     })
                     .collect(),

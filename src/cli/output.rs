@@ -48,10 +48,7 @@ pub fn opt(v: &Option<String>) -> String {
 }
 
 pub fn when(unix: Option<i64>) -> String {
-    unix.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+    unix.map(crate::clock::rfc3339)
+        .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "-".into())
 }

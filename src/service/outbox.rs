@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
+use crate::clock::rfc3339;
 use crate::config::IwmsSettings;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
-use crate::domain::scim::user::rfc3339;
 use crate::domain::tenant::Tenant;
 use crate::storage::outbox::{self, Claimed, NewEvent};
 use crate::storage::{

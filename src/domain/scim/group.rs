@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use super::error::{ScimError, quote};
 use super::normalize;
 use super::schema::{GROUP, GROUP_RESOURCE};
-use super::user::rfc3339;
+use crate::clock::rfc3339;
 
 const MAX_NAME_CHARS: usize = 256;
 

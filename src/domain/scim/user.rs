@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use super::error::{ScimError, quote};
 use super::normalize;
 use super::schema::{ENTERPRISE_USER, USER_RESOURCE};
+use crate::clock::rfc3339;
 use crate::domain::email::EmailAddress;
 
 /// Values stored in columns are what forward-auth headers and the IWMS see: one line, short.
@@ -266,16 +267,6 @@ pub struct StoredUser {
 pub struct GroupRef {
     pub id: i64,
     pub display_name: String,
-}
-
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 fn set_name_part(doc: &mut Map<String, Value>, part: &str, v: &Option<String>) {
