@@ -40,9 +40,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use diesel::RunQueryDsl;
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 use diesel::prelude::*;
-use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 use ssogate::clock::SystemClock;
 use ssogate::config::{IwmsSettings, LogSettings, Settings};
