@@ -1,5 +1,7 @@
 //! Configuration and inspection use cases shared by the CLI (and later the admin API).
 //! Input is validated here; errors name the field that is wrong.
+pub mod users;
+
 use serde::Serialize;
 use serde_json::json;
 
@@ -24,7 +26,7 @@ use crate::storage::tenants::TenantFields;
 use crate::storage::users::StatusFilter;
 use crate::storage::{
     self, DbConnection, StorageError, connections, domains, events, identities, login_attempts,
-    oidc, tenants, users,
+    oidc, tenants,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -671,7 +673,7 @@ pub fn list_users(
     if offset < 0 {
         return Err(invalid("offset", "must not be negative"));
     }
-    Ok(users::list(conn, t.id, filter, limit, offset)?
+    Ok(storage::users::list(conn, t.id, filter, limit, offset)?
         .iter()
         .map(UserView::from)
         .collect())
@@ -695,13 +697,13 @@ pub fn show_user(
 ) -> Result<UserDetail, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let user = match who.parse::<i64>() {
-        Ok(id) => match users::get(conn, t.id, UserId(id)) {
+        Ok(id) => match storage::users::get(conn, t.id, UserId(id)) {
             Err(StorageError::NotFound) => None,
             other => Some(other?),
         },
         Err(_) => {
             let e = EmailAddress::parse(who).map_err(|e| invalid("user", e))?;
-            users::find_by_email(conn, t.id, &e)?
+            storage::users::find_by_email(conn, t.id, &e)?
         }
     }
     .ok_or_else(|| AdminError::NotFound(format!("user `{who}` in tenant `{}`", t.slug)))?;
