@@ -8,10 +8,11 @@ SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1
 TEST_PACKAGES := xmlsec1 python3-venv postgresql-client chromium
 VENV := .venv
 SCIM_VENV := .venv-scim
+FUZZ_VENV := .venv-fuzz
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps system-test-deps test-deps sp-cert build run demo migrate test test-sqlite test-pg lint fmt ci bench clean-test-dbs
+.PHONY: help deps system-test-deps test-deps sp-cert build run demo migrate test test-sqlite test-pg lint fmt openapi ci bench clean-test-dbs
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +44,13 @@ $(SCIM_VENV)/.installed: tests/scim/requirements.txt
 	$(SCIM_VENV)/bin/pip install -q -r tests/scim/requirements.txt
 	touch $@
 
+# schemathesis (PyPI, pinned with its dependencies) fuzzes the admin API from its OpenAPI
+# document (tests/api/api_fuzz.rs); its own venv keeps its pins apart from the others'.
+$(FUZZ_VENV)/.installed: tests/fuzz/requirements.txt
+	python3 -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install -q -r tests/fuzz/requirements.txt
+	touch $@
+
 # playwright-core for tests/browser (it drives Debian's chromium; it downloads no browser).
 tests/browser/node_modules/.installed: tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund
@@ -53,9 +61,9 @@ tests/op/node_modules/.installed: tests/op/package-lock.json
 	cd tests/op && npm ci --no-audit --no-fund
 	touch $@
 
-$(VENV)/.installed $(SCIM_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed: | system-test-deps
+$(VENV)/.installed $(SCIM_VENV)/.installed $(FUZZ_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed: | system-test-deps
 
-test-deps: system-test-deps $(VENV)/.installed $(SCIM_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, scim2-tester in .venv-scim, playwright-core, oidc-provider, chromium)
+test-deps: system-test-deps $(VENV)/.installed $(SCIM_VENV)/.installed $(FUZZ_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, scim2-tester in .venv-scim, schemathesis in .venv-fuzz, playwright-core, oidc-provider, chromium)
 
 build: deps ## Build the release binary
 	cargo build --release
@@ -95,15 +103,20 @@ lint: deps ## cargo fmt --check and clippy -D warnings
 fmt: ## Format the code
 	cargo fmt --all
 
+openapi: ## Regenerate openapi.json (the admin API's OpenAPI document) from the code
+	SSOGATE_BLESS_OPENAPI=1 cargo test --test api openapi::committed_openapi_json_is_what_the_code_generates
+
 ci: lint test test-pg ## What CI runs: lint, SQLite suite, PostgreSQL suite
 
-bench: test-deps ## ACS logins/s, SCIM requests/s and IWMS outbox events/s, with p50/p99, on SQLite and PostgreSQL
+bench: test-deps ## ACS logins/s, SCIM requests/s, IWMS outbox events/s and admin user queries/s, with p50/p99, on SQLite and PostgreSQL
 	cargo bench --bench acs
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench acs
 	cargo bench --bench scim
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench scim
 	cargo bench --bench outbox
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench outbox
+	cargo bench --bench admin
+	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench admin
 
 clean-test-dbs: ## Drop leftover ssogate_test_* PostgreSQL databases
 	@for d in $$(psql "$(PG_URL)/postgres" -Atc "select datname from pg_database where datname like 'ssogate_test_%'"); do \

@@ -81,6 +81,27 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub scim: ScimSettings,
     pub iwms: IwmsSettings,
+    pub admin: AdminSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// Lifetime of an admin console session (also capped by the SSO session it came from).
+    #[serde(deserialize_with = "lenient")]
+    pub session_ttl_secs: i64,
+    /// How long a link from `ssogate admin bootstrap-link` can be used (once).
+    #[serde(deserialize_with = "lenient")]
+    pub bootstrap_link_ttl_secs: i64,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 8 * 3600,
+            bootstrap_link_ttl_secs: 15 * 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -384,6 +405,18 @@ impl Settings {
         }
         if self.session.ttl_minutes < 1 {
             return Err(key_err("session.ttl_minutes", "must be at least 1"));
+        }
+        if !(60..=7 * 86400).contains(&self.admin.session_ttl_secs) {
+            return Err(key_err(
+                "admin.session_ttl_secs",
+                "must be between 60 and 604800",
+            ));
+        }
+        if !(60..=86400).contains(&self.admin.bootstrap_link_ttl_secs) {
+            return Err(key_err(
+                "admin.bootstrap_link_ttl_secs",
+                "must be between 60 and 86400",
+            ));
         }
         if !(60..=3600).contains(&self.saml.request_ttl_secs) {
             return Err(key_err(

@@ -125,12 +125,15 @@ impl Application {
             },
             &state.settings.jobs,
         );
+        let openapi = web::Data::new(http::api::OpenApiDocument(http::api::openapi_json()));
         let server = HttpServer::new(move || {
-            App::new()
+            let app = App::new()
                 .app_data(state.clone())
+                .app_data(openapi.clone())
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 .wrap(from_fn(http::middleware::security_and_access_log))
-                .configure(routes)
+                .configure(routes);
+            http::api::mount(app).0
         })
         .workers(workers)
         .listen(listener)?
@@ -163,6 +166,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(http::health::readyz)
         .service(http::assets::app_css)
         .service(http::assets::favicon)
+        .service(http::assets::admin_css)
+        .service(http::assets::admin_js)
+        .service(http::api::openapi_document)
         .configure(http::scim::routes)
+        .configure(http::console::routes)
         .configure(demo::routes);
 }

@@ -69,6 +69,7 @@ pub enum Db {
 impl Db {
     /// A new database (`tag` names the SQLite file).
     pub fn fresh(dir: &std::path::Path, tag: &str) -> Self {
+        ssogate::storage::init_tls();
         match std::env::var("TEST_DB").as_deref() {
             Ok("postgres") => {
                 let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());

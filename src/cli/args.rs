@@ -49,6 +49,9 @@ pub enum Command {
     /// Manage a tenant's SCIM bearer tokens (shown once, stored hashed).
     #[command(subcommand)]
     ScimToken(ScimTokenCmd),
+    /// Console and API access: admin grants, the IdP admin role, API tokens, the bootstrap link.
+    #[command(subcommand)]
+    Admin(AdminCmd),
     /// Flag users whose last sign-in is older than their tenant's stale_after_days.
     FlagStale {
         #[arg(long)]
@@ -499,4 +502,75 @@ pub enum UserCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Make a person (by email) an admin of a tenant; they sign in to /admin through the
+    /// tenant's SSO. Works before their first sign-in.
+    Grant {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Withdraw a grant and end that person's console sessions.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List a tenant's admin grants.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the IdP's attribute value an admin role on a connection (e.g. --attribute groups
+    /// --value ssogate-admins), or --clear it.
+    Role {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        connection: String,
+        #[arg(long, required_unless_present = "clear")]
+        attribute: Option<String>,
+        #[arg(long, required_unless_present = "clear")]
+        value: Option<String>,
+        #[arg(long, conflicts_with_all = ["attribute", "value"])]
+        clear: bool,
+    },
+    /// Print a single-use, short-lived link that signs its first visitor in as super-admin
+    /// (every tenant). There are no passwords.
+    BootstrapLink {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Admin API bearer tokens (shown once, stored hashed).
+    #[command(subcommand)]
+    Token(AdminTokenCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCmd {
+    /// Create a token for one tenant (--tenant) or every tenant (--all-tenants).
+    Create {
+        #[arg(long, required_unless_present = "all_tenants")]
+        tenant: Option<String>,
+        #[arg(long, conflicts_with = "tenant")]
+        all_tenants: bool,
+        #[arg(long, default_value = "api")]
+        label: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens with their last use (never the tokens themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id.
+    Revoke { id: i64 },
 }

@@ -560,6 +560,7 @@ fn admin_command(
             Ok(())
         }
         Command::ScimToken(cmd) => scim_token(conn, settings, cmd, now),
+        Command::Admin(cmd) => super::admin::run(conn, settings, cmd, now),
         Command::Outbox(cmd) => outbox_command(conn, cmd, now),
         Command::Serve | Command::Migrate => unreachable_command(),
     }

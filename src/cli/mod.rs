@@ -1,4 +1,5 @@
 //! The `ssogate` command line. Every command that creates or lists can print `--json`.
+mod admin;
 mod args;
 mod commands;
 mod output;

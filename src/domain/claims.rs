@@ -11,6 +11,15 @@ pub struct ClaimMapping {
     pub last_name: Vec<String>,
     /// Resolved from the connection's override or the tenant's IWMS attribute.
     pub iwms_id: Option<String>,
+    /// Which attribute value makes the signed-in user an admin of the tenant.
+    pub admin_role: Option<AdminRoleRule>,
+}
+
+/// The user is an admin when `attribute` (e.g. `groups`) holds `value` (exact match).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AdminRoleRule {
+    pub attribute: String,
+    pub value: String,
 }
 
 pub const DEFAULT_EMAIL: &[&str] = &[
@@ -52,6 +61,8 @@ pub struct MappedClaims {
     /// The provider said the email is not verified (OIDC `email_verified: false`): it must not
     /// link the sign-in to an existing account.
     pub email_unverified: bool,
+    /// The IdP's attributes satisfied the connection's admin-role rule.
+    pub admin_role: bool,
 }
 
 const MAX_CLAIM_CHARS: usize = 256;
@@ -101,6 +112,11 @@ pub fn map_claims(
             .as_ref()
             .and_then(|n| first_of(attrs, std::slice::from_ref(n))),
         email_unverified: false,
+        admin_role: mapping.admin_role.as_ref().is_some_and(|r| {
+            attrs
+                .get(&r.attribute)
+                .is_some_and(|vals| vals.iter().any(|v| v == &r.value))
+        }),
     }
 }
 
@@ -114,7 +130,35 @@ mod tests {
             first_name: default_list(DEFAULT_FIRST_NAME),
             last_name: default_list(DEFAULT_LAST_NAME),
             iwms_id: Some("iwmsId".into()),
+            admin_role: Some(AdminRoleRule {
+                attribute: "groups".into(),
+                value: "ssogate-admins".into(),
+            }),
         }
+    }
+
+    #[test]
+    fn admin_role_needs_the_exact_value_in_the_mapped_attribute() {
+        let m = mapping();
+        let admin = map_claims(
+            &m,
+            &attrs(&[("groups", "staff"), ("groups", "ssogate-admins")]),
+            None,
+        );
+        assert!(admin.admin_role);
+        for other in [
+            attrs(&[("groups", "ssogate-admins-not")]),
+            attrs(&[("groups", "SSOGATE-ADMINS")]),
+            attrs(&[("roles", "ssogate-admins")]),
+            attrs(&[]),
+        ] {
+            assert!(!map_claims(&m, &other, None).admin_role);
+        }
+        let no_rule = ClaimMapping {
+            admin_role: None,
+            ..m
+        };
+        assert!(!map_claims(&no_rule, &attrs(&[("groups", "ssogate-admins")]), None).admin_role);
     }
 
     fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<String>> {

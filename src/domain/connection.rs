@@ -1,4 +1,4 @@
-use super::claims::ClaimMapping;
+use super::claims::{AdminRoleRule, ClaimMapping};
 use super::ids::{ConnectionId, TenantId};
 use super::slug::Slug;
 
@@ -38,6 +38,7 @@ pub struct Connection {
     pub attr_first_name: Vec<String>,
     pub attr_last_name: Vec<String>,
     pub attr_iwms_id: Option<String>,
+    pub admin_role: Option<AdminRoleRule>,
     pub removed_at: Option<i64>,
     pub created_at: i64,
 }
@@ -53,6 +54,7 @@ impl Connection {
                 .attr_iwms_id
                 .clone()
                 .or_else(|| tenant_iwms_attribute.map(str::to_owned)),
+            admin_role: self.admin_role.clone(),
         }
     }
 }
@@ -124,7 +126,7 @@ pub const DEFAULT_CLOCK_SKEW_SECS: i64 = 60;
 /// How a sign-in at a tenant proceeds, given its active connections and an optional choice.
 #[derive(Debug)]
 pub enum Entry {
-    Start(Connection),
+    Start(Box<Connection>),
     Choose(Vec<Connection>),
     NotConfigured,
     UnknownChoice,
@@ -135,9 +137,9 @@ pub fn pick(mut active: Vec<Connection>, choice: Option<&str>) -> Entry {
         Some(wanted) => active
             .into_iter()
             .find(|c| c.slug.as_str() == wanted)
-            .map_or(Entry::UnknownChoice, Entry::Start),
+            .map_or(Entry::UnknownChoice, |c| Entry::Start(Box::new(c))),
         None if active.is_empty() => Entry::NotConfigured,
-        None if active.len() == 1 => Entry::Start(active.remove(0)),
+        None if active.len() == 1 => Entry::Start(Box::new(active.remove(0))),
         None => Entry::Choose(active),
     }
 }
@@ -157,6 +159,7 @@ mod tests {
             attr_first_name: vec![],
             attr_last_name: vec![],
             attr_iwms_id: None,
+            admin_role: None,
             removed_at: None,
             created_at: 0,
         }

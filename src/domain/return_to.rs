@@ -35,9 +35,17 @@ impl AllowedOrigin {
     }
 }
 
-/// The URL to redirect to, if `raw` is an absolute URL on one of `allowed`.
+/// Where the admin console's SSO sign-in comes back to: this server's own fixed path, the
+/// only relative return_to accepted.
+pub const ADMIN_CONSOLE_RETURN: &str = "/admin/sso";
+
+/// The URL to redirect to, if `raw` is an absolute URL on one of `allowed` (or exactly
+/// [`ADMIN_CONSOLE_RETURN`]).
 pub fn resolve(raw: Option<&str>, allowed: &[AllowedOrigin]) -> Option<String> {
     let raw = raw?.trim();
+    if raw == ADMIN_CONSOLE_RETURN {
+        return Some(raw.to_owned());
+    }
     if raw.is_empty() || raw.len() > 2048 || raw.chars().any(|c| c.is_control() || c == '\\') {
         return None;
     }
@@ -85,6 +93,10 @@ mod tests {
             "javascript:alert(1)",
             "https:/\\evil.com",
             "https://app.example.com\n/",
+            "/admin/sso/../../evil",
+            "/admin/sso?next=//evil.com",
+            "//admin/sso",
+            "/admin/ssox",
         ] {
             assert_eq!(
                 resolve(Some(bad), &allowed()),
@@ -93,6 +105,14 @@ mod tests {
             );
         }
         assert_eq!(resolve(None, &allowed()), None);
+    }
+
+    #[test]
+    fn the_console_return_path_is_the_one_relative_target() {
+        assert_eq!(
+            resolve(Some("/admin/sso"), &[]).as_deref(),
+            Some("/admin/sso")
+        );
     }
 
     #[test]

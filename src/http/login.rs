@@ -100,7 +100,7 @@ fn enc(s: &str) -> String {
     byte_serialize(s.as_bytes()).collect()
 }
 
-async fn begin(
+pub(crate) async fn begin(
     req: &HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,

@@ -1,6 +1,8 @@
 //! HTTP surfaces. Handlers parse input, call a service, and render; they hold no decisions.
+pub mod api;
 pub mod assets;
 pub mod body;
+pub mod console;
 pub mod error;
 pub mod forward_auth;
 pub mod health;

@@ -629,6 +629,7 @@ pub(crate) fn provision(
         user_id,
         now,
         session_expires_at,
+        claims.admin_role,
     )?;
     Ok(Ok((user_id, token, detail)))
 }

@@ -22,6 +22,7 @@ pub fn open(
     user: UserId,
     now: i64,
     expires_at: i64,
+    idp_admin: bool,
 ) -> Result<String, StorageError> {
     let token = crate::random::token();
     sessions::create(
@@ -31,6 +32,7 @@ pub fn open(
         user,
         now,
         expires_at,
+        idp_admin,
     )?;
     Ok(token)
 }

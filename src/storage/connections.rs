@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::error::corrupt;
 use super::schema::{connections, saml_idps};
 use super::{DbConnection, StorageError};
+use crate::domain::claims::AdminRoleRule;
 use crate::domain::connection::{Connection, Protocol, SamlIdpSettings, SignatureAlgorithm};
 use crate::domain::ids::{ConnectionId, TenantId};
 use crate::domain::slug::Slug;
@@ -21,6 +22,8 @@ struct ConnectionRow {
     attr_first_name: String,
     attr_last_name: String,
     attr_iwms_id: Option<String>,
+    admin_role_attribute: Option<String>,
+    admin_role_value: Option<String>,
     removed_at: Option<i64>,
     created_at: i64,
 }
@@ -43,6 +46,10 @@ impl TryFrom<ConnectionRow> for Connection {
             attr_first_name: names("connections.attr_first_name", &r.attr_first_name)?,
             attr_last_name: names("connections.attr_last_name", &r.attr_last_name)?,
             attr_iwms_id: r.attr_iwms_id,
+            admin_role: match (r.admin_role_attribute, r.admin_role_value) {
+                (Some(attribute), Some(value)) => Some(AdminRoleRule { attribute, value }),
+                _ => None,
+            },
             removed_at: r.removed_at,
             created_at: r.created_at,
         })
@@ -297,6 +304,28 @@ pub fn update_common(
         connections::attr_first_name.eq(json(&c.attr_first_name)),
         connections::attr_last_name.eq(json(&c.attr_last_name)),
         connections::attr_iwms_id.eq(c.attr_iwms_id),
+        connections::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Which IdP attribute value makes a user an admin of the tenant (`None`: none does).
+pub fn set_admin_role(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: ConnectionId,
+    rule: Option<&AdminRoleRule>,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        connections::table
+            .filter(connections::tenant_id.eq(tenant.0))
+            .filter(connections::id.eq(id.0)),
+    )
+    .set((
+        connections::admin_role_attribute.eq(rule.map(|r| r.attribute.as_str())),
+        connections::admin_role_value.eq(rule.map(|r| r.value.as_str())),
         connections::updated_at.eq(now),
     ))
     .execute(conn)?;

@@ -55,3 +55,30 @@ pub fn for_user(
         })
         .collect())
 }
+
+/// A user's newest `limit` events, newest first (user_events_user, read backwards).
+pub fn newest_for_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    limit: i64,
+) -> Result<Vec<UserEvent>, StorageError> {
+    Ok(user_events::table
+        .filter(user_events::tenant_id.eq(tenant.0))
+        .filter(user_events::user_id.eq(user.0))
+        .order(user_events::id.desc())
+        .limit(limit)
+        .select((
+            user_events::kind,
+            user_events::detail,
+            user_events::created_at,
+        ))
+        .load::<(String, String, i64)>(conn)?
+        .into_iter()
+        .map(|(kind, detail, created_at)| UserEvent {
+            kind,
+            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+            created_at,
+        })
+        .collect())
+}

@@ -1,6 +1,6 @@
 use diesel::prelude::*;
 
-use super::schema::identities;
+use super::schema::{connections, identities};
 use super::{DbConnection, StorageError};
 use crate::domain::ids::{ConnectionId, TenantId, UserId};
 
@@ -110,4 +110,68 @@ pub fn for_user(
             },
         )
         .collect())
+}
+
+/// A link with its connection, as the admin console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Queryable, utoipa::ToSchema)]
+pub struct IdentityLink {
+    pub id: i64,
+    pub connection_id: i64,
+    /// The connection's slug.
+    pub connection: String,
+    /// `saml` or `oidc`.
+    pub protocol: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+}
+
+const LINK_COLUMNS: (
+    identities::id,
+    identities::connection_id,
+    connections::slug,
+    connections::protocol,
+    identities::subject,
+    identities::created_at,
+    identities::last_used_at,
+) = (
+    identities::id,
+    identities::connection_id,
+    connections::slug,
+    connections::protocol,
+    identities::subject,
+    identities::created_at,
+    identities::last_used_at,
+);
+
+/// The user's links, oldest first.
+pub fn links_of_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<IdentityLink>, StorageError> {
+    Ok(identities::table
+        .inner_join(connections::table)
+        .filter(identities::tenant_id.eq(tenant.0))
+        .filter(identities::user_id.eq(user.0))
+        .order(identities::id.asc())
+        .select(LINK_COLUMNS)
+        .load(conn)?)
+}
+
+/// Removes one link (the user stays); false when there was none.
+pub fn unlink(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    id: i64,
+) -> Result<bool, StorageError> {
+    let n = diesel::delete(
+        identities::table
+            .filter(identities::tenant_id.eq(tenant.0))
+            .filter(identities::user_id.eq(user.0))
+            .filter(identities::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(n == 1)
 }

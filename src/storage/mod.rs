@@ -1,4 +1,5 @@
 //! Persistence: one schema, SQLite or PostgreSQL picked by the database URL.
+pub mod admin;
 pub mod connections;
 pub mod domains;
 mod error;
@@ -20,7 +21,7 @@ pub mod tenants;
 pub mod users;
 
 pub use error::StorageError;
-pub use pool::{DbConnection, DbPool, MultiBackend, build_pool, ping, run_migrations};
+pub use pool::{DbConnection, DbPool, MultiBackend, build_pool, init_tls, ping, run_migrations};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 

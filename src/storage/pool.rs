@@ -28,10 +28,19 @@ pub struct Manager {
     target: String,
 }
 
+/// Initialises OpenSSL the way rust-openssl does (OPENSSL_INIT_NO_ATEXIT) before libpq
+/// initialises it without that flag: OpenSSL's atexit cleanup would otherwise race threads
+/// that still hold TLS connections to PostgreSQL when the process exits, and crash it.
+/// Idempotent; called before any PostgreSQL connection is opened.
+pub fn init_tls() {
+    openssl::init();
+}
+
 impl Manager {
     /// `sqlite://path`, `sqlite:path` or a bare path pick SQLite; `postgres://` and
     /// `postgresql://` pick PostgreSQL.
     pub fn from_url(url: &str) -> Self {
+        init_tls();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Self {
                 backend: Backend::Postgres,

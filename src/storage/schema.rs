@@ -42,6 +42,8 @@ diesel::table! {
         removed_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        admin_role_attribute -> Nullable<Text>,
+        admin_role_value -> Nullable<Text>,
     }
 }
 
@@ -155,6 +157,7 @@ diesel::table! {
         user_id -> BigInt,
         created_at -> BigInt,
         expires_at -> BigInt,
+        idp_admin -> Bool,
     }
 }
 
@@ -256,6 +259,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_grants (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        email -> Text,
+        granted_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    admin_tokens (id) {
+        id -> BigInt,
+        tenant_id -> Nullable<BigInt>,
+        label -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    admin_sessions (token_hash) {
+        token_hash -> Text,
+        tenant_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        actor -> Text,
+        csrf_token -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    bootstrap_links (token_hash) {
+        token_hash -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(email_domains -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(saml_idps -> connections (connection_id));
@@ -269,6 +315,10 @@ diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(group_members -> scim_groups (group_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    admin_grants,
+    admin_tokens,
+    admin_sessions,
+    bootstrap_links,
     tenants,
     email_domains,
     connections,

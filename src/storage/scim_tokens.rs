@@ -4,7 +4,7 @@ use super::schema::scim_tokens;
 use super::{DbConnection, StorageError};
 use crate::domain::ids::TenantId;
 
-#[derive(Debug, Clone, serde::Serialize, Queryable)]
+#[derive(Debug, Clone, serde::Serialize, Queryable, utoipa::ToSchema)]
 pub struct TokenInfo {
     pub id: i64,
     pub label: String,

@@ -11,6 +11,7 @@ pub fn create(
     user: UserId,
     now: i64,
     expires_at: i64,
+    idp_admin: bool,
 ) -> Result<(), StorageError> {
     diesel::insert_into(sessions::table)
         .values((
@@ -19,6 +20,7 @@ pub fn create(
             sessions::user_id.eq(user.0),
             sessions::created_at.eq(now),
             sessions::expires_at.eq(expires_at),
+            sessions::idp_admin.eq(idp_admin),
         ))
         .execute(conn)?;
     Ok(())
@@ -35,6 +37,9 @@ pub struct SessionUser {
     pub last_name: Option<String>,
     pub iwms_id: Option<String>,
     pub expires_at: i64,
+    /// The IdP mapped the admin role at this sign-in (not part of /me).
+    #[serde(skip)]
+    pub idp_admin: bool,
 }
 
 pub fn lookup(
@@ -61,6 +66,7 @@ pub fn lookup(
             users::last_name,
             users::iwms_id,
             sessions::expires_at,
+            sessions::idp_admin,
         ))
         .first::<(
             i64,
@@ -71,10 +77,21 @@ pub fn lookup(
             Option<String>,
             Option<String>,
             i64,
+            bool,
         )>(conn)
         .optional()?
         .map(
-            |(user_id, tenant, tenant_name, email, first_name, last_name, iwms_id, expires_at)| {
+            |(
+                user_id,
+                tenant,
+                tenant_name,
+                email,
+                first_name,
+                last_name,
+                iwms_id,
+                expires_at,
+                idp_admin,
+            )| {
                 SessionUser {
                     user_id,
                     tenant,
@@ -84,6 +101,7 @@ pub fn lookup(
                     last_name,
                     iwms_id,
                     expires_at,
+                    idp_admin,
                 }
             },
         ))

@@ -212,3 +212,101 @@ async fn chromium_signs_in_through_oidc_provider() {
     assert_eq!(history[0].subject.as_deref(), Some("ada-sub-1"));
     assert_eq!(history[0].outcome, "success");
 }
+
+/// The admin console in Chromium (tests/browser/admin.mjs): a super-admin signs in with a
+/// bootstrap link, whitelists the domain, adds the pysaml2 IdP from its metadata URL, tests the
+/// sign-in as Ada, finds her, deactivates and reactivates her, and creates a SCIM token.
+/// Screenshots of every page: tests/artifacts/admin-console/.
+#[tokio::test]
+async fn chromium_drives_the_admin_console() {
+    let root = root();
+    // The IdP's metadata URL is on loopback over http, as in development.
+    let app = crate::helpers::spawn_app_with(|s| s.oidc.allow_http_loopback = true).await;
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            display_name: Some("Acme Corp".into()),
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
+    let idp = PySaml2Idp::start(users());
+    let bootstrap = app
+        .with_db(|c| {
+            ssogate::service::admin::access::create_bootstrap_link(c, crate::helpers::now(), 600)
+        })
+        .expect("bootstrap link");
+
+    let artifacts = fresh_artifacts(&root, "tests/artifacts/admin-console");
+    let result = run_script(
+        &app,
+        "admin.mjs",
+        &[
+            "--bootstrap",
+            &bootstrap,
+            "--tenant",
+            "acme",
+            "--domain",
+            "acme.test",
+            "--idp-metadata-url",
+            &idp.metadata_url,
+            "--sp-metadata",
+            idp.sp_metadata.to_str().unwrap(),
+            "--connection",
+            "pysaml2",
+            "--username",
+            "ada",
+            "--email",
+            "ada@acme.test",
+        ],
+        &artifacts,
+    )
+    .await;
+    assert_eq!(result["entity_id"], idp.metadata_url.as_str());
+    assert_screenshots(
+        &artifacts,
+        &[
+            "01-tenants.png",
+            "02-settings.png",
+            "03-domains.png",
+            "04-connections.png",
+            "05-connection.png",
+            "06-users.png",
+            "07-user.png",
+            "08-user-deactivated.png",
+            "09-user-reactivated.png",
+            "10-sign-ins.png",
+            "11-scim-token-created.png",
+            "12-scim-tokens.png",
+        ],
+    );
+
+    // What the clicks did, read back from the database.
+    let users = app.users("acme");
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0].email, "ada@acme.test");
+    assert_eq!(users[0].status, "active");
+    let timeline: Vec<String> = app
+        .with_db(|c| ssogate::service::admin::show_user(c, "acme", "ada@acme.test"))
+        .expect("user")
+        .timeline
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    for kind in ["created", "deactivated", "reactivated"] {
+        assert!(timeline.iter().any(|k| k == kind), "{kind} in {timeline:?}");
+    }
+    let domains = app
+        .with_db(|c| ssogate::service::admin::list_domains(c, Some("acme")))
+        .unwrap();
+    assert_eq!(domains.len(), 1);
+    // The token the console showed once provisions through SCIM.
+    let scim = app
+        .client
+        .get(app.url("/t/acme/scim/v2/Users"))
+        .bearer_auth(result["scim_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scim.status(), 200);
+}

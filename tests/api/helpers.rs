@@ -44,6 +44,8 @@ pub fn now() -> i64 {
 /// A fresh database: a SQLite file, or a new PostgreSQL database. Never skips: if
 /// PostgreSQL was asked for and is unreachable, the test fails.
 pub fn fresh_database(dir: &std::path::Path) -> (String, TestDb) {
+    // Before the first libpq connection of this process; see storage::init_tls.
+    storage::init_tls();
     match std::env::var("TEST_DB").as_deref() {
         Ok("postgres") => {
             let base = std::env::var("TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_owned());

@@ -1,8 +1,13 @@
 //! One integration-test binary: every test spawns the real app on a random port with a
 //! fresh database (SQLite by default; TEST_DB=postgres for PostgreSQL).
+mod admin_access;
+mod admin_api;
+mod admin_users;
+mod api_fuzz;
 mod browser;
 mod cli;
 mod cluster;
+mod console;
 mod demo;
 mod forward_auth;
 mod health;
@@ -13,6 +18,7 @@ mod logging;
 mod login;
 mod oidc_flow;
 mod oidc_hostile;
+mod openapi;
 mod provisioning;
 mod pysaml2;
 mod saml_fixtures;

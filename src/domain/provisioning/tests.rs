@@ -46,6 +46,7 @@ fn claims(email: &str, iwms: Option<&str>) -> MappedClaims {
         last_name: Some("Lovelace".into()),
         iwms_id: iwms.map(str::to_owned),
         email_unverified: false,
+        admin_role: false,
     }
 }
 

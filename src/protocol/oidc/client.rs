@@ -89,9 +89,19 @@ async fn body(
 }
 
 async fn get(client: &reqwest::Client, what: &str, url: &str) -> Result<String, OidcError> {
+    get_text(client, what, url, "application/json").await
+}
+
+/// A GET through `client` (no redirects, timeouts, public addresses only), body capped.
+pub async fn get_text(
+    client: &reqwest::Client,
+    what: &str,
+    url: &str,
+    accept: &str,
+) -> Result<String, OidcError> {
     let res = client
         .get(url)
-        .header("accept", "application/json")
+        .header("accept", accept)
         .send()
         .await
         .map_err(|e| unreachable(what, e))?;

@@ -1,5 +1,7 @@
 //! Configuration and inspection use cases shared by the CLI (and later the admin API).
 //! Input is validated here; errors name the field that is wrong.
+pub mod access;
+pub mod metadata;
 pub mod users;
 
 use serde::Serialize;
@@ -53,7 +55,7 @@ impl From<StorageError> for AdminError {
     }
 }
 
-fn invalid(field: &'static str, message: impl ToString) -> AdminError {
+pub(crate) fn invalid(field: &'static str, message: impl ToString) -> AdminError {
     AdminError::Invalid {
         field,
         message: message.to_string(),
@@ -76,7 +78,7 @@ fn parse_origins(raw: &[String]) -> Result<Vec<AllowedOrigin>, AdminError> {
         .collect()
 }
 
-fn parse_attribute_name(
+pub(crate) fn parse_attribute_name(
     field: &'static str,
     raw: Option<&str>,
 ) -> Result<Option<String>, AdminError> {
@@ -267,7 +269,7 @@ pub fn update_tenant(
     Ok(tenants::get(conn, t.id)?)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantView {
     pub slug: String,
     pub display_name: String,
@@ -348,7 +350,7 @@ pub fn remove_domain(
     Ok(d)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DomainView {
     pub tenant: String,
     pub domain: String,
@@ -394,10 +396,14 @@ fn check_url(field: &'static str, raw: &str) -> Result<(), AdminError> {
 }
 
 fn check_names(field: &'static str, names: &[String]) -> Result<(), AdminError> {
-    if names.is_empty() || names.iter().any(|n| n.trim().is_empty() || n.len() > 256) {
+    if names.is_empty()
+        || names
+            .iter()
+            .any(|n| n.trim().is_empty() || n.len() > 256 || n.chars().any(char::is_control))
+    {
         return Err(invalid(
             field,
-            "needs one or more attribute names of 1-256 characters",
+            "needs one or more attribute names of 1-256 printable characters",
         ));
     }
     Ok(())
@@ -623,7 +629,7 @@ pub fn remove_connection(
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub email: String,

@@ -1,0 +1,12 @@
+DROP INDEX login_attempts_connection;
+DROP INDEX login_attempts_outcome;
+DROP INDEX login_attempts_reason;
+DROP INDEX users_search_iwms_id;
+DROP INDEX users_search_last_name;
+DROP INDEX users_search_first_name;
+DROP INDEX users_search_email;
+DROP INDEX users_view_deprovisioned;
+DROP INDEX users_view_deactivated;
+DROP INDEX users_view_stale;
+DROP INDEX users_view_active;
+DROP INDEX users_view_all;

@@ -1,0 +1,9 @@
+DROP INDEX login_attempts_connection;
+DROP INDEX login_attempts_outcome;
+DROP INDEX login_attempts_reason;
+DROP INDEX users_lower_iwms_id;
+DROP INDEX users_view_deprovisioned;
+DROP INDEX users_view_deactivated;
+DROP INDEX users_view_stale;
+DROP INDEX users_view_active;
+DROP INDEX users_view_all;

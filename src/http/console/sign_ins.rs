@@ -1,0 +1,182 @@
+//! The sign-in history: every attempt, newest first, filtered by outcome, reason, connection
+//! or user, in keyset pages. `highlight` marks one attempt (the users list links to it).
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::pages::{self, Layout, Problem, Problems, when};
+use super::{ConsoleAdmin, ConsoleError, db};
+use crate::http::AppState;
+use crate::service::admin::users::{self as admin_users, SignInItem, SignInQuery};
+use crate::service::admin::{AdminError, invalid};
+use crate::storage;
+
+const PAGE_SIZE: i64 = 50;
+
+/// Where attempt `id` is in the history: the page that starts with it, marked.
+pub fn attempt_href(slug: &str, id: i64) -> String {
+    format!(
+        "/admin/t/{slug}/sign-ins?before={}&highlight={id}#attempt-{id}",
+        id.saturating_add(1)
+    )
+}
+
+pub struct SignInRow {
+    pub id: i64,
+    pub highlighted: bool,
+    pub at: String,
+    pub ok: bool,
+    pub reason: String,
+    pub detail: String,
+    pub connection: String,
+    pub email: String,
+    pub user_href: Option<String>,
+    pub subject: String,
+}
+
+/// The filter form's state.
+#[derive(Clone, Default)]
+pub struct Filters {
+    pub outcome: String,
+    pub reason: String,
+    pub connection: String,
+    pub user: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/sign_ins.html")]
+pub struct SignInsPage {
+    pub layout: Layout,
+    pub filters: Filters,
+    pub reasons: Vec<&'static str>,
+    pub connections: Vec<String>,
+    pub rows: Vec<SignInRow>,
+    pub first_href: Option<String>,
+    pub next_href: Option<String>,
+    pub clear_user_href: String,
+    pub problem: Problems,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SignInsQuery {
+    outcome: String,
+    reason: String,
+    connection: String,
+    user: String,
+    before: String,
+    highlight: String,
+}
+
+fn optional_id(field: &'static str, raw: &str) -> Result<Option<i64>, AdminError> {
+    match raw.trim() {
+        "" => Ok(None),
+        s => s
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid(field, "must be a number")),
+    }
+}
+
+fn history_href(slug: &str, f: &Filters, before: Option<i64>) -> String {
+    let before = before.map(|b| b.to_string()).unwrap_or_default();
+    format!(
+        "/admin/t/{slug}/sign-ins?{}",
+        pages::query(&[
+            ("outcome", &f.outcome),
+            ("reason", &f.reason),
+            ("connection", &f.connection),
+            ("user", &f.user),
+            ("before", &before),
+        ])
+    )
+}
+
+fn row(slug: &str, a: SignInItem, highlight: Option<i64>) -> SignInRow {
+    SignInRow {
+        highlighted: highlight == Some(a.id),
+        id: a.id,
+        at: when(a.at),
+        ok: a.outcome == "success",
+        reason: a.reason,
+        detail: a.detail,
+        connection: a.connection.unwrap_or_default(),
+        email: a.email.unwrap_or_default(),
+        user_href: a.user_id.map(|u| format!("/admin/t/{slug}/users/{u}")),
+        subject: a.subject.unwrap_or_default(),
+    }
+}
+
+#[get("/admin/t/{tenant}/sign-ins")]
+pub async fn list(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    path: web::Path<String>,
+    query: web::Query<SignInsQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = admin.tenant(&state, path.into_inner()).await?;
+    let slug = t.slug.to_string();
+    let q = query.into_inner();
+    let filters = Filters {
+        outcome: q.outcome.trim().to_owned(),
+        reason: q.reason.trim().to_owned(),
+        connection: q.connection.trim().to_owned(),
+        user: q.user.trim().to_owned(),
+    };
+    let highlight = q.highlight.trim().parse::<i64>().ok();
+    let asked = optional_id("user", &q.user).and_then(|user| {
+        Ok(SignInQuery {
+            outcome: Some(filters.outcome.clone()),
+            reason: Some(filters.reason.clone()),
+            connection: Some(filters.connection.clone()),
+            user,
+            limit: PAGE_SIZE,
+            before: optional_id("before", &q.before)?,
+        })
+    });
+    let tenant = t.clone();
+    let (connections, listed) = db(&state, move |c| {
+        let connections = storage::connections::list_active(c, tenant.id)?
+            .into_iter()
+            .map(|c| c.slug.to_string())
+            .collect::<Vec<_>>();
+        let page = asked.and_then(|q| admin_users::sign_ins(c, &tenant, &q));
+        Ok((connections, page))
+    })
+    .await?;
+    let (page, problem) = match listed {
+        Ok(p) => (Some(p), Problems::none()),
+        // An unknown connection in the filter is the filter's problem, not a missing page.
+        Err(AdminError::NotFound(what)) => (
+            None,
+            Problems(Some(Problem::of(
+                "filters",
+                invalid("connection", format!("{what} does not exist")).into(),
+            )?)),
+        ),
+        Err(e) => (None, Problems(Some(Problem::of("filters", e.into())?))),
+    };
+    let (items, next) = page.map_or((Vec::new(), None), |p| (p.items, p.next_before));
+    let p = SignInsPage {
+        layout: Layout::new(&admin, Some(&t), "sign-ins"),
+        first_href: (!q.before.trim().is_empty()).then(|| history_href(&slug, &filters, None)),
+        next_href: next.map(|n| history_href(&slug, &filters, Some(n))),
+        clear_user_href: history_href(
+            &slug,
+            &Filters {
+                user: String::new(),
+                ..filters.clone()
+            },
+            None,
+        ),
+        rows: items
+            .into_iter()
+            .map(|a| row(&slug, a, highlight))
+            .collect(),
+        reasons: admin_users::reason_codes(),
+        connections,
+        filters,
+        problem,
+    };
+    pages::render_status(&p, p.problem.status())
+}

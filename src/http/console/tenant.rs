@@ -1,0 +1,205 @@
+//! Tenant settings: display name, user creation, the IWMS ID attribute, staleness, return_to
+//! origins; the IWMS feed's endpoint and secret only for super-admins.
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::pages::{self, Layout, Problem, Problems, lines, non_blank};
+use super::{ConsoleAdmin, ConsoleError, Done, db, see_other};
+use crate::domain::iwms::SecretSource;
+use crate::domain::tenant::Tenant;
+use crate::http::AppState;
+use crate::service::admin::{self, TenantInput, invalid};
+use crate::storage::domains;
+
+/// The form's values: the stored settings, or what was sent when it is shown again.
+pub struct SettingsValues {
+    pub display_name: String,
+    pub auto_create_users: bool,
+    pub iwms_attribute: String,
+    pub scim_iwms_attribute: String,
+    pub stale_after_days: String,
+    pub allowed_return_origins: String,
+    pub iwms_endpoint: String,
+    pub iwms_secret: String,
+    pub iwms_events: String,
+    pub auto_create_iwms: bool,
+}
+
+impl SettingsValues {
+    fn of(t: &Tenant) -> Self {
+        SettingsValues {
+            display_name: t.display_name.clone(),
+            auto_create_users: t.auto_create_users,
+            iwms_attribute: t.iwms_attribute.clone().unwrap_or_default(),
+            scim_iwms_attribute: t
+                .scim_iwms_attribute
+                .map(|s| s.as_string())
+                .unwrap_or_default(),
+            stale_after_days: t.stale_after_days.to_string(),
+            allowed_return_origins: t
+                .allowed_return_origins
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            iwms_endpoint: t.iwms.endpoint.clone().unwrap_or_default(),
+            iwms_secret: t
+                .iwms
+                .secret
+                .as_ref()
+                .map(SecretSource::as_string)
+                .unwrap_or_default(),
+            iwms_events: t
+                .iwms
+                .events
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            auto_create_iwms: t.iwms.auto_create,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+pub struct SettingsPage {
+    pub layout: Layout,
+    pub values: SettingsValues,
+    /// Auto-create is on and no domain is whitelisted: anyone the IdP signs in gets an account.
+    pub open_enrolment: bool,
+    /// The stored IWMS feed, for admins who may not change it.
+    pub iwms_endpoint: Option<String>,
+    pub problem: Problems,
+}
+
+async fn page(
+    state: &AppState,
+    admin: &ConsoleAdmin,
+    t: Tenant,
+    values: Option<SettingsValues>,
+    problem: Problems,
+    done: &str,
+) -> Result<HttpResponse, ConsoleError> {
+    let tenant_id = t.id;
+    let domain_count = db(state, move |c| {
+        Ok(domains::list_for_tenant(c, tenant_id)?.len())
+    })
+    .await?;
+    let p = SettingsPage {
+        layout: Layout::new(admin, Some(&t), "settings").done(done),
+        open_enrolment: t.auto_create_users && domain_count == 0,
+        iwms_endpoint: t.iwms.endpoint.clone(),
+        values: values.unwrap_or_else(|| SettingsValues::of(&t)),
+        problem,
+    };
+    pages::render_status(&p, p.problem.status())
+}
+
+#[get("/admin/t/{tenant}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    path: web::Path<String>,
+    q: web::Query<Done>,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = admin.tenant(&state, path.into_inner()).await?;
+    page(&state, &admin, t, None, Problems::none(), &q.done).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SettingsForm {
+    csrf: String,
+    display_name: String,
+    auto_create_users: Option<String>,
+    iwms_attribute: String,
+    scim_iwms_attribute: String,
+    stale_after_days: String,
+    allowed_return_origins: String,
+    // The IWMS feed: super-admins only.
+    iwms_endpoint: Option<String>,
+    iwms_secret: Option<String>,
+    iwms_events: Option<String>,
+    auto_create_iwms: Option<String>,
+}
+
+impl SettingsForm {
+    fn touches_iwms_feed(&self) -> bool {
+        self.iwms_endpoint.is_some()
+            || self.iwms_secret.is_some()
+            || self.iwms_events.is_some()
+            || self.auto_create_iwms.is_some()
+    }
+
+    fn values(&self) -> SettingsValues {
+        SettingsValues {
+            display_name: self.display_name.clone(),
+            auto_create_users: self.auto_create_users.is_some(),
+            iwms_attribute: self.iwms_attribute.clone(),
+            scim_iwms_attribute: self.scim_iwms_attribute.clone(),
+            stale_after_days: self.stale_after_days.clone(),
+            allowed_return_origins: self.allowed_return_origins.clone(),
+            iwms_endpoint: self.iwms_endpoint.clone().unwrap_or_default(),
+            iwms_secret: self.iwms_secret.clone().unwrap_or_default(),
+            iwms_events: self.iwms_events.clone().unwrap_or_default(),
+            auto_create_iwms: self.auto_create_iwms.is_some(),
+        }
+    }
+
+    /// The change to apply. A super-admin's form always carries the feed's fields (an
+    /// unticked box is absent, so it means off).
+    fn input(&self, is_super: bool) -> Result<TenantInput, ConsoleError> {
+        let days = self.stale_after_days.trim();
+        let stale_after_days = days
+            .parse::<i64>()
+            .map_err(|_| invalid("stale_after_days", "enter a whole number of days"))?;
+        let mut input = TenantInput {
+            display_name: Some(self.display_name.clone()),
+            auto_create_users: Some(self.auto_create_users.is_some()),
+            iwms_attribute: Some(non_blank(&self.iwms_attribute)),
+            scim_iwms_attribute: Some(non_blank(&self.scim_iwms_attribute)),
+            stale_after_days: Some(stale_after_days),
+            allowed_return_origins: Some(lines(&self.allowed_return_origins)),
+            ..Default::default()
+        };
+        if is_super {
+            input.iwms_endpoint = Some(self.iwms_endpoint.as_deref().and_then(non_blank));
+            input.iwms_secret = Some(self.iwms_secret.as_deref().and_then(non_blank));
+            input.iwms_events = self.iwms_events.as_deref().and_then(non_blank);
+            input.auto_create_iwms = Some(self.auto_create_iwms.is_some());
+        }
+        Ok(input)
+    }
+}
+
+#[post("/admin/t/{tenant}")]
+pub async fn save(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    path: web::Path<String>,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    admin.check_csrf(&form.csrf)?;
+    let t = admin.tenant(&state, path.into_inner()).await?;
+    let is_super = admin.principal.is_super();
+    if !is_super && form.touches_iwms_feed() {
+        return Err(ConsoleError::Forbidden(
+            "Only a super-admin can change where IWMS events are sent.".into(),
+        ));
+    }
+    let now = state.clock.unix();
+    let slug = t.slug.to_string();
+    let saved = match form.input(is_super) {
+        Ok(input) => db(&state, move |c| admin::update_tenant(c, &slug, &input, now)).await,
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(t) => Ok(see_other(&format!("/admin/t/{}?done=saved", t.slug))),
+        Err(e) => {
+            let problem = Problems(Some(Problem::of("settings", e)?));
+            page(&state, &admin, t, Some(form.values()), problem, "").await
+        }
+    }
+}

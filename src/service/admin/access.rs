@@ -1,0 +1,425 @@
+//! Who administers what. A tenant admin signs in through the tenant's own SSO and is an admin
+//! by a CLI grant (by email) or by the IdP's mapped admin role; a super-admin comes from a
+//! single-use bootstrap link. API clients use admin bearer tokens. There are no passwords.
+//! Every token is 256 random bits; only its SHA-256 is stored.
+use serde::Serialize;
+
+use super::{AdminError, invalid, tenant_by_slug};
+use crate::domain::claims::AdminRoleRule;
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::TenantId;
+use crate::domain::tenant::Tenant;
+use crate::service::login::sha256_hex;
+use crate::storage::admin::{self as store, NewAdminSession};
+use crate::storage::sessions::SessionUser;
+use crate::storage::{self, DbConnection, StorageError, tenants};
+
+pub const TOKEN_PREFIX: &str = "ssg_admin_";
+const MAX_TOKEN_CHARS: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    AllTenants,
+    Tenant(TenantId),
+}
+
+/// An authenticated administrator: what they may touch, and who they are for the timeline.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub scope: Scope,
+    pub actor: String,
+}
+
+impl Principal {
+    pub fn may_administer(&self, tenant: &Tenant) -> bool {
+        match self.scope {
+            Scope::AllTenants => true,
+            Scope::Tenant(id) => id == tenant.id,
+        }
+    }
+
+    pub fn is_super(&self) -> bool {
+        self.scope == Scope::AllTenants
+    }
+}
+
+fn parse_email(raw: &str) -> Result<String, AdminError> {
+    EmailAddress::parse(raw)
+        .map(|e| e.as_str().to_owned())
+        .map_err(|e| invalid("email", e))
+}
+
+/// Returns false when the grant already existed.
+pub fn grant(
+    conn: &mut DbConnection,
+    tenant: &str,
+    email: &str,
+    granted_by: &str,
+    now: i64,
+) -> Result<bool, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let email = parse_email(email)?;
+    Ok(store::grant(conn, t.id, &email, granted_by, now)?)
+}
+
+/// Removes the grant and ends that person's console sessions in the tenant.
+pub fn revoke(conn: &mut DbConnection, tenant: &str, email: &str) -> Result<(), AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let email = parse_email(email)?;
+    storage::transaction(conn, |c| {
+        if !store::revoke_grant(c, t.id, &email)? {
+            return Err(StorageError::NotFound);
+        }
+        let parsed = EmailAddress::parse(&email).map_err(|_| StorageError::NotFound)?;
+        if let Some(u) = storage::users::find_by_email(c, t.id, &parsed)? {
+            store::delete_sessions_of_user(c, u.id.0)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| match e {
+        StorageError::NotFound => {
+            AdminError::NotFound(format!("admin grant for `{email}` in tenant `{}`", t.slug))
+        }
+        other => other.into(),
+    })
+}
+
+pub fn grants(conn: &mut DbConnection, tenant: &str) -> Result<Vec<store::Grant>, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    Ok(store::grants(conn, t.id)?)
+}
+
+pub struct CreatedToken {
+    pub id: i64,
+    /// Shown once.
+    pub token: String,
+}
+
+/// `tenant` None: a super-admin token for every tenant.
+pub fn create_token(
+    conn: &mut DbConnection,
+    tenant: Option<&str>,
+    label: &str,
+    now: i64,
+) -> Result<CreatedToken, AdminError> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
+        return Err(invalid("label", "must be 1-100 printable characters"));
+    }
+    let tenant_id = match tenant {
+        Some(slug) => Some(tenant_by_slug(conn, slug)?.id),
+        None => None,
+    };
+    let token = format!("{TOKEN_PREFIX}{}", crate::random::token());
+    let id = store::create_token(conn, tenant_id, label, &sha256_hex(&token), now)?;
+    Ok(CreatedToken { id, token })
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    pub id: i64,
+    /// The tenant's slug, or `*` for a super-admin token.
+    pub tenant: String,
+    pub label: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenView>, AdminError> {
+    let slugs: std::collections::HashMap<i64, String> = tenants::list(conn)?
+        .into_iter()
+        .map(|t| (t.id.0, t.slug.to_string()))
+        .collect();
+    Ok(store::tokens(conn)?
+        .into_iter()
+        .map(|t| TokenView {
+            id: t.id,
+            tenant: t.tenant_id.map_or("*".to_owned(), |id| {
+                slugs.get(&id).cloned().unwrap_or_default()
+            }),
+            label: t.label,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        })
+        .collect())
+}
+
+pub fn revoke_token(conn: &mut DbConnection, id: i64, now: i64) -> Result<(), AdminError> {
+    if store::revoke_token(conn, id, now)? {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!("live admin token {id}")))
+    }
+}
+
+/// The principal behind an `Authorization: Bearer` admin token, if it is live.
+pub fn authenticate_token(
+    conn: &mut DbConnection,
+    token: &str,
+    now: i64,
+) -> Result<Option<Principal>, StorageError> {
+    if !token.starts_with(TOKEN_PREFIX) || token.len() > MAX_TOKEN_CHARS {
+        return Ok(None);
+    }
+    Ok(
+        store::use_token(conn, &sha256_hex(token), now)?.map(|t| Principal {
+            scope: t
+                .tenant_id
+                .map_or(Scope::AllTenants, |id| Scope::Tenant(TenantId(id))),
+            actor: format!("api token {} ({})", t.id, t.label),
+        }),
+    )
+}
+
+/// A single-use link token for the first super-admin.
+pub fn create_bootstrap_link(
+    conn: &mut DbConnection,
+    now: i64,
+    ttl_secs: i64,
+) -> Result<String, StorageError> {
+    let token = crate::random::token();
+    store::create_bootstrap_link(conn, &sha256_hex(&token), now, now + ttl_secs)?;
+    Ok(token)
+}
+
+/// A console session: the cookie token (shown to the browser once) and its CSRF token.
+pub struct OpenedSession {
+    pub cookie_token: String,
+    pub expires_at: i64,
+}
+
+fn open_session(
+    conn: &mut DbConnection,
+    tenant: Option<TenantId>,
+    user_id: Option<i64>,
+    actor: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<OpenedSession, StorageError> {
+    let cookie_token = crate::random::token();
+    store::create_session(
+        conn,
+        &NewAdminSession {
+            token_hash: &sha256_hex(&cookie_token),
+            tenant,
+            user_id,
+            actor,
+            csrf_token: &crate::random::token(),
+            expires_at,
+        },
+        now,
+    )?;
+    Ok(OpenedSession {
+        cookie_token,
+        expires_at,
+    })
+}
+
+/// Spends a bootstrap link and opens a super-admin console session; None when the link is
+/// unknown, used or expired.
+pub fn redeem_bootstrap_link(
+    conn: &mut DbConnection,
+    token: &str,
+    now: i64,
+    session_ttl_secs: i64,
+) -> Result<Option<OpenedSession>, StorageError> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return Ok(None);
+    }
+    storage::transaction(conn, |c| {
+        if !store::spend_bootstrap_link(c, &sha256_hex(token), now)? {
+            return Ok(None);
+        }
+        open_session(
+            c,
+            None,
+            None,
+            "super-admin (bootstrap link)",
+            now,
+            now + session_ttl_secs,
+        )
+        .map(Some)
+    })
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HandoffRefused {
+    #[error("{email} is not an administrator of {tenant}")]
+    NotAdmin { email: String, tenant: String },
+}
+
+/// After an SSO sign-in for the console: a console session when the signed-in user is an
+/// admin of their tenant (a grant, or the admin role the IdP mapped at this sign-in).
+pub fn handoff_from_sso(
+    conn: &mut DbConnection,
+    user: &SessionUser,
+    now: i64,
+    session_ttl_secs: i64,
+) -> Result<Result<(OpenedSession, String), HandoffRefused>, AdminError> {
+    let t = tenant_by_slug(conn, &user.tenant)?;
+    let granted = store::is_granted(conn, t.id, &user.email)?;
+    if !granted && !user.idp_admin {
+        return Ok(Err(HandoffRefused::NotAdmin {
+            email: user.email.clone(),
+            tenant: t.display_name,
+        }));
+    }
+    let expires_at = (now + session_ttl_secs).min(user.expires_at);
+    let opened = open_session(
+        conn,
+        Some(t.id),
+        Some(user.user_id),
+        &user.email,
+        now,
+        expires_at,
+    )?;
+    Ok(Ok((opened, t.slug.to_string())))
+}
+
+/// A live console session: the principal and the CSRF token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    pub principal: Principal,
+    pub csrf_token: String,
+}
+
+/// The session behind a console cookie. A user-backed session ends with the user's
+/// deactivation or deprovisioning.
+pub fn console_session(
+    conn: &mut DbConnection,
+    cookie_token: &str,
+    now: i64,
+) -> Result<Option<ConsoleSession>, StorageError> {
+    if cookie_token.len() > MAX_TOKEN_CHARS {
+        return Ok(None);
+    }
+    let Some(row) = store::session(conn, &sha256_hex(cookie_token), now)? else {
+        return Ok(None);
+    };
+    let scope = match (row.tenant_id, row.user_id) {
+        (None, None) => Scope::AllTenants,
+        (Some(t), Some(u)) => {
+            let user = match storage::users::get(conn, TenantId(t), crate::domain::ids::UserId(u)) {
+                Err(StorageError::NotFound) => return Ok(None),
+                other => other?,
+            };
+            if user.status.as_str() != "active" || user.deprovisioned_at.is_some() {
+                return Ok(None);
+            }
+            Scope::Tenant(TenantId(t))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(ConsoleSession {
+        principal: Principal {
+            scope,
+            actor: row.actor,
+        },
+        csrf_token: row.csrf_token,
+    }))
+}
+
+pub fn end_console_session(
+    conn: &mut DbConnection,
+    cookie_token: &str,
+) -> Result<(), StorageError> {
+    store::delete_session(conn, &sha256_hex(cookie_token))
+}
+
+/// The tenants a principal may see, in slug order.
+pub fn visible_tenants(
+    conn: &mut DbConnection,
+    who: &Principal,
+) -> Result<Vec<Tenant>, StorageError> {
+    Ok(tenants::list(conn)?
+        .into_iter()
+        .filter(|t| who.may_administer(t))
+        .collect())
+}
+
+/// The tenant `slug` if `who` may administer it; NotFound otherwise, so a tenant admin cannot
+/// tell other tenants' slugs from unknown ones.
+pub fn authorized_tenant(
+    conn: &mut DbConnection,
+    who: &Principal,
+    slug: &str,
+) -> Result<Tenant, AdminError> {
+    match tenant_by_slug(conn, slug) {
+        Ok(t) if who.may_administer(&t) => Ok(t),
+        Ok(_) | Err(AdminError::NotFound(_)) | Err(AdminError::Invalid { .. }) => {
+            Err(AdminError::NotFound(format!(
+                "tenant `{}`",
+                slug.chars().take(64).collect::<String>()
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets (or with `None` clears) which IdP attribute value makes a user an admin.
+pub fn set_admin_role(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &str,
+    rule: Option<(&str, &str)>,
+    now: i64,
+) -> Result<(), AdminError> {
+    let c = super::connection_by_slug(conn, tenant, connection)?;
+    let rule = match rule {
+        None => None,
+        Some((attribute, value)) => {
+            let attribute = super::parse_attribute_name("admin_role_attribute", Some(attribute))?
+                .ok_or_else(|| invalid("admin_role_attribute", "must not be empty"))?;
+            let value = super::parse_attribute_name("admin_role_value", Some(value))?
+                .ok_or_else(|| invalid("admin_role_value", "must not be empty"))?;
+            Some(AdminRoleRule { attribute, value })
+        }
+    };
+    Ok(storage::connections::set_admin_role(
+        conn,
+        tenant.id,
+        c.id,
+        rule.as_ref(),
+        now,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::slug::Slug;
+
+    fn tenant(id: i64) -> Tenant {
+        Tenant {
+            id: TenantId(id),
+            slug: Slug::parse("acme").unwrap(),
+            display_name: "Acme".into(),
+            auto_create_users: false,
+            iwms_attribute: None,
+            scim_iwms_attribute: None,
+            iwms: Default::default(),
+            stale_after_days: 90,
+            allowed_return_origins: vec![],
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn tenant_admins_reach_only_their_tenant_super_admins_every_one() {
+        let admin = Principal {
+            scope: Scope::Tenant(TenantId(1)),
+            actor: "a@acme.test".into(),
+        };
+        assert!(admin.may_administer(&tenant(1)));
+        assert!(!admin.may_administer(&tenant(2)));
+        assert!(!admin.is_super());
+        let root = Principal {
+            scope: Scope::AllTenants,
+            actor: "root".into(),
+        };
+        assert!(root.may_administer(&tenant(1)) && root.may_administer(&tenant(2)));
+    }
+}

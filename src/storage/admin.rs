@@ -1,0 +1,276 @@
+//! Admin grants, API tokens, console sessions and bootstrap links. Tokens are stored as
+//! HMACs; a NULL tenant means every tenant (super-admin).
+use diesel::prelude::*;
+
+use super::schema::{admin_grants, admin_sessions, admin_tokens, bootstrap_links};
+use super::{DbConnection, StorageError};
+use crate::domain::ids::TenantId;
+
+#[derive(Debug, Clone, serde::Serialize, Queryable, utoipa::ToSchema)]
+pub struct Grant {
+    pub email: String,
+    pub granted_by: String,
+    pub created_at: i64,
+}
+
+/// Idempotent: granting twice keeps the first grant.
+pub fn grant(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    email: &str,
+    granted_by: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    if is_granted(conn, tenant, email)? {
+        return Ok(false);
+    }
+    diesel::insert_into(admin_grants::table)
+        .values((
+            admin_grants::tenant_id.eq(tenant.0),
+            admin_grants::email.eq(email),
+            admin_grants::granted_by.eq(granted_by),
+            admin_grants::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub fn revoke_grant(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    email: &str,
+) -> Result<bool, StorageError> {
+    Ok(diesel::delete(
+        admin_grants::table
+            .filter(admin_grants::tenant_id.eq(tenant.0))
+            .filter(admin_grants::email.eq(email)),
+    )
+    .execute(conn)?
+        > 0)
+}
+
+pub fn is_granted(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    email: &str,
+) -> Result<bool, StorageError> {
+    Ok(admin_grants::table
+        .filter(admin_grants::tenant_id.eq(tenant.0))
+        .filter(admin_grants::email.eq(email))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn grants(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<Grant>, StorageError> {
+    Ok(admin_grants::table
+        .filter(admin_grants::tenant_id.eq(tenant.0))
+        .order(admin_grants::email.asc())
+        .select((
+            admin_grants::email,
+            admin_grants::granted_by,
+            admin_grants::created_at,
+        ))
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, serde::Serialize, Queryable)]
+pub struct AdminToken {
+    pub id: i64,
+    pub tenant_id: Option<i64>,
+    pub label: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn create_token(
+    conn: &mut DbConnection,
+    tenant: Option<TenantId>,
+    label: &str,
+    token_hash: &str,
+    now: i64,
+) -> Result<i64, StorageError> {
+    diesel::insert_into(admin_tokens::table)
+        .values((
+            admin_tokens::tenant_id.eq(tenant.map(|t| t.0)),
+            admin_tokens::label.eq(label),
+            admin_tokens::token_hash.eq(token_hash),
+            admin_tokens::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(admin_tokens::table
+        .filter(admin_tokens::token_hash.eq(token_hash))
+        .select(admin_tokens::id)
+        .first(conn)?)
+}
+
+type TokenColumns = (
+    admin_tokens::id,
+    admin_tokens::tenant_id,
+    admin_tokens::label,
+    admin_tokens::created_at,
+    admin_tokens::last_used_at,
+    admin_tokens::revoked_at,
+);
+const TOKEN_COLUMNS: TokenColumns = (
+    admin_tokens::id,
+    admin_tokens::tenant_id,
+    admin_tokens::label,
+    admin_tokens::created_at,
+    admin_tokens::last_used_at,
+    admin_tokens::revoked_at,
+);
+
+/// Every token, newest first (a handful per tenant).
+pub fn tokens(conn: &mut DbConnection) -> Result<Vec<AdminToken>, StorageError> {
+    Ok(admin_tokens::table
+        .order(admin_tokens::id.desc())
+        .select(TOKEN_COLUMNS)
+        .load(conn)?)
+}
+
+pub fn revoke_token(conn: &mut DbConnection, id: i64, now: i64) -> Result<bool, StorageError> {
+    Ok(diesel::update(
+        admin_tokens::table
+            .filter(admin_tokens::id.eq(id))
+            .filter(admin_tokens::revoked_at.is_null()),
+    )
+    .set(admin_tokens::revoked_at.eq(now))
+    .execute(conn)?
+        > 0)
+}
+
+/// A live (unrevoked) token by its hash, marking it used.
+pub fn use_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<AdminToken>, StorageError> {
+    let found: Option<AdminToken> = admin_tokens::table
+        .filter(admin_tokens::token_hash.eq(token_hash))
+        .filter(admin_tokens::revoked_at.is_null())
+        .select(TOKEN_COLUMNS)
+        .first(conn)
+        .optional()?;
+    if let Some(t) = &found {
+        diesel::update(admin_tokens::table.filter(admin_tokens::id.eq(t.id)))
+            .set(admin_tokens::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(found)
+}
+
+pub struct NewAdminSession<'a> {
+    pub token_hash: &'a str,
+    pub tenant: Option<TenantId>,
+    pub user_id: Option<i64>,
+    pub actor: &'a str,
+    pub csrf_token: &'a str,
+    pub expires_at: i64,
+}
+
+pub fn create_session(
+    conn: &mut DbConnection,
+    s: &NewAdminSession<'_>,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::insert_into(admin_sessions::table)
+        .values((
+            admin_sessions::token_hash.eq(s.token_hash),
+            admin_sessions::tenant_id.eq(s.tenant.map(|t| t.0)),
+            admin_sessions::user_id.eq(s.user_id),
+            admin_sessions::actor.eq(s.actor),
+            admin_sessions::csrf_token.eq(s.csrf_token),
+            admin_sessions::created_at.eq(now),
+            admin_sessions::expires_at.eq(s.expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct AdminSessionRow {
+    pub tenant_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub actor: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+}
+
+pub fn session(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<AdminSessionRow>, StorageError> {
+    Ok(admin_sessions::table
+        .filter(admin_sessions::token_hash.eq(token_hash))
+        .filter(admin_sessions::expires_at.gt(now))
+        .select((
+            admin_sessions::tenant_id,
+            admin_sessions::user_id,
+            admin_sessions::actor,
+            admin_sessions::csrf_token,
+            admin_sessions::expires_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn delete_session(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageError> {
+    diesel::delete(admin_sessions::table.filter(admin_sessions::token_hash.eq(token_hash)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends a user's console sessions (deactivation, revoked grant).
+pub fn delete_sessions_of_user(
+    conn: &mut DbConnection,
+    user_id: i64,
+) -> Result<usize, StorageError> {
+    Ok(
+        diesel::delete(admin_sessions::table.filter(admin_sessions::user_id.eq(user_id)))
+            .execute(conn)?,
+    )
+}
+
+pub fn purge_expired_sessions(conn: &mut DbConnection, now: i64) -> Result<usize, StorageError> {
+    Ok(
+        diesel::delete(admin_sessions::table.filter(admin_sessions::expires_at.le(now)))
+            .execute(conn)?,
+    )
+}
+
+pub fn create_bootstrap_link(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StorageError> {
+    diesel::insert_into(bootstrap_links::table)
+        .values((
+            bootstrap_links::token_hash.eq(token_hash),
+            bootstrap_links::created_at.eq(now),
+            bootstrap_links::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a live, unused link used; true only for the one caller that spent it (the guarded
+/// UPDATE makes concurrent redemptions race safely).
+pub fn spend_bootstrap_link(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    Ok(diesel::update(
+        bootstrap_links::table
+            .filter(bootstrap_links::token_hash.eq(token_hash))
+            .filter(bootstrap_links::used_at.is_null())
+            .filter(bootstrap_links::expires_at.gt(now)),
+    )
+    .set(bootstrap_links::used_at.eq(now))
+    .execute(conn)?
+        > 0)
+}

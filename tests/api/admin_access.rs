@@ -1,0 +1,381 @@
+//! Who gets into the console and the API: the bootstrap link, SSO sign-in with a grant or the
+//! IdP's admin role, admin tokens, tenant isolation, and the CLI that manages them.
+use ssogate::service::admin::{TenantInput, access};
+
+use crate::cli::Cli;
+use crate::helpers::{TestApp, default_saml_input, now, parse_authn_redirect, spawn_app};
+use crate::saml_fixtures::{Resp, TestIdp};
+
+/// Two tenants; acme has a SAML connection `okta` whose `groups` value `ssogate-admins`
+/// makes an admin.
+async fn two_tenants() -> (TestApp, TestIdp) {
+    let app = spawn_app().await;
+    for t in ["acme", "globex"] {
+        app.create_tenant(
+            t,
+            TenantInput {
+                auto_create_users: Some(true),
+                ..Default::default()
+            },
+        );
+        app.add_domain(t, &format!("{t}.test"));
+    }
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    app.add_connection("acme", default_saml_input("okta", &idp));
+    app.with_db(|c| {
+        let t = ssogate::service::admin::tenant_by_slug(c, "acme")?;
+        access::set_admin_role(c, &t, "okta", Some(("groups", "ssogate-admins")), now())
+    })
+    .unwrap();
+    (app, idp)
+}
+
+/// The console's SSO sign-in from /admin/login to the answer of /admin/sso.
+async fn console_sso(
+    app: &TestApp,
+    idp: &TestIdp,
+    edit: impl FnOnce(Resp) -> Resp,
+) -> reqwest::Response {
+    let res = app
+        .client
+        .post(app.url("/admin/login"))
+        .form(&[("email", "ada@acme.test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let (req, rs) = parse_authn_redirect(res.headers()["location"].to_str().unwrap());
+    let r = edit(Resp::valid(app, "acme", "okta", idp, Some(&req)));
+    let res = app
+        .post_acs("acme", "okta", &r.signed(idp), Some(&rs))
+        .await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
+    assert_eq!(
+        res.headers()["location"],
+        "/admin/sso",
+        "the ACS returns to the console"
+    );
+    app.client.get(app.url("/admin/sso")).send().await.unwrap()
+}
+
+fn admin_cookie(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("ssogate_admin="))
+        .expect("console session cookie")
+}
+
+/// Where GET /admin sends this client: the sign-in page without a console session.
+async fn signed_in(app: &TestApp) -> bool {
+    let res = app.client.get(app.url("/admin")).send().await.unwrap();
+    res.headers().get("location").map(|l| l.to_str().unwrap()) != Some("/admin/login")
+}
+
+async fn get(app: &TestApp, path: &str) -> (u16, String) {
+    let res = app.client.get(app.url(path)).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_granted_user_signs_in_to_the_console_through_sso_and_sees_only_their_tenant() {
+    let (app, idp) = two_tenants().await;
+    assert_eq!(
+        get(&app, "/admin").await.0,
+        303,
+        "no session: to the sign-in page"
+    );
+    app.with_db(|c| access::grant(c, "acme", "Ada@Acme.test", "test", now()))
+        .unwrap();
+    let res = console_sso(&app, &idp, |r| r).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/admin/t/acme");
+    let cookie = admin_cookie(&res);
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/admin"] {
+        assert!(cookie.contains(flag), "{cookie} lacks {flag}");
+    }
+    let (status, _) = get(&app, "/admin").await;
+    assert_eq!(status, 303, "a tenant admin goes straight to their tenant");
+    let (status, body) = get(&app, "/admin/t/globex").await;
+    assert_eq!(status, 404, "another tenant's console is invisible: {body}");
+}
+
+#[tokio::test]
+async fn the_idp_admin_role_admits_and_its_absence_refuses() {
+    let (app, idp) = two_tenants().await;
+    let res = console_sso(&app, &idp, |r| r.attr("groups", "staff")).await;
+    assert_eq!(res.status(), 403, "a plain user is refused");
+    assert!(res.text().await.unwrap().contains("not an administrator"));
+    assert!(!signed_in(&app).await, "and gets no console session");
+
+    let res = console_sso(&app, &idp, |r| r.attr("groups", "ssogate-admins")).await;
+    assert_eq!(res.status(), 303, "the mapped group admits");
+    assert_eq!(res.headers()["location"], "/admin/t/acme");
+}
+
+#[tokio::test]
+async fn revoking_the_grant_or_deactivating_the_user_ends_the_console_session() {
+    let (app, idp) = two_tenants().await;
+    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
+        .unwrap();
+    assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
+    assert!(signed_in(&app).await);
+    app.with_db(|c| access::revoke(c, "acme", "ada@acme.test"))
+        .unwrap();
+    assert!(!signed_in(&app).await, "revoked: signed out");
+
+    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
+        .unwrap();
+    assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
+    assert!(signed_in(&app).await);
+    let id = app.users("acme")[0].id;
+    app.with_db(|c| {
+        let t = ssogate::service::admin::tenant_by_slug(c, "acme").unwrap();
+        ssogate::storage::scim_users::set_status(
+            c,
+            t.id,
+            ssogate::domain::ids::UserId(id),
+            ssogate::domain::user::UserStatus::Deactivated,
+            now(),
+        )
+    })
+    .unwrap();
+    assert!(!signed_in(&app).await, "deactivated: signed out");
+}
+
+#[tokio::test]
+async fn a_bootstrap_link_signs_in_once_as_super_admin() {
+    let (app, _) = two_tenants().await;
+    let token = app
+        .with_db(|c| access::create_bootstrap_link(c, now(), 900))
+        .unwrap();
+    let (status, page) = get(&app, &format!("/admin/bootstrap?token={token}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Sign in as super-admin"),
+        "GET only shows a button"
+    );
+    let redeem = || async {
+        app.client
+            .post(app.url("/admin/bootstrap"))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap()
+    };
+    let res = redeem().await;
+    assert_eq!(res.status(), 303);
+    admin_cookie(&res);
+    let (status, tenants) = get(&app, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(tenants.contains("/admin/t/acme") && tenants.contains("/admin/t/globex"));
+    assert_eq!(get(&app, "/admin/t/globex").await.0, 200);
+
+    let again = redeem().await;
+    assert_eq!(again.status(), 400, "single use");
+    let expired = app
+        .with_db(|c| access::create_bootstrap_link(c, now() - 1000, 60))
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url("/admin/bootstrap"))
+        .form(&[("token", expired.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "short-lived");
+}
+
+#[tokio::test]
+async fn admin_tokens_authenticate_the_api_within_their_scope() {
+    let (app, _) = two_tenants().await;
+    let api = |token: Option<String>, path: &'static str| {
+        let mut r = app.client.get(app.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        async move { r.send().await.unwrap() }
+    };
+    let res = api(None, "/api/v1/tenants").await;
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().contains_key("www-authenticate"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    assert_eq!(
+        api(Some("ssg_admin_not-a-token".into()), "/api/v1/tenants")
+            .await
+            .status(),
+        401
+    );
+    let session_cookie_is_not_a_token = api(Some("x".repeat(10_000)), "/api/v1/tenants").await;
+    assert_eq!(session_cookie_is_not_a_token.status(), 401);
+
+    let acme = app
+        .with_db(|c| access::create_token(c, Some("acme"), "ci", now()))
+        .unwrap();
+    let res = api(Some(acme.token.clone()), "/api/v1/tenants").await;
+    assert_eq!(res.status(), 200);
+    let list: serde_json::Value = res.json().await.unwrap();
+    let slugs: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme"], "a tenant token lists only its tenant");
+    assert_eq!(
+        api(Some(acme.token.clone()), "/api/v1/tenants/globex")
+            .await
+            .status(),
+        404
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/tenants"))
+        .bearer_auth(&acme.token)
+        .json(&serde_json::json!({"slug": "initech"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "creating tenants is for super-admins");
+    let res = app
+        .client
+        .patch(app.url("/api/v1/tenants/acme"))
+        .bearer_auth(&acme.token)
+        .json(&serde_json::json!({"iwms_secret": "file:/etc/shadow"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        403,
+        "server-side secrets are for super-admins"
+    );
+
+    let root = app
+        .with_db(|c| access::create_token(c, None, "root", now()))
+        .unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/tenants"))
+        .bearer_auth(&root.token)
+        .json(&serde_json::json!({"slug": "initech", "display_name": "Initech"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+
+    app.with_db(|c| access::revoke_token(c, acme.id, now()))
+        .unwrap();
+    assert_eq!(
+        api(Some(acme.token), "/api/v1/tenants").await.status(),
+        401,
+        "revoked"
+    );
+    let listed = app.with_db(access::tokens).unwrap();
+    let used = listed.iter().find(|t| t.id == root.id).unwrap();
+    assert!(used.last_used_at.is_some(), "last use is recorded");
+    assert_eq!(used.tenant, "*");
+}
+
+#[tokio::test]
+async fn the_cli_grants_maps_roles_mints_tokens_and_prints_a_bootstrap_link() {
+    let (app, _) = two_tenants().await;
+    let cli = Cli::with_db(&app.db_url);
+    cli.ok(&[
+        "admin",
+        "grant",
+        "--tenant",
+        "acme",
+        "--email",
+        "bob@acme.test",
+    ]);
+    let grants = cli.json(&["admin", "list", "--tenant", "acme", "--json"]);
+    assert_eq!(grants[0]["email"], "bob@acme.test");
+    assert!(
+        cli.fails(&[
+            "admin",
+            "grant",
+            "--tenant",
+            "acme",
+            "--email",
+            "not-an-email"
+        ])
+        .contains("email")
+    );
+    cli.ok(&[
+        "admin",
+        "revoke",
+        "--tenant",
+        "acme",
+        "--email",
+        "bob@acme.test",
+    ]);
+    assert!(
+        cli.fails(&[
+            "admin",
+            "revoke",
+            "--tenant",
+            "acme",
+            "--email",
+            "bob@acme.test"
+        ])
+        .contains("not found")
+    );
+
+    cli.ok(&[
+        "admin",
+        "role",
+        "--tenant",
+        "acme",
+        "--connection",
+        "okta",
+        "--clear",
+    ]);
+    cli.ok(&[
+        "admin",
+        "role",
+        "--tenant",
+        "acme",
+        "--connection",
+        "okta",
+        "--attribute",
+        "roles",
+        "--value",
+        "admin",
+    ]);
+
+    let t = cli.json(&[
+        "admin", "token", "create", "--tenant", "acme", "--label", "ci", "--json",
+    ]);
+    let token = t["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("ssg_admin_"));
+    let res = app
+        .client
+        .get(app.url("/api/v1/tenants/acme"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let listed = cli.ok(&["admin", "token", "list"]);
+    assert!(
+        listed.contains("ci") && !listed.contains(&token),
+        "never shown again"
+    );
+    cli.ok(&["admin", "token", "revoke", &t["id"].to_string()]);
+
+    let link = cli.json(&["admin", "bootstrap-link", "--json"]);
+    let link = link["link"].as_str().unwrap();
+    assert!(link.contains("/admin/bootstrap?token="), "{link}");
+    let token = link.split("token=").nth(1).unwrap();
+    let res = app
+        .client
+        .post(app.url("/admin/bootstrap"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "the printed link works");
+}
