@@ -164,3 +164,138 @@ impl Reason {
         }
     }
 }
+
+impl Reason {
+    /// Every reason code an attempt can carry, `success` first, for the console's filter.
+    pub const ALL: [Reason; 53] = {
+        use Reason::*;
+        [
+            Success,
+            ResponseTooLarge,
+            MalformedEncoding,
+            DoctypeForbidden,
+            MalformedXml,
+            ForbiddenXmlConstruct,
+            InvalidReference,
+            ForbiddenTransform,
+            WeakAlgorithm,
+            EncryptedAssertionUnsupported,
+            NoIdpCertificate,
+            Unsigned,
+            InvalidSignature,
+            AssertionCount,
+            IssuerMismatch,
+            AudienceMissing,
+            AudienceMismatch,
+            DestinationMismatch,
+            RecipientMismatch,
+            NoBearerConfirmation,
+            MissingAuthnStatement,
+            NotYetValid,
+            Expired,
+            MissingSubject,
+            IdpStatus,
+            UnknownInResponseTo,
+            UnsolicitedDisabled,
+            RelayStateMismatch,
+            BrowserMismatch,
+            AssertionReplay,
+            MissingEmail,
+            InvalidEmail,
+            NotSetUp,
+            EmailDomainNotAllowed,
+            EmailLinkNotAllowed,
+            IdentityConflict,
+            IwmsIdConflict,
+            UserDeactivated,
+            ConnectionRemoved,
+            OpError,
+            OpUnreachable,
+            TokenExchangeFailed,
+            MalformedIdToken,
+            IdTokenAlgorithm,
+            IdTokenSignature,
+            UnknownSigningKey,
+            AzpMismatch,
+            NonceMismatch,
+            AtHashMismatch,
+            CHashMismatch,
+            UserinfoSubMismatch,
+            UnknownState,
+            EmailNotVerified,
+        ]
+    };
+}
+
+#[cfg(test)]
+mod all_tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_code_is_listed_once() {
+        let codes: Vec<_> = Reason::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes[0], "success");
+        let unique: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), codes.len());
+        // Fails to compile when a reason is added, until Reason::ALL lists it too.
+        let listed = |r: Reason| -> bool {
+            use Reason::*;
+            match r {
+                Success
+                | ResponseTooLarge
+                | MalformedEncoding
+                | DoctypeForbidden
+                | MalformedXml
+                | ForbiddenXmlConstruct
+                | InvalidReference
+                | ForbiddenTransform
+                | WeakAlgorithm
+                | EncryptedAssertionUnsupported
+                | NoIdpCertificate
+                | Unsigned
+                | InvalidSignature
+                | AssertionCount
+                | IssuerMismatch
+                | AudienceMissing
+                | AudienceMismatch
+                | DestinationMismatch
+                | RecipientMismatch
+                | NoBearerConfirmation
+                | MissingAuthnStatement
+                | NotYetValid
+                | Expired
+                | MissingSubject
+                | IdpStatus
+                | UnknownInResponseTo
+                | UnsolicitedDisabled
+                | RelayStateMismatch
+                | BrowserMismatch
+                | AssertionReplay
+                | MissingEmail
+                | InvalidEmail
+                | NotSetUp
+                | EmailDomainNotAllowed
+                | EmailLinkNotAllowed
+                | IdentityConflict
+                | IwmsIdConflict
+                | UserDeactivated
+                | ConnectionRemoved
+                | OpError
+                | OpUnreachable
+                | TokenExchangeFailed
+                | MalformedIdToken
+                | IdTokenAlgorithm
+                | IdTokenSignature
+                | UnknownSigningKey
+                | AzpMismatch
+                | NonceMismatch
+                | AtHashMismatch
+                | CHashMismatch
+                | UserinfoSubMismatch
+                | UnknownState
+                | EmailNotVerified => Reason::ALL.contains(&r),
+            }
+        };
+        assert!(Reason::ALL.iter().all(|r| listed(*r)));
+    }
+}

@@ -294,6 +294,9 @@ impl Search {
             Ok(None)
         } else if t.chars().count() > Self::MAX_CHARS {
             Err(format!("must be at most {} characters", Self::MAX_CHARS))
+        } else if t.chars().any(char::is_control) {
+            // PostgreSQL refuses NUL in text parameters; no stored value holds controls.
+            Err("must not contain control characters".into())
         } else {
             Ok(Some(Self(t.to_owned())))
         }

@@ -1017,6 +1017,11 @@ async fn users_are_searched_and_paged_and_link_to_their_last_sign_in() {
     assert_eq!(refused.status, 400);
     refused.has("Search:");
     assert_eq!(
+        console.get("/admin/t/acme/users?q=a%00b").await.status,
+        400,
+        "NUL never reaches the database (PostgreSQL would fail with it)"
+    );
+    assert_eq!(
         console.get("/admin/t/acme/users?view=bogus").await.status,
         400
     );
