@@ -24,7 +24,7 @@
 //! checks that each user appears exactly once.
 mod common;
 
-use common::{Db, Rng, analyze, env_usize, now, percentile};
+use common::{Db, FAMILY_NAMES, GIVEN, Rng, analyze, env_usize, family_name, now, percentile};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,68 +46,6 @@ const PAGE: i64 = 50;
 /// Events and attempts of the one user with a long history.
 const HEAVY_HISTORY: usize = 1500;
 
-const GIVEN: [&str; 16] = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Frances",
-    "John",
-    "Katherine",
-    "Ken",
-    "Margaret",
-    "Niklaus",
-    "Radia",
-    "Dennis",
-    "Hedy",
-    "Tim",
-];
-const FAMILY: [&str; 40] = [
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Allen",
-    "Backus",
-    "Johnson",
-    "Thompson",
-    "Hamilton",
-    "Wirth",
-    "Perlman",
-    "Ritchie",
-    "Lamarr",
-    "Berners",
-    "Kay",
-    "Codd",
-    "Hoare",
-    "Milner",
-    "Lampson",
-    "Engelbart",
-    "Sutherland",
-    "McCarthy",
-    "Minsky",
-    "Floyd",
-    "Karp",
-    "Cook",
-    "Rivest",
-    "Shamir",
-    "Adleman",
-    "Diffie",
-    "Hellman",
-    "Lamport",
-    "Stonebraker",
-    "Gray",
-    "Bachman",
-    "Cerf",
-    "Kahn",
-    "Naur",
-];
-/// Distinct family names: FAMILY × 25 suffixes.
-const FAMILY_NAMES: usize = 1000;
 const FAILURES: [&str; 6] = [
     "invalid_signature",
     "expired",
@@ -119,11 +57,6 @@ const FAILURES: [&str; 6] = [
 
 // ---------------------------------------------------------------------------------------------
 // The generated users: user i (0-based) is row id i + 1.
-
-fn family_name(i: usize) -> String {
-    let k = i.wrapping_mul(7919) % FAMILY_NAMES;
-    format!("{}{:02}", FAMILY[k % FAMILY.len()], k / FAMILY.len())
-}
 
 fn email(i: usize) -> String {
     format!(

@@ -22,7 +22,7 @@
 //! a floor for what the server alone would do.
 mod common;
 
-use common::{Db, Rng, analyze, env_usize, now, percentile};
+use common::{Db, FAMILY_NAMES, GIVEN, Rng, analyze, env_usize, family_name, now, percentile};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,66 +46,6 @@ const SEED_BATCH: usize = 1000;
 /// Rows per list page.
 const PAGE: i64 = 100;
 
-const GIVEN: [&str; 16] = [
-    "Ada",
-    "Grace",
-    "Alan",
-    "Edsger",
-    "Barbara",
-    "Donald",
-    "Frances",
-    "John",
-    "Katherine",
-    "Ken",
-    "Margaret",
-    "Niklaus",
-    "Radia",
-    "Dennis",
-    "Hedy",
-    "Tim",
-];
-const FAMILY: [&str; 40] = [
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Dijkstra",
-    "Liskov",
-    "Knuth",
-    "Allen",
-    "Backus",
-    "Johnson",
-    "Thompson",
-    "Hamilton",
-    "Wirth",
-    "Perlman",
-    "Ritchie",
-    "Lamarr",
-    "Berners",
-    "Kay",
-    "Codd",
-    "Hoare",
-    "Milner",
-    "Lampson",
-    "Engelbart",
-    "Sutherland",
-    "McCarthy",
-    "Minsky",
-    "Floyd",
-    "Karp",
-    "Cook",
-    "Rivest",
-    "Shamir",
-    "Adleman",
-    "Diffie",
-    "Hellman",
-    "Lamport",
-    "Stonebraker",
-    "Gray",
-    "Bachman",
-    "Cerf",
-    "Kahn",
-    "Naur",
-];
 const DEPARTMENTS: [&str; 8] = [
     "Engineering",
     "Sales",
@@ -116,17 +56,10 @@ const DEPARTMENTS: [&str; 8] = [
     "Operations",
     "Research",
 ];
-/// Distinct family names: FAMILY × 25 suffixes.
-const FAMILY_NAMES: usize = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // The generated users. User i has userName `user{i}`; its work email is at example.com, except
 // every tenth user's, which is at example.net; every other user also has a home email.
-
-fn family_name(i: usize) -> String {
-    let k = i.wrapping_mul(7919) % FAMILY_NAMES;
-    format!("{}{:02}", FAMILY[k % FAMILY.len()], k / FAMILY.len())
-}
 
 fn work_domain(i: usize) -> &'static str {
     if i % 10 == 9 {

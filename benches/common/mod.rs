@@ -125,3 +125,74 @@ impl Db {
         }
     }
 }
+
+/// Generated people's given names.
+pub const GIVEN: [&str; 16] = [
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "John",
+    "Katherine",
+    "Ken",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Dennis",
+    "Hedy",
+    "Tim",
+];
+/// Generated people's family names (with a two-digit suffix, 1,000 distinct).
+pub const FAMILY: [&str; 40] = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Backus",
+    "Johnson",
+    "Thompson",
+    "Hamilton",
+    "Wirth",
+    "Perlman",
+    "Ritchie",
+    "Lamarr",
+    "Berners",
+    "Kay",
+    "Codd",
+    "Hoare",
+    "Milner",
+    "Lampson",
+    "Engelbart",
+    "Sutherland",
+    "McCarthy",
+    "Minsky",
+    "Floyd",
+    "Karp",
+    "Cook",
+    "Rivest",
+    "Shamir",
+    "Adleman",
+    "Diffie",
+    "Hellman",
+    "Lamport",
+    "Stonebraker",
+    "Gray",
+    "Bachman",
+    "Cerf",
+    "Kahn",
+    "Naur",
+];
+/// Distinct family names: FAMILY × 25 suffixes.
+pub const FAMILY_NAMES: usize = 1000;
+
+/// User i's family name: spread over FAMILY_NAMES values, the same in every bench.
+pub fn family_name(i: usize) -> String {
+    let k = i.wrapping_mul(7919) % FAMILY_NAMES;
+    format!("{}{:02}", FAMILY[k % FAMILY.len()], k / FAMILY.len())
+}
