@@ -9,3 +9,7 @@ pub mod outbox;
 pub mod scim;
 pub mod session;
 pub mod stale;
+
+/// A bearer token's last_used_at (SCIM and admin API) is written at most this often, so
+/// reads stay reads.
+pub(crate) const TOKEN_TOUCH_EVERY_SECS: i64 = 60;

@@ -141,24 +141,24 @@ pub fn revoke_token(conn: &mut DbConnection, id: i64, now: i64) -> Result<bool, 
         > 0)
 }
 
-/// A live (unrevoked) token by its hash, marking it used.
-pub fn use_token(
+/// A live (unrevoked) token by its hash.
+pub fn live_token(
     conn: &mut DbConnection,
     token_hash: &str,
-    now: i64,
 ) -> Result<Option<AdminToken>, StorageError> {
-    let found: Option<AdminToken> = admin_tokens::table
+    Ok(admin_tokens::table
         .filter(admin_tokens::token_hash.eq(token_hash))
         .filter(admin_tokens::revoked_at.is_null())
         .select(TOKEN_COLUMNS)
         .first(conn)
-        .optional()?;
-    if let Some(t) = &found {
-        diesel::update(admin_tokens::table.filter(admin_tokens::id.eq(t.id)))
-            .set(admin_tokens::last_used_at.eq(now))
-            .execute(conn)?;
-    }
-    Ok(found)
+        .optional()?)
+}
+
+pub fn touch_token(conn: &mut DbConnection, id: i64, now: i64) -> Result<(), StorageError> {
+    diesel::update(admin_tokens::table.filter(admin_tokens::id.eq(id)))
+        .set(admin_tokens::last_used_at.eq(now))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub struct NewAdminSession<'a> {
@@ -237,6 +237,17 @@ pub fn delete_sessions_of_user(
 pub fn purge_expired_sessions(conn: &mut DbConnection, now: i64) -> Result<usize, StorageError> {
     Ok(
         diesel::delete(admin_sessions::table.filter(admin_sessions::expires_at.le(now)))
+            .execute(conn)?,
+    )
+}
+
+/// Links past their expiry, used or not (a used link's row has done its job).
+pub fn purge_expired_bootstrap_links(
+    conn: &mut DbConnection,
+    now: i64,
+) -> Result<usize, StorageError> {
+    Ok(
+        diesel::delete(bootstrap_links::table.filter(bootstrap_links::expires_at.le(now)))
             .execute(conn)?,
     )
 }

@@ -43,10 +43,8 @@ impl Principal {
     }
 }
 
-fn parse_email(raw: &str) -> Result<String, AdminError> {
-    EmailAddress::parse(raw)
-        .map(|e| e.as_str().to_owned())
-        .map_err(|e| invalid("email", e))
+fn parse_email(raw: &str) -> Result<EmailAddress, AdminError> {
+    EmailAddress::parse(raw).map_err(|e| invalid("email", e))
 }
 
 /// Returns false when the grant already existed.
@@ -59,7 +57,7 @@ pub fn grant(
 ) -> Result<bool, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let email = parse_email(email)?;
-    Ok(store::grant(conn, t.id, &email, granted_by, now)?)
+    Ok(store::grant(conn, t.id, email.as_str(), granted_by, now)?)
 }
 
 /// Removes the grant and ends that person's console sessions in the tenant.
@@ -67,11 +65,10 @@ pub fn revoke(conn: &mut DbConnection, tenant: &str, email: &str) -> Result<(), 
     let t = tenant_by_slug(conn, tenant)?;
     let email = parse_email(email)?;
     storage::transaction(conn, |c| {
-        if !store::revoke_grant(c, t.id, &email)? {
+        if !store::revoke_grant(c, t.id, email.as_str())? {
             return Err(StorageError::NotFound);
         }
-        let parsed = EmailAddress::parse(&email).map_err(|_| StorageError::NotFound)?;
-        if let Some(u) = storage::users::find_by_email(c, t.id, &parsed)? {
+        if let Some(u) = storage::users::find_by_email(c, t.id, &email)? {
             store::delete_sessions_of_user(c, u.id.0)?;
         }
         Ok(())
@@ -163,14 +160,22 @@ pub fn authenticate_token(
     if !token.starts_with(TOKEN_PREFIX) || token.len() > MAX_TOKEN_CHARS {
         return Ok(None);
     }
-    Ok(
-        store::use_token(conn, &sha256_hex(token), now)?.map(|t| Principal {
-            scope: t
-                .tenant_id
-                .map_or(Scope::AllTenants, |id| Scope::Tenant(TenantId(id))),
-            actor: format!("api token {} ({})", t.id, t.label),
-        }),
-    )
+    let Some(t) = store::live_token(conn, &sha256_hex(token))? else {
+        return Ok(None);
+    };
+    // Best effort and throttled, as for SCIM tokens: API reads stay reads.
+    if t.last_used_at
+        .is_none_or(|at| now - at >= crate::service::TOKEN_TOUCH_EVERY_SECS)
+        && let Err(e) = store::touch_token(conn, t.id, now)
+    {
+        tracing::warn!(error = %e, "could not record the admin token's last use");
+    }
+    Ok(Some(Principal {
+        scope: t
+            .tenant_id
+            .map_or(Scope::AllTenants, |id| Scope::Tenant(TenantId(id))),
+        actor: format!("api token {} ({})", t.id, t.label),
+    }))
 }
 
 /// A single-use link token for the first super-admin.

@@ -9,8 +9,7 @@ use crate::storage::{DbConnection, StorageError, tenants};
 
 pub const PREFIX: &str = "scim_";
 
-/// last_used_at is written at most this often per token, so reads stay reads.
-const TOUCH_EVERY_SECS: i64 = 60;
+use crate::service::TOKEN_TOUCH_EVERY_SECS;
 
 pub struct Created {
     pub id: i64,
@@ -76,7 +75,7 @@ pub fn authenticate(
         _ => return Err(unauthorized()),
     };
     // Best effort: a busy database must not turn a valid request into an error.
-    if last_used.is_none_or(|t| now - t >= TOUCH_EVERY_SECS)
+    if last_used.is_none_or(|t| now - t >= TOKEN_TOUCH_EVERY_SECS)
         && let Err(e) = scim_tokens::touch(conn, id, now)
     {
         tracing::warn!(error = %e, "could not record the SCIM token's last use");
