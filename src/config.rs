@@ -131,6 +131,18 @@ pub struct IwmsSettings {
     /// up again once it runs out.
     #[serde(deserialize_with = "lenient")]
     pub lease_grace_secs: u64,
+    /// Delivered events older than this are purged by the cleanup job; 0 keeps them forever.
+    #[serde(deserialize_with = "lenient")]
+    pub delivered_retention_days: u32,
+}
+
+impl IwmsSettings {
+    pub fn retention(&self) -> crate::service::maintenance::Retention {
+        crate::service::maintenance::Retention {
+            delivered_outbox_secs: (self.delivered_retention_days > 0)
+                .then(|| i64::from(self.delivered_retention_days) * 86_400),
+        }
+    }
 }
 
 impl Default for IwmsSettings {
@@ -144,6 +156,7 @@ impl Default for IwmsSettings {
             poll_interval_ms: 1000,
             batch_size: 16,
             lease_grace_secs: 30,
+            delivered_retention_days: 30,
         }
     }
 }
@@ -479,6 +492,12 @@ impl Settings {
                 "backoff_base_secs must be >= 1 and backoff_max_secs >= backoff_base_secs",
             ));
         }
+        if i.delivered_retention_days > 36_500 {
+            return Err(key_err(
+                "iwms.delivered_retention_days",
+                "must be at most 36500 (0 keeps delivered events forever)",
+            ));
+        }
         if !(10..=60_000).contains(&i.poll_interval_ms) {
             return Err(key_err(
                 "iwms.poll_interval_ms",
@@ -616,6 +635,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("scim.max_body_bytes"), "{e}");
+    }
+
+    #[test]
+    fn delivered_outbox_retention_is_read_and_checked() {
+        let keep = |s: Settings| s.iwms.retention().delivered_outbox_secs;
+        assert_eq!(keep(load_str("", &[]).unwrap()), Some(30 * 86_400));
+        let s = load_str("[iwms]\ndelivered_retention_days = 7\n", &[]).unwrap();
+        assert_eq!(keep(s), Some(7 * 86_400));
+        let s = load_str("", &[("SSOGATE_IWMS__DELIVERED_RETENTION_DAYS", "0")]).unwrap();
+        assert_eq!(keep(s), None, "0 keeps delivered events forever");
+        for bad in ["-1", "40000", "soon"] {
+            let e = load_str("", &[("SSOGATE_IWMS__DELIVERED_RETENTION_DAYS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("iwms.delivered_retention_days"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -122,6 +122,7 @@ impl Application {
             jobs::JobContext {
                 pool: state.pool.clone(),
                 clock: state.clock.clone(),
+                retention: state.settings.iwms.retention(),
             },
             &state.settings.jobs,
         );

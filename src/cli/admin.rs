@@ -96,18 +96,28 @@ fn token(conn: &mut DbConnection, cmd: AdminTokenCmd, now: i64) -> anyhow::Resul
             tenant,
             all_tenants,
             label,
+            expires_in_days,
+            no_expiry,
             json: j,
         } => {
             let scope = if all_tenants { None } else { tenant.as_deref() };
-            let created = access::create_token(conn, scope, &label, now)?;
+            let ttl = (!no_expiry).then_some(expires_in_days);
+            let created = access::create_token(conn, scope, &label, ttl, now)?;
             if j {
                 return json(&serde_json::json!({
                     "id": created.id, "tenant": scope.unwrap_or("*"), "label": label.trim(),
-                    "token": created.token,
+                    "token": created.token, "expires_at": created.expires_at,
                 }));
             }
             emit(&format!("token id: {}", created.id));
             emit(&format!("token:    {}", created.token));
+            emit(&format!(
+                "expires:  {}",
+                created.expires_at.map_or(
+                    "never (revoke it when it is no longer needed)".to_owned(),
+                    crate::clock::rfc3339
+                )
+            ));
             emit("The token is shown only this once. Send it as `Authorization: Bearer <token>`.");
             Ok(())
         }
@@ -117,7 +127,15 @@ fn token(conn: &mut DbConnection, cmd: AdminTokenCmd, now: i64) -> anyhow::Resul
                 return json(&list);
             }
             table(
-                &["ID", "TENANT", "LABEL", "CREATED", "LAST USED", "REVOKED"],
+                &[
+                    "ID",
+                    "TENANT",
+                    "LABEL",
+                    "CREATED",
+                    "LAST USED",
+                    "EXPIRES",
+                    "REVOKED",
+                ],
                 list.iter()
                     .map(|t| {
                         vec![
@@ -126,6 +144,8 @@ fn token(conn: &mut DbConnection, cmd: AdminTokenCmd, now: i64) -> anyhow::Resul
                             t.label.clone(),
                             when(Some(t.created_at)),
                             when(t.last_used_at),
+                            t.expires_at
+                                .map_or("never".to_owned(), crate::clock::rfc3339),
                             when(t.revoked_at),
                         ]
                     })

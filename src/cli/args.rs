@@ -555,7 +555,8 @@ pub enum AdminCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminTokenCmd {
-    /// Create a token for one tenant (--tenant) or every tenant (--all-tenants).
+    /// Create a token for one tenant (--tenant) or every tenant (--all-tenants). It expires
+    /// after --expires-in-days (default 90); --no-expiry is the explicit, looser choice.
     Create {
         #[arg(long, required_unless_present = "all_tenants")]
         tenant: Option<String>,
@@ -563,6 +564,12 @@ pub enum AdminTokenCmd {
         all_tenants: bool,
         #[arg(long, default_value = "api")]
         label: String,
+        /// Days until the token stops working (1-3650).
+        #[arg(long, default_value_t = 90, conflicts_with = "no_expiry")]
+        expires_in_days: i64,
+        /// The token works until it is revoked.
+        #[arg(long)]
+        no_expiry: bool,
         #[arg(long)]
         json: bool,
     },

@@ -15,6 +15,7 @@ use crate::storage::{self, DbPool};
 pub struct JobContext {
     pub pool: DbPool,
     pub clock: Arc<dyn Clock>,
+    pub retention: maintenance::Retention,
 }
 
 /// Delivers the IWMS outbox: a round whenever the last one found work, else every
@@ -64,11 +65,16 @@ pub fn spawn(ctx: JobContext, settings: &JobSettings) {
         move || {
             let s = s.clone();
             async move {
-                let now = s.clock.unix();
-                if let Err(e) =
-                    storage::block(&s.pool, move |c| maintenance::purge_expired(c, now)).await
+                let (now, keep) = (s.clock.unix(), s.retention);
+                match storage::block(&s.pool, move |c| maintenance::purge_expired(c, now, keep))
+                    .await
                 {
-                    tracing::warn!(error = %e, "purging expired rows failed");
+                    Ok(p) if p.delivered_outbox_events > 0 => tracing::info!(
+                        purged = p.delivered_outbox_events,
+                        "purged delivered IWMS events past their retention"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
                 }
             }
         },

@@ -82,6 +82,7 @@ pub struct AdminToken {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 pub fn create_token(
@@ -90,6 +91,7 @@ pub fn create_token(
     label: &str,
     token_hash: &str,
     now: i64,
+    expires_at: Option<i64>,
 ) -> Result<i64, StorageError> {
     diesel::insert_into(admin_tokens::table)
         .values((
@@ -97,6 +99,7 @@ pub fn create_token(
             admin_tokens::label.eq(label),
             admin_tokens::token_hash.eq(token_hash),
             admin_tokens::created_at.eq(now),
+            admin_tokens::expires_at.eq(expires_at),
         ))
         .execute(conn)?;
     Ok(admin_tokens::table
@@ -112,6 +115,7 @@ type TokenColumns = (
     admin_tokens::created_at,
     admin_tokens::last_used_at,
     admin_tokens::revoked_at,
+    admin_tokens::expires_at,
 );
 const TOKEN_COLUMNS: TokenColumns = (
     admin_tokens::id,
@@ -120,6 +124,7 @@ const TOKEN_COLUMNS: TokenColumns = (
     admin_tokens::created_at,
     admin_tokens::last_used_at,
     admin_tokens::revoked_at,
+    admin_tokens::expires_at,
 );
 
 /// Every token, newest first (a handful per tenant).
@@ -141,14 +146,20 @@ pub fn revoke_token(conn: &mut DbConnection, id: i64, now: i64) -> Result<bool, 
         > 0)
 }
 
-/// A live (unrevoked) token by its hash.
+/// A live (unrevoked, unexpired) token by its hash.
 pub fn live_token(
     conn: &mut DbConnection,
     token_hash: &str,
+    now: i64,
 ) -> Result<Option<AdminToken>, StorageError> {
     Ok(admin_tokens::table
         .filter(admin_tokens::token_hash.eq(token_hash))
         .filter(admin_tokens::revoked_at.is_null())
+        .filter(
+            admin_tokens::expires_at
+                .is_null()
+                .or(admin_tokens::expires_at.gt(now)),
+        )
         .select(TOKEN_COLUMNS)
         .first(conn)
         .optional()?)

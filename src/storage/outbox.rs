@@ -276,3 +276,29 @@ pub fn pending_create(
         .first(conn)
         .optional()?)
 }
+
+/// Deletes up to `batch` events delivered before `cutoff`, oldest first. The status is
+/// literal SQL so that both backends see the partial index's predicate.
+pub fn purge_delivered(
+    conn: &mut DbConnection,
+    cutoff: i64,
+    batch: i64,
+) -> Result<usize, StorageError> {
+    let oldest: Vec<i64> = outbox_events::table
+        .filter(diesel::dsl::sql::<Bool>(
+            "outbox_events.status = 'delivered'",
+        ))
+        .filter(outbox_events::delivered_at.lt(cutoff))
+        .order(outbox_events::delivered_at.asc())
+        .select(outbox_events::id)
+        .limit(batch)
+        .load(conn)?;
+    if oldest.is_empty() {
+        return Ok(0);
+    }
+    // Delivered rows never change again, so the ids read above are still safe to delete.
+    Ok(
+        diesel::delete(outbox_events::table.filter(outbox_events::id.eq_any(&oldest)))
+            .execute(conn)?,
+    )
+}

@@ -212,7 +212,7 @@ async fn admin_tokens_authenticate_the_api_within_their_scope() {
     assert_eq!(session_cookie_is_not_a_token.status(), 401);
 
     let acme = app
-        .with_db(|c| access::create_token(c, Some("acme"), "ci", now()))
+        .with_db(|c| access::create_token(c, Some("acme"), "ci", Some(90), now()))
         .unwrap();
     let res = api(Some(acme.token.clone()), "/api/v1/tenants").await;
     assert_eq!(res.status(), 200);
@@ -254,7 +254,7 @@ async fn admin_tokens_authenticate_the_api_within_their_scope() {
     );
 
     let root = app
-        .with_db(|c| access::create_token(c, None, "root", now()))
+        .with_db(|c| access::create_token(c, None, "root", Some(90), now()))
         .unwrap();
     let res = app
         .client
@@ -351,6 +351,39 @@ async fn the_cli_grants_maps_roles_mints_tokens_and_prints_a_bootstrap_link() {
     ]);
     let token = t["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("ssg_admin_"));
+    let ninety_days = now() + 90 * 86_400;
+    let expires = t["expires_at"].as_i64().expect("expires by default");
+    assert!((ninety_days - 60..=ninety_days).contains(&expires), "{t}");
+    let forever = cli.json(&[
+        "admin",
+        "token",
+        "create",
+        "--all-tenants",
+        "--no-expiry",
+        "--json",
+    ]);
+    assert!(forever["expires_at"].is_null(), "{forever}");
+    let err = cli.fails(&[
+        "admin",
+        "token",
+        "create",
+        "--tenant",
+        "acme",
+        "--expires-in-days",
+        "0",
+    ]);
+    assert!(err.contains("expires_in_days"), "{err}");
+    let err = cli.fails(&[
+        "admin",
+        "token",
+        "create",
+        "--tenant",
+        "acme",
+        "--expires-in-days",
+        "5",
+        "--no-expiry",
+    ]);
+    assert!(err.contains("--no-expiry"), "{err}");
     let res = app
         .client
         .get(app.url("/api/v1/tenants/acme"))

@@ -88,7 +88,7 @@ fn assert_invalid(r: &(u16, Value), field: &str) {
 }
 
 fn token(app: &TestApp, tenant: Option<&str>) -> String {
-    app.with_db(|c| access::create_token(c, tenant, "tests", now()))
+    app.with_db(|c| access::create_token(c, tenant, "tests", Some(90), now()))
         .expect("admin token")
         .token
 }
@@ -149,7 +149,7 @@ fn pem(idp: &TestIdp) -> String {
 async fn requests_without_a_live_admin_token_are_401() {
     let (app, _) = setup().await;
     let live = app
-        .with_db(|c| access::create_token(c, None, "soon revoked", now()))
+        .with_db(|c| access::create_token(c, None, "soon revoked", Some(90), now()))
         .unwrap();
     let ok = Api {
         app: &app,
@@ -158,11 +158,16 @@ async fn requests_without_a_live_admin_token_are_401() {
     assert_eq!(ok.get("/tenants").await.0, 200);
     app.with_db(|c| access::revoke_token(c, live.id, now()))
         .unwrap();
+    // Created 91 days ago with the default 90-day lifetime: expired a day ago.
+    let expired = app
+        .with_db(|c| access::create_token(c, None, "expired", Some(90), now() - 91 * 86_400))
+        .unwrap();
     let scim = app.scim_token("acme");
     for t in [
         None,
         Some("ssg_admin_not-a-real-token".to_owned()),
         Some(live.token.clone()),
+        Some(expired.token.clone()),
         Some(scim),
         Some(format!("ssg_admin_{}", "x".repeat(5000))),
     ] {

@@ -80,7 +80,7 @@ async fn seeded() -> TestApp {
 async fn schemathesis_finds_no_server_errors_and_no_schema_mismatches() {
     let app = seeded().await;
     let token = app
-        .with_db(|c| access::create_token(c, None, "schemathesis", now()))
+        .with_db(|c| access::create_token(c, None, "schemathesis", Some(90), now()))
         .unwrap()
         .token;
     let report_dir = root().join("target/schemathesis");

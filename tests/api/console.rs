@@ -359,6 +359,8 @@ async fn forms_without_the_sessions_csrf_token_change_nothing() {
         ),
         (&deactivate, vec![]),
         ("/admin/t/acme/scim-tokens", vec![("label", "stolen")]),
+        ("/admin/tenants", vec![("slug", "forged")]),
+        ("/admin/t/acme/connections/okta/remove", vec![]),
         (
             "/admin/t/acme/connections/saml",
             vec![("slug", "evil"), ("metadata_xml", &idp_xml)],
@@ -395,6 +397,11 @@ async fn forms_without_the_sessions_csrf_token_change_nothing() {
     assert!(
         app.with_db(|c| admin::connection_by_slug(c, &t, "evil"))
             .is_err()
+    );
+    assert!(app.with_db(|c| admin::tenant_by_slug(c, "forged")).is_err());
+    assert!(
+        app.with_db(|c| admin::connection_by_slug(c, &t, "okta"))
+            .is_ok()
     );
     assert!(
         app.with_db(|c| ssogate::service::scim::tokens::list(c, t.id))
@@ -462,6 +469,21 @@ async fn a_tenant_admin_signs_in_through_sso_and_sees_only_their_tenant() {
         .post("/admin/t/globex/domains", &[("domain", "evil.test")])
         .await;
     assert_eq!(forged.status, 404);
+    // Creating tenants is the super-admin's: no form, and the endpoint refuses.
+    assert!(
+        !console
+            .get("/admin/t/acme")
+            .await
+            .body
+            .contains("/admin/tenants")
+    );
+    let created = console.post("/admin/tenants", &[("slug", "initech")]).await;
+    assert_eq!(created.status, 403);
+    created.has("Only a super-admin can create tenants.");
+    assert!(
+        app.with_db(|c| admin::tenant_by_slug(c, "initech"))
+            .is_err()
+    );
     assert_eq!(
         app.with_db(|c| admin::list_domains(c, Some("globex")))
             .unwrap()
@@ -864,6 +886,19 @@ async fn deactivate_and_reactivate_through_the_forms() {
     let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
     let console = Console::super_admin(&app).await;
     let user = format!("/admin/t/acme/users/{ada}");
+    // The page asks before it acts: the deactivate form sits inside a closed confirmation.
+    let page = console.get(&user).await;
+    page.ok();
+    page.has("<details class=\"confirm\" id=\"confirm-deactivate\">")
+        .has("Deactivate…</summary>")
+        .has(">Yes, deactivate</button>")
+        .has("Unlink…</summary>")
+        .has(">Yes, unlink</button>");
+    assert!(
+        !page
+            .body
+            .contains("<details class=\"confirm\" id=\"confirm-deactivate\" open")
+    );
 
     console
         .post(&format!("{user}/deactivate"), &[])
@@ -877,7 +912,7 @@ async fn deactivate_and_reactivate_through_the_forms() {
         .has("id=\"user-status\">deactivated<")
         .has("deactivated by admin super-admin (bootstrap link)")
         .has("Reactivate");
-    assert!(!shown.body.contains(">Deactivate<"));
+    assert!(!shown.body.contains("Deactivate…<"));
     // Deactivated users cannot sign in; the failure shows on the timeline and in the list.
     let client = browser();
     let start = client
@@ -1282,4 +1317,112 @@ async fn an_openid_provider_is_added_by_its_issuer() {
         .with_db(|c| admin::connection_by_slug(c, &t, "google"))
         .unwrap();
     assert_eq!(c.attr_iwms_id.as_deref(), Some("employee_number"));
+}
+
+#[tokio::test]
+async fn a_super_admin_creates_a_tenant_from_the_console() {
+    let (app, _) = setup().await;
+    let console = Console::super_admin(&app).await;
+    let list = console.get("/admin").await;
+    list.ok();
+    list.has("<form method=\"post\" action=\"/admin/tenants\"")
+        .has("Create tenant");
+
+    // Refusals keep what was typed and say which field is wrong.
+    let bad = console
+        .post(
+            "/admin/tenants",
+            &[("slug", "Not A Slug"), ("display_name", "Initech")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    bad.has("Tenant slug:")
+        .has("value=\"Not A Slug\"")
+        .has("value=\"Initech\"")
+        .has("aria-invalid=\"true\"");
+    let taken = console
+        .post(
+            "/admin/tenants",
+            &[("slug", "acme"), ("display_name", "Again")],
+        )
+        .await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    taken.has("acme");
+    let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
+    assert_eq!(
+        t.display_name, "Acme Corp",
+        "the existing tenant is untouched"
+    );
+
+    let created = console
+        .post(
+            "/admin/tenants",
+            &[("slug", "initech"), ("display_name", " Initech ")],
+        )
+        .await;
+    created.redirects_to("/admin/t/initech?done=tenant-created");
+    let t = app
+        .with_db(|c| admin::tenant_by_slug(c, "initech"))
+        .unwrap();
+    assert_eq!(t.display_name, "Initech");
+    assert!(!t.auto_create_users, "strict by default");
+    let settings = console.get("/admin/t/initech?done=tenant-created").await;
+    settings.ok();
+    settings.has("Tenant created.");
+    console.get("/admin").await.has("/admin/t/initech");
+}
+
+#[tokio::test]
+async fn a_connection_is_removed_after_a_confirmation_and_its_history_stays() {
+    let (app, idp) = setup().await;
+    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let console = Console::super_admin(&app).await;
+    let page = console.get("/admin/t/acme/connections/okta").await;
+    page.ok();
+    page.has("Remove connection…</summary>")
+        .has("action=\"/admin/t/acme/connections/okta/remove\"")
+        .has(">Yes, remove</button>");
+
+    // Another tenant's admin cannot reach it.
+    let other = console
+        .post("/admin/t/globex/connections/okta/remove", &[])
+        .await;
+    assert_eq!(other.status, 404);
+
+    console
+        .post("/admin/t/acme/connections/okta/remove", &[])
+        .await
+        .redirects_to("/admin/t/acme/connections?done=connection-removed");
+    let list = console
+        .get("/admin/t/acme/connections?done=connection-removed")
+        .await;
+    list.ok();
+    list.has("Connection removed.");
+    assert!(
+        !list.body.contains("/admin/t/acme/connections/okta\""),
+        "{}",
+        list.body
+    );
+    assert_eq!(
+        console.get("/admin/t/acme/connections/okta").await.status,
+        404
+    );
+    let again = console
+        .post("/admin/t/acme/connections/okta/remove", &[])
+        .await;
+    assert_eq!(again.status, 404, "already removed");
+
+    // Sign-ins through it stop; the user and their history stay.
+    let start = browser()
+        .get(app.url("/t/acme/login?connection=okta"))
+        .send()
+        .await
+        .unwrap();
+    assert!(start.status().is_client_error(), "{}", start.status());
+    assert_eq!(status_of(&app, ada), "active");
+    console
+        .get(&format!("/admin/t/acme/users/{ada}"))
+        .await
+        .has("signed in (okta)")
+        .ok();
 }

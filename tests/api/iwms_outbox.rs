@@ -1902,3 +1902,203 @@ fn stale_flag_and_unflag_are_sent() {
         r.assert_clean();
     });
 }
+
+/// The cleanup job purges delivered events once they are older than
+/// `iwms.delivered_retention_days`; younger delivered events, pending and dead ones stay.
+#[test]
+fn delivered_events_past_their_retention_are_purged_and_nothing_else() {
+    use diesel::prelude::*;
+    use ssogate::storage::schema::outbox_events;
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(|s| {
+            fast(s);
+            s.iwms.max_attempts = 1;
+            s.jobs.cleanup_interval_secs = 1;
+            assert_eq!(s.iwms.delivered_retention_days, 30, "the default");
+        })
+        .await;
+        app.create_tenant("acme", feed(&r, &secret, false));
+        let scim = app.scim("acme");
+        let ada = scim_create(&scim, "ada@acme.test", "Ada").await;
+        scim_patch(&scim, ada, rename("Augusta")).await;
+        eventually(15, || {
+            let d = outbox_rows(&app, Some("delivered"));
+            (d.len() == 2)
+                .then_some(d)
+                .ok_or("not yet delivered".to_owned())
+        })
+        .await;
+        // Bob's creation dies (the IWMS answers 500) and his rename waits behind it.
+        r.set_mode(Mode::Fail);
+        let bob = scim_create(&scim, "bob@acme.test", "Bob").await;
+        eventually(15, || {
+            (outbox_rows(&app, Some("dead")).len() == 1)
+                .then_some(())
+                .ok_or("not dead yet".to_owned())
+        })
+        .await;
+        scim_patch(&scim, bob, rename("Robert")).await;
+
+        // Ada's creation was delivered 31 days ago, her update 29 days ago; Bob's events are
+        // older still but undelivered.
+        let day = 86_400;
+        app.with_db(|c| {
+            let rows = outbox_rows_of(c, ada);
+            for (id, age) in [(rows[0], 31 * day), (rows[1], 29 * day)] {
+                diesel::update(outbox_events::table.find(id))
+                    .set(outbox_events::delivered_at.eq(now() - age))
+                    .execute(c)?;
+            }
+            diesel::update(outbox_events::table.filter(outbox_events::user_id.eq(bob)))
+                .set(outbox_events::created_at.eq(now() - 90 * day))
+                .execute(c)
+        })
+        .unwrap();
+        let kept = eventually(10, || {
+            let all = outbox_rows(&app, None);
+            (all.len() == 3)
+                .then_some(all)
+                .ok_or("the old delivered event is still there".to_owned())
+        })
+        .await;
+        let summary: Vec<(i64, &str, &str)> = kept
+            .iter()
+            .map(|e| (e.user_id, e.event.as_str(), e.status.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (ada, "user.updated", "delivered"),
+                (bob, "user.created", "dead"),
+                (bob, "user.updated", "pending"),
+            ]
+        );
+        // The purge is of delivery records only: Ada's account and timeline stay.
+        assert_eq!(app.users("acme").len(), 2);
+        app
+    });
+}
+
+fn outbox_rows_of(c: &mut ssogate::storage::DbConnection, user: i64) -> Vec<i64> {
+    use diesel::prelude::*;
+    use ssogate::storage::schema::outbox_events;
+    outbox_events::table
+        .filter(outbox_events::user_id.eq(user))
+        .order(outbox_events::id.asc())
+        .select(outbox_events::id)
+        .load(c)
+        .unwrap()
+}
+
+/// Signs `ada` (the OP's user, who has no IWMS ID claim mapped) in through OpenID Connect.
+async fn oidc_sign_in(app: &TestApp) -> reqwest::Response {
+    let res = app
+        .client
+        .get(app.url("/t/acme/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    let callback = app.url("/t/acme/oidc/okta/callback");
+    let back = crate::oidc_flow::follow(&app.client, authorize, &callback).await;
+    app.client.get(&back).send().await.unwrap()
+}
+
+async fn oidc_app(
+    r: &Receiver,
+    secret: &SecretFile,
+    wait_ms: u64,
+    poll_ms: u64,
+) -> (TestApp, crate::oidc_flow::NodeOp) {
+    let app = spawn_app_with(|s| {
+        fast(s);
+        s.iwms.poll_interval_ms = poll_ms;
+        s.iwms.first_sign_in_wait_ms = wait_ms;
+    })
+    .await;
+    app.create_tenant("acme", feed(r, secret, true));
+    let op = crate::oidc_flow::NodeOp::start(&app.url("/t/acme/oidc/okta/callback"), &[]);
+    crate::oidc_flow::connect_with(&app, &op, |i| i.attr_iwms_id = None).await;
+    (app, op)
+}
+
+/// Test 1 through OpenID Connect: the first sign-in at a real OP comes back with the IWMS ID.
+#[test]
+fn first_oidc_sign_in_comes_back_with_the_iwms_id() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new(SECRET);
+        // The worker stays idle (a minute between rounds): only the sign-in itself can
+        // create the account in time.
+        let (app, _op) = oidc_app(&r, &secret, 10_000, 60_000).await;
+
+        let res = oidc_sign_in(&app).await;
+        assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
+        let me: Value = app.me().await.json().await.unwrap();
+        assert_eq!(me["email"], "ada@acme.test");
+        assert_eq!(me["iwms_id"], "IWMS-1", "{me}");
+        assert_eq!(verify_header(&app).await, "IWMS-1");
+        let user = me["user_id"].as_i64().unwrap();
+
+        let ds = r.deliveries();
+        assert_eq!(ds.len(), 1, "exactly one delivery: {}", summary(&ds));
+        assert_eq!(ds[0].kind, "user.created");
+        assert!(ds[0].create && ds[0].ok());
+        assert_eq!(ds[0].body["data"]["user"]["first_name"], "Ada");
+        assert_eq!(r.accounts_of(user), ["IWMS-1"]);
+        r.assert_clean();
+        app
+    });
+}
+
+/// Test 2 through OpenID Connect: a slow IWMS does not hold the sign-in past
+/// first_sign_in_wait_ms; the worker finishes the creation later, with one account.
+#[test]
+fn slow_iwms_does_not_hold_an_oidc_sign_in() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        r.set_mode(Mode::Slow(Duration::from_secs(3)));
+        let secret = SecretFile::new(SECRET);
+        let (app, _op) = oidc_app(&r, &secret, 300, 50).await;
+
+        let started = Instant::now();
+        let res = oidc_sign_in(&app).await;
+        let took = started.elapsed();
+        assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
+        // The whole round trip through the OP, with about 300 ms of waiting, not 3 s.
+        assert!(
+            took < Duration::from_millis(2500),
+            "the sign-in took {took:?}"
+        );
+        let me: Value = app.me().await.json().await.unwrap();
+        assert_eq!(me["email"], "ada@acme.test");
+        assert!(me["iwms_id"].is_null(), "not waited for: {me}");
+        let user = me["user_id"].as_i64().unwrap();
+
+        r.set_mode(Mode::Ok);
+        let id = eventually(20, || {
+            iwms_id_of(&app, user).ok_or(format!("no IWMS ID yet: {}", summary(&r.deliveries())))
+        })
+        .await;
+        assert_eq!(id, "IWMS-1");
+        let me: Value = app.me().await.json().await.unwrap();
+        assert_eq!(me["iwms_id"], "IWMS-1");
+        assert_eq!(
+            r.accounts_of(user),
+            ["IWMS-1"],
+            "one account for the person"
+        );
+        let attempts = r.of_user(user);
+        assert!(
+            attempts
+                .iter()
+                .all(|d| d.key == attempts[0].key && d.create),
+            "every attempt is the same creation: {attempts:?}"
+        );
+        r.assert_clean();
+        app
+    });
+}

@@ -72,6 +72,15 @@ impl Drop for NodeOp {
 }
 
 pub async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
+    connect_with(app, op, |i| i.use_userinfo = userinfo).await
+}
+
+/// Adds connection `okta` for `op`, with `adjust` applied to the usual input.
+pub async fn connect_with(
+    app: &TestApp,
+    op: &NodeOp,
+    adjust: impl FnOnce(&mut OidcConnectionInput),
+) {
     let http =
         ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5), true)
             .unwrap();
@@ -81,7 +90,7 @@ pub async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
     let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
         .await
         .expect("jwks");
-    let input = OidcConnectionInput {
+    let mut input = OidcConnectionInput {
         slug: "okta".into(),
         display_name: Some("Okta".into()),
         issuer: op.issuer.clone(),
@@ -91,7 +100,7 @@ pub async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
         scopes: None,
         allowed_algorithms: None,
         allow_hs256: false,
-        use_userinfo: userinfo,
+        use_userinfo: true,
         clock_skew_secs: None,
         attr_email: vec!["email".into()],
         attr_first_name: vec!["given_name".into()],
@@ -100,12 +109,13 @@ pub async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
         metadata,
         jwks_json,
     };
+    adjust(&mut input);
     app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
         .expect("add oidc connection");
 }
 
 /// Follows redirects by hand (the client keeps cookies) until one leaves for `stop_prefix`.
-async fn follow(client: &reqwest::Client, mut url: String, stop_prefix: &str) -> String {
+pub async fn follow(client: &reqwest::Client, mut url: String, stop_prefix: &str) -> String {
     for _ in 0..10 {
         if url.starts_with(stop_prefix) {
             return url;

@@ -145,7 +145,11 @@ runBrowser({ artifacts: opt.artifacts }, async (b) => {
   await shot('07-user.png');
 
   // 8. Deactivate, then reactivate: the status and the timeline follow.
-  await page.getByRole('button', { name: 'Deactivate' }).click();
+  // Deactivating takes a confirmation: the first click only opens it.
+  await page.locator('#confirm-deactivate summary').click();
+  check((await page.locator('#user-status').innerText()) === 'active', 'still active after the first click');
+  await shot('07b-user-confirm-deactivate.png');
+  await page.getByRole('button', { name: 'Yes, deactivate' }).click();
   await page.waitForURL(`${userUrl}?done=deactivated`);
   check((await page.locator('#user-status').innerText()) === 'deactivated', 'status deactivated');
   await expectText('after deactivation', 'deactivated by admin super-admin (bootstrap link)');

@@ -8,7 +8,7 @@ use openssl::x509::X509;
 use serde::Deserialize;
 
 use super::pages::{self, Layout, Problem, Problems, lines, non_blank, when};
-use super::{ConsoleAdmin, ConsoleError, Done, db, see_other};
+use super::{ConsoleAdmin, ConsoleError, CsrfOnly, Done, db, see_other};
 use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use crate::domain::connection::{Connection, Protocol};
 use crate::domain::oidc::{
@@ -75,6 +75,7 @@ async fn list_page(
     saml: SamlAddValues,
     oidc: OidcAddValues,
     problem: Problems,
+    done: &str,
 ) -> Result<HttpResponse, ConsoleError> {
     let id = t.id;
     let active = db(state, move |c| {
@@ -82,7 +83,7 @@ async fn list_page(
     })
     .await?;
     let p = ConnectionsPage {
-        layout: Layout::new(admin, Some(&t), "connections"),
+        layout: Layout::new(admin, Some(&t), "connections").done(done),
         connections: active
             .into_iter()
             .map(|c| ConnectionRow {
@@ -103,10 +104,11 @@ pub async fn list(
     state: web::Data<AppState>,
     admin: ConsoleAdmin,
     path: web::Path<String>,
+    q: web::Query<Done>,
 ) -> Result<HttpResponse, ConsoleError> {
     let t = admin.tenant(&state, path.into_inner()).await?;
     let (saml, oidc) = (SamlAddValues::default(), OidcAddValues::default());
-    list_page(&state, &admin, t, saml, oidc, Problems::none()).await
+    list_page(&state, &admin, t, saml, oidc, Problems::none(), &q.done).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -235,7 +237,16 @@ pub async fn add_saml(
                 metadata_url: f.metadata_url,
                 metadata_xml: f.metadata_xml,
             };
-            list_page(&state, &admin, t, values, OidcAddValues::default(), problem).await
+            list_page(
+                &state,
+                &admin,
+                t,
+                values,
+                OidcAddValues::default(),
+                problem,
+                "",
+            )
+            .await
         }
     }
 }
@@ -332,7 +343,16 @@ pub async fn add_oidc(
                 issuer: f.issuer,
                 client_id: f.client_id,
             };
-            list_page(&state, &admin, t, SamlAddValues::default(), values, problem).await
+            list_page(
+                &state,
+                &admin,
+                t,
+                SamlAddValues::default(),
+                values,
+                problem,
+                "",
+            )
+            .await
         }
     }
 }
@@ -674,6 +694,29 @@ pub async fn save_mapping(
             connection_page(&state, &admin, t, connection, Some(values), problem, "").await
         }
     }
+}
+
+/// Marks the connection removed (the API's DELETE): it stops serving sign-ins, its history
+/// stays.
+#[post("/admin/t/{tenant}/connections/{connection}/remove")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    path: web::Path<(String, String)>,
+    form: web::Form<CsrfOnly>,
+) -> Result<HttpResponse, ConsoleError> {
+    admin.check_csrf(&form.csrf)?;
+    let (tenant, connection) = path.into_inner();
+    let t = admin.tenant(&state, tenant).await?;
+    let (slug, now) = (t.slug.to_string(), state.clock.unix());
+    db(&state, move |c| {
+        admin::remove_connection(c, &slug, &connection, now)
+    })
+    .await?;
+    Ok(see_other(&format!(
+        "/admin/t/{}/connections?done=connection-removed",
+        t.slug
+    )))
 }
 
 #[cfg(test)]

@@ -53,12 +53,18 @@ impl Layout {
 fn notice(done: &str) -> Option<&'static str> {
     Some(match done {
         "saved" => "Settings saved.",
+        "tenant-created" => {
+            "Tenant created. Whitelist its email domains and add a connection; its admins can then sign in through it."
+        }
         "domain-added" => "Domain added.",
         "domain-removed" => "Domain removed.",
         "connection-added" => {
             "Connection added. Configure your identity provider with the values below, then test the sign-in."
         }
         "mapping-saved" => "Attribute mapping saved.",
+        "connection-removed" => {
+            "Connection removed. Sign-ins through it are refused; its users and history stay."
+        }
         "deactivated" => "User deactivated; their sessions have ended.",
         "reactivated" => "User reactivated.",
         "unlinked" => "Identity unlinked.",
@@ -162,6 +168,7 @@ fn label(field: &str) -> Option<&'static str> {
         "auto_create_iwms" => "Create IWMS accounts",
         "domain" => "Domain",
         "slug" | "connection" => "Connection slug",
+        "tenant_slug" => "Tenant slug",
         "metadata_url" => "Metadata URL",
         "metadata_xml" => "Metadata XML",
         "idp_entity_id" => "IdP entity ID",
@@ -235,6 +242,15 @@ pub struct TenantsPage {
     pub layout: Layout,
     /// (slug, display name)
     pub tenants: Vec<(String, String)>,
+    pub new: NewTenant,
+}
+
+/// The super-admin's "create a tenant" form: its values when shown again, and its problem.
+#[derive(Debug, Default)]
+pub struct NewTenant {
+    pub slug: String,
+    pub display_name: String,
+    pub problem: Problems,
 }
 
 #[cfg(test)]

@@ -209,14 +209,7 @@ pub async fn home(
     {
         return Ok(see_other(&format!("/admin/t/{}", only.slug)));
     }
-    let p = super::pages::TenantsPage {
-        layout: super::pages::Layout::new(&admin, None, "tenants"),
-        tenants: tenants
-            .iter()
-            .map(|t| (t.slug.to_string(), t.display_name.clone()))
-            .collect(),
-    };
-    super::pages::render(&p)
+    super::tenant::list_page(&admin, &tenants, super::pages::NewTenant::default())
 }
 
 fn see_other(location: &str) -> HttpResponse {

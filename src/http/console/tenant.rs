@@ -203,3 +203,73 @@ pub async fn save(
         }
     }
 }
+
+/// The tenant list (with the super-admin's "create a tenant" form).
+pub fn list_page(
+    admin: &ConsoleAdmin,
+    tenants: &[Tenant],
+    new: pages::NewTenant,
+) -> Result<HttpResponse, ConsoleError> {
+    let p = pages::TenantsPage {
+        layout: Layout::new(admin, None, "tenants"),
+        tenants: tenants
+            .iter()
+            .map(|t| (t.slug.to_string(), t.display_name.clone()))
+            .collect(),
+        new,
+    };
+    pages::render_status(&p, p.new.problem.status())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewTenantForm {
+    csrf: String,
+    slug: String,
+    display_name: String,
+}
+
+/// Creates a tenant (super-admins only) with strict defaults: no user creation, no domains,
+/// no connections; its settings page is next.
+#[post("/admin/tenants")]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    form: web::Form<NewTenantForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    admin.check_csrf(&form.csrf)?;
+    if !admin.principal.is_super() {
+        return Err(ConsoleError::Forbidden(
+            "Only a super-admin can create tenants.".into(),
+        ));
+    }
+    let form = form.into_inner();
+    let (slug, now) = (form.slug.trim().to_owned(), state.clock.unix());
+    let input = TenantInput {
+        display_name: non_blank(&form.display_name),
+        ..Default::default()
+    };
+    match db(&state, move |c| admin::create_tenant(c, &slug, &input, now)).await {
+        Ok(t) => Ok(see_other(&format!(
+            "/admin/t/{}?done=tenant-created",
+            t.slug
+        ))),
+        Err(e) => {
+            let mut problem = Problem::of("create-tenant", e)?;
+            if problem.field == "slug" {
+                problem.field = "tenant_slug";
+            }
+            let who = admin.principal.clone();
+            let tenants = db(&state, move |c| {
+                Ok(admin::access::visible_tenants(c, &who)?)
+            })
+            .await?;
+            let new = pages::NewTenant {
+                slug: form.slug,
+                display_name: form.display_name,
+                problem: Problems(Some(problem)),
+            };
+            list_page(&admin, &tenants, new)
+        }
+    }
+}

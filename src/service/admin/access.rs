@@ -90,26 +90,42 @@ pub struct CreatedToken {
     pub id: i64,
     /// Shown once.
     pub token: String,
+    pub expires_at: Option<i64>,
 }
 
-/// `tenant` None: a super-admin token for every tenant.
+/// Longest lifetime `ttl_days` may ask for; beyond it, say `None` (no expiry) explicitly.
+pub const MAX_TOKEN_TTL_DAYS: i64 = 3650;
+
+/// `tenant` None: a super-admin token for every tenant. `ttl_days` None: no expiry.
 pub fn create_token(
     conn: &mut DbConnection,
     tenant: Option<&str>,
     label: &str,
+    ttl_days: Option<i64>,
     now: i64,
 ) -> Result<CreatedToken, AdminError> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
         return Err(invalid("label", "must be 1-100 printable characters"));
     }
+    if ttl_days.is_some_and(|d| !(1..=MAX_TOKEN_TTL_DAYS).contains(&d)) {
+        return Err(invalid(
+            "expires_in_days",
+            format!("must be 1-{MAX_TOKEN_TTL_DAYS} days"),
+        ));
+    }
     let tenant_id = match tenant {
         Some(slug) => Some(tenant_by_slug(conn, slug)?.id),
         None => None,
     };
+    let expires_at = ttl_days.map(|d| now + d * 86_400);
     let token = format!("{TOKEN_PREFIX}{}", crate::random::token());
-    let id = store::create_token(conn, tenant_id, label, &sha256_hex(&token), now)?;
-    Ok(CreatedToken { id, token })
+    let id = store::create_token(conn, tenant_id, label, &sha256_hex(&token), now, expires_at)?;
+    Ok(CreatedToken {
+        id,
+        token,
+        expires_at,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +137,8 @@ pub struct TokenView {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// None: the token never expires.
+    pub expires_at: Option<i64>,
 }
 
 pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenView>, AdminError> {
@@ -139,6 +157,7 @@ pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenView>, AdminError> {
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             revoked_at: t.revoked_at,
+            expires_at: t.expires_at,
         })
         .collect())
 }
@@ -160,7 +179,7 @@ pub fn authenticate_token(
     if !token.starts_with(TOKEN_PREFIX) || token.len() > MAX_TOKEN_CHARS {
         return Ok(None);
     }
-    let Some(t) = store::live_token(conn, &sha256_hex(token))? else {
+    let Some(t) = store::live_token(conn, &sha256_hex(token), now)? else {
         return Ok(None);
     };
     // Best effort and throttled, as for SCIM tokens: API reads stay reads.
