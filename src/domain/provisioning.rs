@@ -249,6 +249,15 @@ pub fn decide(
             "no matching user and auto_create_users is off",
         );
     }
+    if claims.email_unverified {
+        // An unverified address would become the account's identity: forward-auth headers,
+        // admin grants and later email matches all trust it.
+        return reject(
+            Reason::EmailNotVerified,
+            None,
+            "the provider says the email is not verified; no account is created with it",
+        );
+    }
     if !policy.whitelisted_domains.is_empty() && !domain_ok {
         return reject(
             Reason::EmailDomainNotAllowed,

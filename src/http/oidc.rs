@@ -49,5 +49,5 @@ pub async fn callback(
     if let Ok(s) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant, s.user_id).await;
     }
-    finish_response(&state, &req, result, login::OIDC_BINDING_PREFIX, now)
+    finish_response(&state, &req, result, now)
 }

@@ -133,5 +133,5 @@ pub async fn acs(
     if let Ok(s) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant_after, s.user_id).await;
     }
-    finish_response(&state, &req, result, login::SAML_BINDING_PREFIX, now)
+    finish_response(&state, &req, result, now)
 }

@@ -73,7 +73,6 @@ pub fn finish_response(
     state: &AppState,
     req: &HttpRequest,
     result: Result<SignedIn, CompleteError>,
-    binding_prefix: &str,
     now: i64,
 ) -> Result<HttpResponse, HttpError> {
     match result {
@@ -82,8 +81,8 @@ pub fn finish_response(
             let cookie = session_cookie(state, done.session_token, done.session_expires_at - now);
             let mut res = HttpResponse::SeeOther();
             res.insert_header(("Location", location)).cookie(cookie);
-            for spent in spent_binding_cookies(req, binding_prefix) {
-                res.cookie(spent);
+            if let Some(name) = done.binding_cookie {
+                res.cookie(spent_binding_cookie(req, name));
             }
             Ok(res.finish())
         }
@@ -95,24 +94,14 @@ pub fn finish_response(
     }
 }
 
-/// Expires the binding cookies a finished sign-in presented (the request is used up).
-fn spent_binding_cookies<'a>(req: &HttpRequest, prefix: &str) -> Vec<Cookie<'a>> {
-    let path = req.path().to_owned();
-    req.cookies()
-        .map(|all| {
-            all.iter()
-                .filter(|c| c.name().starts_with(prefix))
-                .map(|c| {
-                    let mut gone = Cookie::build(c.name().to_owned(), "")
-                        .path(path.clone())
-                        .http_only(true)
-                        .finish();
-                    gone.make_removal();
-                    gone
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// Expires the binding cookie of the request a finished sign-in used up.
+fn spent_binding_cookie<'a>(req: &HttpRequest, name: String) -> Cookie<'a> {
+    let mut gone = Cookie::build(name, "")
+        .path(req.path().to_owned())
+        .http_only(true)
+        .finish();
+    gone.make_removal();
+    gone
 }
 
 fn expired_cookie<'a>(state: &AppState) -> Cookie<'a> {

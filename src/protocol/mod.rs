@@ -1,3 +1,4 @@
 //! Protocol adapters: turn what an IdP sent into a validated identity. No storage here.
+pub mod address;
 pub mod oidc;
 pub mod saml;

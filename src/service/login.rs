@@ -135,6 +135,9 @@ pub struct SignedIn {
     pub session_expires_at: i64,
     /// Validated against the tenant's allowed origins.
     pub redirect_to: Option<String>,
+    /// The browser-binding cookie this sign-in used up (only it is expired: other sign-ins
+    /// of the same browser may still be in flight).
+    pub binding_cookie: Option<String>,
 }
 
 #[derive(Debug)]
@@ -329,7 +332,7 @@ fn bind_and_provision(
     };
     // The pending request is consumed and the assertion ID burned even when provisioning
     // refuses: a response is never usable twice.
-    let bound_return_to = match bind_request(
+    let bound = match bind_request(
         conn,
         tenant,
         connection,
@@ -360,13 +363,14 @@ fn bind_and_provision(
     )?;
     let outcome = provisioned.map(|(user_id, session_token, detail)| {
         let redirect_to =
-            return_to::resolve(bound_return_to.as_deref(), &tenant.allowed_return_origins);
+            return_to::resolve(bound.return_to.as_deref(), &tenant.allowed_return_origins);
         (
             SignedIn {
                 user_id,
                 session_token,
                 session_expires_at,
                 redirect_to,
+                binding_cookie: bound.binding_cookie,
             },
             detail,
         )
@@ -374,8 +378,14 @@ fn bind_and_provision(
     Ok((who, outcome))
 }
 
+/// What a response was bound to: the return_to to use and the binding cookie it spent.
+struct Bound {
+    return_to: Option<String>,
+    binding_cookie: Option<String>,
+}
+
 /// Ties the response to the AuthnRequest it answers (or admits it as IdP-initiated) and
-/// records the assertion ID. Returns the return_to to use.
+/// records the assertion ID.
 fn bind_request(
     conn: &mut DbConnection,
     tenant: &Tenant,
@@ -384,8 +394,8 @@ fn bind_request(
     p: &CompleteParams<'_>,
     allow_idp_initiated: bool,
     allow_unbound: bool,
-) -> Result<Result<Option<String>, Refusal>, StorageError> {
-    let return_to = match &a.in_response_to {
+) -> Result<Result<Bound, Refusal>, StorageError> {
+    let bound = match &a.in_response_to {
         Some(req_id) => match pending::take(conn, tenant.id, connection.id, req_id, p.now)? {
             None => {
                 return Ok(Err(Refusal::new(
@@ -403,10 +413,19 @@ fn bind_request(
                 if let Err(why) = check_binding(&pending, p.binding_cookies, allow_unbound) {
                     return Ok(Err(Refusal::new(Reason::BrowserMismatch, why)));
                 }
-                pending.return_to
+                Bound {
+                    binding_cookie: Some(binding_cookie_name(
+                        SAML_BINDING_PREFIX,
+                        &pending.relay_state,
+                    )),
+                    return_to: pending.return_to,
+                }
             }
         },
-        None if allow_idp_initiated => p.relay_state.map(str::to_owned),
+        None if allow_idp_initiated => Bound {
+            return_to: p.relay_state.map(str::to_owned),
+            binding_cookie: None,
+        },
         None => {
             return Ok(Err(Refusal::new(
                 Reason::UnsolicitedDisabled,
@@ -426,7 +445,7 @@ fn bind_request(
             "this assertion ID was already used",
         )));
     }
-    Ok(Ok(return_to))
+    Ok(Ok(bound))
 }
 
 /// Login CSRF: the response must come back to the browser that started the request.
@@ -550,6 +569,7 @@ pub(crate) fn provision(
                 now,
             )?;
             identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
+            users::record_sign_in(c, tenant.id, u.id, now)?;
             (u.id, "created by just-in-time provisioning".to_owned())
         }
         Decision::SignIn {
@@ -559,6 +579,10 @@ pub(crate) fn provision(
             changes,
             clear_stale,
         } => {
+            // Write the user row first: on PostgreSQL that locks it, so this sign-in's events
+            // queue behind (never beside) an admin's or SCIM's change to the same user, and
+            // the stale flag is already cleared when `user.unflagged` copies the user.
+            users::record_sign_in(c, tenant.id, user_id, now)?;
             if create_link {
                 identities::link(c, tenant.id, connection.id, subject, user_id, now)?;
                 outbox::record(
@@ -621,7 +645,6 @@ pub(crate) fn provision(
             )
         }
     };
-    users::record_sign_in(c, tenant.id, user_id, now)?;
     let token = session::open(
         c,
         session_secret,

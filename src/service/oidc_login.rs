@@ -95,6 +95,7 @@ struct Bound {
     verifier: String,
     return_to: Option<String>,
     code: String,
+    binding_cookie: String,
 }
 
 /// Step 1: the state names a pending request of this connection, started in this browser.
@@ -166,6 +167,7 @@ fn bind(
         verifier: pending.pkce_verifier,
         return_to: pending.return_to,
         code,
+        binding_cookie: name,
     }))
 }
 
@@ -327,6 +329,7 @@ pub async fn finish_oidc(
         p.session_ttl_secs,
     );
     let return_to = bound.return_to.clone();
+    let binding_cookie = bound.binding_cookie.clone();
     let mapping = connection.effective_mapping(tenant.iwms_attribute.as_deref());
     let outcome = storage::block(pool, move |db| {
         let identity = match verified {
@@ -369,6 +372,7 @@ pub async fn finish_oidc(
                         session_token,
                         session_expires_at: now + ttl,
                         redirect_to,
+                        binding_cookie: Some(binding_cookie.clone()),
                     },
                     detail,
                 )

@@ -728,6 +728,26 @@ async fn a_saml_connection_from_pasted_metadata_shows_what_was_read() {
         .unwrap();
     assert_eq!(sp.status(), 200);
 
+    // A connection may be called `saml` (or `oidc`), like the paths its forms post to.
+    for slug in ["saml", "oidc"] {
+        let idp = TestIdp::new(&format!("https://{slug}.idp.test/"));
+        let xml = idp_metadata(&idp, &format!("https://{slug}.idp.test/sso"));
+        console
+            .post(
+                "/admin/t/acme/connections/saml",
+                &[("slug", slug), ("metadata_xml", &xml)],
+            )
+            .await
+            .redirects_to(&format!(
+                "/admin/t/acme/connections/{slug}?done=connection-added"
+            ));
+        let page = console
+            .get(&format!("/admin/t/acme/connections/{slug}"))
+            .await;
+        page.ok();
+        page.has(&format!("https://{slug}.idp.test/sso"));
+    }
+
     // Refusals, next to the form, with what was typed kept.
     for (fields, status, message) in [
         (

@@ -1899,6 +1899,17 @@ fn stale_flag_and_unflag_are_sent() {
                 .ok_or(format!("{kinds:?}"))
         })
         .await;
+        // Each event's copy of the user matches the change it reports.
+        let stale_in = |kind: &str| {
+            let d = r
+                .of_user(user)
+                .into_iter()
+                .find(|d| d.kind == kind)
+                .unwrap();
+            d.body["data"]["user"]["stale"].clone()
+        };
+        assert_eq!(stale_in("user.flagged_stale"), true);
+        assert_eq!(stale_in("user.unflagged"), false);
         r.assert_clean();
     });
 }

@@ -334,6 +334,24 @@ async fn wrong_nonce_and_at_hash_are_refused() {
     refused(&s, &flow, rs256(&s, &c), "at_hash_mismatch").await;
 }
 
+/// Two sign-ins in flight in one browser (two tabs) both complete: finishing one expires
+/// only its own binding cookie.
+#[tokio::test]
+async fn two_sign_ins_in_flight_in_one_browser_both_complete() {
+    let s = setup().await;
+    let first = start(&s.app, "op").await;
+    let second = start(&s.app, "op").await;
+    let c = claims(&s.op, &first);
+    assert_eq!(complete(&s, &first, rs256(&s, &c)).await, 303);
+    let c = claims(&s.op, &second);
+    assert_eq!(
+        complete(&s, &second, rs256(&s, &c)).await,
+        303,
+        "{}",
+        s.app.last_reason("acme")
+    );
+}
+
 #[tokio::test]
 async fn state_is_single_use_and_bound_to_the_browser() {
     let s = setup().await;
@@ -522,6 +540,43 @@ async fn unverified_email_does_not_link_to_an_existing_account() {
         403
     );
     assert_eq!(s.app.last_reason("acme"), "email_not_verified");
+}
+
+/// An address the provider calls unverified never becomes an account: it would be trusted
+/// from then on (forward-auth headers, admin grants by email, later email matches).
+#[tokio::test]
+async fn unverified_email_creates_no_account_and_no_admin() {
+    let s = setup().await;
+    s.app
+        .with_db(|c| {
+            ssogate::service::admin::access::grant(c, "acme", "ada@acme.test", "test", now())
+        })
+        .unwrap();
+    let flow = start(&s.app, "op").await;
+    let mut c = claims(&s.op, &flow);
+    c["email_verified"] = json!(false);
+    refused(&s, &flow, rs256(&s, &c), "email_not_verified").await;
+    assert!(s.app.users("acme").is_empty());
+    let console = s
+        .app
+        .client
+        .get(s.app.url("/admin/sso"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        console.headers()["location"],
+        "/admin/login",
+        "no SSO session to hand off"
+    );
+    assert!(console.headers().get("set-cookie").is_none());
+    // Verified, the same person signs in (and is the admin the grant names).
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        303
+    );
+    assert_eq!(s.app.users("acme").len(), 1);
 }
 
 #[tokio::test]

@@ -815,3 +815,33 @@ async fn expired_pending_requests_and_removed_connections() {
         .unwrap();
     assert_refused(&app, &r.signed(&idp), Some(&rs), "connection_removed").await;
 }
+
+/// Two sign-ins in flight in one browser (two tabs): finishing the first expires only its
+/// own binding cookie, so the second still completes.
+#[tokio::test]
+async fn two_sign_ins_in_flight_in_one_browser_both_complete() {
+    let (app, idp) = setup().await;
+    let (first, first_rs) = fresh(&app, &idp).await;
+    let (second, second_rs) = fresh(&app, &idp).await;
+    let res = app
+        .post_acs(T, C, &first.signed(&idp), Some(&first_rs))
+        .await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason(T));
+    let expired: Vec<_> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|c| c.starts_with(ssogate::service::login::SAML_BINDING_PREFIX))
+        .collect();
+    let own = ssogate::service::login::binding_cookie_name(
+        ssogate::service::login::SAML_BINDING_PREFIX,
+        &first_rs,
+    );
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert!(expired[0].starts_with(&format!("{own}=")), "{expired:?}");
+    let res = app
+        .post_acs(T, C, &second.signed(&idp), Some(&second_rs))
+        .await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason(T));
+}

@@ -323,10 +323,34 @@ fn unverified_email_never_links() {
         reason(&decide(&policy(true, &["x.com"], false), "sub", &c, &cands)),
         Some(Reason::EmailNotVerified)
     );
-    // Creating a new account with it is still allowed.
+    // Nor does it create an account: the address would be trusted from then on.
+    assert_eq!(
+        reason(&decide(
+            &policy(true, &[], false),
+            "sub",
+            &c,
+            &Candidates::default()
+        )),
+        Some(Reason::EmailNotVerified)
+    );
+    assert_eq!(
+        reason(&decide(
+            &policy(true, &["x.com"], false),
+            "sub",
+            &c,
+            &Candidates::default()
+        )),
+        Some(Reason::EmailNotVerified)
+    );
+    // A user already linked to the subject still signs in (the link, not the email, is
+    // what identifies them).
+    let linked = Candidates {
+        by_link: cand(user(3, "a@x.com", None), Some("sub")),
+        ..Default::default()
+    };
     assert!(matches!(
-        decide(&policy(true, &[], false), "sub", &c, &Candidates::default()),
-        Decision::Create(_)
+        decide(&policy(true, &["x.com"], false), "sub", &c, &linked),
+        Decision::SignIn { .. }
     ));
 }
 

@@ -122,9 +122,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(domains::add)
         .service(domains::remove)
         .service(connections::list)
-        // Pasted IdP metadata can be far larger than the 16 KiB other forms are held to.
+        // Pasted IdP metadata can be far larger than the 16 KiB other forms are held to. The
+        // guard is on the resource, so a GET falls through to `show` (a connection may be
+        // called `saml`).
         .service(
             web::resource("/admin/t/{tenant}/connections/saml")
+                .guard(actix_web::guard::Post())
                 .app_data(web::FormConfig::default().limit(connections::MAX_METADATA_BYTES))
                 .route(web::post().to(connections::add_saml)),
         )

@@ -28,7 +28,8 @@ impl reqwest::dns::Resolve for PublicAddressesOnly {
             let usable: Vec<std::net::SocketAddr> = found
                 .into_iter()
                 .filter(|a| {
-                    !discovery::is_internal(a.ip()) || (allow_loopback && a.ip().is_loopback())
+                    !crate::protocol::address::is_internal(a.ip())
+                        || (allow_loopback && a.ip().is_loopback())
                 })
                 .collect();
             if usable.is_empty() {
@@ -50,6 +51,8 @@ pub fn http_client(
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(std::sync::Arc::new(PublicAddressesOnly { allow_loopback }))
+        // A proxy would resolve names itself, past the address filter: connect directly.
+        .no_proxy()
         .build()
 }
 

@@ -5,6 +5,7 @@ use url::Url;
 use super::error::{OidcError, err};
 use crate::domain::oidc::ProviderMetadata;
 use crate::domain::reason::Reason;
+use crate::protocol::address::is_internal;
 
 #[derive(Deserialize)]
 struct Document {
@@ -15,28 +16,6 @@ struct Document {
     userinfo_endpoint: Option<String>,
     response_types_supported: Option<Vec<String>>,
     code_challenge_methods_supported: Option<Vec<String>>,
-}
-
-/// Loopback, private, link-local or unspecified: nothing a provider may send us to.
-pub fn is_internal(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(ip) => {
-            ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-        }
-        std::net::IpAddr::V6(ip) => {
-            ip.is_loopback()
-                || ip.is_unspecified()
-                || (ip.segments()[0] & 0xfe00) == 0xfc00
-                || (ip.segments()[0] & 0xffc0) == 0xfe80
-                || ip
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_internal(std::net::IpAddr::V4(v4)))
-        }
-    }
 }
 
 fn internal_ip(host: &url::Host<&str>) -> bool {
@@ -156,6 +135,9 @@ mod tests {
             "https://127.0.0.1/t",
             "https://10.0.0.5/t",
             "https://169.254.169.254/latest",
+            "https://100.100.100.200/latest/meta-data",
+            "https://[64:ff9b::a9fe:a9fe]/latest",
+            "https://[::ffff:a9fe:a9fe]/latest",
             "https://[::1]/t",
             "http://localhost:8080/t",
         ] {
