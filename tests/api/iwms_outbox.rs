@@ -2005,17 +2005,7 @@ fn outbox_rows_of(c: &mut ssogate::storage::DbConnection, user: i64) -> Vec<i64>
 
 /// Signs `ada` (the OP's user, who has no IWMS ID claim mapped) in through OpenID Connect.
 async fn oidc_sign_in(app: &TestApp) -> reqwest::Response {
-    let res = app
-        .client
-        .get(app.url("/t/acme/login"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
-    let callback = app.url("/t/acme/oidc/okta/callback");
-    let back = crate::oidc_flow::follow(&app.client, authorize, &callback).await;
-    app.client.get(&back).send().await.unwrap()
+    crate::oidc_flow::sign_in(app, &app.url("/t/acme/oidc/okta/callback")).await
 }
 
 async fn oidc_app(

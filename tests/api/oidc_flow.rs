@@ -115,7 +115,7 @@ pub async fn connect_with(
 }
 
 /// Follows redirects by hand (the client keeps cookies) until one leaves for `stop_prefix`.
-pub async fn follow(client: &reqwest::Client, mut url: String, stop_prefix: &str) -> String {
+async fn follow(client: &reqwest::Client, mut url: String, stop_prefix: &str) -> String {
     for _ in 0..10 {
         if url.starts_with(stop_prefix) {
             return url;
@@ -157,6 +157,21 @@ pub async fn follow(client: &reqwest::Client, mut url: String, stop_prefix: &str
             .to_string();
     }
     panic!("too many redirects");
+}
+
+/// Starts a sign-in at tenant acme's login, follows it through the OP's login form and
+/// requests the callback it leads to: the callback's answer.
+pub async fn sign_in(app: &TestApp, callback: &str) -> reqwest::Response {
+    let res = app
+        .client
+        .get(app.url("/t/acme/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    let back = follow(&app.client, authorize, callback).await;
+    app.client.get(&back).send().await.unwrap()
 }
 
 async fn tenant_app() -> TestApp {
@@ -229,15 +244,7 @@ async fn provider_access_denied_is_a_clear_refusal() {
     let callback = app.url("/t/acme/oidc/okta/callback");
     let op = NodeOp::start(&callback, &["--error", "access_denied"]);
     connect(&app, &op, false).await;
-    let res = app
-        .client
-        .get(app.url("/t/acme/login"))
-        .send()
-        .await
-        .unwrap();
-    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
-    let back = follow(&app.client, authorize, &callback).await;
-    let res = app.client.get(&back).send().await.unwrap();
+    let res = sign_in(&app, &callback).await;
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("did not sign you in"));
     assert_eq!(app.last_reason("acme"), "op_error");

@@ -1498,3 +1498,220 @@ async fn entra_create_group_accepts_the_adscim_schema_urn() {
     assert_eq!(got["displayName"], "displayName");
     assert_eq!(got["externalId"], "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159");
 }
+
+// ----- RFC 7643/7644 conformance beyond the published sequences -----
+
+/// Attribute names are case-insensitive (RFC 7643 §2.1): a sub-attribute sent as
+/// `GivenName` replaces the stored `givenName`, and is returned as the schema spells it.
+#[tokio::test]
+async fn patch_sub_attribute_names_match_in_any_case() {
+    let app = acme().await;
+    let scim = entra(&app);
+    let id = scim
+        .create(
+            json!({"schemas": [USER, ENTERPRISE], "userName": "bob@acme.test",
+            "name": {"givenName": "Bob", "familyName": "B"},
+            "emails": [{"value": "bob@acme.test", "type": "work"}],
+            ENTERPRISE: {"manager": {"value": "42"}}}),
+        )
+        .await;
+    let path = format!("/Users/{id}");
+    let ops = [
+        json!({"op": "replace", "path": "name", "value": {"GivenName": "Robert"}}),
+        json!({"op": "replace", "value": {"name": {"FAMILYNAME": "Builder"}}}),
+        json!({"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"Value": "43"}}),
+        json!({"op": "add", "path": "emails[type eq \"work\"]", "value": {"Value": "robert@acme.test"}}),
+    ];
+    for op in ops {
+        let (s, u) = scim.patch(&path, patch_ops(json!([op]))).await;
+        assert_eq!(s, 200, "{op}: {u}");
+    }
+    let (s, u) = scim
+        .patch(
+            &path,
+            patch_ops(
+                json!([{"op": "replace", "value": {ENTERPRISE: {"manager": {"VALUE": "44"}}}}]),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{u}");
+
+    let got = scim.user(&id).await;
+    assert_eq!(
+        got["name"],
+        json!({"givenName": "Robert", "familyName": "Builder"}),
+        "{got}"
+    );
+    assert_eq!(got[ENTERPRISE]["manager"], json!({"value": "44"}), "{got}");
+    assert_eq!(
+        got["emails"],
+        json!([{"value": "robert@acme.test", "type": "work"}]),
+        "{got}"
+    );
+    assert_eq!(user_view(&app, &id).first_name.as_deref(), Some("Robert"));
+    assert_eq!(user_view(&app, &id).email, "robert@acme.test");
+}
+
+/// Members are identified by `value` (and `type`); `display` and `$ref` are what GET
+/// returned, not criteria (RFC 7644 §3.5.2.2).
+#[tokio::test]
+async fn group_member_remove_by_value_ignores_display_and_ref() {
+    let app = acme().await;
+    let scim = okta(&app);
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        ids.push(
+            scim.create(json!({"schemas": [USER], "userName": format!("u{n}@acme.test")}))
+                .await,
+        );
+    }
+    let members: Vec<Value> = ids.iter().map(|i| json!({"value": i})).collect();
+    let gid = scim
+        .create_group(json!({"schemas": [GROUP], "displayName": "Eng", "members": members}))
+        .await;
+    let gpath = format!("/Groups/{gid}");
+    let full_ref = scim.scim.url(&format!("/Users/{}", ids[2]));
+    let removals = [
+        json!({"value": ids[0], "display": "Someone Else"}),
+        json!({"value": ids[1], "$ref": format!("/Users/{}", ids[1])}),
+        json!({"value": ids[2], "$ref": full_ref, "type": "User", "display": "anything"}),
+        json!({"value": ids[3], "$ref": null}),
+    ];
+    for (i, r) in removals.into_iter().enumerate() {
+        let (s, body) = scim
+            .patch(
+                &gpath,
+                patch_ops(json!([{"op": "remove", "path": "members", "value": [r]}])),
+            )
+            .await;
+        assert_eq!((s, &body), (204, &Value::Null), "{r}");
+        let left: Vec<&str> = ids[i + 1..].iter().map(String::as_str).collect();
+        assert_eq!(member_ids(&scim.group(&gid).await), sorted(&left), "{r}");
+    }
+
+    // Nothing left to match on: refused rather than matching every member.
+    for r in [
+        json!({"display": "u5@acme.test"}),
+        json!({"$ref": "/Users/1"}),
+    ] {
+        let (s, e) = scim
+            .patch(
+                &gpath,
+                patch_ops(json!([{"op": "remove", "path": "members", "value": [r]}])),
+            )
+            .await;
+        assert_eq!(s, 400, "{r}: {e}");
+        assert_eq!(e["scimType"], "invalidValue", "{e}");
+    }
+    assert_eq!(member_ids(&scim.group(&gid).await), sorted(&[&ids[4]]));
+}
+
+/// `attributes` and `excludedAttributes` take fully qualified names (RFC 7644 §3.10); the
+/// URN holds dots (`2.0`), so it must not be cut at the first one.
+#[tokio::test]
+async fn urn_qualified_member_attributes_return_members() {
+    let app = acme().await;
+    let scim = entra(&app);
+    let uid = scim
+        .create(json!({"schemas": [USER], "userName": "m@acme.test"}))
+        .await;
+    let gid = scim
+        .create_group(
+            json!({"schemas": [GROUP], "displayName": "Eng", "members": [{"value": uid}]}),
+        )
+        .await;
+    let members = format!("{GROUP}:members");
+    let (s, g) = scim
+        .get(&format!("/Groups/{gid}?attributes={members}"))
+        .await;
+    assert_eq!(s, 200, "{g}");
+    assert_eq!(member_ids(&g), sorted(&[&uid]), "{g}");
+    assert_eq!(g.get("displayName"), None, "{g}");
+
+    let (_, g) = scim
+        .get(&format!("/Groups/{gid}?attributes={members}.value"))
+        .await;
+    assert_eq!(g["members"], json!([{"value": uid}]), "{g}");
+
+    let (_, list) = scim
+        .get(&format!("/Groups?attributes={}", members.to_uppercase()))
+        .await;
+    assert_eq!(member_ids(&list["Resources"][0]), sorted(&[&uid]), "{list}");
+
+    let (_, g) = scim
+        .get(&format!("/Groups/{gid}?attributes={GROUP}:displayName"))
+        .await;
+    assert_eq!(g["displayName"], "Eng");
+    assert_eq!(g.get("members"), None, "{g}");
+    let (_, g) = scim
+        .get(&format!("/Groups/{gid}?excludedAttributes={members}"))
+        .await;
+    assert_eq!(g["displayName"], "Eng");
+    assert_eq!(g.get("members"), None, "{g}");
+}
+
+/// Several sub-attributes of one multi-valued attribute are returned together, and the
+/// whole attribute wins over any of its sub-attributes.
+#[tokio::test]
+async fn attributes_with_several_sub_attributes_add_up() {
+    let app = acme().await;
+    let scim = entra(&app);
+    let emails = json!([{"value": "w@acme.test", "type": "work", "primary": true},
+                        {"value": "h@acme.test", "type": "home"}]);
+    let id = scim
+        .create(
+            json!({"schemas": [USER], "userName": "w@acme.test", "emails": emails,
+                       "name": {"givenName": "W", "familyName": "X", "middleName": "Y"}}),
+        )
+        .await;
+    let path = |attrs: &str| format!("/Users/{id}?attributes={attrs}");
+
+    let (s, u) = scim
+        .get(&path(
+            "emails.value,emails.type,name.givenName,name.familyName",
+        ))
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(
+        u["emails"],
+        json!([{"value": "w@acme.test", "type": "work"}, {"value": "h@acme.test", "type": "home"}]),
+        "{u}"
+    );
+    assert_eq!(
+        u["name"],
+        json!({"givenName": "W", "familyName": "X"}),
+        "{u}"
+    );
+    for attrs in ["emails,emails.value", "emails.value,emails"] {
+        let (_, u) = scim.get(&path(attrs)).await;
+        assert_eq!(u["emails"], emails, "{attrs}: {u}");
+    }
+}
+
+/// Schema URNs are case-insensitive in filters too, as they are in PATCH paths.
+#[tokio::test]
+async fn filter_with_an_upper_case_urn_prefix_works() {
+    let app = acme().await;
+    let scim = okta(&app);
+    let id = scim
+        .create(json!({"schemas": [USER], "userName": "x@acme.test"}))
+        .await;
+    let filter = enc("URN:ietf:params:scim:schemas:core:2.0:User:userName eq \"x@acme.test\"");
+    let (s, list) = scim.get(&format!("/Users?filter={filter}")).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["totalResults"], json!(1), "{list}");
+    assert_eq!(list["Resources"][0]["id"], id.as_str());
+}
+
+/// Canonical `type` values are not case-exact: a "Work" address is the work address.
+#[tokio::test]
+async fn sign_in_email_prefers_the_work_address_whatever_its_case() {
+    let app = acme().await;
+    let scim = entra(&app);
+    let id = scim
+        .create(json!({"schemas": [USER], "userName": "dana",
+            "emails": [{"value": "dana@home.test", "type": "home"},
+                       {"value": "dana@acme.test", "type": "Work"}]}))
+        .await;
+    assert_eq!(user_view(&app, &id).email, "dana@acme.test");
+}

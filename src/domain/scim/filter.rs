@@ -163,7 +163,10 @@ pub(crate) fn parse_path(word: &str) -> Result<AttrPath, FilterError> {
     };
     if !name_ok(attr)
         || sub.is_some_and(|s| !name_ok(s))
-        || uri.as_deref().is_some_and(|u| !u.starts_with("urn:"))
+        // URNs are case-insensitive (RFC 8141), as schema URIs are matched everywhere else.
+        || uri
+            .as_deref()
+            .is_some_and(|u| !u.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")))
     {
         return fail(format!(
             "`{}` is not an attribute path",
@@ -436,6 +439,8 @@ mod tests {
             ("manager", Some("value"))
         );
         assert_eq!(value, Value::Str("a\"bé".into()));
+        let upper = parse(r#"URN:ietf:params:scim:schemas:core:2.0:User:userName eq "x""#);
+        assert!(upper.is_ok(), "{upper:?}");
     }
 
     #[test]

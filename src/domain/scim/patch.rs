@@ -4,7 +4,7 @@
 //! PATCH can never store what a PUT could not.
 use serde_json::{Map, Value};
 
-use super::error::ScimError;
+use super::error::{ScimError, quote};
 use super::eval;
 use super::normalize;
 use super::path::{PatchPath, Resolved, parse_patch_path};
@@ -278,16 +278,40 @@ fn push_values(list: &mut Vec<Value>, new: Vec<Value>) {
     }
 }
 
-/// Whether every sub-attribute given in `wanted` has the same value in `element`.
-fn same_value(attr: &schema::Attr, wanted: &Value, element: &Value) -> bool {
-    let Some(w) = wanted.as_object() else {
-        return false;
+/// The sub-attributes of `wanted` that identify a value to remove: read-only ones
+/// (`display`) and `$ref` (derived from `value`) are echoes of what GET returned, not
+/// criteria (RFC 7644 §3.5.2.2); a null constrains nothing (Entra ID sends `"$ref": null`).
+fn criteria<'a>(
+    attr: &schema::Attr,
+    wanted: &'a Value,
+) -> Result<Vec<(&'static schema::Attr, &'a Value)>, ScimError> {
+    let name = attr.name;
+    let bad = || {
+        ScimError::invalid_value(format!(
+            "remove from `{name}` by value takes objects of sub-attributes"
+        ))
     };
-    // Entra ID sends `"$ref": null` beside the value: a null constrains nothing.
-    w.iter().filter(|(_, v)| !v.is_null()).all(|(k, wv)| {
-        let Some(sub) = schema::find(attr.sub, k) else {
-            return false;
-        };
+    let w = wanted.as_object().ok_or_else(bad)?;
+    let mut out = Vec::new();
+    for (k, v) in w.iter().filter(|(_, v)| !v.is_null()) {
+        let sub = schema::find(attr.sub, k).ok_or_else(|| {
+            ScimError::invalid_value(format!("`{name}` has no sub-attribute `{}`", quote(k)))
+        })?;
+        if sub.mutability != Mutability::ReadOnly && sub.name != "$ref" {
+            out.push((sub, v));
+        }
+    }
+    if out.is_empty() {
+        return Err(ScimError::invalid_value(format!(
+            "remove from `{name}` by value needs the `value` of each value to remove"
+        )));
+    }
+    Ok(out)
+}
+
+/// Whether `element` has the value of every criterion (with the schema's case rules).
+fn same_value(criteria: &[(&'static schema::Attr, &Value)], element: &Value) -> bool {
+    criteria.iter().all(|(sub, wv)| {
         let ev = element.get(sub.name);
         match (wv, ev) {
             (Value::String(a), Some(Value::String(b))) if !sub.case_exact => {
@@ -296,19 +320,40 @@ fn same_value(attr: &schema::Attr, wanted: &Value, element: &Value) -> bool {
             (a, Some(b)) if sub.ty == Type::Boolean => {
                 normalize::boolean(a) == normalize::boolean(b)
             }
-            (a, Some(b)) => a == b,
+            (a, Some(b)) => *a == b,
             (_, None) => false,
         }
     })
 }
 
+/// Spells the sub-attribute names of a complex value (or of each value of a multi-valued
+/// one) as the schema does, so `{"GivenName": …}` replaces the stored `givenName` rather
+/// than sitting beside it. Unknown names are kept for the re-validation to refuse.
+fn canonical_keys(attr: &schema::Attr, v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, sv)| {
+                    let name = schema::find(attr.sub, k).map_or(k.as_str(), |s| s.name);
+                    (name.to_owned(), sv.clone())
+                })
+                .collect(),
+        ),
+        Value::Array(items) if attr.multi => {
+            Value::Array(items.iter().map(|i| canonical_keys(attr, i)).collect())
+        }
+        _ => v.clone(),
+    }
+}
+
+/// Sets the sub-attributes given in `patch` (a null removes one); names match
+/// case-insensitively (RFC 7643 §2.1), so the value sent replaces the stored one.
 fn merge_into(target: &mut Value, patch: &Value) {
     match (target.as_object_mut(), patch.as_object()) {
         (Some(t), Some(p)) => {
             for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
+                t.retain(|have, _| !have.eq_ignore_ascii_case(k));
+                if !v.is_null() {
                     t.insert(k.clone(), v.clone());
                 }
             }
@@ -323,10 +368,14 @@ fn apply_one(
     path: &PatchPath,
     value: Option<&Value>,
 ) -> Result<(), ScimError> {
+    let t = path.target;
+    let canonical = value
+        .filter(|_| t.sub.is_none() && t.attr.ty == Type::Complex)
+        .map(|v| canonical_keys(t.attr, v));
+    let value = canonical.as_ref().or(value);
     if check_mutability(doc, op, path, value)? {
         return Ok(());
     }
-    let t = path.target;
     let c = container(doc, &t)?;
     if op != OpKind::Remove && value.is_none() {
         return Err(ScimError::invalid_value(format!(
@@ -360,19 +409,15 @@ fn plain(
         (OpKind::Remove, None) => {
             match (t.attr.multi, value) {
                 // Entra ID: {"op":"Remove","path":"members","value":[{"value":"id"}]}: the
-                // values whose given sub-attributes all match (with the schema's case rules).
+                // values matching every criterion each given value carries.
                 (true, Some(v)) if !v.is_null() => {
                     let drop = as_items(name, v)?;
-                    if drop
+                    let drop = drop
                         .iter()
-                        .any(|d| d.as_object().is_none_or(|o| o.values().all(Value::is_null)))
-                    {
-                        return Err(ScimError::invalid_value(format!(
-                            "remove from `{name}` by value takes objects of sub-attributes"
-                        )));
-                    }
+                        .map(|d| criteria(t.attr, d))
+                        .collect::<Result<Vec<_>, _>>()?;
                     if let Some(Value::Array(list)) = c.get_mut(name) {
-                        list.retain(|e| !drop.iter().any(|d| same_value(t.attr, d, e)));
+                        list.retain(|e| !drop.iter().any(|d| same_value(d, e)));
                         if list.is_empty() {
                             c.remove(name);
                         }

@@ -119,28 +119,50 @@ impl ListQuery {
     }
 }
 
-/// Matches `name` (`emails`, `name.givenName`, `urn:…:User:employeeNumber`) against a
-/// resource key and optional sub-key, case-insensitively.
-fn names(raw: &str, rs: &ResourceSchema) -> (Option<&'static str>, String, Option<String>) {
+/// An `attributes` / `excludedAttributes` entry resolved against a resource's schemas.
+#[derive(Debug, PartialEq)]
+enum Name {
+    /// A schema URN on its own: all of the core attributes, or the whole extension.
+    Schema(Option<&'static str>),
+    /// An attribute (of the core when `ext` is None), optionally one sub-attribute of it.
+    Attr {
+        ext: Option<&'static str>,
+        attr: String,
+        sub: Option<String>,
+    },
+}
+
+/// Resolves `emails`, `name.givenName`, `urn:…:core:2.0:Group:members.value` or
+/// `urn:…:enterprise:2.0:User:employeeNumber`. The URN is matched against the schema's own
+/// (case-insensitively): it contains dots (`2.0`), so no split on `.` can find it.
+fn names(raw: &str, rs: &ResourceSchema) -> Name {
     let mut rest = raw;
     let mut ext = None;
     for uri in rs.schema_uris() {
-        if raw
+        let in_core = (uri != rs.core).then_some(uri);
+        if !raw
             .get(..uri.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(uri))
         {
-            if raw.len() == uri.len() {
-                return (Some(uri), String::new(), None);
-            }
-            if raw.as_bytes()[uri.len()] == b':' {
-                rest = &raw[uri.len() + 1..];
-                ext = (uri != rs.core).then_some(uri);
-            }
+            continue;
+        }
+        if raw.len() == uri.len() {
+            return Name::Schema(in_core);
+        }
+        if raw.as_bytes()[uri.len()] == b':' {
+            rest = &raw[uri.len() + 1..];
+            ext = in_core;
+            break;
         }
     }
-    match rest.split_once('.') {
-        Some((a, s)) => (ext, a.to_owned(), Some(s.to_owned())),
-        None => (ext, rest.to_owned(), None),
+    let (attr, sub) = match rest.split_once('.') {
+        Some((a, s)) => (a, Some(s.to_owned())),
+        None => (rest, None),
+    };
+    Name::Attr {
+        ext,
+        attr: attr.to_owned(),
+        sub,
     }
 }
 
@@ -150,88 +172,143 @@ fn key_of(obj: &Map<String, Value>, name: &str) -> Option<String> {
 
 const ALWAYS: &[&str] = &["id", "schemas"];
 
-/// Applies the projection; `id` and `schemas` are always returned.
-pub fn project(resource: Value, p: &Projection, rs: &ResourceSchema) -> Value {
-    let Value::Object(full) = resource else {
-        return resource;
+/// What `attributes` asks of one attribute: all of it, or some of its sub-attributes.
+/// Several entries for one attribute add up; the whole attribute wins.
+enum Pick {
+    Whole,
+    Subs(Vec<String>),
+}
+
+struct Picked {
+    ext: Option<&'static str>,
+    key: String,
+    pick: Pick,
+}
+
+fn add_pick(picks: &mut Vec<Picked>, ext: Option<&'static str>, key: String, sub: Option<String>) {
+    let Some(p) = picks.iter_mut().find(|p| p.ext == ext && p.key == key) else {
+        let pick = sub.map_or(Pick::Whole, |s| Pick::Subs(vec![s]));
+        picks.push(Picked { ext, key, pick });
+        return;
     };
-    if !p.attributes.is_empty() {
-        let mut out = Map::new();
-        for k in ALWAYS {
-            if let Some(v) = full.get(*k) {
-                out.insert((*k).to_owned(), v.clone());
-            }
-        }
-        for raw in &p.attributes {
-            let (ext, attr, sub) = names(raw, rs);
-            let source = match ext {
-                Some(u) => match full.get(u).and_then(Value::as_object) {
-                    Some(o) => o,
-                    None => continue,
-                },
-                None => &full,
-            };
-            if attr.is_empty() {
-                if let Some(u) = ext {
-                    out.insert(u.to_owned(), full[u].clone());
-                }
-                continue;
-            }
-            let Some(k) = key_of(source, &attr) else {
-                continue;
-            };
-            let picked = match &sub {
-                None => source[&k].clone(),
-                Some(s) => match &source[&k] {
-                    Value::Object(o) => match key_of(o, s) {
-                        Some(sk) => Value::Object(Map::from_iter([(sk.clone(), o[&sk].clone())])),
-                        None => continue,
-                    },
-                    Value::Array(items) => Value::Array(
-                        items
-                            .iter()
-                            .filter_map(|i| {
-                                let o = i.as_object()?;
-                                let sk = key_of(o, s)?;
-                                Some(Value::Object(Map::from_iter([(
-                                    sk.clone(),
-                                    o[&sk].clone(),
-                                )])))
-                            })
-                            .collect(),
-                    ),
-                    _ => continue,
-                },
-            };
-            let target = match ext {
-                Some(u) => out
-                    .entry(u.to_owned())
-                    .or_insert_with(|| Value::Object(Map::new()))
-                    .as_object_mut(),
-                None => Some(&mut out),
-            };
-            if let Some(t) = target {
-                match (t.get_mut(&k), picked) {
-                    (Some(Value::Object(have)), Value::Object(more)) => have.extend(more),
-                    (_, v) => {
-                        t.insert(k, v);
-                    }
-                }
-            }
-        }
-        return Value::Object(out);
+    match (&mut p.pick, sub) {
+        (Pick::Whole, _) => {}
+        (Pick::Subs(subs), Some(s)) => subs.push(s),
+        (pick, None) => *pick = Pick::Whole,
     }
-    let mut out = full;
-    for raw in &p.excluded {
-        let (ext, attr, sub) = names(raw, rs);
+}
+
+/// The requested sub-attributes of a complex value, or of each value of a multi-valued one;
+/// None when nothing requested is there.
+fn subset(v: &Value, subs: &[String]) -> Option<Value> {
+    let keep = |o: &Map<String, Value>| {
+        let m: Map<String, Value> = o
+            .iter()
+            .filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (!m.is_empty()).then_some(Value::Object(m))
+    };
+    match v {
+        Value::Object(o) => keep(o),
+        Value::Array(items) => {
+            let l: Vec<Value> = items
+                .iter()
+                .filter_map(|i| i.as_object().and_then(keep))
+                .collect();
+            (!l.is_empty()).then_some(Value::Array(l))
+        }
+        _ => None,
+    }
+}
+
+fn is_extension(rs: &ResourceSchema, key: &str) -> bool {
+    rs.extension(key).is_some()
+}
+
+/// `attributes`: only what is asked, plus `id` and `schemas`.
+fn keep_only(full: &Map<String, Value>, attributes: &[String], rs: &ResourceSchema) -> Value {
+    let mut whole_schemas = Vec::new();
+    let mut picks = Vec::new();
+    for raw in attributes {
+        match names(raw, rs) {
+            Name::Schema(ext) => whole_schemas.push(ext),
+            Name::Attr { ext, attr, sub } => {
+                let source = match ext {
+                    Some(u) => full.get(u).and_then(Value::as_object),
+                    None => Some(full),
+                };
+                if let Some(key) = source.and_then(|s| key_of(s, &attr)) {
+                    add_pick(&mut picks, ext, key, sub);
+                }
+            }
+        }
+    }
+    let mut out = Map::new();
+    for k in ALWAYS {
+        if let Some(v) = full.get(*k) {
+            out.insert((*k).to_owned(), v.clone());
+        }
+    }
+    for Picked { ext, key, pick } in picks {
+        let source = match ext {
+            Some(u) => full.get(u).and_then(Value::as_object),
+            None => Some(full),
+        };
+        let Some(v) = source.and_then(|s| s.get(&key)) else {
+            continue;
+        };
+        let v = match pick {
+            Pick::Whole => v.clone(),
+            Pick::Subs(subs) => match subset(v, &subs) {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        let target = match ext {
+            Some(u) => out
+                .entry(u.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut(),
+            None => Some(&mut out),
+        };
+        if let Some(t) = target {
+            t.insert(key, v);
+        }
+    }
+    for ext in whole_schemas {
+        match ext {
+            Some(u) => {
+                if let Some(v) = full.get(u) {
+                    out.insert(u.to_owned(), v.clone());
+                }
+            }
+            None => {
+                for (k, v) in full.iter().filter(|(k, _)| !is_extension(rs, k)) {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// `excludedAttributes`: all but what is excluded; `id` and `schemas` stay.
+fn drop_excluded(mut out: Map<String, Value>, excluded: &[String], rs: &ResourceSchema) -> Value {
+    for raw in excluded {
+        let (ext, attr, sub) = match names(raw, rs) {
+            Name::Schema(Some(u)) => {
+                out.remove(u);
+                continue;
+            }
+            // The core cannot go: `id` and `schemas` are always returned.
+            Name::Schema(None) => continue,
+            Name::Attr { ext, attr, sub } => (ext, attr, sub),
+        };
         if ext.is_none() && ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(&attr)) && sub.is_none() {
             continue;
         }
         let container = match ext {
-            Some(u) if attr.is_empty() => {
-                out.remove(u);
-                continue;
-            }
             Some(u) => match out.get_mut(u).and_then(Value::as_object_mut) {
                 Some(o) => o,
                 None => continue,
@@ -267,16 +344,29 @@ pub fn project(resource: Value, p: &Projection, rs: &ResourceSchema) -> Value {
     Value::Object(out)
 }
 
-/// Whether the projection asks for `name` at all (to skip loading group members).
-pub fn wants(p: &Projection, name: &str) -> bool {
+/// Applies the projection; `id` and `schemas` are always returned.
+pub fn project(resource: Value, p: &Projection, rs: &ResourceSchema) -> Value {
+    let Value::Object(full) = resource else {
+        return resource;
+    };
     if !p.attributes.is_empty() {
-        return p.attributes.iter().any(|a| {
-            a.split('.')
-                .next()
-                .is_some_and(|h| h.eq_ignore_ascii_case(name))
+        return keep_only(&full, &p.attributes, rs);
+    }
+    drop_excluded(full, &p.excluded, rs)
+}
+
+/// Whether the projection asks for the core attribute `name` at all (to skip loading group
+/// members); URN-qualified names count.
+pub fn wants(p: &Projection, rs: &ResourceSchema, name: &str) -> bool {
+    if !p.attributes.is_empty() {
+        return p.attributes.iter().any(|a| match names(a, rs) {
+            Name::Schema(ext) => ext.is_none(),
+            Name::Attr { ext, attr, .. } => ext.is_none() && attr.eq_ignore_ascii_case(name),
         });
     }
-    !p.excluded.iter().any(|a| a.eq_ignore_ascii_case(name))
+    !p.excluded.iter().any(|a| {
+        matches!(names(a, rs), Name::Attr { ext: None, attr, sub: None } if attr.eq_ignore_ascii_case(name))
+    })
 }
 
 #[cfg(test)]
@@ -313,14 +403,72 @@ mod tests {
         assert_eq!(r.get("name"), None);
         assert_eq!(r["id"], "1");
         assert_eq!(r["emails"], json!([{"value": "a@b.c"}]));
+        let g = &crate::domain::scim::schema::GROUP_RESOURCE;
         assert!(!wants(
             &Projection::from_params(None, Some("members")),
+            g,
             "members"
         ));
         assert!(wants(
             &Projection::from_params(Some("members.value"), None),
+            g,
             "members"
         ));
+    }
+
+    #[test]
+    fn urn_qualified_names_are_split_at_the_schema() {
+        let g = &crate::domain::scim::schema::GROUP_RESOURCE;
+        for a in [
+            "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+            "URN:ietf:params:scim:schemas:core:2.0:group:members.value",
+            "urn:ietf:params:scim:schemas:core:2.0:Group",
+        ] {
+            assert!(
+                wants(&Projection::from_params(Some(a), None), g, "members"),
+                "{a}"
+            );
+        }
+        assert!(!wants(
+            &Projection::from_params(
+                Some("urn:ietf:params:scim:schemas:core:2.0:Group:displayName"),
+                None
+            ),
+            g,
+            "members"
+        ));
+        assert!(!wants(
+            &Projection::from_params(
+                None,
+                Some("urn:ietf:params:scim:schemas:core:2.0:Group:members")
+            ),
+            g,
+            "members"
+        ));
+        let p = Projection::from_params(Some("urn:ietf:params:scim:schemas:core:2.0:User"), None);
+        let r = project(user(), &p, &USER_RESOURCE);
+        assert_eq!(r["userName"], "u");
+        assert_eq!(r.get(ENTERPRISE_USER), None);
+    }
+
+    #[test]
+    fn sub_attributes_of_one_attribute_add_up() {
+        let two = json!({"id": "1", "emails": [{"value": "a@b.c", "type": "work", "primary": true}, {"value": "d@e.f"}]});
+        let p = Projection::from_params(Some("emails.value,EMAILS.type"), None);
+        assert_eq!(
+            project(two.clone(), &p, &USER_RESOURCE)["emails"],
+            json!([{"value": "a@b.c", "type": "work"}, {"value": "d@e.f"}])
+        );
+        for whole in ["emails,emails.value", "emails.value,emails"] {
+            let p = Projection::from_params(Some(whole), None);
+            assert_eq!(
+                project(two.clone(), &p, &USER_RESOURCE)["emails"],
+                two["emails"],
+                "{whole}"
+            );
+        }
+        let p = Projection::from_params(Some("emails.display"), None);
+        assert_eq!(project(two, &p, &USER_RESOURCE).get("emails"), None);
     }
 
     #[test]

@@ -198,7 +198,14 @@ fn sign_in_email(emails: &[EmailValue], user_name: &str) -> Result<EmailAddress,
     let pick = emails
         .iter()
         .find(|e| e.primary)
-        .or_else(|| emails.iter().find(|e| e.kind.as_deref() == Some("work")))
+        // Canonical values are not case-exact: Entra ID and others send "Work".
+        .or_else(|| {
+            emails.iter().find(|e| {
+                e.kind
+                    .as_deref()
+                    .is_some_and(|k| k.eq_ignore_ascii_case("work"))
+            })
+        })
         .or_else(|| emails.first());
     match pick {
         Some(e) => EmailAddress::parse(&e.value).map_err(|_| {
@@ -361,6 +368,10 @@ mod tests {
         assert_eq!(user_name_key(&f.user_name), "bob@acme.com");
         let f = UserFields::from_body(&body(), None).unwrap();
         assert_eq!(f.iwms_id, None, "no IWMS attribute configured");
+        let mut b = body();
+        b["emails"][1]["type"] = json!("Work");
+        let f = UserFields::from_body(&b, None).unwrap();
+        assert_eq!(f.email.as_str(), "bob@acme.com", "type values ignore case");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn rendered(
     p: &Projection,
 ) -> Result<Value> {
     let g = scim_groups::get(conn, ctx.tenant.id, id)?.ok_or_else(not_found)?;
-    let members = if wants(p, "members") {
+    let members = if wants(p, &GROUP_RESOURCE, "members") {
         Some(scim_groups::members(conn, ctx.tenant.id, id)?)
     } else {
         None
@@ -68,7 +68,7 @@ pub fn page(
     if limit == 0 || offset >= total {
         return Ok((total, Vec::new()));
     }
-    let with_members = wants(&q.projection, "members");
+    let with_members = wants(&q.projection, &GROUP_RESOURCE, "members");
     let groups = scim_groups::page(conn, ctx.tenant.id, filter, offset, limit)?;
     let mut members = if with_members {
         let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();

@@ -255,3 +255,63 @@ fn too_many_values_are_refused_before_anything_is_applied() {
     .unwrap_err();
     assert!(e.detail.contains("at most"), "{e}");
 }
+
+#[test]
+fn sub_attributes_sent_in_another_case_replace_the_stored_ones() {
+    let mut u = user();
+    u[ENTERPRISE_USER] = json!({"manager": {"value": "42"}});
+    let d = run(
+        u,
+        ops(json!([
+            {"op": "replace", "path": "name", "value": {"GivenName": "Robert"}},
+            {"op": "replace", "value": {"name": {"FAMILYNAME": "Builder"}}},
+            {"op": "replace", "path": format!("{ENTERPRISE_USER}:manager"), "value": {"Value": "43"}},
+            {"op": "add", "path": "emails[type eq \"work\"]", "value": {"Value": "robert@acme.com"}}
+        ])),
+        &USER_RESOURCE,
+    )
+    .unwrap();
+    assert_eq!(
+        d["name"],
+        json!({"givenName": "Robert", "familyName": "Builder"})
+    );
+    assert_eq!(d[ENTERPRISE_USER]["manager"], json!({"value": "43"}));
+    assert_eq!(
+        d["emails"],
+        json!([{"value": "robert@acme.com", "type": "work", "primary": true}])
+    );
+}
+
+#[test]
+fn members_are_removed_by_value_whatever_display_or_ref_says() {
+    let g = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "3", "displayName": "Eng",
+                   "members": [{"value": "1", "display": "a"}, {"value": "2"}, {"value": "5", "type": "User"}]});
+    let d = run(
+        g.clone(),
+        ops(json!([{"op": "remove", "path": "members", "value": [
+            {"value": "1", "display": "someone else"},
+            {"value": "2", "$ref": "/Users/2"},
+            {"value": "5", "type": "user", "$ref": "https://sso.test/t/acme/scim/v2/Users/5"}
+        ]}])),
+        &GROUP_RESOURCE,
+    )
+    .unwrap();
+    assert_eq!(d.get("members"), None, "{d}");
+    for bad in [
+        json!({"display": "a"}),
+        json!({"$ref": "/Users/1"}),
+        json!({"value": "1", "shoeSize": 9}),
+    ] {
+        let e = run(
+            g.clone(),
+            ops(json!([{"op": "remove", "path": "members", "value": [bad]}])),
+            &GROUP_RESOURCE,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.scim_type,
+            Some(crate::domain::scim::error::ScimType::InvalidValue),
+            "{bad}"
+        );
+    }
+}
