@@ -235,9 +235,14 @@ impl Deliverer {
         Ok((endpoint.clone(), read_secret(source)?))
     }
 
-    async fn deliver(&self, e: Claimed, feed: Result<(String, Vec<u8>), String>) {
+    async fn deliver(&self, mut e: Claimed, feed: Result<(String, Vec<u8>), String>) {
         let (id, attempts, tenant, user) =
             (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
+        if e.create_iwms && self.has_iwms_id(tenant, user).await {
+            // The user got an IWMS ID while the creation waited (SCIM, a sign-in): asking
+            // now would make a second account, so it goes out as a plain user.created.
+            e.create_iwms = false;
+        }
         let outcome = match feed {
             Ok((endpoint, secret)) => self.attempt(e, &endpoint, &secret).await,
             Err(error) => Outcome::Failed {
@@ -246,6 +251,18 @@ impl Deliverer {
             },
         };
         self.finish(id, attempts, outcome, tenant, user).await;
+    }
+
+    /// Unknown (the database failed) counts as no: the idempotency key still keeps a retry
+    /// from creating a second account.
+    async fn has_iwms_id(&self, tenant: TenantId, user: UserId) -> bool {
+        match storage::block(&self.pool, move |c| users::get(c, tenant, user)).await {
+            Ok(u) => u.iwms_id.is_some(),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not read the user before an IWMS creation");
+                false
+            }
+        }
     }
 
     async fn attempt(&self, e: Claimed, endpoint: &str, secret: &[u8]) -> Outcome {

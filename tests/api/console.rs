@@ -505,7 +505,8 @@ async fn a_tenant_admin_signs_in_through_sso_and_sees_only_their_tenant() {
     assert_eq!(iwms.status, 403);
     let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
     assert_eq!(t.iwms.endpoint, None);
-    // Their own settings they can change.
+    // Their own settings they can change, the feed's choice of events included (as in
+    // the API).
     console
         .post(
             "/admin/t/acme",
@@ -513,6 +514,7 @@ async fn a_tenant_admin_signs_in_through_sso_and_sees_only_their_tenant() {
                 ("display_name", "Acme Corporation"),
                 ("auto_create_users", "on"),
                 ("stale_after_days", "30"),
+                ("iwms_events", "user.created, user.deactivated"),
             ],
         )
         .await
@@ -522,6 +524,8 @@ async fn a_tenant_admin_signs_in_through_sso_and_sees_only_their_tenant() {
         (t.display_name.as_str(), t.stale_after_days),
         ("Acme Corporation", 30)
     );
+    assert_eq!(t.iwms.events.len(), 2, "{:?}", t.iwms.events);
+    assert!(!t.iwms.auto_create);
 }
 
 #[tokio::test]

@@ -2103,3 +2103,54 @@ fn slow_iwms_does_not_hold_an_oidc_sign_in() {
         app
     });
 }
+
+/// An account creation that waited (the IWMS was down) while SCIM gave the user an IWMS ID
+/// goes out as a plain user.created: asking then would make a second account.
+#[test]
+fn a_creation_that_waited_while_the_user_got_an_iwms_id_creates_nothing() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        r.set_mode(Mode::Fail);
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(fast).await;
+        let mut input = feed(&r, &secret, true);
+        input.scim_iwms_attribute = Some(Some("employeeNumber".into()));
+        app.create_tenant("acme", input);
+        let scim = app.scim("acme");
+        let ada = scim_create(&scim, "ada@acme.test", "Ada").await;
+        eventually(15, || {
+            let n = r.of_user(ada).len();
+            (n >= 1).then_some(()).ok_or("no attempt yet".to_owned())
+        })
+        .await;
+        let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        scim_patch(
+            &scim,
+            ada,
+            json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": format!("{ext}:employeeNumber"), "value": "E-1"}]}),
+        )
+        .await;
+        assert_eq!(iwms_id_of(&app, ada).as_deref(), Some("E-1"));
+
+        r.set_mode(Mode::Ok);
+        eventually(20, || {
+            let k = r.delivered_kinds(ada);
+            (k == ["user.created", "user.updated"])
+                .then_some(())
+                .ok_or(format!("{k:?}"))
+        })
+        .await;
+        let created = r
+            .of_user(ada)
+            .into_iter()
+            .filter(|d| d.kind == "user.created" && d.ok())
+            .collect::<Vec<_>>();
+        assert_eq!(created.len(), 1);
+        assert!(!created[0].create, "no account asked for");
+        assert!(r.accounts_of(ada).is_empty(), "no IWMS account created");
+        assert_eq!(iwms_id_of(&app, ada).as_deref(), Some("E-1"));
+        r.assert_clean();
+        app
+    });
+}

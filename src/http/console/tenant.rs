@@ -118,7 +118,7 @@ pub struct SettingsForm {
     scim_iwms_attribute: String,
     stale_after_days: String,
     allowed_return_origins: String,
-    // The IWMS feed: super-admins only.
+    // Where the IWMS feed goes and what it is signed with: super-admins only.
     iwms_endpoint: Option<String>,
     iwms_secret: Option<String>,
     iwms_events: Option<String>,
@@ -126,11 +126,10 @@ pub struct SettingsForm {
 }
 
 impl SettingsForm {
-    fn touches_iwms_feed(&self) -> bool {
-        self.iwms_endpoint.is_some()
-            || self.iwms_secret.is_some()
-            || self.iwms_events.is_some()
-            || self.auto_create_iwms.is_some()
+    /// The server fetches and signs with these, so a tenant admin must not point them at
+    /// internal hosts or server files (the API's rule too).
+    fn touches_server_side_feed(&self) -> bool {
+        self.iwms_endpoint.is_some() || self.iwms_secret.is_some()
     }
 
     fn values(&self) -> SettingsValues {
@@ -148,8 +147,8 @@ impl SettingsForm {
         }
     }
 
-    /// The change to apply. A super-admin's form always carries the feed's fields (an
-    /// unticked box is absent, so it means off).
+    /// The change to apply. The form always carries the feed's choices (an unticked box is
+    /// absent, so it means off); a super-admin's also its endpoint and secret.
     fn input(&self, is_super: bool) -> Result<TenantInput, ConsoleError> {
         let days = self.stale_after_days.trim();
         let stale_after_days = days
@@ -164,11 +163,11 @@ impl SettingsForm {
             allowed_return_origins: Some(lines(&self.allowed_return_origins)),
             ..Default::default()
         };
+        input.iwms_events = self.iwms_events.as_deref().and_then(non_blank);
+        input.auto_create_iwms = Some(self.auto_create_iwms.is_some());
         if is_super {
             input.iwms_endpoint = Some(self.iwms_endpoint.as_deref().and_then(non_blank));
             input.iwms_secret = Some(self.iwms_secret.as_deref().and_then(non_blank));
-            input.iwms_events = self.iwms_events.as_deref().and_then(non_blank);
-            input.auto_create_iwms = Some(self.auto_create_iwms.is_some());
         }
         Ok(input)
     }
@@ -184,7 +183,7 @@ pub async fn save(
     admin.check_csrf(&form.csrf)?;
     let t = admin.tenant(&state, path.into_inner()).await?;
     let is_super = admin.principal.is_super();
-    if !is_super && form.touches_iwms_feed() {
+    if !is_super && form.touches_server_side_feed() {
         return Err(ConsoleError::Forbidden(
             "Only a super-admin can change where IWMS events are sent.".into(),
         ));
