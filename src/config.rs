@@ -410,14 +410,32 @@ impl Settings {
                 "must be an http(s) URL without query or fragment",
             ));
         }
+        check_database_url(&self.database.url)?;
         if self.database.pool_size == 0 {
             return Err(key_err("database.pool_size", "must be at least 1"));
         }
         if self.server.workers == 0 {
             return Err(key_err("server.workers", "must be at least 1"));
         }
-        if self.session.ttl_minutes < 1 {
-            return Err(key_err("session.ttl_minutes", "must be at least 1"));
+        if !(1..=30 * 24 * 60).contains(&self.session.ttl_minutes) {
+            return Err(key_err(
+                "session.ttl_minutes",
+                "must be between 1 and 43200 (30 days)",
+            ));
+        }
+        for (key, secs) in [
+            (
+                "jobs.stale_check_interval_secs",
+                self.jobs.stale_check_interval_secs,
+            ),
+            (
+                "jobs.cleanup_interval_secs",
+                self.jobs.cleanup_interval_secs,
+            ),
+        ] {
+            if !(1..=86_400).contains(&secs) {
+                return Err(key_err(key, "must be between 1 and 86400"));
+            }
         }
         if !(60..=7 * 86400).contains(&self.admin.session_ttl_secs) {
             return Err(key_err(
@@ -458,11 +476,14 @@ impl Settings {
                 "must be between 1 and 60",
             ));
         }
-        if self.oidc.jwks_refetch_interval_secs < 0 || self.oidc.jwks_max_age_secs < 60 {
+        if self.oidc.jwks_refetch_interval_secs < 0 {
             return Err(key_err(
-                "oidc.jwks_max_age_secs",
-                "jwks_refetch_interval_secs must be >= 0 and jwks_max_age_secs >= 60",
+                "oidc.jwks_refetch_interval_secs",
+                "must be 0 or more",
             ));
+        }
+        if self.oidc.jwks_max_age_secs < 60 {
+            return Err(key_err("oidc.jwks_max_age_secs", "must be at least 60"));
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.scim.max_body_bytes) {
             return Err(key_err(
@@ -486,10 +507,14 @@ impl Settings {
         if !(1..=100).contains(&i.max_attempts) {
             return Err(key_err("iwms.max_attempts", "must be between 1 and 100"));
         }
-        if i.backoff_base_secs == 0 || i.backoff_max_secs < i.backoff_base_secs {
+        if i.backoff_base_secs == 0 {
+            return Err(key_err("iwms.backoff_base_secs", "must be at least 1"));
+        }
+        // The cap keeps `now + backoff` far from overflow and a parked retry within a week.
+        if i.backoff_max_secs < i.backoff_base_secs || i.backoff_max_secs > 7 * 86_400 {
             return Err(key_err(
                 "iwms.backoff_max_secs",
-                "backoff_base_secs must be >= 1 and backoff_max_secs >= backoff_base_secs",
+                "must be between iwms.backoff_base_secs and 604800 (7 days)",
             ));
         }
         if i.delivered_retention_days > 36_500 {
@@ -571,6 +596,25 @@ fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
     })
 }
 
+/// `sqlite://path`, `sqlite:path`, a bare path, or `postgres(ql)://…`: anything else that
+/// looks like a URL (another scheme, a quoted value from an env file) would otherwise become
+/// an SQLite file of that name.
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| Err(key_err("database.url", why));
+    if url.trim().is_empty() {
+        return bad("must not be empty");
+    }
+    if url.starts_with(['"', '\'']) || url.ends_with(['"', '\'']) {
+        return bad("is wrapped in quotes; give the URL without them");
+    }
+    if let Some((scheme, _)) = url.split_once("://")
+        && !matches!(scheme, "sqlite" | "postgres" | "postgresql")
+    {
+        return bad("must be sqlite://path or postgres://user@host/db");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,6 +694,68 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("iwms.delivered_retention_days"), "{bad}: {e}");
+        }
+        let e = load_str("[iwms]\nbackoff_max_secs = 9223372036854775807\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("iwms.backoff_max_secs"), "{e}");
+    }
+
+    #[test]
+    fn each_bad_value_names_its_own_key() {
+        for (env, value, key) in [
+            (
+                "SSOGATE_IWMS__BACKOFF_BASE_SECS",
+                "0",
+                "iwms.backoff_base_secs",
+            ),
+            (
+                "SSOGATE_OIDC__JWKS_REFETCH_INTERVAL_SECS",
+                "-1",
+                "oidc.jwks_refetch_interval_secs",
+            ),
+            (
+                "SSOGATE_OIDC__JWKS_MAX_AGE_SECS",
+                "5",
+                "oidc.jwks_max_age_secs",
+            ),
+            (
+                "SSOGATE_JOBS__STALE_CHECK_INTERVAL_SECS",
+                "0",
+                "jobs.stale_check_interval_secs",
+            ),
+            (
+                "SSOGATE_JOBS__CLEANUP_INTERVAL_SECS",
+                "0",
+                "jobs.cleanup_interval_secs",
+            ),
+            (
+                "SSOGATE_SESSION__TTL_MINUTES",
+                "9999999999",
+                "session.ttl_minutes",
+            ),
+            ("SSOGATE_DATABASE__URL", "mysql://db/sso", "database.url"),
+            ("SSOGATE_DATABASE__URL", "POSTGRES://db/sso", "database.url"),
+            (
+                "SSOGATE_DATABASE__URL",
+                "\"postgres://u:pw@h/db\"",
+                "database.url",
+            ),
+            ("SSOGATE_DATABASE__URL", "", "database.url"),
+        ] {
+            let e = load_str("", &[(env, value)]).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{env}={value}: {e}");
+        }
+        for ok in [
+            "sqlite://data/x.db",
+            "sqlite:x.db",
+            "data/x.db",
+            "postgresql://u@h/db",
+        ] {
+            assert!(
+                load_str("", &[("SSOGATE_DATABASE__URL", ok)]).is_ok(),
+                "{ok}"
+            );
         }
     }
 

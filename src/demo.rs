@@ -38,13 +38,25 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The development IdP signs anyone in: it must never be reachable from another machine.
+/// The development IdP signs anyone in: it must never be reachable from another machine,
+/// neither directly nor through a proxy in front of a loopback listener (whose public URL
+/// `server.base_url` names).
 pub fn check_loopback(settings: &Settings) -> anyhow::Result<()> {
     if !is_loopback(&settings.server.host) {
         bail!(
             "config key `demo.enabled`: the development IdP only runs when server.host is a loopback address (it is `{}`)",
             settings.server.host
         );
+    }
+    if let Some(base) = &settings.server.base_url {
+        let host = url::Url::parse(base)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()));
+        if !host.as_deref().is_some_and(is_loopback) {
+            bail!(
+                "config key `demo.enabled`: the development IdP only runs when server.base_url is a loopback URL (it is `{base}`), not behind a public proxy"
+            );
+        }
     }
     Ok(())
 }

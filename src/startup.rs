@@ -87,7 +87,7 @@ impl Application {
             Some(_) => settings.base_url(),
             None => format!("http://{}:{port}", settings.server.host),
         };
-        let secure_cookies = base_url.starts_with("https://");
+        let secure_cookies = url::Url::parse(&base_url).is_ok_and(|u| u.scheme() == "https");
         let demo = if settings.demo.enabled {
             Some(demo::setup(&settings, &base_url, &pool, clock.as_ref())?)
         } else {

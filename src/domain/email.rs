@@ -54,9 +54,7 @@ impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
         // ASCII case folding only: Unicode folding would make "\u{212A}eith" (Kelvin sign)
         // collide with "keith".
-        // A fully qualified domain's root dot ("a@acme.com.") names the same mailbox: drop
-        // it, or the address would be a second identity beside "a@acme.com".
-        let full = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+        let full = raw.trim().to_ascii_lowercase();
         let bad = || InvalidEmail::Address(truncate_for_message(raw));
         let at = full.rfind('@').ok_or_else(bad)?;
         let local = &full[..at];
@@ -95,13 +93,6 @@ mod tests {
         let e = EmailAddress::parse(" Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "ada.lovelace@example.com");
         assert_eq!(e.domain().as_str(), "example.com");
-    }
-
-    #[test]
-    fn the_root_dot_is_dropped() {
-        let e = EmailAddress::parse("Ada@Acme.com.").unwrap();
-        assert_eq!(e, EmailAddress::parse("ada@acme.com").unwrap());
-        assert_eq!(e.domain().as_str(), "acme.com");
     }
 
     #[test]

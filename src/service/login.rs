@@ -569,7 +569,7 @@ pub(crate) fn provision(
                 now,
             )?;
             identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
-            users::record_sign_in(c, tenant.id, u.id, now)?;
+            users::record_sign_in(c, tenant.id, u.id, now)?; // a new user is never stale
             (u.id, "created by just-in-time provisioning".to_owned())
         }
         Decision::SignIn {
@@ -577,12 +577,14 @@ pub(crate) fn provision(
             matched_by,
             create_link,
             changes,
-            clear_stale,
+            // The row, not the earlier read behind the decision, says whether a flag is
+            // cleared: the stale job may have flagged the user since.
+            clear_stale: _,
         } => {
             // Write the user row first: on PostgreSQL that locks it, so this sign-in's events
             // queue behind (never beside) an admin's or SCIM's change to the same user, and
             // the stale flag is already cleared when `user.unflagged` copies the user.
-            users::record_sign_in(c, tenant.id, user_id, now)?;
+            let clear_stale = users::record_sign_in(c, tenant.id, user_id, now)?;
             if create_link {
                 identities::link(c, tenant.id, connection.id, subject, user_id, now)?;
                 outbox::record(

@@ -17,6 +17,8 @@ use crate::storage::{
 };
 
 const MAX_IWMS_ID_CHARS: usize = 256;
+/// An account-creation answer is `{"iwms_id": …}`; anything longer is no usable answer.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// Writes the event for a change, in the caller's transaction, when the tenant's feed
 /// sends it. Returns the event id.
@@ -314,7 +316,10 @@ impl Deliverer {
         if !e.create_iwms {
             return Outcome::Delivered { iwms_id: None };
         }
-        let answer: Value = res.json().await.unwrap_or(Value::Null);
+        let answer: Value = read_capped(res, MAX_ANSWER_BYTES)
+            .await
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
         match answer.get("iwms_id").and_then(Value::as_str).map(str::trim) {
             Some(v)
                 if !v.is_empty()
@@ -399,6 +404,18 @@ fn store_iwms_id(
         }
     };
     events::record(conn, tenant, user, kind, &detail, now)
+}
+
+/// The body, unless it is longer than `cap` bytes or fails to arrive.
+async fn read_capped(mut res: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.ok()? {
+        if body.len() + chunk.len() > cap {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body)
 }
 
 /// After a sign-in: if the user's IWMS account is still being created, wait for it at most

@@ -49,8 +49,28 @@ pub fn current(
     sessions::lookup(conn, &hash_token(secret, token), now)
 }
 
+/// Ends every session of a user who can no longer sign in (deactivated, deprovisioned):
+/// SSO sessions and admin console sessions, so a reactivation revives neither. Returns how
+/// many SSO sessions ended.
+pub fn end_all(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<usize, StorageError> {
+    crate::storage::admin::delete_sessions_of_user(conn, user.0)?;
+    sessions::delete_for_user(conn, tenant, user)
+}
+
+/// Signs out: ends the session and the user's admin console sessions, which never outlive
+/// the sign-in they came from (they are not tied to one SSO session, so all of them end).
 pub fn close(conn: &mut DbConnection, secret: &Secret, token: &str) -> Result<(), StorageError> {
-    sessions::delete(conn, &hash_token(secret, token))
+    let hash = hash_token(secret, token);
+    crate::storage::transaction(conn, |c| {
+        if let Some(user) = sessions::delete(c, &hash)? {
+            crate::storage::admin::delete_sessions_of_user(c, user)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub fn flag_all(conn: &mut DbConnection, now: i64) -> Result<Vec<TenantFlagged>,
         let flagged = storage::transaction(conn, |c| {
             let mut n = 0;
             for id in users::stale_candidates(c, t.id, cutoff)? {
-                if users::flag_stale(c, t.id, id, now)? {
+                if users::flag_stale(c, t.id, id, cutoff, now)? {
                     outbox::record(
                         c,
                         &t,

@@ -13,7 +13,8 @@ pub struct Grant {
     pub created_at: i64,
 }
 
-/// Idempotent: granting twice keeps the first grant.
+/// Idempotent: granting twice keeps the first grant. Not for use inside a transaction (a
+/// concurrent grant's unique violation would abort it on PostgreSQL).
 pub fn grant(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -24,15 +25,21 @@ pub fn grant(
     if is_granted(conn, tenant, email)? {
         return Ok(false);
     }
-    diesel::insert_into(admin_grants::table)
+    let inserted = diesel::insert_into(admin_grants::table)
         .values((
             admin_grants::tenant_id.eq(tenant.0),
             admin_grants::email.eq(email),
             admin_grants::granted_by.eq(granted_by),
             admin_grants::created_at.eq(now),
         ))
-        .execute(conn)?;
-    Ok(true)
+        .execute(conn)
+        .map_err(StorageError::from);
+    match inserted {
+        Ok(_) => Ok(true),
+        // Granted by a concurrent request between the check and the insert.
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn revoke_grant(

@@ -107,9 +107,15 @@ pub fn lookup(
         ))
 }
 
-pub fn delete(conn: &mut DbConnection, token_hash: &str) -> Result<(), StorageError> {
+/// Ends one session; returns its user, if it existed.
+pub fn delete(conn: &mut DbConnection, token_hash: &str) -> Result<Option<i64>, StorageError> {
+    let user = sessions::table
+        .filter(sessions::token_hash.eq(token_hash))
+        .select(sessions::user_id)
+        .first::<i64>(conn)
+        .optional()?;
     diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)?;
-    Ok(())
+    Ok(user)
 }
 
 pub fn purge_expired(conn: &mut DbConnection, now: i64) -> Result<usize, StorageError> {

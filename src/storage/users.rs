@@ -140,23 +140,27 @@ pub fn update_attributes(
 }
 
 /// A successful sign-in: last_login_at moves and any stale flag clears.
+/// Records a sign-in and clears the stale flag; returns whether a flag was cleared. The
+/// flag is cleared by its own guarded UPDATE, so the answer is the row's (a flag set since
+/// the user was read counts), never a stale read's.
 pub fn record_sign_in(
     conn: &mut DbConnection,
     tenant: TenantId,
     id: UserId,
     now: i64,
-) -> Result<(), StorageError> {
-    diesel::update(
+) -> Result<bool, StorageError> {
+    let this_user = || {
         users::table
             .filter(users::tenant_id.eq(tenant.0))
-            .filter(users::id.eq(id.0)),
-    )
-    .set((
-        users::last_login_at.eq(Some(now)),
-        users::stale_since.eq(None::<i64>),
-    ))
-    .execute(conn)?;
-    Ok(())
+            .filter(users::id.eq(id.0))
+    };
+    let unflagged = diesel::update(this_user().filter(users::stale_since.is_not_null()))
+        .set(users::stale_since.eq(None::<i64>))
+        .execute(conn)?;
+    diesel::update(this_user())
+        .set(users::last_login_at.eq(Some(now)))
+        .execute(conn)?;
+    Ok(unflagged == 1)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,18 +218,27 @@ pub fn stale_candidates(
         .collect())
 }
 
-/// Flags one user; the `stale_since IS NULL` guard keeps concurrent runs from double-flagging.
+/// Flags one user. The guard repeats the candidate test on the row as it is now (PostgreSQL
+/// re-checks it after waiting for a concurrent writer): a user who signed in, was flagged or
+/// was deactivated since the candidates were read is left alone.
 pub fn flag_stale(
     conn: &mut DbConnection,
     tenant: TenantId,
     id: UserId,
+    cutoff: i64,
     now: i64,
 ) -> Result<bool, StorageError> {
     let n = diesel::update(
         users::table
             .filter(users::tenant_id.eq(tenant.0))
             .filter(users::id.eq(id.0))
-            .filter(users::stale_since.is_null()),
+            .filter(users::stale_since.is_null())
+            .filter(users::status.eq("active"))
+            .filter(
+                users::last_login_at.lt(cutoff).or(users::last_login_at
+                    .is_null()
+                    .and(users::created_at.lt(cutoff))),
+            ),
     )
     .set(users::stale_since.eq(Some(now)))
     .execute(conn)?;

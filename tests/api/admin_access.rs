@@ -114,6 +114,19 @@ async fn the_idp_admin_role_admits_and_its_absence_refuses() {
     assert_eq!(res.headers()["location"], "/admin/t/acme");
 }
 
+/// The console session never outlives the sign-in it came from: signing out of SSO ends it.
+#[tokio::test]
+async fn signing_out_of_sso_ends_the_console_session() {
+    let (app, idp) = two_tenants().await;
+    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
+        .unwrap();
+    assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
+    assert!(signed_in(&app).await);
+    let out = app.client.post(app.url("/logout")).send().await.unwrap();
+    assert_eq!(out.status(), 200);
+    assert!(!signed_in(&app).await, "the console session ended too");
+}
+
 #[tokio::test]
 async fn revoking_the_grant_or_deactivating_the_user_ends_the_console_session() {
     let (app, idp) = two_tenants().await;
@@ -130,18 +143,17 @@ async fn revoking_the_grant_or_deactivating_the_user_ends_the_console_session() 
     assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
     assert!(signed_in(&app).await);
     let id = app.users("acme")[0].id;
-    app.with_db(|c| {
-        let t = ssogate::service::admin::tenant_by_slug(c, "acme").unwrap();
-        ssogate::storage::scim_users::set_status(
-            c,
-            t.id,
-            ssogate::domain::ids::UserId(id),
-            ssogate::domain::user::UserStatus::Deactivated,
-            now(),
-        )
-    })
-    .unwrap();
+    let t = app
+        .with_db(|c| ssogate::service::admin::tenant_by_slug(c, "acme"))
+        .unwrap();
+    let users = ssogate::service::admin::users::deactivate_user;
+    app.with_db(|c| users(c, &t, id, "test", now())).unwrap();
     assert!(!signed_in(&app).await, "deactivated: signed out");
+    // The session ended; it does not come back with a reactivation.
+    let reactivate = ssogate::service::admin::users::reactivate_user;
+    app.with_db(|c| reactivate(c, &t, id, "test", now()))
+        .unwrap();
+    assert!(!signed_in(&app).await, "reactivated: still signed out");
 }
 
 #[tokio::test]

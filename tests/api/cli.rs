@@ -327,6 +327,26 @@ fn demo_refuses_non_loopback_listeners() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("demo.enabled"));
+    // Nor behind a proxy that publishes a loopback listener.
+    let out = cli.run_env(
+        &["serve"],
+        &[
+            ("SSOGATE_DEMO__ENABLED", "true"),
+            ("SSOGATE_SERVER__HOST", "127.0.0.1"),
+            ("SSOGATE_SERVER__PORT", "0"),
+            ("SSOGATE_SERVER__BASE_URL", "https://sso.example.com"),
+            (
+                "SSOGATE_SESSION__SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("demo.enabled") && err.contains("server.base_url"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -40,6 +40,8 @@ enum Mode {
     /// Creates the account (if asked) on arrival, then answers 200 after the delay unless the
     /// client gave up first.
     Slow(Duration),
+    /// As `Ok`, with 100 KiB of padding in the answer.
+    Oversized,
 }
 
 /// One signed request that reached the receiver.
@@ -539,7 +541,11 @@ fn record(s: &mut State, req: &Request) -> (u16, Value, Option<Duration>, usize,
                         id
                     }
                 };
-                json!({"iwms_id": id})
+                if mode == Mode::Oversized {
+                    json!({"iwms_id": id, "padding": "x".repeat(100 * 1024)})
+                } else {
+                    json!({"iwms_id": id})
+                }
             } else {
                 json!({"received": true})
             };
@@ -2150,6 +2156,42 @@ fn a_creation_that_waited_while_the_user_got_an_iwms_id_creates_nothing() {
         assert!(!created[0].create, "no account asked for");
         assert!(r.accounts_of(ada).is_empty(), "no IWMS account created");
         assert_eq!(iwms_id_of(&app, ada).as_deref(), Some("E-1"));
+        r.assert_clean();
+        app
+    });
+}
+
+/// An IWMS answer over 64 KiB is not read to the end nor believed: the attempt fails (the
+/// IWMS ID is not taken from it) and a later, well-formed answer for the same idempotency key
+/// stores the one account.
+#[test]
+fn an_oversized_iwms_answer_is_refused_and_retried() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        r.set_mode(Mode::Oversized);
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(fast).await;
+        app.create_tenant("acme", feed(&r, &secret, true));
+        let scim = app.scim("acme");
+        let ada = scim_create(&scim, "ada@acme.test", "Ada").await;
+        let row = eventually(15, || {
+            outbox_rows(&app, Some("pending"))
+                .into_iter()
+                .find(|e| e.attempts >= 1)
+                .ok_or("no failed attempt yet".to_owned())
+        })
+        .await;
+        let err = row.last_error.unwrap_or_default();
+        assert!(err.contains("without a usable `iwms_id`"), "{err}");
+        assert_eq!(iwms_id_of(&app, ada), None);
+
+        r.set_mode(Mode::Ok);
+        let id = eventually(20, || {
+            iwms_id_of(&app, ada).ok_or("no IWMS ID yet".to_owned())
+        })
+        .await;
+        assert_eq!(id, "IWMS-1");
+        assert_eq!(r.accounts_of(ada), ["IWMS-1"], "one account");
         r.assert_clean();
         app
     });

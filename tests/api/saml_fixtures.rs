@@ -78,6 +78,8 @@ pub struct Resp {
     pub omit_assertion: bool,
     pub omit_authn_statement: bool,
     pub scd_not_before: Option<i64>,
+    /// AuthnStatement SessionNotOnOrAfter (absent when None).
+    pub session_not_on_or_after: Option<i64>,
     pub confirmation_method: String,
 }
 
@@ -154,6 +156,7 @@ impl Resp {
             omit_assertion: false,
             omit_authn_statement: false,
             scd_not_before: None,
+            session_not_on_or_after: None,
             confirmation_method: "urn:oasis:names:tc:SAML:2.0:cm:bearer".into(),
         }
     }
@@ -235,8 +238,12 @@ impl Resp {
                 String::new()
             } else {
                 format!(
-                    r#"<saml:AuthnStatement AuthnInstant="{}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
-                    instant(self.not_before + 30)
+                    r#"<saml:AuthnStatement AuthnInstant="{}"{}><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>"#,
+                    instant(self.not_before + 30),
+                    opt_attr(
+                        "SessionNotOnOrAfter",
+                        &self.session_not_on_or_after.map(instant)
+                    )
                 )
             },
             noa = instant(self.not_on_or_after),

@@ -496,6 +496,29 @@ async fn time_window_with_clock_skew() {
     let (mut r, rs) = fresh(&app, &idp).await;
     r.not_before = now + 90;
     assert_refused(&app, &r.signed(&idp), Some(&rs), "not_yet_valid").await;
+    // The IdP's session already over: no session born expired (the browser would loop).
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.session_not_on_or_after = Some(now - 1);
+    assert_refused(&app, &r.signed(&idp), Some(&rs), "expired").await;
+    // A live one caps the session.
+    let (mut r, rs) = fresh(&app, &idp).await;
+    r.session_not_on_or_after = Some(now + 600);
+    let res = app.post_acs(T, C, &r.signed(&idp), Some(&rs)).await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason(T));
+    let session = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("ssogate_session="))
+        .expect("session cookie");
+    let max_age: i64 = session
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.parse().ok())
+        .expect("Max-Age");
+    assert!((590..=600).contains(&max_age), "{session}");
     // Within the default 60 s skew: accepted.
     let (mut r, rs) = fresh(&app, &idp).await;
     r.not_before = now + 30;

@@ -385,3 +385,58 @@ async fn scim_iwms_attribute_maps_employee_number_to_the_iwms_id() {
         "{changes}"
     );
 }
+
+/// Whichever attribute carries the IWMS ID, it must fit a header: one line, at most 256
+/// characters. Otherwise /auth/verify could never send it and every check would fail.
+#[tokio::test]
+async fn an_iwms_id_that_cannot_be_a_header_is_refused_whatever_attribute_carries_it() {
+    let (app, idp) = tenant(
+        TenantInput {
+            scim_iwms_attribute: Some(Some("costCenter".into())),
+            ..Default::default()
+        },
+        &["acme.test"],
+    )
+    .await;
+    let scim = app.scim("acme");
+    let body = |cost: &str| {
+        json!({"schemas": [USER, ENTERPRISE], "userName": NAME_ID,
+               "emails": [{"value": EMAIL, "type": "work"}],
+               ENTERPRISE: {"costCenter": cost}})
+    };
+    for bad in [
+        "CC-1\r\nX-Auth-Request-User: ceo@acme.test".to_owned(),
+        "CC\t1".to_owned(),
+        "C".repeat(257),
+    ] {
+        let (s, e) = scim.post("/Users", body(&bad)).await;
+        assert_eq!(s, 400, "{bad:?}: {e}");
+        assert_eq!(e["scimType"], "invalidValue");
+    }
+    assert!(app.users("acme").is_empty());
+    let (s, u) = scim.post("/Users", body("CC-1")).await;
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().unwrap().to_owned();
+    let (s, e) = scim
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace",
+                "path": format!("{ENTERPRISE}:costCenter"), "value": "CC-2\nX: y"}]}),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
+    let verify = app
+        .client
+        .get(app.url("/auth/verify"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.status(), 200);
+    assert_eq!(verify.headers()["x-auth-request-iwms-id"], "CC-1");
+}

@@ -112,3 +112,48 @@ async fn periodic_job_flags_in_process() {
     }
     panic!("the in-process job did not flag the stale user");
 }
+
+/// The flagging job reads its candidates first and flags them one by one: a user who signs
+/// in (or is deactivated) in between is not flagged, and a flag set between a sign-in's read
+/// and its write is still cleared and reported (`stale_cleared`).
+#[tokio::test]
+async fn flagging_re_checks_each_user_and_sign_ins_report_the_flag_they_clear() {
+    use ssogate::domain::ids::UserId;
+    use ssogate::storage::users as store;
+    let app = spawn_app().await;
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    signed_in_user(&app, &idp, 30).await;
+    age_user(&app, 40);
+    let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
+    let cutoff = now() - 30 * 86_400;
+    let ids = app
+        .with_db(|c| store::stale_candidates(c, t.id, cutoff))
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    let id: UserId = ids[0];
+    // Signed in after the candidates were read: no flag.
+    let cleared = app
+        .with_db(|c| store::record_sign_in(c, t.id, id, now()))
+        .unwrap();
+    assert!(!cleared, "there was no flag to clear");
+    assert!(
+        !app.with_db(|c| store::flag_stale(c, t.id, id, cutoff, now()))
+            .unwrap(),
+        "a fresh sign-in is not stale"
+    );
+    // Aged again and flagged: the next sign-in clears it and says so.
+    age_user(&app, 40);
+    assert!(
+        app.with_db(|c| store::flag_stale(c, t.id, id, cutoff, now()))
+            .unwrap()
+    );
+    assert!(
+        app.with_db(|c| store::record_sign_in(c, t.id, id, now()))
+            .unwrap(),
+        "the flag was cleared"
+    );
+    assert!(
+        !app.with_db(|c| store::record_sign_in(c, t.id, id, now()))
+            .unwrap()
+    );
+}

@@ -161,11 +161,16 @@ fn column(doc: &Map<String, Value>, path: &[&str]) -> Result<Option<String>, Sci
     for p in &path[1..] {
         cur = cur.and_then(|v| v.get(p));
     }
-    let Some(v) = cur.and_then(Value::as_str) else {
+    one_line(path.last().copied().unwrap_or_default(), cur)
+}
+
+/// A value that goes into a column, and from there into forward-auth headers: one line of
+/// at most MAX_COLUMN_CHARS characters (a CR or LF could never be sent as a header).
+fn one_line(name: &str, v: Option<&Value>) -> Result<Option<String>, ScimError> {
+    let Some(v) = v.and_then(Value::as_str) else {
         return Ok(None);
     };
     let v = v.trim();
-    let name = path.last().copied().unwrap_or_default();
     if v.chars().any(char::is_control) || v.chars().count() > MAX_COLUMN_CHARS {
         return Err(ScimError::invalid_value(format!(
             "`{name}` must be one line of at most {MAX_COLUMN_CHARS} characters"
@@ -238,13 +243,9 @@ impl UserFields {
             department: ent("department")?,
             employee_number: ent("employeeNumber")?,
             manager_id: column(&doc, &[ENTERPRISE_USER, "manager", "value"])?,
+            // Whatever attribute carries it, the IWMS ID is held to the column rule.
             iwms_id: match iwms {
-                Some(src) => src
-                    .get(&doc)
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned),
+                Some(src) => one_line(src.attr, src.get(&doc))?,
                 None => None,
             },
             active: doc.get("active").and_then(Value::as_bool),

@@ -16,15 +16,14 @@ use crate::domain::oidc::{
 };
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
-use crate::protocol::oidc::discovery;
-use crate::protocol::saml::idp_metadata::parse_idp_metadata;
 use crate::service::admin::{
     self, AdminError, OidcConnectionInput, OidcConnectionPatch, SamlConnectionInput,
-    SamlConnectionPatch, access, invalid, parse_attribute_name, parse_slug,
+    SamlConnectionPatch, access, invalid, metadata, parse_attribute_name, parse_slug,
 };
 use crate::storage;
 
-/// The largest IdP metadata document accepted, pasted or downloaded.
+/// The largest form a pasted IdP metadata document may come in (downloads are held to the
+/// provider client's own cap).
 pub const MAX_METADATA_BYTES: usize = 2 * 1024 * 1024;
 /// A certificate expiring within this many days is flagged.
 const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -121,61 +120,16 @@ pub struct SamlAddForm {
     metadata_xml: String,
 }
 
-/// Downloads IdP metadata the way the OpenID discovery does: https only (http on loopback
-/// when `oidc.allow_http_loopback`), no internal addresses, no redirects, a timeout, a cap.
-async fn fetch_metadata(state: &AppState, raw: &str) -> Result<String, ConsoleError> {
-    let bad = |m: String| ConsoleError::from(invalid("metadata_url", m));
-    let url = discovery::check_endpoint("the URL", raw, state.settings.oidc.allow_http_loopback)
-        .map_err(|e| bad(e.detail))?;
-    let host = url.host_str().unwrap_or_default().to_owned();
-    let mut res = state
-        .oidc_http
-        .get(url)
-        .header(
-            reqwest::header::ACCEPT,
-            "application/samlmetadata+xml, application/xml;q=0.9, */*;q=0.5",
-        )
-        .send()
-        .await
-        .map_err(|e| {
-            bad(if e.is_timeout() {
-                format!("{host} did not answer in time")
-            } else {
-                format!("could not connect to {host} (hosts on internal networks are refused)")
-            })
-        })?;
-    let status = res.status();
-    if status.is_redirection() {
-        return Err(bad(format!(
-            "{host} answered with a redirect (HTTP {status}); give the final URL"
-        )));
-    }
-    if !status.is_success() {
-        return Err(bad(format!("{host} answered HTTP {status}")));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|_| bad(format!("the download from {host} failed")))?
-    {
-        if body.len() + chunk.len() > MAX_METADATA_BYTES {
-            return Err(bad("the metadata is larger than 2 MiB".into()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    String::from_utf8(body).map_err(|_| bad("the metadata is not UTF-8 text".into()))
-}
-
 /// The connection from the form: metadata pasted (preferred) or downloaded, then parsed.
 async fn saml_input(
     state: &AppState,
     f: &SamlAddForm,
 ) -> Result<SamlConnectionInput, ConsoleError> {
     let slug = parse_slug("slug", f.slug.trim())?;
-    let (field, xml) = match (non_blank(&f.metadata_xml), non_blank(&f.metadata_url)) {
-        (Some(xml), _) => ("metadata_xml", xml),
-        (None, Some(url)) => ("metadata_url", fetch_metadata(state, &url).await?),
+    let allow_loopback = state.settings.oidc.allow_http_loopback;
+    let m = match (non_blank(&f.metadata_xml), non_blank(&f.metadata_url)) {
+        (Some(xml), _) => metadata::parse("metadata_xml", &xml)?,
+        (None, Some(url)) => metadata::fetch(&state.oidc_http, &url, allow_loopback).await?,
         (None, None) => {
             return Err(invalid(
                 "metadata_url",
@@ -184,7 +138,6 @@ async fn saml_input(
             .into());
         }
     };
-    let m = parse_idp_metadata(&xml).map_err(|e| invalid(field, e))?;
     Ok(SamlConnectionInput {
         slug: slug.to_string(),
         display_name: non_blank(&f.display_name),
@@ -285,7 +238,7 @@ async fn oidc_input(
     if f.client_secret.trim().is_empty() {
         return Err(invalid("client_secret", "is required").into());
     }
-    let (metadata, jwks_json) = crate::service::admin::metadata::discover_oidc(
+    let (metadata, jwks_json) = metadata::discover_oidc(
         &state.oidc_http,
         issuer,
         state.settings.oidc.allow_http_loopback,

@@ -189,6 +189,19 @@ fn check(
             format!("Conditions NotOnOrAfter passed {} s ago", now - noa),
         ));
     }
+    // The IdP's session has ended: a session made from it would be born expired, and the
+    // browser sent back to sign in would loop through the IdP.
+    if let Some(s) = a.session_not_on_or_after
+        && now >= s
+    {
+        return Err(err(
+            Reason::Expired,
+            format!(
+                "AuthnStatement SessionNotOnOrAfter passed {} s ago",
+                now - s
+            ),
+        ));
+    }
     // Web Browser SSO profile §4.1.4.2: the assertion says how the person authenticated.
     if a.authn_statements == 0 {
         return Err(err(

@@ -19,7 +19,7 @@ use crate::storage::login_attempts::{self, Listed};
 use crate::storage::users::{Search, View};
 use crate::storage::{
     self, DbConnection, StorageError, TxError, connections, events, identities, scim_groups,
-    scim_users, sessions, users,
+    scim_users, users,
 };
 
 /// The largest page of users or sign-ins.
@@ -577,7 +577,7 @@ pub fn deactivate_user(
         if !users::change_status(c, tenant.id, u.id, u.status, UserStatus::Deactivated, now)? {
             return Err(conflict(format!("user {id} changed meanwhile; try again")));
         }
-        let ended = sessions::delete_for_user(c, tenant.id, u.id)?;
+        let ended = crate::service::session::end_all(c, tenant.id, u.id)?;
         outbox::record(
             c,
             tenant,

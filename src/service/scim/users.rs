@@ -12,7 +12,7 @@ use crate::domain::scim::user::{UserFields, render};
 use crate::domain::user::UserStatus;
 use crate::service::outbox;
 use crate::storage::scim_users::{self, Tracked};
-use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, sessions, users};
+use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, users};
 
 fn not_found() -> ScimError {
     ScimError::not_found("no such user")
@@ -232,7 +232,7 @@ fn apply_active(
     match active {
         Some(false) if was_active => {
             scim_users::set_status(conn, t, id, UserStatus::Deactivated, ctx.now)?;
-            let ended = sessions::delete_for_user(conn, t, id)?;
+            let ended = crate::service::session::end_all(conn, t, id)?;
             outbox::record(
                 conn,
                 &ctx.tenant,
@@ -390,7 +390,7 @@ pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> 
             )?;
         }
         scim_users::deprovision(c, t, uid, ctx.now)?;
-        let ended = sessions::delete_for_user(c, t, uid)?;
+        let ended = crate::service::session::end_all(c, t, uid)?;
         outbox::record(
             c,
             &ctx.tenant,
