@@ -1169,6 +1169,21 @@ async fn admin_grants_round_trip() {
     assert_eq!((s, &again), (200, &g));
     let (_, list) = acme.get("/tenants/acme/admins").await;
     assert_eq!(list, json!([g]));
+    // Racing grants of one email: one creates it, the others find it; none fails.
+    let racing = futures_util::future::join_all(
+        (0..16).map(|_| acme.post("/tenants/acme/admins", json!({"email": "bob@acme.test"}))),
+    )
+    .await;
+    let created = racing.iter().filter(|(s, _)| *s == 201).count();
+    assert!(
+        racing.iter().all(|(s, _)| *s == 200 || *s == 201),
+        "{racing:?}"
+    );
+    assert!(created >= 1, "{racing:?}");
+    assert_eq!(
+        acme.delete("/tenants/acme/admins/bob@acme.test").await.0,
+        204
+    );
     assert_eq!(
         acme.delete("/tenants/acme/admins/ann@acme.test").await.0,
         204
