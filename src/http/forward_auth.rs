@@ -6,14 +6,14 @@ use super::session::current_user;
 use super::{AppState, HttpError};
 
 /// `?tenant=slug` pins the check to one tenant: a session of any other tenant is a 401, as is
-/// a query that does not parse (fail closed).
+/// a query that does not parse or names anything else (fail closed: a mistyped `?Tenant=`
+/// must not quietly unpin the check).
 fn pinned_tenant(query: &str) -> Result<Option<String>, ()> {
     let mut tenant = None;
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
             "tenant" if tenant.is_none() => tenant = Some(v.into_owned()),
-            "tenant" => return Err(()),
-            _ => {}
+            _ => return Err(()),
         }
     }
     Ok(tenant)

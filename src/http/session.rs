@@ -188,6 +188,22 @@ pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
+    // Another site's form must not sign people out (apps on sibling subdomains are
+    // "same-site" and may). Browsers too old to send the header are let through.
+    if req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
+    {
+        return Ok(page(
+            &req,
+            MessagePage::new(
+                "Not signed out",
+                "Signing out was requested by another site. Use the sign-out button of the application you use.",
+            ),
+            StatusCode::FORBIDDEN,
+        ));
+    }
     if let Some(cookie) = req.cookie(&state.settings.session.cookie_name) {
         let token = cookie.value().to_owned();
         let st = state.clone();

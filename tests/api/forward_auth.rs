@@ -96,7 +96,46 @@ async fn session_headers_then_logout() {
         .await
         .unwrap();
     assert_eq!(twice.status(), 401, "an ambiguous pin fails closed");
-    let res = app.client.post(app.url("/logout")).send().await.unwrap();
+    for typo in ["Tenant=acme", "tenant_=acme", "tenant=acme&rd=/x"] {
+        let res = app
+            .client
+            .get(app.url(&format!("/auth/verify?{typo}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            401,
+            "{typo}: an unknown parameter never unpins"
+        );
+    }
+    // Another site's form cannot sign the user out.
+    let forged = app
+        .client
+        .post(app.url("/logout"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
+    assert_eq!(
+        app.client
+            .get(app.url("/auth/verify"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "still signed in"
+    );
+    let res = app
+        .client
+        .post(app.url("/logout"))
+        .header("sec-fetch-site", "same-site")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(
         app.client
