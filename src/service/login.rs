@@ -569,7 +569,7 @@ pub(crate) fn provision(
                 now,
             )?;
             identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
-            users::record_sign_in(c, tenant.id, u.id, now)?; // a new user is never stale
+            users::record_sign_in(c, tenant.id, u.id, now)?; // new: active, never stale
             (u.id, "created by just-in-time provisioning".to_owned())
         }
         Decision::SignIn {
@@ -584,7 +584,14 @@ pub(crate) fn provision(
             // Write the user row first: on PostgreSQL that locks it, so this sign-in's events
             // queue behind (never beside) an admin's or SCIM's change to the same user, and
             // the stale flag is already cleared when `user.unflagged` copies the user.
-            let clear_stale = users::record_sign_in(c, tenant.id, user_id, now)?;
+            let Some(clear_stale) = users::record_sign_in(c, tenant.id, user_id, now)? else {
+                return Ok(Err(Refusal {
+                    reason: Reason::UserDeactivated,
+                    detail: format!("user {user_id} was deactivated while signing in"),
+                    user: Some(user_id),
+                    idp_message: None,
+                }));
+            };
             if create_link {
                 identities::link(c, tenant.id, connection.id, subject, user_id, now)?;
                 outbox::record(

@@ -140,27 +140,31 @@ pub fn update_attributes(
 }
 
 /// A successful sign-in: last_login_at moves and any stale flag clears.
-/// Records a sign-in and clears the stale flag; returns whether a flag was cleared. The
-/// flag is cleared by its own guarded UPDATE, so the answer is the row's (a flag set since
-/// the user was read counts), never a stale read's.
+/// Records a sign-in of an active user and clears the stale flag: Some(whether a flag was
+/// cleared), or None when the user is no longer active. Both answers come from guarded
+/// UPDATEs, so they are the row's as it is now (PostgreSQL waits for a concurrent
+/// deactivation or flagging and re-checks), never a stale read's.
 pub fn record_sign_in(
     conn: &mut DbConnection,
     tenant: TenantId,
     id: UserId,
     now: i64,
-) -> Result<bool, StorageError> {
+) -> Result<Option<bool>, StorageError> {
     let this_user = || {
         users::table
             .filter(users::tenant_id.eq(tenant.0))
             .filter(users::id.eq(id.0))
     };
+    let active = diesel::update(this_user().filter(users::status.eq("active")))
+        .set(users::last_login_at.eq(Some(now)))
+        .execute(conn)?;
+    if active == 0 {
+        return Ok(None);
+    }
     let unflagged = diesel::update(this_user().filter(users::stale_since.is_not_null()))
         .set(users::stale_since.eq(None::<i64>))
         .execute(conn)?;
-    diesel::update(this_user())
-        .set(users::last_login_at.eq(Some(now)))
-        .execute(conn)?;
-    Ok(unflagged == 1)
+    Ok(Some(unflagged == 1))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

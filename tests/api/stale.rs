@@ -135,7 +135,7 @@ async fn flagging_re_checks_each_user_and_sign_ins_report_the_flag_they_clear() 
     let cleared = app
         .with_db(|c| store::record_sign_in(c, t.id, id, now()))
         .unwrap();
-    assert!(!cleared, "there was no flag to clear");
+    assert_eq!(cleared, Some(false), "there was no flag to clear");
     assert!(
         !app.with_db(|c| store::flag_stale(c, t.id, id, cutoff, now()))
             .unwrap(),
@@ -147,13 +147,23 @@ async fn flagging_re_checks_each_user_and_sign_ins_report_the_flag_they_clear() 
         app.with_db(|c| store::flag_stale(c, t.id, id, cutoff, now()))
             .unwrap()
     );
-    assert!(
+    assert_eq!(
         app.with_db(|c| store::record_sign_in(c, t.id, id, now()))
             .unwrap(),
+        Some(true),
         "the flag was cleared"
     );
-    assert!(
-        !app.with_db(|c| store::record_sign_in(c, t.id, id, now()))
-            .unwrap()
+    assert_eq!(
+        app.with_db(|c| store::record_sign_in(c, t.id, id, now()))
+            .unwrap(),
+        Some(false)
+    );
+    // Deactivated between a sign-in's read and its write: the write says so.
+    let users = ssogate::service::admin::users::deactivate_user;
+    app.with_db(|c| users(c, &t, id.0, "test", now())).unwrap();
+    assert_eq!(
+        app.with_db(|c| store::record_sign_in(c, t.id, id, now()))
+            .unwrap(),
+        None
     );
 }
