@@ -200,6 +200,14 @@ pub fn list(
     q.load(conn)?.into_iter().map(User::try_from).collect()
 }
 
+/// No sign-in since `cutoff` (and, never signed in, created before it).
+#[diesel::dsl::auto_type]
+fn inactive_before(cutoff: i64) -> _ {
+    users::last_login_at.lt(cutoff).or(users::last_login_at
+        .is_null()
+        .and(users::created_at.lt(cutoff)))
+}
+
 /// Active, unflagged users whose last activity is before `cutoff`.
 pub fn stale_candidates(
     conn: &mut DbConnection,
@@ -210,11 +218,7 @@ pub fn stale_candidates(
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::stale_since.is_null())
         .filter(users::status.eq("active"))
-        .filter(
-            users::last_login_at.lt(cutoff).or(users::last_login_at
-                .is_null()
-                .and(users::created_at.lt(cutoff))),
-        )
+        .filter(inactive_before(cutoff))
         .select(users::id)
         .load::<i64>(conn)?
         .into_iter()
@@ -238,11 +242,7 @@ pub fn flag_stale(
             .filter(users::id.eq(id.0))
             .filter(users::stale_since.is_null())
             .filter(users::status.eq("active"))
-            .filter(
-                users::last_login_at.lt(cutoff).or(users::last_login_at
-                    .is_null()
-                    .and(users::created_at.lt(cutoff))),
-            ),
+            .filter(inactive_before(cutoff)),
     )
     .set(users::stale_since.eq(Some(now)))
     .execute(conn)?;
