@@ -213,6 +213,8 @@ enum Expect {
     },
     /// 201.
     Created,
+    /// 400 with scimType tooMany (a scanning filter past `scim.max_scanned_matches`).
+    TooMany,
 }
 
 struct Req {
@@ -262,6 +264,8 @@ fn list(filter: Option<&str>, start_index: Option<i64>, count: i64) -> String {
 fn check(expect: &Expect, status: u16, body: &str) -> Option<String> {
     match expect {
         Expect::Created => (status != 201).then(|| "expected 201".to_owned()),
+        Expect::TooMany => (status != 400 || !body.contains("\"tooMany\""))
+            .then(|| format!("expected 400 tooMany, got {status}")),
         Expect::List {
             total,
             items,
@@ -483,20 +487,45 @@ fn prefix_pages(rng: &mut Rng, exp: &Expected, count: usize) -> Vec<Req> {
         .collect()
 }
 
-/// `emails[type eq "work" and value ew "@example.com"]` (90 % of the users match) at a random
-/// startIndex: deep pages.
-fn email_pages(rng: &mut Rng, exp: &Expected, count: usize) -> Vec<Req> {
+/// `emails[type eq "work" and value ew "@example.com"]`: 90 % of the users match, past
+/// `scim.max_scanned_matches` (at 100,000 users), so each answer is 400 tooMany: what
+/// refusing costs.
+fn email_too_many(exp: &Expected, count: usize) -> Vec<Req> {
+    let bound = Settings::default().scim.max_scanned_matches;
     let total = exp.work_example_com;
     let filter = r#"emails[type eq "work" and value ew "@example.com"]"#;
     (0..count)
+        .map(|_| Req {
+            path: list(Some(filter), None, PAGE),
+            body: None,
+            expect: if total > bound {
+                Expect::TooMany
+            } else {
+                Expect::List {
+                    total,
+                    items: total.min(PAGE),
+                    user_name: None,
+                }
+            },
+        })
+        .collect()
+}
+
+/// `userName co "NNNN"` (four random digits): a substring has no index, so the tenant is read
+/// row by row, for a handful of matches.
+fn substring_pages(rng: &mut Rng, users: usize, count: usize) -> Vec<Req> {
+    (0..count)
         .map(|_| {
-            let start = 1 + rng.below((total - PAGE + 1).max(1) as usize) as i64;
+            let needle = format!("{:04}", rng.below(10_000));
+            let total = (0..users)
+                .filter(|i| format!("user{i}").contains(&needle))
+                .count() as i64;
             Req {
-                path: list(Some(filter), Some(start), PAGE),
+                path: list(Some(&format!("userName co \"{needle}\"")), None, PAGE),
                 body: None,
                 expect: Expect::List {
                     total,
-                    items: (total - start + 1).clamp(0, PAGE),
+                    items: total.min(PAGE),
                     user_name: None,
                 },
             }
@@ -655,8 +684,12 @@ async fn run() {
             prefix_pages(&mut rng, &exp, list_requests),
         ),
         (
-            "`emails[type eq \"work\" and value ew \"@example.com\"]`, random startIndex, count=100",
-            email_pages(&mut rng, &exp, list_requests),
+            "`emails[type eq \"work\" and value ew \"@example.com\"]` (90 % match): 400 tooMany",
+            email_too_many(&exp, list_requests),
+        ),
+        (
+            "`userName co \"NNNN\"` (no index; a few matches), count=100",
+            substring_pages(&mut rng, users, list_requests),
         ),
         (
             "`name.familyName eq \"…\"`, count=100",

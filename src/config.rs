@@ -170,6 +170,10 @@ pub struct ScimSettings {
     /// The largest page a list or search returns (and the page size when `count` is absent).
     #[serde(deserialize_with = "lenient")]
     pub max_page_size: i64,
+    /// The most users a filter that reads rows one by one (`co`, `ew`, `ne`, `not`, `pr`) may
+    /// match; beyond it the list is `400 tooMany`.
+    #[serde(deserialize_with = "lenient")]
+    pub max_scanned_matches: i64,
 }
 
 impl Default for ScimSettings {
@@ -177,6 +181,7 @@ impl Default for ScimSettings {
         Self {
             max_body_bytes: 1024 * 1024,
             max_page_size: 200,
+            max_scanned_matches: 10_000,
         }
     }
 }
@@ -537,6 +542,12 @@ impl Settings {
         }
         if !(1..=1000).contains(&i.batch_size) {
             return Err(key_err("iwms.batch_size", "must be between 1 and 1000"));
+        }
+        if !(1..=1_000_000).contains(&self.scim.max_scanned_matches) {
+            return Err(key_err(
+                "scim.max_scanned_matches",
+                "must be between 1 and 1000000",
+            ));
         }
         if !(1..=10_000).contains(&self.scim.max_page_size) {
             return Err(key_err("scim.max_page_size", "must be between 1 and 10000"));

@@ -79,6 +79,23 @@ pub fn count(
     Ok(q.get_result(conn)?)
 }
 
+/// How many users match, counting no further than `limit` (the first `limit` ids in id order).
+pub fn count_up_to(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: Option<Where>,
+    limit: i64,
+) -> Result<i64, StorageError> {
+    let mut q = visible(tenant)
+        .select(users::id)
+        .order(users::id.asc())
+        .limit(limit);
+    if let Some(w) = filter {
+        q = q.filter(w);
+    }
+    Ok(q.load::<i64>(conn)?.len() as i64)
+}
+
 /// One page in id order. The ids are picked first (sorting ids only, not whole rows with
 /// their documents), then those rows are loaded.
 pub fn page(

@@ -419,3 +419,46 @@ async fn scim_cannot_take_over_sso_users_outside_the_email_rule() {
     let sso = after.iter().find(|u| u.id == before[0].id).unwrap();
     assert_eq!(sso.email, before[0].email, "the SSO user is untouched");
 }
+
+/// A filter that can only be answered row by row (`co`, `ew`, `ne`, `not`, `pr`) may match at
+/// most `scim.max_scanned_matches` users; beyond it the answer is `400 tooMany` instead of a
+/// count of the whole tenant. Index-backed filters (`eq`, `sw`) are not bounded.
+#[tokio::test]
+async fn scanning_filters_that_match_too_many_users_are_too_many() {
+    let app = spawn_app_with(|s| s.scim.max_scanned_matches = 3).await;
+    app.create_tenant("acme", TenantInput::default());
+    let scim = app.scim("acme");
+    for i in 0..5 {
+        let (s, u) = scim
+            .post("/Users", user(&format!("user{i}@acme.test")))
+            .await;
+        assert_eq!(s, 201, "{u}");
+    }
+    let list = |filter: &str| {
+        let q = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>();
+        let scim = &scim;
+        async move { scim.get(&format!("/Users?filter={q}")).await }
+    };
+    for filter in [
+        r#"userName co "acme""#,
+        r#"userName ew "@acme.test""#,
+        r#"userName ne "nobody@acme.test""#,
+        r#"not (userName eq "user0@acme.test")"#,
+        r#"title pr or userName co "user""#,
+        r#"emails[value ew "acme.test"]"#,
+    ] {
+        let (s, e) = list(filter).await;
+        assert_error(s, &e, 400, Some("tooMany"));
+        assert!(
+            e["detail"].as_str().unwrap().contains("more than 3 users"),
+            "{filter}: {e}"
+        );
+    }
+    // Within the bound, or anchored by an index, they answer as usual.
+    let (s, l) = list(r#"userName co "user1""#).await;
+    assert_eq!((s, l["totalResults"].as_i64()), (200, Some(1)), "{l}");
+    let (s, l) = list(r#"userName sw "user""#).await;
+    assert_eq!((s, l["totalResults"].as_i64()), (200, Some(5)), "{l}");
+    let (s, l) = scim.get("/Users").await;
+    assert_eq!((s, l["totalResults"].as_i64()), (200, Some(5)), "{l}");
+}

@@ -65,6 +65,10 @@ impl ScimError {
         Self::bad(ScimType::InvalidFilter, detail)
     }
 
+    pub fn too_many(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::TooMany, detail)
+    }
+
     pub fn invalid_path(detail: impl Into<String>) -> Self {
         Self::bad(ScimType::InvalidPath, detail)
     }

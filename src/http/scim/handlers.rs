@@ -51,6 +51,7 @@ async fn authorize(
             base: base(state, &slug),
             now,
             max_page: state.settings.scim.max_page_size,
+            max_scanned: state.settings.scim.max_scanned_matches,
         }),
         Err(AuthError::Unauthorized(e)) => Err(e.into()),
         Err(AuthError::Storage(e)) => Err(e.into()),

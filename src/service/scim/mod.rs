@@ -58,6 +58,8 @@ pub struct ScimContext {
     pub base: String,
     pub now: i64,
     pub max_page: i64,
+    /// `scim.max_scanned_matches`.
+    pub max_scanned: i64,
 }
 
 impl ScimContext {

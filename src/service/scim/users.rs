@@ -66,7 +66,22 @@ pub fn page(
         Some(f) => Some(scim_filter::users(f, ctx.tenant.id, ctx.iwms())?),
         None => None,
     };
-    let total = scim_users::count(conn, ctx.tenant.id, filter.clone())?;
+    let total = match q.filter.as_ref().filter(|f| f.scans()) {
+        // Counting every match of such a filter reads the tenant row by row: it stops at the
+        // bound, so no request costs more than reading that many.
+        Some(_) => {
+            let bound = ctx.max_scanned;
+            let n = scim_users::count_up_to(conn, ctx.tenant.id, filter.clone(), bound + 1)?;
+            if n > bound {
+                return Err(ScimError::too_many(format!(
+                    "the filter matches more than {bound} users; a filter with co, ew, ne, not or pr must be narrower (add an eq or sw condition)"
+                ))
+                .into());
+            }
+            n
+        }
+        None => scim_users::count(conn, ctx.tenant.id, filter.clone())?,
+    };
     if limit == 0 || offset >= total {
         return Ok((total, Vec::new()));
     }
