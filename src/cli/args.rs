@@ -377,7 +377,8 @@ pub struct AddOidcArgs {
     pub userinfo: bool,
     #[arg(long)]
     pub clock_skew_secs: Option<i64>,
-    /// Claim names for the email, first to match wins (default email,preferred_username,upn).
+    /// Claim names for the email, first to match wins (default email; Entra ID without the
+    /// optional email claim: email,preferred_username,upn).
     #[arg(long, value_delimiter = ',')]
     pub attr_email: Vec<String>,
     /// (default given_name)

@@ -105,9 +105,11 @@ pub struct OidcSettings {
 }
 
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
-/// `preferred_username` and `upn` carry the address in Entra ID tokens without the optional
-/// `email` claim.
-pub const DEFAULT_EMAIL_CLAIMS: &[&str] = &["email", "preferred_username", "upn"];
+/// Only `email`: `preferred_username` is no verified address at every provider (OpenID
+/// Connect Core §5.1 says not to rely on it), and an address taken from it would match and
+/// create accounts by email. Entra ID tokens without the optional `email` claim carry the
+/// address in `preferred_username`/`upn`; such connections name them explicitly.
+pub const DEFAULT_EMAIL_CLAIMS: &[&str] = &["email"];
 pub const DEFAULT_FIRST_NAME_CLAIMS: &[&str] = &["given_name"];
 pub const DEFAULT_LAST_NAME_CLAIMS: &[&str] = &["family_name"];
 

@@ -722,6 +722,11 @@ async fn oidc_connection_from_issuer_discovery() {
     );
     assert_eq!(c["idp_setup"]["redirect_uri"], redirect.as_str());
     assert_eq!(c["idp_setup"]["acs_url"], Value::Null);
+    assert_eq!(
+        c["attribute_mapping"]["email"],
+        json!(["email"]),
+        "only the email claim by default, never preferred_username"
+    );
     assert_eq!(c["saml"], Value::Null);
     assert!(
         !c.to_string().contains("op-secret"),
