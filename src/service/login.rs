@@ -410,14 +410,13 @@ fn bind_request(
                         "RelayState differs from the one sent with the request",
                     )));
                 }
-                if let Err(why) = check_binding(&pending, p.binding_cookies, allow_unbound) {
+                let cookie = binding_cookie_name(SAML_BINDING_PREFIX, &pending.relay_state);
+                if let Err(why) = check_binding(&pending, &cookie, p.binding_cookies, allow_unbound)
+                {
                     return Ok(Err(Refusal::new(Reason::BrowserMismatch, why)));
                 }
                 Bound {
-                    binding_cookie: Some(binding_cookie_name(
-                        SAML_BINDING_PREFIX,
-                        &pending.relay_state,
-                    )),
+                    binding_cookie: Some(cookie),
                     return_to: pending.return_to,
                 }
             }
@@ -448,17 +447,18 @@ fn bind_request(
     Ok(Ok(bound))
 }
 
-/// Login CSRF: the response must come back to the browser that started the request.
+/// Login CSRF: the response must come back to the browser that started the request, which
+/// holds the cookie `name`.
 fn check_binding(
     pending: &pending::Pending,
+    name: &str,
     cookies: &[(String, String)],
     allow_unbound: bool,
 ) -> Result<(), &'static str> {
     let Some(expected) = &pending.browser_binding else {
         return Ok(()); // requests stored before browser binding existed
     };
-    let name = binding_cookie_name(SAML_BINDING_PREFIX, &pending.relay_state);
-    match presented_binding(cookies, &name, expected) {
+    match presented_binding(cookies, name, expected) {
         Some(true) => Ok(()),
         Some(false) => Err("the browser-binding cookie does not match the request"),
         None if allow_unbound => Ok(()),

@@ -11,6 +11,7 @@ use crate::config::IwmsSettings;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
 use crate::domain::tenant::Tenant;
+use crate::protocol::body::read_capped;
 use crate::storage::outbox::{self, Claimed, NewEvent};
 use crate::storage::{
     self, DbConnection, DbPool, StorageError, events, scim_users, tenants, users,
@@ -318,6 +319,7 @@ impl Deliverer {
         }
         let answer: Value = read_capped(res, MAX_ANSWER_BYTES)
             .await
+            .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or(Value::Null);
         match answer.get("iwms_id").and_then(Value::as_str).map(str::trim) {
@@ -404,18 +406,6 @@ fn store_iwms_id(
         }
     };
     events::record(conn, tenant, user, kind, &detail, now)
-}
-
-/// The body, unless it is longer than `cap` bytes or fails to arrive.
-async fn read_capped(mut res: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = res.chunk().await.ok()? {
-        if body.len() + chunk.len() > cap {
-            return None;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Some(body)
 }
 
 /// After a sign-in: if the user's IWMS account is still being created, wait for it at most

@@ -139,7 +139,7 @@ fn names(raw: &str, rs: &ResourceSchema) -> Name {
     let mut rest = raw;
     let mut ext = None;
     for uri in rs.schema_uris() {
-        let in_core = (uri != rs.core).then_some(uri);
+        let extension = (uri != rs.core).then_some(uri);
         if !raw
             .get(..uri.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(uri))
@@ -147,11 +147,11 @@ fn names(raw: &str, rs: &ResourceSchema) -> Name {
             continue;
         }
         if raw.len() == uri.len() {
-            return Name::Schema(in_core);
+            return Name::Schema(extension);
         }
         if raw.as_bytes()[uri.len()] == b':' {
             rest = &raw[uri.len() + 1..];
-            ext = in_core;
+            ext = extension;
             break;
         }
     }
@@ -228,17 +228,18 @@ fn is_extension(rs: &ResourceSchema, key: &str) -> bool {
 
 /// `attributes`: only what is asked, plus `id` and `schemas`.
 fn keep_only(full: &Map<String, Value>, attributes: &[String], rs: &ResourceSchema) -> Value {
+    // The core attributes, or one extension's.
+    let section = |ext: Option<&str>| match ext {
+        Some(u) => full.get(u).and_then(Value::as_object),
+        None => Some(full),
+    };
     let mut whole_schemas = Vec::new();
     let mut picks = Vec::new();
     for raw in attributes {
         match names(raw, rs) {
             Name::Schema(ext) => whole_schemas.push(ext),
             Name::Attr { ext, attr, sub } => {
-                let source = match ext {
-                    Some(u) => full.get(u).and_then(Value::as_object),
-                    None => Some(full),
-                };
-                if let Some(key) = source.and_then(|s| key_of(s, &attr)) {
+                if let Some(key) = section(ext).and_then(|s| key_of(s, &attr)) {
                     add_pick(&mut picks, ext, key, sub);
                 }
             }
@@ -251,11 +252,7 @@ fn keep_only(full: &Map<String, Value>, attributes: &[String], rs: &ResourceSche
         }
     }
     for Picked { ext, key, pick } in picks {
-        let source = match ext {
-            Some(u) => full.get(u).and_then(Value::as_object),
-            None => Some(full),
-        };
-        let Some(v) = source.and_then(|s| s.get(&key)) else {
+        let Some(v) = section(ext).and_then(|s| s.get(&key)) else {
             continue;
         };
         let v = match pick {

@@ -9,6 +9,7 @@ use super::discovery;
 use super::error::{OidcError, err};
 use crate::domain::oidc::{ClientAuth, OidcSettings, ProviderMetadata};
 use crate::domain::reason::Reason;
+use crate::protocol::body::{ReadError, read_capped};
 
 const MAX_BODY: usize = 1024 * 1024;
 
@@ -69,19 +70,16 @@ fn unreachable(what: &str, e: reqwest::Error) -> OidcError {
 
 async fn body(
     what: &str,
-    mut res: reqwest::Response,
+    res: reqwest::Response,
 ) -> Result<(reqwest::StatusCode, String), OidcError> {
     let status = res.status();
-    let mut buf = Vec::new();
-    while let Some(chunk) = res.chunk().await.map_err(|e| unreachable(what, e))? {
-        if buf.len() + chunk.len() > MAX_BODY {
-            return Err(err(
-                Reason::OpUnreachable,
-                format!("{what}: response over 1 MiB"),
-            ));
-        }
-        buf.extend_from_slice(&chunk);
-    }
+    let buf = read_capped(res, MAX_BODY).await.map_err(|e| match e {
+        ReadError::TooLarge => err(
+            Reason::OpUnreachable,
+            format!("{what}: response over 1 MiB"),
+        ),
+        ReadError::Failed(e) => unreachable(what, e),
+    })?;
     let text = String::from_utf8(buf).map_err(|_| {
         err(
             Reason::OpUnreachable,
