@@ -26,6 +26,8 @@ pub struct Candidates {
     pub by_scim: Option<Candidate>,
     /// Holding the asserted email.
     pub by_email: Option<Candidate>,
+    /// `ssogate admin grant` (or the console/API) names the asserted email as an admin.
+    pub email_granted_admin: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +244,11 @@ pub fn decide(
             ),
         );
     }
-    if !policy.auto_create_users {
+    // An admin named by a grant or by the connection's admin-role rule gets an account even
+    // where users are not created on sign-in: otherwise nobody could open the tenant's console.
+    // Every rule below (verified email, whitelisted domain) still applies.
+    let admin = claims.admin_role || cands.email_granted_admin;
+    if !(policy.auto_create_users || admin) {
         return reject(
             Reason::NotSetUp,
             None,

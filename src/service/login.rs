@@ -19,6 +19,7 @@ use crate::protocol::saml::authn_request::{self, RequestError};
 use crate::protocol::saml::{self, AcsContext, SpEndpoints, ValidatedAssertion};
 use crate::service::outbox;
 use crate::service::session;
+use crate::storage::admin as admin_store;
 use crate::storage::login_attempts::NewAttempt;
 use crate::storage::pending::NewPending;
 use crate::storage::{
@@ -537,11 +538,16 @@ pub(crate) fn provision(
         }
         None => None,
     };
+    let email_granted_admin = match &claims.email {
+        Some(e) if !tenant.auto_create_users => admin_store::is_granted(c, tenant.id, e.as_str())?,
+        _ => false,
+    };
     let cands = Candidates {
         by_link,
         by_iwms,
         by_scim,
         by_email,
+        email_granted_admin,
     };
 
     let (user_id, detail) = match provisioning::decide(&policy, subject, claims, &cands) {

@@ -103,7 +103,7 @@ pub struct Deliverer {
 
 enum Outcome {
     Delivered { iwms_id: Option<String> },
-    Failed { error: String, permanent: bool },
+    Failed { error: String },
 }
 
 fn read_secret(source: &SecretSource) -> Result<Vec<u8>, String> {
@@ -215,7 +215,6 @@ impl Deliverer {
                             "no answer within the first sign-in's {} ms",
                             wait.as_millis()
                         ),
-                        permanent: false,
                     },
                     tenant,
                     user,
@@ -248,10 +247,7 @@ impl Deliverer {
         }
         let outcome = match feed {
             Ok((endpoint, secret)) => self.attempt(e, &endpoint, &secret).await,
-            Err(error) => Outcome::Failed {
-                error,
-                permanent: false,
-            },
+            Err(error) => Outcome::Failed { error },
         };
         self.finish(id, attempts, outcome, tenant, user).await;
     }
@@ -303,7 +299,6 @@ impl Deliverer {
                 };
                 return Outcome::Failed {
                     error: format!("{why}: {endpoint}"),
-                    permanent: false,
                 };
             }
         };
@@ -311,7 +306,6 @@ impl Deliverer {
         if !status.is_success() {
             return Outcome::Failed {
                 error: format!("HTTP {} from {endpoint}", status.as_u16()),
-                permanent: false,
             };
         }
         if !e.create_iwms {
@@ -335,7 +329,6 @@ impl Deliverer {
             _ => Outcome::Failed {
                 error: "the IWMS answered without a usable `iwms_id` (1-256 printable characters)"
                     .into(),
-                permanent: false,
             },
         }
     }
@@ -362,9 +355,9 @@ impl Deliverer {
                     }
                     Ok(())
                 }),
-                Outcome::Failed { error, permanent } => {
+                Outcome::Failed { error } => {
                     let tries = u32::try_from(attempts).unwrap_or(0) + 1;
-                    let dead = permanent || tries >= s.max_attempts;
+                    let dead = tries >= s.max_attempts;
                     let next = now + backoff_secs(tries, s.backoff_base_secs, s.backoff_max_secs, jitter) as i64;
                     if dead {
                         tracing::warn!(event = id, attempts = tries, error = %error, "IWMS event parked as dead");
@@ -389,6 +382,8 @@ fn store_iwms_id(
     iwms_id: &str,
     now: i64,
 ) -> Result<(), StorageError> {
+    // A SCIM write may be setting the IdP's IWMS ID right now: lock the row before reading it.
+    users::lock(conn, tenant, user)?;
     let u = users::get(conn, tenant, user)?;
     let holder = users::find_by_iwms_id(conn, tenant, iwms_id)?.map(|h| h.id);
     let (kind, detail) = match (&u.iwms_id, holder) {

@@ -82,3 +82,29 @@ pub fn newest_for_user(
         })
         .collect())
 }
+
+/// The user's first event (their creation), for a timeline that shows only the newest.
+pub fn oldest_for_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<UserEvent>, StorageError> {
+    Ok(user_events::table
+        .filter(user_events::tenant_id.eq(tenant.0))
+        .filter(user_events::user_id.eq(user.0))
+        .order(user_events::id.asc())
+        .limit(1)
+        .select((
+            user_events::kind,
+            user_events::detail,
+            user_events::created_at,
+        ))
+        .load::<(String, String, i64)>(conn)?
+        .into_iter()
+        .map(|(kind, detail, created_at)| UserEvent {
+            kind,
+            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+            created_at,
+        })
+        .collect())
+}

@@ -347,6 +347,60 @@ fn user_column(r: &Resolved, iwms: Option<IwmsSource>) -> Result<(&'static str, 
     })
 }
 
+/// Whether an index narrows the filter to its matches: an `eq` on an indexed attribute or a
+/// `userName sw`, under an `and` (either side) or an `or` (both sides). Any other filter reads the tenant row
+/// by row, so its matches are counted only up to a bound (`service::scim::users::page`).
+pub fn users_index_anchored(f: &Filter, iwms: Option<IwmsSource>) -> bool {
+    match f {
+        Filter::And(a, b) => users_index_anchored(a, iwms) || users_index_anchored(b, iwms),
+        Filter::Or(a, b) => users_index_anchored(a, iwms) && users_index_anchored(b, iwms),
+        Filter::Compare { path, op, value }
+            if matches!(op, CompareOp::Eq | CompareOp::Sw) && !matches!(value, Value::Null) =>
+        {
+            let Ok(r) = resolve(path, &USER_RESOURCE) else {
+                return false;
+            };
+            match (key(&r).as_str(), op) {
+                // userName prefixes: an index range (`text_pattern_ops` on PostgreSQL).
+                ("userName", CompareOp::Sw) => r.extension.is_none(),
+                (_, CompareOp::Sw) => false,
+                ("id" | "groups" | "groups.value" | "emails" | "emails.value", _) => true,
+                _ => matches!(
+                    user_column(&r, iwms),
+                    Ok((
+                        "users.external_id"
+                            | "users.scim_user_name_lc"
+                            | "users.first_name"
+                            | "users.last_name"
+                            | "users.display_name",
+                        _
+                    )) | Ok(("users.iwms_id", Case::Fold))
+                ),
+            }
+        }
+        Filter::ValuePath { path, filter } => {
+            resolve(path, &USER_RESOURCE).is_ok_and(|r| r.attr.name == "emails")
+                && email_value_anchored(filter)
+        }
+        _ => false,
+    }
+}
+
+fn email_value_anchored(f: &Filter) -> bool {
+    match f {
+        Filter::And(a, b) => email_value_anchored(a) || email_value_anchored(b),
+        Filter::Or(a, b) => email_value_anchored(a) && email_value_anchored(b),
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: Value::Str(_),
+        } => {
+            path.uri.is_none() && path.sub_attr.is_none() && path.attr.eq_ignore_ascii_case("value")
+        }
+        _ => false,
+    }
+}
+
 fn resolve_in(
     p: &AttrPath,
     rs: &crate::domain::scim::schema::ResourceSchema,

@@ -9,12 +9,16 @@ use crate::saml_fixtures::{Resp, TestIdp};
 /// Two tenants; acme has a SAML connection `okta` whose `groups` value `ssogate-admins`
 /// makes an admin.
 async fn two_tenants() -> (TestApp, TestIdp) {
+    two_tenants_with(true).await
+}
+
+async fn two_tenants_with(auto_create_users: bool) -> (TestApp, TestIdp) {
     let app = spawn_app().await;
     for t in ["acme", "globex"] {
         app.create_tenant(
             t,
             TenantInput {
-                auto_create_users: Some(true),
+                auto_create_users: Some(auto_create_users),
                 ..Default::default()
             },
         );
@@ -112,6 +116,33 @@ async fn the_idp_admin_role_admits_and_its_absence_refuses() {
     let res = console_sso(&app, &idp, |r| r.attr("groups", "ssogate-admins")).await;
     assert_eq!(res.status(), 303, "the mapped group admits");
     assert_eq!(res.headers()["location"], "/admin/t/acme");
+}
+
+/// A tenant that creates no users on sign-in still lets its admins in: a grant or the IdP's
+/// admin role creates their account at their first sign-in; anyone else is not set up.
+#[tokio::test]
+async fn admins_get_an_account_where_sign_ins_create_none() {
+    let (app, idp) = two_tenants_with(false).await;
+    let (req, rs) = app.start_login("acme", "okta", None).await;
+    let r = Resp::valid(&app, "acme", "okta", &idp, Some(&req)).attr("groups", "staff");
+    let res = app
+        .post_acs("acme", "okta", &r.signed(&idp), Some(&rs))
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason("acme"), "not_set_up");
+    assert!(app.users("acme").is_empty());
+
+    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
+        .unwrap();
+    let res = console_sso(&app, &idp, |r| r.attr("groups", "staff")).await;
+    assert_eq!(res.status(), 303, "the grant admits");
+    assert_eq!(res.headers()["location"], "/admin/t/acme");
+    assert_eq!(app.users("acme").len(), 1);
+
+    let (app, idp) = two_tenants_with(false).await;
+    let res = console_sso(&app, &idp, |r| r.attr("groups", "ssogate-admins")).await;
+    assert_eq!(res.status(), 303, "the mapped group admits");
+    assert_eq!(app.users("acme")[0].email, "ada@acme.test");
 }
 
 /// The console session never outlives the sign-in it came from: signing out of SSO ends it.

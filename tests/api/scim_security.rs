@@ -420,9 +420,11 @@ async fn scim_cannot_take_over_sso_users_outside_the_email_rule() {
     assert_eq!(sso.email, before[0].email, "the SSO user is untouched");
 }
 
-/// A filter that can only be answered row by row (`co`, `ew`, `ne`, `not`, `pr`) may match at
-/// most `scim.max_scanned_matches` users; beyond it the answer is `400 tooMany` instead of a
-/// count of the whole tenant. Index-backed filters (`eq`, `sw`) are not bounded.
+/// A filter no index narrows (anything but `eq` on an indexed attribute or `userName sw`:
+/// `co`, `ew`, `ne`, `not`, `pr`, or `eq` on `title`, `active`, `emails.type`) may match at most
+/// `scim.max_scanned_matches` users; beyond it the answer is `400 tooMany` instead of a count
+/// of the whole tenant, on `/Users` and on the root `/.search` alike. Index-anchored filters
+/// are not bounded.
 #[tokio::test]
 async fn scanning_filters_that_match_too_many_users_are_too_many() {
     let app = spawn_app_with(|s| s.scim.max_scanned_matches = 3).await;
@@ -446,6 +448,9 @@ async fn scanning_filters_that_match_too_many_users_are_too_many() {
         r#"not (userName eq "user0@acme.test")"#,
         r#"title pr or userName co "user""#,
         r#"emails[value ew "acme.test"]"#,
+        r#"active eq true"#,
+        r#"emails[type eq "work"]"#,
+        r#"userName eq "user0@acme.test" or active eq true"#,
     ] {
         let (s, e) = list(filter).await;
         assert_error(s, &e, 400, Some("tooMany"));
@@ -454,11 +459,18 @@ async fn scanning_filters_that_match_too_many_users_are_too_many() {
             "{filter}: {e}"
         );
     }
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                        "filter": "userName co \"acme\""});
+    let (s, e) = scim.post("/.search", search).await;
+    assert_error(s, &e, 400, Some("tooMany"));
     // Within the bound, or anchored by an index, they answer as usual.
     let (s, l) = list(r#"userName co "user1""#).await;
     assert_eq!((s, l["totalResults"].as_i64()), (200, Some(1)), "{l}");
     let (s, l) = list(r#"userName sw "user""#).await;
     assert_eq!((s, l["totalResults"].as_i64()), (200, Some(5)), "{l}");
+    let anchored = r#"(userName eq "user0@acme.test" or emails[value eq "user1@acme.test"] or userName eq "user2@acme.test" or userName eq "user3@acme.test") and active eq true"#;
+    let (s, l) = list(anchored).await;
+    assert_eq!((s, l["totalResults"].as_i64()), (200, Some(4)), "{l}");
     let (s, l) = scim.get("/Users").await;
     assert_eq!((s, l["totalResults"].as_i64()), (200, Some(5)), "{l}");
 }

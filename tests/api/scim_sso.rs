@@ -275,6 +275,48 @@ async fn scim_post_takes_over_a_signed_in_user_by_email_on_a_whitelisted_domain(
     assert_eq!(me["user_id"].to_string(), existing);
 }
 
+/// Okta's default userName is the person's address; the work email it pushes may be another
+/// one. A user SSO created under that address is taken over, not duplicated.
+#[tokio::test]
+async fn scim_post_takes_over_a_signed_in_user_whose_email_is_the_user_name() {
+    let (app, idp) = tenant(
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+        &["acme.test"],
+    )
+    .await;
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
+    let existing = app.users("acme")[0].id.to_string();
+    let scim = app.scim("acme");
+    let (s, u) = scim
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "ADA@acme.test",
+                   "emails": [{"value": "ada.lovelace@acme.test", "type": "work", "primary": true}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    assert_eq!(u["id"], existing.as_str(), "the existing user");
+    assert_eq!(app.users("acme").len(), 1, "no second user");
+    let t = timeline(&app, &existing);
+    assert_eq!(event(&t, "scim_linked")["matched_by"], "user_name_email");
+    // The SSO identity still leads to this user.
+    assert_eq!(
+        sign_in(&app, &idp).await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
+    assert_eq!(app.users("acme").len(), 1);
+}
+
 #[tokio::test]
 async fn scim_post_with_the_email_of_a_user_on_an_unlisted_domain_is_409() {
     let (app, idp) = tenant(

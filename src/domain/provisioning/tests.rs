@@ -423,3 +423,38 @@ fn scim_user_is_matched_by_subject_only_under_the_email_rule() {
     let d = decide(&policy(true, &["x.com"], false), "bob", &no_email, &cands);
     assert_eq!(reason(&d), Some(Reason::UserDeactivated));
 }
+
+#[test]
+fn admins_get_an_account_where_users_are_not_created() {
+    let off = policy(false, &["x.com"], false);
+    let none = Candidates::default();
+    let granted = Candidates {
+        email_granted_admin: true,
+        ..Default::default()
+    };
+    let mut role = claims("a@x.com", None);
+    role.admin_role = true;
+    assert_eq!(
+        reason(&decide(&off, "s", &claims("a@x.com", None), &none)),
+        Some(Reason::NotSetUp)
+    );
+    assert!(matches!(
+        decide(&off, "s", &claims("a@x.com", None), &granted),
+        Decision::Create(_)
+    ));
+    assert!(matches!(
+        decide(&off, "s", &role, &none),
+        Decision::Create(_)
+    ));
+    // The other creation rules still hold for them.
+    let mut unverified = claims("a@x.com", None);
+    unverified.email_unverified = true;
+    assert_eq!(
+        reason(&decide(&off, "s", &unverified, &granted)),
+        Some(Reason::EmailNotVerified)
+    );
+    assert_eq!(
+        reason(&decide(&off, "s", &claims("a@y.com", None), &granted)),
+        Some(Reason::EmailDomainNotAllowed)
+    );
+}

@@ -56,22 +56,6 @@ pub enum Filter {
     },
 }
 
-impl Filter {
-    /// Whether some part of it can only be answered by reading rows one by one: a substring
-    /// or suffix (`co`, `ew`), a negation (`ne`, `not`) or presence (`pr`). Such filters may
-    /// match only a bounded number of users (see `service::scim::users`).
-    pub fn scans(&self) -> bool {
-        match self {
-            Filter::Compare { op, .. } => {
-                matches!(op, CompareOp::Co | CompareOp::Ew | CompareOp::Ne)
-            }
-            Filter::Present(_) | Filter::Not(_) => true,
-            Filter::And(a, b) | Filter::Or(a, b) => a.scans() || b.scans(),
-            Filter::ValuePath { filter, .. } => filter.scans(),
-        }
-    }
-}
-
 /// Why a filter was refused; the message is safe to return in a SCIM `invalidFilter` error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

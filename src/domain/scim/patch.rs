@@ -164,7 +164,8 @@ fn pathless(
 }
 
 /// `"path": "urn:…:enterprise:2.0:User"`: the whole extension. Remove drops it; add and
-/// replace set each attribute of the value object (its own `schemas` key is ignored).
+/// replace set each attribute of the value object (its own `schemas` key is ignored) and keep
+/// the ones it does not name.
 fn extension(
     doc: &mut Map<String, Value>,
     op: &PatchOp,
@@ -183,9 +184,8 @@ fn extension(
             "`{uri}` takes an object of its attributes"
         )));
     };
-    if op.op == OpKind::Replace {
-        doc.remove(uri);
-    }
+    // Replace of a complex target sets the given sub-attributes and leaves the others
+    // (RFC 7644 §3.5.2.3): dropping the extension would erase e.g. the IWMS ID attribute.
     for (k, v) in value {
         if k.eq_ignore_ascii_case("schemas") {
             continue;

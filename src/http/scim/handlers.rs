@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::discovery;
 use super::response::{ScimHttpError, json};
-use crate::domain::scim::error::ScimError;
+use crate::domain::scim::error::{ScimError, ScimType};
 use crate::domain::scim::query::{ListQuery, Projection, project};
 use crate::domain::scim::schema::USER_RESOURCE;
 use crate::http::AppState;
@@ -281,6 +281,13 @@ pub async fn groups_patch(
     })
 }
 
+/// The one error that means "this resource type has no such attribute": anything else
+/// (tooMany above all) must reach the client, not shrink the result.
+fn names_absent_attribute(e: &ScimServiceError) -> bool {
+    matches!(e, ScimServiceError::Scim(e)
+        if matches!(e.scim_type, Some(ScimType::InvalidFilter | ScimType::InvalidPath)))
+}
+
 /// POST /.search across Users then Groups (RFC 7644 §3.4.3). A filter naming an attribute
 /// one type lacks selects nothing of that type; if neither type accepts it, it is refused.
 pub async fn search_all(
@@ -295,7 +302,7 @@ pub async fn search_all(
         let users_part = users::page(c, &ctx, &q, offset, limit);
         let (u_total, mut items) = match users_part {
             Ok(v) => v,
-            Err(ScimServiceError::Scim(e)) if e.scim_type.is_some() => (-1, Vec::new()),
+            Err(e) if names_absent_attribute(&e) => (-1, Vec::new()),
             Err(e) => return Err(e),
         };
         let user_count = u_total.max(0);
@@ -303,9 +310,7 @@ pub async fn search_all(
         let g_limit = limit - items.len() as i64;
         let (g_total, groups_items) = match groups::page(c, &ctx, &q, g_offset, g_limit) {
             Ok(v) => v,
-            Err(ScimServiceError::Scim(e)) if u_total >= 0 && e.scim_type.is_some() => {
-                (0, Vec::new())
-            }
+            Err(e) if u_total >= 0 && names_absent_attribute(&e) => (0, Vec::new()),
             Err(e) => return Err(e),
         };
         items.extend(groups_items);

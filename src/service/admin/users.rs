@@ -24,8 +24,12 @@ use crate::storage::{
 
 /// The largest page of users or sign-ins.
 pub const MAX_LIMIT: i64 = 200;
-/// How many timeline entries a user's detail shows (the newest).
-pub const TIMELINE_CAP: usize = 500;
+/// How many sign-in attempts a user's timeline shows (the newest; the sign-in history, filtered
+/// by user, pages through all of them).
+pub const TIMELINE_SIGN_INS: usize = 100;
+/// How many lifecycle events it shows (the newest, and always the first: the creation).
+/// Events are written on changes only, so this is years of a busy account.
+pub const TIMELINE_EVENTS: usize = 2000;
 
 fn check_limit(limit: i64) -> Result<i64, AdminError> {
     if (1..=MAX_LIMIT).contains(&limit) {
@@ -258,8 +262,10 @@ pub struct TimelineEntry {
 
 /// A user's page in the console. The timeline merges the user's lifecycle events and
 /// sign-in attempts in one chronological order (oldest first; at equal times, a sign-in's own
-/// events come before the attempt they belong to) and holds at most the newest
-/// [`TIMELINE_CAP`] (500) entries; `timeline_truncated` says older ones were left out.
+/// events come before the attempt they belong to). It holds the newest [`TIMELINE_SIGN_INS`]
+/// (100) sign-in attempts and the newest [`TIMELINE_EVENTS`] (2,000) lifecycle events plus the
+/// first one (the creation); `timeline_truncated` says older ones were left out (the sign-in
+/// history, filtered by user, has every attempt).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserDetailView {
     pub user: UserRecord,
@@ -278,8 +284,12 @@ pub fn user_detail(
 ) -> Result<UserDetailView, AdminError> {
     let u = get_user(conn, tenant, id)?;
     let s = scim_users::tracked(conn, tenant.id, u.id)?;
-    let fetch = TIMELINE_CAP as i64 + 1;
-    let evs = events::newest_for_user(conn, tenant.id, u.id, fetch)?;
+    let evs = events::newest_for_user(conn, tenant.id, u.id, TIMELINE_EVENTS as i64 + 1)?;
+    let first = if evs.len() > TIMELINE_EVENTS {
+        events::oldest_for_user(conn, tenant.id, u.id)?
+    } else {
+        Vec::new()
+    };
     let attempts = login_attempts::page(
         conn,
         tenant.id,
@@ -288,7 +298,7 @@ pub fn user_detail(
             ..Default::default()
         },
         None,
-        fetch,
+        TIMELINE_SIGN_INS as i64 + 1,
     )?;
     let last_sign_in = attempts.first().map(|a| LastSignIn {
         attempt_id: a.id,
@@ -296,7 +306,8 @@ pub fn user_detail(
         reason: a.reason.clone(),
         at: a.created_at,
     });
-    let (timeline, timeline_truncated) = merge_timeline(evs, attempts, TIMELINE_CAP);
+    let (timeline, timeline_truncated) =
+        timeline((evs, TIMELINE_EVENTS), first, (attempts, TIMELINE_SIGN_INS));
     Ok(UserDetailView {
         identities: identities::links_of_user(conn, tenant.id, u.id)?,
         groups: scim_groups::groups_of_user(conn, tenant.id, u.id.0)?
@@ -350,11 +361,25 @@ fn attempt_entry(a: Listed) -> TimelineEntry {
 
 /// Merges events and attempts (each newest first, as read) into one list, oldest first,
 /// keeping the newest `cap`. Returns whether anything was left out.
-fn merge_timeline(
-    events: Vec<events::UserEvent>,
-    attempts: Vec<Listed>,
-    cap: usize,
+/// The newest `cap` of each list (both read newest first, one past the cap to tell whether
+/// more exist), plus `first` (the creation) when events were left out; and whether anything
+/// was left out.
+fn timeline(
+    (mut events, event_cap): (Vec<events::UserEvent>, usize),
+    first: Vec<events::UserEvent>,
+    (mut attempts, attempt_cap): (Vec<Listed>, usize),
 ) -> (Vec<TimelineEntry>, bool) {
+    let truncated = events.len() > event_cap || attempts.len() > attempt_cap;
+    if events.len() > event_cap {
+        events.truncate(event_cap);
+        events.extend(first);
+    }
+    attempts.truncate(attempt_cap);
+    (merge_timeline(events, attempts), truncated)
+}
+
+/// Both lists come newest first.
+fn merge_timeline(events: Vec<events::UserEvent>, attempts: Vec<Listed>) -> Vec<TimelineEntry> {
     let mut evs = events.into_iter().rev().map(event_entry).peekable();
     let mut ats = attempts.into_iter().rev().map(attempt_entry).peekable();
     let mut out = Vec::with_capacity(evs.len() + ats.len());
@@ -368,11 +393,7 @@ fn merge_timeline(
         };
         out.extend(if take_event { evs.next() } else { ats.next() });
     }
-    let truncated = out.len() > cap;
-    if truncated {
-        out.drain(..out.len() - cap);
-    }
-    (out, truncated)
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -932,7 +953,7 @@ mod tests {
             attempt(2, false, "user_deactivated", 30),
             attempt(1, true, "success", 10),
         ];
-        let (t, truncated) = merge_timeline(events, attempts, 500);
+        let (t, truncated) = timeline((events, 500), Vec::new(), (attempts, 100));
         assert!(!truncated);
         let kinds: Vec<_> = t.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(
@@ -950,18 +971,32 @@ mod tests {
     }
 
     #[test]
-    fn timeline_keeps_the_newest_entries() {
-        let events = (0..4)
-            .rev()
-            .map(|i| ev("created", json!({}), i * 2))
-            .collect();
-        let attempts = (0..4)
-            .rev()
-            .map(|i| attempt(i, true, "success", i * 2 + 1))
-            .collect();
-        let (t, truncated) = merge_timeline(events, attempts, 3);
+    fn timeline_keeps_the_newest_of_each_kind_and_the_creation() {
+        // Events at even times, attempts at odd ones; as read, newest first.
+        let events = || {
+            (1..=4)
+                .rev()
+                .map(|i| ev("attributes_updated", json!({}), i * 2))
+        };
+        let attempts = || (0..4).rev().map(|i| attempt(i, true, "success", i * 2 + 1));
+        let created = vec![ev("created", json!({"via": "scim"}), 0)];
+        // Fetched one past each cap: three events and two sign-ins are shown, then the
+        // creation, which is always kept.
+        let (t, truncated) = timeline(
+            (events().collect(), 3),
+            created.clone(),
+            (attempts().collect(), 2),
+        );
         assert!(truncated);
-        assert_eq!(t.iter().map(|e| e.at).collect::<Vec<_>>(), [5, 6, 7]);
+        assert_eq!(
+            t.iter().map(|e| e.at).collect::<Vec<_>>(),
+            [0, 4, 5, 6, 7, 8]
+        );
+        assert_eq!(t[0].kind, "created");
+        // Within the caps nothing is left out, and the creation is not added twice.
+        let (t, truncated) = timeline((events().collect(), 4), created, (attempts().collect(), 4));
+        assert!(!truncated);
+        assert_eq!(t.len(), 8);
     }
 
     #[test]

@@ -3,8 +3,10 @@
 use serde_json::{Value, json};
 
 use super::{Result, ScimContext, diff, list_response};
+use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::domain::scim::error::ScimError;
+use crate::domain::scim::filter::Filter;
 use crate::domain::scim::patch;
 use crate::domain::scim::query::{ListQuery, Projection, project};
 use crate::domain::scim::schema::USER_RESOURCE;
@@ -66,15 +68,16 @@ pub fn page(
         Some(f) => Some(scim_filter::users(f, ctx.tenant.id, ctx.iwms())?),
         None => None,
     };
-    let total = match q.filter.as_ref().filter(|f| f.scans()) {
-        // Counting every match of such a filter reads the tenant row by row: it stops at the
-        // bound, so no request costs more than reading that many.
+    let anchored = |f: &Filter| scim_filter::users_index_anchored(f, ctx.iwms());
+    let total = match q.filter.as_ref().filter(|f| !anchored(f)) {
+        // No index narrows such a filter: counting its matches stops at the bound, so a
+        // filter that matches much of the tenant is refused instead of counted in full.
         Some(_) => {
             let bound = ctx.max_scanned;
             let n = scim_users::count_up_to(conn, ctx.tenant.id, filter.clone(), bound + 1)?;
             if n > bound {
                 return Err(ScimError::too_many(format!(
-                    "the filter matches more than {bound} users; a filter with co, ew, ne, not or pr must be narrower (add an eq or sw condition)"
+                    "the filter matches more than {bound} users; narrow it with an eq condition on id, userName, externalId, emails.value, name.givenName, name.familyName, displayName or groups"
                 ))
                 .into());
             }
@@ -103,7 +106,8 @@ pub fn page(
 }
 
 /// The existing user a POST describes: the userName (a deprovisioned user comes back), then
-/// the email under just-in-time provisioning's rule (its domain whitelisted for the tenant).
+/// the email under just-in-time provisioning's rule (its domain whitelisted for the tenant),
+/// then a userName that is an email address (Okta's default) naming a user SSO created.
 /// Never an SSO identity's subject: that would let a SCIM client rename any account.
 fn takeover_target(
     conn: &mut DbConnection,
@@ -143,7 +147,22 @@ fn takeover_target(
         }
         return Ok(Some((h.id, "email")));
     }
-    Ok(None)
+    let Ok(as_email) = EmailAddress::parse(&f.user_name) else {
+        return Ok(None);
+    };
+    match scim_users::by_email(conn, t, as_email.as_str())? {
+        // A SCIM user whose address this is stays theirs; userNames are what must be unique.
+        Some(h) if h.scim_managed => Ok(None),
+        Some(h) if domains::list_for_tenant(conn, t)?.contains(&as_email.domain()) => {
+            Ok(Some((h.id, "user_name_email")))
+        }
+        Some(_) => Err(ScimError::uniqueness(format!(
+            "a user with email `{as_email}` (the userName) exists, but {} is not a whitelisted domain of the tenant, so it is not linked",
+            as_email.domain()
+        ))
+        .into()),
+        None => Ok(None),
+    }
 }
 
 /// Unique values held by a user other than `me`: 409 before the database would refuse.

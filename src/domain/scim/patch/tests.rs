@@ -315,3 +315,19 @@ fn members_are_removed_by_value_whatever_display_or_ref_says() {
         );
     }
 }
+
+#[test]
+fn replacing_the_extension_keeps_the_attributes_it_does_not_name() {
+    let mut doc = user();
+    doc[ENTERPRISE_USER] = json!({"employeeNumber": "701984", "department": "Ops"});
+    let d = run(
+        doc,
+        ops(json!([{"op": "Replace", "path": ENTERPRISE_USER, "value": {"department": "R&D"}}])),
+        &USER_RESOURCE,
+    )
+    .unwrap();
+    assert_eq!(
+        d[ENTERPRISE_USER],
+        json!({"employeeNumber": "701984", "department": "R&D"})
+    );
+}
