@@ -477,45 +477,13 @@ fn start_receiver(rx: Arc<Receiver>) -> (String, actix_web::dev::ServerHandle) {
 // ---------------------------------------------------------------------------------------------
 // One drain.
 
-#[derive(Default)]
-struct WorkerStats {
-    rounds: usize,
-    empty_rounds: usize,
-    claimed: usize,
-    errors: usize,
-    round_times: Vec<Duration>,
-}
-
-async fn work(
-    d: Deliverer,
-    rx: Arc<Receiver>,
-    n: usize,
-    deadline: Instant,
-    idle: Duration,
-) -> WorkerStats {
-    let mut s = WorkerStats::default();
+/// The production worker (`Deliverer::run`) until every event has arrived or the deadline.
+async fn work(d: Deliverer, rx: Arc<Receiver>, n: usize, deadline: Instant) {
+    let worker = tokio::spawn(Arc::new(d).run());
     while rx.unique.load(Ordering::Relaxed) < n && Instant::now() < deadline {
-        let t0 = Instant::now();
-        match d.round().await {
-            Ok(0) => {
-                s.empty_rounds += 1;
-                tokio::time::sleep(idle).await;
-            }
-            Ok(k) => {
-                s.rounds += 1;
-                s.claimed += k;
-                s.round_times.push(t0.elapsed());
-            }
-            Err(e) => {
-                s.errors += 1;
-                if s.errors <= 5 {
-                    eprintln!("  {} round failed: {e}", d.owner);
-                }
-                tokio::time::sleep(idle).await;
-            }
-        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    s
+    worker.abort();
 }
 
 struct Run {
@@ -618,6 +586,8 @@ async fn run_one(cfg: &Config, workers: usize, dir: &std::path::Path) -> Run {
                 Arc::new(SystemClock),
                 IwmsSettings {
                     batch_size: cfg.batch,
+                    tenant_concurrency: cfg.batch as usize,
+                    poll_interval_ms: cfg.idle.as_millis() as u64,
                     ..Default::default()
                 },
             )
@@ -629,11 +599,10 @@ async fn run_one(cfg: &Config, workers: usize, dir: &std::path::Path) -> Run {
     let deadline = started + cfg.timeout;
     let tasks: Vec<_> = deliverers
         .into_iter()
-        .map(|d| tokio::spawn(work(d, rx.clone(), n, deadline, cfg.idle)))
+        .map(|d| tokio::spawn(work(d, rx.clone(), n, deadline)))
         .collect();
-    let mut stats = Vec::new();
     for t in tasks {
-        stats.push(t.await.expect("worker"));
+        t.await.expect("worker");
     }
     let wall = started.elapsed();
     let queries = stop_counting();
@@ -712,16 +681,10 @@ async fn run_one(cfg: &Config, workers: usize, dir: &std::path::Path) -> Run {
         .expect("count IWMS IDs");
     drop(c);
 
-    let rounds: usize = stats.iter().map(|s| s.rounds).sum();
-    let empty: usize = stats.iter().map(|s| s.empty_rounds).sum();
-    let round_errors: usize = stats.iter().map(|s| s.errors).sum();
-    let mut round_times: Vec<Duration> = stats.iter().flat_map(|s| s.round_times.clone()).collect();
-    round_times.sort();
     for why in received.rejected.iter().take(5) {
         eprintln!("  receiver refused: {why}");
     }
-    let errors = round_errors
-        + received.rejected.len()
+    let errors = received.rejected.len()
         + usize::try_from(failed_attempts).unwrap_or(0)
         + (n - delivered)
         + missing
@@ -751,23 +714,7 @@ async fn run_one(cfg: &Config, workers: usize, dir: &std::path::Path) -> Run {
         run.p50, run.p90, run.p99, run.max
     );
     println!(
-        "  rounds       {rounds} ({:.1} events each; {empty} empty); per round ms p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
-        stats.iter().map(|s| s.claimed).sum::<usize>() as f64 / rounds.max(1) as f64,
-        percentile(&round_times, 50.0),
-        percentile(&round_times, 90.0),
-        percentile(&round_times, 99.0),
-        percentile(&round_times, 100.0)
-    );
-    for (i, s) in stats.iter().enumerate() {
-        if stats.len() > 1 {
-            println!(
-                "  worker {i}     {} rounds, {} events, {} empty rounds",
-                s.rounds, s.claimed, s.empty_rounds
-            );
-        }
-    }
-    println!(
-        "  errors       {errors} (round errors {round_errors}, refused by the receiver {}, failed attempts {failed_attempts}, \
+        "  errors       {errors} (refused by the receiver {}, failed attempts {failed_attempts}, \
          not marked delivered {}, missing {missing}, unknown {unexpected}, wrong user {wrong_user})",
         received.rejected.len(),
         n - delivered
@@ -850,8 +797,8 @@ async fn run() {
          created), then user.updated / user.deactivated / user.reactivated, interleaved across users"
     );
     println!(
-        "  delivery     Deliverer::round() in a loop; batch_size {}, pool_size {} per worker, {} ms sleep after an \
-         empty round; workers {:?}",
+        "  delivery     the production worker (Deliverer::run): batch_size {0} deliveries in flight, tenant_concurrency {0}, \
+         pool_size {1} per worker, poll_interval_ms {2}; workers {3:?}",
         cfg.batch,
         cfg.pool_size,
         cfg.idle.as_millis(),

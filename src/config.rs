@@ -124,9 +124,12 @@ pub struct IwmsSettings {
     /// How often the delivery worker looks for due events.
     #[serde(deserialize_with = "lenient")]
     pub poll_interval_ms: u64,
-    /// Events one worker round leases and delivers concurrently (one per user).
+    /// Deliveries one worker keeps in flight (one per user at a time).
     #[serde(deserialize_with = "lenient")]
     pub batch_size: i64,
+    /// Of those, at most this many for one tenant: a slow endpoint holds back only its own.
+    #[serde(deserialize_with = "lenient")]
+    pub tenant_concurrency: usize,
     /// A lease lasts the HTTP timeout plus this; after a crash, in-flight events are picked
     /// up again once it runs out.
     #[serde(deserialize_with = "lenient")]
@@ -155,6 +158,7 @@ impl Default for IwmsSettings {
             backoff_max_secs: 3600,
             poll_interval_ms: 1000,
             batch_size: 16,
+            tenant_concurrency: 8,
             lease_grace_secs: 30,
             delivered_retention_days: 30,
         }
@@ -542,6 +546,12 @@ impl Settings {
         }
         if !(1..=1000).contains(&i.batch_size) {
             return Err(key_err("iwms.batch_size", "must be between 1 and 1000"));
+        }
+        if !(1..=1000).contains(&i.tenant_concurrency) {
+            return Err(key_err(
+                "iwms.tenant_concurrency",
+                "must be between 1 and 1000",
+            ));
         }
         if !(1..=1_000_000).contains(&self.scim.max_scanned_matches) {
             return Err(key_err(

@@ -18,25 +18,9 @@ pub struct JobContext {
     pub retention: maintenance::Retention,
 }
 
-/// Delivers the IWMS outbox: a round whenever the last one found work, else every
-/// `iwms.poll_interval_ms`.
+/// Delivers the IWMS outbox (see `Deliverer::run`).
 pub fn spawn_outbox(deliverer: Deliverer) {
-    let idle = Duration::from_millis(deliverer.settings.poll_interval_ms);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(idle).await;
-            loop {
-                match deliverer.round().await {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "IWMS outbox round failed");
-                        break;
-                    }
-                }
-            }
-        }
-    });
+    tokio::spawn(std::sync::Arc::new(deliverer).run());
 }
 
 pub fn spawn(ctx: JobContext, settings: &JobSettings) {

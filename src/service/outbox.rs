@@ -1,5 +1,6 @@
 //! The IWMS feed: events enqueued with the change that caused them, then delivered at least
 //! once, in order per user, signed, with backoff; account creation stores the returned ID.
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,10 +13,49 @@ use crate::domain::ids::{TenantId, UserId};
 use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
 use crate::domain::tenant::Tenant;
 use crate::protocol::body::read_capped;
-use crate::storage::outbox::{self, Claimed, NewEvent};
+use crate::storage::outbox::{self, Claimed, NewEvent, Scope};
 use crate::storage::{
     self, DbConnection, DbPool, StorageError, events, scim_users, tenants, users,
 };
+
+/// The worker's deliveries in flight, and how many each tenant has.
+#[derive(Default)]
+struct Flights {
+    tasks: tokio::task::JoinSet<()>,
+    tenant_of: HashMap<tokio::task::Id, i64>,
+    per_tenant: HashMap<i64, usize>,
+}
+
+impl Flights {
+    fn of(&self, tenant: i64) -> usize {
+        self.per_tenant.get(&tenant).copied().unwrap_or(0)
+    }
+
+    fn started(&mut self, task: tokio::task::Id, tenant: i64) {
+        self.tenant_of.insert(task, tenant);
+        *self.per_tenant.entry(tenant).or_default() += 1;
+    }
+
+    /// A delivery ended, or panicked (its lease then runs out and the event is retried).
+    fn ended(&mut self, done: Option<Result<(tokio::task::Id, ()), tokio::task::JoinError>>) {
+        let task = match done {
+            Some(Ok((task, ()))) => task,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "an IWMS delivery task failed");
+                e.id()
+            }
+            None => return,
+        };
+        if let Some(t) = self.tenant_of.remove(&task)
+            && let Some(n) = self.per_tenant.get_mut(&t)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.per_tenant.remove(&t);
+            }
+        }
+    }
+}
 
 const MAX_IWMS_ID_CHARS: usize = 256;
 /// An account-creation answer is `{"iwms_id": …}`; anything longer is no usable answer.
@@ -144,50 +184,80 @@ impl Deliverer {
         now + (self.settings.http_timeout_secs + self.settings.lease_grace_secs) as i64
     }
 
-    /// One round: lease what is due and deliver it concurrently (one event per user).
-    pub async fn round(&self) -> Result<usize, StorageError> {
-        let now = self.clock.unix();
-        let (owner, until, limit) = (
-            self.owner.clone(),
-            self.lease_until(now),
-            self.settings.batch_size,
-        );
-        let claimed = storage::block(&self.pool, move |c| {
-            outbox::claim(c, &owner, now, until, limit, None)
-        })
-        .await?;
-        let n = claimed.len();
-        // Each tenant's endpoint and secret are read once per round.
-        let mut feeds = std::collections::HashMap::new();
-        for e in &claimed {
-            if let std::collections::hash_map::Entry::Vacant(v) = feeds.entry(e.tenant_id) {
-                v.insert(self.feed(TenantId(e.tenant_id)).await);
+    /// The worker: keeps up to `batch_size` deliveries in flight, at most
+    /// `tenant_concurrency` of them for one tenant, and claims again as each one ends, so a
+    /// slow or unreachable endpoint holds back only its own tenant's events.
+    pub async fn run(self: Arc<Self>) {
+        let idle = Duration::from_millis(self.settings.poll_interval_ms);
+        let mut flights = Flights::default();
+        loop {
+            if let Err(e) = self.fill(&mut flights).await {
+                tracing::warn!(error = %e, "IWMS outbox claim failed");
+            }
+            if flights.tasks.is_empty() {
+                tokio::time::sleep(idle).await;
+                continue;
+            }
+            // A delivery ending frees a slot; new events may also arrive for the free ones.
+            tokio::select! {
+                done = flights.tasks.join_next_with_id() => flights.ended(done),
+                () = tokio::time::sleep(idle) => {}
+            }
+            while let Some(done) = flights.tasks.try_join_next_with_id() {
+                flights.ended(Some(done));
             }
         }
-        futures_util::future::join_all(claimed.into_iter().map(|e| {
-            let feed = feeds
-                .get(&e.tenant_id)
-                .cloned()
-                .unwrap_or_else(|| Err("no feed".into()));
-            self.deliver(e, feed)
-        }))
-        .await;
-        Ok(n)
+    }
+
+    /// Claims into the free slots, tenant by tenant, each up to its share.
+    async fn fill(self: &Arc<Self>, flights: &mut Flights) -> Result<(), StorageError> {
+        let slots = usize::try_from(self.settings.batch_size).unwrap_or(1);
+        if flights.tasks.len() >= slots {
+            return Ok(());
+        }
+        let now = self.clock.unix();
+        let due = storage::block(&self.pool, move |c| outbox::tenants_with_due(c, now)).await?;
+        let share = self.settings.tenant_concurrency;
+        for tenant in due {
+            let free = slots.saturating_sub(flights.tasks.len());
+            let room = share.saturating_sub(flights.of(tenant)).min(free);
+            if room == 0 {
+                continue;
+            }
+            let now = self.clock.unix();
+            let (owner, until) = (self.owner.clone(), self.lease_until(now));
+            let claimed = storage::block(&self.pool, move |c| {
+                outbox::claim(c, &owner, now, until, room as i64, Scope::Tenant(tenant))
+            })
+            .await?;
+            if claimed.is_empty() {
+                continue;
+            }
+            let feed = self.feed(TenantId(tenant)).await;
+            for e in claimed {
+                let (me, feed) = (Arc::clone(self), feed.clone());
+                let task = flights
+                    .tasks
+                    .spawn(async move { me.deliver(e, feed, until).await });
+                flights.started(task.id(), tenant);
+            }
+        }
+        Ok(())
     }
 
     /// A first sign-in waits up to `wait` for the account-creation event `id`; on timeout the
     /// attempt counts as failed and the worker retries it.
     pub async fn deliver_now(&self, id: i64, wait: Duration) -> Result<(), StorageError> {
         let deadline = tokio::time::Instant::now() + wait;
-        let claimed = loop {
+        let (claimed, until) = loop {
             let now = self.clock.unix();
             let (owner, until) = (self.owner.clone(), self.lease_until(now));
             let claimed = storage::block(&self.pool, move |c| {
-                outbox::claim(c, &owner, now, until, 1, Some(id))
+                outbox::claim(c, &owner, now, until, 1, Scope::Event(id))
             })
             .await?;
             if !claimed.is_empty() {
-                break claimed;
+                break (claimed, until);
             }
             // Another worker is delivering it: wait for that delivery instead. Delivered, or
             // failed and waiting for its retry: nothing to wait for.
@@ -203,7 +273,7 @@ impl Deliverer {
             let (eid, attempts, tenant, user) =
                 (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
             let feed = self.feed(tenant).await;
-            if tokio::time::timeout(wait, self.deliver(e, feed))
+            if tokio::time::timeout(wait, self.deliver(e, feed, until))
                 .await
                 .is_err()
             {
@@ -237,9 +307,25 @@ impl Deliverer {
         Ok((endpoint.clone(), read_secret(source)?))
     }
 
-    async fn deliver(&self, mut e: Claimed, feed: Result<(String, Vec<u8>), String>) {
+    async fn deliver(
+        &self,
+        mut e: Claimed,
+        feed: Result<(String, Vec<u8>), String>,
+        lease_until: i64,
+    ) {
         let (id, attempts, tenant, user) =
             (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
+        if self.clock.unix() + self.settings.http_timeout_secs as i64 >= lease_until {
+            // Too little lease is left to finish the request before another worker may take
+            // the event (the database was slow): give it back unattempted.
+            let owner = self.owner.clone();
+            if let Err(err) =
+                storage::block(&self.pool, move |c| outbox::release(c, id, &owner)).await
+            {
+                tracing::warn!(event = id, error = %err, "could not release an IWMS event");
+            }
+            return;
+        }
         if e.create_iwms && self.has_iwms_id(tenant, user).await {
             // The user got an IWMS ID while the creation waited (SCIM, a sign-in): asking
             // now would make a second account, so it goes out as a plain user.created.

@@ -68,21 +68,29 @@ const ELIGIBLE: &str = "o.status = 'pending' AND o.next_attempt_at <= {now} \
     AND NOT EXISTS (SELECT 1 FROM outbox_events p WHERE p.tenant_id = o.tenant_id \
     AND p.user_id = o.user_id AND p.id < o.id AND p.status <> 'delivered')";
 
-/// Leases up to `limit` events (or only event `only`) to `owner` until `lease_until`. Runs in
-/// its own short transaction.
+/// Which due events a claim may lease.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    /// Only this event (a first sign-in waiting for its account).
+    Event(i64),
+    /// Only this tenant's events (the worker shares its slots out among tenants).
+    Tenant(i64),
+}
+
+/// Leases up to `limit` due events of `scope` to `owner` until `lease_until`, oldest first.
+/// Runs in its own short transaction.
 pub fn claim(
     conn: &mut DbConnection,
     owner: &str,
     now: i64,
     lease_until: i64,
     limit: i64,
-    only: Option<i64>,
+    scope: Scope,
 ) -> Result<Vec<Claimed>, StorageError> {
     super::transaction(conn, |c| {
-        let only_sql = if only.is_some() {
-            " AND o.id = {only}"
-        } else {
-            ""
+        let (only_sql, only) = match scope {
+            Scope::Event(id) => (" AND o.id = {only}", id),
+            Scope::Tenant(t) => (" AND o.tenant_id = {only}", t),
         };
         let rows = match c {
             DbConnection::Sqlite(s) => {
@@ -92,17 +100,14 @@ pub fn claim(
                 )
                 .replace("{now}", "?")
                 .replace("{only}", "?");
-                let q = diesel::sql_query(sql)
+                diesel::sql_query(sql)
                     .bind::<Text, _>(owner)
                     .bind::<BigInt, _>(lease_until)
                     .bind::<BigInt, _>(now)
                     .bind::<BigInt, _>(now)
-                    .into_boxed();
-                let q = match only {
-                    Some(id) => q.bind::<BigInt, _>(id),
-                    None => q,
-                };
-                q.bind::<BigInt, _>(limit).load::<Claimed>(s)?
+                    .bind::<BigInt, _>(only)
+                    .bind::<BigInt, _>(limit)
+                    .load::<Claimed>(s)?
             }
             DbConnection::Pg(p) => {
                 let sql = format!(
@@ -116,13 +121,48 @@ pub fn claim(
                     .bind::<Text, _>(owner)
                     .bind::<BigInt, _>(lease_until)
                     .bind::<BigInt, _>(now)
-                    .bind::<BigInt, _>(only.unwrap_or(0))
+                    .bind::<BigInt, _>(only)
                     .bind::<BigInt, _>(limit)
                     .load::<Claimed>(p)?
             }
         };
         Ok(rows)
     })
+}
+
+/// The tenants that have events due now.
+pub fn tenants_with_due(conn: &mut DbConnection, now: i64) -> Result<Vec<i64>, StorageError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        tenant_id: i64,
+    }
+    let sql = format!("SELECT DISTINCT o.tenant_id FROM outbox_events o WHERE {ELIGIBLE}");
+    let rows = match conn {
+        DbConnection::Sqlite(s) => diesel::sql_query(sql.replace("{now}", "?"))
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(now)
+            .load::<Row>(s)?,
+        DbConnection::Pg(p) => diesel::sql_query(sql.replace("{now}", "$1"))
+            .bind::<BigInt, _>(now)
+            .load::<Row>(p)?,
+    };
+    Ok(rows.into_iter().map(|r| r.tenant_id).collect())
+}
+
+/// Gives a leased event back unattempted (its lease ran too short to send it safely).
+pub fn release(conn: &mut DbConnection, id: i64, owner: &str) -> Result<bool, StorageError> {
+    let n = diesel::update(
+        outbox_events::table
+            .filter(outbox_events::id.eq(id))
+            .filter(outbox_events::lease_owner.eq(owner)),
+    )
+    .set((
+        outbox_events::lease_owner.eq(None::<String>),
+        outbox_events::lease_until.eq(None::<i64>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Marks a leased event delivered; false when the lease was lost meanwhile.

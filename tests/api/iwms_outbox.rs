@@ -1028,6 +1028,60 @@ fn slow_iwms_sign_in_does_not_wait_and_the_account_is_created_once() {
     });
 }
 
+/// One tenant's IWMS hangs; another tenant's events still go out meanwhile: the worker keeps
+/// at most `iwms.tenant_concurrency` deliveries of one tenant in flight and claims again as
+/// slots free up, instead of waiting for a whole batch.
+#[test]
+fn a_hanging_iwms_holds_back_only_its_own_tenant() {
+    run(async {
+        let slow = Receiver::start(SECRET).await;
+        slow.set_mode(Mode::Slow(Duration::from_secs(60)));
+        let quick = Receiver::start(SECRET).await;
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(|s| {
+            fast(s);
+            s.iwms.http_timeout_secs = 30;
+            s.iwms.batch_size = 4;
+            s.iwms.tenant_concurrency = 2;
+        })
+        .await;
+        app.create_tenant("slow", feed(&slow, &secret, false));
+        app.create_tenant("quick", feed(&quick, &secret, false));
+        let slow_scim = app.scim("slow");
+        for i in 0..6 {
+            scim_create(&slow_scim, &format!("s{i}@slow.test"), "Slow").await;
+        }
+        eventually(10, || {
+            let n = slow.deliveries().len();
+            (n >= 2)
+                .then_some(())
+                .ok_or(format!("{n} at the slow IWMS"))
+        })
+        .await;
+        let quick_scim = app.scim("quick");
+        for i in 0..3 {
+            scim_create(&quick_scim, &format!("q{i}@quick.test"), "Quick").await;
+        }
+        // The slow IWMS holds its requests for 60 s (the HTTP timeout is 30 s): the quick
+        // tenant's events arrive long before either.
+        eventually(10, || {
+            let n = quick.delivered().len();
+            (n == 3)
+                .then_some(())
+                .ok_or(format!("{n} of 3 at the quick IWMS"))
+        })
+        .await;
+        assert_eq!(
+            slow.deliveries().len(),
+            2,
+            "the slow tenant never has more than tenant_concurrency in flight"
+        );
+        quick.assert_clean();
+        quick.assert_in_order();
+        app
+    });
+}
+
 /// Test 3: the IWMS answers 500 for a while, then recovers: everything arrives, nothing is
 /// lost, the retries show in `outbox list`.
 #[test]
