@@ -88,13 +88,19 @@ pub enum SecretSource {
 impl SecretSource {
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw.split_once(':') {
-            Some(("file", p)) if !p.is_empty() => Ok(SecretSource::File(p.to_owned())),
+            // Relative paths would depend on the directory ssogate happens to start in.
+            Some(("file", p)) if p.starts_with('/') => Ok(SecretSource::File(p.to_owned())),
+            // SSOGATE_* variables hold ssogate's own settings and secrets (the session
+            // secret): a tenant's feed must not be able to sign with them.
+            Some(("env", v)) if v.to_ascii_uppercase().starts_with("SSOGATE_") => Err(format!(
+                "`{raw}`: SSOGATE_* variables hold ssogate's own settings; use another name"
+            )),
             Some(("env", v))
                 if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
             {
                 Ok(SecretSource::Env(v.to_owned()))
             }
-            _ => Err(format!("`{raw}` must be file:/path or env:NAME")),
+            _ => Err(format!("`{raw}` must be file:/absolute/path or env:NAME")),
         }
     }
 
@@ -196,6 +202,12 @@ mod tests {
         );
         assert!(SecretSource::parse("env:A B").is_err());
         assert!(SecretSource::parse("/etc/x").is_err());
+        assert!(SecretSource::parse("file:iwms.secret").is_err());
+        assert!(
+            SecretSource::parse("env:ssogate_SESSION__SECRET")
+                .unwrap_err()
+                .contains("SSOGATE_")
+        );
     }
 
     #[test]

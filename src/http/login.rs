@@ -7,7 +7,7 @@ use url::form_urlencoded::byte_serialize;
 use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
 use super::session::binding_cookie;
 use super::{AppState, HttpError};
-use crate::domain::connection::{Entry, Protocol};
+use crate::domain::connection::{Connection, Entry, Protocol};
 use crate::domain::email::EmailAddress;
 use crate::domain::tenant::Tenant;
 use crate::service::discovery;
@@ -143,6 +143,18 @@ pub(crate) async fn begin(
             return Ok(page(req, choose, StatusCode::OK));
         }
     };
+    start(state, tenant, *connection, return_to, None).await
+}
+
+/// Sends the browser to the connection's IdP with a pending request bound to it; `test_by`
+/// makes it a console test sign-in (described at the end, never provisioned).
+pub(crate) async fn start(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    connection: Connection,
+    return_to: Option<String>,
+    test_by: Option<String>,
+) -> Result<HttpResponse, HttpError> {
     let st = state.clone();
     // The binding cookie goes only to the URL the IdP sends the browser back to.
     let cross_site_post = connection.protocol == Protocol::Saml;
@@ -157,6 +169,7 @@ pub(crate) async fn begin(
                     request_ttl_secs: st.settings.saml.request_ttl_secs,
                     signing_key: st.sp_signing.as_ref().map(|s| &s.key),
                     now: st.clock.now(),
+                    test_by: test_by.as_deref(),
                 };
                 login::start_saml(c, &tenant, &connection, &params)
             })
@@ -173,6 +186,7 @@ pub(crate) async fn begin(
                     return_to: return_to.as_deref(),
                     request_ttl_secs: st.settings.oidc.request_ttl_secs,
                     now: st.clock.unix(),
+                    test_by: test_by.as_deref(),
                 };
                 oidc_login::start_oidc(c, &tenant, &connection, &params)
             })

@@ -46,7 +46,7 @@ pub async fn callback(
         &params,
     )
     .await;
-    if let Ok(s) = &result {
+    if let Ok(login::Completed::SignedIn(s)) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant, s.user_id).await;
     }
     finish_response(&state, &req, result, now)

@@ -130,7 +130,7 @@ pub async fn acs(
         ))
     })
     .await?;
-    if let Ok(s) = &result {
+    if let Ok(login::Completed::SignedIn(s)) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant_after, s.user_id).await;
     }
     finish_response(&state, &req, result, now)

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::pages::{MessagePage, SignedInPage, page};
 use super::{AppState, HttpError};
-use crate::service::login::{CompleteError, SignedIn, Started};
+use crate::service::login::{CompleteError, Completed, Started};
 use crate::service::session;
 use crate::storage::{self, sessions::SessionUser};
 
@@ -72,11 +72,21 @@ pub fn binding_cookies(req: &HttpRequest, prefix: &str) -> Vec<(String, String)>
 pub fn finish_response(
     state: &AppState,
     req: &HttpRequest,
-    result: Result<SignedIn, CompleteError>,
+    result: Result<Completed, CompleteError>,
     now: i64,
 ) -> Result<HttpResponse, HttpError> {
     match result {
-        Ok(done) => {
+        Ok(Completed::Tested(report)) => {
+            let spent = report.binding_cookie.clone();
+            let mut res = crate::http::console::test_sign_in::report_page(req, *report);
+            if let Some(name) = spent
+                && let Err(e) = res.add_cookie(&spent_binding_cookie(req, name))
+            {
+                tracing::warn!(error = %e, "could not expire a binding cookie");
+            }
+            Ok(res)
+        }
+        Ok(Completed::SignedIn(done)) => {
             let location = done.redirect_to.unwrap_or_else(|| "/signed-in".to_owned());
             let cookie = session_cookie(state, done.session_token, done.session_expires_at - now);
             let mut res = HttpResponse::SeeOther();

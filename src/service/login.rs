@@ -19,6 +19,7 @@ use crate::protocol::saml::authn_request::{self, RequestError};
 use crate::protocol::saml::{self, AcsContext, SpEndpoints, ValidatedAssertion};
 use crate::service::outbox;
 use crate::service::session;
+use crate::service::test_sign_in::{self, TestReport};
 use crate::storage::admin as admin_store;
 use crate::storage::login_attempts::NewAttempt;
 use crate::storage::pending::NewPending;
@@ -43,6 +44,8 @@ pub struct StartParams<'a> {
     pub request_ttl_secs: i64,
     pub signing_key: Option<&'a PKey<Private>>,
     pub now: OffsetDateTime,
+    /// A console test sign-in, started by this admin: described, never provisioned.
+    pub test_by: Option<&'a str>,
 }
 
 /// Where to send the browser, and the cookie that ties the request to it.
@@ -110,6 +113,7 @@ pub fn start_saml(
             return_to: return_to.as_deref(),
             expires_at: now + p.request_ttl_secs,
             browser_binding: &sha256_hex(&binding_token),
+            test_by: p.test_by,
         },
         now,
     )?;
@@ -139,6 +143,13 @@ pub struct SignedIn {
     /// The browser-binding cookie this sign-in used up (only it is expired: other sign-ins
     /// of the same browser may still be in flight).
     pub binding_cookie: Option<String>,
+}
+
+/// How a valid response ended: a sign-in, or a console test sign-in's report.
+#[derive(Debug)]
+pub enum Completed {
+    SignedIn(SignedIn),
+    Tested(Box<TestReport>),
 }
 
 #[derive(Debug)]
@@ -185,7 +196,7 @@ pub fn finish_saml(
     idp: &SamlIdpSettings,
     validated: Result<ValidatedAssertion, Refusal>,
     p: &CompleteParams<'_>,
-) -> Result<SignedIn, CompleteError> {
+) -> Result<Completed, CompleteError> {
     let outcome = match validated {
         Err(refusal) => {
             record(
@@ -200,19 +211,12 @@ pub fn finish_saml(
         }
         Ok(assertion) => storage::transaction(conn, |c| {
             let (who, result) = bind_and_provision(c, tenant, connection, idp, &assertion, p)?;
-            record(
-                c,
-                tenant,
-                connection,
-                &who,
-                &result.as_ref().map(|(s, d)| (s.user_id, d.as_str())),
-                p.now,
-            )?;
+            record_outcome(c, tenant, connection, &who, &result, p.now)?;
             Ok(result)
         })?,
     };
     match outcome {
-        Ok((signed_in, _)) => Ok(signed_in),
+        Ok(done) => Ok(done.into()),
         Err(r) => {
             tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = r.reason.code(), "sign-in refused");
             Err(CompleteError::Refused(Failure {
@@ -306,7 +310,48 @@ pub fn validate_saml(
     })
 }
 
-type Outcome = Result<(SignedIn, String), Refusal>;
+/// A valid response's end: signed in (with the history's detail), or a test described.
+pub(crate) enum Done {
+    SignedIn(SignedIn, String),
+    Tested(Box<TestReport>),
+}
+
+impl From<Done> for Completed {
+    fn from(d: Done) -> Self {
+        match d {
+            Done::SignedIn(s, _) => Completed::SignedIn(s),
+            Done::Tested(t) => Completed::Tested(t),
+        }
+    }
+}
+
+type Outcome = Result<Done, Refusal>;
+
+/// Sign-ins and refusals go to the history; a test sign-in is no sign-in and is only logged.
+pub(crate) fn record_outcome(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    who: &Who,
+    outcome: &Outcome,
+    now: i64,
+) -> Result<(), StorageError> {
+    match outcome {
+        Ok(Done::SignedIn(s, detail)) => record(
+            c,
+            tenant,
+            connection,
+            who,
+            &Ok((s.user_id, detail.as_str())),
+            now,
+        ),
+        Ok(Done::Tested(t)) => {
+            tracing::info!(tenant = %tenant.slug, connection = %connection.slug, by = %t.tested_by, "test sign-in completed");
+            Ok(())
+        }
+        Err(r) => record(c, tenant, connection, who, &Err(r), now),
+    }
+}
 
 fn bind_and_provision(
     conn: &mut DbConnection,
@@ -345,6 +390,19 @@ fn bind_and_provision(
         Ok(r) => r,
         Err(refusal) => return Ok((who, Err(refusal))),
     };
+    if let Some(by) = bound.test_by {
+        let report = test_sign_in::report(
+            conn,
+            tenant,
+            connection,
+            &assertion.subject,
+            &assertion.attributes,
+            &claims,
+            by,
+            bound.binding_cookie,
+        )?;
+        return Ok((who, Ok(Done::Tested(Box::new(report)))));
+    }
     let session_expires_at = assertion
         .session_not_on_or_after
         .map_or(p.now + p.session_ttl_secs, |t| {
@@ -365,7 +423,7 @@ fn bind_and_provision(
     let outcome = provisioned.map(|(user_id, session_token, detail)| {
         let redirect_to =
             return_to::resolve(bound.return_to.as_deref(), &tenant.allowed_return_origins);
-        (
+        Done::SignedIn(
             SignedIn {
                 user_id,
                 session_token,
@@ -383,6 +441,7 @@ fn bind_and_provision(
 struct Bound {
     return_to: Option<String>,
     binding_cookie: Option<String>,
+    test_by: Option<String>,
 }
 
 /// Ties the response to the AuthnRequest it answers (or admits it as IdP-initiated) and
@@ -419,12 +478,14 @@ fn bind_request(
                 Bound {
                     binding_cookie: Some(cookie),
                     return_to: pending.return_to,
+                    test_by: pending.test_by,
                 }
             }
         },
         None if allow_idp_initiated => Bound {
             return_to: p.relay_state.map(str::to_owned),
             binding_cookie: None,
+            test_by: None,
         },
         None => {
             return Ok(Err(Refusal::new(
@@ -494,16 +555,15 @@ pub(crate) struct SessionIssue<'a> {
 
 pub(crate) type Provisioned = Result<(UserId, String, String), Refusal>;
 
-pub(crate) fn provision(
+/// What the tenant's rules decide for this sign-in, from the users that could be this person.
+/// Reads only: `provision` applies the decision, a test sign-in only describes it.
+pub(crate) fn decide(
     c: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     subject: &str,
     claims: &MappedClaims,
-    session: &SessionIssue<'_>,
-) -> Result<Provisioned, StorageError> {
-    let (session_secret, now, session_expires_at) =
-        (session.secret, session.now, session.expires_at);
+) -> Result<Decision, StorageError> {
     let policy = TenantPolicy {
         auto_create_users: tenant.auto_create_users,
         whitelisted_domains: domains::list_for_tenant(c, tenant.id)?,
@@ -549,8 +609,20 @@ pub(crate) fn provision(
         by_email,
         email_granted_admin,
     };
+    Ok(provisioning::decide(&policy, subject, claims, &cands))
+}
 
-    let (user_id, detail) = match provisioning::decide(&policy, subject, claims, &cands) {
+pub(crate) fn provision(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    subject: &str,
+    claims: &MappedClaims,
+    session: &SessionIssue<'_>,
+) -> Result<Provisioned, StorageError> {
+    let (session_secret, now, session_expires_at) =
+        (session.secret, session.now, session.expires_at);
+    let (user_id, detail) = match decide(c, tenant, connection, subject, claims)? {
         Decision::Reject {
             reason,
             user_id,

@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod scim;
 pub mod session;
 pub mod stale;
+pub mod test_sign_in;
 
 /// A bearer token's last_used_at (SCIM and admin API) is written at most this often, so
 /// reads stay reads.

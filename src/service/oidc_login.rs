@@ -4,9 +4,11 @@
 use serde_json::{Map, Value};
 
 use super::login::{
-    CompleteError, OIDC_BINDING_PREFIX, Refusal, SessionIssue, SignedIn, StartError, Started, Who,
-    binding_cookie_name, presented_binding, provision, record, sha256_hex,
+    CompleteError, Completed, Done, OIDC_BINDING_PREFIX, Refusal, SessionIssue, SignedIn,
+    StartError, Started, Who, binding_cookie_name, presented_binding, provision, record,
+    record_outcome, sha256_hex,
 };
+use super::test_sign_in;
 use crate::config::Secret;
 use crate::domain::claims::map_claims;
 use crate::domain::connection::Connection;
@@ -22,6 +24,8 @@ pub struct StartParams<'a> {
     pub return_to: Option<&'a str>,
     pub request_ttl_secs: i64,
     pub now: i64,
+    /// A console test sign-in, started by this admin: described, never provisioned.
+    pub test_by: Option<&'a str>,
 }
 
 pub fn start_oidc(
@@ -51,6 +55,7 @@ pub fn start_oidc(
             browser_binding: &sha256_hex(&binding_token),
             return_to: return_to.as_deref(),
             expires_at: p.now + p.request_ttl_secs,
+            test_by: p.test_by,
         },
         p.now,
     )?;
@@ -96,6 +101,7 @@ struct Bound {
     return_to: Option<String>,
     code: String,
     binding_cookie: String,
+    test_by: Option<String>,
 }
 
 /// Step 1: the state names a pending request of this connection, started in this browser.
@@ -168,6 +174,7 @@ fn bind(
         return_to: pending.return_to,
         code,
         binding_cookie: name,
+        test_by: pending.test_by,
     }))
 }
 
@@ -290,7 +297,7 @@ pub async fn finish_oidc(
     connection: &Connection,
     cb: Callback,
     p: &FinishParams<'_>,
-) -> Result<SignedIn, CompleteError> {
+) -> Result<Completed, CompleteError> {
     let (t, c) = (tenant.clone(), connection.clone());
     let bound = {
         let cookies = p.binding_cookies.to_vec();
@@ -330,6 +337,7 @@ pub async fn finish_oidc(
     );
     let return_to = bound.return_to.clone();
     let binding_cookie = bound.binding_cookie.clone();
+    let test_by = bound.test_by.clone();
     let mapping = connection.effective_mapping(tenant.iwms_attribute.as_deref());
     let outcome = storage::block(pool, move |db| {
         let identity = match verified {
@@ -350,6 +358,21 @@ pub async fn finish_oidc(
                 .map(|e| e.to_string())
                 .or_else(|| claims.invalid_email.clone()),
         };
+        if let Some(by) = test_by {
+            let report = test_sign_in::report(
+                db,
+                &t,
+                &c,
+                &identity.subject,
+                &identity.claims,
+                &claims,
+                by,
+                Some(binding_cookie),
+            )?;
+            let done = Ok(Done::Tested(Box::new(report)));
+            record_outcome(db, &t, &c, &who, &done, now)?;
+            return Ok(done);
+        }
         storage::transaction(db, |tx| {
             let provisioned = provision(
                 tx,
@@ -366,7 +389,7 @@ pub async fn finish_oidc(
             let result = provisioned.map(|(user_id, session_token, detail)| {
                 let redirect_to =
                     return_to::resolve(return_to.as_deref(), &t.allowed_return_origins);
-                (
+                Done::SignedIn(
                     SignedIn {
                         user_id,
                         session_token,
@@ -377,20 +400,13 @@ pub async fn finish_oidc(
                     detail,
                 )
             });
-            record(
-                tx,
-                &t,
-                &c,
-                &who,
-                &result.as_ref().map(|(s, d)| (s.user_id, d.as_str())),
-                now,
-            )?;
+            record_outcome(tx, &t, &c, &who, &result, now)?;
             Ok(result)
         })
     })
     .await?;
     match outcome {
-        Ok((signed_in, _)) => Ok(signed_in),
+        Ok(done) => Ok(done.into()),
         Err(r) => Err(refused(tenant, connection, r)),
     }
 }

@@ -31,6 +31,15 @@ impl Flights {
         self.per_tenant.get(&tenant).copied().unwrap_or(0)
     }
 
+    /// Tenants with `share` or more deliveries in flight.
+    fn full(&self, share: usize) -> Vec<i64> {
+        self.per_tenant
+            .iter()
+            .filter(|(_, n)| **n >= share)
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
     fn started(&mut self, task: tokio::task::Id, tenant: i64) {
         self.tenant_of.insert(task, tenant);
         *self.per_tenant.entry(tenant).or_default() += 1;
@@ -58,6 +67,8 @@ impl Flights {
 }
 
 const MAX_IWMS_ID_CHARS: usize = 256;
+/// A shorter HMAC key could be guessed; the CLI checks the same when the secret is set.
+const MIN_SECRET_BYTES: usize = 16;
 /// An account-creation answer is `{"iwms_id": …}`; anything longer is no usable answer.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -155,8 +166,10 @@ fn read_secret(source: &SecretSource) -> Result<Vec<u8>, String> {
         }
     };
     let s = raw.trim();
-    if s.is_empty() {
-        return Err("the signing secret is empty".into());
+    if s.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "the signing secret must hold at least {MIN_SECRET_BYTES} characters"
+        ));
     }
     Ok(s.as_bytes().to_vec())
 }
@@ -209,38 +222,52 @@ impl Deliverer {
         }
     }
 
-    /// Claims into the free slots, tenant by tenant, each up to its share.
+    /// Claims into the free slots, oldest events first, leaving out tenants that have their
+    /// share in flight; what a claim takes past a tenant's share is given back at once.
     async fn fill(self: &Arc<Self>, flights: &mut Flights) -> Result<(), StorageError> {
         let slots = usize::try_from(self.settings.batch_size).unwrap_or(1);
-        if flights.tasks.len() >= slots {
+        let free = slots.saturating_sub(flights.tasks.len());
+        if free == 0 {
             return Ok(());
         }
-        let now = self.clock.unix();
-        let due = storage::block(&self.pool, move |c| outbox::tenants_with_due(c, now)).await?;
         let share = self.settings.tenant_concurrency;
-        for tenant in due {
-            let free = slots.saturating_sub(flights.tasks.len());
-            let room = share.saturating_sub(flights.of(tenant)).min(free);
-            if room == 0 {
-                continue;
+        let full = flights.full(share);
+        let now = self.clock.unix();
+        let (owner, until) = (self.owner.clone(), self.lease_until(now));
+        let claimed = storage::block(&self.pool, move |c| {
+            outbox::claim(c, &owner, now, until, free as i64, Scope::Except(full))
+        })
+        .await?;
+        let mut taken: HashMap<i64, usize> = HashMap::new();
+        let (mut keep, mut extra) = (Vec::new(), Vec::new());
+        for e in claimed {
+            let n = taken.entry(e.tenant_id).or_default();
+            if flights.of(e.tenant_id) + *n < share {
+                *n += 1;
+                keep.push(e);
+            } else {
+                extra.push(e.id);
             }
-            let now = self.clock.unix();
-            let (owner, until) = (self.owner.clone(), self.lease_until(now));
-            let claimed = storage::block(&self.pool, move |c| {
-                outbox::claim(c, &owner, now, until, room as i64, Scope::Tenant(tenant))
-            })
-            .await?;
-            if claimed.is_empty() {
-                continue;
+        }
+        if !extra.is_empty() {
+            let owner = self.owner.clone();
+            storage::block(&self.pool, move |c| outbox::release(c, &extra, &owner)).await?;
+        }
+        let mut feeds = HashMap::new();
+        for e in keep {
+            let tenant = e.tenant_id;
+            if let std::collections::hash_map::Entry::Vacant(v) = feeds.entry(tenant) {
+                v.insert(self.feed(TenantId(tenant)).await);
             }
-            let feed = self.feed(TenantId(tenant)).await;
-            for e in claimed {
-                let (me, feed) = (Arc::clone(self), feed.clone());
-                let task = flights
-                    .tasks
-                    .spawn(async move { me.deliver(e, feed, until).await });
-                flights.started(task.id(), tenant);
-            }
+            let feed = feeds
+                .get(&tenant)
+                .cloned()
+                .unwrap_or_else(|| Err("no feed".into()));
+            let me = Arc::clone(self);
+            let task = flights
+                .tasks
+                .spawn(async move { me.deliver(e, feed, until).await });
+            flights.started(task.id(), tenant);
         }
         Ok(())
     }
@@ -320,7 +347,7 @@ impl Deliverer {
             // the event (the database was slow): give it back unattempted.
             let owner = self.owner.clone();
             if let Err(err) =
-                storage::block(&self.pool, move |c| outbox::release(c, id, &owner)).await
+                storage::block(&self.pool, move |c| outbox::release(c, &[id], &owner)).await
             {
                 tracing::warn!(event = id, error = %err, "could not release an IWMS event");
             }

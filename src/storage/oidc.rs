@@ -175,6 +175,8 @@ pub struct NewRequest<'a> {
     pub browser_binding: &'a str,
     pub return_to: Option<&'a str>,
     pub expires_at: i64,
+    /// A console test sign-in: the admin who started it.
+    pub test_by: Option<&'a str>,
 }
 
 pub fn insert_request(
@@ -193,6 +195,7 @@ pub fn insert_request(
             p::return_to.eq(r.return_to),
             p::created_at.eq(now),
             p::expires_at.eq(r.expires_at),
+            p::test_by.eq(r.test_by),
         ))
         .execute(conn)?;
     Ok(())
@@ -204,6 +207,7 @@ pub struct PendingRequest {
     pub pkce_verifier: String,
     pub browser_binding: String,
     pub return_to: Option<String>,
+    pub test_by: Option<String>,
 }
 
 /// Consumes the request named by the state: single use, like SAML's AuthnRequests.
@@ -218,15 +222,17 @@ pub fn take_request(
         .filter(p::state_hash.eq(state_hash))
         .filter(p::tenant_id.eq(tenant.0))
         .filter(p::connection_id.eq(connection.0));
-    let Some((nonce, pkce_verifier, browser_binding, return_to, expires_at)) = scoped
+    type Row = (String, String, String, Option<String>, i64, Option<String>);
+    let Some((nonce, pkce_verifier, browser_binding, return_to, expires_at, test_by)) = scoped
         .select((
             p::nonce,
             p::pkce_verifier,
             p::browser_binding,
             p::return_to,
             p::expires_at,
+            p::test_by,
         ))
-        .first::<(String, String, String, Option<String>, i64)>(conn)
+        .first::<Row>(conn)
         .optional()?
     else {
         return Ok(None);
@@ -238,6 +244,7 @@ pub fn take_request(
             pkce_verifier,
             browser_binding,
             return_to,
+            test_by,
         }),
     )
 }

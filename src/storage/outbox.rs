@@ -69,12 +69,12 @@ const ELIGIBLE: &str = "o.status = 'pending' AND o.next_attempt_at <= {now} \
     AND p.user_id = o.user_id AND p.id < o.id AND p.status <> 'delivered')";
 
 /// Which due events a claim may lease.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Scope {
     /// Only this event (a first sign-in waiting for its account).
     Event(i64),
-    /// Only this tenant's events (the worker shares its slots out among tenants).
-    Tenant(i64),
+    /// Any due event but these tenants' (they have their share of deliveries in flight).
+    Except(Vec<i64>),
 }
 
 /// Leases up to `limit` due events of `scope` to `owner` until `lease_until`, oldest first.
@@ -88,9 +88,21 @@ pub fn claim(
     scope: Scope,
 ) -> Result<Vec<Claimed>, StorageError> {
     super::transaction(conn, |c| {
-        let (only_sql, only) = match scope {
-            Scope::Event(id) => (" AND o.id = {only}", id),
-            Scope::Tenant(t) => (" AND o.tenant_id = {only}", t),
+        // Tenant ids are integers from this database, written into the SQL as numbers;
+        // `o.id <> 0` (ids start at 1) keeps one bind list for every scope.
+        let (only_sql, only) = match &scope {
+            Scope::Event(id) => (" AND o.id = {only}".to_owned(), *id),
+            Scope::Except(ts) if ts.is_empty() => (" AND o.id <> {only}".to_owned(), 0),
+            Scope::Except(ts) => {
+                let list: Vec<String> = ts.iter().map(i64::to_string).collect();
+                (
+                    format!(
+                        " AND o.id <> {{only}} AND o.tenant_id NOT IN ({})",
+                        list.join(", ")
+                    ),
+                    0,
+                )
+            }
         };
         let rows = match c {
             DbConnection::Sqlite(s) => {
@@ -130,31 +142,12 @@ pub fn claim(
     })
 }
 
-/// The tenants that have events due now.
-pub fn tenants_with_due(conn: &mut DbConnection, now: i64) -> Result<Vec<i64>, StorageError> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = BigInt)]
-        tenant_id: i64,
-    }
-    let sql = format!("SELECT DISTINCT o.tenant_id FROM outbox_events o WHERE {ELIGIBLE}");
-    let rows = match conn {
-        DbConnection::Sqlite(s) => diesel::sql_query(sql.replace("{now}", "?"))
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(now)
-            .load::<Row>(s)?,
-        DbConnection::Pg(p) => diesel::sql_query(sql.replace("{now}", "$1"))
-            .bind::<BigInt, _>(now)
-            .load::<Row>(p)?,
-    };
-    Ok(rows.into_iter().map(|r| r.tenant_id).collect())
-}
-
-/// Gives a leased event back unattempted (its lease ran too short to send it safely).
-pub fn release(conn: &mut DbConnection, id: i64, owner: &str) -> Result<bool, StorageError> {
+/// Gives leased events back unattempted (a lease ran too short to send safely, or the worker
+/// claimed more of a tenant than its share).
+pub fn release(conn: &mut DbConnection, ids: &[i64], owner: &str) -> Result<usize, StorageError> {
     let n = diesel::update(
         outbox_events::table
-            .filter(outbox_events::id.eq(id))
+            .filter(outbox_events::id.eq_any(ids))
             .filter(outbox_events::lease_owner.eq(owner)),
     )
     .set((
@@ -162,7 +155,7 @@ pub fn release(conn: &mut DbConnection, id: i64, owner: &str) -> Result<bool, St
         outbox_events::lease_until.eq(None::<i64>),
     ))
     .execute(conn)?;
-    Ok(n == 1)
+    Ok(n)
 }
 
 /// Marks a leased event delivered; false when the lease was lost meanwhile.

@@ -14,6 +14,8 @@ pub struct NewPending<'a> {
     pub expires_at: i64,
     /// SHA-256 (hex) of the browser-binding cookie value.
     pub browser_binding: &'a str,
+    /// A console test sign-in: the admin who started it.
+    pub test_by: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(), StorageError> {
@@ -27,6 +29,7 @@ pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(
             p::created_at.eq(now),
             p::expires_at.eq(n.expires_at),
             p::browser_binding.eq(Some(n.browser_binding)),
+            p::test_by.eq(n.test_by),
         ))
         .execute(conn)?;
     Ok(())
@@ -37,6 +40,7 @@ pub struct Pending {
     pub relay_state: String,
     pub return_to: Option<String>,
     pub browser_binding: Option<String>,
+    pub test_by: Option<String>,
 }
 
 /// Consumes the request: the delete that removes the row is the one that wins, so a request
@@ -52,14 +56,16 @@ pub fn take(
         .filter(p::request_id.eq(request_id))
         .filter(p::tenant_id.eq(tenant.0))
         .filter(p::connection_id.eq(connection.0));
-    let Some((relay_state, return_to, expires_at, browser_binding)) = scoped
+    type Row = (String, Option<String>, i64, Option<String>, Option<String>);
+    let Some((relay_state, return_to, expires_at, browser_binding, test_by)) = scoped
         .select((
             p::relay_state,
             p::return_to,
             p::expires_at,
             p::browser_binding,
+            p::test_by,
         ))
-        .first::<(String, Option<String>, i64, Option<String>)>(conn)
+        .first::<Row>(conn)
         .optional()?
     else {
         return Ok(None);
@@ -69,6 +75,7 @@ pub fn take(
         relay_state,
         return_to,
         browser_binding,
+        test_by,
     }))
 }
 

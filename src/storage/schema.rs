@@ -138,6 +138,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         browser_binding -> Nullable<Text>,
+        test_by -> Nullable<Text>,
     }
 }
 
@@ -191,6 +192,7 @@ diesel::table! {
         return_to -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        test_by -> Nullable<Text>,
     }
 }
 

@@ -40,13 +40,7 @@ async fn console_sso(
     idp: &TestIdp,
     edit: impl FnOnce(Resp) -> Resp,
 ) -> reqwest::Response {
-    let res = app
-        .client
-        .post(app.url("/admin/login"))
-        .form(&[("email", "ada@acme.test")])
-        .send()
-        .await
-        .unwrap();
+    let res = app.admin_login(&app.client, "ada@acme.test").await;
     assert_eq!(res.status(), 303);
     let (req, rs) = parse_authn_redirect(res.headers()["location"].to_str().unwrap());
     let r = edit(Resp::valid(app, "acme", "okta", idp, Some(&req)));

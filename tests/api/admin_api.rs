@@ -463,7 +463,8 @@ async fn saml_connection_from_metadata_shows_what_it_parsed() {
     );
     assert_eq!(
         c["test_sign_in_url"],
-        app.url("/t/acme/login?connection=entra").as_str()
+        app.url("/admin/t/acme/connections/entra#test-sign-in")
+            .as_str()
     );
 
     let (s, list) = acme.get("/tenants/acme/connections").await;
@@ -1213,7 +1214,7 @@ async fn dead_iwms_events_can_be_retried() {
     let (s, t) = root
         .patch(
             "/tenants/acme",
-            json!({"iwms_endpoint": "http://127.0.0.1:9/iwms", "iwms_secret": "env:SSOGATE_TEST_IWMS_SECRET"}),
+            json!({"iwms_endpoint": "http://127.0.0.1:9/iwms", "iwms_secret": "env:IWMS_TEST_SECRET"}),
         )
         .await;
     assert_eq!(s, 200, "{t}");

@@ -271,6 +271,7 @@ async fn chromium_drives_the_admin_console() {
             "03-domains.png",
             "04-connections.png",
             "05-connection.png",
+            "05b-test-sign-in.png",
             "06-users.png",
             "07-user.png",
             "08-user-deactivated.png",

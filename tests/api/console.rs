@@ -293,7 +293,7 @@ async fn every_page_renders_for_a_super_admin() {
     okta.has(&app.acs_url("acme", "okta"))
         .has(&app.sp_entity_id("acme", "okta"))
         .has("data-copy=\"#acs-url\"")
-        .has("href=\"/t/acme/login?connection=okta\"")
+        .has("action=\"/admin/t/acme/connections/okta/test\"")
         .has("http://idp.acme.test/metadata");
 
     let users = console.get("/admin/t/acme/users").await;
@@ -419,12 +419,16 @@ async fn a_tenant_admin_signs_in_through_sso_and_sees_only_their_tenant() {
         .unwrap();
     // The console's sign-in: email → the tenant's SSO → back to /admin/sso.
     let client = browser();
-    let start = client
+    // Without the form's token (another site's form) nothing starts.
+    let forged = client
         .post(app.url("/admin/login"))
-        .form(&[("email", "boss@acme.test")])
+        .form(&[("email", "boss@acme.test"), ("csrf", "forged")])
         .send()
         .await
         .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("location").is_none());
+    let start = app.admin_login(&client, "boss@acme.test").await;
     assert_eq!(start.status(), 303);
     let idp_location = start.headers()["location"].to_str().unwrap().to_owned();
     let acs = sign_in_with(
@@ -721,7 +725,7 @@ async fn a_saml_connection_from_pasted_metadata_shows_what_was_read() {
         .has(&app.acs_url("acme", "entra"))
         .has(&app.sp_entity_id("acme", "entra"))
         .has("data-copy=\"#sp-metadata-url\"")
-        .has("href=\"/t/acme/login?connection=entra\"");
+        .has("action=\"/admin/t/acme/connections/entra/test\"");
     assert_eq!(
         code_by_id(&shown.body, "acs-url"),
         app.acs_url("acme", "entra")
@@ -1314,7 +1318,7 @@ async fn an_openid_provider_is_added_by_its_issuer() {
         .has("OpenID Connect")
         .has(&op.issuer)
         .has("data-copy=\"#redirect-uri\"")
-        .has("href=\"/t/acme/login?connection=google\"");
+        .has("action=\"/admin/t/acme/connections/google/test\"");
     assert_eq!(
         code_by_id(&shown.body, "redirect-uri"),
         app.url("/t/acme/oidc/google/callback")
@@ -1449,4 +1453,107 @@ async fn a_connection_is_removed_after_a_confirmation_and_its_history_stays() {
         .await
         .has("signed in (okta)")
         .ok();
+}
+
+/// "Test sign-in" runs the IdP round trip in the admin's browser and answers with what the
+/// IdP sent, how the mapping reads it and what a sign-in would do. It creates and changes
+/// nothing, opens no session and writes no sign-in record; its request is single-use and
+/// bound to the browser that started it, like any sign-in's.
+#[tokio::test]
+async fn a_test_sign_in_reports_what_arrived_and_provisions_nothing() {
+    let (app, idp) = setup().await;
+    let console = Console::super_admin(&app).await;
+    console
+        .get("/admin/t/acme/connections/okta")
+        .await
+        .has("action=\"/admin/t/acme/connections/okta/test\"")
+        .ok();
+    let forged = console
+        .post_raw("/admin/t/acme/connections/okta/test", &[("csrf", "forged")])
+        .await;
+    assert_eq!(
+        forged.status, 403,
+        "no test without the session's CSRF token"
+    );
+    let other = console
+        .post("/admin/t/globex/connections/okta/test", &[])
+        .await;
+    assert_eq!(other.status, 404);
+
+    let start = console
+        .post("/admin/t/acme/connections/okta/test", &[])
+        .await;
+    assert_eq!(start.status, 303);
+    let idp_location = start.location.unwrap();
+    let res = sign_in_with(
+        &app,
+        &console.client,
+        &idp,
+        "ada-1",
+        "ada@acme.test",
+        &idp_location,
+    )
+    .await;
+    assert!(
+        res.cookies().all(|c| c.name() != "ssogate_session"),
+        "no session"
+    );
+    let report = page(res).await;
+    report.ok();
+    report
+        .has("Would create a new user, ada@acme.test.")
+        .has("<code>ada-1</code>")
+        .has("<code>email</code>")
+        .has("Nothing was created or changed");
+    assert!(app.users("acme").is_empty(), "nothing was created");
+    assert!(app.sign_ins("acme").is_empty(), "a test is no sign-in");
+
+    // Once Ada exists, the report names her user and what the IdP would change.
+    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let start = console
+        .post("/admin/t/acme/connections/okta/test", &[])
+        .await;
+    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
+    let mut r = Resp::valid(&app, "acme", "okta", &idp, Some(&req))
+        .attr("email", "ada@acme.test")
+        .attr("lastName", "King");
+    r.name_id = "ada-1".into();
+    let xml = STANDARD.encode(r.signed(&idp));
+    // Another browser cannot use the test's request.
+    let stolen = browser()
+        .post(app.acs_url("acme", "okta"))
+        .form(&[("SAMLResponse", xml.as_str()), ("RelayState", rs.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 403);
+    assert_eq!(app.last_reason("acme"), "browser_mismatch");
+    let start = console
+        .post("/admin/t/acme/connections/okta/test", &[])
+        .await;
+    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
+    let mut r = Resp::valid(&app, "acme", "okta", &idp, Some(&req))
+        .attr("email", "ada@acme.test")
+        .attr("lastName", "King");
+    r.name_id = "ada-1".into();
+    let report = page(
+        console
+            .client
+            .post(app.acs_url("acme", "okta"))
+            .form(&[
+                ("SAMLResponse", STANDARD.encode(r.signed(&idp))),
+                ("RelayState", rs),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    report.ok();
+    report.has(&format!(
+        "Would sign in user {ada} (matched by link); last name: Lovelace → King."
+    ));
+    let users = app.users("acme");
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].last_name.as_deref(), Some("Lovelace"), "unchanged");
 }

@@ -149,6 +149,21 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The console's sign-in form as a browser sends it: GET the form (its CSRF cookie and
+    /// hidden field), then POST the email with the field.
+    pub async fn admin_login(&self, client: &reqwest::Client, email: &str) -> reqwest::Response {
+        let form = client.get(self.url("/admin/login")).send().await.unwrap();
+        assert_eq!(form.status(), 200);
+        let html = form.text().await.unwrap();
+        let csrf = form_value(&html, "csrf").expect("the form's csrf field");
+        client
+            .post(self.url("/admin/login"))
+            .form(&[("email", email), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn with_db<T>(&self, f: impl FnOnce(&mut DbConnection) -> T) -> T {
         let mut c = self.pool.get().expect("db connection");
         f(&mut c)

@@ -1974,6 +1974,68 @@ fn stale_flag_and_unflag_are_sent() {
     });
 }
 
+/// The console/API's deactivate and reactivate and SCIM's DELETE reach the IWMS (a DELETE of
+/// a user already deactivated sends nothing more), and a tenant that chose some kinds of event
+/// gets only those.
+#[test]
+fn admin_and_scim_delete_changes_are_sent_and_the_chosen_kinds_only() {
+    use ssogate::service::admin::users as admin_users;
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(fast).await;
+        app.create_tenant("acme", feed(&r, &secret, false));
+        let mut some = feed(&r, &secret, false);
+        some.iwms_events = Some("user.deactivated".into());
+        app.create_tenant("globex", some);
+
+        let scim = app.scim("acme");
+        let ann = scim_create(&scim, "ann@acme.test", "Ann").await;
+        let bob = scim_create(&scim, "bob@acme.test", "Bob").await;
+        let acme = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
+        app.with_db(|c| admin_users::deactivate_user(c, &acme, ann, "boss@acme.test", now()))
+            .unwrap();
+        app.with_db(|c| admin_users::reactivate_user(c, &acme, ann, "boss@acme.test", now()))
+            .unwrap();
+        let (s, e) = scim.delete(&format!("/Users/{ann}")).await;
+        assert_eq!(s, 204, "{e}");
+        scim_patch(&scim, bob, set_active(false)).await;
+        let (s, e) = scim.delete(&format!("/Users/{bob}")).await;
+        assert_eq!(s, 204, "{e}");
+
+        let globex = app.scim("globex");
+        let cy = scim_create(&globex, "cy@globex.test", "Cy").await;
+        scim_patch(&globex, cy, rename("Cyril")).await;
+        scim_patch(&globex, cy, set_active(false)).await;
+
+        let want: [(i64, &[&str]); 3] = [
+            (
+                ann,
+                &[
+                    "user.created",
+                    "user.deactivated",
+                    "user.reactivated",
+                    "user.deactivated",
+                ],
+            ),
+            (bob, &["user.created", "user.deactivated"]),
+            (cy, &["user.deactivated"]),
+        ];
+        eventually(15, || {
+            let pending = outbox_rows(&app, Some("pending")).len();
+            let got: Vec<_> = want.iter().map(|(u, _)| r.delivered_kinds(*u)).collect();
+            (pending == 0 && want.iter().zip(&got).all(|((_, w), g)| g == w))
+                .then_some(())
+                .ok_or(format!("{got:?}, {pending} pending"))
+        })
+        .await;
+        assert_eq!(outbox_rows(&app, None).len(), 7, "nothing else was queued");
+        r.assert_clean();
+        r.assert_in_order();
+        app
+    });
+}
+
 /// The cleanup job purges delivered events once they are older than
 /// `iwms.delivered_retention_days`; younger delivered events, pending and dead ones stay.
 #[test]

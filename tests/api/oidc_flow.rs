@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::json;
 use ssogate::service::admin::{self, OidcConnectionInput, TenantInput};
 
-use crate::helpers::{TestApp, form_action, now, spawn_app};
+use crate::helpers::{TestApp, form_action, form_value, now, spawn_app};
 
 pub struct NodeOp {
     child: Child,
@@ -248,4 +248,60 @@ async fn provider_access_denied_is_a_clear_refusal() {
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("did not sign you in"));
     assert_eq!(app.last_reason("acme"), "op_error");
+}
+
+/// A console test sign-in through an OpenID provider: the callback answers with the claims
+/// the provider sent and what a sign-in would do, and nothing is created.
+#[tokio::test]
+async fn a_test_sign_in_through_the_provider_reports_its_claims() {
+    let app = tenant_app().await;
+    let callback = app.url("/t/acme/oidc/okta/callback");
+    let op = NodeOp::start(&callback, &[]);
+    connect(&app, &op, true).await;
+    let token = app
+        .with_db(|c| admin::access::create_bootstrap_link(c, now(), 600))
+        .expect("bootstrap link");
+    let res = app
+        .client
+        .post(app.url("/admin/bootstrap"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "console session");
+    let html = app
+        .client
+        .get(app.url("/admin/t/acme/connections/okta"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&html, "csrf").expect("csrf");
+    let res = app
+        .client
+        .post(app.url("/admin/t/acme/connections/okta/test"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let authorize = res.headers()["location"].to_str().unwrap().to_owned();
+    let back = follow(&app.client, authorize, &callback).await;
+    let res = app.client.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", app.last_reason("acme"));
+    let report = res.text().await.unwrap();
+    for text in [
+        "Would create a new user, ada@acme.test.",
+        "<code>ada-sub-1</code>",
+        "<code>employee_number</code>",
+        "IW-42",
+    ] {
+        assert!(report.contains(text), "{text:?} in {report}");
+    }
+    assert!(app.users("acme").is_empty(), "nothing was created");
+    assert!(app.sign_ins("acme").is_empty(), "a test is no sign-in");
+    let me = app.me().await;
+    assert_eq!(me.status(), 401, "nobody was signed in");
 }

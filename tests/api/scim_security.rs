@@ -474,3 +474,32 @@ async fn scanning_filters_that_match_too_many_users_are_too_many() {
     let (s, l) = scim.get("/Users").await;
     assert_eq!((s, l["totalResults"].as_i64()), (200, Some(5)), "{l}");
 }
+
+/// `attributes`/`excludedAttributes` shape the answers of POST and PUT too (RFC 7644 §3.9);
+/// `id` is always returned.
+#[tokio::test]
+async fn post_and_put_answers_honour_attributes() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", TenantInput::default());
+    let scim = app.scim("acme");
+    let body = json!({"schemas": [USER], "userName": "ann@acme.test",
+                      "name": {"givenName": "Ann", "familyName": "A"},
+                      "emails": [{"value": "ann@acme.test", "type": "work"}]});
+    let (s, u) = scim.post("/Users?attributes=userName", body.clone()).await;
+    assert_eq!(s, 201, "{u}");
+    assert_eq!(u["userName"], "ann@acme.test");
+    assert!(u["id"].is_string(), "{u}");
+    assert_eq!(u.get("name"), None, "{u}");
+    assert_eq!(u.get("emails"), None, "{u}");
+    let id = u["id"].as_str().unwrap();
+    let (s, u) = scim
+        .send(
+            reqwest::Method::PUT,
+            &format!("/Users/{id}?excludedAttributes=emails"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(u["name"]["givenName"], "Ann");
+    assert_eq!(u.get("emails"), None, "{u}");
+}

@@ -110,19 +110,33 @@ runBrowser({ artifacts: opt.artifacts }, async (b) => {
   check(sp.ok(), `SP metadata ${spMetadataUrl}: ${sp.status()}`);
   writeFileSync(opt['sp-metadata'], await sp.text());
 
-  // 5. "Test sign-in" opens the connection's sign-in in a new tab: the person signs in there.
+  // 5. "Test sign-in" runs the IdP round trip in a new tab and reports what arrived, without
+  // creating anyone; then the person signs in for real in that tab.
   const [tab] = await Promise.all([
     context.waitForEvent('page'),
-    page.getByRole('link', { name: 'Test sign-in' }).click(),
+    page.getByRole('button', { name: 'Test sign-in' }).click(),
   ]);
   const username = tab.locator('input[name="username"]');
   await username.waitFor();
   check(!onOrigin(tab.url(), base), `expected the IdP, at ${tab.url()}`);
   await username.fill(opt.username);
   await tab.getByRole('button', { name: 'Sign in' }).click();
-  await tab.waitForURL(`${base}/signed-in`);
+  await tab.locator('#test-outcome').waitFor();
+  const outcome = await tab.locator('#test-outcome').innerText();
+  check(outcome.includes(`Would create a new user, ${opt.email}`), `test outcome: ${outcome}`);
+  const attributes = await tab.locator('#test-attributes').innerText();
+  check(attributes.includes(opt.email), `the IdP's attributes are listed: ${attributes}`);
+  await shot('05b-test-sign-in.png', tab);
+  await tab.goto(`${base}/t/${opt.tenant}/login?connection=${opt.connection}`);
+  // The IdP may remember the person from the test and answer at once.
+  await Promise.race([username.waitFor(), tab.waitForURL(`${base}/signed-in`)]);
+  if (!tab.url().startsWith(`${base}/signed-in`)) {
+    await username.fill(opt.username);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.waitForURL(`${base}/signed-in`);
+  }
   const signedIn = await tab.locator('body').innerText();
-  check(signedIn.includes(opt.email), `test sign-in as ${opt.email}: ${signedIn}`);
+  check(signedIn.includes(opt.email), `signed in as ${opt.email}: ${signedIn}`);
   await tab.close();
 
   // 6. Find the new user with the search box.

@@ -24,7 +24,7 @@ export function onOrigin(url, base) {
 }
 
 // Runs `steps(b)` in a fresh browser and prints the object it returns as the final stdout
-// line. `b` holds { page, context, shot(name), pageText(), screenshots, consoleMessages,
+// line. `b` holds { page, context, shot(name, page?), pageText(), screenshots, consoleMessages,
 // started, cspViolations(base) }. Failure (or the total timeout): diagnostics on stderr,
 // `failureShot` in `artifacts`, exit 1.
 export function runBrowser({ artifacts, failureShot = 'failure.png' }, steps) {
@@ -37,9 +37,9 @@ export function runBrowser({ artifacts, failureShot = 'failure.png' }, steps) {
     consoleMessages: [], // every console message / page error, with the page's URL
     context: undefined,
     page: undefined,
-    async shot(name) {
+    async shot(name, of = b.page) {
       const path = join(artifacts, name);
-      await b.page.screenshot({ path, fullPage: true });
+      await of.screenshot({ path, fullPage: true });
       b.screenshots.push(path);
     },
     pageText: () => b.page.locator('body').innerText({ timeout: 2_000 }),

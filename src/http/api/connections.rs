@@ -151,7 +151,9 @@ pub struct ConnectionView {
     /// Set for OpenID Connect connections.
     pub oidc: Option<OidcSettingsView>,
     pub idp_setup: IdpSetup,
-    /// Opens a sign-in through this connection (a test sign-in).
+    /// The console page whose "Test sign-in" button runs a test in the browser: the IdP's
+    /// response is validated and reported (what arrived, how it maps, what a sign-in would
+    /// do); nothing is created and nobody is signed in.
     pub test_sign_in_url: String,
 }
 
@@ -276,14 +278,11 @@ fn connection_view(
             )
         }
     };
-    let mut test_sign_in = url::Url::parse(&format!(
-        "{}/t/{tenant}/login",
+    let test_sign_in = url::Url::parse(&format!(
+        "{}/admin/t/{tenant}/connections/{slug}#test-sign-in",
         base_url.trim_end_matches('/')
     ))
     .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    test_sign_in
-        .query_pairs_mut()
-        .append_pair("connection", slug);
     Ok(ConnectionView {
         slug: slug.to_owned(),
         display_name: c.display_name.clone(),

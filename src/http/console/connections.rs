@@ -429,7 +429,7 @@ pub struct ConnectionPage {
     pub mapping: MappingValues,
     /// The tenant's IWMS attribute, used when the connection names none.
     pub tenant_iwms_attribute: Option<String>,
-    pub test_href: String,
+    pub test_action: String,
     pub problem: Problems,
 }
 
@@ -491,11 +491,7 @@ async fn connection_page(
     };
     let p = ConnectionPage {
         layout: Layout::new(admin, Some(&t), "connections").done(done),
-        test_href: format!(
-            "/t/{}/login?{}",
-            t.slug,
-            pages::query(&[("connection", c.slug.as_str())])
-        ),
+        test_action: format!("/admin/t/{}/connections/{}/test", t.slug, c.slug),
         slug: c.slug.to_string(),
         name: c.display_name.clone(),
         protocol: protocol_label(c.protocol),

@@ -9,6 +9,7 @@ mod scim_tokens;
 mod sign_in;
 mod sign_ins;
 mod tenant;
+pub(crate) mod test_sign_in;
 mod users;
 
 use actix_web::http::StatusCode;
@@ -135,6 +136,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(connections::show)
         .service(connections::save_mapping)
         .service(connections::remove)
+        .service(test_sign_in::start)
         .service(users::list)
         .service(users::show)
         .service(users::deactivate)

@@ -1,5 +1,7 @@
 //! Signing in to the console: through the tenant's own SSO (coming back to /admin/sso), or
 //! once with a bootstrap link as super-admin. There is no password form.
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -21,19 +23,54 @@ use crate::storage;
 pub struct LoginPage {
     pub error: Option<String>,
     pub email: String,
+    pub csrf: String,
+}
+
+/// The sign-in form's CSRF token, double-submitted: in this cookie (only ever sent back to
+/// the form's own URL, never by another site's POST) and in a hidden field.
+const LOGIN_CSRF_COOKIE: &str = "ssogate_admin_login";
+
+/// The form with a fresh token in the field and the cookie.
+fn login_form(
+    req: &HttpRequest,
+    state: &AppState,
+    error: Option<String>,
+    email: String,
+    status: StatusCode,
+) -> HttpResponse {
+    let csrf = crate::random::token();
+    let cookie = Cookie::build(LOGIN_CSRF_COOKIE, csrf.clone())
+        .path("/admin/login")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::hours(1))
+        .finish();
+    let mut res = page(req, LoginPage { error, email, csrf }, status);
+    if let Err(e) = res.add_cookie(&cookie) {
+        tracing::warn!(error = %e, "could not set the sign-in form's cookie");
+    }
+    res
 }
 
 #[get("/admin/login")]
-pub async fn login_page() -> LoginPage {
-    LoginPage {
-        error: None,
-        email: String::new(),
-    }
+pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    login_form(&req, &state, None, String::new(), StatusCode::OK)
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     email: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+fn same_token(cookie: Option<&str>, field: &str) -> bool {
+    cookie.is_some_and(|c| {
+        !c.is_empty()
+            && c.len() == field.len()
+            && openssl::memcmp::eq(c.as_bytes(), field.as_bytes())
+    })
 }
 
 /// Finds the tenant by the email's domain and starts its SSO, coming back to /admin/sso.
@@ -43,16 +80,24 @@ pub async fn login(
     state: web::Data<AppState>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, HttpError> {
-    let email = form.into_inner().email;
-    let again = |msg: String| {
-        let p = LoginPage {
-            error: Some(msg),
-            email: email.chars().take(254).collect(),
-        };
-        Ok(page(&req, p, StatusCode::BAD_REQUEST))
+    let LoginForm { email, csrf } = form.into_inner();
+    let again = |msg: String, status: StatusCode| {
+        let email = email.chars().take(254).collect();
+        Ok(login_form(&req, &state, Some(msg), email, status))
     };
+    let cookie = req.cookie(LOGIN_CSRF_COOKIE);
+    if !same_token(cookie.as_ref().map(|c| c.value()), &csrf) {
+        // Another site's form, or a page older than the cookie: nothing starts.
+        return again(
+            "This form has expired or came from another site. Enter your email again.".into(),
+            StatusCode::FORBIDDEN,
+        );
+    }
     let Ok(address) = EmailAddress::parse(&email) else {
-        return again("Enter your work email address, like name@company.com.".into());
+        return again(
+            "Enter your work email address, like name@company.com.".into(),
+            StatusCode::BAD_REQUEST,
+        );
     };
     let lookup = address.clone();
     let tenant = storage::block(&state.pool, move |c| {
@@ -60,10 +105,10 @@ pub async fn login(
     })
     .await?;
     let Some(tenant) = tenant else {
-        return again(format!(
-            "Single sign-on is not set up for {}.",
-            address.domain()
-        ));
+        return again(
+            format!("Single sign-on is not set up for {}.", address.domain()),
+            StatusCode::BAD_REQUEST,
+        );
     };
     crate::http::login::begin(
         &req,

@@ -212,9 +212,10 @@ pub async fn create<R: Resource>(
 ) -> Reply {
     let ctx = authorize(&state, &req).await?;
     let b = body(&state, &req, payload).await?;
+    let p = projection(&req);
     let v = run(&state, move |c| R::create(c, &ctx, &b)).await?;
     let location = v["meta"]["location"].as_str().map(str::to_owned);
-    let mut res = json(StatusCode::CREATED, &v);
+    let mut res = json(StatusCode::CREATED, &project(v, &p, R::SCHEMA));
     if let Some(l) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         res.headers_mut().insert(LOCATION, l);
     }
@@ -228,9 +229,9 @@ pub async fn replace<R: Resource>(
 ) -> Reply {
     let ctx = authorize(&state, &req).await?;
     let b = body(&state, &req, payload).await?;
-    let id = id_of(&req);
+    let (id, p) = (id_of(&req), projection(&req));
     let v = run(&state, move |c| R::replace(c, &ctx, &id, &b)).await?;
-    Ok(json(StatusCode::OK, &v))
+    Ok(json(StatusCode::OK, &project(v, &p, R::SCHEMA)))
 }
 
 pub async fn delete<R: Resource>(state: web::Data<AppState>, req: HttpRequest) -> Reply {

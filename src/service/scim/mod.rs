@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::domain::scim::error::ScimError;
 use crate::domain::scim::query::{ListQuery, Projection};
-use crate::domain::scim::schema::LIST_RESPONSE;
+use crate::domain::scim::schema::{GROUP_RESOURCE, LIST_RESPONSE, ResourceSchema, USER_RESOURCE};
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::tenant::Tenant;
 use crate::storage::DbConnection;
@@ -80,6 +80,8 @@ pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Val
 
 /// What /Users and /Groups have in common, so HTTP handles both the same way.
 pub trait Resource {
+    /// The schema `attributes`/`excludedAttributes` are resolved against.
+    const SCHEMA: &'static ResourceSchema;
     fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value>;
     fn get(conn: &mut DbConnection, ctx: &ScimContext, id: &str, p: &Projection) -> Result<Value>;
     fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Result<Value>;
@@ -93,6 +95,7 @@ pub struct Users;
 pub struct Groups;
 
 impl Resource for Users {
+    const SCHEMA: &'static ResourceSchema = &USER_RESOURCE;
     fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value> {
         users::list(conn, ctx, q)
     }
@@ -116,6 +119,7 @@ impl Resource for Users {
 }
 
 impl Resource for Groups {
+    const SCHEMA: &'static ResourceSchema = &GROUP_RESOURCE;
     fn list(conn: &mut DbConnection, ctx: &ScimContext, q: &ListQuery) -> Result<Value> {
         groups::list(conn, ctx, q)
     }

@@ -425,14 +425,13 @@ pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> 
         }
         scim_users::deprovision(c, t, uid, ctx.now)?;
         let ended = crate::service::session::end_all(c, t, uid)?;
-        outbox::record(
-            c,
-            &ctx.tenant,
-            uid,
-            "deprovisioned",
-            &json!({"via": "scim", "sessions_ended": ended}),
-            ctx.now,
-        )?;
+        let detail = json!({"via": "scim", "sessions_ended": ended});
+        if u.active {
+            outbox::record(c, &ctx.tenant, uid, "deprovisioned", &detail, ctx.now)?;
+        } else {
+            // Already deactivated: the IWMS heard user.deactivated then, not a second time.
+            events::record(c, t, uid, "deprovisioned", &detail, ctx.now)?;
+        }
         Ok(())
     })
 }

@@ -1,0 +1,2 @@
+ALTER TABLE pending_oidc_requests DROP COLUMN test_by;
+ALTER TABLE pending_authn_requests DROP COLUMN test_by;
