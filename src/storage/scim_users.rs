@@ -434,6 +434,25 @@ pub fn tracked(
         .first(conn)?)
 }
 
+/// The SCIM document as last written (every attribute SCIM sent, those without a column
+/// included); None for a user SCIM never wrote.
+pub fn document(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, StorageError> {
+    let raw: String = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::id.eq(id.0))
+        .select(users::scim_doc)
+        .first(conn)?;
+    match serde_json::from_str(&raw).map_err(|e| corrupt("users.scim_doc", e))? {
+        serde_json::Value::Object(m) if m.is_empty() => Ok(None),
+        serde_json::Value::Object(m) => Ok(Some(m)),
+        _ => Err(corrupt("users.scim_doc", "not a JSON object")),
+    }
+}
+
 /// Holds the user's row until the transaction ends: concurrent SCIM writes to one user apply
 /// one after the other.
 pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), StorageError> {

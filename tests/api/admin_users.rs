@@ -504,7 +504,9 @@ async fn detail_shows_scim_attributes_and_groups() {
         "schemas": [USER, ENTERPRISE], "userName": "grace@acme.test", "externalId": "00u-grace",
         "displayName": "Grace H.", "nickName": "Amazing", "title": "Rear Admiral",
         "name": {"givenName": "Grace", "familyName": "Hopper"},
-        "emails": [{"value": "grace@acme.test", "type": "work", "primary": true}],
+        "emails": [{"value": "grace@acme.test", "type": "work", "primary": true},
+                   {"value": "grace@navy.example", "type": "home"}],
+        "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}],
         ENTERPRISE: {"employeeNumber": "E-7", "department": "Navy", "manager": {"value": "42"}},
     });
     let (s, u) = app.scim("acme").post("/Users", body).await;
@@ -547,6 +549,10 @@ async fn detail_shows_scim_attributes_and_groups() {
         )
     );
     assert_eq!(r.user.iwms_id.as_deref(), Some("E-7"));
+    // Attributes without a column of their own are shown too: the whole SCIM document.
+    let doc = r.scim_document.as_ref().expect("the SCIM document");
+    assert_eq!(doc["phoneNumbers"][0]["value"], "+1 555 0100");
+    assert_eq!(doc["emails"][1]["value"], "grace@navy.example");
     assert_eq!(d.groups, ["Engineering"]);
     assert_eq!(kinds(&d.timeline), ["created", "group_added"]);
     assert_eq!(d.timeline[0].summary, "created by SCIM");

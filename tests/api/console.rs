@@ -1557,3 +1557,28 @@ async fn a_test_sign_in_reports_what_arrived_and_provisions_nothing() {
     assert_eq!(users.len(), 1);
     assert_eq!(users[0].last_name.as_deref(), Some("Lovelace"), "unchanged");
 }
+
+/// A user's page shows every attribute, those SCIM sent without a column of their own too.
+#[tokio::test]
+async fn a_users_page_shows_everything_scim_sent() {
+    let (app, _) = setup().await;
+    let (s, u) = app
+        .scim("acme")
+        .post(
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                   "userName": "grace@acme.test",
+                   "emails": [{"value": "grace@acme.test", "type": "work", "primary": true}],
+                   "phoneNumbers": [{"value": "+1 555 0100", "type": "work"}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let console = Console::super_admin(&app).await;
+    let id = u["id"].as_str().unwrap();
+    console
+        .get(&format!("/admin/t/acme/users/{id}"))
+        .await
+        .has("Everything SCIM sent")
+        .has("<code>phoneNumbers[0].value</code></dt><dd>+1 555 0100</dd>")
+        .ok();
+}

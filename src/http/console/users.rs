@@ -288,6 +288,8 @@ pub struct UserDetailPage {
     pub status: &'static str,
     pub stale: bool,
     pub facts: Vec<(&'static str, String)>,
+    /// Every value of the SCIM document, as `path: value` (e.g. `phoneNumbers[0].value`).
+    pub scim_values: Vec<(String, String)>,
     pub last: Option<LastView>,
     pub identities: Vec<IdentityRow>,
     pub groups: Vec<String>,
@@ -298,6 +300,35 @@ pub struct UserDetailPage {
     pub can_reactivate: bool,
     pub sign_ins_href: String,
     pub problem: Problems,
+}
+
+/// A JSON document as (path, value) lines, in key order; `schemas` and `meta` are
+/// bookkeeping, not attributes.
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if prefix.is_empty() && (k == "schemas" || k == "meta") {
+                    continue;
+                }
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, v, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        Value::Null => {}
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
 }
 
 fn or_dash(v: &Option<String>) -> String {
@@ -317,6 +348,10 @@ fn detail_page(
     let u = &d.user.user;
     let r = &d.user;
     let status = status_of(u);
+    let mut scim_values = Vec::new();
+    if let Some(doc) = &r.scim_document {
+        flatten("", doc, &mut scim_values);
+    }
     let facts = vec![
         ("User ID", u.id.to_string()),
         ("Email", u.email.clone()),
@@ -386,6 +421,7 @@ fn detail_page(
                 }
             })
             .collect(),
+        scim_values,
         timeline_truncated: d.timeline_truncated,
         can_deactivate: status == "active",
         can_reactivate: status == "deactivated",
@@ -506,4 +542,34 @@ pub async fn unlink(
         "/admin/t/{}/users/{id}?done=unlinked",
         t.slug
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flatten;
+    use serde_json::json;
+
+    #[test]
+    fn a_scim_document_reads_as_paths_and_values() {
+        let doc = json!({"schemas": ["x"], "userName": "ann", "active": true,
+            "phoneNumbers": [{"value": "+1 555", "type": "work"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"},
+            "nickName": null, "meta": {"created": "2026"}});
+        let mut out = Vec::new();
+        flatten("", &doc, &mut out);
+        let got: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("active", "true"),
+                ("phoneNumbers[0].type", "work"),
+                ("phoneNumbers[0].value", "+1 555"),
+                (
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department",
+                    "R&D"
+                ),
+                ("userName", "ann"),
+            ]
+        );
+    }
 }

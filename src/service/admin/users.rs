@@ -244,6 +244,10 @@ pub struct UserRecord {
     pub employee_number: Option<String>,
     /// The manager's id as SCIM sent it (enterprise `manager.value`).
     pub manager: Option<String>,
+    /// The whole SCIM resource as last provisioned (phone numbers, addresses, every email,
+    /// extension attributes, …); absent for a user SCIM never wrote.
+    #[schema(value_type = Option<Object>)]
+    pub scim_document: Option<Value>,
 }
 
 /// One entry of a user's timeline: a lifecycle event or a sign-in attempt.
@@ -325,6 +329,7 @@ pub fn user_detail(
             department: s.department,
             employee_number: s.employee_number,
             manager: s.manager_id,
+            scim_document: scim_users::document(conn, tenant.id, u.id)?.map(Value::Object),
         },
         last_sign_in,
         timeline,
