@@ -86,6 +86,8 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
+    /// A new setting (API, console, CLI): an absolute file, or a variable that is not one of
+    /// ssogate's own.
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw.split_once(':') {
             // Relative paths would depend on the directory ssogate happens to start in.
@@ -101,6 +103,16 @@ impl SecretSource {
                 Ok(SecretSource::Env(v.to_owned()))
             }
             _ => Err(format!("`{raw}` must be file:/absolute/path or env:NAME")),
+        }
+    }
+
+    /// A stored setting, under the rules it was accepted with (any file path, any variable
+    /// name): a tenant saved before a rule tightened must still load.
+    pub fn stored(raw: &str) -> Result<Self, String> {
+        match raw.split_once(':') {
+            Some(("file", p)) if !p.is_empty() => Ok(SecretSource::File(p.to_owned())),
+            Some(("env", v)) if !v.is_empty() => Ok(SecretSource::Env(v.to_owned())),
+            _ => Err(format!("`{raw}` is neither file:PATH nor env:NAME")),
         }
     }
 
@@ -203,6 +215,10 @@ mod tests {
         assert!(SecretSource::parse("env:A B").is_err());
         assert!(SecretSource::parse("/etc/x").is_err());
         assert!(SecretSource::parse("file:iwms.secret").is_err());
+        assert_eq!(
+            SecretSource::stored("file:iwms.secret").unwrap(),
+            SecretSource::File("iwms.secret".into())
+        );
         assert!(
             SecretSource::parse("env:ssogate_SESSION__SECRET")
                 .unwrap_err()

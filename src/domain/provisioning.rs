@@ -246,8 +246,9 @@ pub fn decide(
     }
     // An admin named by a grant or by the connection's admin-role rule gets an account even
     // where users are not created on sign-in: otherwise nobody could open the tenant's console.
-    // Every rule below (verified email, whitelisted domain) still applies.
-    let admin = claims.admin_role || cands.email_granted_admin;
+    // Only in a domain the tenant whitelisted (an empty list admits no one here: any of the
+    // tenant's IdPs could assert a granted address), and every rule below still applies.
+    let admin = (claims.admin_role || cands.email_granted_admin) && domain_ok;
     if !(policy.auto_create_users || admin) {
         return reject(
             Reason::NotSetUp,

@@ -148,8 +148,16 @@ pub struct Deliverer {
     pub clock: Arc<dyn Clock>,
     pub settings: IwmsSettings,
     pub http: reqwest::Client,
-    /// This worker's lease name.
+    /// This worker's name; each claim's lease owner starts with it.
     pub owner: String,
+}
+
+/// One claim's lease: its own owner name, so a delivery that outlived its lease can never
+/// finish an event that was claimed again meanwhile (by another worker, or by this one).
+#[derive(Debug, Clone)]
+struct Lease {
+    owner: String,
+    until: i64,
 }
 
 enum Outcome {
@@ -193,8 +201,15 @@ impl Deliverer {
         })
     }
 
-    fn lease_until(&self, now: i64) -> i64 {
-        now + (self.settings.http_timeout_secs + self.settings.lease_grace_secs) as i64
+    fn lease(&self, now: i64) -> Lease {
+        Lease {
+            owner: format!(
+                "{}.{}",
+                self.owner,
+                hex::encode(crate::random::bytes::<6>())
+            ),
+            until: now + (self.settings.http_timeout_secs + self.settings.lease_grace_secs) as i64,
+        }
     }
 
     /// The worker: keeps up to `batch_size` deliveries in flight, at most
@@ -233,9 +248,10 @@ impl Deliverer {
         let share = self.settings.tenant_concurrency;
         let full = flights.full(share);
         let now = self.clock.unix();
-        let (owner, until) = (self.owner.clone(), self.lease_until(now));
+        let lease = self.lease(now);
+        let l = lease.clone();
         let claimed = storage::block(&self.pool, move |c| {
-            outbox::claim(c, &owner, now, until, free as i64, Scope::Except(full))
+            outbox::claim(c, &l.owner, now, l.until, free as i64, Scope::Except(full))
         })
         .await?;
         let mut taken: HashMap<i64, usize> = HashMap::new();
@@ -250,8 +266,13 @@ impl Deliverer {
             }
         }
         if !extra.is_empty() {
-            let owner = self.owner.clone();
-            storage::block(&self.pool, move |c| outbox::release(c, &extra, &owner)).await?;
+            let owner = lease.owner.clone();
+            // Should this fail, the extras are delivered once their lease runs out.
+            if let Err(e) =
+                storage::block(&self.pool, move |c| outbox::release(c, &extra, &owner)).await
+            {
+                tracing::warn!(error = %e, "could not give back IWMS events");
+            }
         }
         let mut feeds = HashMap::new();
         for e in keep {
@@ -263,10 +284,10 @@ impl Deliverer {
                 .get(&tenant)
                 .cloned()
                 .unwrap_or_else(|| Err("no feed".into()));
-            let me = Arc::clone(self);
+            let (me, lease) = (Arc::clone(self), lease.clone());
             let task = flights
                 .tasks
-                .spawn(async move { me.deliver(e, feed, until).await });
+                .spawn(async move { me.deliver(e, feed, &lease).await });
             flights.started(task.id(), tenant);
         }
         Ok(())
@@ -276,15 +297,16 @@ impl Deliverer {
     /// attempt counts as failed and the worker retries it.
     pub async fn deliver_now(&self, id: i64, wait: Duration) -> Result<(), StorageError> {
         let deadline = tokio::time::Instant::now() + wait;
-        let (claimed, until) = loop {
+        let (claimed, lease) = loop {
             let now = self.clock.unix();
-            let (owner, until) = (self.owner.clone(), self.lease_until(now));
+            let lease = self.lease(now);
+            let l = lease.clone();
             let claimed = storage::block(&self.pool, move |c| {
-                outbox::claim(c, &owner, now, until, 1, Scope::Event(id))
+                outbox::claim(c, &l.owner, now, l.until, 1, Scope::Event(id))
             })
             .await?;
             if !claimed.is_empty() {
-                break (claimed, until);
+                break (claimed, lease);
             }
             // Another worker is delivering it: wait for that delivery instead. Delivered, or
             // failed and waiting for its retry: nothing to wait for.
@@ -300,21 +322,21 @@ impl Deliverer {
             let (eid, attempts, tenant, user) =
                 (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
             let feed = self.feed(tenant).await;
-            if tokio::time::timeout(wait, self.deliver(e, feed, until))
+            if tokio::time::timeout(wait, self.deliver(e, feed, &lease))
                 .await
                 .is_err()
             {
+                let error = format!(
+                    "no answer within the first sign-in's {} ms",
+                    wait.as_millis()
+                );
                 self.finish(
                     eid,
                     attempts,
-                    Outcome::Failed {
-                        error: format!(
-                            "no answer within the first sign-in's {} ms",
-                            wait.as_millis()
-                        ),
-                    },
+                    Outcome::Failed { error },
                     tenant,
                     user,
+                    &lease,
                 )
                 .await;
             }
@@ -338,14 +360,19 @@ impl Deliverer {
         &self,
         mut e: Claimed,
         feed: Result<(String, Vec<u8>), String>,
-        lease_until: i64,
+        lease: &Lease,
     ) {
         let (id, attempts, tenant, user) =
             (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
-        if self.clock.unix() + self.settings.http_timeout_secs as i64 >= lease_until {
+        if e.create_iwms && self.has_iwms_id(tenant, user).await {
+            // The user got an IWMS ID while the creation waited (SCIM, a sign-in): asking
+            // now would make a second account, so it goes out as a plain user.created.
+            e.create_iwms = false;
+        }
+        if self.clock.unix() + self.settings.http_timeout_secs as i64 >= lease.until {
             // Too little lease is left to finish the request before another worker may take
             // the event (the database was slow): give it back unattempted.
-            let owner = self.owner.clone();
+            let owner = lease.owner.clone();
             if let Err(err) =
                 storage::block(&self.pool, move |c| outbox::release(c, &[id], &owner)).await
             {
@@ -353,16 +380,12 @@ impl Deliverer {
             }
             return;
         }
-        if e.create_iwms && self.has_iwms_id(tenant, user).await {
-            // The user got an IWMS ID while the creation waited (SCIM, a sign-in): asking
-            // now would make a second account, so it goes out as a plain user.created.
-            e.create_iwms = false;
-        }
         let outcome = match feed {
             Ok((endpoint, secret)) => self.attempt(e, &endpoint, &secret).await,
             Err(error) => Outcome::Failed { error },
         };
-        self.finish(id, attempts, outcome, tenant, user).await;
+        self.finish(id, attempts, outcome, tenant, user, lease)
+            .await;
     }
 
     /// Unknown (the database failed) counts as no: the idempotency key still keeps a retry
@@ -453,10 +476,11 @@ impl Deliverer {
         outcome: Outcome,
         tenant: TenantId,
         user: UserId,
+        lease: &Lease,
     ) {
         let now = self.clock.unix();
         let s = self.settings.clone();
-        let owner = self.owner.clone();
+        let owner = lease.owner.clone();
         let jitter = f64::from(crate::random::bytes::<1>()[0]) / 255.0;
         let r = storage::block(&self.pool, move |c| -> Result<(), StorageError> {
             match outcome {

@@ -52,7 +52,7 @@ impl TryFrom<TenantRow> for Tenant {
                 secret: r
                     .iwms_secret_source
                     .as_deref()
-                    .map(SecretSource::parse)
+                    .map(SecretSource::stored)
                     .transpose()
                     .map_err(|e| corrupt("tenants.iwms_secret_source", e))?,
                 events: serde_json::from_str::<Vec<String>>(&r.iwms_events)

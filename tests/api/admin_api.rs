@@ -1337,3 +1337,93 @@ async fn malformed_requests_are_400_and_unknown_routes_404_in_the_error_format()
         404
     );
 }
+
+/// An admin adds a person before their first sign-in ("created by admin"); the sign-in then
+/// links to that user by email, even where sign-ins create nobody. Bad and taken values are
+/// refused with the field named; another tenant's token sees nothing.
+#[tokio::test]
+async fn an_admin_adds_a_user_whose_first_sign_in_links_to_them() {
+    let (app, idp) = setup().await;
+    let acme = api(&app, Some("acme"));
+    let (s, _) = acme
+        .patch("/tenants/acme", json!({"auto_create_users": false}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, u) = acme
+        .post(
+            "/tenants/acme/users",
+            json!({"email": "Ada@Acme.test", "first_name": " Ada ", "iwms_id": "IW-7"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    assert_eq!(u["email"], "ada@acme.test");
+    assert_eq!(u["first_name"], "Ada");
+    assert_eq!(u["iwms_id"], "IW-7");
+    assert_eq!(u["created_via"], "admin");
+    let id = u["id"].as_i64().unwrap();
+
+    assert_invalid(
+        &acme
+            .post("/tenants/acme/users", json!({"email": "not an address"}))
+            .await,
+        "email",
+    );
+    assert_invalid(
+        &acme
+            .post(
+                "/tenants/acme/users",
+                json!({"email": "eve@elsewhere.test"}),
+            )
+            .await,
+        "email",
+    );
+    assert_invalid(
+        &acme
+            .post(
+                "/tenants/acme/users",
+                json!({"email": "bob@acme.test", "iwms_id": "IW\n8"}),
+            )
+            .await,
+        "iwms_id",
+    );
+    let (s, e) = acme
+        .post("/tenants/acme/users", json!({"email": "ada@acme.test"}))
+        .await;
+    assert_eq!((s, e["error"].as_str()), (409, Some("conflict")), "{e}");
+    let (s, e) = acme
+        .post(
+            "/tenants/acme/users",
+            json!({"email": "bob@acme.test", "iwms_id": "IW-7"}),
+        )
+        .await;
+    assert_eq!((s, e["error"].as_str()), (409, Some("conflict")), "{e}");
+    let (s, _) = api(&app, Some("globex"))
+        .post("/tenants/acme/users", json!({"email": "mal@acme.test"}))
+        .await;
+    assert_eq!(s, 404, "another tenant's token");
+    assert_eq!(app.users("acme").len(), 1);
+
+    assert_eq!(
+        sign_in(&app, &idp, "ada-1", "ada@acme.test", "Ada").await,
+        303
+    );
+    assert_eq!(app.users("acme").len(), 1, "linked, not created");
+    let (s, d) = acme.get(&format!("/tenants/acme/users/{id}")).await;
+    assert_eq!(s, 200);
+    let kinds: Vec<&str> = d["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds[0], "created", "{kinds:?}");
+    assert!(
+        d["timeline"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("created by admin"),
+        "{d}"
+    );
+    assert!(kinds.contains(&"identity_linked"), "{kinds:?}");
+    assert_eq!(d["last_sign_in"]["outcome"], "success");
+}

@@ -215,6 +215,14 @@ async fn sign_in(app: &TestApp, idp: &TestIdp, subject: &str, email: &str) -> i6
     user_id(app, email)
 }
 
+/// Links to users' pages (not to "Add a user").
+fn user_links(html: &str) -> usize {
+    html.split("href=\"/admin/t/acme/users/")
+        .skip(1)
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        .count()
+}
+
 fn user_id(app: &TestApp, email: &str) -> i64 {
     app.users("acme")
         .into_iter()
@@ -1043,7 +1051,7 @@ async fn users_are_searched_and_paged_and_link_to_their_last_sign_in() {
     first
         .has("Active <span class=\"count\">53</span>")
         .has("ada@acme.test");
-    assert_eq!(first.body.matches("/admin/t/acme/users/").count(), 50);
+    assert_eq!(user_links(&first.body), 50);
     let next = first
         .body
         .split("href=\"")
@@ -1054,22 +1062,16 @@ async fn users_are_searched_and_paged_and_link_to_their_last_sign_in() {
     let second = console.get(&next).await;
     second.ok();
     second.has("First page");
-    assert_eq!(
-        second.body.matches("href=\"/admin/t/acme/users/").count(),
-        3
-    );
+    assert_eq!(user_links(&second.body), 3);
     assert!(!second.body.contains("ada@acme.test"));
     assert!(!second.body.contains("after="), "no Next page on the last");
 
     let found = console.get("/admin/t/acme/users?q=user07").await;
     found.ok();
     found.has("user07@acme.test").has("value=\"user07\"");
-    assert_eq!(found.body.matches("href=\"/admin/t/acme/users/").count(), 1);
+    assert_eq!(user_links(&found.body), 1);
     let by_name = console.get("/admin/t/acme/users?q=given1").await;
-    assert_eq!(
-        by_name.body.matches("href=\"/admin/t/acme/users/").count(),
-        10
-    );
+    assert_eq!(user_links(&by_name.body), 10);
     console
         .get("/admin/t/acme/users?q=nobody")
         .await
@@ -1581,4 +1583,86 @@ async fn a_users_page_shows_everything_scim_sent() {
         .has("Everything SCIM sent")
         .has("<code>phoneNumbers[0].value</code></dt><dd>+1 555 0100</dd>")
         .ok();
+}
+
+/// "Add a user": the form creates the user (created by admin) and opens their page; a bad
+/// value comes back next to the form with what was typed.
+#[tokio::test]
+async fn an_admin_adds_a_user_from_the_users_page() {
+    let (app, _) = setup().await;
+    let console = Console::super_admin(&app).await;
+    console
+        .get("/admin/t/acme/users")
+        .await
+        .has("href=\"/admin/t/acme/users/new\"")
+        .ok();
+    console
+        .get("/admin/t/acme/users/new")
+        .await
+        .has("Add a user")
+        .ok();
+    let bad = console
+        .post(
+            "/admin/t/acme/users",
+            &[("email", "eve@elsewhere.test"), ("first_name", "Eve")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    bad.has("Email: elsewhere.test is not a whitelisted domain")
+        .has("value=\"Eve\"");
+    let forged = console
+        .post_raw(
+            "/admin/t/acme/users",
+            &[("csrf", "x"), ("email", "ann@acme.test")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(app.users("acme").is_empty());
+
+    let done = console
+        .post(
+            "/admin/t/acme/users",
+            &[
+                ("email", "ann@acme.test"),
+                ("first_name", "Ann"),
+                ("iwms_id", "IW-1"),
+            ],
+        )
+        .await;
+    let id = user_id(&app, "ann@acme.test");
+    done.redirects_to(&format!("/admin/t/acme/users/{id}?done=user-created"));
+    console
+        .get(&format!("/admin/t/acme/users/{id}?done=user-created"))
+        .await
+        .has("User added.")
+        .has("created by admin super-admin (bootstrap link)")
+        .ok();
+}
+
+/// A test sign-in's report names users, so its response must come back to the admin's own
+/// browser even on a connection that accepts unbound responses.
+#[tokio::test]
+async fn a_test_sign_in_needs_the_admins_browser_even_where_responses_may_be_unbound() {
+    let (app, _) = setup().await;
+    let idp = TestIdp::new("http://dev-idp.test/metadata");
+    let mut input = default_saml_input("dev", &idp);
+    input.allow_unbound_responses = true;
+    app.add_connection("acme", input);
+    let console = Console::super_admin(&app).await;
+    let start = console
+        .post("/admin/t/acme/connections/dev/test", &[])
+        .await;
+    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
+    let r = Resp::valid(&app, "acme", "dev", &idp, Some(&req));
+    let res = browser()
+        .post(app.acs_url("acme", "dev"))
+        .form(&[
+            ("SAMLResponse", STANDARD.encode(r.signed(&idp))),
+            ("RelayState", rs),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason("acme"), "browser_mismatch");
 }

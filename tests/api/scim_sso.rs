@@ -295,6 +295,17 @@ async fn scim_post_takes_over_a_signed_in_user_whose_email_is_the_user_name() {
     );
     let existing = app.users("acme")[0].id.to_string();
     let scim = app.scim("acme");
+    // Taking her over would move her address out of the tenant's domains: refused.
+    let (s, e) = scim
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "ada@acme.test",
+                   "emails": [{"value": "ada@evil.example", "type": "work", "primary": true}]}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["scimType"], "uniqueness");
+    assert_eq!(app.users("acme")[0].email, "ada@acme.test", "untouched");
     let (s, u) = scim
         .post(
             "/Users",

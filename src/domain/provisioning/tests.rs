@@ -455,6 +455,16 @@ fn admins_get_an_account_where_users_are_not_created() {
     );
     assert_eq!(
         reason(&decide(&off, "s", &claims("a@y.com", None), &granted)),
-        Some(Reason::EmailDomainNotAllowed)
+        Some(Reason::NotSetUp)
+    );
+    // With no domain whitelisted, nobody is created this way.
+    let open = policy(false, &[], false);
+    assert_eq!(
+        reason(&decide(&open, "s", &claims("a@x.com", None), &granted)),
+        Some(Reason::NotSetUp)
+    );
+    assert_eq!(
+        reason(&decide(&open, "s", &role, &none)),
+        Some(Reason::NotSetUp)
     );
 }

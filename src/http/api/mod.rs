@@ -72,6 +72,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(connections::remove)
         .service(users::counts)
         .service(users::list)
+        .service(users::create)
         .service(users::show)
         .service(users::deactivate)
         .service(users::reactivate)

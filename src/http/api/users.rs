@@ -1,15 +1,15 @@
 //! /api/v1/tenants/{tenant}/users: the console's user views, a user's detail with timeline,
-//! and the lifecycle actions (deactivate, reactivate, unlink an identity). Users are never
-//! deleted.
+//! adding a user by hand, and the lifecycle actions (deactivate, reactivate, unlink an
+//! identity). Users are never deleted.
 use actix_web::{HttpResponse, delete, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{ApiAdmin, ApiError, ApiQuery, ErrorBody};
+use super::{ApiAdmin, ApiError, ApiJson, ApiQuery, ErrorBody};
 use crate::http::AppState;
 use crate::service::admin::users::{
-    self as admin_users, UserCounts, UserDetailView, UserListItem, UserPage, UserQuery,
-    UserViewKind,
+    self as admin_users, NewUserInput, UserCounts, UserDetailView, UserListItem, UserPage,
+    UserQuery, UserViewKind,
 };
 use crate::storage;
 
@@ -81,8 +81,33 @@ pub async fn counts(
     Ok(web::Json(counts))
 }
 
-/// A user: every attribute, linked identities, groups, and the lifecycle timeline (events and
-/// sign-in attempts, oldest first, the newest 500).
+/// Adds a user by hand ("created by admin"), before their first sign-in: their email's domain
+/// must be whitelisted (the sign-in links to this user by it). The IWMS hears `user.created`.
+#[utoipa::path(operation_id = "create_user", tag = "users", security(("admin_token" = [])),
+    request_body = NewUserInput,
+    params(("tenant" = String, Path, description = "Tenant slug")),
+    responses((status = 201, body = UserListItem), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Another user has this email or IWMS ID")))]
+#[post("/tenants/{tenant}/users")]
+pub async fn create(
+    who: ApiAdmin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<NewUserInput>,
+) -> Result<HttpResponse, ApiError> {
+    let t = who.tenant(&state, path.into_inner()).await?;
+    let (actor, now, input) = (who.0.actor.clone(), state.clock.unix(), body.into_inner());
+    let item = storage::block::<_, ApiError, _>(&state.pool, move |c| {
+        Ok(admin_users::create_user(c, &t, &input, &actor, now)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(item))
+}
+
+/// A user: every attribute (the whole SCIM document too), linked identities, groups, and the
+/// lifecycle timeline, oldest first: every change (the newest 2,000 and the creation) and the
+/// newest 100 sign-in attempts; `timeline_truncated` says more exist.
 #[utoipa::path(operation_id = "get_user", tag = "users", security(("admin_token" = [])),
     params(("tenant" = String, Path, description = "Tenant slug"),
         ("id" = i64, Path, description = "User id")),

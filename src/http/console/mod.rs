@@ -138,6 +138,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(connections::remove)
         .service(test_sign_in::start)
         .service(users::list)
+        .service(users::new_form)
+        .service(users::create)
         .service(users::show)
         .service(users::deactivate)
         .service(users::reactivate)

@@ -67,6 +67,7 @@ fn notice(done: &str) -> Option<&'static str> {
         }
         "deactivated" => "User deactivated; their sessions have ended.",
         "reactivated" => "User reactivated.",
+        "user-created" => "User added. Their first sign-in is linked to this user by their email.",
         "unlinked" => "Identity unlinked.",
         "token-revoked" => "SCIM token revoked.",
         "retried" => "Event queued for delivery again.",
@@ -190,6 +191,10 @@ fn label(field: &str) -> Option<&'static str> {
         "outcome" => "Outcome",
         "reason" => "Reason",
         "user" => "User",
+        "email" => "Email",
+        "first_name" => "First name",
+        "last_name" => "Last name",
+        "iwms_id" => "IWMS ID",
         _ => return None,
     })
 }

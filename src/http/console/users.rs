@@ -436,6 +436,81 @@ async fn load(state: &AppState, t: &Tenant, id: i64) -> Result<UserDetailView, C
     db(state, move |c| admin_users::user_detail(c, &tenant, id)).await
 }
 
+#[derive(Template)]
+#[template(path = "admin/user_new.html")]
+pub struct NewUserPage {
+    pub layout: Layout,
+    pub form: NewUserForm,
+    pub problem: Problems,
+}
+
+/// The "Add a user" form; its values come back when it is shown again.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewUserForm {
+    csrf: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub iwms_id: String,
+}
+
+fn new_user_page(
+    admin: &ConsoleAdmin,
+    t: &Tenant,
+    form: NewUserForm,
+    problem: Problems,
+) -> Result<HttpResponse, ConsoleError> {
+    let p = NewUserPage {
+        layout: Layout::new(admin, Some(t), "users"),
+        form,
+        problem,
+    };
+    pages::render_status(&p, p.problem.status())
+}
+
+/// Registered before `show`, whose `{id}` would otherwise take "new".
+#[get("/admin/t/{tenant}/users/new")]
+pub async fn new_form(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    let t = admin.tenant(&state, path.into_inner()).await?;
+    new_user_page(&admin, &t, NewUserForm::default(), Problems::none())
+}
+
+#[post("/admin/t/{tenant}/users")]
+pub async fn create(
+    state: web::Data<AppState>,
+    admin: ConsoleAdmin,
+    path: web::Path<String>,
+    form: web::Form<NewUserForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    admin.check_csrf(&form.csrf)?;
+    let t = admin.tenant(&state, path.into_inner()).await?;
+    let form = form.into_inner();
+    let some = |v: &str| Some(v.to_owned());
+    let input = admin_users::NewUserInput {
+        email: form.email.clone(),
+        first_name: some(&form.first_name),
+        last_name: some(&form.last_name),
+        iwms_id: some(&form.iwms_id),
+    };
+    let (tenant, actor, now) = (t.clone(), admin.principal.actor.clone(), state.clock.unix());
+    match db(&state, move |c| {
+        admin_users::create_user(c, &tenant, &input, &actor, now)
+    })
+    .await
+    {
+        Ok(u) => Ok(see_other(&format!(
+            "/admin/t/{}/users/{}?done=user-created",
+            t.slug, u.user.id
+        ))),
+        Err(e) => new_user_page(&admin, &t, form, Problems(Some(Problem::of("add", e)?))),
+    }
+}
+
 #[get("/admin/t/{tenant}/users/{id}")]
 pub async fn show(
     state: web::Data<AppState>,

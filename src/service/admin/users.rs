@@ -9,17 +9,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{AdminError, UserView, invalid, parse_slug};
+use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
+use crate::domain::provisioning::NewUser;
 use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
-use crate::domain::user::{User, UserStatus};
+use crate::domain::user::{CreatedVia, User, UserStatus};
 use crate::service::outbox;
 use crate::storage::identities::IdentityLink;
 use crate::storage::login_attempts::{self, Listed};
 use crate::storage::users::{Search, View};
 use crate::storage::{
-    self, DbConnection, StorageError, TxError, connections, events, identities, scim_groups,
-    scim_users, users,
+    self, DbConnection, StorageError, TxError, connections, domains, events, identities,
+    scim_groups, scim_users, users,
 };
 
 /// The largest page of users or sign-ins.
@@ -613,6 +615,91 @@ pub fn deactivate_user(
             now,
         )?;
         Ok(())
+    })?;
+    list_item(conn, tenant, id)
+}
+
+/// A user an admin adds by hand, before their first sign-in.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserInput {
+    /// Their work email, in a domain whitelisted for the tenant: their first sign-in is
+    /// linked to this user by it.
+    #[schema(example = "ada@acme.test")]
+    pub email: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// The IWMS ID, when the person already has one.
+    #[serde(default)]
+    pub iwms_id: Option<String>,
+}
+
+/// 1-256 printable characters, trimmed; blank is absent. Longer or control characters are
+/// refused rather than cut (a cut IWMS ID would name someone else).
+fn optional_text(field: &'static str, v: &Option<String>) -> Result<Option<String>, AdminError> {
+    let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.chars().count() > 256 || v.chars().any(char::is_control) {
+        return Err(invalid(field, "must be at most 256 printable characters"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// Adds a user by hand (created by admin). The email's domain must be whitelisted, so the
+/// person's first sign-in links to this user; the email and IWMS ID must be free. The IWMS
+/// hears `user.created` (and is asked for an account when the tenant says so), as for any
+/// other new user.
+pub fn create_user(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    input: &NewUserInput,
+    actor: &str,
+    now: i64,
+) -> Result<UserListItem, AdminError> {
+    let actor = parse_actor(actor)?;
+    let email = EmailAddress::parse(&input.email).map_err(|e| invalid("email", e))?;
+    let new_user = NewUser {
+        first_name: optional_text("first_name", &input.first_name)?,
+        last_name: optional_text("last_name", &input.last_name)?,
+        iwms_id: optional_text("iwms_id", &input.iwms_id)?,
+        email,
+    };
+    if !domains::list_for_tenant(conn, tenant.id)?.contains(&new_user.email.domain()) {
+        return Err(invalid(
+            "email",
+            format!(
+                "{} is not a whitelisted domain of the tenant; add it first, or the person's \
+                 sign-in could not be linked to this user",
+                new_user.email.domain()
+            ),
+        ));
+    }
+    let id = in_transaction(conn, |c| {
+        if let Some(u) = users::find_by_email(c, tenant.id, &new_user.email)? {
+            return Err(conflict(format!(
+                "user {} already has the email {}",
+                u.id, new_user.email
+            )));
+        }
+        if let Some(iwms) = &new_user.iwms_id
+            && let Some(u) = users::find_by_iwms_id(c, tenant.id, iwms)?
+        {
+            return Err(conflict(format!("user {} already has this IWMS ID", u.id)));
+        }
+        let u = users::insert(c, tenant.id, &new_user, CreatedVia::Admin, now)?;
+        outbox::record(
+            c,
+            tenant,
+            u.id,
+            "created",
+            &json!({"via": "admin", "by": actor, "email": u.email.as_str(),
+                    "first_name": u.first_name, "last_name": u.last_name, "iwms_id": u.iwms_id}),
+            now,
+        )?;
+        Ok(u.id.0)
     })?;
     list_item(conn, tenant, id)
 }

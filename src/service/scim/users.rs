@@ -153,14 +153,18 @@ fn takeover_target(
     match scim_users::by_email(conn, t, as_email.as_str())? {
         // A SCIM user whose address this is stays theirs; userNames are what must be unique.
         Some(h) if h.scim_managed => Ok(None),
-        Some(h) if domains::list_for_tenant(conn, t)?.contains(&as_email.domain()) => {
-            Ok(Some((h.id, "user_name_email")))
+        Some(h) => {
+            // The user's email becomes the body's: both must be addresses the tenant owns.
+            let owned = domains::list_for_tenant(conn, t)?;
+            if owned.contains(&as_email.domain()) && owned.contains(&f.email.domain()) {
+                return Ok(Some((h.id, "user_name_email")));
+            }
+            Err(ScimError::uniqueness(format!(
+                "a user with email `{as_email}` (the userName) exists; it is taken over only when `{as_email}` and `{}` are in whitelisted domains of the tenant",
+                f.email
+            ))
+            .into())
         }
-        Some(_) => Err(ScimError::uniqueness(format!(
-            "a user with email `{as_email}` (the userName) exists, but {} is not a whitelisted domain of the tenant, so it is not linked",
-            as_email.domain()
-        ))
-        .into()),
         None => Ok(None),
     }
 }
