@@ -32,28 +32,13 @@ pub fn record(
     Ok(())
 }
 
+/// Every event of the user, oldest first.
 pub fn for_user(
     conn: &mut DbConnection,
     tenant: TenantId,
     user: UserId,
 ) -> Result<Vec<UserEvent>, StorageError> {
-    Ok(user_events::table
-        .filter(user_events::tenant_id.eq(tenant.0))
-        .filter(user_events::user_id.eq(user.0))
-        .order(user_events::id.asc())
-        .select((
-            user_events::kind,
-            user_events::detail,
-            user_events::created_at,
-        ))
-        .load::<(String, String, i64)>(conn)?
-        .into_iter()
-        .map(|(kind, detail, created_at)| UserEvent {
-            kind,
-            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-            created_at,
-        })
-        .collect())
+    read(conn, tenant, user, false, None)
 }
 
 /// A user's newest `limit` events, newest first (user_events_user, read backwards).
@@ -63,24 +48,7 @@ pub fn newest_for_user(
     user: UserId,
     limit: i64,
 ) -> Result<Vec<UserEvent>, StorageError> {
-    Ok(user_events::table
-        .filter(user_events::tenant_id.eq(tenant.0))
-        .filter(user_events::user_id.eq(user.0))
-        .order(user_events::id.desc())
-        .limit(limit)
-        .select((
-            user_events::kind,
-            user_events::detail,
-            user_events::created_at,
-        ))
-        .load::<(String, String, i64)>(conn)?
-        .into_iter()
-        .map(|(kind, detail, created_at)| UserEvent {
-            kind,
-            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-            created_at,
-        })
-        .collect())
+    read(conn, tenant, user, true, Some(limit))
 }
 
 /// The user's first event (their creation), for a timeline that shows only the newest.
@@ -89,22 +57,40 @@ pub fn oldest_for_user(
     tenant: TenantId,
     user: UserId,
 ) -> Result<Vec<UserEvent>, StorageError> {
-    Ok(user_events::table
+    read(conn, tenant, user, false, Some(1))
+}
+
+fn read(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+    newest_first: bool,
+    limit: Option<i64>,
+) -> Result<Vec<UserEvent>, StorageError> {
+    let q = user_events::table
         .filter(user_events::tenant_id.eq(tenant.0))
         .filter(user_events::user_id.eq(user.0))
-        .order(user_events::id.asc())
-        .limit(1)
-        .select((
-            user_events::kind,
-            user_events::detail,
-            user_events::created_at,
-        ))
-        .load::<(String, String, i64)>(conn)?
-        .into_iter()
-        .map(|(kind, detail, created_at)| UserEvent {
-            kind,
-            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-            created_at,
-        })
-        .collect())
+        .into_boxed();
+    let q = if newest_first {
+        q.order(user_events::id.desc())
+    } else {
+        q.order(user_events::id.asc())
+    };
+    let q = match limit {
+        Some(n) => q.limit(n),
+        None => q,
+    };
+    Ok(q.select((
+        user_events::kind,
+        user_events::detail,
+        user_events::created_at,
+    ))
+    .load::<(String, String, i64)>(conn)?
+    .into_iter()
+    .map(|(kind, detail, created_at)| UserEvent {
+        kind,
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+        created_at,
+    })
+    .collect())
 }

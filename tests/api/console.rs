@@ -1457,6 +1457,42 @@ async fn a_connection_is_removed_after_a_confirmation_and_its_history_stays() {
         .ok();
 }
 
+/// Starts a test sign-in of `connection` in the console's browser and answers it as `idp`
+/// would for Ada (NameID `ada-1`) with last name `last`: the ACS form to post.
+async fn test_answer(
+    console: &Console<'_>,
+    idp: &TestIdp,
+    connection: &str,
+    last: &str,
+) -> [(&'static str, String); 2] {
+    let path = format!("/admin/t/acme/connections/{connection}/test");
+    let start = console.post(&path, &[]).await;
+    assert_eq!(start.status, 303);
+    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
+    let mut r = Resp::valid(console.app, "acme", connection, idp, Some(&req))
+        .attr("email", "ada@acme.test")
+        .attr("lastName", last);
+    r.name_id = "ada-1".into();
+    [
+        ("SAMLResponse", STANDARD.encode(r.signed(idp))),
+        ("RelayState", rs),
+    ]
+}
+
+async fn post_answer(
+    client: &reqwest::Client,
+    app: &TestApp,
+    connection: &str,
+    form: &[(&'static str, String); 2],
+) -> reqwest::Response {
+    client
+        .post(app.acs_url("acme", connection))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// "Test sign-in" runs the IdP round trip in the admin's browser and answers with what the
 /// IdP sent, how the mapping reads it and what a sign-in would do. It creates and changes
 /// nothing, opens no session and writes no sign-in record; its request is single-use and
@@ -1512,45 +1548,13 @@ async fn a_test_sign_in_reports_what_arrived_and_provisions_nothing() {
 
     // Once Ada exists, the report names her user and what the IdP would change.
     let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
-    let start = console
-        .post("/admin/t/acme/connections/okta/test", &[])
-        .await;
-    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
-    let mut r = Resp::valid(&app, "acme", "okta", &idp, Some(&req))
-        .attr("email", "ada@acme.test")
-        .attr("lastName", "King");
-    r.name_id = "ada-1".into();
-    let xml = STANDARD.encode(r.signed(&idp));
     // Another browser cannot use the test's request.
-    let stolen = browser()
-        .post(app.acs_url("acme", "okta"))
-        .form(&[("SAMLResponse", xml.as_str()), ("RelayState", rs.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let answer = test_answer(&console, &idp, "okta", "King").await;
+    let stolen = post_answer(&browser(), &app, "okta", &answer).await;
     assert_eq!(stolen.status(), 403);
     assert_eq!(app.last_reason("acme"), "browser_mismatch");
-    let start = console
-        .post("/admin/t/acme/connections/okta/test", &[])
-        .await;
-    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
-    let mut r = Resp::valid(&app, "acme", "okta", &idp, Some(&req))
-        .attr("email", "ada@acme.test")
-        .attr("lastName", "King");
-    r.name_id = "ada-1".into();
-    let report = page(
-        console
-            .client
-            .post(app.acs_url("acme", "okta"))
-            .form(&[
-                ("SAMLResponse", STANDARD.encode(r.signed(&idp))),
-                ("RelayState", rs),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let answer = test_answer(&console, &idp, "okta", "King").await;
+    let report = page(post_answer(&console.client, &app, "okta", &answer).await).await;
     report.ok();
     report.has(&format!(
         "Would sign in user {ada} (matched by link); last name: Lovelace → King."
@@ -1649,20 +1653,8 @@ async fn a_test_sign_in_needs_the_admins_browser_even_where_responses_may_be_unb
     input.allow_unbound_responses = true;
     app.add_connection("acme", input);
     let console = Console::super_admin(&app).await;
-    let start = console
-        .post("/admin/t/acme/connections/dev/test", &[])
-        .await;
-    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
-    let r = Resp::valid(&app, "acme", "dev", &idp, Some(&req));
-    let res = browser()
-        .post(app.acs_url("acme", "dev"))
-        .form(&[
-            ("SAMLResponse", STANDARD.encode(r.signed(&idp))),
-            ("RelayState", rs),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let answer = test_answer(&console, &idp, "dev", "Lovelace").await;
+    let res = post_answer(&browser(), &app, "dev", &answer).await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "browser_mismatch");
 }
