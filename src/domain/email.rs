@@ -54,7 +54,9 @@ impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
         // ASCII case folding only: Unicode folding would make "\u{212A}eith" (Kelvin sign)
         // collide with "keith".
-        let full = raw.trim().to_ascii_lowercase();
+        // A fully qualified domain's trailing dot names the same domain: drop it, as
+        // EmailDomain does, so `domain()` matches the whitelist.
+        let full = raw.trim().trim_end_matches('.').to_ascii_lowercase();
         let bad = || InvalidEmail::Address(truncate_for_message(raw));
         let at = full.rfind('@').ok_or_else(bad)?;
         let local = &full[..at];
@@ -93,6 +95,9 @@ mod tests {
         let e = EmailAddress::parse(" Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(e.as_str(), "ada.lovelace@example.com");
         assert_eq!(e.domain().as_str(), "example.com");
+        let fqdn = EmailAddress::parse("ada@example.com.").unwrap();
+        assert_eq!(fqdn.as_str(), "ada@example.com");
+        assert_eq!(fqdn.domain().as_str(), "example.com");
     }
 
     #[test]

@@ -248,7 +248,17 @@ pub fn decide(
     // where users are not created on sign-in: otherwise nobody could open the tenant's console.
     // Only in a domain the tenant whitelisted (an empty list admits no one here: any of the
     // tenant's IdPs could assert a granted address), and every rule below still applies.
-    let admin = (claims.admin_role || cands.email_granted_admin) && domain_ok;
+    let admin = claims.admin_role || cands.email_granted_admin;
+    if !policy.auto_create_users && admin && !domain_ok {
+        return reject(
+            Reason::EmailDomainNotAllowed,
+            None,
+            format!(
+                "an admin, but {} is not a whitelisted domain of the tenant, and auto_create_users is off",
+                email.domain()
+            ),
+        );
+    }
     if !(policy.auto_create_users || admin) {
         return reject(
             Reason::NotSetUp,

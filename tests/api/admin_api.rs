@@ -1426,4 +1426,19 @@ async fn an_admin_adds_a_user_whose_first_sign_in_links_to_them() {
     );
     assert!(kinds.contains(&"identity_linked"), "{kinds:?}");
     assert_eq!(d["last_sign_in"]["outcome"], "success");
+    // Adding her again says what to do instead.
+    let (s, _) = acme
+        .post_empty(&format!("/tenants/acme/users/{id}/deactivate"))
+        .await;
+    assert_eq!(s, 200);
+    let (s, e) = acme
+        .post("/tenants/acme/users", json!({"email": "ada@acme.test"}))
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains(
+            "(deactivated) already has the email ada@acme.test; reactivate that user instead"
+        ),
+        "{e}"
+    );
 }

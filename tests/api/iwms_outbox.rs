@@ -2036,6 +2036,43 @@ fn admin_and_scim_delete_changes_are_sent_and_the_chosen_kinds_only() {
     });
 }
 
+/// A secret source saved before the rules tightened (here: one of ssogate's own variables)
+/// still loads, but nothing is signed with it: the delivery fails and says why.
+#[test]
+fn a_stored_secret_source_that_breaks_todays_rules_is_not_used() {
+    use diesel::prelude::*;
+    use ssogate::storage::schema::tenants;
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(|s| {
+            fast(s);
+            s.iwms.max_attempts = 1;
+        })
+        .await;
+        app.create_tenant("acme", feed(&r, &secret, false));
+        app.with_db(|c| {
+            diesel::update(tenants::table)
+                .set(tenants::iwms_secret_source.eq("env:SSOGATE_SESSION__SECRET"))
+                .execute(c)
+        })
+        .unwrap();
+        let scim = app.scim("acme");
+        scim_create(&scim, "ann@acme.test", "Ann").await;
+        let dead = eventually(15, || {
+            let rows = outbox_rows(&app, Some("dead"));
+            (!rows.is_empty())
+                .then_some(rows)
+                .ok_or("not dead yet".to_owned())
+        })
+        .await;
+        let why = dead[0].last_error.clone().unwrap_or_default();
+        assert!(why.contains("signing secret source is refused"), "{why}");
+        assert!(r.deliveries().is_empty(), "nothing was signed with it");
+        app
+    });
+}
+
 /// The cleanup job purges delivered events once they are older than
 /// `iwms.delivered_retention_days`; younger delivered events, pending and dead ones stay.
 #[test]

@@ -455,16 +455,20 @@ fn admins_get_an_account_where_users_are_not_created() {
     );
     assert_eq!(
         reason(&decide(&off, "s", &claims("a@y.com", None), &granted)),
-        Some(Reason::NotSetUp)
+        Some(Reason::EmailDomainNotAllowed)
     );
     // With no domain whitelisted, nobody is created this way.
     let open = policy(false, &[], false);
     assert_eq!(
         reason(&decide(&open, "s", &claims("a@x.com", None), &granted)),
-        Some(Reason::NotSetUp)
+        Some(Reason::EmailDomainNotAllowed)
     );
     assert_eq!(
         reason(&decide(&open, "s", &role, &none)),
+        Some(Reason::EmailDomainNotAllowed)
+    );
+    assert_eq!(
+        reason(&decide(&open, "s", &claims("a@x.com", None), &none)),
         Some(Reason::NotSetUp)
     );
 }

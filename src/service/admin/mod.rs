@@ -131,6 +131,17 @@ fn iwms_feed(
         None => current.endpoint.clone(),
     };
     let secret = match &input.iwms_secret {
+        // Sent back unchanged (the console's form does): kept as stored.
+        Some(Some(s))
+            if current
+                .secret
+                .as_ref()
+                .map(SecretSource::as_string)
+                .as_ref()
+                == Some(s) =>
+        {
+            current.secret.clone()
+        }
         Some(Some(s)) => Some(SecretSource::parse(s).map_err(|e| invalid("iwms_secret", e))?),
         Some(None) => None,
         None => current.secret.clone(),

@@ -679,9 +679,18 @@ pub fn create_user(
     }
     let id = in_transaction(conn, |c| {
         if let Some(u) = users::find_by_email(c, tenant.id, &new_user.email)? {
+            let next = if u.deprovisioned_at.is_some() {
+                "; SCIM deprovisioned them, so the identity provider must provision them again"
+            } else if u.status == UserStatus::Deactivated {
+                "; reactivate that user instead"
+            } else {
+                ""
+            };
             return Err(conflict(format!(
-                "user {} already has the email {}",
-                u.id, new_user.email
+                "user {} ({}) already has the email {}{next}",
+                u.id,
+                u.status.as_str(),
+                new_user.email
             )));
         }
         if let Some(iwms) = &new_user.iwms_id
