@@ -201,6 +201,22 @@ pub fn list_active(
         .collect()
 }
 
+/// Every connection the tenant ever had, removed ones too (their sign-ins stay in the
+/// history), by slug.
+pub fn list_all(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+) -> Result<Vec<Connection>, StorageError> {
+    connections::table
+        .filter(connections::tenant_id.eq(tenant.0))
+        .order(connections::slug.asc())
+        .select(ConnectionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Connection::try_from)
+        .collect()
+}
+
 /// Finds a connection, removed or not: the ACS must be able to say "removed".
 pub fn find(
     conn: &mut DbConnection,

@@ -1455,6 +1455,10 @@ async fn a_connection_is_removed_after_a_confirmation_and_its_history_stays() {
         .await
         .has("signed in (okta)")
         .ok();
+    // Its sign-ins stay in the history, and the history's filter still offers it.
+    let history = console.get("/admin/t/acme/sign-ins?connection=okta").await;
+    history.ok();
+    history.has(">okta (removed)</option>").has("ada@acme.test");
 }
 
 /// Starts a test sign-in of `connection` in the console's browser and answers it as `idp`

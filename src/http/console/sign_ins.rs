@@ -49,7 +49,8 @@ pub struct SignInsPage {
     pub layout: Layout,
     pub filters: Filters,
     pub reasons: Vec<&'static str>,
-    pub connections: Vec<String>,
+    /// (slug, label) of every connection, removed ones marked.
+    pub connections: Vec<(String, String)>,
     pub rows: Vec<SignInRow>,
     pub first_href: Option<String>,
     pub next_href: Option<String>,
@@ -136,9 +137,17 @@ pub async fn list(
     });
     let tenant = t.clone();
     let (connections, listed) = db(&state, move |c| {
-        let connections = storage::connections::list_active(c, tenant.id)?
+        // Removed connections keep their history, so they stay in the filter.
+        let connections = storage::connections::list_all(c, tenant.id)?
             .into_iter()
-            .map(|c| c.slug.to_string())
+            .map(|c| {
+                let slug = c.slug.to_string();
+                let label = match c.removed_at {
+                    Some(_) => format!("{slug} (removed)"),
+                    None => slug.clone(),
+                };
+                (slug, label)
+            })
             .collect::<Vec<_>>();
         let page = asked.and_then(|q| admin_users::sign_ins(c, &tenant, &q));
         Ok((connections, page))
