@@ -1,6 +1,7 @@
 //! The IWMS feed: events enqueued with the change that caused them, then delivered at least
 //! once, in order per user, signed, with backoff; account creation stores the returned ID.
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -278,16 +279,14 @@ impl Deliverer {
                 tracing::warn!(error = %e, "could not give back IWMS events");
             }
         }
-        let mut feeds = HashMap::new();
+        // Each tenant's endpoint and secret are read once per claim.
+        let mut feeds: HashMap<i64, Result<(String, Vec<u8>), String>> = HashMap::new();
         for e in keep {
             let tenant = e.tenant_id;
-            if let std::collections::hash_map::Entry::Vacant(v) = feeds.entry(tenant) {
-                v.insert(self.feed(TenantId(tenant)).await);
-            }
-            let feed = feeds
-                .get(&tenant)
-                .cloned()
-                .unwrap_or_else(|| Err("no feed".into()));
+            let feed = match feeds.entry(tenant) {
+                Entry::Occupied(o) => o.get().clone(),
+                Entry::Vacant(v) => v.insert(self.feed(TenantId(tenant)).await).clone(),
+            };
             let (me, lease) = (Arc::clone(self), lease.clone());
             let task = flights
                 .tasks

@@ -92,16 +92,14 @@ pub fn claim(
         // `o.id <> 0` (ids start at 1) keeps one bind list for every scope.
         let (only_sql, only) = match &scope {
             Scope::Event(id) => (" AND o.id = {only}".to_owned(), *id),
-            Scope::Except(ts) if ts.is_empty() => (" AND o.id <> {only}".to_owned(), 0),
             Scope::Except(ts) => {
                 let list: Vec<String> = ts.iter().map(i64::to_string).collect();
-                (
-                    format!(
-                        " AND o.id <> {{only}} AND o.tenant_id NOT IN ({})",
-                        list.join(", ")
-                    ),
-                    0,
-                )
+                let not_in = if list.is_empty() {
+                    String::new()
+                } else {
+                    format!(" AND o.tenant_id NOT IN ({})", list.join(", "))
+                };
+                (format!(" AND o.id <> {{only}}{not_in}"), 0)
             }
         };
         let rows = match c {

@@ -348,12 +348,24 @@ fn user_column(r: &Resolved, iwms: Option<IwmsSource>) -> Result<(&'static str, 
 }
 
 /// Whether an index narrows the filter to its matches: an `eq` on an indexed attribute or a
-/// `userName sw`, under an `and` (either side) or an `or` (both sides). Any other filter reads the tenant row
-/// by row, so its matches are counted only up to a bound (`service::scim::users::page`).
+/// `userName sw`, under an `and` (either side) or an `or` (both sides). Any other filter
+/// reads the tenant row by row, so its matches are counted only up to a bound
+/// (`service::scim::users::page`).
 pub fn users_index_anchored(f: &Filter, iwms: Option<IwmsSource>) -> bool {
+    narrowed(f, &|leaf| user_leaf_anchored(leaf, iwms))
+}
+
+/// An `and` is narrowed by either side, an `or` only by both; `leaf` judges the rest.
+fn narrowed(f: &Filter, leaf: &dyn Fn(&Filter) -> bool) -> bool {
     match f {
-        Filter::And(a, b) => users_index_anchored(a, iwms) || users_index_anchored(b, iwms),
-        Filter::Or(a, b) => users_index_anchored(a, iwms) && users_index_anchored(b, iwms),
+        Filter::And(a, b) => narrowed(a, leaf) || narrowed(b, leaf),
+        Filter::Or(a, b) => narrowed(a, leaf) && narrowed(b, leaf),
+        other => leaf(other),
+    }
+}
+
+fn user_leaf_anchored(f: &Filter, iwms: Option<IwmsSource>) -> bool {
+    match f {
         Filter::Compare { path, op, value }
             if matches!(op, CompareOp::Eq | CompareOp::Sw) && !matches!(value, Value::Null) =>
         {
@@ -380,16 +392,15 @@ pub fn users_index_anchored(f: &Filter, iwms: Option<IwmsSource>) -> bool {
         }
         Filter::ValuePath { path, filter } => {
             resolve(path, &USER_RESOURCE).is_ok_and(|r| r.attr.name == "emails")
-                && email_value_anchored(filter)
+                && narrowed(filter, &email_value_eq)
         }
         _ => false,
     }
 }
 
-fn email_value_anchored(f: &Filter) -> bool {
+/// Inside `emails[...]`: `value eq "…"`, the indexed sub-attribute.
+fn email_value_eq(f: &Filter) -> bool {
     match f {
-        Filter::And(a, b) => email_value_anchored(a) || email_value_anchored(b),
-        Filter::Or(a, b) => email_value_anchored(a) && email_value_anchored(b),
         Filter::Compare {
             path,
             op: CompareOp::Eq,

@@ -26,11 +26,16 @@ struct Row {
     updated_at: i64,
 }
 
+/// `users.scim_doc`: a JSON object, or the row is corrupt.
+fn parse_doc(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, StorageError> {
+    match serde_json::from_str(raw).map_err(|e| corrupt("users.scim_doc", e))? {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(corrupt("users.scim_doc", "not a JSON object")),
+    }
+}
+
 fn stored(r: Row) -> Result<StoredUser, StorageError> {
-    let doc = match serde_json::from_str(&r.scim_doc).map_err(|e| corrupt("users.scim_doc", e))? {
-        serde_json::Value::Object(m) => m,
-        _ => return Err(corrupt("users.scim_doc", "not a JSON object")),
-    };
+    let doc = parse_doc(&r.scim_doc)?;
     Ok(StoredUser {
         id: r.id,
         user_name: r.scim_user_name.unwrap_or_default(),
@@ -446,11 +451,8 @@ pub fn document(
         .filter(users::id.eq(id.0))
         .select(users::scim_doc)
         .first(conn)?;
-    match serde_json::from_str(&raw).map_err(|e| corrupt("users.scim_doc", e))? {
-        serde_json::Value::Object(m) if m.is_empty() => Ok(None),
-        serde_json::Value::Object(m) => Ok(Some(m)),
-        _ => Err(corrupt("users.scim_doc", "not a JSON object")),
-    }
+    let doc = parse_doc(&raw)?;
+    Ok((!doc.is_empty()).then_some(doc))
 }
 
 /// Holds the user's row until the transaction ends: concurrent SCIM writes to one user apply

@@ -366,8 +366,6 @@ fn attempt_entry(a: Listed) -> TimelineEntry {
     }
 }
 
-/// Merges events and attempts (each newest first, as read) into one list, oldest first,
-/// keeping the newest `cap`. Returns whether anything was left out.
 /// The newest `cap` of each list (both read newest first, one past the cap to tell whether
 /// more exist), plus `first` (the creation) when events were left out; and whether anything
 /// was left out.
@@ -385,7 +383,7 @@ fn timeline(
     (merge_timeline(events, attempts), truncated)
 }
 
-/// Both lists come newest first.
+/// Merges events and attempts (each newest first, as read) into one list, oldest first.
 fn merge_timeline(events: Vec<events::UserEvent>, attempts: Vec<Listed>) -> Vec<TimelineEntry> {
     let mut evs = events.into_iter().rev().map(event_entry).peekable();
     let mut ats = attempts.into_iter().rev().map(attempt_entry).peekable();
