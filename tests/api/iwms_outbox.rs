@@ -2036,6 +2036,18 @@ fn admin_and_scim_delete_changes_are_sent_and_the_chosen_kinds_only() {
     });
 }
 
+/// The `last_error` of the first event parked as dead, once there is one.
+async fn first_dead_error(app: &TestApp) -> String {
+    let dead = eventually(15, || {
+        let rows = outbox_rows(app, Some("dead"));
+        (!rows.is_empty())
+            .then_some(rows)
+            .ok_or("not dead yet".to_owned())
+    })
+    .await;
+    dead[0].last_error.clone().unwrap_or_default()
+}
+
 /// A secret source saved before the rules tightened (here: one of ssogate's own variables)
 /// still loads, but nothing is signed with it: the delivery fails and says why.
 #[test]
@@ -2059,15 +2071,29 @@ fn a_stored_secret_source_that_breaks_todays_rules_is_not_used() {
         .unwrap();
         let scim = app.scim("acme");
         scim_create(&scim, "ann@acme.test", "Ann").await;
-        let dead = eventually(15, || {
-            let rows = outbox_rows(&app, Some("dead"));
-            (!rows.is_empty())
-                .then_some(rows)
-                .ok_or("not dead yet".to_owned())
+        let why = first_dead_error(&app).await;
+        assert!(why.contains("signing secret source is refused"), "{why}");
+        assert!(r.deliveries().is_empty(), "nothing was signed with it");
+        app
+    });
+}
+
+/// A signing secret shorter than 16 characters signs nothing: the delivery fails and says
+/// why (the API and console accept a file whose content they cannot read at that moment).
+#[test]
+fn a_short_signing_secret_is_not_used() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let short = SecretFile::new("too-short");
+        let app = spawn_app_with(|s| {
+            fast(s);
+            s.iwms.max_attempts = 1;
         })
         .await;
-        let why = dead[0].last_error.clone().unwrap_or_default();
-        assert!(why.contains("signing secret source is refused"), "{why}");
+        app.create_tenant("acme", feed(&r, &short, false));
+        scim_create(&app.scim("acme"), "ann@acme.test", "Ann").await;
+        let why = first_dead_error(&app).await;
+        assert!(why.contains("at least 16 characters"), "{why}");
         assert!(r.deliveries().is_empty(), "nothing was signed with it");
         app
     });
