@@ -1,11 +1,10 @@
-//! Reading the assertion out of xmlsec's verified bytes.
+//! Reading the assertion's values from the tree, inside the element a verified signature
+//! covers (the Assertion, or the Response holding it).
 use std::collections::BTreeMap;
-
-use roxmltree::Node;
 
 use super::error::{SamlError, err};
 use super::ns;
-use super::xml::{child, children, is, parse, text};
+use super::xml::{Document, NodeId};
 use crate::domain::reason::Reason;
 
 #[derive(Debug, Clone, Default)]
@@ -47,90 +46,71 @@ pub fn parse_instant(raw: &str) -> Result<i64, SamlError> {
         })
 }
 
-fn instant_attr(node: Node<'_, '_>, name: &str) -> Result<Option<i64>, SamlError> {
-    node.attribute(name).map(parse_instant).transpose()
+fn instant_attr(doc: &Document<'_>, node: NodeId, name: &str) -> Result<Option<i64>, SamlError> {
+    doc.attribute(node, name).map(parse_instant).transpose()
 }
 
-/// `verified` is the pre-digest of either the Response (assertion inside) or the Assertion.
-pub fn read(verified: &str) -> Result<SignedAssertion, SamlError> {
-    let doc = parse(verified)?;
-    let root = doc.root_element();
-    let assertion = if is(&root, ns::ASSERTION, "Assertion") {
-        root
-    } else if is(&root, ns::PROTOCOL, "Response") {
-        let all: Vec<_> = children(root, ns::ASSERTION, "Assertion").collect();
-        match all.as_slice() {
-            [one] => *one,
-            _ => {
-                return Err(err(
-                    Reason::AssertionCount,
-                    format!("the signed response holds {} assertions", all.len()),
-                ));
-            }
-        }
-    } else {
-        return Err(err(
-            Reason::Unsigned,
-            "the signature does not cover the Response or the Assertion",
-        ));
-    };
-    read_assertion(assertion)
-}
-
-fn read_assertion(a: Node<'_, '_>) -> Result<SignedAssertion, SamlError> {
+/// The values of assertion `a`, which the caller knows a verified signature covers.
+pub fn read(doc: &Document<'_>, a: NodeId) -> Result<SignedAssertion, SamlError> {
+    let child = |n: NodeId, name: &str| doc.child(n, ns::ASSERTION, name);
     let mut out = SignedAssertion {
-        id: a.attribute("ID").unwrap_or_default().to_owned(),
-        issuer: child(a, ns::ASSERTION, "Issuer")
-            .map(text)
-            .unwrap_or_default(),
+        id: doc.attribute(a, "ID").unwrap_or_default().to_owned(),
+        issuer: child(a, "Issuer").map(|i| doc.text(i)).unwrap_or_default(),
         ..Default::default()
     };
-    if let Some(subject) = child(a, ns::ASSERTION, "Subject") {
-        if let Some(name_id) = child(subject, ns::ASSERTION, "NameID") {
-            if name_id.children().any(|c| c.is_element()) {
+    if let Some(subject) = child(a, "Subject") {
+        if let Some(name_id) = child(subject, "NameID") {
+            if doc.has_element_children(name_id) {
                 return Err(err(Reason::MissingSubject, "NameID must be text only"));
             }
-            out.name_id = Some(text(name_id)).filter(|s| !s.is_empty());
-            out.name_id_format = name_id.attribute("Format").map(str::to_owned);
+            out.name_id = Some(doc.text(name_id)).filter(|s| !s.is_empty());
+            out.name_id_format = doc.attribute(name_id, "Format").map(str::to_owned);
         }
-        for sc in children(subject, ns::ASSERTION, "SubjectConfirmation") {
+        for sc in doc.children_named(subject, ns::ASSERTION, "SubjectConfirmation") {
             // Only bearer confirmations count in the Web Browser SSO profile.
-            if sc.attribute("Method") != Some(ns::CM_BEARER) {
+            if doc.attribute(sc, "Method") != Some(ns::CM_BEARER) {
                 continue;
             }
             let mut b = BearerConfirmation::default();
-            if let Some(d) = child(sc, ns::ASSERTION, "SubjectConfirmationData") {
-                b.recipient = d.attribute("Recipient").map(str::to_owned);
-                b.in_response_to = d.attribute("InResponseTo").map(str::to_owned);
-                b.not_on_or_after = instant_attr(d, "NotOnOrAfter")?;
-                b.not_before = instant_attr(d, "NotBefore")?;
+            if let Some(d) = child(sc, "SubjectConfirmationData") {
+                b.recipient = doc.attribute(d, "Recipient").map(str::to_owned);
+                b.in_response_to = doc.attribute(d, "InResponseTo").map(str::to_owned);
+                b.not_on_or_after = instant_attr(doc, d, "NotOnOrAfter")?;
+                b.not_before = instant_attr(doc, d, "NotBefore")?;
             }
             out.bearers.push(b);
         }
     }
-    if let Some(c) = child(a, ns::ASSERTION, "Conditions") {
-        out.not_before = instant_attr(c, "NotBefore")?;
-        out.not_on_or_after = instant_attr(c, "NotOnOrAfter")?;
-        for r in children(c, ns::ASSERTION, "AudienceRestriction") {
-            out.audience_restrictions
-                .push(children(r, ns::ASSERTION, "Audience").map(text).collect());
+    if let Some(c) = child(a, "Conditions") {
+        out.not_before = instant_attr(doc, c, "NotBefore")?;
+        out.not_on_or_after = instant_attr(doc, c, "NotOnOrAfter")?;
+        for r in doc.children_named(c, ns::ASSERTION, "AudienceRestriction") {
+            out.audience_restrictions.push(
+                doc.children_named(r, ns::ASSERTION, "Audience")
+                    .map(|n| doc.text(n))
+                    .collect(),
+            );
         }
     }
-    for s in children(a, ns::ASSERTION, "AuthnStatement") {
+    for s in doc.children_named(a, ns::ASSERTION, "AuthnStatement") {
         out.authn_statements += 1;
-        if let Some(t) = instant_attr(s, "SessionNotOnOrAfter")? {
+        if let Some(t) = instant_attr(doc, s, "SessionNotOnOrAfter")? {
             out.session_not_on_or_after =
                 Some(out.session_not_on_or_after.map_or(t, |o: i64| o.min(t)));
         }
     }
-    for st in children(a, ns::ASSERTION, "AttributeStatement") {
-        for attr in children(st, ns::ASSERTION, "Attribute") {
-            let values: Vec<String> = children(attr, ns::ASSERTION, "AttributeValue")
-                .map(text)
+    for st in doc.children_named(a, ns::ASSERTION, "AttributeStatement") {
+        for attr in doc.children_named(st, ns::ASSERTION, "Attribute") {
+            let values: Vec<String> = doc
+                .children_named(attr, ns::ASSERTION, "AttributeValue")
+                .map(|v| doc.text(v))
                 .collect();
-            for key in [attr.attribute("Name"), attr.attribute("FriendlyName")]
-                .into_iter()
-                .flatten()
+            for key in [
+                doc.attribute(attr, "Name"),
+                doc.attribute(attr, "FriendlyName"),
+            ]
+            .into_iter()
+            .flatten()
             {
                 out.attributes
                     .entry(key.to_owned())

@@ -4,7 +4,7 @@ use base64::engine::general_purpose::STANDARD;
 use roxmltree::Node;
 
 use super::ns;
-use super::xml::{children, is, parse, text};
+use super::roxml::{children, is, parse, text};
 
 #[derive(Debug, Clone)]
 pub struct IdpMetadata {

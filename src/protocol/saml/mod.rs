@@ -1,23 +1,28 @@
 //! SAML 2.0 service provider: AuthnRequest out, Response in -> [`ValidatedAssertion`].
 //!
-//! The ACS pipeline is: size cap -> base64 -> strict structural prefilter (no DTD, only
-//! same-document references to the Response/Assertion, only c14n and enveloped transforms,
-//! allowed algorithms) -> xmlsec verification against the configured certificates only ->
-//! values read from xmlsec's verified pre-digest bytes -> time, audience and recipient checks.
+//! The ACS pipeline is: size cap -> base64 -> UTF-8 -> one strict parse into one tree
+//! ([`xml`]) -> structural checks on that tree (root, forbidden constructs, where signatures
+//! stand and what they say) -> every signature verified in Rust on that tree ([`dsig`]:
+//! exclusive c14n, the connection's certificates only) -> values read from the signed
+//! subtree of that tree -> time, audience and recipient checks. No other parser, and no C
+//! XML code, ever sees a received message.
 mod assertion;
 pub mod authn_request;
+pub mod dsig;
 mod error;
 pub mod idp_metadata;
 mod ns;
-mod prefilter;
+mod roxml;
 pub mod sign;
-mod signature;
 pub mod sp_metadata;
+mod structure;
 mod validate;
-mod xml;
+pub mod xml;
 
 pub use error::SamlError;
-pub use validate::{AcsContext, ValidatedAssertion, validate_response};
+pub use validate::{
+    AcsContext, SignedParts, ValidatedAssertion, validate_response, verify_signatures,
+};
 
 /// The SP's own URLs for one connection, as configured in the IdP.
 #[derive(Debug, Clone)]

@@ -1,14 +1,5 @@
 //! IdP-side signing: ds:Signature templates and self-signed keys (the development IdP).
-use samael::crypto::{CryptoProvider, XmlSec};
-
-#[derive(Debug, thiserror::Error)]
-#[error("signing failed: {0}")]
-pub struct SignError(String);
-
-/// Fills every empty ds:Signature template in `xml` (references by `ID`) with `private_key_der`.
-pub fn sign_template(xml: &str, private_key_der: &[u8]) -> Result<String, SignError> {
-    XmlSec::sign_xml(xml, private_key_der).map_err(|e| SignError(e.to_string()))
-}
+pub use super::dsig::sign::{SignError, sign_template};
 
 /// An RSA-2048 key and a self-signed certificate for it, valid from now for `days`: the
 /// development IdP's signing pair (tests and the benchmark use it for their IdPs too).

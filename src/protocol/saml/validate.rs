@@ -4,9 +4,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::assertion::{self, BearerConfirmation, SignedAssertion};
+use super::dsig::{self, Keys};
 use super::error::{SamlError, err};
-use super::{SpEndpoints, ns, prefilter, signature, xml};
-use crate::domain::connection::SamlIdpSettings;
+use super::structure::{self, Envelope};
+use super::{SpEndpoints, ns, xml};
+use crate::domain::connection::{SamlIdpSettings, SignatureAlgorithm};
 use crate::domain::reason::Reason;
 
 pub struct AcsContext<'a> {
@@ -64,78 +66,121 @@ pub fn validate_response(
     })?;
     let decoded = String::from_utf8(bytes)
         .map_err(|_| err(Reason::MalformedEncoding, "SAMLResponse is not UTF-8"))?;
-    // roxmltree and libxml2 must read the same characters: libxml2 would honour a declared
-    // encoding (UTF-7 can hide a whole ds:Signature from the prefilter), so only UTF-8 is
-    // accepted and xmlsec gets the document without its declaration.
-    let text = xml::utf8_body(&decoded)?;
+    // The one parse: every check, the signatures and every value below work on this tree.
+    let doc = xml::parse(&decoded)?;
+    let envelope = structure::inspect(&doc, &ctx.idp.allowed_algorithms)?;
 
-    let doc = xml::parse(text)?;
-    let envelope = prefilter::inspect(&doc, &ctx.idp.allowed_algorithms)?;
-
-    if let Some(dest) = &envelope.destination
-        && dest != &ctx.sp.acs_url
+    if let Some(dest) = envelope.destination
+        && dest != ctx.sp.acs_url
     {
         return Err(err(
             Reason::DestinationMismatch,
-            format!("Destination `{dest}` is not this ACS"),
+            format!("Destination `{}` is not this ACS", clip(dest)),
         ));
     }
     if envelope.status_code != ns::STATUS_SUCCESS {
-        let mut e = err(
-            Reason::IdpStatus,
-            format!(
-                "IdP status {}{}",
-                envelope.status_code,
-                envelope
-                    .status_detail
-                    .as_deref()
-                    .map(|d| format!(" / {d}"))
-                    .unwrap_or_default()
-            ) + &envelope
-                .status_message
-                .as_deref()
-                .filter(|m| !m.is_empty())
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default(),
-        );
-        e.idp_message = envelope.status_message.clone().filter(|m| !m.is_empty());
-        return Err(e);
+        return Err(status_error(&envelope));
     }
-    if envelope.assertion_count != 1 {
-        return Err(err(
-            Reason::AssertionCount,
-            format!(
-                "expected exactly one assertion, found {}",
-                envelope.assertion_count
-            ),
-        ));
-    }
+    let assertion = match (envelope.assertion_count, envelope.assertion) {
+        (1, Some(a)) => a,
+        (n, _) => {
+            return Err(err(
+                Reason::AssertionCount,
+                format!("expected exactly one assertion in the Response, found {n}"),
+            ));
+        }
+    };
     if let Some(issuer) = &envelope.issuer
         && issuer != &ctx.idp.idp_entity_id
     {
         return Err(err(
             Reason::IssuerMismatch,
-            format!("response Issuer `{issuer}` is not the configured IdP"),
+            format!(
+                "response Issuer `{}` is not the configured IdP",
+                clip(issuer)
+            ),
         ));
     }
-    if ctx.idp.idp_certificates.is_empty() {
+    verify_present_signatures(&doc, &envelope, &ctx.idp.idp_certificates)?;
+    // Both signatures cover the assertion: the Response's holds it, the Assertion's is it.
+    let a = assertion::read(&doc, assertion)?;
+    check(&a, envelope.in_response_to, ctx)
+}
+
+/// Which elements carry a verified signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedParts {
+    pub response: bool,
+    pub assertion: bool,
+}
+
+/// The signature half of [`validate_response`] on a decoded document: parse, structural
+/// checks, and every signature verified with `certs` (DER) under `allowed`. No time,
+/// audience or recipient checks.
+pub fn verify_signatures(
+    xml_text: &str,
+    certs: &[Vec<u8>],
+    allowed: &[SignatureAlgorithm],
+) -> Result<SignedParts, SamlError> {
+    let doc = xml::parse(xml_text)?;
+    let envelope = structure::inspect(&doc, allowed)?;
+    verify_present_signatures(&doc, &envelope, certs)?;
+    Ok(SignedParts {
+        response: envelope.response_signature.is_some(),
+        assertion: envelope.assertion_signature.is_some(),
+    })
+}
+
+fn verify_present_signatures(
+    doc: &xml::Document<'_>,
+    envelope: &Envelope<'_>,
+    certs: &[Vec<u8>],
+) -> Result<(), SamlError> {
+    if certs.is_empty() {
         return Err(err(
             Reason::NoIdpCertificate,
             "the connection has no IdP signing certificate",
         ));
     }
-    if !envelope.response_signed && !envelope.assertion_signed {
+    let shapes: Vec<_> = [&envelope.response_signature, &envelope.assertion_signature]
+        .into_iter()
+        .flatten()
+        .collect();
+    if shapes.is_empty() {
         return Err(err(
             Reason::Unsigned,
             "neither the Response nor the Assertion is signed",
         ));
     }
-    drop(doc);
+    let keys = Keys::from_der_certificates(certs)?;
+    for shape in shapes {
+        dsig::verify(doc, shape, &keys)?;
+    }
+    Ok(())
+}
 
-    let verified =
-        signature::verified_content(text, &ctx.idp.idp_certificates, &ctx.idp.allowed_algorithms)?;
-    let a = assertion::read(&verified)?;
-    check(&a, envelope.in_response_to.as_deref(), ctx)
+fn status_error(envelope: &Envelope<'_>) -> SamlError {
+    let detail = envelope
+        .status_detail
+        .map(|d| format!(" / {}", clip(d)))
+        .unwrap_or_default();
+    let message = envelope
+        .status_message
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let mut e = err(
+        Reason::IdpStatus,
+        format!("IdP status {}{detail}{message}", clip(envelope.status_code)),
+    );
+    e.idp_message = envelope.status_message.clone().filter(|m| !m.is_empty());
+    e
+}
+
+/// At most 200 characters of an untrusted value, for a detail.
+fn clip(s: &str) -> String {
+    s.chars().take(200).collect()
 }
 
 fn check(
