@@ -88,7 +88,7 @@ fn verifies(key: &PKey<Public>, method: SignatureMethod, data: &[u8], sig: &[u8]
 
 /// XML-DSig carries ECDSA signatures as r || s, each half the length; openssl takes DER.
 fn raw_ecdsa_to_der(sig: &[u8]) -> Option<Vec<u8>> {
-    if sig.is_empty() || sig.len() % 2 != 0 || sig.len() > 264 {
+    if sig.is_empty() || !sig.len().is_multiple_of(2) || sig.len() > 264 {
         return None;
     }
     let (r, s) = sig.split_at(sig.len() / 2);

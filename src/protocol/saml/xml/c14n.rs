@@ -4,6 +4,8 @@
 //! The tree already holds what c14n needs: attribute values normalized and references
 //! resolved, line ends normalized, CDATA as text, comments gone, each element's prefix and
 //! declarations as written. What is left is the namespace rule and the escaping.
+use std::collections::HashMap;
+
 use super::tree::{Document, NodeId, NodeKind};
 
 /// The canonical bytes of `apex` and its descendants, leaving out `omit` and its subtree
@@ -15,101 +17,160 @@ pub fn exclusive(
     omit: Option<NodeId>,
     inclusive_prefixes: &[&str],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
-    let mut rendered: Vec<(&str, &str)> = Vec::new();
-    element(doc, apex, omit, inclusive_prefixes, &mut rendered, &mut out);
-    out
+    let mut c = Canonicalizer {
+        doc,
+        omit,
+        inclusive: inclusive_prefixes,
+        in_scope: HashMap::new(),
+        rendered: HashMap::new(),
+        out: Vec::with_capacity(1024),
+    };
+    // The apex's context: the declarations of its ancestors, outermost first.
+    let ancestors: Vec<NodeId> =
+        std::iter::successors(doc.parent(apex), |n| doc.parent(*n)).collect();
+    for a in ancestors.into_iter().rev() {
+        c.enter_scope(a);
+    }
+    c.element(apex);
+    c.out
 }
 
-fn element<'d>(
-    doc: &'d Document<'_>,
-    id: NodeId,
+/// Namespace bindings are kept per prefix, innermost last, so each lookup is one map access
+/// whatever the depth and the number of declarations.
+struct Canonicalizer<'d, 'a, 'p> {
+    doc: &'d Document<'a>,
     omit: Option<NodeId>,
-    inclusive: &[&str],
-    rendered: &mut Vec<(&'d str, &'d str)>,
-    out: &mut Vec<u8>,
-) {
-    let Some(e) = doc.element(id) else {
-        return;
-    };
-    // Namespace nodes to output: the prefixes this element visibly uses, plus the
-    // inclusive ones in scope, unless the nearest output ancestor already has the same.
-    let mut decls: Vec<(&str, &str)> = Vec::new();
-    let mut consider = |prefix: &'d str| {
-        if prefix == "xml" || decls.iter().any(|(p, _)| *p == prefix) {
-            return;
+    inclusive: &'p [&'p str],
+    /// prefix -> namespace names bound, innermost last ("" = default undeclared).
+    in_scope: HashMap<&'d str, Vec<&'d str>>,
+    /// prefix -> namespace names rendered by output ancestors, innermost last.
+    rendered: HashMap<&'d str, Vec<&'d str>>,
+    out: Vec<u8>,
+}
+
+impl<'d> Canonicalizer<'d, '_, '_> {
+    fn enter_scope(&mut self, id: NodeId) -> Vec<&'d str> {
+        let doc = self.doc;
+        let Some(e) = doc.element(id) else {
+            return Vec::new();
+        };
+        let mut bound = Vec::with_capacity(e.namespace_decls.len());
+        for d in &e.namespace_decls {
+            self.in_scope
+                .entry(d.prefix)
+                .or_default()
+                .push(doc.uri(d.uri));
+            bound.push(d.prefix);
         }
-        let uri = doc.lookup_namespace(id, prefix).unwrap_or("");
-        let current = rendered
-            .iter()
-            .rev()
-            .find(|(p, _)| *p == prefix)
-            .map(|(_, u)| *u);
+        bound
+    }
+
+    fn leave(map: &mut HashMap<&'d str, Vec<&'d str>>, prefixes: &[&'d str]) {
+        for p in prefixes {
+            if let Some(stack) = map.get_mut(p) {
+                stack.pop();
+            }
+        }
+    }
+
+    /// Whether `prefix` must be declared here, and with which name: exclusive c14n renders a
+    /// namespace the element visibly uses (or an inclusive one in scope) unless the nearest
+    /// output ancestor already rendered the same.
+    fn needs(&self, prefix: &str) -> Option<&'d str> {
+        if prefix == "xml" {
+            return None;
+        }
+        let uri = self
+            .in_scope
+            .get(prefix)
+            .and_then(|s| s.last().copied())
+            .unwrap_or("");
+        let current = self.rendered.get(prefix).and_then(|s| s.last().copied());
         if uri.is_empty() && current.is_none_or(str::is_empty) {
             // An unbound inclusive prefix, or no default namespace and none rendered.
+            return None;
+        }
+        (current != Some(uri)).then_some(uri)
+    }
+
+    fn element(&mut self, id: NodeId) {
+        let doc = self.doc;
+        let Some(e) = doc.element(id) else {
             return;
+        };
+        let bound = self.enter_scope(id);
+        let mut decls: Vec<(&'d str, &'d str)> = Vec::new();
+        let candidates = std::iter::once(e.prefix)
+            .chain(
+                e.attributes
+                    .iter()
+                    .map(|a| a.prefix)
+                    .filter(|p| !p.is_empty()),
+            )
+            .chain(self.inclusive.iter().copied());
+        for prefix in candidates {
+            if decls.iter().any(|(p, _)| *p == prefix) {
+                continue;
+            }
+            // Look the prefix up in the tree's strings, so it lives as long as the tree.
+            let Some((key, _)) = self.in_scope.get_key_value(prefix) else {
+                continue;
+            };
+            if let Some(uri) = self.needs(prefix) {
+                decls.push((key, uri));
+            }
         }
-        if current != Some(uri) {
-            decls.push((prefix, uri));
-        }
-    };
-    consider(e.prefix);
-    for a in &e.attributes {
-        if !a.prefix.is_empty() {
-            consider(a.prefix);
-        }
-    }
-    for p in inclusive {
-        if let Some(p) = doc.in_scope_prefixes(id).into_iter().find(|q| q == p) {
-            consider(p);
-        }
-    }
-    decls.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        decls.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    out.push(b'<');
-    push_qname(out, e.prefix, e.local);
-    for (prefix, uri) in &decls {
-        if prefix.is_empty() {
-            out.extend_from_slice(b" xmlns=\"");
-        } else {
-            out.extend_from_slice(b" xmlns:");
-            out.extend_from_slice(prefix.as_bytes());
+        let out = &mut self.out;
+        out.push(b'<');
+        push_qname(out, e.prefix, e.local);
+        for (prefix, uri) in &decls {
+            if prefix.is_empty() {
+                out.extend_from_slice(b" xmlns=\"");
+            } else {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(b"=\"");
+            }
+            escape_attribute(out, uri);
+            out.push(b'"');
+        }
+        let mut attrs: Vec<_> = e
+            .attributes
+            .iter()
+            .map(|a| (doc.namespace(a.namespace).unwrap_or(""), a))
+            .collect();
+        attrs.sort_unstable_by(|(na, a), (nb, b)| na.cmp(nb).then_with(|| a.local.cmp(b.local)));
+        for (_, a) in attrs {
+            out.push(b' ');
+            push_qname(out, a.prefix, a.local);
             out.extend_from_slice(b"=\"");
+            escape_attribute(out, &a.value);
+            out.push(b'"');
         }
-        escape_attribute(out, uri);
-        out.push(b'"');
-    }
-    let mut attrs: Vec<_> = e
-        .attributes
-        .iter()
-        .map(|a| (doc.namespace(a.namespace).unwrap_or(""), a))
-        .collect();
-    attrs.sort_unstable_by(|(na, a), (nb, b)| na.cmp(nb).then_with(|| a.local.cmp(b.local)));
-    for (_, a) in attrs {
-        out.push(b' ');
-        push_qname(out, a.prefix, a.local);
-        out.extend_from_slice(b"=\"");
-        escape_attribute(out, &a.value);
-        out.push(b'"');
-    }
-    out.push(b'>');
+        out.push(b'>');
 
-    let mark = rendered.len();
-    rendered.extend(decls);
-    for child in doc.children(id) {
-        if Some(child) == omit {
-            continue;
+        let rendered: Vec<&'d str> = decls.iter().map(|(p, _)| *p).collect();
+        for (p, u) in decls {
+            self.rendered.entry(p).or_default().push(u);
         }
-        match &doc.node(child).kind {
-            NodeKind::Element(_) => element(doc, child, omit, inclusive, rendered, out),
-            NodeKind::Text(t) => escape_text(out, t),
+        for child in doc.children(id) {
+            if Some(child) == self.omit {
+                continue;
+            }
+            match &doc.node(child).kind {
+                NodeKind::Element(_) => self.element(child),
+                NodeKind::Text(t) => escape_text(&mut self.out, t),
+            }
         }
-    }
-    rendered.truncate(mark);
+        Self::leave(&mut self.rendered, &rendered);
+        Self::leave(&mut self.in_scope, &bound);
 
-    out.extend_from_slice(b"</");
-    push_qname(out, e.prefix, e.local);
-    out.push(b'>');
+        self.out.extend_from_slice(b"</");
+        push_qname(&mut self.out, e.prefix, e.local);
+        self.out.push(b'>');
+    }
 }
 
 fn push_qname(out: &mut Vec<u8>, prefix: &str, local: &str) {

@@ -49,10 +49,10 @@ struct Builder<'a> {
     ids: HashMap<&'a str, NodeId>,
     /// Open elements, innermost last.
     open: Vec<NodeId>,
-    /// In-scope bindings, innermost last: (prefix, uri; uri "" = default undeclared).
-    bindings: Vec<(&'a str, UriId)>,
-    /// bindings.len() when each open element started.
-    scope_marks: Vec<usize>,
+    /// In-scope bindings per prefix, innermost last (uri "" = default undeclared).
+    bindings: HashMap<&'a str, Vec<UriId>>,
+    /// The prefixes each open element declared, to unbind at its end.
+    scope_marks: Vec<Vec<&'a str>>,
     saw_root: bool,
 }
 
@@ -85,7 +85,7 @@ pub fn parse_with(text: &str, limits: Limits) -> Result<Document<'_>, SamlError>
         uris: vec![Cow::Borrowed(XML_NS)],
         ids: HashMap::new(),
         open: Vec::new(),
-        bindings: Vec::new(),
+        bindings: HashMap::new(),
         scope_marks: Vec::new(),
         saw_root: false,
     };
@@ -269,10 +269,8 @@ impl<'a> Builder<'a> {
             return Some(XML_NS_ID);
         }
         self.bindings
-            .iter()
-            .rev()
-            .find(|(p, _)| *p == prefix)
-            .map(|(_, u)| *u)
+            .get(prefix)
+            .and_then(|stack| stack.last().copied())
             .filter(|u| !self.uris[u.0 as usize].is_empty())
     }
 
@@ -282,7 +280,6 @@ impl<'a> Builder<'a> {
         content_start: usize,
         empty: bool,
     ) -> Result<NodeId, SamlError> {
-        self.scope_marks.push(self.bindings.len());
         let mut decls = Vec::new();
         let mut plain = Vec::new();
         for (prefix, local, value) in t.attrs {
@@ -308,8 +305,12 @@ impl<'a> Builder<'a> {
                     "a namespace prefix declared twice on one element",
                 ));
             }
-            self.bindings.push((d.prefix, d.uri));
         }
+        for d in &decls {
+            self.bindings.entry(d.prefix).or_default().push(d.uri);
+        }
+        self.scope_marks
+            .push(decls.iter().map(|d| d.prefix).collect());
         if t.prefix == "xmlns" {
             return Err(malformed("an element cannot use the xmlns prefix"));
         }
@@ -334,8 +335,7 @@ impl<'a> Builder<'a> {
             };
             let uri_of = |u: Option<UriId>| u.map(|u| self.uris[u.0 as usize].as_ref());
             if attributes.iter().any(|a| {
-                (a.prefix == prefix && a.local == local)
-                    || (a.local == local && uri_of(a.namespace) == uri_of(namespace))
+                a.local == local && (a.prefix == prefix || uri_of(a.namespace) == uri_of(namespace))
             }) {
                 return Err(malformed(format!(
                     "attribute `{}` appears twice on one element",
@@ -409,8 +409,10 @@ impl<'a> Builder<'a> {
 
     fn end_element(&mut self, id: NodeId, content_end: Option<usize>, end: usize) {
         self.open.pop();
-        if let Some(mark) = self.scope_marks.pop() {
-            self.bindings.truncate(mark);
+        for prefix in self.scope_marks.pop().unwrap_or_default() {
+            if let Some(stack) = self.bindings.get_mut(prefix) {
+                stack.pop();
+            }
         }
         if let NodeKind::Element(e) = &mut self.nodes[id.index()].kind {
             if let (Some(c), Some(ce)) = (&mut e.content, content_end) {
@@ -516,7 +518,7 @@ fn resolve(raw: &str, attribute: bool) -> Result<String, SamlError> {
             '&' => {
                 let end = rest
                     .find(';')
-                    .filter(|e| *e <= 12)
+                    .filter(|e| *e <= 32)
                     .ok_or_else(|| malformed("`&` not starting a reference"))?;
                 out.push(reference(&rest[1..end])?);
                 rest = &rest[end + 1..];
