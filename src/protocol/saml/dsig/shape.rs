@@ -10,6 +10,9 @@ use crate::protocol::saml::xml::{Document, NodeId};
 
 const EXC_C14N_NS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
+/// IdPs name a handful (Keycloak: `#default saml ds xs xsi`); each costs a lookup per element.
+const MAX_INCLUSIVE_PREFIXES: usize = 32;
+
 #[derive(Debug, Clone)]
 pub struct Shape<'d> {
     pub signature: NodeId,
@@ -204,10 +207,19 @@ fn inclusive_prefixes<'d>(
         [] => Ok(Vec::new()),
         [p] if doc.is(*p, EXC_C14N_NS, "InclusiveNamespaces") && !doc.has_element_children(*p) => {
             let list = doc.attribute(*p, "PrefixList").unwrap_or_default();
-            Ok(list
-                .split_ascii_whitespace()
-                .map(|p| if p == "#default" { "" } else { p })
-                .collect())
+            let mut prefixes: Vec<&str> = Vec::new();
+            for p in list.split_ascii_whitespace() {
+                let p = if p == "#default" { "" } else { p };
+                if !prefixes.contains(&p) {
+                    prefixes.push(p);
+                }
+                if prefixes.len() > MAX_INCLUSIVE_PREFIXES {
+                    return Err(transform(format!(
+                        "InclusiveNamespaces names more than {MAX_INCLUSIVE_PREFIXES} prefixes"
+                    )));
+                }
+            }
+            Ok(prefixes)
         }
         _ => Err(transform(
             "canonicalization parameters other than InclusiveNamespaces",
