@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Build and run: samael's bindgen needs libclang; libxmlsec1/libxml2 for signatures; libpq for PostgreSQL.
-SYSTEM_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl libpq-dev openssl
+# Build and run: gcc and libc6-dev link the binary and build the bundled C (SQLite, aws-lc);
+# pkg-config finds libssl-dev for the openssl crate and libpq-dev for PostgreSQL; the openssl CLI
+# makes data/session.key and `make sp-cert`; ca-certificates for https metadata and OIDC fetches.
+SYSTEM_PACKAGES := gcc libc6-dev pkg-config libssl-dev libpq-dev openssl ca-certificates
 # Tests only: pysaml2 shells out to xmlsec1; Debian's chromium for the browser walk.
 TEST_PACKAGES := xmlsec1 python3-venv postgresql-client chromium
 VENV := .venv

@@ -188,10 +188,10 @@ fn request_id(encoded: &str, expected_acs: &str) -> Option<String> {
         .take(64 * 1024)
         .read_to_string(&mut xml)
         .ok()?;
-    let doc = roxmltree::Document::parse(&xml).ok()?;
-    let root = doc.root_element();
-    (root.attribute("AssertionConsumerServiceURL") == Some(expected_acs))
-        .then(|| root.attribute("ID").map(str::to_owned))
+    let doc = crate::protocol::saml::xml::parse(&xml).ok()?;
+    let root = doc.root();
+    (doc.attribute(root, "AssertionConsumerServiceURL") == Some(expected_acs))
+        .then(|| doc.attribute(root, "ID").map(str::to_owned))
         .flatten()
         .filter(|id| safe_token(id))
 }

@@ -1,10 +1,8 @@
 //! Reading an IdP's metadata document: entity ID, Redirect-binding SSO URL, signing certs.
+use super::ns;
+use super::xml::{Document, Limits, NodeId, parse_with};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use roxmltree::Node;
-
-use super::ns;
-use super::roxml::{children, is, parse, text};
 
 #[derive(Debug, Clone)]
 pub struct IdpMetadata {
@@ -37,37 +35,51 @@ pub fn parse_certificate_b64(raw: &str) -> Option<Vec<u8>> {
     Some(der)
 }
 
-fn idp_descriptor<'a, 'i>(entity: Node<'a, 'i>) -> Option<Node<'a, 'i>> {
-    children(entity, ns::METADATA, "IDPSSODescriptor").next()
+fn idp_descriptor(doc: &Document<'_>, entity: NodeId) -> Option<NodeId> {
+    doc.child(entity, ns::METADATA, "IDPSSODescriptor")
 }
 
+/// Metadata is an admin's document (pasted, or fetched from a URL they gave): bigger than a
+/// response may be, read by the same strict parser.
+const METADATA_LIMITS: Limits = Limits {
+    max_bytes: 4 * 1024 * 1024,
+    max_depth: 64,
+    max_attributes: 64,
+    max_name_len: 200,
+    max_nodes: 500_000,
+};
+
 pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, MetadataError> {
-    let doc = parse(xml).map_err(|e| MetadataError::Xml(e.detail))?;
-    let entities: Vec<_> = doc
-        .descendants()
-        .filter(|n| is(n, ns::METADATA, "EntityDescriptor") && idp_descriptor(*n).is_some())
+    let doc = parse_with(xml, METADATA_LIMITS).map_err(|e| MetadataError::Xml(e.detail))?;
+    let entities: Vec<NodeId> = doc
+        .descendants(doc.root())
+        .filter(|n| {
+            doc.is(*n, ns::METADATA, "EntityDescriptor") && idp_descriptor(&doc, *n).is_some()
+        })
         .collect();
     let [entity] = entities.as_slice() else {
         return Err(MetadataError::Entity(entities.len()));
     };
-    let entity_id = entity
-        .attribute("entityID")
+    let entity_id = doc
+        .attribute(*entity, "entityID")
         .filter(|s| !s.trim().is_empty())
         .ok_or(MetadataError::EntityId)?;
-    let idp = idp_descriptor(*entity).ok_or(MetadataError::Entity(0))?;
-    let sso_url = children(idp, ns::METADATA, "SingleSignOnService")
-        .find(|s| s.attribute("Binding") == Some(ns::BINDING_REDIRECT))
-        .and_then(|s| s.attribute("Location"))
+    let idp = idp_descriptor(&doc, *entity).ok_or(MetadataError::Entity(0))?;
+    let sso_url = doc
+        .children_named(idp, ns::METADATA, "SingleSignOnService")
+        .find(|s| doc.attribute(*s, "Binding") == Some(ns::BINDING_REDIRECT))
+        .and_then(|s| doc.attribute(s, "Location"))
         .ok_or(MetadataError::SsoUrl)?;
     let mut certs = Vec::new();
-    for kd in children(idp, ns::METADATA, "KeyDescriptor")
-        .filter(|k| k.attribute("use").is_none_or(|u| u == "signing"))
+    for kd in doc
+        .children_named(idp, ns::METADATA, "KeyDescriptor")
+        .filter(|k| doc.attribute(*k, "use").is_none_or(|u| u == "signing"))
     {
-        for c in kd
-            .descendants()
-            .filter(|n| is(n, ns::DSIG, "X509Certificate"))
+        for c in doc
+            .descendants(kd)
+            .filter(|n| doc.is(*n, ns::DSIG, "X509Certificate"))
         {
-            let der = parse_certificate_b64(&text(c))
+            let der = parse_certificate_b64(&doc.text(c))
                 .ok_or(MetadataError::BadCertificate(certs.len() + 1))?;
             if !certs.contains(&der) {
                 certs.push(der);

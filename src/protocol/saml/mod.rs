@@ -12,7 +12,6 @@ pub mod dsig;
 mod error;
 pub mod idp_metadata;
 mod ns;
-mod roxml;
 pub mod sign;
 pub mod sp_metadata;
 mod structure;
