@@ -123,3 +123,29 @@ bench: test-deps ## ACS logins/s, SCIM requests/s, IWMS outbox events/s and admi
 clean-test-dbs: ## Drop leftover ssogate_test_* PostgreSQL databases
 	@for d in $$(psql "$(PG_URL)/postgres" -Atc "select datname from pg_database where datname like 'ssogate_test_%'"); do \
 		psql "$(PG_URL)/postgres" -qc "DROP DATABASE \"$$d\" WITH (FORCE)"; done
+
+# The SAML differential corpus (tests/saml_corpus, checked by tests/api/saml_differential.rs):
+# regenerated on demand only; `make ci` tests the committed files. Test-only signers: pysaml2,
+# python3-saml, python-xmlsec and signxml in their own venv (lxml and python-xmlsec built from
+# source against Debian's libxml2/libxmlsec1, so both use one libxml2), xml-crypto and samlify
+# from npm (pinned by package-lock.json).
+SAML_CORPUS := tests/saml_corpus
+SAML_CORPUS_PACKAGES := xmlsec1 libxmlsec1-dev libxml2-dev libxslt1-dev pkg-config python3-venv
+
+.PHONY: saml-corpus
+
+$(SAML_CORPUS)/.venv/.installed: $(SAML_CORPUS)/requirements.txt
+	$(call install_missing,$(SAML_CORPUS_PACKAGES),node)
+	python3 -m venv $(SAML_CORPUS)/.venv
+	$(SAML_CORPUS)/.venv/bin/pip install -q "cython<3.1" setuptools wheel pkgconfig setuptools_scm
+	$(SAML_CORPUS)/.venv/bin/pip install -q --no-binary lxml --no-build-isolation $$(grep '^lxml==' $<)
+	$(SAML_CORPUS)/.venv/bin/pip install -q --no-binary xmlsec --no-build-isolation $$(grep '^xmlsec==' $<)
+	$(SAML_CORPUS)/.venv/bin/pip install -q -r $<
+	touch $@
+
+$(SAML_CORPUS)/node_modules/.installed: $(SAML_CORPUS)/package-lock.json | $(SAML_CORPUS)/.venv/.installed
+	cd $(SAML_CORPUS) && npm ci --no-audit --no-fund
+	touch $@
+
+saml-corpus: $(SAML_CORPUS)/.venv/.installed $(SAML_CORPUS)/node_modules/.installed ## Regenerate the SAML differential corpus (tests/saml_corpus; not part of ci)
+	cd $(SAML_CORPUS) && .venv/bin/python -W ignore generate.py

@@ -1999,3 +1999,53 @@ async fn a_long_inclusive_namespaces_prefix_list_is_refused_at_once() {
         started.elapsed()
     );
 }
+
+/// Exclusive c14n renders a declaration again on every element that uses its prefix, so an
+/// unused long namespace name on the root and many small elements using that prefix inside
+/// the signed assertion made a 200 KB response canonicalize to about a gigabyte (and 1.5 GB of
+/// memory) before any key was tried. The canonical form is bounded by the input's size.
+#[tokio::test]
+async fn canonicalization_cannot_amplify_a_small_response() {
+    let (app, idp) = setup().await;
+    let r = Resp::valid(&app, T, C, &idp, None);
+    let long_uri = format!("urn:x:{}", "a".repeat(60 * 1024));
+    let doc = on_root(&r.signed(&idp), &format!(r#" xmlns:p="{long_uri}""#));
+    let doc = swap(
+        &doc,
+        "<saml:AttributeValue>Ada</saml:AttributeValue>",
+        &format!(
+            "<saml:AttributeValue>{}Ada</saml:AttributeValue>",
+            "<p:x/>".repeat(16_000)
+        ),
+    );
+    let case = "a 60 KB namespace name used by 16,000 elements of the signed assertion";
+    let took = tokio::time::timeout(
+        AT_ONCE,
+        refused(&app, case, &doc, None, &["response_too_large"]),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{case}: the ACS was still busy after {AT_ONCE:?}"));
+    assert!(took < AT_ONCE, "{case}: took {took:?}");
+}
+
+/// A PrefixList names prefixes: anything else (a 3 KB token, a URI) is refused before any
+/// canonicalization, as a list of more than 32 prefixes is.
+#[tokio::test]
+async fn inclusive_namespaces_tokens_must_be_prefixes() {
+    let (app, idp) = setup().await;
+    for (label, token) in [
+        ("a 3 KB token", "p".repeat(3 * 1024)),
+        ("a URI", "urn:x".to_owned()),
+        ("a number", "1a".to_owned()),
+    ] {
+        let (r, rs) = fresh(&app, &idp, 0).await;
+        let xml = r.signed(&idp).replacen(
+            &format!(r#"<ds:Transform Algorithm="{EXC_C14N}"/>"#),
+            &format!(
+                r#"<ds:Transform Algorithm="{EXC_C14N}"><ec:InclusiveNamespaces xmlns:ec="{EXC_C14N}" PrefixList="xs {token}"/></ds:Transform>"#
+            ),
+            1,
+        );
+        refused(&app, label, &xml, Some(&rs), &["forbidden_transform"]).await;
+    }
+}

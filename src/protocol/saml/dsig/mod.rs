@@ -6,6 +6,9 @@ pub mod shape;
 pub mod sign;
 pub mod verify;
 
+#[cfg(test)]
+mod tests;
+
 pub use algorithms::signature_uri;
 pub use shape::{Mode, Shape};
 pub use verify::{Keys, verify};

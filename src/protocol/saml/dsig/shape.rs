@@ -178,7 +178,16 @@ fn read_transforms<'d>(
                 clip(alg)
             )));
         }
-        if alg == ENVELOPED && doc.has_element_children(*t) {
+        // xml-crypto (samlify, node IdPs) writes its InclusiveNamespaces inside the
+        // enveloped-signature transform too; that transform has no parameters, and xmlsec
+        // ignores it there. Only that element is let through, and it means nothing here.
+        if alg == ENVELOPED
+            && doc.child_elements(*t).any(|p| {
+                doc.element(p)
+                    .is_none_or(|e| e.local != "InclusiveNamespaces")
+                    || doc.has_element_children(p)
+            })
+        {
             return Err(transform("enveloped-signature takes no parameters"));
         }
     }
@@ -209,7 +218,16 @@ fn inclusive_prefixes<'d>(
             let list = doc.attribute(*p, "PrefixList").unwrap_or_default();
             let mut prefixes: Vec<&str> = Vec::new();
             for p in list.split_ascii_whitespace() {
-                let p = if p == "#default" { "" } else { p };
+                let p = match p {
+                    "#default" => "",
+                    p if is_prefix(p) => p,
+                    _ => {
+                        return Err(transform(format!(
+                            "`{}` in InclusiveNamespaces is not a prefix",
+                            clip(p)
+                        )));
+                    }
+                };
                 if !prefixes.contains(&p) {
                     prefixes.push(p);
                 }
@@ -225,6 +243,11 @@ fn inclusive_prefixes<'d>(
             "canonicalization parameters other than InclusiveNamespaces",
         )),
     }
+}
+
+/// An NCName of at most 200 bytes, the bound the parser puts on names.
+fn is_prefix(p: &str) -> bool {
+    p.len() <= 200 && crate::protocol::saml::xml::is_ncname(p)
 }
 
 fn clip(s: &str) -> String {

@@ -70,7 +70,8 @@ fn sign_one(text: &str, nth: usize, key: &PKey<Private>) -> Result<String, SignE
         .nth(nth)
         .ok_or_else(|| fail("template vanished"))?;
     let shape = shape::read(&doc, sig, Mode::Sign).map_err(fail)?;
-    let content = c14n::exclusive(&doc, shape.signed, Some(sig), &shape.reference_prefixes);
+    let content = c14n::exclusive(&doc, shape.signed, Some(sig), &shape.reference_prefixes)
+        .map_err(|_| fail("the signed element's canonical form is too large"))?;
     let digest = hash(shape.digest.message_digest(), &content).map_err(fail)?;
     let text = splice(text, &doc, shape.digest_value, &STANDARD.encode(digest))?;
 
@@ -79,7 +80,8 @@ fn sign_one(text: &str, nth: usize, key: &PKey<Private>) -> Result<String, SignE
         .nth(nth)
         .ok_or_else(|| fail("template vanished"))?;
     let shape = shape::read(&doc, sig, Mode::Sign).map_err(fail)?;
-    let signed_info = c14n::exclusive(&doc, shape.signed_info, None, &shape.signed_info_prefixes);
+    let signed_info = c14n::exclusive(&doc, shape.signed_info, None, &shape.signed_info_prefixes)
+        .map_err(|_| fail("SignedInfo's canonical form is too large"))?;
     let mut signer = Signer::new(shape.method.digest.message_digest(), key).map_err(fail)?;
     let der = signer.sign_oneshot_to_vec(&signed_info).map_err(fail)?;
     let value = match (shape.method.key, key.id()) {

@@ -36,6 +36,16 @@ impl Keys {
     }
 }
 
+fn too_large(doc: &Document<'_>) -> SamlError {
+    err(
+        Reason::ResponseTooLarge,
+        format!(
+            "the signed content's canonical form exceeds {} bytes",
+            c14n::max_output(doc)
+        ),
+    )
+}
+
 fn invalid(detail: impl Into<String>) -> SamlError {
     err(Reason::InvalidSignature, detail)
 }
@@ -47,14 +57,16 @@ pub fn verify(doc: &Document<'_>, shape: &Shape<'_>, keys: &Keys) -> Result<(), 
         shape.signed,
         Some(shape.signature),
         &shape.reference_prefixes,
-    );
+    )
+    .map_err(|_| too_large(doc))?;
     let actual = hash(shape.digest.message_digest(), &content)
         .map_err(|_| invalid("the digest could not be computed"))?;
     if expected.len() != actual.len() || !memcmp::eq(&expected, &actual) {
         return Err(invalid("the signed content does not match its digest"));
     }
     let signature = base64_value(doc, shape.signature_value, "SignatureValue")?;
-    let signed_info = c14n::exclusive(doc, shape.signed_info, None, &shape.signed_info_prefixes);
+    let signed_info = c14n::exclusive(doc, shape.signed_info, None, &shape.signed_info_prefixes)
+        .map_err(|_| too_large(doc))?;
     if keys
         .0
         .iter()
@@ -72,7 +84,7 @@ fn verifies(key: &PKey<Public>, method: SignatureMethod, data: &[u8], sig: &[u8]
     let der;
     let sig = match (method.key, key.id()) {
         (KeyKind::Rsa, Id::RSA) => sig,
-        (KeyKind::Ecdsa, Id::EC) => match raw_ecdsa_to_der(sig) {
+        (KeyKind::Ecdsa, Id::EC) => match raw_ecdsa_to_der(key, sig) {
             Some(d) => {
                 der = d;
                 &der
@@ -86,12 +98,15 @@ fn verifies(key: &PKey<Public>, method: SignatureMethod, data: &[u8], sig: &[u8]
         .unwrap_or(false)
 }
 
-/// XML-DSig carries ECDSA signatures as r || s, each half the length; openssl takes DER.
-fn raw_ecdsa_to_der(sig: &[u8]) -> Option<Vec<u8>> {
-    if sig.is_empty() || !sig.len().is_multiple_of(2) || sig.len() > 264 {
+/// XML-DSig carries ECDSA signatures as r || s, each exactly the curve's size (RFC 4050);
+/// openssl takes DER. Any other length is refused, so one signature has one encoding.
+fn raw_ecdsa_to_der(key: &PKey<Public>, sig: &[u8]) -> Option<Vec<u8>> {
+    let bits = key.ec_key().ok()?.group().degree() as usize;
+    let size = bits.div_ceil(8);
+    if sig.len() != 2 * size {
         return None;
     }
-    let (r, s) = sig.split_at(sig.len() / 2);
+    let (r, s) = sig.split_at(size);
     let r = BigNum::from_slice(r).ok()?;
     let s = BigNum::from_slice(s).ok()?;
     EcdsaSig::from_private_components(r, s).ok()?.to_der().ok()

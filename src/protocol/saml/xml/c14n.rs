@@ -8,22 +8,35 @@ use std::collections::HashMap;
 
 use super::tree::{Document, NodeId, NodeKind};
 
+/// The canonical form would be larger than [`max_output`] allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+/// The most canonical bytes a document may turn into. Exclusive c14n repeats a declaration on
+/// every element that uses its prefix, so a small document with a long namespace name used
+/// by many siblings could otherwise become gigabytes; real messages stay near their size.
+pub fn max_output(doc: &Document<'_>) -> usize {
+    doc.source_len().saturating_mul(4) + 64 * 1024
+}
+
 /// The canonical bytes of `apex` and its descendants, leaving out `omit` and its subtree
 /// (the enveloped signature). `inclusive_prefixes` is the InclusiveNamespaces PrefixList,
-/// with "#default" already turned into "".
+/// with "#default" already turned into "". Refused past [`max_output`].
 pub fn exclusive(
     doc: &Document<'_>,
     apex: NodeId,
     omit: Option<NodeId>,
     inclusive_prefixes: &[&str],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, TooLarge> {
     let mut c = Canonicalizer {
         doc,
         omit,
         inclusive: inclusive_prefixes,
+        apex,
+        limit: max_output(doc),
         in_scope: HashMap::new(),
         rendered: HashMap::new(),
-        out: Vec::with_capacity(1024),
+        out: Vec::with_capacity(4096),
     };
     // The apex's context: the declarations of its ancestors, outermost first.
     let ancestors: Vec<NodeId> =
@@ -31,8 +44,8 @@ pub fn exclusive(
     for a in ancestors.into_iter().rev() {
         c.enter_scope(a);
     }
-    c.element(apex);
-    c.out
+    c.element(apex)?;
+    Ok(c.out)
 }
 
 /// Namespace bindings are kept per prefix, innermost last, so each lookup is one map access
@@ -41,6 +54,8 @@ struct Canonicalizer<'d, 'a, 'p> {
     doc: &'d Document<'a>,
     omit: Option<NodeId>,
     inclusive: &'p [&'p str],
+    apex: NodeId,
+    limit: usize,
     /// prefix -> namespace names bound, innermost last ("" = default undeclared).
     in_scope: HashMap<&'d str, Vec<&'d str>>,
     /// prefix -> namespace names rendered by output ancestors, innermost last.
@@ -93,13 +108,21 @@ impl<'d> Canonicalizer<'d, '_, '_> {
         (current != Some(uri)).then_some(uri)
     }
 
-    fn element(&mut self, id: NodeId) {
+    fn element(&mut self, id: NodeId) -> Result<(), TooLarge> {
         let doc = self.doc;
         let Some(e) = doc.element(id) else {
-            return;
+            return Ok(());
         };
         let bound = self.enter_scope(id);
         let mut decls: Vec<(&'d str, &'d str)> = Vec::new();
+        // An inclusive prefix can only need rendering at the apex or where it is declared:
+        // anywhere else its binding and what was rendered for it are those of the parent.
+        let is_apex = id == self.apex;
+        let inclusive = self
+            .inclusive
+            .iter()
+            .copied()
+            .filter(|p| is_apex || e.namespace_decls.iter().any(|d| d.prefix == *p));
         let candidates = std::iter::once(e.prefix)
             .chain(
                 e.attributes
@@ -107,7 +130,7 @@ impl<'d> Canonicalizer<'d, '_, '_> {
                     .map(|a| a.prefix)
                     .filter(|p| !p.is_empty()),
             )
-            .chain(self.inclusive.iter().copied());
+            .chain(inclusive);
         for prefix in candidates {
             if decls.iter().any(|(p, _)| *p == prefix) {
                 continue;
@@ -160,8 +183,11 @@ impl<'d> Canonicalizer<'d, '_, '_> {
                 continue;
             }
             match &doc.node(child).kind {
-                NodeKind::Element(_) => self.element(child),
+                NodeKind::Element(_) => self.element(child)?,
                 NodeKind::Text(t) => escape_text(&mut self.out, t),
+            }
+            if self.out.len() > self.limit {
+                return Err(TooLarge);
             }
         }
         Self::leave(&mut self.rendered, &rendered);
@@ -170,6 +196,10 @@ impl<'d> Canonicalizer<'d, '_, '_> {
         self.out.extend_from_slice(b"</");
         push_qname(&mut self.out, e.prefix, e.local);
         self.out.push(b'>');
+        if self.out.len() > self.limit {
+            return Err(TooLarge);
+        }
+        Ok(())
     }
 }
 

@@ -4,5 +4,5 @@ pub mod c14n;
 mod parse;
 mod tree;
 
-pub use parse::{Limits, parse, parse_with};
+pub use parse::{Limits, is_ncname, parse, parse_with};
 pub use tree::{Attribute, Document, Element, NamespaceDecl, NodeId, NodeKind};

@@ -227,6 +227,7 @@ pub fn parse_with(text: &str, limits: Limits) -> Result<Document<'_>, SamlError>
         nodes: b.nodes,
         uris: b.uris,
         ids: b.ids,
+        source_len: text.len(),
     })
 }
 
@@ -392,7 +393,7 @@ impl<'a> Builder<'a> {
                 // An ID written with references never matches a `#id` written without.
                 return Err(err(
                     Reason::ForbiddenXmlConstruct,
-                    "an ID attribute with character references",
+                    "an ID attribute written with character references or whitespace",
                 ));
             };
             if self.ids.insert(value, id).is_some() {
@@ -462,7 +463,7 @@ fn check_qname(name: &str, max: usize) -> Result<(), SamlError> {
     }
 }
 
-fn is_ncname(s: &str) -> bool {
+pub fn is_ncname(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
 }

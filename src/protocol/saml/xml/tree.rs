@@ -95,6 +95,8 @@ pub struct Document<'a> {
     pub(super) uris: Vec<Cow<'a, str>>,
     /// Every unprefixed `ID` attribute, each value once (duplicates were refused).
     pub(super) ids: HashMap<&'a str, NodeId>,
+    /// Bytes of the text this tree was parsed from.
+    pub(super) source_len: usize,
 }
 
 impl<'a> Document<'a> {
@@ -232,6 +234,10 @@ impl<'a> Document<'a> {
             at = self.parent(n);
         }
         out
+    }
+
+    pub fn source_len(&self) -> usize {
+        self.source_len
     }
 
     pub fn node_count(&self) -> usize {

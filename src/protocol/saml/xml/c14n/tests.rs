@@ -9,7 +9,7 @@ fn c14n_at(doc: &str, path: &[usize], inclusive: &[&str]) -> String {
     for i in path {
         at = doc.child_elements(at).nth(*i).expect("path exists");
     }
-    String::from_utf8(exclusive(&doc, at, None, inclusive)).unwrap()
+    String::from_utf8(exclusive(&doc, at, None, inclusive).unwrap()).unwrap()
 }
 
 #[test]
