@@ -14,7 +14,7 @@ FUZZ_VENV := .venv-fuzz
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps system-test-deps test-deps sp-cert build run demo migrate test test-sqlite test-pg lint fmt openapi ci bench clean-test-dbs
+.PHONY: help deps system-test-deps test-deps sp-cert build run demo migrate test test-sqlite test-pg lint fmt openapi ci bench bench-validate bench-old-build clean-test-dbs
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -108,9 +108,51 @@ fmt: ## Format the code
 openapi: ## Regenerate openapi.json (the admin API's OpenAPI document) from the code
 	SSOGATE_BLESS_OPENAPI=1 cargo test --test api openapi::committed_openapi_json_is_what_the_code_generates
 
-ci: lint test test-pg ## What CI runs: lint, SQLite suite, PostgreSQL suite
+ci: lint test test-pg fuzz-saml ## What CI runs: lint, SQLite suite, PostgreSQL suite, SAML fuzz run
 
-bench: test-deps ## ACS logins/s, SCIM requests/s, IWMS outbox events/s and admin user queries/s, with p50/p99, on SQLite and PostgreSQL
+# validate_response alone, this build beside the verifier it replaced (OLD_VERIFIER: samael +
+# libxmlsec1), built from a git worktree under target/bench-old (created on demand, with its own
+# target dir) with the same benches/validate.rs. Only that old build needs OLD_PACKAGES
+# (libclang for samael's bindgen, libxmlsec1 and libxml2); BENCH_OLD=0 measures this build alone.
+OLD_VERIFIER := 6c60eec
+OLD_PACKAGES := pkg-config libclang-dev libxml2-dev libxmlsec1-dev libxmlsec1-openssl
+OLD_TREE := target/bench-old
+VALIDATE_OUT := target/bench-validate
+BENCH_OLD ?= 1
+
+bench-validate: ## validate_response alone (4 KB, 16 KB; p50/p99, calls/s, one thread), beside the old libxmlsec1 verifier; median of 3 interleaved runs (BENCH_OLD=0: this build only)
+	@rm -rf $(VALIDATE_OUT) && mkdir -p $(VALIDATE_OUT)
+	cargo bench --bench validate --no-run
+	@if [ "$(BENCH_OLD)" != 0 ]; then $(MAKE) --no-print-directory bench-old-build; fi
+	@export BENCH_VALIDATE_FIXTURES=$(abspath $(VALIDATE_OUT))/fixtures BENCH_VALIDATE_RESULTS=$(abspath $(VALIDATE_OUT))/results.tsv BENCH_VALIDATE_RUNS=1; \
+	new="new ($$(git describe --always --dirty))"; old="old ($(OLD_VERIFIER), libxmlsec1)"; \
+	for run in 1 2 3; do \
+		BENCH_VALIDATE_LABEL="$$new" cargo bench -q --bench validate || exit 1; \
+		if [ "$(BENCH_OLD)" != 0 ]; then \
+			(cd $(OLD_TREE) && BENCH_VALIDATE_LABEL="$$old" env -u CARGO_TARGET_DIR cargo bench -q --locked --bench validate) || exit 1; \
+		fi; \
+	done
+	@BENCH_VALIDATE_REPORT=$(abspath $(VALIDATE_OUT))/results.tsv cargo bench -q --bench validate
+	@uptime
+
+bench-old-build:
+	@missing=""; for p in $(OLD_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "the old verifier ($(OLD_VERIFIER)) needs:$$missing; installing"; \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; } || { \
+			echo "cannot install$$missing, which only the old verifier's build needs: install them, or run BENCH_OLD=0 make bench-validate"; exit 1; }; \
+	fi
+	@git cat-file -e "$(OLD_VERIFIER)^{commit}" 2>/dev/null || { \
+		echo "commit $(OLD_VERIFIER) is not in this clone (shallow? git fetch --unshallow), or run BENCH_OLD=0 make bench-validate"; exit 1; }
+	@if [ ! -e $(OLD_TREE)/.git ]; then git worktree prune && git worktree add --detach $(OLD_TREE) $(OLD_VERIFIER); \
+	elif [ "$$(git -C $(OLD_TREE) rev-parse HEAD)" != "$$(git rev-parse "$(OLD_VERIFIER)^{commit}")" ]; then \
+		git -C $(OLD_TREE) checkout -q -f --detach $(OLD_VERIFIER); fi
+	@cmp -s benches/validate.rs $(OLD_TREE)/benches/validate.rs || cp benches/validate.rs $(OLD_TREE)/benches/validate.rs
+	@grep -q '^name = "validate"' $(OLD_TREE)/Cargo.toml || printf '\n[[bench]]\nname = "validate"\nharness = false\n' >> $(OLD_TREE)/Cargo.toml
+	cd $(OLD_TREE) && env -u CARGO_TARGET_DIR cargo bench --locked --bench validate --no-run
+
+bench: test-deps ## validate_response old vs new (bench-validate); ACS logins/s, SCIM requests/s, IWMS outbox events/s and admin user queries/s, with p50/p99, on SQLite and PostgreSQL
+	$(MAKE) --no-print-directory bench-validate
 	cargo bench --bench acs
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench acs
 	cargo bench --bench scim
@@ -149,3 +191,18 @@ $(SAML_CORPUS)/node_modules/.installed: $(SAML_CORPUS)/package-lock.json | $(SAM
 
 saml-corpus: $(SAML_CORPUS)/.venv/.installed $(SAML_CORPUS)/node_modules/.installed ## Regenerate the SAML differential corpus (tests/saml_corpus; not part of ci)
 	cd $(SAML_CORPUS) && .venv/bin/python -W ignore generate.py
+
+# Structure-aware fuzzing of the SAML parse + signature verification (tests/fuzz_saml.rs, its
+# own test target; `cargo test` skips it): seeded with responses it signs (RSA and EC keys) and
+# tests/saml_corpus when generated, FUZZ_SAML_SECONDS long. Fails on a panic, any call over
+# FUZZ_SAML_MAX_MS (50 ms of thread CPU time, best of 3; FUZZ_SAML_CLOCK=wall for wall time) on an
+# input of up to 256 KiB, peak RSS over
+# FUZZ_SAML_MAX_RSS_MIB (512), a signature accepted over content no seed signed, or a c14n that
+# is not faithful. Built with the `fuzz` profile (release optimizations, so the time bound is
+# meaningful; overflow checks and debug assertions kept in ssogate's own code).
+FUZZ_SAML_SECONDS ?= 60
+.PHONY: fuzz-saml
+fuzz-saml: deps ## Fuzz the SAML parser and verifier (FUZZ_SAML_SECONDS=60; FUZZ_SAML_SEED repeats a run; FUZZ_SAML_REPLAY=file re-runs one)
+	FUZZ_SAML_SECONDS=$(FUZZ_SAML_SECONDS) cargo test --profile fuzz --test fuzz_saml || { \
+		echo "fuzz-saml failed: failing inputs are in target/fuzz-failures/ (each with a .txt saying what was done to it);"; \
+		echo "if the process died, the input it was running is target/fuzz-saml/current.xml"; exit 1; }

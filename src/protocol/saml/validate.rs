@@ -54,11 +54,11 @@ pub fn validate_response(
             ),
         ));
     }
-    let compact: String = saml_response
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
+    let compact: Vec<u8> = saml_response
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    let bytes = STANDARD.decode(compact.as_bytes()).map_err(|_| {
+    let bytes = STANDARD.decode(&compact).map_err(|_| {
         err(
             Reason::MalformedEncoding,
             "SAMLResponse is not valid base64",

@@ -1,6 +1,9 @@
 //! Checking one signature whose [`Shape`] was read: the Reference's digest over the exclusive
 //! c14n of the signed element (the signature left out), then the signature over the
 //! exclusive c14n of SignedInfo, with a key from the connection's certificates only.
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openssl::bn::BigNum;
@@ -24,7 +27,7 @@ impl Keys {
     pub fn from_der_certificates(certs: &[Vec<u8>]) -> Result<Self, SamlError> {
         let keys = certs
             .iter()
-            .filter_map(|der| openssl::x509::X509::from_der(der).ok()?.public_key().ok())
+            .filter_map(|der| public_key(der))
             .collect::<Vec<_>>();
         if keys.is_empty() {
             return Err(err(
@@ -34,6 +37,27 @@ impl Keys {
         }
         Ok(Self(keys))
     }
+}
+
+/// Public keys of configured certificates, by certificate. Decoding a certificate costs more
+/// than verifying a signature with its key, and the same few certificates come with every
+/// response; only configured certificates ever get here, so the map stays small (it is
+/// emptied past [`CACHED_KEYS`] anyway).
+static KEY_CACHE: LazyLock<Mutex<HashMap<Vec<u8>, PKey<Public>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const CACHED_KEYS: usize = 1024;
+
+fn public_key(der: &[u8]) -> Option<PKey<Public>> {
+    if let Some(k) = KEY_CACHE.lock().ok()?.get(der) {
+        return Some(k.clone());
+    }
+    let key = openssl::x509::X509::from_der(der).ok()?.public_key().ok()?;
+    let mut cache = KEY_CACHE.lock().ok()?;
+    if cache.len() >= CACHED_KEYS {
+        cache.clear();
+    }
+    cache.insert(der.to_vec(), key.clone());
+    Some(key)
 }
 
 fn too_large(doc: &Document<'_>) -> SamlError {
