@@ -2,6 +2,7 @@
 pub mod api;
 pub mod assets;
 pub mod body;
+pub mod client_addr;
 pub mod console;
 pub mod error;
 pub mod forward_auth;
@@ -15,5 +16,6 @@ pub mod scim;
 pub mod session;
 pub mod state;
 
+pub use client_addr::client_addr;
 pub use error::HttpError;
 pub use state::AppState;
