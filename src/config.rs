@@ -139,7 +139,10 @@ impl RateLimitSettings {
             ("rate_limit.client_burst", self.client_burst),
             ("rate_limit.tenant_per_minute", self.tenant_per_minute),
             ("rate_limit.tenant_burst", self.tenant_burst),
-            ("rate_limit.scim_token_per_minute", self.scim_token_per_minute),
+            (
+                "rate_limit.scim_token_per_minute",
+                self.scim_token_per_minute,
+            ),
             ("rate_limit.scim_token_burst", self.scim_token_burst),
             ("rate_limit.api_token_per_minute", self.api_token_per_minute),
             ("rate_limit.api_token_burst", self.api_token_burst),
@@ -163,12 +166,15 @@ impl TrustedProxies {
             }
             let net = match e.parse::<ipnet::IpNet>() {
                 Ok(n) => n.trunc(),
-                Err(_) => e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from).map_err(|_| {
-                    format!(
-                        "`{}` is not an IP address or CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)",
-                        e.chars().take(64).collect::<String>()
-                    )
-                })?,
+                Err(_) => e
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .map_err(|_| {
+                        format!(
+                            "`{}` is not an IP address or CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)",
+                            e.chars().take(64).collect::<String>()
+                        )
+                    })?,
             };
             nets.push(net);
         }
@@ -935,10 +941,17 @@ mod tests {
         );
         let s = load_str(
             "",
-            &[("SSOGATE_SERVER__TRUSTED_PROXIES", "10.1.0.0/16, 2001:db8::/32")],
+            &[(
+                "SSOGATE_SERVER__TRUSTED_PROXIES",
+                "10.1.0.0/16, 2001:db8::/32",
+            )],
         )
         .unwrap();
-        assert!(s.server.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(
+            s.server
+                .trusted_proxies
+                .contains("10.1.2.3".parse().unwrap())
+        );
         assert!(
             s.server
                 .trusted_proxies
@@ -951,10 +964,16 @@ mod tests {
                 .to_string();
             assert!(e.contains("`server.trusted_proxies`"), "{bad}: {e}");
         }
-        let e = load_str("[server]\ntrusted_proxies = [\"10.0.0.1\", \"nope\"]\n", &[])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("server.trusted_proxies") && e.contains("nope"), "{e}");
+        let e = load_str(
+            "[server]\ntrusted_proxies = [\"10.0.0.1\", \"nope\"]\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("server.trusted_proxies") && e.contains("nope"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -968,7 +987,10 @@ mod tests {
         .unwrap();
         assert!(!s.rate_limit.enabled);
         assert_eq!(
-            (s.rate_limit.client_burst, s.rate_limit.scim_token_per_minute),
+            (
+                s.rate_limit.client_burst,
+                s.rate_limit.scim_token_per_minute
+            ),
             (5, 60)
         );
         for key in [
@@ -982,7 +1004,9 @@ mod tests {
             "api_token_burst",
         ] {
             let env = format!("SSOGATE_RATE_LIMIT__{}", key.to_ascii_uppercase());
-            let e = load_str("", &[(env.as_str(), "0")]).unwrap_err().to_string();
+            let e = load_str("", &[(env.as_str(), "0")])
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(&format!("`rate_limit.{key}`")), "{key}: {e}");
         }
         let e = load_str("", &[("SSOGATE_RATE_LIMIT__ENABLED", "maybe")])

@@ -23,7 +23,9 @@ pub fn client_addr(req: &HttpRequest) -> Option<IpAddr> {
     Some(match trusted {
         Some(t) => resolve(
             peer,
-            req.headers().get_all("x-forwarded-for").map(HeaderValue::as_bytes),
+            req.headers()
+                .get_all("x-forwarded-for")
+                .map(HeaderValue::as_bytes),
             t,
         ),
         None => peer.to_canonical(),
@@ -42,9 +44,7 @@ pub fn resolve<'a>(
         return client;
     }
     // Several header lines are one list, in order (RFC 9110 §5.3).
-    let hops: Vec<&[u8]> = forwarded
-        .flat_map(|v| v.split(|b| *b == b','))
-        .collect();
+    let hops: Vec<&[u8]> = forwarded.flat_map(|v| v.split(|b| *b == b',')).collect();
     for hop in hops.iter().rev().take(MAX_HOPS) {
         // An entry that is not an address ends the walk at the last proxy that sent one: only
         // a trusted proxy's own entries are read this far.
@@ -90,7 +90,10 @@ mod tests {
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
-        assert_eq!(run("203.0.113.5", &["198.51.100.1"], &[]), ip("203.0.113.5"));
+        assert_eq!(
+            run("203.0.113.5", &["198.51.100.1"], &[]),
+            ip("203.0.113.5")
+        );
         assert_eq!(
             run("203.0.113.5", &["198.51.100.1"], &["10.0.0.0/8"]),
             ip("203.0.113.5")
@@ -100,7 +103,10 @@ mod tests {
     #[test]
     fn a_trusted_proxy_names_the_client_right_to_left() {
         let trusted = ["10.0.0.0/8", "192.0.2.7"];
-        assert_eq!(run("10.0.0.1", &["198.51.100.1"], &trusted), ip("198.51.100.1"));
+        assert_eq!(
+            run("10.0.0.1", &["198.51.100.1"], &trusted),
+            ip("198.51.100.1")
+        );
         // Whatever the client put to the left of its own address is skipped.
         assert_eq!(
             run("10.0.0.1", &["6.6.6.6, 198.51.100.1"], &trusted),
@@ -108,11 +114,18 @@ mod tests {
         );
         // Proxies in the chain are skipped; header lines are one list.
         assert_eq!(
-            run("10.0.0.1", &["6.6.6.6, 198.51.100.1", "192.0.2.7, 10.2.3.4"], &trusted),
+            run(
+                "10.0.0.1",
+                &["6.6.6.6, 198.51.100.1", "192.0.2.7, 10.2.3.4"],
+                &trusted
+            ),
             ip("198.51.100.1")
         );
         // All trusted: the leftmost.
-        assert_eq!(run("10.0.0.1", &["10.9.9.9, 10.0.0.2"], &trusted), ip("10.9.9.9"));
+        assert_eq!(
+            run("10.0.0.1", &["10.9.9.9, 10.0.0.2"], &trusted),
+            ip("10.9.9.9")
+        );
         // No header: the proxy itself.
         assert_eq!(run("10.0.0.1", &[], &trusted), ip("10.0.0.1"));
     }
@@ -121,7 +134,10 @@ mod tests {
     fn garbage_stops_at_the_last_address() {
         let trusted = ["10.0.0.0/8"];
         assert_eq!(run("10.0.0.1", &["unknown"], &trusted), ip("10.0.0.1"));
-        assert_eq!(run("10.0.0.1", &["198.51.100.1, "], &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            run("10.0.0.1", &["198.51.100.1, "], &trusted),
+            ip("10.0.0.1")
+        );
         assert_eq!(
             run("10.0.0.1", &["garbage, 10.0.0.3"], &trusted),
             ip("10.0.0.3")
@@ -131,10 +147,19 @@ mod tests {
     #[test]
     fn ports_brackets_and_mapped_addresses() {
         let trusted = ["10.0.0.0/8", "::1"];
-        assert_eq!(run("::1", &["[2001:db8::9]:443"], &trusted), ip("2001:db8::9"));
+        assert_eq!(
+            run("::1", &["[2001:db8::9]:443"], &trusted),
+            ip("2001:db8::9")
+        );
         assert_eq!(run("::1", &["[2001:db8::9]"], &trusted), ip("2001:db8::9"));
-        assert_eq!(run("::1", &["198.51.100.1:5555"], &trusted), ip("198.51.100.1"));
-        assert_eq!(run("::ffff:10.0.0.1", &["::ffff:198.51.100.1"], &trusted), ip("198.51.100.1"));
+        assert_eq!(
+            run("::1", &["198.51.100.1:5555"], &trusted),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            run("::ffff:10.0.0.1", &["::ffff:198.51.100.1"], &trusted),
+            ip("198.51.100.1")
+        );
         assert_eq!(run("::ffff:203.0.113.5", &[], &trusted), ip("203.0.113.5"));
     }
 

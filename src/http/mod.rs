@@ -11,6 +11,7 @@ pub mod login;
 pub mod middleware;
 pub mod oidc;
 pub mod pages;
+pub mod rate_limit;
 pub mod saml;
 pub mod scim;
 pub mod session;
