@@ -123,8 +123,8 @@ impl Default for RateLimitSettings {
             client_burst: 100,
             tenant_per_minute: 6000,
             tenant_burst: 2000,
-            scim_token_per_minute: 1200,
-            scim_token_burst: 600,
+            scim_token_per_minute: 3000,
+            scim_token_burst: 1000,
             api_token_per_minute: 600,
             api_token_burst: 200,
         }
@@ -1013,5 +1013,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("rate_limit.enabled"), "{e}");
+    }
+    #[test]
+    fn the_shipped_config_file_holds_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
+        let s = Settings::load(Some(&path), Vec::new()).unwrap();
+        let d = RateLimitSettings::default();
+        assert_eq!(s.rate_limit.enabled, d.enabled);
+        assert_eq!(s.rate_limit.limits(), d.limits());
+        assert!(s.server.trusted_proxies.is_empty());
     }
 }

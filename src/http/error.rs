@@ -108,8 +108,8 @@ impl ResponseError for HttpError {
                 let page = MessagePage::new(
                     "Too many requests",
                     format!(
-                        "Too many sign-in requests came from your network. Wait {} seconds, then try again.",
-                        l.retry_after_secs
+                        "Too many sign-in requests came from your network. Wait {}, then try again.",
+                        super::rate_limit::wait(*l)
                     ),
                 );
                 let mut res = page.error_response(self.status_code());

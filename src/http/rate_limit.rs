@@ -19,3 +19,11 @@ pub fn retry_after(res: &mut HttpResponse, limited: Limited) {
     res.headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from(limited.retry_after_secs));
 }
+
+/// "1 second", "60 seconds": the wait in the words of a 429's message.
+pub fn wait(limited: Limited) -> String {
+    match limited.retry_after_secs {
+        1 => "1 second".to_owned(),
+        n => format!("{n} seconds"),
+    }
+}

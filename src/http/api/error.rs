@@ -67,8 +67,8 @@ impl ApiError {
             ApiError::TooManyRequests(l) => plain(
                 "too_many_requests",
                 format!(
-                    "too many requests; retry after {} seconds",
-                    l.retry_after_secs
+                    "too many requests; retry after {}",
+                    crate::http::rate_limit::wait(*l)
                 ),
             ),
             ApiError::BadRequest { message, field } => ErrorBody {

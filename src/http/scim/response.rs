@@ -67,8 +67,8 @@ impl ResponseError for ScimHttpError {
                     429,
                     None,
                     format!(
-                        "too many requests with this token; retry after {} seconds",
-                        l.retry_after_secs
+                        "too many requests; retry after {}",
+                        crate::http::rate_limit::wait(*l)
                     ),
                 );
                 let mut res = json(self.status_code(), &e.json());
