@@ -82,6 +82,130 @@ pub struct Settings {
     pub scim: ScimSettings,
     pub iwms: IwmsSettings,
     pub admin: AdminSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Built-in rate limits (per instance); see README "Rate limits". Each limit is a token
+/// bucket: `*_per_minute` is the sustained rate, `*_burst` how many may come at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    #[serde(deserialize_with = "lenient")]
+    pub enabled: bool,
+    /// Per client address and tenant on the browser sign-in routes; also per client address
+    /// for SCIM and API requests whose token is refused.
+    #[serde(deserialize_with = "lenient")]
+    pub client_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub client_burst: u32,
+    /// Per tenant on the browser sign-in routes, all clients together.
+    #[serde(deserialize_with = "lenient")]
+    pub tenant_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub tenant_burst: u32,
+    /// Per SCIM bearer token.
+    #[serde(deserialize_with = "lenient")]
+    pub scim_token_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub scim_token_burst: u32,
+    /// Per admin API token.
+    #[serde(deserialize_with = "lenient")]
+    pub api_token_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub api_token_burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            client_per_minute: 300,
+            client_burst: 100,
+            tenant_per_minute: 6000,
+            tenant_burst: 2000,
+            scim_token_per_minute: 3000,
+            scim_token_burst: 1000,
+            api_token_per_minute: 600,
+            api_token_burst: 200,
+        }
+    }
+}
+
+impl RateLimitSettings {
+    /// Every (key, value) pair of limits, for validation.
+    fn limits(&self) -> [(&'static str, u32); 8] {
+        [
+            ("rate_limit.client_per_minute", self.client_per_minute),
+            ("rate_limit.client_burst", self.client_burst),
+            ("rate_limit.tenant_per_minute", self.tenant_per_minute),
+            ("rate_limit.tenant_burst", self.tenant_burst),
+            (
+                "rate_limit.scim_token_per_minute",
+                self.scim_token_per_minute,
+            ),
+            ("rate_limit.scim_token_burst", self.scim_token_burst),
+            ("rate_limit.api_token_per_minute", self.api_token_per_minute),
+            ("rate_limit.api_token_burst", self.api_token_burst),
+        ]
+    }
+}
+
+/// `server.trusted_proxies`: the reverse proxies whose `X-Forwarded-For` is believed. A
+/// TOML list of addresses and CIDR ranges, or (from the environment) one comma-separated
+/// string: `10.0.0.1,192.168.0.0/16,::1`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for raw in entries {
+            let e = raw.trim();
+            if e.is_empty() {
+                continue;
+            }
+            let net = match e.parse::<ipnet::IpNet>() {
+                Ok(n) => n.trunc(),
+                Err(_) => e
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .map_err(|_| {
+                        format!(
+                            "`{}` is not an IP address or CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)",
+                            e.chars().take(64).collect::<String>()
+                        )
+                    })?,
+            };
+            nets.push(net);
+        }
+        Ok(Self(nets))
+    }
+
+    /// Whether `ip` is one of the trusted proxies (IPv4-mapped IPv6 counts as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            List(Vec<String>),
+            Text(String),
+        }
+        let parsed = match Raw::deserialize(d)? {
+            Raw::List(l) => TrustedProxies::parse(l.iter().map(String::as_str)),
+            Raw::Text(t) => TrustedProxies::parse(t.split(',')),
+        };
+        parsed.map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,6 +356,8 @@ pub struct ServerSettings {
     pub base_url: Option<String>,
     #[serde(deserialize_with = "lenient")]
     pub workers: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `http::client_addr`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServerSettings {
@@ -241,6 +367,7 @@ impl Default for ServerSettings {
             port: 8080,
             base_url: None,
             workers: 2,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -562,6 +689,11 @@ impl Settings {
         if !(1..=10_000).contains(&self.scim.max_page_size) {
             return Err(key_err("scim.max_page_size", "must be between 1 and 10000"));
         }
+        for (key, value) in self.rate_limit.limits() {
+            if !(1..=1_000_000).contains(&value) {
+                return Err(key_err(key, "must be between 1 and 1000000"));
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| key_err("log.level", e))?;
         Ok(())
@@ -790,5 +922,105 @@ mod tests {
                 .to_string()
                 .contains("session.secret")
         );
+    }
+    #[test]
+    fn trusted_proxies_are_parsed_from_a_list_or_a_comma_string() {
+        let s = load_str(
+            "[server]\ntrusted_proxies = [\"10.0.0.1\", \"192.168.0.0/16\", \"::1\"]\n",
+            &[],
+        )
+        .unwrap();
+        let p = &s.server.trusted_proxies;
+        assert!(p.contains("10.0.0.1".parse().unwrap()));
+        assert!(!p.contains("10.0.0.2".parse().unwrap()));
+        assert!(p.contains("192.168.44.5".parse().unwrap()));
+        assert!(p.contains("::1".parse().unwrap()));
+        assert!(
+            p.contains("::ffff:10.0.0.1".parse().unwrap()),
+            "IPv4-mapped IPv6 is IPv4"
+        );
+        let s = load_str(
+            "",
+            &[(
+                "SSOGATE_SERVER__TRUSTED_PROXIES",
+                "10.1.0.0/16, 2001:db8::/32",
+            )],
+        )
+        .unwrap();
+        assert!(
+            s.server
+                .trusted_proxies
+                .contains("10.1.2.3".parse().unwrap())
+        );
+        assert!(
+            s.server
+                .trusted_proxies
+                .contains("2001:db8:1::7".parse().unwrap())
+        );
+        assert!(load_str("", &[]).unwrap().server.trusted_proxies.is_empty());
+        for bad in ["proxy.local", "10.0.0.0/33", "10.0.0.1,*"] {
+            let e = load_str("", &[("SSOGATE_SERVER__TRUSTED_PROXIES", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`server.trusted_proxies`"), "{bad}: {e}");
+        }
+        let e = load_str(
+            "[server]\ntrusted_proxies = [\"10.0.0.1\", \"nope\"]\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("server.trusted_proxies") && e.contains("nope"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_are_read_and_checked() {
+        let s = load_str("", &[]).unwrap();
+        assert!(s.rate_limit.enabled, "rate limits are on by default");
+        let s = load_str(
+            "[rate_limit]\nenabled = false\nclient_burst = 5\n",
+            &[("SSOGATE_RATE_LIMIT__SCIM_TOKEN_PER_MINUTE", "60")],
+        )
+        .unwrap();
+        assert!(!s.rate_limit.enabled);
+        assert_eq!(
+            (
+                s.rate_limit.client_burst,
+                s.rate_limit.scim_token_per_minute
+            ),
+            (5, 60)
+        );
+        for key in [
+            "client_per_minute",
+            "client_burst",
+            "tenant_per_minute",
+            "tenant_burst",
+            "scim_token_per_minute",
+            "scim_token_burst",
+            "api_token_per_minute",
+            "api_token_burst",
+        ] {
+            let env = format!("SSOGATE_RATE_LIMIT__{}", key.to_ascii_uppercase());
+            let e = load_str("", &[(env.as_str(), "0")])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("`rate_limit.{key}`")), "{key}: {e}");
+        }
+        let e = load_str("", &[("SSOGATE_RATE_LIMIT__ENABLED", "maybe")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rate_limit.enabled"), "{e}");
+    }
+    #[test]
+    fn the_shipped_config_file_holds_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
+        let s = Settings::load(Some(&path), Vec::new()).unwrap();
+        let d = RateLimitSettings::default();
+        assert_eq!(s.rate_limit.enabled, d.enabled);
+        assert_eq!(s.rate_limit.limits(), d.limits());
+        assert!(s.server.trusted_proxies.is_empty());
     }
 }

@@ -106,8 +106,11 @@ impl Application {
         )
         .context("building the HTTP client for IWMS deliveries")?;
         jobs::spawn_outbox(iwms.clone());
+        let limits =
+            crate::service::rate_limit::RateLimits::new(&settings.rate_limit, clock.clone());
         let state = web::Data::new(AppState {
             iwms,
+            limits,
             pool,
             settings,
             base_url,

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use super::pages::MessagePage;
 use crate::domain::reason::Reason;
+use crate::service::rate_limit::Limited;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,8 @@ pub enum HttpError {
     PayloadTooLarge,
     #[error("not signed in")]
     Unauthorized,
+    #[error("rate limited")]
+    TooManyRequests(Limited),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -29,6 +32,12 @@ pub enum HttpError {
 impl HttpError {
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         HttpError::Internal(Box::new(e))
+    }
+}
+
+impl From<Limited> for HttpError {
+    fn from(l: Limited) -> Self {
+        HttpError::TooManyRequests(l)
     }
 }
 
@@ -70,6 +79,7 @@ impl ResponseError for HttpError {
             HttpError::SignInRefused { .. } => StatusCode::FORBIDDEN,
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +103,18 @@ impl ResponseError for HttpError {
             HttpError::Unauthorized => {
                 return HttpResponse::Unauthorized()
                     .json(serde_json::json!({ "error": "not_signed_in" }));
+            }
+            HttpError::TooManyRequests(l) => {
+                let page = MessagePage::new(
+                    "Too many requests",
+                    format!(
+                        "Too many sign-in requests came from your network. Wait {}, then try again.",
+                        super::rate_limit::wait(*l)
+                    ),
+                );
+                let mut res = page.error_response(self.status_code());
+                super::rate_limit::retry_after(&mut res, *l);
+                return res;
             }
             HttpError::Internal(e) => {
                 let reference = crate::random::saml_id()[1..13].to_owned();

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use url::form_urlencoded::byte_serialize;
 
 use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
+use super::rate_limit;
 use super::session::binding_cookie;
 use super::{AppState, HttpError};
 use crate::domain::connection::{Connection, Entry, Protocol};
@@ -21,12 +22,17 @@ pub struct IndexQuery {
 }
 
 #[get("/")]
-pub async fn index(q: web::Query<IndexQuery>) -> IndexPage {
-    IndexPage {
+pub async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<IndexQuery>,
+) -> Result<IndexPage, HttpError> {
+    rate_limit::sign_in(&req, &state, None)?;
+    Ok(IndexPage {
         error: None,
         email: String::new(),
         return_to: q.into_inner().return_to.filter(|r| r.len() <= 2048),
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -52,6 +58,7 @@ pub async fn discover(
         page(&req, form, StatusCode::BAD_REQUEST)
     };
     let Ok(address) = EmailAddress::parse(&email) else {
+        rate_limit::sign_in(&req, &state, None)?;
         return Ok(again(
             "Enter your work email address, like name@company.com.",
             &email,
@@ -62,6 +69,7 @@ pub async fn discover(
         discovery::tenant_for_email(c, &lookup)
     })
     .await?;
+    rate_limit::sign_in(&req, &state, found.as_ref().map(|t| t.slug.as_str()))?;
     // Only whether the *domain* uses SSO here is revealed, never whether an account exists.
     let Some(tenant) = found else {
         return Ok(again(
@@ -89,9 +97,9 @@ pub async fn tenant_login(
     q: web::Query<TenantLoginQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let slug = path.into_inner();
-    let tenant = storage::block(&state.pool, move |c| discovery::tenant(c, &slug))
-        .await?
-        .ok_or(HttpError::NotFound("There is no such sign-in page."))?;
+    let found = storage::block(&state.pool, move |c| discovery::tenant(c, &slug)).await?;
+    rate_limit::sign_in(&req, &state, found.as_ref().map(|t| t.slug.as_str()))?;
+    let tenant = found.ok_or(HttpError::NotFound("There is no such sign-in page."))?;
     let q = q.into_inner();
     begin(&req, state, tenant, q.connection, q.return_to).await
 }

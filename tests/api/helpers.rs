@@ -4,7 +4,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use ssogate::clock::SystemClock;
+use ssogate::clock::{Clock, SystemClock};
 use ssogate::config::{Secret, Settings};
 use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use ssogate::service::admin::{self, SamlConnectionInput, TenantInput};
@@ -89,6 +89,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(Arc::new(SystemClock), customize).await
+}
+
+/// An app whose time is `clock` (a `FixedClock` moves only when the test moves it).
+pub async fn spawn_app_with_clock(
+    clock: Arc<dyn Clock>,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
     ssogate::telemetry::init(&ssogate::config::LogSettings {
         format: Default::default(),
         level: "warn".into(),
@@ -98,7 +106,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db_url);
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
-    let address = start_instance(settings).await;
+    let address = start_instance_with_clock(settings, clock).await;
     let pool = storage::build_pool(&db_url, pool_size).expect("pool");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -117,7 +125,11 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts one more server on `settings`; returns its address.
 pub async fn start_instance(settings: Settings) -> String {
-    let app = Application::build_with_clock(settings, Arc::new(SystemClock))
+    start_instance_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+pub async fn start_instance_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> String {
+    let app = Application::build_with_clock(settings, clock)
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

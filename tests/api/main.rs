@@ -22,6 +22,7 @@ mod oidc_hostile;
 mod openapi;
 mod provisioning;
 mod pysaml2;
+mod rate_limits;
 mod saml_differential;
 mod saml_fixtures;
 mod saml_flow;

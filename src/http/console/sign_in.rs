@@ -12,6 +12,7 @@ use super::{ConsoleAdmin, ConsoleError, auth};
 use crate::domain::email::EmailAddress;
 use crate::domain::return_to::ADMIN_CONSOLE_RETURN;
 use crate::http::pages::{MessagePage, page};
+use crate::http::rate_limit;
 use crate::http::session::current_user;
 use crate::http::{AppState, HttpError};
 use crate::service::admin::access::{self, HandoffRefused};
@@ -54,8 +55,18 @@ fn login_form(
 }
 
 #[get("/admin/login")]
-pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    login_form(&req, &state, None, String::new(), StatusCode::OK)
+pub async fn login_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    rate_limit::sign_in(&req, &state, None)?;
+    Ok(login_form(
+        &req,
+        &state,
+        None,
+        String::new(),
+        StatusCode::OK,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -87,6 +98,7 @@ pub async fn login(
     };
     let cookie = req.cookie(LOGIN_CSRF_COOKIE);
     if !same_token(cookie.as_ref().map(|c| c.value()), &csrf) {
+        rate_limit::sign_in(&req, &state, None)?;
         // Another site's form, or a page older than the cookie: nothing starts.
         return again(
             "This form has expired or came from another site. Enter your email again.".into(),
@@ -94,6 +106,7 @@ pub async fn login(
         );
     }
     let Ok(address) = EmailAddress::parse(&email) else {
+        rate_limit::sign_in(&req, &state, None)?;
         return again(
             "Enter your work email address, like name@company.com.".into(),
             StatusCode::BAD_REQUEST,
@@ -104,6 +117,7 @@ pub async fn login(
         discovery::tenant_for_email(c, &lookup)
     })
     .await?;
+    rate_limit::sign_in(&req, &state, tenant.as_ref().map(|t| t.slug.as_str()))?;
     let Some(tenant) = tenant else {
         return again(
             format!("Single sign-on is not set up for {}.", address.domain()),
@@ -127,7 +141,9 @@ pub async fn sso_handoff(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    let Some(user) = current_user(&state, &req).await? else {
+    let user = current_user(&state, &req).await?;
+    rate_limit::sign_in(&req, &state, user.as_ref().map(|u| u.tenant.as_str()))?;
+    let Some(user) = user else {
         return Ok(see_other("/admin/login"));
     };
     let now = state.clock.unix();
