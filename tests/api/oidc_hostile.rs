@@ -617,6 +617,55 @@ async fn every_email_verified_but_true_is_unverified() {
     assert_eq!(s.app.users("acme").len(), 1);
 }
 
+/// The console's sign-in through an OpenID provider: the hand-off travels with the pending
+/// authorization request to the session the callback opens, and /admin/sso spends it.
+#[tokio::test]
+async fn a_console_sign_in_through_oidc_opens_the_console() {
+    let s = setup().await;
+    s.app
+        .with_db(|c| {
+            ssogate::service::admin::access::grant(c, "acme", "ada@acme.test", "test", now())
+        })
+        .unwrap();
+    let res = s.app.admin_login(&s.app.client, "ada@acme.test").await;
+    assert_eq!(res.status(), 303);
+    let handoff = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("ssogate_admin_handoff="))
+        .expect("hand-off cookie");
+    assert!(handoff.contains("Path=/admin/sso"), "{handoff}");
+    let url = reqwest::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let flow = Flow {
+        state: q["state"].clone(),
+        nonce: q["nonce"].clone(),
+    };
+    serve_token(&s.op, rs256(&s, &claims(&s.op, &flow)));
+    let back = callback(&s.app, "op", &format!("code=c0de&state={}", flow.state)).await;
+    assert_eq!(back.status(), 303, "{}", s.app.last_reason("acme"));
+    assert_eq!(back.headers()["location"], "/admin/sso");
+    let console = s
+        .app
+        .client
+        .get(s.app.url("/admin/sso"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.headers()["location"], "/admin/t/acme");
+    // Spent: the same browser's next visit has no hand-off left.
+    let again = s
+        .app
+        .client
+        .get(s.app.url("/admin/sso"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["location"], "/admin/login");
+}
+
 /// An address the provider calls unverified never becomes an account: it would be trusted
 /// from then on (forward-auth headers, admin grants by email, later email matches).
 #[tokio::test]
