@@ -593,6 +593,48 @@ async fn scim_gives_no_one_an_address_outside_the_tenants_domains() {
         .await;
     assert_eq!(s, 200, "{b}");
 
+    // A directory that lists only a private address for a stored user leaves its sign-in
+    // email as it was (a new user needs one of their own).
+    let (s, u) = acme
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "carol",
+                   "emails": [{"value": "carol@acme.test", "type": "work"}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let carol: i64 = u["id"].as_str().unwrap().parse().unwrap();
+    let (s, b) = acme
+        .patch(
+            &format!("/Users/{carol}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "emails",
+                                   "value": [{"value": "carol@home.test", "type": "home"}]}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["emails"],
+        json!([{"value": "carol@home.test", "type": "home"}])
+    );
+    let email = app
+        .with_db(|c| {
+            users::table
+                .filter(users::id.eq(carol))
+                .select(users::email)
+                .first::<String>(c)
+        })
+        .unwrap();
+    assert_eq!(email, "carol@acme.test");
+    let (s, b) = acme
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "dave",
+                   "emails": [{"value": "dave@home.test", "type": "home"}]}),
+        )
+        .await;
+    assert_error(s, &b, 400, Some("invalidValue"));
+
     // A tenant without whitelisted domains may use any address but another tenant's.
     let initech = app.scim("initech");
     let (s, b) = initech.post("/Users", user("pat@globex.test")).await;

@@ -199,10 +199,14 @@ fn emails(doc: &Map<String, Value>) -> Vec<EmailValue> {
 
 /// The sign-in email, the address that is the person's own (linking, admin grants and
 /// forward-auth headers use it): the primary address, else the work address, else the first
-/// address listed without a type, else an email-shaped userName. An address typed as
-/// anything else (`home`, `other`: a private address a directory also lists) is kept as data
-/// and never chosen.
-fn sign_in_email(emails: &[EmailValue], user_name: &str) -> Result<EmailAddress, ScimError> {
+/// address listed without a type, else an email-shaped userName, else (for a stored user) the
+/// sign-in email it has. An address typed as anything else (`home`, `other`: a private
+/// address a directory also lists) is kept as data and never chosen.
+fn sign_in_email(
+    emails: &[EmailValue],
+    user_name: &str,
+    current: Option<&EmailAddress>,
+) -> Result<EmailAddress, ScimError> {
     let pick = emails
         .iter()
         .find(|e| e.primary)
@@ -217,13 +221,18 @@ fn sign_in_email(emails: &[EmailValue], user_name: &str) -> Result<EmailAddress,
         .or_else(|| emails.iter().find(|e| e.kind.is_none()));
     match pick {
         Some(e) => EmailAddress::parse(&e.value).map_err(|_| {
-            ScimError::invalid_value(format!("`emails` value `{}` is not an email address", quote(&e.value)))
+            ScimError::invalid_value(format!(
+                "`emails` value `{}` is not an email address",
+                quote(&e.value)
+            ))
         }),
-        None => EmailAddress::parse(user_name).map_err(|_| {
-            ScimError::invalid_value(
+        None => match (EmailAddress::parse(user_name), current) {
+            (Ok(a), _) => Ok(a),
+            (Err(_), Some(kept)) => Ok(kept.clone()),
+            (Err(_), None) => Err(ScimError::invalid_value(
                 "an email address is required: send a primary or work address in `emails`, or a userName that is an email address",
-            )
-        }),
+            )),
+        },
     }
 }
 
@@ -270,13 +279,32 @@ impl UserFields {
         out
     }
 
-    /// Checks a POST/PUT body (or a patched resource) and splits it.
+    /// Checks a POST body and splits it.
     pub fn from_body(body: &Value, iwms: Option<IwmsSource>) -> Result<Self, ScimError> {
+        Self::parse(body, iwms, None)
+    }
+
+    /// Checks a PUT body (or a patched resource) for a stored user whose sign-in email is
+    /// `current`: a body that names no address of the person's own (only private ones, and
+    /// a userName that is no address) leaves it as it is.
+    pub fn from_body_replacing(
+        body: &Value,
+        iwms: Option<IwmsSource>,
+        current: Option<&EmailAddress>,
+    ) -> Result<Self, ScimError> {
+        Self::parse(body, iwms, current)
+    }
+
+    fn parse(
+        body: &Value,
+        iwms: Option<IwmsSource>,
+        current: Option<&EmailAddress>,
+    ) -> Result<Self, ScimError> {
         let doc = normalize::resource(body, &USER_RESOURCE)?;
         let user_name = column(&doc, &["userName"])?
             .ok_or_else(|| ScimError::invalid_value("`userName` must not be blank"))?;
         let emails = emails(&doc);
-        let email = sign_in_email(&emails, &user_name)?;
+        let email = sign_in_email(&emails, &user_name, current)?;
         let ent = |attr: &str| column(&doc, &[ENTERPRISE_USER, attr]);
         Ok(Self {
             external_id: column(&doc, &["externalId"])?,
@@ -458,6 +486,16 @@ mod tests {
                 .unwrap_err()
                 .detail
                 .contains("primary or work address")
+        );
+        let kept = EmailAddress::parse("bob@acme.com").unwrap();
+        let b = json!({"schemas": [USER], "userName": "bob",
+                       "emails": [{"value": "me@home.test", "type": "home"}]});
+        assert_eq!(
+            UserFields::from_body_replacing(&b, None, Some(&kept))
+                .unwrap()
+                .email,
+            kept,
+            "a stored user keeps the sign-in email a body gives no replacement for"
         );
         let untyped = json!([{"value": "me@home.test", "type": "home"}, {"value": "b@acme.com"}]);
         assert_eq!(pick(untyped, "bob").unwrap(), "b@acme.com");

@@ -421,8 +421,10 @@ pub fn replace(
     body: &Value,
 ) -> Result<Value> {
     let id = parse_id(raw_id)?;
-    let f = UserFields::from_body(body, ctx.iwms())?;
-    write_existing(conn, ctx, id, |_| Ok(f.clone()))
+    let iwms = ctx.iwms();
+    write_existing(conn, ctx, id, |_, email| {
+        UserFields::from_body_replacing(body, iwms, email)
+    })
 }
 
 pub fn patch(
@@ -434,27 +436,29 @@ pub fn patch(
     let id = parse_id(raw_id)?;
     let ops = patch::parse_request(body)?;
     let iwms = ctx.iwms();
-    write_existing(conn, ctx, id, |current| {
+    write_existing(conn, ctx, id, |current, email| {
         let Value::Object(mut doc) = current else {
             return Err(ScimError::invalid_value("stored user is not an object"));
         };
         patch::apply(&mut doc, &ops, &USER_RESOURCE)?;
-        UserFields::from_body(&Value::Object(doc), iwms)
+        UserFields::from_body_replacing(&Value::Object(doc), iwms, email)
     })
 }
 
-/// Loads the user as SCIM shows it, derives the new fields from it, stores them: one
-/// transaction, so concurrent PATCHes cannot lose each other's changes.
+/// Loads the user as SCIM shows it (and its sign-in email), derives the new fields from it,
+/// stores them: one transaction, so concurrent PATCHes cannot lose each other's changes.
 fn write_existing(
     conn: &mut DbConnection,
     ctx: &ScimContext,
     id: i64,
-    derive: impl Fn(Value) -> std::result::Result<UserFields, ScimError>,
+    derive: impl Fn(Value, Option<&EmailAddress>) -> std::result::Result<UserFields, ScimError>,
 ) -> Result<Value> {
     super::transaction(conn, |c| {
         scim_users::lock(c, ctx.tenant.id, id)?;
         let current = rendered(c, ctx, id, &Projection::default())?;
-        store(c, ctx, UserId(id), &derive(current)?)
+        let email =
+            EmailAddress::parse(&scim_users::tracked(c, ctx.tenant.id, UserId(id))?.email).ok();
+        store(c, ctx, UserId(id), &derive(current, email.as_ref())?)
     })?;
     rendered(conn, ctx, id, &Projection::default())
 }
