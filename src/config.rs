@@ -49,6 +49,39 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A list of networks: a TOML array, or (from an environment variable) one string with the
+/// items separated by commas. Each item is a CIDR network (`10.20.0.0/16`) or one address.
+fn networks<'de, D>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(v) => v,
+        Raw::Text(s) => s.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_network(s).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+pub fn parse_network(raw: &str) -> Result<ipnet::IpNet, String> {
+    raw.parse::<ipnet::IpNet>()
+        .map(|n| n.trunc())
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            format!("`{raw}` is neither a network (CIDR, like 10.20.0.0/16) nor an IP address")
+        })
+}
+
 /// Numbers and booleans from environment variables arrive as strings.
 fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -261,9 +294,21 @@ pub struct IwmsSettings {
     /// Delivered events older than this are purged by the cleanup job; 0 keeps them forever.
     #[serde(deserialize_with = "lenient")]
     pub delivered_retention_days: u32,
+    /// Internal networks an IWMS endpoint may resolve to (an on-premises IWMS); empty: only
+    /// public addresses, as for OpenID providers. Loopback only when listed.
+    #[serde(deserialize_with = "networks")]
+    pub allowed_networks: Vec<ipnet::IpNet>,
 }
 
 impl IwmsSettings {
+    /// Where deliveries may connect: public addresses and the listed networks.
+    pub fn address_policy(&self) -> crate::protocol::outbound::AddressPolicy {
+        crate::protocol::outbound::AddressPolicy {
+            allow_loopback: false,
+            allowed_networks: self.allowed_networks.clone(),
+        }
+    }
+
     pub fn retention(&self) -> crate::service::maintenance::Retention {
         crate::service::maintenance::Retention {
             delivered_outbox_secs: (self.delivered_retention_days > 0)
@@ -285,6 +330,7 @@ impl Default for IwmsSettings {
             tenant_concurrency: 8,
             lease_grace_secs: 30,
             delivered_retention_days: 30,
+            allowed_networks: Vec::new(),
         }
     }
 }
@@ -832,6 +878,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("scim.max_body_bytes"), "{e}");
+    }
+
+    #[test]
+    fn iwms_networks_are_read_from_the_file_or_one_variable() {
+        let nets = |s: Settings| {
+            s.iwms
+                .allowed_networks
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            nets(load_str("", &[]).unwrap()).is_empty(),
+            "none by default"
+        );
+        let s = load_str(
+            "[iwms]\nallowed_networks = [\"10.20.5.7/16\", \"::1\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(nets(s), ["10.20.0.0/16", "::1/128"]);
+        let s = load_str(
+            "",
+            &[(
+                "SSOGATE_IWMS__ALLOWED_NETWORKS",
+                "127.0.0.0/8, 192.168.1.10",
+            )],
+        )
+        .unwrap();
+        assert_eq!(nets(s), ["127.0.0.0/8", "192.168.1.10/32"]);
+        let e = load_str("", &[("SSOGATE_IWMS__ALLOWED_NETWORKS", "10.0.0.0/33")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("iwms.allowed_networks"), "{e}");
     }
 
     #[test]

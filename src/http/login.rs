@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use url::form_urlencoded::byte_serialize;
 
-use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
+use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, PostChoice, page};
 use super::rate_limit;
 use super::session::binding_cookie;
 use super::{AppState, HttpError};
@@ -80,7 +80,11 @@ pub async fn discover(
             address.as_str(),
         ));
     };
-    begin(&req, state, tenant, None, return_to).await
+    let opts = StartOptions {
+        return_to,
+        ..Default::default()
+    };
+    begin(&req, state, tenant, None, opts, None).await
 }
 
 #[derive(Deserialize)]
@@ -101,19 +105,36 @@ pub async fn tenant_login(
     rate_limit::sign_in(&req, &state, found.as_ref().map(|t| t.slug.as_str()))?;
     let tenant = found.ok_or(HttpError::NotFound("There is no such sign-in page."))?;
     let q = q.into_inner();
-    begin(&req, state, tenant, q.connection, q.return_to).await
+    let opts = StartOptions {
+        return_to: q.return_to,
+        ..Default::default()
+    };
+    begin(&req, state, tenant, q.connection, opts, None).await
 }
 
 fn enc(s: &str) -> String {
     byte_serialize(s.as_bytes()).collect()
 }
 
+/// What a sign-in is started with, besides its tenant and connection.
+#[derive(Default)]
+pub(crate) struct StartOptions {
+    pub return_to: Option<String>,
+    /// A console test sign-in: the admin who started it.
+    pub test_by: Option<String>,
+    /// A console sign-in: SHA-256 of the hand-off value whose cookie the browser gets.
+    pub console_handoff: Option<String>,
+}
+
+/// `post_choice`: offer several connections as buttons posting that form again (the
+/// console's sign-in, whose hand-off is minted by the POST), instead of as links.
 pub(crate) async fn begin(
     req: &HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
     choice: Option<String>,
-    return_to: Option<String>,
+    opts: StartOptions,
+    post_choice: Option<PostChoice>,
 ) -> Result<HttpResponse, HttpError> {
     let tid = tenant.clone();
     let entry = storage::block(&state.pool, move |c| {
@@ -133,7 +154,8 @@ pub(crate) async fn begin(
             return Ok(page(req, msg, StatusCode::SERVICE_UNAVAILABLE));
         }
         Entry::Choose(active) => {
-            let rt = return_to
+            let rt = opts
+                .return_to
                 .as_deref()
                 .map(|r| format!("&return_to={}", enc(r)))
                 .unwrap_or_default();
@@ -142,16 +164,18 @@ pub(crate) async fn begin(
                 .map(|c| Choice {
                     label: c.display_name.clone(),
                     href: format!("/t/{}/login?connection={}{rt}", tenant.slug, c.slug),
+                    value: c.slug.to_string(),
                 })
                 .collect();
             let choose = ChoosePage {
                 tenant: tenant.display_name.clone(),
                 choices,
+                post: post_choice,
             };
             return Ok(page(req, choose, StatusCode::OK));
         }
     };
-    start(state, tenant, *connection, return_to, None).await
+    start(state, tenant, *connection, opts).await
 }
 
 /// Sends the browser to the connection's IdP with a pending request bound to it; `test_by`
@@ -160,9 +184,13 @@ pub(crate) async fn start(
     state: web::Data<AppState>,
     tenant: Tenant,
     connection: Connection,
-    return_to: Option<String>,
-    test_by: Option<String>,
+    opts: StartOptions,
 ) -> Result<HttpResponse, HttpError> {
+    let StartOptions {
+        return_to,
+        test_by,
+        console_handoff,
+    } = opts;
     let st = state.clone();
     // The binding cookie goes only to the URL the IdP sends the browser back to.
     let cross_site_post = connection.protocol == Protocol::Saml;
@@ -178,6 +206,7 @@ pub(crate) async fn start(
                     signing_key: st.sp_signing.as_ref().map(|s| &s.key),
                     now: st.clock.now(),
                     test_by: test_by.as_deref(),
+                    console_handoff: console_handoff.as_deref(),
                 };
                 login::start_saml(c, &tenant, &connection, &params)
             })
@@ -195,6 +224,7 @@ pub(crate) async fn start(
                     request_ttl_secs: st.settings.oidc.request_ttl_secs,
                     now: st.clock.unix(),
                     test_by: test_by.as_deref(),
+                    console_handoff: console_handoff.as_deref(),
                 };
                 oidc_login::start_oidc(c, &tenant, &connection, &params)
             })

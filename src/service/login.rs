@@ -46,6 +46,9 @@ pub struct StartParams<'a> {
     pub now: OffsetDateTime,
     /// A console test sign-in, started by this admin: described, never provisioned.
     pub test_by: Option<&'a str>,
+    /// A console sign-in (from /admin/login): SHA-256 of the hand-off value whose cookie the
+    /// browser holds; the session this sign-in opens keeps it for /admin/sso.
+    pub console_handoff: Option<&'a str>,
 }
 
 /// Where to send the browser, and the cookie that ties the request to it.
@@ -114,6 +117,7 @@ pub fn start_saml(
             expires_at: now + p.request_ttl_secs,
             browser_binding: &sha256_hex(&binding_token),
             test_by: p.test_by,
+            console_handoff: p.console_handoff,
         },
         now,
     )?;
@@ -418,6 +422,7 @@ fn bind_and_provision(
             secret: p.session_secret,
             now: p.now,
             expires_at: session_expires_at,
+            console_handoff: bound.console_handoff.as_deref(),
         },
     )?;
     let outcome = provisioned.map(|(user_id, session_token, detail)| {
@@ -442,6 +447,7 @@ struct Bound {
     return_to: Option<String>,
     binding_cookie: Option<String>,
     test_by: Option<String>,
+    console_handoff: Option<String>,
 }
 
 /// Ties the response to the AuthnRequest it answers (or admits it as IdP-initiated) and
@@ -481,13 +487,16 @@ fn bind_request(
                     binding_cookie: Some(cookie),
                     return_to: pending.return_to,
                     test_by: pending.test_by,
+                    console_handoff: pending.console_handoff,
                 }
             }
         },
+        // An unsolicited response never opens the console: no /admin/login started it.
         None if allow_idp_initiated => Bound {
             return_to: p.relay_state.map(str::to_owned),
             binding_cookie: None,
             test_by: None,
+            console_handoff: None,
         },
         None => {
             return Ok(Err(Refusal::new(
@@ -553,6 +562,8 @@ pub(crate) struct SessionIssue<'a> {
     pub secret: &'a Secret,
     pub now: i64,
     pub expires_at: i64,
+    /// The console hand-off of a sign-in started at /admin/login.
+    pub console_handoff: Option<&'a str>,
 }
 
 pub(crate) type Provisioned = Result<(UserId, String, String), Refusal>;
@@ -600,8 +611,12 @@ pub(crate) fn decide(
         }
         None => None,
     };
+    // Only a grant no one has claimed yet names a person by the address asserted now; a
+    // claimed grant belongs to its user, whatever address they have since.
     let email_granted_admin = match &claims.email {
-        Some(e) if !tenant.auto_create_users => admin_store::is_granted(c, tenant.id, e.as_str())?,
+        Some(e) if !tenant.auto_create_users => {
+            admin_store::has_unclaimed_grant(c, tenant.id, e.as_str())?
+        }
         _ => false,
     };
     let cands = Candidates {
@@ -741,7 +756,11 @@ pub(crate) fn provision(
         user_id,
         now,
         session_expires_at,
-        claims.admin_role,
+        session::SignInFacts {
+            idp_admin: claims.admin_role,
+            console_handoff: session.console_handoff,
+            asserted_email: claims.email.as_ref().map(|e| e.as_str()),
+        },
     )?;
     Ok(Ok((user_id, token, detail)))
 }

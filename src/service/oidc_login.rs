@@ -26,6 +26,8 @@ pub struct StartParams<'a> {
     pub now: i64,
     /// A console test sign-in, started by this admin: described, never provisioned.
     pub test_by: Option<&'a str>,
+    /// A console sign-in: SHA-256 of its hand-off value (see `login::StartParams`).
+    pub console_handoff: Option<&'a str>,
 }
 
 pub fn start_oidc(
@@ -56,6 +58,7 @@ pub fn start_oidc(
             return_to: return_to.as_deref(),
             expires_at: p.now + p.request_ttl_secs,
             test_by: p.test_by,
+            console_handoff: p.console_handoff,
         },
         p.now,
     )?;
@@ -102,6 +105,7 @@ struct Bound {
     code: String,
     binding_cookie: String,
     test_by: Option<String>,
+    console_handoff: Option<String>,
 }
 
 /// Step 1: the state names a pending request of this connection, started in this browser.
@@ -175,6 +179,7 @@ fn bind(
         code,
         binding_cookie: name,
         test_by: pending.test_by,
+        console_handoff: pending.console_handoff,
     }))
 }
 
@@ -338,6 +343,7 @@ pub async fn finish_oidc(
     let return_to = bound.return_to.clone();
     let binding_cookie = bound.binding_cookie.clone();
     let test_by = bound.test_by.clone();
+    let console_handoff = bound.console_handoff.clone();
     let mapping = connection.effective_mapping(tenant.iwms_attribute.as_deref());
     let outcome = storage::block(pool, move |db| {
         let identity = match verified {
@@ -384,6 +390,7 @@ pub async fn finish_oidc(
                     secret: &secret,
                     now,
                     expires_at: now + ttl,
+                    console_handoff: console_handoff.as_deref(),
                 },
             )?;
             let result = provisioned.map(|(user_id, session_token, detail)| {

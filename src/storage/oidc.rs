@@ -177,6 +177,8 @@ pub struct NewRequest<'a> {
     pub expires_at: i64,
     /// A console test sign-in: the admin who started it.
     pub test_by: Option<&'a str>,
+    /// A console sign-in: SHA-256 of its hand-off value.
+    pub console_handoff: Option<&'a str>,
 }
 
 pub fn insert_request(
@@ -196,6 +198,7 @@ pub fn insert_request(
             p::created_at.eq(now),
             p::expires_at.eq(r.expires_at),
             p::test_by.eq(r.test_by),
+            p::console_handoff.eq(r.console_handoff),
         ))
         .execute(conn)?;
     Ok(())
@@ -208,6 +211,7 @@ pub struct PendingRequest {
     pub browser_binding: String,
     pub return_to: Option<String>,
     pub test_by: Option<String>,
+    pub console_handoff: Option<String>,
 }
 
 /// Consumes the request named by the state: single use, like SAML's AuthnRequests.
@@ -222,8 +226,24 @@ pub fn take_request(
         .filter(p::state_hash.eq(state_hash))
         .filter(p::tenant_id.eq(tenant.0))
         .filter(p::connection_id.eq(connection.0));
-    type Row = (String, String, String, Option<String>, i64, Option<String>);
-    let Some((nonce, pkce_verifier, browser_binding, return_to, expires_at, test_by)) = scoped
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let Some((
+        nonce,
+        pkce_verifier,
+        browser_binding,
+        return_to,
+        expires_at,
+        test_by,
+        console_handoff,
+    )) = scoped
         .select((
             p::nonce,
             p::pkce_verifier,
@@ -231,6 +251,7 @@ pub fn take_request(
             p::return_to,
             p::expires_at,
             p::test_by,
+            p::console_handoff,
         ))
         .first::<Row>(conn)
         .optional()?
@@ -245,6 +266,7 @@ pub fn take_request(
             browser_binding,
             return_to,
             test_by,
+            console_handoff,
         }),
     )
 }

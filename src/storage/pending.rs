@@ -16,6 +16,8 @@ pub struct NewPending<'a> {
     pub browser_binding: &'a str,
     /// A console test sign-in: the admin who started it.
     pub test_by: Option<&'a str>,
+    /// A console sign-in: SHA-256 of its hand-off value.
+    pub console_handoff: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(), StorageError> {
@@ -30,6 +32,7 @@ pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(
             p::expires_at.eq(n.expires_at),
             p::browser_binding.eq(Some(n.browser_binding)),
             p::test_by.eq(n.test_by),
+            p::console_handoff.eq(n.console_handoff),
         ))
         .execute(conn)?;
     Ok(())
@@ -41,6 +44,7 @@ pub struct Pending {
     pub return_to: Option<String>,
     pub browser_binding: Option<String>,
     pub test_by: Option<String>,
+    pub console_handoff: Option<String>,
 }
 
 /// Consumes the request: the delete that removes the row is the one that wins, so a request
@@ -56,17 +60,26 @@ pub fn take(
         .filter(p::request_id.eq(request_id))
         .filter(p::tenant_id.eq(tenant.0))
         .filter(p::connection_id.eq(connection.0));
-    type Row = (String, Option<String>, i64, Option<String>, Option<String>);
-    let Some((relay_state, return_to, expires_at, browser_binding, test_by)) = scoped
-        .select((
-            p::relay_state,
-            p::return_to,
-            p::expires_at,
-            p::browser_binding,
-            p::test_by,
-        ))
-        .first::<Row>(conn)
-        .optional()?
+    type Row = (
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let Some((relay_state, return_to, expires_at, browser_binding, test_by, console_handoff)) =
+        scoped
+            .select((
+                p::relay_state,
+                p::return_to,
+                p::expires_at,
+                p::browser_binding,
+                p::test_by,
+                p::console_handoff,
+            ))
+            .first::<Row>(conn)
+            .optional()?
     else {
         return Ok(None);
     };
@@ -76,6 +89,7 @@ pub fn take(
         return_to,
         browser_binding,
         test_by,
+        console_handoff,
     }))
 }
 

@@ -139,6 +139,7 @@ diesel::table! {
         expires_at -> BigInt,
         browser_binding -> Nullable<Text>,
         test_by -> Nullable<Text>,
+        console_handoff -> Nullable<Text>,
     }
 }
 
@@ -159,6 +160,8 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         idp_admin -> Bool,
+        console_handoff -> Nullable<Text>,
+        asserted_email -> Nullable<Text>,
     }
 }
 
@@ -193,6 +196,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         test_by -> Nullable<Text>,
+        console_handoff -> Nullable<Text>,
     }
 }
 
@@ -268,6 +272,7 @@ diesel::table! {
         email -> Text,
         granted_by -> Text,
         created_at -> BigInt,
+        user_id -> Nullable<BigInt>,
     }
 }
 

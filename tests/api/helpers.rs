@@ -81,6 +81,9 @@ pub fn test_settings(db_url: &str) -> Settings {
     // The IWMS worker stays idle unless a test asks for it (tests/api/iwms_outbox.rs): no
     // database work left running when a test's runtime goes away.
     s.iwms.poll_interval_ms = 60_000;
+    // The tests' IWMS receivers listen on loopback, which deliveries reach only when listed
+    // (tests/api/iwms_outbox.rs checks that an unlisted address is refused).
+    s.iwms.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
     s
 }
 

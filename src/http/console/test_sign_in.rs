@@ -28,7 +28,11 @@ pub async fn start(
     })
     .await?;
     let by = admin.principal.actor.clone();
-    Ok(crate::http::login::start(state, t, c, None, Some(by)).await?)
+    let opts = crate::http::login::StartOptions {
+        test_by: Some(by),
+        ..Default::default()
+    };
+    Ok(crate::http::login::start(state, t, c, opts).await?)
 }
 
 #[derive(Template, WebTemplate)]
