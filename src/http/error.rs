@@ -22,6 +22,8 @@ pub enum HttpError {
     PayloadTooLarge,
     #[error("not signed in")]
     Unauthorized,
+    #[error("too many sign-ins in progress from this client")]
+    TooManySignIns { retry_after_secs: i64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -40,7 +42,12 @@ impl From<StorageError> for HttpError {
 
 impl From<crate::service::login::StartError> for HttpError {
     fn from(e: crate::service::login::StartError) -> Self {
-        HttpError::internal(e)
+        match e {
+            crate::service::login::StartError::TooManyInFlight {
+                retry_after_secs, ..
+            } => HttpError::TooManySignIns { retry_after_secs },
+            other => HttpError::internal(other),
+        }
     }
 }
 
@@ -70,6 +77,7 @@ impl ResponseError for HttpError {
             HttpError::SignInRefused { .. } => StatusCode::FORBIDDEN,
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::TooManySignIns { .. } => StatusCode::TOO_MANY_REQUESTS,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +101,20 @@ impl ResponseError for HttpError {
             HttpError::Unauthorized => {
                 return HttpResponse::Unauthorized()
                     .json(serde_json::json!({ "error": "not_signed_in" }));
+            }
+            HttpError::TooManySignIns { retry_after_secs } => {
+                let p = MessagePage::new(
+                    "Too many sign-ins in progress",
+                    "Too many sign-ins were started from your network and not finished yet. Finish the one you started, or try again in a few minutes.",
+                );
+                let mut res = p.error_response(self.status_code());
+                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(
+                    &(*retry_after_secs).max(1).to_string(),
+                ) {
+                    res.headers_mut()
+                        .insert(actix_web::http::header::RETRY_AFTER, v);
+                }
+                return res;
             }
             HttpError::Internal(e) => {
                 let reference = crate::random::saml_id()[1..13].to_owned();

@@ -11,7 +11,7 @@ use crate::domain::connection::{Connection, Entry, Protocol};
 use crate::domain::email::EmailAddress;
 use crate::domain::tenant::Tenant;
 use crate::service::discovery;
-use crate::service::login::{self, StartParams};
+use crate::service::login::{self, PendingBound, StartParams};
 use crate::service::oidc_login;
 use crate::storage;
 
@@ -143,12 +143,13 @@ pub(crate) async fn begin(
             return Ok(page(req, choose, StatusCode::OK));
         }
     };
-    start(state, tenant, *connection, return_to, None).await
+    start(req, state, tenant, *connection, return_to, None).await
 }
 
 /// Sends the browser to the connection's IdP with a pending request bound to it; `test_by`
 /// makes it a console test sign-in (described at the end, never provisioned).
 pub(crate) async fn start(
+    req: &HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
     connection: Connection,
@@ -156,6 +157,8 @@ pub(crate) async fn start(
     test_by: Option<String>,
 ) -> Result<HttpResponse, HttpError> {
     let st = state.clone();
+    let client = super::client_addr::client_key(req);
+    let max_per_client = state.settings.sign_ins.max_pending_per_client;
     // The binding cookie goes only to the URL the IdP sends the browser back to.
     let cross_site_post = connection.protocol == Protocol::Saml;
     let (return_path, started) = match connection.protocol {
@@ -170,6 +173,10 @@ pub(crate) async fn start(
                     signing_key: st.sp_signing.as_ref().map(|s| &s.key),
                     now: st.clock.now(),
                     test_by: test_by.as_deref(),
+                    bound: PendingBound {
+                        client: client.as_ref(),
+                        max_per_client,
+                    },
                 };
                 login::start_saml(c, &tenant, &connection, &params)
             })
@@ -187,6 +194,10 @@ pub(crate) async fn start(
                     request_ttl_secs: st.settings.oidc.request_ttl_secs,
                     now: st.clock.unix(),
                     test_by: test_by.as_deref(),
+                    bound: PendingBound {
+                        client: client.as_ref(),
+                        max_per_client,
+                    },
                 };
                 oidc_login::start_oidc(c, &tenant, &connection, &params)
             })

@@ -2,6 +2,7 @@
 pub mod api;
 pub mod assets;
 pub mod body;
+pub mod client_addr;
 pub mod console;
 pub mod error;
 pub mod forward_auth;

@@ -177,6 +177,8 @@ pub struct NewRequest<'a> {
     pub expires_at: i64,
     /// A console test sign-in: the admin who started it.
     pub test_by: Option<&'a str>,
+    /// Who started it (`domain::client::ClientKey`), for the bound on requests per client.
+    pub client_key: Option<&'a str>,
 }
 
 pub fn insert_request(
@@ -196,9 +198,25 @@ pub fn insert_request(
             p::created_at.eq(now),
             p::expires_at.eq(r.expires_at),
             p::test_by.eq(r.test_by),
+            p::client_key.eq(r.client_key),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// How many unexpired requests `client_key` has in flight, and when the first of them
+/// expires.
+pub fn in_flight_for_client(
+    conn: &mut DbConnection,
+    client_key: &str,
+    now: i64,
+) -> Result<(i64, Option<i64>), StorageError> {
+    use diesel::dsl::{count_star, min};
+    Ok(p::table
+        .filter(p::client_key.eq(client_key))
+        .filter(p::expires_at.gt(now))
+        .select((count_star(), min(p::expires_at)))
+        .first(conn)?)
 }
 
 #[derive(Debug, Clone)]

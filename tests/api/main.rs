@@ -5,6 +5,7 @@ mod admin_api;
 mod admin_users;
 mod api_fuzz;
 mod binary_links;
+mod bounded_history;
 mod browser;
 mod cli;
 mod cluster;
