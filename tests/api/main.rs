@@ -14,6 +14,7 @@ mod demo;
 mod forward_auth;
 mod health;
 mod helpers;
+mod hostile_load;
 mod hostile_op;
 mod iwms_outbox;
 mod logging;
