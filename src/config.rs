@@ -116,6 +116,7 @@ pub struct Settings {
     pub iwms: IwmsSettings,
     pub admin: AdminSettings,
     pub rate_limit: RateLimitSettings,
+    pub sign_ins: SignInSettings,
 }
 
 /// Built-in rate limits (per instance); see README "Rate limits". Each limit is a token
@@ -243,6 +244,27 @@ impl<'de> Deserialize<'de> for TrustedProxies {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct SignInSettings {
+    /// Sign-in attempts and counted refusals older than this are purged by the cleanup job.
+    #[serde(deserialize_with = "lenient")]
+    pub retention_days: u32,
+    /// Sign-ins one client address (an IPv6 /64) may have in progress at once; a further
+    /// start is answered 429 until one finishes or expires.
+    #[serde(deserialize_with = "lenient")]
+    pub max_pending_per_client: i64,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 180,
+            max_pending_per_client: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
     /// Lifetime of an admin console session (also capped by the SSO session it came from).
     #[serde(deserialize_with = "lenient")]
@@ -308,11 +330,15 @@ impl IwmsSettings {
             allowed_networks: self.allowed_networks.clone(),
         }
     }
+}
 
+impl Settings {
+    /// What the cleanup job keeps, and for how long.
     pub fn retention(&self) -> crate::service::maintenance::Retention {
         crate::service::maintenance::Retention {
-            delivered_outbox_secs: (self.delivered_retention_days > 0)
-                .then(|| i64::from(self.delivered_retention_days) * 86_400),
+            delivered_outbox_secs: (self.iwms.delivered_retention_days > 0)
+                .then(|| i64::from(self.iwms.delivered_retention_days) * 86_400),
+            sign_ins_secs: i64::from(self.sign_ins.retention_days) * 86_400,
         }
     }
 }
@@ -740,6 +766,18 @@ impl Settings {
                 return Err(key_err(key, "must be between 1 and 1000000"));
             }
         }
+        if !(1..=36_500).contains(&self.sign_ins.retention_days) {
+            return Err(key_err(
+                "sign_ins.retention_days",
+                "must be between 1 and 36500",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.sign_ins.max_pending_per_client) {
+            return Err(key_err(
+                "sign_ins.max_pending_per_client",
+                "must be between 1 and 1000000",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| key_err("log.level", e))?;
         Ok(())
@@ -916,7 +954,7 @@ mod tests {
 
     #[test]
     fn delivered_outbox_retention_is_read_and_checked() {
-        let keep = |s: Settings| s.iwms.retention().delivered_outbox_secs;
+        let keep = |s: Settings| s.retention().delivered_outbox_secs;
         assert_eq!(keep(load_str("", &[]).unwrap()), Some(30 * 86_400));
         let s = load_str("[iwms]\ndelivered_retention_days = 7\n", &[]).unwrap();
         assert_eq!(keep(s), Some(7 * 86_400));
@@ -989,6 +1027,45 @@ mod tests {
                 load_str("", &[("SSOGATE_DATABASE__URL", ok)]).is_ok(),
                 "{ok}"
             );
+        }
+    }
+
+    #[test]
+    fn sign_in_history_bounds_are_read_and_checked() {
+        let s = load_str("", &[]).unwrap();
+        assert_eq!(s.retention().sign_ins_secs, 180 * 86_400, "the default");
+        assert_eq!(s.sign_ins.max_pending_per_client, 100, "the default");
+        let s = load_str(
+            "[sign_ins]\nretention_days = 30\n",
+            &[("SSOGATE_SIGN_INS__MAX_PENDING_PER_CLIENT", "7")],
+        )
+        .unwrap();
+        assert_eq!(s.retention().sign_ins_secs, 30 * 86_400);
+        assert_eq!(s.sign_ins.max_pending_per_client, 7);
+        for (env, bad, key) in [
+            (
+                "SSOGATE_SIGN_INS__RETENTION_DAYS",
+                "0",
+                "sign_ins.retention_days",
+            ),
+            (
+                "SSOGATE_SIGN_INS__RETENTION_DAYS",
+                "99999",
+                "sign_ins.retention_days",
+            ),
+            (
+                "SSOGATE_SIGN_INS__RETENTION_DAYS",
+                "-1",
+                "sign_ins.retention_days",
+            ),
+            (
+                "SSOGATE_SIGN_INS__MAX_PENDING_PER_CLIENT",
+                "0",
+                "sign_ins.max_pending_per_client",
+            ),
+        ] {
+            let e = load_str("", &[(env, bad)]).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{env}={bad}: {e}");
         }
     }
 
@@ -1102,5 +1179,11 @@ mod tests {
         assert_eq!(s.rate_limit.enabled, d.enabled);
         assert_eq!(s.rate_limit.limits(), d.limits());
         assert!(s.server.trusted_proxies.is_empty());
+        let d = SignInSettings::default();
+        assert_eq!(s.sign_ins.retention_days, d.retention_days);
+        assert_eq!(s.sign_ins.max_pending_per_client, d.max_pending_per_client);
+        let d = IwmsSettings::default();
+        assert_eq!(s.iwms.tenant_concurrency, d.tenant_concurrency);
+        assert_eq!(s.iwms.allowed_networks, d.allowed_networks);
     }
 }

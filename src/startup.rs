@@ -125,7 +125,7 @@ impl Application {
             jobs::JobContext {
                 pool: state.pool.clone(),
                 clock: state.clock.clone(),
-                retention: state.settings.iwms.retention(),
+                retention: state.settings.retention(),
             },
             &state.settings.jobs,
         );

@@ -1,7 +1,8 @@
 //! The client's address: the socket peer, unless that peer is one of `server.trusted_proxies`;
 //! then `X-Forwarded-For` is read right to left, skipping trusted proxies, and the first address
 //! that is not one is the client (the nginx `real_ip_recursive` / oauth2-proxy convention).
-//! Everything that keys on "the client" (rate limits, per-client bounds) calls [`client_addr`].
+//! Everything that keys on "the client" (rate limits, per-client bounds) calls [`client_addr`];
+//! [`client_key`] is that address as the bounds per client count it (IPv6 per /64).
 use std::net::{IpAddr, SocketAddr};
 
 use actix_web::HttpRequest;
@@ -9,6 +10,7 @@ use actix_web::http::header::HeaderValue;
 
 use super::AppState;
 use crate::config::TrustedProxies;
+use crate::domain::client::ClientKey;
 
 /// Hops read from `X-Forwarded-For` at most; a longer chain stops at the last one read.
 const MAX_HOPS: usize = 32;
@@ -30,6 +32,12 @@ pub fn client_addr(req: &HttpRequest) -> Option<IpAddr> {
         ),
         None => peer.to_canonical(),
     })
+}
+
+/// The key that bounds per client (sign-ins in progress) count against: [`client_addr`] as a
+/// [`ClientKey`] (an IPv4 address, or an IPv6 address's /64).
+pub fn client_key(req: &HttpRequest) -> Option<ClientKey> {
+    client_addr(req).map(ClientKey::of)
 }
 
 /// The decision behind [`client_addr`], on plain values: `forwarded` are the

@@ -25,6 +25,10 @@ pub enum HttpError {
     Unauthorized,
     #[error("rate limited")]
     TooManyRequests(Limited),
+    /// `sign_ins.max_pending_per_client`: a 429 like a rate limit's, until the client's oldest
+    /// sign-in in progress expires.
+    #[error("too many sign-ins in progress from this client")]
+    TooManySignIns(Limited),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -49,7 +53,14 @@ impl From<StorageError> for HttpError {
 
 impl From<crate::service::login::StartError> for HttpError {
     fn from(e: crate::service::login::StartError) -> Self {
-        HttpError::internal(e)
+        match e {
+            crate::service::login::StartError::TooManyInFlight {
+                retry_after_secs, ..
+            } => HttpError::TooManySignIns(Limited {
+                retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(0).max(1),
+            }),
+            other => HttpError::internal(other),
+        }
     }
 }
 
@@ -79,7 +90,9 @@ impl ResponseError for HttpError {
             HttpError::SignInRefused { .. } => StatusCode::FORBIDDEN,
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
-            HttpError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::TooManyRequests(_) | HttpError::TooManySignIns(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,16 +118,22 @@ impl ResponseError for HttpError {
                     .json(serde_json::json!({ "error": "not_signed_in" }));
             }
             HttpError::TooManyRequests(l) => {
-                let page = MessagePage::new(
-                    "Too many requests",
+                return too_many(
                     format!(
                         "Too many sign-in requests came from your network. Wait {}, then try again.",
                         super::rate_limit::wait(*l)
                     ),
+                    *l,
                 );
-                let mut res = page.error_response(self.status_code());
-                super::rate_limit::retry_after(&mut res, *l);
-                return res;
+            }
+            HttpError::TooManySignIns(l) => {
+                return too_many(
+                    format!(
+                        "Too many sign-ins were started from your network and not finished yet. Finish the one you started, or wait {} and try again.",
+                        super::rate_limit::wait(*l)
+                    ),
+                    *l,
+                );
             }
             HttpError::Internal(e) => {
                 let reference = crate::random::saml_id()[1..13].to_owned();
@@ -129,4 +148,13 @@ impl ResponseError for HttpError {
         };
         page.error_response(self.status_code())
     }
+}
+
+/// Every browser 429 (a rate limit, the bound on sign-ins in progress): the same page, with
+/// `Retry-After`.
+fn too_many(message: String, limited: Limited) -> HttpResponse {
+    let mut res = MessagePage::new("Too many requests", message)
+        .error_response(StatusCode::TOO_MANY_REQUESTS);
+    super::rate_limit::retry_after(&mut res, limited);
+    res
 }

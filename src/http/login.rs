@@ -12,7 +12,7 @@ use crate::domain::connection::{Connection, Entry, Protocol};
 use crate::domain::email::EmailAddress;
 use crate::domain::tenant::Tenant;
 use crate::service::discovery;
-use crate::service::login::{self, StartParams};
+use crate::service::login::{self, PendingBound, StartParams};
 use crate::service::oidc_login;
 use crate::storage;
 
@@ -175,12 +175,13 @@ pub(crate) async fn begin(
             return Ok(page(req, choose, StatusCode::OK));
         }
     };
-    start(state, tenant, *connection, opts).await
+    start(req, state, tenant, *connection, opts).await
 }
 
 /// Sends the browser to the connection's IdP with a pending request bound to it; `test_by`
 /// makes it a console test sign-in (described at the end, never provisioned).
 pub(crate) async fn start(
+    req: &HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
     connection: Connection,
@@ -192,6 +193,8 @@ pub(crate) async fn start(
         console_handoff,
     } = opts;
     let st = state.clone();
+    let client = super::client_addr::client_key(req);
+    let max_per_client = state.settings.sign_ins.max_pending_per_client;
     // The binding cookie goes only to the URL the IdP sends the browser back to.
     let cross_site_post = connection.protocol == Protocol::Saml;
     let (return_path, started) = match connection.protocol {
@@ -207,6 +210,10 @@ pub(crate) async fn start(
                     now: st.clock.now(),
                     test_by: test_by.as_deref(),
                     console_handoff: console_handoff.as_deref(),
+                    bound: PendingBound {
+                        client: client.as_ref(),
+                        max_per_client,
+                    },
                 };
                 login::start_saml(c, &tenant, &connection, &params)
             })
@@ -225,6 +232,10 @@ pub(crate) async fn start(
                     now: st.clock.unix(),
                     test_by: test_by.as_deref(),
                     console_handoff: console_handoff.as_deref(),
+                    bound: PendingBound {
+                        client: client.as_ref(),
+                        max_per_client,
+                    },
                 };
                 oidc_login::start_oidc(c, &tenant, &connection, &params)
             })

@@ -179,6 +179,8 @@ pub struct NewRequest<'a> {
     pub test_by: Option<&'a str>,
     /// A console sign-in: SHA-256 of its hand-off value.
     pub console_handoff: Option<&'a str>,
+    /// Who started it (`domain::client::ClientKey`), for the bound on requests per client.
+    pub client_key: Option<&'a str>,
 }
 
 pub fn insert_request(
@@ -199,9 +201,25 @@ pub fn insert_request(
             p::expires_at.eq(r.expires_at),
             p::test_by.eq(r.test_by),
             p::console_handoff.eq(r.console_handoff),
+            p::client_key.eq(r.client_key),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// How many unexpired requests `client_key` has in flight, and when the first of them
+/// expires.
+pub fn in_flight_for_client(
+    conn: &mut DbConnection,
+    client_key: &str,
+    now: i64,
+) -> Result<(i64, Option<i64>), StorageError> {
+    use diesel::dsl::{count_star, min};
+    Ok(p::table
+        .filter(p::client_key.eq(client_key))
+        .filter(p::expires_at.gt(now))
+        .select((count_star(), min(p::expires_at)))
+        .first(conn)?)
 }
 
 #[derive(Debug, Clone)]

@@ -407,6 +407,60 @@ async fn state_is_single_use_and_bound_to_the_browser() {
     assert_eq!(s.app.last_reason("acme"), "unknown_state");
 }
 
+/// Callbacks whose state names no pending request are anyone's to send: they are counted per
+/// connection, reason and hour, never stored one row each, and the provider's words in them
+/// (error_description) are never shown. A callback for this browser's own request keeps its
+/// row and shows them.
+#[tokio::test]
+async fn callbacks_answering_no_request_of_this_browser_are_counted_and_say_nothing() {
+    let s = setup().await;
+    let rows = s.app.sign_ins("acme").len();
+    for query in [
+        "code=c0de&state=made-up",
+        "code=c0de",
+        "error=access_denied&error_description=Call+us+at+555-0100&state=made-up",
+    ] {
+        let res = callback(&s.app, "op", query).await;
+        assert_eq!(res.status(), 403, "{query}");
+        let body = res.text().await.unwrap();
+        assert!(!body.contains("555-0100"), "{query}: {body}");
+    }
+    assert_eq!(s.app.sign_ins("acme").len(), rows, "no row for any of them");
+    assert_eq!(s.app.refusal_count("acme", "unknown_state"), 3);
+    let counted = s.app.counted_refusals("acme");
+    assert_eq!(counted.len(), 1, "one key: connection, reason, hour");
+    assert_eq!(counted[0].connection, "op");
+    // A callback for a request started in another browser (the state is real, the binding
+    // cookie missing) used that request up: it keeps a row, and says nothing either.
+    let flow = start(&s.app, "op").await;
+    let other = reqwest::Client::new();
+    let res = other
+        .get(s.app.url(&format!(
+            "/t/acme/oidc/op/callback?error=access_denied&error_description=Call+us+at+555-0100&state={}",
+            flow.state
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(!res.text().await.unwrap().contains("555-0100"));
+    assert_eq!(s.app.sign_ins("acme")[0].reason, "browser_mismatch");
+    // This browser's own request: a row, and the provider's words.
+    let flow = start(&s.app, "op").await;
+    let res = callback(
+        &s.app,
+        "op",
+        &format!(
+            "error=access_denied&error_description=Call+us+at+555-0100&state={}",
+            flow.state
+        ),
+    )
+    .await;
+    assert!(res.text().await.unwrap().contains("555-0100"));
+    assert_eq!(s.app.sign_ins("acme")[0].reason, "op_error");
+    assert_eq!(s.app.sign_ins("acme").len(), rows + 2);
+}
+
 #[tokio::test]
 async fn key_rotation_is_picked_up_and_refetches_are_rate_limited() {
     let s = setup().await;

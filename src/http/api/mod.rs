@@ -126,6 +126,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::reactivate)
         .service(users::unlink_identity)
         .service(sign_ins::list)
+        .service(sign_ins::refusal_counts)
         .service(scim_tokens::list)
         .service(scim_tokens::create)
         .service(scim_tokens::revoke)

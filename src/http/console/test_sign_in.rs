@@ -14,6 +14,7 @@ use crate::service::test_sign_in::TestReport;
 /// Starts a test sign-in of the connection in this browser.
 #[post("/admin/t/{tenant}/connections/{connection}/test")]
 pub async fn start(
+    req: HttpRequest,
     state: web::Data<AppState>,
     admin: ConsoleAdmin,
     path: web::Path<(String, String)>,
@@ -32,7 +33,7 @@ pub async fn start(
         test_by: Some(by),
         ..Default::default()
     };
-    Ok(crate::http::login::start(state, t, c, opts).await?)
+    Ok(crate::http::login::start(&req, state, t, c, opts).await?)
 }
 
 #[derive(Template, WebTemplate)]
