@@ -1,19 +1,29 @@
 //! Who is asking, as far as bounds per client go: an IPv4 address, or the /64 network of an
 //! IPv6 address (one host usually holds a whole /64, so single IPv6 addresses are free to it).
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// The address bounds per client count against: an IPv4 address (IPv4-mapped IPv6 given as
+/// IPv4) as it is, an IPv6 address as its /64 network (the low 64 bits zero). The rate limits
+/// and the bound on sign-ins in progress both key on it.
+pub fn network(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientKey(String);
 
 impl ClientKey {
     pub fn of(ip: IpAddr) -> Self {
-        match ip.to_canonical() {
+        match network(ip) {
             IpAddr::V4(v4) => Self(v4.to_string()),
-            IpAddr::V6(v6) => {
-                let s = v6.segments();
-                Self(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
-            }
+            IpAddr::V6(net) => Self(format!("{net}/64")),
         }
     }
 

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
+use crate::domain::client::network;
 
 /// A request over a limit: how long until one would be allowed, in whole seconds (at least 1),
 /// for `Retry-After`.
@@ -50,15 +51,9 @@ type Keyed<K> = RateLimiter<K, DashMapStateStore<K>, AppClock, NoOpMiddleware<Na
 
 /// The client part of a key. IPv6 clients are counted per /64, the block one subscriber
 /// usually holds: otherwise one host could take a fresh bucket per address.
+/// (`domain::client::network`, the same key the bound on sign-ins in progress uses.)
 pub fn client_key(addr: Option<IpAddr>) -> IpAddr {
-    match addr.map(|a| a.to_canonical()) {
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        Some(v4) => v4,
-        None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    }
+    addr.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), network)
 }
 
 /// A token is never kept as it was sent: its SHA-256 is the key.
