@@ -606,6 +606,8 @@ async fn run_one(cfg: &Config, workers: usize, dir: &std::path::Path) -> Run {
                     batch_size: cfg.batch,
                     tenant_concurrency: cfg.batch as usize,
                     poll_interval_ms: cfg.idle.as_millis() as u64,
+                    // The bench's receiver listens on loopback.
+                    allowed_networks: vec!["127.0.0.0/8".parse().unwrap()],
                     ..Default::default()
                 },
             )

@@ -49,6 +49,39 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A list of networks: a TOML array, or (from an environment variable) one string with the
+/// items separated by commas. Each item is a CIDR network (`10.20.0.0/16`) or one address.
+fn networks<'de, D>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let items = match Raw::deserialize(d)? {
+        Raw::List(v) => v,
+        Raw::Text(s) => s.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| parse_network(s).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+pub fn parse_network(raw: &str) -> Result<ipnet::IpNet, String> {
+    raw.parse::<ipnet::IpNet>()
+        .map(|n| n.trunc())
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            format!("`{raw}` is neither a network (CIDR, like 10.20.0.0/16) nor an IP address")
+        })
+}
+
 /// Numbers and booleans from environment variables arrive as strings.
 fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -82,6 +115,152 @@ pub struct Settings {
     pub scim: ScimSettings,
     pub iwms: IwmsSettings,
     pub admin: AdminSettings,
+    pub rate_limit: RateLimitSettings,
+    pub sign_ins: SignInSettings,
+}
+
+/// Built-in rate limits (per instance); see README "Rate limits". Each limit is a token
+/// bucket: `*_per_minute` is the sustained rate, `*_burst` how many may come at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    #[serde(deserialize_with = "lenient")]
+    pub enabled: bool,
+    /// Per client address and tenant on the browser sign-in routes; also per client address
+    /// for SCIM and API requests whose token is refused.
+    #[serde(deserialize_with = "lenient")]
+    pub client_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub client_burst: u32,
+    /// Per tenant on the browser sign-in routes, all clients together.
+    #[serde(deserialize_with = "lenient")]
+    pub tenant_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub tenant_burst: u32,
+    /// Per SCIM bearer token.
+    #[serde(deserialize_with = "lenient")]
+    pub scim_token_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub scim_token_burst: u32,
+    /// Per admin API token.
+    #[serde(deserialize_with = "lenient")]
+    pub api_token_per_minute: u32,
+    #[serde(deserialize_with = "lenient")]
+    pub api_token_burst: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            client_per_minute: 300,
+            client_burst: 100,
+            tenant_per_minute: 6000,
+            tenant_burst: 2000,
+            scim_token_per_minute: 3000,
+            scim_token_burst: 1000,
+            api_token_per_minute: 600,
+            api_token_burst: 200,
+        }
+    }
+}
+
+impl RateLimitSettings {
+    /// Every (key, value) pair of limits, for validation.
+    fn limits(&self) -> [(&'static str, u32); 8] {
+        [
+            ("rate_limit.client_per_minute", self.client_per_minute),
+            ("rate_limit.client_burst", self.client_burst),
+            ("rate_limit.tenant_per_minute", self.tenant_per_minute),
+            ("rate_limit.tenant_burst", self.tenant_burst),
+            (
+                "rate_limit.scim_token_per_minute",
+                self.scim_token_per_minute,
+            ),
+            ("rate_limit.scim_token_burst", self.scim_token_burst),
+            ("rate_limit.api_token_per_minute", self.api_token_per_minute),
+            ("rate_limit.api_token_burst", self.api_token_burst),
+        ]
+    }
+}
+
+/// `server.trusted_proxies`: the reverse proxies whose `X-Forwarded-For` is believed. A
+/// TOML list of addresses and CIDR ranges, or (from the environment) one comma-separated
+/// string: `10.0.0.1,192.168.0.0/16,::1`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for raw in entries {
+            let e = raw.trim();
+            if e.is_empty() {
+                continue;
+            }
+            let net = match e.parse::<ipnet::IpNet>() {
+                Ok(n) => n.trunc(),
+                Err(_) => e
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .map_err(|_| {
+                        format!(
+                            "`{}` is not an IP address or CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)",
+                            e.chars().take(64).collect::<String>()
+                        )
+                    })?,
+            };
+            nets.push(net);
+        }
+        Ok(Self(nets))
+    }
+
+    /// Whether `ip` is one of the trusted proxies (IPv4-mapped IPv6 counts as IPv4).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            List(Vec<String>),
+            Text(String),
+        }
+        let parsed = match Raw::deserialize(d)? {
+            Raw::List(l) => TrustedProxies::parse(l.iter().map(String::as_str)),
+            Raw::Text(t) => TrustedProxies::parse(t.split(',')),
+        };
+        parsed.map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignInSettings {
+    /// Sign-in attempts and counted refusals older than this are purged by the cleanup job.
+    #[serde(deserialize_with = "lenient")]
+    pub retention_days: u32,
+    /// Sign-ins one client address (an IPv6 /64) may have in progress at once; a further
+    /// start is answered 429 until one finishes or expires.
+    #[serde(deserialize_with = "lenient")]
+    pub max_pending_per_client: i64,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 180,
+            max_pending_per_client: 100,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,13 +316,29 @@ pub struct IwmsSettings {
     /// Delivered events older than this are purged by the cleanup job; 0 keeps them forever.
     #[serde(deserialize_with = "lenient")]
     pub delivered_retention_days: u32,
+    /// Internal networks an IWMS endpoint may resolve to (an on-premises IWMS); empty: only
+    /// public addresses, as for OpenID providers. Loopback only when listed.
+    #[serde(deserialize_with = "networks")]
+    pub allowed_networks: Vec<ipnet::IpNet>,
 }
 
 impl IwmsSettings {
+    /// Where deliveries may connect: public addresses and the listed networks.
+    pub fn address_policy(&self) -> crate::protocol::outbound::AddressPolicy {
+        crate::protocol::outbound::AddressPolicy {
+            allow_loopback: false,
+            allowed_networks: self.allowed_networks.clone(),
+        }
+    }
+}
+
+impl Settings {
+    /// What the cleanup job keeps, and for how long.
     pub fn retention(&self) -> crate::service::maintenance::Retention {
         crate::service::maintenance::Retention {
-            delivered_outbox_secs: (self.delivered_retention_days > 0)
-                .then(|| i64::from(self.delivered_retention_days) * 86_400),
+            delivered_outbox_secs: (self.iwms.delivered_retention_days > 0)
+                .then(|| i64::from(self.iwms.delivered_retention_days) * 86_400),
+            sign_ins_secs: i64::from(self.sign_ins.retention_days) * 86_400,
         }
     }
 }
@@ -161,6 +356,7 @@ impl Default for IwmsSettings {
             tenant_concurrency: 8,
             lease_grace_secs: 30,
             delivered_retention_days: 30,
+            allowed_networks: Vec::new(),
         }
     }
 }
@@ -232,6 +428,8 @@ pub struct ServerSettings {
     pub base_url: Option<String>,
     #[serde(deserialize_with = "lenient")]
     pub workers: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `http::client_addr`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServerSettings {
@@ -241,6 +439,7 @@ impl Default for ServerSettings {
             port: 8080,
             base_url: None,
             workers: 2,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -562,6 +761,23 @@ impl Settings {
         if !(1..=10_000).contains(&self.scim.max_page_size) {
             return Err(key_err("scim.max_page_size", "must be between 1 and 10000"));
         }
+        for (key, value) in self.rate_limit.limits() {
+            if !(1..=1_000_000).contains(&value) {
+                return Err(key_err(key, "must be between 1 and 1000000"));
+            }
+        }
+        if !(1..=36_500).contains(&self.sign_ins.retention_days) {
+            return Err(key_err(
+                "sign_ins.retention_days",
+                "must be between 1 and 36500",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.sign_ins.max_pending_per_client) {
+            return Err(key_err(
+                "sign_ins.max_pending_per_client",
+                "must be between 1 and 1000000",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| key_err("log.level", e))?;
         Ok(())
@@ -703,8 +919,42 @@ mod tests {
     }
 
     #[test]
+    fn iwms_networks_are_read_from_the_file_or_one_variable() {
+        let nets = |s: Settings| {
+            s.iwms
+                .allowed_networks
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            nets(load_str("", &[]).unwrap()).is_empty(),
+            "none by default"
+        );
+        let s = load_str(
+            "[iwms]\nallowed_networks = [\"10.20.5.7/16\", \"::1\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(nets(s), ["10.20.0.0/16", "::1/128"]);
+        let s = load_str(
+            "",
+            &[(
+                "SSOGATE_IWMS__ALLOWED_NETWORKS",
+                "127.0.0.0/8, 192.168.1.10",
+            )],
+        )
+        .unwrap();
+        assert_eq!(nets(s), ["127.0.0.0/8", "192.168.1.10/32"]);
+        let e = load_str("", &[("SSOGATE_IWMS__ALLOWED_NETWORKS", "10.0.0.0/33")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("iwms.allowed_networks"), "{e}");
+    }
+
+    #[test]
     fn delivered_outbox_retention_is_read_and_checked() {
-        let keep = |s: Settings| s.iwms.retention().delivered_outbox_secs;
+        let keep = |s: Settings| s.retention().delivered_outbox_secs;
         assert_eq!(keep(load_str("", &[]).unwrap()), Some(30 * 86_400));
         let s = load_str("[iwms]\ndelivered_retention_days = 7\n", &[]).unwrap();
         assert_eq!(keep(s), Some(7 * 86_400));
@@ -781,6 +1031,45 @@ mod tests {
     }
 
     #[test]
+    fn sign_in_history_bounds_are_read_and_checked() {
+        let s = load_str("", &[]).unwrap();
+        assert_eq!(s.retention().sign_ins_secs, 180 * 86_400, "the default");
+        assert_eq!(s.sign_ins.max_pending_per_client, 100, "the default");
+        let s = load_str(
+            "[sign_ins]\nretention_days = 30\n",
+            &[("SSOGATE_SIGN_INS__MAX_PENDING_PER_CLIENT", "7")],
+        )
+        .unwrap();
+        assert_eq!(s.retention().sign_ins_secs, 30 * 86_400);
+        assert_eq!(s.sign_ins.max_pending_per_client, 7);
+        for (env, bad, key) in [
+            (
+                "SSOGATE_SIGN_INS__RETENTION_DAYS",
+                "0",
+                "sign_ins.retention_days",
+            ),
+            (
+                "SSOGATE_SIGN_INS__RETENTION_DAYS",
+                "99999",
+                "sign_ins.retention_days",
+            ),
+            (
+                "SSOGATE_SIGN_INS__RETENTION_DAYS",
+                "-1",
+                "sign_ins.retention_days",
+            ),
+            (
+                "SSOGATE_SIGN_INS__MAX_PENDING_PER_CLIENT",
+                "0",
+                "sign_ins.max_pending_per_client",
+            ),
+        ] {
+            let e = load_str("", &[(env, bad)]).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`")), "{env}={bad}: {e}");
+        }
+    }
+
+    #[test]
     fn secrets_are_redacted_and_checked() {
         let s = load_str("", &[("SSOGATE_SESSION__SECRET", "short")]).unwrap();
         assert!(!format!("{s:?}").contains("short"));
@@ -790,5 +1079,111 @@ mod tests {
                 .to_string()
                 .contains("session.secret")
         );
+    }
+    #[test]
+    fn trusted_proxies_are_parsed_from_a_list_or_a_comma_string() {
+        let s = load_str(
+            "[server]\ntrusted_proxies = [\"10.0.0.1\", \"192.168.0.0/16\", \"::1\"]\n",
+            &[],
+        )
+        .unwrap();
+        let p = &s.server.trusted_proxies;
+        assert!(p.contains("10.0.0.1".parse().unwrap()));
+        assert!(!p.contains("10.0.0.2".parse().unwrap()));
+        assert!(p.contains("192.168.44.5".parse().unwrap()));
+        assert!(p.contains("::1".parse().unwrap()));
+        assert!(
+            p.contains("::ffff:10.0.0.1".parse().unwrap()),
+            "IPv4-mapped IPv6 is IPv4"
+        );
+        let s = load_str(
+            "",
+            &[(
+                "SSOGATE_SERVER__TRUSTED_PROXIES",
+                "10.1.0.0/16, 2001:db8::/32",
+            )],
+        )
+        .unwrap();
+        assert!(
+            s.server
+                .trusted_proxies
+                .contains("10.1.2.3".parse().unwrap())
+        );
+        assert!(
+            s.server
+                .trusted_proxies
+                .contains("2001:db8:1::7".parse().unwrap())
+        );
+        assert!(load_str("", &[]).unwrap().server.trusted_proxies.is_empty());
+        for bad in ["proxy.local", "10.0.0.0/33", "10.0.0.1,*"] {
+            let e = load_str("", &[("SSOGATE_SERVER__TRUSTED_PROXIES", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`server.trusted_proxies`"), "{bad}: {e}");
+        }
+        let e = load_str(
+            "[server]\ntrusted_proxies = [\"10.0.0.1\", \"nope\"]\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("server.trusted_proxies") && e.contains("nope"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rate_limits_are_read_and_checked() {
+        let s = load_str("", &[]).unwrap();
+        assert!(s.rate_limit.enabled, "rate limits are on by default");
+        let s = load_str(
+            "[rate_limit]\nenabled = false\nclient_burst = 5\n",
+            &[("SSOGATE_RATE_LIMIT__SCIM_TOKEN_PER_MINUTE", "60")],
+        )
+        .unwrap();
+        assert!(!s.rate_limit.enabled);
+        assert_eq!(
+            (
+                s.rate_limit.client_burst,
+                s.rate_limit.scim_token_per_minute
+            ),
+            (5, 60)
+        );
+        for key in [
+            "client_per_minute",
+            "client_burst",
+            "tenant_per_minute",
+            "tenant_burst",
+            "scim_token_per_minute",
+            "scim_token_burst",
+            "api_token_per_minute",
+            "api_token_burst",
+        ] {
+            let env = format!("SSOGATE_RATE_LIMIT__{}", key.to_ascii_uppercase());
+            let e = load_str("", &[(env.as_str(), "0")])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("`rate_limit.{key}`")), "{key}: {e}");
+        }
+        let e = load_str("", &[("SSOGATE_RATE_LIMIT__ENABLED", "maybe")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rate_limit.enabled"), "{e}");
+    }
+    #[test]
+    fn the_shipped_config_file_holds_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_CONFIG_PATH);
+        let s = Settings::load(Some(&path), Vec::new()).unwrap();
+        let d = RateLimitSettings::default();
+        assert_eq!(s.rate_limit.enabled, d.enabled);
+        assert_eq!(s.rate_limit.limits(), d.limits());
+        assert!(s.server.trusted_proxies.is_empty());
+        let d = SignInSettings::default();
+        assert_eq!(s.sign_ins.retention_days, d.retention_days);
+        assert_eq!(s.sign_ins.max_pending_per_client, d.max_pending_per_client);
+        let d = IwmsSettings::default();
+        assert_eq!(s.iwms.tenant_concurrency, d.tenant_concurrency);
+        assert_eq!(s.iwms.allowed_networks, d.allowed_networks);
     }
 }

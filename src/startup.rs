@@ -106,8 +106,11 @@ impl Application {
         )
         .context("building the HTTP client for IWMS deliveries")?;
         jobs::spawn_outbox(iwms.clone());
+        let limits =
+            crate::service::rate_limit::RateLimits::new(&settings.rate_limit, clock.clone());
         let state = web::Data::new(AppState {
             iwms,
+            limits,
             pool,
             settings,
             base_url,
@@ -122,7 +125,7 @@ impl Application {
             jobs::JobContext {
                 pool: state.pool.clone(),
                 clock: state.clock.clone(),
-                retention: state.settings.iwms.retention(),
+                retention: state.settings.retention(),
             },
             &state.settings.jobs,
         );

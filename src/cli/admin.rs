@@ -35,7 +35,7 @@ pub fn run(
                 return json(&grants);
             }
             table(
-                &["EMAIL", "GRANTED BY", "SINCE"],
+                &["EMAIL", "GRANTED BY", "SINCE", "USER"],
                 grants
                     .iter()
                     .map(|g| {
@@ -43,6 +43,9 @@ pub fn run(
                             g.email.clone(),
                             g.granted_by.clone(),
                             when(Some(g.created_at)),
+                            // Bound at the first console sign-in that asserted the address.
+                            g.user_id
+                                .map_or_else(|| "(unclaimed)".to_owned(), |u| u.to_string()),
                         ]
                     })
                     .collect(),

@@ -34,7 +34,8 @@ pub enum Command {
     /// Inspect users (there is no delete).
     #[command(subcommand)]
     User(UserCmd),
-    /// Show a tenant's recent sign-in attempts, with reason codes.
+    /// Show a tenant's recent sign-in attempts, with reason codes, and the refusals counted
+    /// per connection, reason and hour.
     SignIns {
         #[arg(long)]
         tenant: String,

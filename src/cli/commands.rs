@@ -520,8 +520,12 @@ fn admin_command(
             json: j,
         } => {
             let list = admin::sign_in_history(conn, &tenant, limit)?;
+            let counted = admin::refusal_count_history(conn, &tenant, limit)?;
             if j {
-                return json(&list);
+                return json(&serde_json::json!({
+                    "attempts": list,
+                    "counted_refusals": counted,
+                }));
             }
             table(
                 &["TIME", "OUTCOME", "REASON", "USER", "EMAIL", "DETAIL"],
@@ -538,6 +542,33 @@ fn admin_command(
                     })
                     .collect(),
             );
+            if !counted.is_empty() {
+                emit("");
+                emit("Refusals counted per hour (no valid signature, no sign-in of the browser):");
+                table(
+                    &[
+                        "HOUR",
+                        "CONNECTION",
+                        "REASON",
+                        "COUNT",
+                        "LAST",
+                        "LAST DETAIL",
+                    ],
+                    counted
+                        .iter()
+                        .map(|c| {
+                            vec![
+                                when(Some(c.hour_start)),
+                                c.connection.clone(),
+                                c.reason.clone(),
+                                c.refusals.to_string(),
+                                when(Some(c.last_at)),
+                                c.detail.clone(),
+                            ]
+                        })
+                        .collect(),
+                );
+            }
             Ok(())
         }
         Command::FlagStale { json: j } => {

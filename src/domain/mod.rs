@@ -1,7 +1,9 @@
 //! Pure types and decisions: no I/O, no clock reads (time is passed in).
 pub mod claims;
+pub mod client;
 pub mod connection;
 pub mod email;
+pub mod history;
 pub mod ids;
 pub mod iwms;
 pub mod oidc;

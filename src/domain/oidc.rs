@@ -43,6 +43,13 @@ impl JwsAlgorithm {
         }
     }
 
+    /// An `alg` as a JOSE header names it: exactly, case and whitespace included (RFC 7515
+    /// §4.1.1 values are case-sensitive strings); `" RS256"` is no algorithm.
+    pub fn from_header(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == raw)
+    }
+
+    /// An algorithm an admin typed (surrounding blanks ignored).
     pub fn parse(raw: &str) -> Result<Self, String> {
         Self::ALL.into_iter().find(|a| a.name() == raw.trim()).ok_or_else(|| {
             format!(

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use super::pages::MessagePage;
 use crate::domain::reason::Reason;
+use crate::service::rate_limit::Limited;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +23,12 @@ pub enum HttpError {
     PayloadTooLarge,
     #[error("not signed in")]
     Unauthorized,
+    #[error("rate limited")]
+    TooManyRequests(Limited),
+    /// `sign_ins.max_pending_per_client`: a 429 like a rate limit's, until the client's oldest
+    /// sign-in in progress expires.
+    #[error("too many sign-ins in progress from this client")]
+    TooManySignIns(Limited),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -29,6 +36,12 @@ pub enum HttpError {
 impl HttpError {
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         HttpError::Internal(Box::new(e))
+    }
+}
+
+impl From<Limited> for HttpError {
+    fn from(l: Limited) -> Self {
+        HttpError::TooManyRequests(l)
     }
 }
 
@@ -40,7 +53,14 @@ impl From<StorageError> for HttpError {
 
 impl From<crate::service::login::StartError> for HttpError {
     fn from(e: crate::service::login::StartError) -> Self {
-        HttpError::internal(e)
+        match e {
+            crate::service::login::StartError::TooManyInFlight {
+                retry_after_secs, ..
+            } => HttpError::TooManySignIns(Limited {
+                retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(0).max(1),
+            }),
+            other => HttpError::internal(other),
+        }
     }
 }
 
@@ -70,6 +90,9 @@ impl ResponseError for HttpError {
             HttpError::SignInRefused { .. } => StatusCode::FORBIDDEN,
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::TooManyRequests(_) | HttpError::TooManySignIns(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +117,24 @@ impl ResponseError for HttpError {
                 return HttpResponse::Unauthorized()
                     .json(serde_json::json!({ "error": "not_signed_in" }));
             }
+            HttpError::TooManyRequests(l) => {
+                return too_many(
+                    format!(
+                        "Too many sign-in requests came from your network. Wait {}, then try again.",
+                        super::rate_limit::wait(*l)
+                    ),
+                    *l,
+                );
+            }
+            HttpError::TooManySignIns(l) => {
+                return too_many(
+                    format!(
+                        "Too many sign-ins were started from your network and not finished yet. Finish the one you started, or wait {} and try again.",
+                        super::rate_limit::wait(*l)
+                    ),
+                    *l,
+                );
+            }
             HttpError::Internal(e) => {
                 let reference = crate::random::saml_id()[1..13].to_owned();
                 tracing::error!(reference = %reference, error = %chain(e.as_ref()), "internal error");
@@ -107,4 +148,13 @@ impl ResponseError for HttpError {
         };
         page.error_response(self.status_code())
     }
+}
+
+/// Every browser 429 (a rate limit, the bound on sign-ins in progress): the same page, with
+/// `Retry-After`.
+fn too_many(message: String, limited: Limited) -> HttpResponse {
+    let mut res = MessagePage::new("Too many requests", message)
+        .error_response(StatusCode::TOO_MANY_REQUESTS);
+    super::rate_limit::retry_after(&mut res, limited);
+    res
 }

@@ -4,14 +4,15 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use url::form_urlencoded::byte_serialize;
 
-use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, page};
+use super::pages::{Choice, ChoosePage, IndexPage, MessagePage, PostChoice, page};
+use super::rate_limit;
 use super::session::binding_cookie;
 use super::{AppState, HttpError};
 use crate::domain::connection::{Connection, Entry, Protocol};
 use crate::domain::email::EmailAddress;
 use crate::domain::tenant::Tenant;
 use crate::service::discovery;
-use crate::service::login::{self, StartParams};
+use crate::service::login::{self, PendingBound, StartParams};
 use crate::service::oidc_login;
 use crate::storage;
 
@@ -21,12 +22,17 @@ pub struct IndexQuery {
 }
 
 #[get("/")]
-pub async fn index(q: web::Query<IndexQuery>) -> IndexPage {
-    IndexPage {
+pub async fn index(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<IndexQuery>,
+) -> Result<IndexPage, HttpError> {
+    rate_limit::sign_in(&req, &state, None)?;
+    Ok(IndexPage {
         error: None,
         email: String::new(),
         return_to: q.into_inner().return_to.filter(|r| r.len() <= 2048),
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -52,6 +58,7 @@ pub async fn discover(
         page(&req, form, StatusCode::BAD_REQUEST)
     };
     let Ok(address) = EmailAddress::parse(&email) else {
+        rate_limit::sign_in(&req, &state, None)?;
         return Ok(again(
             "Enter your work email address, like name@company.com.",
             &email,
@@ -62,6 +69,7 @@ pub async fn discover(
         discovery::tenant_for_email(c, &lookup)
     })
     .await?;
+    rate_limit::sign_in(&req, &state, found.as_ref().map(|t| t.slug.as_str()))?;
     // Only whether the *domain* uses SSO here is revealed, never whether an account exists.
     let Some(tenant) = found else {
         return Ok(again(
@@ -72,7 +80,11 @@ pub async fn discover(
             address.as_str(),
         ));
     };
-    begin(&req, state, tenant, None, return_to).await
+    let opts = StartOptions {
+        return_to,
+        ..Default::default()
+    };
+    begin(&req, state, tenant, None, opts, None).await
 }
 
 #[derive(Deserialize)]
@@ -89,23 +101,40 @@ pub async fn tenant_login(
     q: web::Query<TenantLoginQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let slug = path.into_inner();
-    let tenant = storage::block(&state.pool, move |c| discovery::tenant(c, &slug))
-        .await?
-        .ok_or(HttpError::NotFound("There is no such sign-in page."))?;
+    let found = storage::block(&state.pool, move |c| discovery::tenant(c, &slug)).await?;
+    rate_limit::sign_in(&req, &state, found.as_ref().map(|t| t.slug.as_str()))?;
+    let tenant = found.ok_or(HttpError::NotFound("There is no such sign-in page."))?;
     let q = q.into_inner();
-    begin(&req, state, tenant, q.connection, q.return_to).await
+    let opts = StartOptions {
+        return_to: q.return_to,
+        ..Default::default()
+    };
+    begin(&req, state, tenant, q.connection, opts, None).await
 }
 
 fn enc(s: &str) -> String {
     byte_serialize(s.as_bytes()).collect()
 }
 
+/// What a sign-in is started with, besides its tenant and connection.
+#[derive(Default)]
+pub(crate) struct StartOptions {
+    pub return_to: Option<String>,
+    /// A console test sign-in: the admin who started it.
+    pub test_by: Option<String>,
+    /// A console sign-in: SHA-256 of the hand-off value whose cookie the browser gets.
+    pub console_handoff: Option<String>,
+}
+
+/// `post_choice`: offer several connections as buttons posting that form again (the
+/// console's sign-in, whose hand-off is minted by the POST), instead of as links.
 pub(crate) async fn begin(
     req: &HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
     choice: Option<String>,
-    return_to: Option<String>,
+    opts: StartOptions,
+    post_choice: Option<PostChoice>,
 ) -> Result<HttpResponse, HttpError> {
     let tid = tenant.clone();
     let entry = storage::block(&state.pool, move |c| {
@@ -125,7 +154,8 @@ pub(crate) async fn begin(
             return Ok(page(req, msg, StatusCode::SERVICE_UNAVAILABLE));
         }
         Entry::Choose(active) => {
-            let rt = return_to
+            let rt = opts
+                .return_to
                 .as_deref()
                 .map(|r| format!("&return_to={}", enc(r)))
                 .unwrap_or_default();
@@ -134,28 +164,37 @@ pub(crate) async fn begin(
                 .map(|c| Choice {
                     label: c.display_name.clone(),
                     href: format!("/t/{}/login?connection={}{rt}", tenant.slug, c.slug),
+                    value: c.slug.to_string(),
                 })
                 .collect();
             let choose = ChoosePage {
                 tenant: tenant.display_name.clone(),
                 choices,
+                post: post_choice,
             };
             return Ok(page(req, choose, StatusCode::OK));
         }
     };
-    start(state, tenant, *connection, return_to, None).await
+    start(req, state, tenant, *connection, opts).await
 }
 
 /// Sends the browser to the connection's IdP with a pending request bound to it; `test_by`
 /// makes it a console test sign-in (described at the end, never provisioned).
 pub(crate) async fn start(
+    req: &HttpRequest,
     state: web::Data<AppState>,
     tenant: Tenant,
     connection: Connection,
-    return_to: Option<String>,
-    test_by: Option<String>,
+    opts: StartOptions,
 ) -> Result<HttpResponse, HttpError> {
+    let StartOptions {
+        return_to,
+        test_by,
+        console_handoff,
+    } = opts;
     let st = state.clone();
+    let client = super::client_addr::client_key(req);
+    let max_per_client = state.settings.sign_ins.max_pending_per_client;
     // The binding cookie goes only to the URL the IdP sends the browser back to.
     let cross_site_post = connection.protocol == Protocol::Saml;
     let (return_path, started) = match connection.protocol {
@@ -170,6 +209,11 @@ pub(crate) async fn start(
                     signing_key: st.sp_signing.as_ref().map(|s| &s.key),
                     now: st.clock.now(),
                     test_by: test_by.as_deref(),
+                    console_handoff: console_handoff.as_deref(),
+                    bound: PendingBound {
+                        client: client.as_ref(),
+                        max_per_client,
+                    },
                 };
                 login::start_saml(c, &tenant, &connection, &params)
             })
@@ -187,6 +231,11 @@ pub(crate) async fn start(
                     request_ttl_secs: st.settings.oidc.request_ttl_secs,
                     now: st.clock.unix(),
                     test_by: test_by.as_deref(),
+                    console_handoff: console_handoff.as_deref(),
+                    bound: PendingBound {
+                        client: client.as_ref(),
+                        max_per_client,
+                    },
                 };
                 oidc_login::start_oidc(c, &tenant, &connection, &params)
             })

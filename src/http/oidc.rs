@@ -17,10 +17,9 @@ pub async fn callback(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (t, c) = path.into_inner();
-    let (tenant, connection) =
-        storage::block(&state.pool, move |db| discovery::oidc_target(db, &t, &c))
-            .await?
-            .ok_or(HttpError::NotFound(UNKNOWN))?;
+    let found = storage::block(&state.pool, move |db| discovery::oidc_target(db, &t, &c)).await?;
+    super::rate_limit::sign_in(&req, &state, found.as_ref().map(|(t, _)| t.slug.as_str()))?;
+    let (tenant, connection) = found.ok_or(HttpError::NotFound(UNKNOWN))?;
     // An unparseable query is treated like an empty one: it then fails on the missing state.
     let cb = web::Query::<Callback>::from_query(req.query_string())
         .map(web::Query::into_inner)

@@ -37,6 +37,20 @@ pub struct IndexPage {
 pub struct Choice {
     pub label: String,
     pub href: String,
+    /// The connection's slug (the button's value when the choice is posted).
+    pub value: String,
+}
+
+/// A form field carried along unchanged.
+pub struct Hidden {
+    pub name: &'static str,
+    pub value: String,
+}
+
+/// Choices posted back to a form (the console's sign-in) instead of followed as links.
+pub struct PostChoice {
+    pub action: &'static str,
+    pub fields: Vec<Hidden>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -44,6 +58,7 @@ pub struct Choice {
 pub struct ChoosePage {
     pub tenant: String,
     pub choices: Vec<Choice>,
+    pub post: Option<PostChoice>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -11,16 +11,25 @@ use crate::storage::{self, StorageError};
 
 const UNKNOWN: &str = "There is no such sign-in endpoint.";
 
+async fn find_target(
+    state: &web::Data<AppState>,
+    tenant: String,
+    connection: String,
+) -> Result<Option<SamlTarget>, HttpError> {
+    Ok(storage::block(&state.pool, move |db| {
+        discovery::saml_target(db, &tenant, &connection)
+    })
+    .await?)
+}
+
 async fn target(
     state: &web::Data<AppState>,
     tenant: String,
     connection: String,
 ) -> Result<SamlTarget, HttpError> {
-    storage::block(&state.pool, move |db| {
-        discovery::saml_target(db, &tenant, &connection)
-    })
-    .await?
-    .ok_or(HttpError::NotFound(UNKNOWN))
+    find_target(state, tenant, connection)
+        .await?
+        .ok_or(HttpError::NotFound(UNKNOWN))
 }
 
 #[get("/t/{tenant}/saml/{connection}/metadata")]
@@ -62,11 +71,13 @@ pub async fn acs(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let (t, c) = path.into_inner();
+    let found = find_target(&state, t, c).await?;
+    super::rate_limit::sign_in(&req, &state, found.as_ref().map(|f| f.tenant.slug.as_str()))?;
     let SamlTarget {
         tenant,
         connection,
         idp,
-    } = target(&state, t, c).await?;
+    } = found.ok_or(HttpError::NotFound(UNKNOWN))?;
     let now = state.clock.unix();
     // Percent-encoding can triple base64; the decoded SAMLResponse is capped again exactly.
     let limit = state.settings.saml.max_response_bytes * 3 + 4096;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub oidc_http: reqwest::Client,
     /// Delivers IWMS events; a first sign-in uses it to wait for account creation.
     pub iwms: crate::service::outbox::Deliverer,
+    /// The built-in rate limits (`rate_limit.*`); see `http::rate_limit`.
+    pub limits: crate::service::rate_limit::RateLimits,
 }
 
 impl AppState {

@@ -2,4 +2,5 @@
 pub mod address;
 pub mod body;
 pub mod oidc;
+pub mod outbound;
 pub mod saml;

@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Secret;
 use crate::domain::claims::{MappedClaims, map_claims};
+use crate::domain::client::ClientKey;
 use crate::domain::connection::{Connection, SamlIdpSettings};
+use crate::domain::history::{self, Entry, Evidence, capped, capped_opt};
 use crate::domain::ids::UserId;
 use crate::domain::provisioning::{self, Candidate, Candidates, Decision};
 use crate::domain::reason::Reason;
@@ -23,9 +25,10 @@ use crate::service::test_sign_in::{self, TestReport};
 use crate::storage::admin as admin_store;
 use crate::storage::login_attempts::NewAttempt;
 use crate::storage::pending::NewPending;
+use crate::storage::refusal_counts::{self, NewRefusal};
 use crate::storage::{
-    self, DbConnection, StorageError, connections, domains, identities, login_attempts, pending,
-    replay, scim_users, users,
+    self, DbConnection, StorageError, connections, domains, identities, login_attempts, oidc,
+    pending, replay, scim_users, users,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +39,50 @@ pub enum StartError {
     Request(#[from] RequestError),
     #[error("cannot build the authorization request: {0}")]
     Oidc(String),
+    #[error("{in_flight} sign-ins in progress from this client; try again in {retry_after_secs} s")]
+    TooManyInFlight {
+        in_flight: i64,
+        retry_after_secs: i64,
+    },
+}
+
+impl storage::TxError for StartError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, StartError::Storage(e) if e.is_retryable())
+    }
+}
+
+/// The bound on sign-ins in progress per client (`sign_ins.max_pending_per_client`).
+#[derive(Debug, Clone, Copy)]
+pub struct PendingBound<'a> {
+    /// None when the client is unknown (a CLI or an in-process caller): not bounded.
+    pub client: Option<&'a ClientKey>,
+    pub max_per_client: i64,
+}
+
+/// Refuses a new sign-in start when its client already has `max_per_client` requests in
+/// flight (SAML and OpenID Connect together; expired ones do not count). Concurrent starts of
+/// one client may pass it together, so the bound can be overshot by at most the number of
+/// requests served at once.
+pub(crate) fn check_pending_bound(
+    conn: &mut DbConnection,
+    bound: &PendingBound<'_>,
+    now: i64,
+) -> Result<(), StartError> {
+    let Some(client) = bound.client else {
+        return Ok(());
+    };
+    let (saml, saml_first) = pending::in_flight_for_client(conn, client.as_str(), now)?;
+    let (oidc, oidc_first) = oidc::in_flight_for_client(conn, client.as_str(), now)?;
+    let in_flight = saml + oidc;
+    if in_flight < bound.max_per_client {
+        return Ok(());
+    }
+    let first = [saml_first, oidc_first].into_iter().flatten().min();
+    Err(StartError::TooManyInFlight {
+        in_flight,
+        retry_after_secs: first.map_or(60, |f| (f - now).max(1)),
+    })
 }
 
 pub struct StartParams<'a> {
@@ -46,6 +93,10 @@ pub struct StartParams<'a> {
     pub now: OffsetDateTime,
     /// A console test sign-in, started by this admin: described, never provisioned.
     pub test_by: Option<&'a str>,
+    /// A console sign-in (from /admin/login): SHA-256 of the hand-off value whose cookie the
+    /// browser holds; the session this sign-in opens keeps it for /admin/sso.
+    pub console_handoff: Option<&'a str>,
+    pub bound: PendingBound<'a>,
 }
 
 /// Where to send the browser, and the cookie that ties the request to it.
@@ -103,20 +154,26 @@ pub fn start_saml(
     let return_to = return_to::resolve(p.return_to, &tenant.allowed_return_origins);
     let now = p.now.unix_timestamp();
     let binding_token = crate::random::token();
-    pending::insert(
-        conn,
-        &NewPending {
-            request_id: &req.request_id,
-            tenant: tenant.id,
-            connection: connection.id,
-            relay_state: &req.relay_state,
-            return_to: return_to.as_deref(),
-            expires_at: now + p.request_ttl_secs,
-            browser_binding: &sha256_hex(&binding_token),
-            test_by: p.test_by,
-        },
-        now,
-    )?;
+    storage::transaction_with(conn, |c| {
+        check_pending_bound(c, &p.bound, now)?;
+        pending::insert(
+            c,
+            &NewPending {
+                request_id: &req.request_id,
+                tenant: tenant.id,
+                connection: connection.id,
+                relay_state: &req.relay_state,
+                return_to: return_to.as_deref(),
+                expires_at: now + p.request_ttl_secs,
+                browser_binding: &sha256_hex(&binding_token),
+                test_by: p.test_by,
+                console_handoff: p.console_handoff,
+                client_key: p.bound.client.map(ClientKey::as_str),
+            },
+            now,
+        )?;
+        Ok::<_, StartError>(())
+    })?;
     Ok(Started {
         url: req.url,
         binding_cookie_name: binding_cookie_name(SAML_BINDING_PREFIX, &req.relay_state),
@@ -172,7 +229,13 @@ pub struct Refusal {
     pub(crate) reason: Reason,
     pub(crate) detail: String,
     pub(crate) user: Option<UserId>,
+    /// The IdP's own words (SAML StatusMessage, OIDC error_description): shown only to the
+    /// browser whose pending request the message answers.
     pub(crate) idp_message: Option<String>,
+    /// SAML: whether a signature of the IdP verified before the refusal.
+    pub(crate) signature_verified: bool,
+    /// SAML, before any signature verified: the Response's InResponseTo, unverified.
+    pub(crate) unverified_request: Option<String>,
 }
 
 impl Refusal {
@@ -182,6 +245,8 @@ impl Refusal {
             detail: detail.into(),
             user: None,
             idp_message: None,
+            signature_verified: false,
+            unverified_request: None,
         }
     }
 }
@@ -198,20 +263,45 @@ pub fn finish_saml(
     p: &CompleteParams<'_>,
 ) -> Result<Completed, CompleteError> {
     let outcome = match validated {
-        Err(refusal) => {
-            record(
-                conn,
-                tenant,
-                connection,
-                &Who::default(),
-                &Err(&refusal),
-                p.now,
-            )?;
+        Err(mut refusal) => {
+            let bound = storage::transaction(conn, |c| {
+                // Before any signature verified, only this browser's own pending request ties
+                // the response to a sign-in; it earns a row once (the request stays open for
+                // the IdP's real answer).
+                let bound = if refusal.signature_verified {
+                    None
+                } else {
+                    bound_request(c, tenant, connection, &refusal, p)?
+                };
+                let evidence = Evidence {
+                    signature_verified: refusal.signature_verified,
+                    answered_request: bound == Some(FirstRefusal(true)),
+                };
+                record(
+                    c,
+                    tenant,
+                    connection,
+                    &Who::default(),
+                    &Err(&refusal),
+                    evidence,
+                    p.now,
+                )?;
+                Ok(bound)
+            })?;
+            // The IdP's words are unsigned: another site may post any. Only the browser
+            // that started the sign-in they answer sees them.
+            if bound.is_none() {
+                refusal.idp_message = None;
+            }
             Err(refusal)
         }
         Ok(assertion) => storage::transaction(conn, |c| {
             let (who, result) = bind_and_provision(c, tenant, connection, idp, &assertion, p)?;
-            record_outcome(c, tenant, connection, &who, &result, p.now)?;
+            let evidence = Evidence {
+                signature_verified: true,
+                answered_request: false,
+            };
+            record_outcome(c, tenant, connection, &who, &result, evidence, p.now)?;
             Ok(result)
         })?,
     };
@@ -227,7 +317,44 @@ pub fn finish_saml(
     }
 }
 
-/// Records a refusal that happened before the response could be read (e.g. an oversized body).
+/// Whether this is the first refusal of a pending request (see [`bound_request`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FirstRefusal(bool);
+
+/// Whether the unsigned response names a pending request of this connection that was started
+/// in this browser (its binding cookie came along); if so, whether it is the first refusal
+/// of that request. The request is not used up: a response nobody signed must not cancel the
+/// sign-in it names.
+fn bound_request(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    connection: &Connection,
+    refusal: &Refusal,
+    p: &CompleteParams<'_>,
+) -> Result<Option<FirstRefusal>, StorageError> {
+    let Some(id) = refusal
+        .unverified_request
+        .as_deref()
+        .filter(|id| !id.is_empty() && id.len() <= 256)
+    else {
+        return Ok(None);
+    };
+    let Some(pending) = pending::peek(conn, tenant.id, connection.id, id, p.now)? else {
+        return Ok(None);
+    };
+    let Some(expected) = &pending.browser_binding else {
+        return Ok(None);
+    };
+    let name = binding_cookie_name(SAML_BINDING_PREFIX, &pending.relay_state);
+    if presented_binding(p.binding_cookies, &name, expected) != Some(true) {
+        return Ok(None);
+    }
+    let first = pending::mark_refused(conn, tenant.id, connection.id, id, p.now)?;
+    Ok(Some(FirstRefusal(first)))
+}
+
+/// Records a refusal that happened before the response could be read (e.g. an oversized
+/// body): nothing ties it to a sign-in, so it is counted.
 pub fn record_refusal(
     conn: &mut DbConnection,
     tenant: &Tenant,
@@ -236,14 +363,17 @@ pub fn record_refusal(
     detail: &str,
     now: i64,
 ) -> Result<(), StorageError> {
-    record(
-        conn,
-        tenant,
-        connection,
-        &Who::default(),
-        &Err(&Refusal::new(reason, detail)),
-        now,
-    )
+    storage::transaction(conn, |c| {
+        record(
+            c,
+            tenant,
+            connection,
+            &Who::default(),
+            &Err(&Refusal::new(reason, detail)),
+            Evidence::default(),
+            now,
+        )
+    })
 }
 
 /// Who was signing in, as far as the response told.
@@ -253,18 +383,34 @@ pub(crate) struct Who {
     pub email: Option<String>,
 }
 
+/// Writes an outcome to the sign-in history: a row (every string capped), or, for a refusal
+/// that `evidence` ties to nothing, one more in its hour's count.
 pub(crate) fn record(
     c: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     who: &Who,
     outcome: &Result<(UserId, &str), &Refusal>,
+    evidence: Evidence,
     now: i64,
 ) -> Result<(), StorageError> {
     let (success, reason, detail, user) = match outcome {
         Ok((user, detail)) => (true, Reason::Success, *detail, Some(*user)),
         Err(r) => (false, r.reason, r.detail.as_str(), r.user),
     };
+    if !success && let Entry::Counted { hour } = history::entry_for(evidence, now) {
+        return refusal_counts::bump(
+            c,
+            &NewRefusal {
+                tenant: tenant.id,
+                connection: connection.id,
+                reason: reason.code(),
+                hour_start: hour,
+                detail: &capped(detail),
+            },
+            now,
+        );
+    }
     login_attempts::record(
         c,
         &NewAttempt {
@@ -273,9 +419,9 @@ pub(crate) fn record(
             user,
             success,
             reason: reason.code(),
-            detail,
-            subject: who.subject.as_deref(),
-            email: who.email.as_deref(),
+            detail: &capped(detail),
+            subject: capped_opt(who.subject.as_deref()).as_deref(),
+            email: capped_opt(who.email.as_deref()).as_deref(),
         },
         now,
     )
@@ -307,6 +453,8 @@ pub fn validate_saml(
         detail: e.detail,
         user: None,
         idp_message: e.idp_message,
+        signature_verified: e.signature_verified,
+        unverified_request: e.in_response_to,
     })
 }
 
@@ -334,6 +482,7 @@ pub(crate) fn record_outcome(
     connection: &Connection,
     who: &Who,
     outcome: &Outcome,
+    evidence: Evidence,
     now: i64,
 ) -> Result<(), StorageError> {
     match outcome {
@@ -343,13 +492,14 @@ pub(crate) fn record_outcome(
             connection,
             who,
             &Ok((s.user_id, detail.as_str())),
+            evidence,
             now,
         ),
         Ok(Done::Tested(t)) => {
             tracing::info!(tenant = %tenant.slug, connection = %connection.slug, by = %t.tested_by, "test sign-in completed");
             Ok(())
         }
-        Err(r) => record(c, tenant, connection, who, &Err(r), now),
+        Err(r) => record(c, tenant, connection, who, &Err(r), evidence, now),
     }
 }
 
@@ -418,6 +568,7 @@ fn bind_and_provision(
             secret: p.session_secret,
             now: p.now,
             expires_at: session_expires_at,
+            console_handoff: bound.console_handoff.as_deref(),
         },
     )?;
     let outcome = provisioned.map(|(user_id, session_token, detail)| {
@@ -442,6 +593,7 @@ struct Bound {
     return_to: Option<String>,
     binding_cookie: Option<String>,
     test_by: Option<String>,
+    console_handoff: Option<String>,
 }
 
 /// Ties the response to the AuthnRequest it answers (or admits it as IdP-initiated) and
@@ -481,13 +633,16 @@ fn bind_request(
                     binding_cookie: Some(cookie),
                     return_to: pending.return_to,
                     test_by: pending.test_by,
+                    console_handoff: pending.console_handoff,
                 }
             }
         },
+        // An unsolicited response never opens the console: no /admin/login started it.
         None if allow_idp_initiated => Bound {
             return_to: p.relay_state.map(str::to_owned),
             binding_cookie: None,
             test_by: None,
+            console_handoff: None,
         },
         None => {
             return Ok(Err(Refusal::new(
@@ -553,6 +708,8 @@ pub(crate) struct SessionIssue<'a> {
     pub secret: &'a Secret,
     pub now: i64,
     pub expires_at: i64,
+    /// The console hand-off of a sign-in started at /admin/login.
+    pub console_handoff: Option<&'a str>,
 }
 
 pub(crate) type Provisioned = Result<(UserId, String, String), Refusal>;
@@ -600,8 +757,12 @@ pub(crate) fn decide(
         }
         None => None,
     };
+    // Only a grant no one has claimed yet names a person by the address asserted now; a
+    // claimed grant belongs to its user, whatever address they have since.
     let email_granted_admin = match &claims.email {
-        Some(e) if !tenant.auto_create_users => admin_store::is_granted(c, tenant.id, e.as_str())?,
+        Some(e) if !tenant.auto_create_users => {
+            admin_store::has_unclaimed_grant(c, tenant.id, e.as_str())?
+        }
         _ => false,
     };
     let cands = Candidates {
@@ -631,10 +792,8 @@ pub(crate) fn provision(
             detail,
         } => {
             return Ok(Err(Refusal {
-                reason,
-                detail,
                 user: user_id,
-                idp_message: None,
+                ..Refusal::new(reason, detail)
             }));
         }
         Decision::Create(new_user) => {
@@ -666,10 +825,11 @@ pub(crate) fn provision(
             // the stale flag is already cleared when `user.unflagged` copies the user.
             let Some(clear_stale) = users::record_sign_in(c, tenant.id, user_id, now)? else {
                 return Ok(Err(Refusal {
-                    reason: Reason::UserDeactivated,
-                    detail: format!("user {user_id} was deactivated while signing in"),
                     user: Some(user_id),
-                    idp_message: None,
+                    ..Refusal::new(
+                        Reason::UserDeactivated,
+                        format!("user {user_id} was deactivated while signing in"),
+                    )
                 }));
             };
             if create_link {
@@ -741,7 +901,11 @@ pub(crate) fn provision(
         user_id,
         now,
         session_expires_at,
-        claims.admin_role,
+        session::SignInFacts {
+            idp_admin: claims.admin_role,
+            console_handoff: session.console_handoff,
+            asserted_email: claims.email.as_ref().map(|e| e.as_str()),
+        },
     )?;
     Ok(Ok((user_id, token, detail)))
 }

@@ -6,6 +6,7 @@ pub mod login;
 pub mod maintenance;
 pub mod oidc_login;
 pub mod outbox;
+pub mod rate_limit;
 pub mod scim;
 pub mod session;
 pub mod stale;

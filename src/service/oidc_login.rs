@@ -4,14 +4,16 @@
 use serde_json::{Map, Value};
 
 use super::login::{
-    CompleteError, Completed, Done, OIDC_BINDING_PREFIX, Refusal, SessionIssue, SignedIn,
-    StartError, Started, Who, binding_cookie_name, presented_binding, provision, record,
-    record_outcome, sha256_hex,
+    CompleteError, Completed, Done, OIDC_BINDING_PREFIX, PendingBound, Refusal, SessionIssue,
+    SignedIn, StartError, Started, Who, binding_cookie_name, check_pending_bound,
+    presented_binding, provision, record, record_outcome, sha256_hex,
 };
 use super::test_sign_in;
 use crate::config::Secret;
 use crate::domain::claims::map_claims;
+use crate::domain::client::ClientKey;
 use crate::domain::connection::Connection;
+use crate::domain::history::Evidence;
 use crate::domain::oidc::OidcSettings;
 use crate::domain::reason::Reason;
 use crate::domain::return_to;
@@ -26,6 +28,9 @@ pub struct StartParams<'a> {
     pub now: i64,
     /// A console test sign-in, started by this admin: described, never provisioned.
     pub test_by: Option<&'a str>,
+    /// A console sign-in: SHA-256 of its hand-off value (see `login::StartParams`).
+    pub console_handoff: Option<&'a str>,
+    pub bound: PendingBound<'a>,
 }
 
 pub fn start_oidc(
@@ -44,21 +49,27 @@ pub fn start_oidc(
     .map_err(|e| StartError::Oidc(e.detail))?;
     let binding_token = crate::random::token();
     let return_to = return_to::resolve(p.return_to, &tenant.allowed_return_origins);
-    store::insert_request(
-        conn,
-        &store::NewRequest {
-            state_hash: &sha256_hex(&req.state),
-            tenant: tenant.id,
-            connection: connection.id,
-            nonce: &req.nonce,
-            pkce_verifier: &req.pkce_verifier,
-            browser_binding: &sha256_hex(&binding_token),
-            return_to: return_to.as_deref(),
-            expires_at: p.now + p.request_ttl_secs,
-            test_by: p.test_by,
-        },
-        p.now,
-    )?;
+    storage::transaction_with(conn, |c| {
+        check_pending_bound(c, &p.bound, p.now)?;
+        store::insert_request(
+            c,
+            &store::NewRequest {
+                state_hash: &sha256_hex(&req.state),
+                tenant: tenant.id,
+                connection: connection.id,
+                nonce: &req.nonce,
+                pkce_verifier: &req.pkce_verifier,
+                browser_binding: &sha256_hex(&binding_token),
+                return_to: return_to.as_deref(),
+                expires_at: p.now + p.request_ttl_secs,
+                test_by: p.test_by,
+                console_handoff: p.console_handoff,
+                client_key: p.bound.client.map(ClientKey::as_str),
+            },
+            p.now,
+        )?;
+        Ok::<_, StartError>(())
+    })?;
     Ok(Started {
         url: req.url,
         binding_cookie_name: binding_cookie_name(OIDC_BINDING_PREFIX, &req.state),
@@ -87,12 +98,16 @@ pub struct FinishParams<'a> {
 
 fn refusal(e: OidcError) -> Refusal {
     Refusal {
-        reason: e.reason,
-        detail: e.detail,
-        user: None,
         idp_message: e.op_message,
+        ..Refusal::new(e.reason, e.detail)
     }
 }
+
+/// A callback that named a pending request of this connection, and used it up.
+const ANSWERED: Evidence = Evidence {
+    signature_verified: false,
+    answered_request: true,
+};
 
 struct Bound {
     settings: OidcSettings,
@@ -102,50 +117,59 @@ struct Bound {
     code: String,
     binding_cookie: String,
     test_by: Option<String>,
+    console_handoff: Option<String>,
 }
 
 /// Step 1: the state names a pending request of this connection, started in this browser.
+/// A refusal comes with what the callback proved: a callback whose state names no pending
+/// request is anyone's, and is only counted.
 fn bind(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     cb: &Callback,
     p: &FinishParams<'_>,
-) -> Result<Result<Bound, Refusal>, StorageError> {
+) -> Result<Result<Bound, (Refusal, Evidence)>, StorageError> {
+    let anyones = |r: Refusal| Ok(Err((r, Evidence::default())));
     if connection.removed_at.is_some() {
-        return Ok(Err(Refusal::new(
+        return anyones(Refusal::new(
             Reason::ConnectionRemoved,
             "the connection was removed",
-        )));
+        ));
     }
     let Some(state) = cb
         .state
         .as_deref()
         .filter(|s| !s.is_empty() && s.len() <= 256)
     else {
-        return Ok(Err(Refusal::new(
+        return anyones(Refusal::new(
             Reason::UnknownState,
             "the callback has no state",
-        )));
+        ));
     };
     let Some(pending) =
         store::take_request(conn, tenant.id, connection.id, &sha256_hex(state), p.now)?
     else {
-        return Ok(Err(Refusal::new(
+        return anyones(Refusal::new(
             Reason::UnknownState,
             "state matches no pending request of this connection (unknown, used or expired)",
-        )));
+        ));
     };
     let name = binding_cookie_name(OIDC_BINDING_PREFIX, state);
     match presented_binding(p.binding_cookies, &name, &pending.browser_binding) {
         Some(true) => {}
         _ => {
-            return Ok(Err(Refusal::new(
-                Reason::BrowserMismatch,
-                "the callback reached a browser other than the one that started the sign-in",
+            return Ok(Err((
+                Refusal::new(
+                    Reason::BrowserMismatch,
+                    "the callback reached a browser other than the one that started the sign-in",
+                ),
+                ANSWERED,
             )));
         }
     }
+    // From here on the callback answers this browser's own request: the provider's words
+    // (error_description) may be shown to it.
     if let Some(error) = &cb.error {
         let mut r = Refusal::new(
             Reason::OpError,
@@ -158,12 +182,15 @@ fn bind(
             .error_description
             .as_ref()
             .map(|d| d.chars().filter(|c| !c.is_control()).take(200).collect());
-        return Ok(Err(r));
+        return Ok(Err((r, ANSWERED)));
     }
     let Some(code) = cb.code.clone().filter(|c| !c.is_empty() && c.len() <= 2048) else {
-        return Ok(Err(Refusal::new(
-            Reason::TokenExchangeFailed,
-            "the callback has neither code nor error",
+        return Ok(Err((
+            Refusal::new(
+                Reason::TokenExchangeFailed,
+                "the callback has neither code nor error",
+            ),
+            ANSWERED,
         )));
     };
     let settings = store::settings(conn, tenant.id, connection.id)?;
@@ -175,6 +202,7 @@ fn bind(
         code,
         binding_cookie: name,
         test_by: pending.test_by,
+        console_handoff: pending.console_handoff,
     }))
 }
 
@@ -319,14 +347,16 @@ pub async fn finish_oidc(
                 now,
             };
             let bound = bind(db, &t, &c, &cb, &fp)?;
-            if let Err(r) = &bound {
-                record(db, &t, &c, &Who::default(), &Err(r), now)?;
+            if let Err((r, evidence)) = &bound {
+                storage::transaction(db, |tx| {
+                    record(tx, &t, &c, &Who::default(), &Err(r), *evidence, now)
+                })?;
             }
             Ok::<_, StorageError>(bound)
         })
         .await?
     };
-    let bound = bound.map_err(|r| refused(tenant, connection, r))?;
+    let bound = bound.map_err(|(r, _)| refused(tenant, connection, r))?;
     let verified = verify(pool, http, tenant, connection, &bound, p).await;
     let (t, c, secret, now, ttl) = (
         tenant.clone(),
@@ -338,12 +368,13 @@ pub async fn finish_oidc(
     let return_to = bound.return_to.clone();
     let binding_cookie = bound.binding_cookie.clone();
     let test_by = bound.test_by.clone();
+    let console_handoff = bound.console_handoff.clone();
     let mapping = connection.effective_mapping(tenant.iwms_attribute.as_deref());
     let outcome = storage::block(pool, move |db| {
         let identity = match verified {
             Err(e) => {
                 let r = refusal(e);
-                record(db, &t, &c, &Who::default(), &Err(&r), now)?;
+                record(db, &t, &c, &Who::default(), &Err(&r), ANSWERED, now)?;
                 return Ok(Err(r));
             }
             Ok(v) => v,
@@ -370,7 +401,7 @@ pub async fn finish_oidc(
                 Some(binding_cookie),
             )?;
             let done = Ok(Done::Tested(Box::new(report)));
-            record_outcome(db, &t, &c, &who, &done, now)?;
+            record_outcome(db, &t, &c, &who, &done, ANSWERED, now)?;
             return Ok(done);
         }
         storage::transaction(db, |tx| {
@@ -384,6 +415,7 @@ pub async fn finish_oidc(
                     secret: &secret,
                     now,
                     expires_at: now + ttl,
+                    console_handoff: console_handoff.as_deref(),
                 },
             )?;
             let result = provisioned.map(|(user_id, session_token, detail)| {
@@ -400,7 +432,7 @@ pub async fn finish_oidc(
                     detail,
                 )
             });
-            record_outcome(tx, &t, &c, &who, &result, now)?;
+            record_outcome(tx, &t, &c, &who, &result, ANSWERED, now)?;
             Ok(result)
         })
     })

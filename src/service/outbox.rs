@@ -14,6 +14,7 @@ use crate::domain::ids::{TenantId, UserId};
 use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
 use crate::domain::tenant::Tenant;
 use crate::protocol::body::read_capped;
+use crate::protocol::outbound;
 use crate::storage::outbox::{self, Claimed, NewEvent, Scope};
 use crate::storage::{
     self, DbConnection, DbPool, StorageError, events, scim_users, tenants, users,
@@ -193,10 +194,12 @@ impl Deliverer {
         clock: Arc<dyn Clock>,
         settings: IwmsSettings,
     ) -> reqwest::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.http_timeout_secs))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        // The same client as for OpenID providers: no redirects, no proxy, and only the
+        // addresses the policy allows (public ones, and the operator's listed networks).
+        let http = outbound::client(
+            Duration::from_secs(settings.http_timeout_secs),
+            settings.address_policy(),
+        )?;
         Ok(Self {
             pool,
             clock,
@@ -399,6 +402,22 @@ impl Deliverer {
             "data": data,
         })
         .to_string();
+        let policy = self.settings.address_policy();
+        match url::Url::parse(endpoint) {
+            Ok(u) if policy.permits_url(&u) => {}
+            Ok(_) => {
+                return Outcome::Failed {
+                    error: format!(
+                        "refused: {endpoint} is an internal address outside iwms.allowed_networks"
+                    ),
+                };
+            }
+            Err(_) => {
+                return Outcome::Failed {
+                    error: format!("the endpoint `{endpoint}` is not a URL"),
+                };
+            }
+        }
         let sig = signature(secret, self.clock.unix(), body.as_bytes());
         let res = self
             .http
@@ -413,6 +432,13 @@ impl Deliverer {
             .await;
         let res = match res {
             Ok(r) => r,
+            Err(err) if outbound::refused_by_policy(&err) => {
+                return Outcome::Failed {
+                    error: format!(
+                        "refused: {endpoint} resolves only to internal addresses outside iwms.allowed_networks"
+                    ),
+                };
+            }
             Err(err) => {
                 let why = if err.is_timeout() {
                     "timed out"

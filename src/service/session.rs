@@ -14,6 +14,17 @@ pub fn hash_token(secret: &Secret, token: &str) -> String {
     ))
 }
 
+/// What a sign-in says about the session it opens, besides whose it is.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SignInFacts<'a> {
+    /// The IdP mapped the admin role at this sign-in.
+    pub idp_admin: bool,
+    /// SHA-256 of the console hand-off value (a sign-in started at /admin/login).
+    pub console_handoff: Option<&'a str>,
+    /// The address the IdP asserted at this sign-in.
+    pub asserted_email: Option<&'a str>,
+}
+
 /// Creates a session and returns the cookie token.
 pub fn open(
     conn: &mut DbConnection,
@@ -22,17 +33,21 @@ pub fn open(
     user: UserId,
     now: i64,
     expires_at: i64,
-    idp_admin: bool,
+    facts: SignInFacts<'_>,
 ) -> Result<String, StorageError> {
     let token = crate::random::token();
     sessions::create(
         conn,
-        &hash_token(secret, &token),
-        tenant,
-        user,
+        &sessions::NewSession {
+            token_hash: &hash_token(secret, &token),
+            tenant,
+            user,
+            expires_at,
+            idp_admin: facts.idp_admin,
+            console_handoff: facts.console_handoff,
+            asserted_email: facts.asserted_email,
+        },
         now,
-        expires_at,
-        idp_admin,
     )?;
     Ok(token)
 }

@@ -8,9 +8,13 @@ use crate::domain::ids::TenantId;
 
 #[derive(Debug, Clone, serde::Serialize, Queryable, utoipa::ToSchema)]
 pub struct Grant {
+    /// The address the grant was made for.
     pub email: String,
     pub granted_by: String,
     pub created_at: i64,
+    /// The user the grant admitted first, and belongs to from then on (whatever their email
+    /// becomes); null until a console sign-in whose IdP asserted `email` claims it.
+    pub user_id: Option<i64>,
 }
 
 /// Idempotent: granting twice keeps the first grant. Not for use inside a transaction (a
@@ -42,18 +46,23 @@ pub fn grant(
     }
 }
 
+/// Removes the grant; None when there was none, else the user it was bound to.
 pub fn revoke_grant(
     conn: &mut DbConnection,
     tenant: TenantId,
     email: &str,
-) -> Result<bool, StorageError> {
-    Ok(diesel::delete(
-        admin_grants::table
-            .filter(admin_grants::tenant_id.eq(tenant.0))
-            .filter(admin_grants::email.eq(email)),
-    )
-    .execute(conn)?
-        > 0)
+) -> Result<Option<Option<i64>>, StorageError> {
+    let scoped = admin_grants::table
+        .filter(admin_grants::tenant_id.eq(tenant.0))
+        .filter(admin_grants::email.eq(email));
+    let Some(bound) = scoped
+        .select(admin_grants::user_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    Ok((diesel::delete(scoped).execute(conn)? > 0).then_some(bound))
 }
 
 pub fn is_granted(
@@ -69,6 +78,54 @@ pub fn is_granted(
         > 0)
 }
 
+/// Whether a grant for `email` waits for its first console sign-in (no user claimed it).
+pub fn has_unclaimed_grant(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    email: &str,
+) -> Result<bool, StorageError> {
+    Ok(admin_grants::table
+        .filter(admin_grants::tenant_id.eq(tenant.0))
+        .filter(admin_grants::email.eq(email))
+        .filter(admin_grants::user_id.is_null())
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Whether a grant belongs to this user (claimed at an earlier console sign-in).
+pub fn is_granted_to_user(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user_id: i64,
+) -> Result<bool, StorageError> {
+    Ok(admin_grants::table
+        .filter(admin_grants::tenant_id.eq(tenant.0))
+        .filter(admin_grants::user_id.eq(user_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Binds the unclaimed grant for `email` to `user_id`; true only for the one caller whose
+/// guarded UPDATE claimed it.
+pub fn claim_grant(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    email: &str,
+    user_id: i64,
+) -> Result<bool, StorageError> {
+    Ok(diesel::update(
+        admin_grants::table
+            .filter(admin_grants::tenant_id.eq(tenant.0))
+            .filter(admin_grants::email.eq(email))
+            .filter(admin_grants::user_id.is_null()),
+    )
+    .set(admin_grants::user_id.eq(user_id))
+    .execute(conn)?
+        == 1)
+}
+
 pub fn grants(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<Grant>, StorageError> {
     Ok(admin_grants::table
         .filter(admin_grants::tenant_id.eq(tenant.0))
@@ -77,6 +134,7 @@ pub fn grants(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<Grant>, S
             admin_grants::email,
             admin_grants::granted_by,
             admin_grants::created_at,
+            admin_grants::user_id,
         ))
         .load(conn)?)
 }

@@ -34,6 +34,27 @@ pub fn record(conn: &mut DbConnection, a: &NewAttempt<'_>, now: i64) -> Result<(
     Ok(())
 }
 
+/// Deletes up to `batch` of the oldest attempts made before `cutoff`; returns how many.
+pub fn purge_before(
+    conn: &mut DbConnection,
+    cutoff: i64,
+    batch: i64,
+) -> Result<usize, StorageError> {
+    let oldest: Vec<i64> = login_attempts::table
+        .filter(login_attempts::created_at.lt(cutoff))
+        .order(login_attempts::created_at.asc())
+        .select(login_attempts::id)
+        .limit(batch)
+        .load(conn)?;
+    if oldest.is_empty() {
+        return Ok(0);
+    }
+    Ok(
+        diesel::delete(login_attempts::table.filter(login_attempts::id.eq_any(&oldest)))
+            .execute(conn)?,
+    )
+}
+
 #[derive(Debug, Clone, serde::Serialize, Queryable)]
 pub struct Attempt {
     pub id: i64,

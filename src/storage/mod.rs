@@ -10,6 +10,7 @@ pub mod oidc;
 pub mod outbox;
 pub mod pending;
 mod pool;
+pub mod refusal_counts;
 pub mod replay;
 pub mod schema;
 pub mod scim_filter;

@@ -177,6 +177,10 @@ pub struct NewRequest<'a> {
     pub expires_at: i64,
     /// A console test sign-in: the admin who started it.
     pub test_by: Option<&'a str>,
+    /// A console sign-in: SHA-256 of its hand-off value.
+    pub console_handoff: Option<&'a str>,
+    /// Who started it (`domain::client::ClientKey`), for the bound on requests per client.
+    pub client_key: Option<&'a str>,
 }
 
 pub fn insert_request(
@@ -196,9 +200,26 @@ pub fn insert_request(
             p::created_at.eq(now),
             p::expires_at.eq(r.expires_at),
             p::test_by.eq(r.test_by),
+            p::console_handoff.eq(r.console_handoff),
+            p::client_key.eq(r.client_key),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// How many unexpired requests `client_key` has in flight, and when the first of them
+/// expires.
+pub fn in_flight_for_client(
+    conn: &mut DbConnection,
+    client_key: &str,
+    now: i64,
+) -> Result<(i64, Option<i64>), StorageError> {
+    use diesel::dsl::{count_star, min};
+    Ok(p::table
+        .filter(p::client_key.eq(client_key))
+        .filter(p::expires_at.gt(now))
+        .select((count_star(), min(p::expires_at)))
+        .first(conn)?)
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +229,7 @@ pub struct PendingRequest {
     pub browser_binding: String,
     pub return_to: Option<String>,
     pub test_by: Option<String>,
+    pub console_handoff: Option<String>,
 }
 
 /// Consumes the request named by the state: single use, like SAML's AuthnRequests.
@@ -222,8 +244,24 @@ pub fn take_request(
         .filter(p::state_hash.eq(state_hash))
         .filter(p::tenant_id.eq(tenant.0))
         .filter(p::connection_id.eq(connection.0));
-    type Row = (String, String, String, Option<String>, i64, Option<String>);
-    let Some((nonce, pkce_verifier, browser_binding, return_to, expires_at, test_by)) = scoped
+    type Row = (
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let Some((
+        nonce,
+        pkce_verifier,
+        browser_binding,
+        return_to,
+        expires_at,
+        test_by,
+        console_handoff,
+    )) = scoped
         .select((
             p::nonce,
             p::pkce_verifier,
@@ -231,6 +269,7 @@ pub fn take_request(
             p::return_to,
             p::expires_at,
             p::test_by,
+            p::console_handoff,
         ))
         .first::<Row>(conn)
         .optional()?
@@ -245,6 +284,7 @@ pub fn take_request(
             browser_binding,
             return_to,
             test_by,
+            console_handoff,
         }),
     )
 }

@@ -16,6 +16,10 @@ pub struct NewPending<'a> {
     pub browser_binding: &'a str,
     /// A console test sign-in: the admin who started it.
     pub test_by: Option<&'a str>,
+    /// A console sign-in: SHA-256 of its hand-off value.
+    pub console_handoff: Option<&'a str>,
+    /// Who started it (`domain::client::ClientKey`), for the bound on requests per client.
+    pub client_key: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(), StorageError> {
@@ -30,6 +34,8 @@ pub fn insert(conn: &mut DbConnection, n: &NewPending<'_>, now: i64) -> Result<(
             p::expires_at.eq(n.expires_at),
             p::browser_binding.eq(Some(n.browser_binding)),
             p::test_by.eq(n.test_by),
+            p::console_handoff.eq(n.console_handoff),
+            p::client_key.eq(n.client_key),
         ))
         .execute(conn)?;
     Ok(())
@@ -41,6 +47,83 @@ pub struct Pending {
     pub return_to: Option<String>,
     pub browser_binding: Option<String>,
     pub test_by: Option<String>,
+    pub console_handoff: Option<String>,
+}
+
+/// The request, if it is pending (not expired), without consuming it.
+pub fn peek(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    request_id: &str,
+    now: i64,
+) -> Result<Option<Pending>, StorageError> {
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    Ok(p::table
+        .filter(p::request_id.eq(request_id))
+        .filter(p::tenant_id.eq(tenant.0))
+        .filter(p::connection_id.eq(connection.0))
+        .filter(p::expires_at.gt(now))
+        .select((
+            p::relay_state,
+            p::return_to,
+            p::browser_binding,
+            p::test_by,
+            p::console_handoff,
+        ))
+        .first::<Row>(conn)
+        .optional()?
+        .map(
+            |(relay_state, return_to, browser_binding, test_by, console_handoff)| Pending {
+                relay_state,
+                return_to,
+                browser_binding,
+                test_by,
+                console_handoff,
+            },
+        ))
+}
+
+/// Notes that an (unsigned) refusal answered the request; true only the first time, so such
+/// refusals earn one row per request. The request stays pending.
+pub fn mark_refused(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    connection: ConnectionId,
+    request_id: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    let n = diesel::update(
+        p::table
+            .filter(p::request_id.eq(request_id))
+            .filter(p::tenant_id.eq(tenant.0))
+            .filter(p::connection_id.eq(connection.0))
+            .filter(p::refused_at.is_null()),
+    )
+    .set(p::refused_at.eq(now))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// How many unexpired requests `client_key` has in flight, and when the first of them
+/// expires.
+pub fn in_flight_for_client(
+    conn: &mut DbConnection,
+    client_key: &str,
+    now: i64,
+) -> Result<(i64, Option<i64>), StorageError> {
+    use diesel::dsl::{count_star, min};
+    Ok(p::table
+        .filter(p::client_key.eq(client_key))
+        .filter(p::expires_at.gt(now))
+        .select((count_star(), min(p::expires_at)))
+        .first(conn)?)
 }
 
 /// Consumes the request: the delete that removes the row is the one that wins, so a request
@@ -56,17 +139,26 @@ pub fn take(
         .filter(p::request_id.eq(request_id))
         .filter(p::tenant_id.eq(tenant.0))
         .filter(p::connection_id.eq(connection.0));
-    type Row = (String, Option<String>, i64, Option<String>, Option<String>);
-    let Some((relay_state, return_to, expires_at, browser_binding, test_by)) = scoped
-        .select((
-            p::relay_state,
-            p::return_to,
-            p::expires_at,
-            p::browser_binding,
-            p::test_by,
-        ))
-        .first::<Row>(conn)
-        .optional()?
+    type Row = (
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let Some((relay_state, return_to, expires_at, browser_binding, test_by, console_handoff)) =
+        scoped
+            .select((
+                p::relay_state,
+                p::return_to,
+                p::expires_at,
+                p::browser_binding,
+                p::test_by,
+                p::console_handoff,
+            ))
+            .first::<Row>(conn)
+            .optional()?
     else {
         return Ok(None);
     };
@@ -76,6 +168,7 @@ pub fn take(
         return_to,
         browser_binding,
         test_by,
+        console_handoff,
     }))
 }
 

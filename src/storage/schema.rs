@@ -139,6 +139,9 @@ diesel::table! {
         expires_at -> BigInt,
         browser_binding -> Nullable<Text>,
         test_by -> Nullable<Text>,
+        client_key -> Nullable<Text>,
+        refused_at -> Nullable<BigInt>,
+        console_handoff -> Nullable<Text>,
     }
 }
 
@@ -159,6 +162,8 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         idp_admin -> Bool,
+        console_handoff -> Nullable<Text>,
+        asserted_email -> Nullable<Text>,
     }
 }
 
@@ -193,6 +198,21 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         test_by -> Nullable<Text>,
+        client_key -> Nullable<Text>,
+        console_handoff -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refusal_counts (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        connection_id -> BigInt,
+        reason -> Text,
+        hour_start -> BigInt,
+        refusals -> BigInt,
+        last_at -> BigInt,
+        detail -> Text,
     }
 }
 
@@ -268,6 +288,7 @@ diesel::table! {
         email -> Text,
         granted_by -> Text,
         created_at -> BigInt,
+        user_id -> Nullable<BigInt>,
     }
 }
 
@@ -332,6 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     identities,
     user_events,
     login_attempts,
+    refusal_counts,
     pending_authn_requests,
     used_assertions,
     sessions,

@@ -4,32 +4,63 @@ use super::schema::{sessions, tenants, users};
 use super::{DbConnection, StorageError};
 use crate::domain::ids::{TenantId, UserId};
 
-pub fn create(
-    conn: &mut DbConnection,
-    token_hash: &str,
-    tenant: TenantId,
-    user: UserId,
-    now: i64,
-    expires_at: i64,
-    idp_admin: bool,
-) -> Result<(), StorageError> {
+/// A session being opened: whose, until when, and what the sign-in that opened it said.
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub expires_at: i64,
+    /// The IdP mapped the admin role at this sign-in.
+    pub idp_admin: bool,
+    /// SHA-256 of the console hand-off value, for a sign-in started at /admin/login.
+    pub console_handoff: Option<&'a str>,
+    /// The address the IdP asserted at this sign-in (not the stored one, which SCIM may
+    /// change).
+    pub asserted_email: Option<&'a str>,
+}
+
+pub fn create(conn: &mut DbConnection, s: &NewSession<'_>, now: i64) -> Result<(), StorageError> {
     diesel::insert_into(sessions::table)
         .values((
-            sessions::token_hash.eq(token_hash),
-            sessions::tenant_id.eq(tenant.0),
-            sessions::user_id.eq(user.0),
+            sessions::token_hash.eq(s.token_hash),
+            sessions::tenant_id.eq(s.tenant.0),
+            sessions::user_id.eq(s.user.0),
             sessions::created_at.eq(now),
-            sessions::expires_at.eq(expires_at),
-            sessions::idp_admin.eq(idp_admin),
+            sessions::expires_at.eq(s.expires_at),
+            sessions::idp_admin.eq(s.idp_admin),
+            sessions::console_handoff.eq(s.console_handoff),
+            sessions::asserted_email.eq(s.asserted_email),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Spends a live session's console hand-off: true only for the one caller that presented
+/// the value this session's sign-in was started with (the guarded UPDATE clears it, so it
+/// works once).
+pub fn spend_console_handoff(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    handoff_hash: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    Ok(diesel::update(
+        sessions::table
+            .filter(sessions::token_hash.eq(token_hash))
+            .filter(sessions::console_handoff.eq(handoff_hash))
+            .filter(sessions::expires_at.gt(now)),
+    )
+    .set(sessions::console_handoff.eq(None::<String>))
+    .execute(conn)?
+        == 1)
 }
 
 /// The signed-in person behind a session, when the session is live and the user active.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SessionUser {
     pub user_id: i64,
+    #[serde(skip)]
+    pub tenant_id: i64,
     pub tenant: String,
     pub tenant_name: String,
     pub email: String,
@@ -40,6 +71,9 @@ pub struct SessionUser {
     /// The IdP mapped the admin role at this sign-in (not part of /me).
     #[serde(skip)]
     pub idp_admin: bool,
+    /// The address the IdP asserted at this sign-in (not part of /me).
+    #[serde(skip)]
+    pub asserted_email: Option<String>,
 }
 
 pub fn lookup(
@@ -58,31 +92,34 @@ pub fn lookup(
         .filter(sessions::expires_at.gt(now))
         .filter(users::status.eq("active"))
         .select((
-            users::id,
-            tenants::slug,
-            tenants::display_name,
-            users::email,
-            users::first_name,
-            users::last_name,
-            users::iwms_id,
-            sessions::expires_at,
-            sessions::idp_admin,
+            (
+                users::id,
+                sessions::tenant_id,
+                tenants::slug,
+                tenants::display_name,
+                users::email,
+            ),
+            (users::first_name, users::last_name, users::iwms_id),
+            (
+                sessions::expires_at,
+                sessions::idp_admin,
+                sessions::asserted_email,
+            ),
         ))
         .first::<(
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            i64,
-            bool,
+            (i64, i64, String, String, String),
+            (Option<String>, Option<String>, Option<String>),
+            (i64, bool, Option<String>),
         )>(conn)
         .optional()?
         .map(
             |(
+                (user_id, tenant_id, tenant, tenant_name, email),
+                (first_name, last_name, iwms_id),
+                (expires_at, idp_admin, asserted_email),
+            )| SessionUser {
                 user_id,
+                tenant_id,
                 tenant,
                 tenant_name,
                 email,
@@ -91,18 +128,7 @@ pub fn lookup(
                 iwms_id,
                 expires_at,
                 idp_admin,
-            )| {
-                SessionUser {
-                    user_id,
-                    tenant,
-                    tenant_name,
-                    email,
-                    first_name,
-                    last_name,
-                    iwms_id,
-                    expires_at,
-                    idp_admin,
-                }
+                asserted_email,
             },
         ))
 }

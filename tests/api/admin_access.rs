@@ -2,8 +2,13 @@
 //! IdP's admin role, admin tokens, tenant isolation, and the CLI that manages them.
 use ssogate::service::admin::{TenantInput, access};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
 use crate::cli::Cli;
-use crate::helpers::{TestApp, default_saml_input, now, parse_authn_redirect, spawn_app};
+use crate::helpers::{
+    TestApp, default_saml_input, form_action, form_value, now, parse_authn_redirect, spawn_app,
+};
 use crate::saml_fixtures::{Resp, TestIdp};
 
 /// Two tenants; acme has a SAML connection `okta` whose `groups` value `ssogate-admins`
@@ -448,4 +453,396 @@ async fn the_cli_grants_maps_roles_mints_tokens_and_prints_a_bootstrap_link() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "the printed link works");
+}
+
+/// A browser whose cookies the test holds: every cookie it was given goes with every request
+/// (paths and domains ignored), so a test can copy one to another browser as an app behind
+/// the proxy could.
+struct Browser {
+    client: reqwest::Client,
+    cookies: std::collections::BTreeMap<String, String>,
+    /// Every Set-Cookie line received, in order.
+    set_cookies: Vec<String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Default::default(),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.get(name).cloned()
+    }
+
+    async fn send(&mut self, rb: reqwest::RequestBuilder) -> reqwest::Response {
+        let header: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let res = rb.header("cookie", header.join("; ")).send().await.unwrap();
+        for line in res.headers().get_all("set-cookie") {
+            let line = line.to_str().unwrap().to_owned();
+            let pair = line.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let removed = value.is_empty() || line.contains("Max-Age=0");
+            if removed {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+            self.set_cookies.push(line);
+        }
+        res
+    }
+
+    async fn get(&mut self, app: &TestApp, path: &str) -> reqwest::Response {
+        let rb = self.client.get(app.url(path));
+        self.send(rb).await
+    }
+
+    /// The console's sign-in form, filled in and posted: the answer (to the IdP, or the
+    /// connection chooser).
+    async fn admin_login(&mut self, app: &TestApp, email: &str) -> reqwest::Response {
+        let form = self.get(app, "/admin/login").await;
+        let csrf = form_value(&form.text().await.unwrap(), "csrf").unwrap();
+        let rb = self
+            .client
+            .post(app.url("/admin/login"))
+            .form(&[("email", email), ("csrf", csrf.as_str())]);
+        self.send(rb).await
+    }
+
+    /// The IdP's answer to the AuthnRequest `to_idp` pointed at, posted to `connection`'s ACS.
+    async fn idp_answers(
+        &mut self,
+        app: &TestApp,
+        idp: &TestIdp,
+        connection: &str,
+        to_idp: &reqwest::Response,
+        edit: impl FnOnce(Resp) -> Resp,
+    ) -> reqwest::Response {
+        assert_eq!(to_idp.status(), 303);
+        let (req, rs) = parse_authn_redirect(to_idp.headers()["location"].to_str().unwrap());
+        let r = edit(Resp::valid(app, "acme", connection, idp, Some(&req)));
+        let xml = r.signed(idp);
+        let form = [("SAMLResponse", STANDARD.encode(xml)), ("RelayState", rs)];
+        let rb = self
+            .client
+            .post(app.acs_url("acme", connection))
+            .form(&form);
+        self.send(rb).await
+    }
+}
+
+fn location(res: &reqwest::Response) -> &str {
+    res.headers()
+        .get("location")
+        .map_or("", |l| l.to_str().unwrap())
+}
+
+fn opened_console(res: &reqwest::Response) -> bool {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("ssogate_admin="))
+}
+
+/// With forward auth the SSO cookie is shared with every app behind the proxy
+/// (`session.cookie_domain`): an app that sees an admin's cookie must not be able to turn it
+/// into a console session. Only a sign-in this browser started at /admin/login ends in one,
+/// through a one-time value in a host-only cookie that /admin/sso spends.
+#[tokio::test]
+async fn an_app_sign_ins_cookie_replayed_at_admin_sso_opens_no_console() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.session.cookie_domain = Some("apps.example.test".into());
+    })
+    .await;
+    app.create_tenant("acme", TenantInput::default());
+    app.add_domain("acme", "acme.test");
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    app.add_connection("acme", default_saml_input("okta", &idp));
+    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
+        .unwrap();
+
+    // The admin signs in to an app: an SSO cookie for every app under the shared domain.
+    let mut ada = Browser::new();
+    let start = ada.get(&app, "/t/acme/login?connection=okta").await;
+    let signed_in = ada.idp_answers(&app, &idp, "okta", &start, |r| r).await;
+    assert_eq!(signed_in.status(), 303, "{}", app.last_reason("acme"));
+    let sso = ada.cookie("ssogate_session").expect("SSO cookie");
+    assert!(
+        ada.set_cookies
+            .iter()
+            .any(|c| c.starts_with("ssogate_session=") && c.contains("Domain=apps.example.test")),
+        "{:?}",
+        ada.set_cookies
+    );
+    // Neither her own browser nor an app replaying her cookie gets a console from it.
+    let res = ada.get(&app, "/admin/sso").await;
+    assert_eq!(location(&res), "/admin/login");
+    assert!(!opened_console(&res));
+    let mut app_server = Browser::new();
+    app_server
+        .cookies
+        .insert("ssogate_session".into(), sso.clone());
+    let res = app_server.get(&app, "/admin/sso").await;
+    assert_eq!(location(&res), "/admin/login");
+    assert!(!opened_console(&res));
+    // Nor does a console sign-in of the attacker's own, with her cookie swapped in.
+    let mut mallory = Browser::new();
+    let to_idp = mallory.admin_login(&app, "mallory@acme.test").await;
+    assert_eq!(to_idp.status(), 303);
+    assert!(mallory.cookie("ssogate_admin_handoff").is_some());
+    mallory
+        .cookies
+        .insert("ssogate_session".into(), sso.clone());
+    let res = mallory.get(&app, "/admin/sso").await;
+    assert_eq!(location(&res), "/admin/login");
+    assert!(!opened_console(&res));
+    assert_eq!(
+        mallory.cookie("ssogate_admin_handoff"),
+        None,
+        "a presented hand-off is spent"
+    );
+
+    // Her console sign-in opens the console; its hand-off cookie is host-only, HttpOnly and
+    // goes only to /admin/sso.
+    let to_idp = ada.admin_login(&app, "ada@acme.test").await;
+    let handoff = ada
+        .cookie("ssogate_admin_handoff")
+        .expect("hand-off cookie");
+    let line = ada
+        .set_cookies
+        .iter()
+        .rfind(|c| c.starts_with("ssogate_admin_handoff="))
+        .unwrap()
+        .clone();
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/admin/sso"] {
+        assert!(line.contains(flag), "{line} lacks {flag}");
+    }
+    assert!(!line.contains("Domain"), "host-only: {line}");
+    let back = ada.idp_answers(&app, &idp, "okta", &to_idp, |r| r).await;
+    assert_eq!(location(&back), "/admin/sso");
+    let console_sso = ada.cookie("ssogate_session").unwrap();
+    let res = ada.get(&app, "/admin/sso").await;
+    assert_eq!(location(&res), "/admin/t/acme");
+    assert!(opened_console(&res));
+    // Once: the same pair of values again opens nothing.
+    let mut replay = Browser::new();
+    replay.cookies.insert("ssogate_session".into(), console_sso);
+    replay
+        .cookies
+        .insert("ssogate_admin_handoff".into(), handoff.clone());
+    let res = replay.get(&app, "/admin/sso").await;
+    assert_eq!(location(&res), "/admin/login");
+    assert!(!opened_console(&res));
+    // And the hand-off belongs to the session its sign-in opened, not to another one.
+    let mut other = Browser::new();
+    other.cookies.insert("ssogate_session".into(), sso);
+    other
+        .cookies
+        .insert("ssogate_admin_handoff".into(), handoff);
+    let res = other.get(&app, "/admin/sso").await;
+    assert!(!opened_console(&res));
+}
+
+/// A tenant with several connections: the console's chooser posts the sign-in form again
+/// with the pick, so the hand-off still comes from the console's own (CSRF-checked) form.
+#[tokio::test]
+async fn the_console_chooser_keeps_the_sign_in_a_console_one() {
+    let (app, idp) = two_tenants().await;
+    let idp2 = TestIdp::new("http://idp2.acme.test/metadata");
+    app.add_connection("acme", default_saml_input("entra", &idp2));
+    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
+        .unwrap();
+    let mut ada = Browser::new();
+    let chooser = ada.admin_login(&app, "ada@acme.test").await;
+    assert_eq!(chooser.status(), 200);
+    assert!(ada.cookie("ssogate_admin_handoff").is_none());
+    let html = chooser.text().await.unwrap();
+    assert_eq!(
+        form_action(&html).as_deref(),
+        Some("/admin/login"),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="connection" value="entra""#),
+        "{html}"
+    );
+    let csrf = form_value(&html, "csrf").unwrap();
+    assert_eq!(form_value(&html, "email").as_deref(), Some("ada@acme.test"));
+    let rb = ada.client.post(app.url("/admin/login")).form(&[
+        ("email", "ada@acme.test"),
+        ("csrf", csrf.as_str()),
+        ("connection", "entra"),
+    ]);
+    let to_idp = ada.send(rb).await;
+    assert_eq!(to_idp.status(), 303);
+    assert!(ada.cookie("ssogate_admin_handoff").is_some());
+    let back = ada.idp_answers(&app, &idp2, "entra", &to_idp, |r| r).await;
+    assert_eq!(location(&back), "/admin/sso", "{}", app.last_reason("acme"));
+    let res = ada.get(&app, "/admin/sso").await;
+    assert_eq!(location(&res), "/admin/t/acme");
+    assert!(opened_console(&res));
+    let _ = idp;
+    // The pick goes through the form's CSRF check like the email does.
+    let rb = ada.client.post(app.url("/admin/login")).form(&[
+        ("email", "ada@acme.test"),
+        ("csrf", "forged"),
+        ("connection", "entra"),
+    ]);
+    let forged = ada.send(rb).await;
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("location").is_none());
+}
+
+fn grant_holder(app: &TestApp, email: &str) -> Option<i64> {
+    app.with_db(|c| access::grants(c, "acme"))
+        .unwrap()
+        .into_iter()
+        .find(|g| g.email == email)
+        .expect("grant")
+        .user_id
+}
+
+fn scim_rename(address: &str) -> serde_json::Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "replace", "path": "userName", "value": address},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": address}
+        ]
+    })
+}
+
+fn scim_user(address: &str) -> serde_json::Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": address,
+        "emails": [{"value": address, "type": "work", "primary": true}]
+    })
+}
+
+/// A grant is claimed by the first console sign-in whose IdP asserted its address, and from
+/// then on belongs to that user by id: a SCIM rename ends their sessions but not their
+/// rights, and the old address no longer names anyone.
+#[tokio::test]
+async fn a_bound_admin_renamed_by_scim_keeps_the_grant() {
+    let (app, idp) = two_tenants_with(false).await;
+    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
+        .unwrap();
+    let scim = app.scim("acme");
+    let (s, u) = scim.post("/Users", scim_user("ada@acme.test")).await;
+    assert_eq!(s, 201, "{u}");
+    let id: i64 = u["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(grant_holder(&app, "ada@acme.test"), None, "unclaimed");
+    assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
+    assert_eq!(grant_holder(&app, "ada@acme.test"), Some(id), "claimed");
+    assert!(signed_in(&app).await);
+
+    let (s, u) = scim
+        .patch(&format!("/Users/{id}"), scim_rename("ada.king@acme.test"))
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert!(
+        !signed_in(&app).await,
+        "the rename ended the console session"
+    );
+    assert_eq!(app.me().await.status(), 401, "and the SSO session");
+    let res = console_sso(&app, &idp, |r| r.attr("email", "ada.king@acme.test")).await;
+    assert_eq!(res.status(), 303, "the grant follows her");
+    assert_eq!(res.headers()["location"], "/admin/t/acme");
+    assert_eq!(grant_holder(&app, "ada@acme.test"), Some(id));
+
+    // Her old address names no one now: a newcomer asserting it gets no account from it.
+    let (req, rs) = app.start_login("acme", "okta", None).await;
+    let r = Resp::valid(&app, "acme", "okta", &idp, Some(&req)).attr("email", "ada@acme.test");
+    let mut r = r;
+    r.name_id = "subject-eve".into();
+    let res = app
+        .post_acs("acme", "okta", &r.signed(&idp), Some(&rs))
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason("acme"), "not_set_up");
+}
+
+/// A SCIM token cannot make someone an admin: moving an ordinary user onto the address of a
+/// grant that waits for its first sign-in ends their sessions, and no later sign-in of theirs
+/// claims it (their IdP asserts their own address); the person the grant names, signing in,
+/// is not linked to the renamed user either. Nobody is admitted.
+#[tokio::test]
+async fn a_scim_rename_onto_a_granted_address_admits_nobody() {
+    let (app, idp) = two_tenants().await;
+    app.with_db(|c| access::grant(c, "acme", "cfo@acme.test", "test", now()))
+        .unwrap();
+    let scim = app.scim("acme");
+    let (s, u) = scim.post("/Users", scim_user("bob@acme.test")).await;
+    assert_eq!(s, 201, "{u}");
+    let bob = |r: Resp| {
+        let mut r = r.attr("email", "bob@acme.test");
+        r.name_id = "subject-bob".into();
+        r
+    };
+    let res = console_sso(&app, &idp, bob).await;
+    assert_eq!(res.status(), 403, "bob is no admin");
+    assert_eq!(app.me().await.status(), 200);
+    let verify = app
+        .client
+        .get(app.url("/auth/verify"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.status(), 200);
+
+    let id = u["id"].as_str().unwrap();
+    let (s, u) = scim
+        .patch(&format!("/Users/{id}"), scim_rename("cfo@acme.test"))
+        .await;
+    assert_eq!(s, 200, "{u}");
+    assert_eq!(
+        app.me().await.status(),
+        401,
+        "the rename ended bob's session"
+    );
+    let verify = app
+        .client
+        .get(app.url("/auth/verify"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        verify.status(),
+        401,
+        "the old cookie asserts no new address"
+    );
+    let res = app.client.get(app.url("/admin/sso")).send().await.unwrap();
+    assert_eq!(location(&res), "/admin/login");
+
+    // Bob signs in again: his IdP asserts his own address, which no grant names.
+    let res = console_sso(&app, &idp, bob).await;
+    assert_eq!(res.status(), 403, "still no admin");
+    assert_eq!(grant_holder(&app, "cfo@acme.test"), None);
+    // The CFO signs in: the address is bob's record now, linked to bob's identity.
+    let res = app.admin_login(&app.client, "cfo@acme.test").await;
+    let (req, rs) = parse_authn_redirect(res.headers()["location"].to_str().unwrap());
+    let mut r = Resp::valid(&app, "acme", "okta", &idp, Some(&req)).attr("email", "cfo@acme.test");
+    r.name_id = "subject-cfo".into();
+    let res = app
+        .post_acs("acme", "okta", &r.signed(&idp), Some(&rs))
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(app.last_reason("acme"), "identity_conflict");
+    assert_eq!(
+        grant_holder(&app, "cfo@acme.test"),
+        None,
+        "nobody claimed it"
+    );
 }

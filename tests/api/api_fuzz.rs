@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use ssogate::service::admin::{TenantInput, access};
 
-use crate::helpers::{TestApp, default_saml_input, now, spawn_app};
+use crate::helpers::{TestApp, default_saml_input, now, spawn_app_with};
 use crate::saml_fixtures::{Resp, TestIdp};
 
 fn root() -> PathBuf {
@@ -39,7 +39,9 @@ async fn sign_in(app: &TestApp, idp: &TestIdp, name_id: &str, email: &str) -> u1
 /// Tenant `acme` with a domain, a SAML connection, users from sign-ins and SCIM, a failed
 /// sign-in, a SCIM token and an admin grant; tenant `globex` beside it.
 async fn seeded() -> TestApp {
-    let app = spawn_app().await;
+    // schemathesis sends thousands of requests with one token as fast as it can: a flood by
+    // design, so the rate limits (tested in rate_limits.rs) are off here.
+    let app = spawn_app_with(|s| s.rate_limit.enabled = false).await;
     app.create_tenant(
         "acme",
         TenantInput {

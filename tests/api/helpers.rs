@@ -1,15 +1,17 @@
+use std::collections::HashMap;
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use ssogate::clock::SystemClock;
+use ssogate::clock::{Clock, SystemClock};
 use ssogate::config::{Secret, Settings};
 use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use ssogate::service::admin::{self, SamlConnectionInput, TenantInput};
 use ssogate::startup::Application;
 use ssogate::storage::login_attempts::Attempt;
+use ssogate::storage::refusal_counts::Counted;
 use ssogate::storage::{self, DbConnection, DbPool};
 
 pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
@@ -19,6 +21,8 @@ pub struct TestApp {
     pub pool: DbPool,
     pub db_url: String,
     pub client: reqwest::Client,
+    /// Per tenant: the history as `last_reason` last saw it, and what it answered.
+    seen: Mutex<HashMap<String, (HistoryMark, Option<String>)>>,
     _db: TestDb,
     _dir: tempfile::TempDir,
 }
@@ -81,6 +85,9 @@ pub fn test_settings(db_url: &str) -> Settings {
     // The IWMS worker stays idle unless a test asks for it (tests/api/iwms_outbox.rs): no
     // database work left running when a test's runtime goes away.
     s.iwms.poll_interval_ms = 60_000;
+    // The tests' IWMS receivers listen on loopback, which deliveries reach only when listed
+    // (tests/api/iwms_outbox.rs checks that an unlisted address is refused).
+    s.iwms.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
     s
 }
 
@@ -89,6 +96,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(Arc::new(SystemClock), customize).await
+}
+
+/// An app whose time is `clock` (a `FixedClock` moves only when the test moves it).
+pub async fn spawn_app_with_clock(
+    clock: Arc<dyn Clock>,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
     ssogate::telemetry::init(&ssogate::config::LogSettings {
         format: Default::default(),
         level: "warn".into(),
@@ -98,7 +113,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db_url);
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
-    let address = start_instance(settings).await;
+    let address = start_instance_with_clock(settings, clock).await;
     let pool = storage::build_pool(&db_url, pool_size).expect("pool");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -110,6 +125,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         pool,
         db_url,
         client,
+        seen: Mutex::default(),
         _db: db_guard,
         _dir: dir,
     }
@@ -117,7 +133,11 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts one more server on `settings`; returns its address.
 pub async fn start_instance(settings: Settings) -> String {
-    let app = Application::build_with_clock(settings, Arc::new(SystemClock))
+    start_instance_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+pub async fn start_instance_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> String {
+    let app = Application::build_with_clock(settings, clock)
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -238,10 +258,47 @@ impl TestApp {
             .expect("sign-in history")
     }
 
+    /// The refusals counted per connection, reason and hour (those nothing tied to a
+    /// sign-in), newest first.
+    pub fn counted_refusals(&self, tenant: &str) -> Vec<Counted> {
+        self.with_db(|c| admin::refusal_count_history(c, tenant, 1000))
+            .expect("refusal counts")
+    }
+
+    /// How many refusals of `reason` were counted (all connections and hours).
+    pub fn refusal_count(&self, tenant: &str, reason: &str) -> i64 {
+        self.counted_refusals(tenant)
+            .iter()
+            .filter(|c| c.reason == reason)
+            .map(|c| c.refusals)
+            .sum()
+    }
+
+    /// Where the tenant's sign-in history stands now.
+    pub fn history_mark(&self, tenant: &str) -> HistoryMark {
+        HistoryMark::of(&self.sign_ins(tenant), &self.counted_refusals(tenant))
+    }
+
+    /// What the history recorded after `mark`, newest first.
+    pub fn recorded_since(&self, tenant: &str, mark: &HistoryMark) -> Vec<Recorded> {
+        mark.recorded_in(&self.sign_ins(tenant), &self.counted_refusals(tenant))
+    }
+
+    /// The reason of the newest outcome in the sign-in history: an attempt's row, or, for a
+    /// refusal nothing tied to a sign-in (no valid signature, no pending request of the
+    /// browser), one more in its hour's count. Counts have no order among rows, so "newest"
+    /// is "recorded since this method last looked" (the newest of those by time, a count
+    /// before a row at the same second); when nothing was recorded since, the answer stays
+    /// what it was.
     pub fn last_reason(&self, tenant: &str) -> String {
-        self.sign_ins(tenant)
-            .first()
-            .map(|a| a.reason.clone())
+        let (attempts, counts) = (self.sign_ins(tenant), self.counted_refusals(tenant));
+        let mut seen = self.seen.lock().unwrap();
+        let (mark, last) = seen.entry(tenant.to_owned()).or_default();
+        if let Some(newest) = mark.recorded_in(&attempts, &counts).first() {
+            *last = Some(newest.reason.clone());
+        }
+        *mark = HistoryMark::of(&attempts, &counts);
+        last.clone()
             .unwrap_or_else(|| "(no sign-in recorded)".into())
     }
 
@@ -252,6 +309,64 @@ impl TestApp {
 
     pub async fn me(&self) -> reqwest::Response {
         self.client.get(self.url("/me")).send().await.unwrap()
+    }
+}
+
+/// A point in a tenant's sign-in history: its newest attempt and every count.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryMark {
+    newest_attempt: i64,
+    counts: HashMap<i64, i64>,
+}
+
+/// One outcome the history recorded: a row, or one more in a count.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub reason: String,
+    pub detail: String,
+    pub counted: bool,
+}
+
+impl HistoryMark {
+    fn of(attempts: &[Attempt], counts: &[Counted]) -> Self {
+        HistoryMark {
+            newest_attempt: attempts.iter().map(|a| a.id).max().unwrap_or(0),
+            counts: counts.iter().map(|c| (c.id, c.refusals)).collect(),
+        }
+    }
+
+    /// What `attempts` and `counts` (the history now) hold beyond this mark, newest first.
+    fn recorded_in(&self, attempts: &[Attempt], counts: &[Counted]) -> Vec<Recorded> {
+        let mut out: Vec<(i64, bool, i64, Recorded)> = Vec::new();
+        for a in attempts.iter().filter(|a| a.id > self.newest_attempt) {
+            out.push((
+                a.created_at,
+                false,
+                a.id,
+                Recorded {
+                    reason: a.reason.clone(),
+                    detail: a.detail.clone(),
+                    counted: false,
+                },
+            ));
+        }
+        for c in counts {
+            let before = self.counts.get(&c.id).copied().unwrap_or(0);
+            for _ in before..c.refusals {
+                out.push((
+                    c.last_at,
+                    true,
+                    c.id,
+                    Recorded {
+                        reason: c.reason.clone(),
+                        detail: c.detail.clone(),
+                        counted: true,
+                    },
+                ));
+            }
+        }
+        out.sort_by_key(|r| std::cmp::Reverse((r.0, r.1, r.2)));
+        out.into_iter().map(|(_, _, _, r)| r).collect()
     }
 }
 

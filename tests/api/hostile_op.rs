@@ -75,6 +75,18 @@ pub fn sign(
     if let Some(k) = kid {
         header["kid"] = json!(k);
     }
+    sign_header(&header, alg, key, hmac_secret, claims)
+}
+
+/// Signs `claims` under `header` as it is (its `alg` may differ from `alg`, the algorithm
+/// actually used).
+pub fn sign_header(
+    header: &Value,
+    alg: &str,
+    key: Option<&Key>,
+    hmac_secret: &[u8],
+    claims: &Value,
+) -> String {
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),

@@ -1525,6 +1525,8 @@ impl Server {
             .env("SSOGATE_IWMS__BACKOFF_BASE_SECS", "1")
             .env("SSOGATE_IWMS__BACKOFF_MAX_SECS", "1")
             .env("SSOGATE_IWMS__LEASE_GRACE_SECS", "2")
+            // The receiver is on loopback, which deliveries reach only when listed.
+            .env("SSOGATE_IWMS__ALLOWED_NETWORKS", "127.0.0.0/8, ::1")
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -2373,5 +2375,62 @@ fn an_oversized_iwms_answer_is_refused_and_retried() {
         assert_eq!(r.accounts_of(ada), ["IWMS-1"], "one account");
         r.assert_clean();
         app
+    });
+}
+
+/// Deliveries pass the same address filter as calls to OpenID providers: an endpoint on an
+/// internal address (loopback here) outside `iwms.allowed_networks` is never contacted,
+/// whether it is named (`localhost`, refused when it resolves) or literal (`127.0.0.1`,
+/// refused before any connection); the event waits with the refusal as its last error. With
+/// the network listed, the same receiver gets everything.
+#[test]
+fn deliveries_reach_no_internal_address_outside_the_allowed_networks() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new(SECRET);
+        let app = spawn_app_with(|s| {
+            fast(s);
+            s.iwms.allowed_networks.clear();
+        })
+        .await;
+        app.create_tenant("acme", feed(&r, &secret, false));
+        let mut by_name = feed(&r, &secret, false);
+        by_name.iwms_endpoint = Some(Some(r.url().replace("127.0.0.1", "localhost")));
+        app.create_tenant("globex", by_name);
+        scim_create(&app.scim("acme"), "ada@acme.test", "Ada").await;
+        scim_create(&app.scim("globex"), "grace@globex.test", "Grace").await;
+        let refused = eventually(15, || {
+            let rows = outbox_rows(&app, Some("pending"));
+            let errors: Vec<String> = rows.iter().filter_map(|r| r.last_error.clone()).collect();
+            (errors.len() == 2 && errors.iter().all(|e| e.starts_with("refused:")))
+                .then_some(errors.clone())
+                .ok_or(format!("pending: {errors:?} of {}", rows.len()))
+        })
+        .await;
+        assert!(
+            refused
+                .iter()
+                .any(|e| e.contains("internal address outside"))
+                && refused
+                    .iter()
+                    .any(|e| e.contains("resolves only to internal")),
+            "{refused:?}"
+        );
+        assert!(
+            r.deliveries().is_empty(),
+            "nothing reached the receiver: {}",
+            summary(&r.deliveries())
+        );
+
+        // Listed, the loopback receiver gets both events.
+        let app = spawn_app_with(fast).await;
+        app.create_tenant("acme", feed(&r, &secret, false));
+        let id = scim_create(&app.scim("acme"), "ada@acme.test", "Ada").await;
+        eventually(15, || {
+            (r.delivered_kinds(id) == ["user.created"])
+                .then_some(())
+                .ok_or(summary(&r.deliveries()))
+        })
+        .await;
     });
 }

@@ -5,7 +5,7 @@ use ssogate::domain::oidc::ProviderMetadata;
 use ssogate::service::admin::{self, OidcConnectionInput, TenantInput};
 
 use crate::helpers::{TestApp, now, spawn_app, spawn_app_with};
-use crate::hostile_op::{HostileOp, Key, sign};
+use crate::hostile_op::{HostileOp, Key, sign, sign_header};
 
 pub const CLIENT: &str = "ssogate-client";
 pub const SECRET: &str = "client-secret-0123456789-0123456789-abcdef";
@@ -252,6 +252,27 @@ async fn alg_none_is_refused() {
     .await;
 }
 
+/// JOSE `alg` names compare exactly: a header saying `" RS256"` (or `"rs256"`) names no
+/// algorithm, although a correct RS256 signature follows.
+#[tokio::test]
+async fn an_alg_that_only_resembles_an_allowed_one_is_refused() {
+    let s = setup().await;
+    for alg in [" RS256", "RS256 ", "rs256", "RS256\n"] {
+        let flow = start(&s.app, "op").await;
+        let header = json!({"alg": alg, "typ": "JWT", "kid": "k1"});
+        let token = sign_header(&header, "RS256", Some(&s.key), b"", &claims(&s.op, &flow));
+        refused(&s, &flow, token, "id_token_algorithm").await;
+    }
+    let flow = start(&s.app, "op").await;
+    let header = json!({"alg": "RS256", "typ": "JWT", "kid": "k1"});
+    let token = sign_header(&header, "RS256", Some(&s.key), b"", &claims(&s.op, &flow));
+    assert_eq!(
+        complete(&s, &flow, token).await,
+        303,
+        "the exact name passes"
+    );
+}
+
 #[tokio::test]
 async fn hs256_with_the_public_key_is_refused() {
     // The classic confusion: HMAC keyed with the provider's public key.
@@ -384,6 +405,60 @@ async fn state_is_single_use_and_bound_to_the_browser() {
     // No state at all.
     assert_eq!(callback(&s.app, "op", "code=c0de").await.status(), 403);
     assert_eq!(s.app.last_reason("acme"), "unknown_state");
+}
+
+/// Callbacks whose state names no pending request are anyone's to send: they are counted per
+/// connection, reason and hour, never stored one row each, and the provider's words in them
+/// (error_description) are never shown. A callback for this browser's own request keeps its
+/// row and shows them.
+#[tokio::test]
+async fn callbacks_answering_no_request_of_this_browser_are_counted_and_say_nothing() {
+    let s = setup().await;
+    let rows = s.app.sign_ins("acme").len();
+    for query in [
+        "code=c0de&state=made-up",
+        "code=c0de",
+        "error=access_denied&error_description=Call+us+at+555-0100&state=made-up",
+    ] {
+        let res = callback(&s.app, "op", query).await;
+        assert_eq!(res.status(), 403, "{query}");
+        let body = res.text().await.unwrap();
+        assert!(!body.contains("555-0100"), "{query}: {body}");
+    }
+    assert_eq!(s.app.sign_ins("acme").len(), rows, "no row for any of them");
+    assert_eq!(s.app.refusal_count("acme", "unknown_state"), 3);
+    let counted = s.app.counted_refusals("acme");
+    assert_eq!(counted.len(), 1, "one key: connection, reason, hour");
+    assert_eq!(counted[0].connection, "op");
+    // A callback for a request started in another browser (the state is real, the binding
+    // cookie missing) used that request up: it keeps a row, and says nothing either.
+    let flow = start(&s.app, "op").await;
+    let other = reqwest::Client::new();
+    let res = other
+        .get(s.app.url(&format!(
+            "/t/acme/oidc/op/callback?error=access_denied&error_description=Call+us+at+555-0100&state={}",
+            flow.state
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(!res.text().await.unwrap().contains("555-0100"));
+    assert_eq!(s.app.sign_ins("acme")[0].reason, "browser_mismatch");
+    // This browser's own request: a row, and the provider's words.
+    let flow = start(&s.app, "op").await;
+    let res = callback(
+        &s.app,
+        "op",
+        &format!(
+            "error=access_denied&error_description=Call+us+at+555-0100&state={}",
+            flow.state
+        ),
+    )
+    .await;
+    assert!(res.text().await.unwrap().contains("555-0100"));
+    assert_eq!(s.app.sign_ins("acme")[0].reason, "op_error");
+    assert_eq!(s.app.sign_ins("acme").len(), rows + 2);
 }
 
 #[tokio::test]
@@ -540,6 +615,109 @@ async fn unverified_email_does_not_link_to_an_existing_account() {
         403
     );
     assert_eq!(s.app.last_reason("acme"), "email_not_verified");
+}
+
+/// `email_verified` counts as verified only as `true` or `"true"`; any other value the
+/// provider sends (a number, another string, another case, null) says "not verified", so it
+/// neither links to the existing account nor creates one.
+#[tokio::test]
+async fn every_email_verified_but_true_is_unverified() {
+    let s = setup().await;
+    connect(&s.app, &s.op, "op2", |_| {}).await;
+    let flow = start(&s.app, "op").await;
+    assert_eq!(
+        complete(&s, &flow, rs256(&s, &claims(&s.op, &flow))).await,
+        303
+    );
+    let values = [
+        json!(0),
+        json!(1),
+        json!("0"),
+        json!("1"),
+        json!("no"),
+        json!("yes"),
+        json!("TRUE"),
+        json!("True"),
+        json!(null),
+        json!(""),
+        json!([true]),
+        json!({"verified": true}),
+    ];
+    for (i, v) in values.iter().enumerate() {
+        for (sub, email) in [
+            (format!("link-{i}"), "ada@acme.test"),
+            (format!("new-{i}"), "grace@acme.test"),
+        ] {
+            let flow = start(&s.app, "op2").await;
+            let mut c = claims(&s.op, &flow);
+            c["sub"] = json!(sub);
+            c["email"] = json!(email);
+            c["email_verified"] = v.clone();
+            serve_token(&s.op, rs256(&s, &c));
+            let res = callback(&s.app, "op2", &format!("code=c0de&state={}", flow.state)).await;
+            assert_eq!(res.status(), 403, "email_verified {v} for {email}");
+            assert_eq!(s.app.last_reason("acme"), "email_not_verified", "{v}");
+        }
+    }
+    assert_eq!(s.app.users("acme").len(), 1, "no account was created");
+    // The string "true" is a yes: the second provider links to the same account.
+    let flow = start(&s.app, "op2").await;
+    let mut c = claims(&s.op, &flow);
+    c["sub"] = json!("other-sub");
+    c["email_verified"] = json!("true");
+    serve_token(&s.op, rs256(&s, &c));
+    let res = callback(&s.app, "op2", &format!("code=c0de&state={}", flow.state)).await;
+    assert_eq!(res.status(), 303, "{}", s.app.last_reason("acme"));
+    assert_eq!(s.app.users("acme").len(), 1);
+}
+
+/// The console's sign-in through an OpenID provider: the hand-off travels with the pending
+/// authorization request to the session the callback opens, and /admin/sso spends it.
+#[tokio::test]
+async fn a_console_sign_in_through_oidc_opens_the_console() {
+    let s = setup().await;
+    s.app
+        .with_db(|c| {
+            ssogate::service::admin::access::grant(c, "acme", "ada@acme.test", "test", now())
+        })
+        .unwrap();
+    let res = s.app.admin_login(&s.app.client, "ada@acme.test").await;
+    assert_eq!(res.status(), 303);
+    let handoff = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("ssogate_admin_handoff="))
+        .expect("hand-off cookie");
+    assert!(handoff.contains("Path=/admin/sso"), "{handoff}");
+    let url = reqwest::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let flow = Flow {
+        state: q["state"].clone(),
+        nonce: q["nonce"].clone(),
+    };
+    serve_token(&s.op, rs256(&s, &claims(&s.op, &flow)));
+    let back = callback(&s.app, "op", &format!("code=c0de&state={}", flow.state)).await;
+    assert_eq!(back.status(), 303, "{}", s.app.last_reason("acme"));
+    assert_eq!(back.headers()["location"], "/admin/sso");
+    let console = s
+        .app
+        .client
+        .get(s.app.url("/admin/sso"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.headers()["location"], "/admin/t/acme");
+    // Spent: the same browser's next visit has no hand-off left.
+    let again = s
+        .app
+        .client
+        .get(s.app.url("/admin/sso"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.headers()["location"], "/admin/login");
 }
 
 /// An address the provider calls unverified never becomes an account: it would be trusted

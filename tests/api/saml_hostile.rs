@@ -579,6 +579,83 @@ async fn idp_error_status_is_shown_and_recorded() {
     assert_eq!(app.last_reason(T), "idp_status");
 }
 
+/// The IdP's StatusMessage is unsigned: any page can post a Status with any text. It is shown
+/// only to the browser whose own pending request the response answers; everyone else sees the
+/// generic reason, and such posts are only counted.
+#[tokio::test]
+async fn idp_status_message_is_shown_only_to_the_browser_whose_request_it_answers() {
+    let (app, idp) = setup().await;
+    let lure = "Your account is locked: call +1 555 0100 and read out your code";
+    let status_only = |request: Option<&str>| {
+        let mut r = Resp::valid(&app, T, C, &idp, request);
+        r.status = "urn:oasis:names:tc:SAML:2.0:status:Responder".into();
+        r.status_message = Some(lure.into());
+        r.omit_assertion = true;
+        r.sign = SignWhat::Nothing;
+        r.signed(&idp)
+    };
+    let shows_lure = |body: &str| body.contains("call +1 555 0100");
+    // A victim's sign-in is in flight (in app.client); another site has a browser post a
+    // Status naming that request (the page cannot read the victim's cookie, or it can post
+    // from a browser without it)...
+    let (req, rs) = app.start_login(T, C, None).await;
+    let mark = app.history_mark(T);
+    let res = post_from(
+        &other_browser(),
+        &app,
+        C,
+        &status_only(Some(&req)),
+        &rs,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let body = res.text().await.unwrap();
+    assert!(!shows_lure(&body), "{body}");
+    assert!(
+        body.contains("Your identity provider did not sign you in."),
+        "{body}"
+    );
+    // ...nor with no InResponseTo, nor one naming no request, in the victim's own browser.
+    for request in [None, Some("_unknown-request-id")] {
+        let res = app.post_acs(T, C, &status_only(request), None).await;
+        assert_eq!(res.status(), 403);
+        let body = res.text().await.unwrap();
+        assert!(!shows_lure(&body), "{request:?}: {body}");
+    }
+    let recorded = app.recorded_since(T, &mark);
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    assert!(
+        recorded
+            .iter()
+            .all(|r| r.counted && r.reason == "idp_status"),
+        "counted, not rows: {recorded:?}"
+    );
+    // The victim's request was not used up by those posts: their own sign-in completes.
+    let ok = Resp::valid(&app, T, C, &idp, Some(&req));
+    let res = app.post_acs(T, C, &ok.signed(&idp), Some(&rs)).await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason(T));
+    // The browser's own request answered with a Status shows the IdP's words, and earns a
+    // row once; later answers to it are counted. Unsigned, they do not cancel the request.
+    let (req, rs) = app.start_login(T, C, None).await;
+    let res = app
+        .post_acs(T, C, &status_only(Some(&req)), Some(&rs))
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(shows_lure(&res.text().await.unwrap()));
+    assert_eq!(app.sign_ins(T)[0].reason, "idp_status", "a row of its own");
+    let mark = app.history_mark(T);
+    let res = app
+        .post_acs(T, C, &status_only(Some(&req)), Some(&rs))
+        .await;
+    assert!(shows_lure(&res.text().await.unwrap()));
+    let recorded = app.recorded_since(T, &mark);
+    assert!(recorded.len() == 1 && recorded[0].counted, "{recorded:?}");
+    let ok = Resp::valid(&app, T, C, &idp, Some(&req));
+    let res = app.post_acs(T, C, &ok.signed(&idp), Some(&rs)).await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason(T));
+}
+
 #[tokio::test]
 async fn idp_initiated_is_off_by_default_and_replay_protected_when_on() {
     let (app, idp) = setup().await;

@@ -503,3 +503,148 @@ async fn post_and_put_answers_honour_attributes() {
     assert_eq!(u["name"]["givenName"], "Ann");
     assert_eq!(u.get("emails"), None, "{u}");
 }
+
+/// The addresses SCIM gives as the person's own (userName when it is an address, and the
+/// primary or work email that linking, grants and forward-auth headers use) must be in the
+/// tenant's whitelisted domains when it has any, and never in another tenant's: `400
+/// invalidValue`, nothing stored or changed. A private address listed beside them is data.
+#[tokio::test]
+async fn scim_gives_no_one_an_address_outside_the_tenants_domains() {
+    let app = spawn_app().await;
+    for (t, domain) in [
+        ("acme", Some("acme.test")),
+        ("globex", Some("globex.test")),
+        ("initech", None),
+    ] {
+        app.create_tenant(t, TenantInput::default());
+        if let Some(d) = domain {
+            app.add_domain(t, d);
+        }
+    }
+    let acme = app.scim("acme");
+    for body in [
+        user("ceo@globex.test"),
+        user("ceo@elsewhere.test"),
+        json!({"schemas": [USER], "userName": "ceo@globex.test",
+               "emails": [{"value": "ceo@acme.test", "type": "work"}]}),
+        json!({"schemas": [USER], "userName": "ceo",
+               "emails": [{"value": "ceo@elsewhere.test", "primary": true}]}),
+        json!({"schemas": [USER], "userName": "ceo@acme.test",
+               "emails": [{"value": "ceo@globex.test", "type": "work"}]}),
+    ] {
+        let (s, b) = acme.post("/Users", body.clone()).await;
+        assert_error(s, &b, 400, Some("invalidValue"));
+        assert!(b["detail"].as_str().unwrap().contains("ceo@"), "{b}");
+    }
+    let (_, list) = acme.get("/Users").await;
+    assert_eq!(list["totalResults"], 0, "nothing stored: {list}");
+
+    // A private address beside the work one is kept, and is not the sign-in email.
+    let (s, u) = acme
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "bob@acme.test",
+                   "emails": [{"value": "bob@home.test", "type": "home"},
+                              {"value": "bob@globex.test", "type": "other"},
+                              {"value": "bob@acme.test", "type": "work"}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().unwrap().to_owned();
+    assert_eq!(u["emails"].as_array().unwrap().len(), 3);
+    let stored = |app: &TestApp| -> String {
+        app.with_db(|c| {
+            users::table
+                .filter(users::id.eq(id.parse::<i64>().unwrap()))
+                .select(users::email)
+                .first::<String>(c)
+        })
+        .unwrap()
+    };
+    assert_eq!(stored(&app), "bob@acme.test");
+
+    // Moving the user onto an address outside the domains changes nothing.
+    for (path, value) in [
+        ("userName", "bob@globex.test"),
+        ("userName", "bob@elsewhere.test"),
+        ("emails[type eq \"work\"].value", "bob@globex.test"),
+        ("emails[type eq \"work\"].value", "bob@elsewhere.test"),
+    ] {
+        let (s, b) = acme
+            .patch(
+                &format!("/Users/{id}"),
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": path, "value": value}]}),
+            )
+            .await;
+        assert_error(s, &b, 400, Some("invalidValue"));
+    }
+    let (_, now) = acme.get(&format!("/Users/{id}")).await;
+    assert_eq!(now["userName"], "bob@acme.test");
+    assert_eq!(now["emails"], u["emails"]);
+    assert_eq!(stored(&app), "bob@acme.test");
+    // Other attributes of the user still change (the private addresses are not judged).
+    let (s, b) = acme
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "displayName", "value": "Bob"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // A directory that lists only a private address for a stored user leaves its sign-in
+    // email as it was (a new user needs one of their own).
+    let (s, u) = acme
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "carol",
+                   "emails": [{"value": "carol@acme.test", "type": "work"}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let carol: i64 = u["id"].as_str().unwrap().parse().unwrap();
+    let (s, b) = acme
+        .patch(
+            &format!("/Users/{carol}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "emails",
+                                   "value": [{"value": "carol@home.test", "type": "home"}]}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["emails"],
+        json!([{"value": "carol@home.test", "type": "home"}])
+    );
+    let email = app
+        .with_db(|c| {
+            users::table
+                .filter(users::id.eq(carol))
+                .select(users::email)
+                .first::<String>(c)
+        })
+        .unwrap();
+    assert_eq!(email, "carol@acme.test");
+    let (s, b) = acme
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "dave",
+                   "emails": [{"value": "dave@home.test", "type": "home"}]}),
+        )
+        .await;
+    assert_error(s, &b, 400, Some("invalidValue"));
+
+    // A tenant without whitelisted domains may use any address but another tenant's.
+    let initech = app.scim("initech");
+    let (s, b) = initech.post("/Users", user("pat@globex.test")).await;
+    assert_error(s, &b, 400, Some("invalidValue"));
+    assert!(
+        b["detail"].as_str().unwrap().contains("another tenant"),
+        "{b}"
+    );
+    assert_eq!(
+        initech.post("/Users", user("pat@initech.test")).await.0,
+        201
+    );
+}

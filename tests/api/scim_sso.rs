@@ -236,26 +236,27 @@ async fn scim_post_takes_over_a_signed_in_user_by_email_on_a_whitelisted_domain(
     assert_eq!(before[0].created_via, "sso");
     let existing = before[0].id.to_string();
 
-    // Neither userName nor externalId is the NameID: only the email matches.
+    // Neither userName nor externalId is the NameID: only the email matches. (The userName is
+    // an address too, so it must be in the tenant's domains as well.)
     let scim = app.scim("acme");
     let (s, u) = scim
         .post(
             "/Users",
-            json!({"schemas": [USER], "userName": "ada.l@corp.example", "externalId": "00u-ada",
+            json!({"schemas": [USER], "userName": "ada.l@acme.test", "externalId": "00u-ada",
                    "name": {"givenName": "Ada", "familyName": "King"},
                    "emails": [{"value": EMAIL, "type": "work", "primary": true}]}),
         )
         .await;
     assert_eq!(s, 201, "{u}");
     assert_eq!(u["id"], existing.as_str(), "the existing user");
-    assert_eq!(u["userName"], "ada.l@corp.example");
+    assert_eq!(u["userName"], "ada.l@acme.test");
     assert_eq!(u["name"]["familyName"], "King");
 
     let after = app.users("acme");
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].last_name.as_deref(), Some("King"));
     let (_, list) = scim
-        .get("/Users?filter=userName%20eq%20%22ada.l%40corp.example%22")
+        .get("/Users?filter=userName%20eq%20%22ada.l%40acme.test%22")
         .await;
     assert_eq!(list["totalResults"], json!(1));
     assert_eq!(list["Resources"][0]["id"], existing.as_str());
@@ -351,7 +352,7 @@ async fn scim_post_with_the_email_of_a_user_on_an_unlisted_domain_is_409() {
     let (s, e) = scim
         .post(
             "/Users",
-            json!({"schemas": [USER], "userName": "ada.l@corp.example",
+            json!({"schemas": [USER], "userName": "ada.l@acme.test",
                    "name": {"givenName": "Mallory", "familyName": "X"},
                    "emails": [{"value": EMAIL, "type": "work", "primary": true}]}),
         )

@@ -197,9 +197,16 @@ fn emails(doc: &Map<String, Value>) -> Vec<EmailValue> {
         .unwrap_or_default()
 }
 
-/// The sign-in email: the primary address, else the work address, else the first, else an
-/// email-shaped userName.
-fn sign_in_email(emails: &[EmailValue], user_name: &str) -> Result<EmailAddress, ScimError> {
+/// The sign-in email, the address that is the person's own (linking, admin grants and
+/// forward-auth headers use it): the primary address, else the work address, else the first
+/// address listed without a type, else an email-shaped userName, else (for a stored user) the
+/// sign-in email it has. An address typed as anything else (`home`, `other`: a private
+/// address a directory also lists) is kept as data and never chosen.
+fn sign_in_email(
+    emails: &[EmailValue],
+    user_name: &str,
+    current: Option<&EmailAddress>,
+) -> Result<EmailAddress, ScimError> {
     let pick = emails
         .iter()
         .find(|e| e.primary)
@@ -211,27 +218,93 @@ fn sign_in_email(emails: &[EmailValue], user_name: &str) -> Result<EmailAddress,
                     .is_some_and(|k| k.eq_ignore_ascii_case("work"))
             })
         })
-        .or_else(|| emails.first());
+        .or_else(|| emails.iter().find(|e| e.kind.is_none()));
     match pick {
         Some(e) => EmailAddress::parse(&e.value).map_err(|_| {
-            ScimError::invalid_value(format!("`emails` value `{}` is not an email address", quote(&e.value)))
+            ScimError::invalid_value(format!(
+                "`emails` value `{}` is not an email address",
+                quote(&e.value)
+            ))
         }),
-        None => EmailAddress::parse(user_name).map_err(|_| {
-            ScimError::invalid_value(
-                "an email address is required: send `emails`, or a userName that is an email address",
-            )
-        }),
+        None => match (EmailAddress::parse(user_name), current) {
+            (Ok(a), _) => Ok(a),
+            (Err(_), Some(kept)) => Ok(kept.clone()),
+            (Err(_), None) => Err(ScimError::invalid_value(
+                "an email address is required: send a primary or work address in `emails`, or a userName that is an email address",
+            )),
+        },
+    }
+}
+
+/// Whose whitelisted domain an address is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainHolder {
+    ThisTenant,
+    OtherTenant,
+    Nobody,
+}
+
+/// Whether SCIM may give `address` to a person as their own (`what` names it in the error):
+/// never in another tenant's domain, and only in the tenant's own domains when it has any.
+pub fn check_own_address(
+    what: &str,
+    address: &EmailAddress,
+    holder: DomainHolder,
+    tenant_has_domains: bool,
+) -> Result<(), ScimError> {
+    match holder {
+        DomainHolder::ThisTenant => Ok(()),
+        DomainHolder::OtherTenant => Err(ScimError::invalid_value(format!(
+            "{what} `{address}` is in {}, a domain another tenant has whitelisted",
+            address.domain()
+        ))),
+        DomainHolder::Nobody if tenant_has_domains => Err(ScimError::invalid_value(format!(
+            "{what} `{address}` is not in a whitelisted domain of this tenant"
+        ))),
+        DomainHolder::Nobody => Ok(()),
     }
 }
 
 impl UserFields {
-    /// Checks a POST/PUT body (or a patched resource) and splits it.
+    /// The addresses the body gives as the person's own, each with what it is: the userName
+    /// when it is an address, and the sign-in email.
+    pub fn own_addresses(&self) -> Vec<(&'static str, EmailAddress)> {
+        let mut out = Vec::with_capacity(2);
+        if let Ok(a) = EmailAddress::parse(&self.user_name) {
+            out.push(("userName", a));
+        }
+        if !out.iter().any(|(_, a)| *a == self.email) {
+            out.push(("the sign-in email", self.email.clone()));
+        }
+        out
+    }
+
+    /// Checks a POST body and splits it.
     pub fn from_body(body: &Value, iwms: Option<IwmsSource>) -> Result<Self, ScimError> {
+        Self::parse(body, iwms, None)
+    }
+
+    /// Checks a PUT body (or a patched resource) for a stored user whose sign-in email is
+    /// `current`: a body that names no address of the person's own (only private ones, and
+    /// a userName that is no address) leaves it as it is.
+    pub fn from_body_replacing(
+        body: &Value,
+        iwms: Option<IwmsSource>,
+        current: Option<&EmailAddress>,
+    ) -> Result<Self, ScimError> {
+        Self::parse(body, iwms, current)
+    }
+
+    fn parse(
+        body: &Value,
+        iwms: Option<IwmsSource>,
+        current: Option<&EmailAddress>,
+    ) -> Result<Self, ScimError> {
         let doc = normalize::resource(body, &USER_RESOURCE)?;
         let user_name = column(&doc, &["userName"])?
             .ok_or_else(|| ScimError::invalid_value("`userName` must not be blank"))?;
         let emails = emails(&doc);
-        let email = sign_in_email(&emails, &user_name)?;
+        let email = sign_in_email(&emails, &user_name, current)?;
         let ent = |attr: &str| column(&doc, &[ENTERPRISE_USER, attr]);
         Ok(Self {
             external_id: column(&doc, &["externalId"])?,
@@ -393,6 +466,84 @@ mod tests {
                 .detail
                 .contains("one line")
         );
+    }
+
+    #[test]
+    fn a_private_address_is_never_the_sign_in_email() {
+        let pick = |emails: Value, user_name: &str| {
+            let b = json!({"schemas": [USER], "userName": user_name, "emails": emails});
+            UserFields::from_body(&b, None).map(|f| f.email.as_str().to_owned())
+        };
+        let private = json!([{"value": "me@home.test", "type": "home"},
+                             {"value": "me@mail.test", "type": "other"}]);
+        assert_eq!(
+            pick(private.clone(), "bob@acme.com").unwrap(),
+            "bob@acme.com",
+            "the userName, not the first (private) address"
+        );
+        assert!(
+            pick(private, "bob")
+                .unwrap_err()
+                .detail
+                .contains("primary or work address")
+        );
+        let kept = EmailAddress::parse("bob@acme.com").unwrap();
+        let b = json!({"schemas": [USER], "userName": "bob",
+                       "emails": [{"value": "me@home.test", "type": "home"}]});
+        assert_eq!(
+            UserFields::from_body_replacing(&b, None, Some(&kept))
+                .unwrap()
+                .email,
+            kept,
+            "a stored user keeps the sign-in email a body gives no replacement for"
+        );
+        let untyped = json!([{"value": "me@home.test", "type": "home"}, {"value": "b@acme.com"}]);
+        assert_eq!(pick(untyped, "bob").unwrap(), "b@acme.com");
+        let declared = json!([{"value": "w@acme.com", "type": "work"},
+                              {"value": "me@home.test", "type": "home", "primary": true}]);
+        assert_eq!(
+            pick(declared, "bob").unwrap(),
+            "me@home.test",
+            "primary is the client's own declaration"
+        );
+    }
+
+    #[test]
+    fn own_addresses_and_their_domains() {
+        let b = json!({"schemas": [USER], "userName": "Bob@Acme.com",
+                       "emails": [{"value": "bob@acme.com", "type": "work"}]});
+        let f = UserFields::from_body(&b, None).unwrap();
+        let own = f.own_addresses();
+        assert_eq!(own.len(), 1, "the same address once: {own:?}");
+        let b = json!({"schemas": [USER], "userName": "bob@globex.com",
+                       "emails": [{"value": "bob@acme.com", "type": "work"}]});
+        let f = UserFields::from_body(&b, None).unwrap();
+        let own: Vec<String> = f
+            .own_addresses()
+            .iter()
+            .map(|(_, a)| a.as_str().to_owned())
+            .collect();
+        assert_eq!(own, ["bob@globex.com", "bob@acme.com"]);
+        let b = json!({"schemas": [USER], "userName": "00u1abc",
+                       "emails": [{"value": "bob@acme.com", "primary": true}]});
+        let f = UserFields::from_body(&b, None).unwrap();
+        assert_eq!(f.own_addresses().len(), 1, "a userName that is no address");
+
+        let a = EmailAddress::parse("bob@globex.com").unwrap();
+        let check = |h, has| check_own_address("userName", &a, h, has);
+        assert!(check(DomainHolder::ThisTenant, true).is_ok());
+        assert!(check(DomainHolder::Nobody, false).is_ok());
+        for (h, has) in [
+            (DomainHolder::Nobody, true),
+            (DomainHolder::OtherTenant, true),
+            (DomainHolder::OtherTenant, false),
+        ] {
+            let e = check(h, has).unwrap_err();
+            assert_eq!(
+                (e.status, e.scim_type.map(|t| t.as_str())),
+                (400, Some("invalidValue"))
+            );
+        }
     }
 
     #[test]

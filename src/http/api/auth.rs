@@ -44,12 +44,36 @@ pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    match principal(&req).await {
+    let outcome = match principal(&req).await {
+        Ok(p) => limit(&req, Some(p)),
+        Err(ApiError::Unauthorized) => limit(&req, None),
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(p) => {
             req.extensions_mut().insert(p);
             Ok(next.call(req).await?.map_into_left_body())
         }
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+}
+
+/// Rate limits: per token once it is accepted, per client address while it is refused.
+fn limit(req: &ServiceRequest, accepted: Option<Principal>) -> Result<Principal, ApiError> {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return Err(ApiError::Unauthorized);
+    };
+    match (accepted, bearer(req)) {
+        (Some(p), Some(token)) => {
+            state.limits.api_token(&token)?;
+            Ok(p)
+        }
+        _ => {
+            state
+                .limits
+                .refused_token(crate::http::client_addr(req.request()))?;
+            Err(ApiError::Unauthorized)
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::service::admin::AdminError;
+use crate::service::rate_limit::Limited;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +23,16 @@ pub enum ApiError {
     },
     #[error(transparent)]
     Admin(#[from] AdminError),
+    #[error("too many requests")]
+    TooManyRequests(Limited),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<Limited> for ApiError {
+    fn from(l: Limited) -> Self {
+        ApiError::TooManyRequests(l)
+    }
 }
 
 impl From<StorageError> for ApiError {
@@ -55,6 +64,13 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => plain("unauthorized", self.to_string()),
             ApiError::Forbidden(m) => plain("forbidden", (*m).to_owned()),
+            ApiError::TooManyRequests(l) => plain(
+                "too_many_requests",
+                format!(
+                    "too many requests; retry after {}",
+                    crate::http::rate_limit::wait(*l)
+                ),
+            ),
             ApiError::BadRequest { message, field } => ErrorBody {
                 error: "invalid_request",
                 message: message.clone(),
@@ -83,8 +99,8 @@ impl ApiError {
 /// Every error response of the API.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// unauthorized, forbidden, invalid_request, not_found, method_not_allowed, conflict or
-    /// internal_error.
+    /// unauthorized, forbidden, invalid_request, not_found, method_not_allowed, conflict,
+    /// too_many_requests or internal_error.
     pub error: &'static str,
     pub message: String,
     /// The request field that is wrong, when there is one (a JSON path such as
@@ -112,6 +128,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadRequest { .. } | ApiError::Admin(AdminError::Invalid { .. }) => {
                 StatusCode::BAD_REQUEST
             }
@@ -128,6 +145,9 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             res.insert_header(("WWW-Authenticate", "Bearer realm=\"ssogate-admin\""));
+        }
+        if let ApiError::TooManyRequests(l) = self {
+            res.insert_header(("Retry-After", l.retry_after_secs));
         }
         res.json(self.body())
     }

@@ -36,11 +36,59 @@ pub(crate) fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ssogate admin API", description = "Tenants, domains, connections, users, sign-in history, SCIM tokens, admins and the IWMS outbox.\n\nAuthenticate with `Authorization: Bearer ssg_admin_...` (from `ssogate admin token create --tenant T` or `--all-tenants`). A tenant token sees only its tenant: other tenants answer 404, and super-admin operations 403.\n\nTimes are Unix seconds. Errors are `{error, message, field?, reference?}`: `error` is one of unauthorized, forbidden, invalid_request, not_found, conflict, internal_error; `field` names the request field that is wrong."),
+    info(title = "ssogate admin API", description = "Tenants, domains, connections, users, sign-in history, SCIM tokens, admins and the IWMS outbox.\n\nAuthenticate with `Authorization: Bearer ssg_admin_...` (from `ssogate admin token create --tenant T` or `--all-tenants`). A tenant token sees only its tenant: other tenants answer 404, and super-admin operations 403.\n\nTimes are Unix seconds. Errors are `{error, message, field?, reference?}`: `error` is one of unauthorized, forbidden, invalid_request, not_found, conflict, too_many_requests, internal_error; `field` names the request field that is wrong.\n\nRequests are rate-limited per token (and per client address while a token is refused): over the limit the answer is 429 with `Retry-After` in seconds."),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
+
+/// Every operation may answer 429 (`rate_limit.api_token_*` per token, `rate_limit.client_*`
+/// per client address while the token is refused), with `Retry-After`.
+struct RateLimited;
+
+impl utoipa::Modify for RateLimited {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            ContentBuilder, HeaderBuilder, Ref, ResponseBuilder, Type, schema::ObjectBuilder,
+        };
+        let response = ResponseBuilder::new()
+            .description("Too many requests: wait `Retry-After` seconds.")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    )
+                    .description(Some("Seconds to wait before the next request."))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in api.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .insert("429".into(), response.clone().into());
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 
@@ -78,6 +126,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::reactivate)
         .service(users::unlink_identity)
         .service(sign_ins::list)
+        .service(sign_ins::refusal_counts)
         .service(scim_tokens::list)
         .service(scim_tokens::create)
         .service(scim_tokens::revoke)
@@ -162,8 +211,10 @@ where
             InitError = (),
         >,
 {
+    use utoipa::Modify;
     use utoipa_actix_web::AppExt;
-    app.into_utoipa_app()
+    let (app, mut doc) = app
+        .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(
             utoipa_actix_web::scope("/api/v1")
@@ -171,7 +222,10 @@ where
                 .configure(routes)
                 .wrap(actix_web::middleware::from_fn(auth::authenticate)),
         )
-        .split_for_parts()
+        .split_for_parts();
+    // The paths exist only now: a modifier on ApiDoc runs before they are collected.
+    RateLimited.modify(&mut doc);
+    (app, doc)
 }
 
 /// The OpenAPI document as served and committed (pretty JSON, trailing newline).

@@ -1,5 +1,7 @@
-//! Signing in to the console: through the tenant's own SSO (coming back to /admin/sso), or
-//! once with a bootstrap link as super-admin. There is no password form.
+//! Signing in to the console: through the tenant's own SSO, started at /admin/login and
+//! coming back to /admin/sso, or once with a bootstrap link as super-admin. There is no
+//! password form. An SSO session cookie alone never opens the console: with forward auth it
+//! is shared with every app behind the proxy.
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -11,11 +13,13 @@ use serde::Deserialize;
 use super::{ConsoleAdmin, ConsoleError, auth};
 use crate::domain::email::EmailAddress;
 use crate::domain::return_to::ADMIN_CONSOLE_RETURN;
-use crate::http::pages::{MessagePage, page};
-use crate::http::session::current_user;
+use crate::http::login::StartOptions;
+use crate::http::pages::{Hidden, MessagePage, PostChoice, page};
+use crate::http::rate_limit;
 use crate::http::{AppState, HttpError};
-use crate::service::admin::access::{self, HandoffRefused};
+use crate::service::admin::access::{self, Handoff, HandoffRefused};
 use crate::service::discovery;
+use crate::service::login::sha256_hex;
 use crate::storage;
 
 #[derive(Template, WebTemplate)]
@@ -29,6 +33,24 @@ pub struct LoginPage {
 /// The sign-in form's CSRF token, double-submitted: in this cookie (only ever sent back to
 /// the form's own URL, never by another site's POST) and in a hidden field.
 const LOGIN_CSRF_COOKIE: &str = "ssogate_admin_login";
+
+/// The console hand-off: a one-time value minted when a console sign-in starts. Its cookie is
+/// host-only (no Domain, whatever `session.cookie_domain` says, so no app behind the proxy
+/// sees it) and goes only to /admin/sso; the pending request, and then the session the
+/// sign-in opens, hold its SHA-256. /admin/sso opens the console only for both together.
+pub const HANDOFF_COOKIE: &str = "ssogate_admin_handoff";
+
+fn handoff_cookie<'a>(state: &AppState, value: String, max_age_secs: i64) -> Cookie<'a> {
+    // Lax: the IdP's way back (a cross-site POST to the ACS, or a top-level GET to the
+    // callback) ends in a top-level GET redirect to /admin/sso, which Lax cookies survive.
+    Cookie::build(HANDOFF_COOKIE, value)
+        .path(ADMIN_CONSOLE_RETURN)
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(max_age_secs.max(0)))
+        .finish()
+}
 
 /// The form with a fresh token in the field and the cookie.
 fn login_form(
@@ -54,8 +76,18 @@ fn login_form(
 }
 
 #[get("/admin/login")]
-pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    login_form(&req, &state, None, String::new(), StatusCode::OK)
+pub async fn login_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    rate_limit::sign_in(&req, &state, None)?;
+    Ok(login_form(
+        &req,
+        &state,
+        None,
+        String::new(),
+        StatusCode::OK,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -63,6 +95,8 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     csrf: String,
+    /// The connection picked on the chooser, for a tenant with several.
+    connection: Option<String>,
 }
 
 fn same_token(cookie: Option<&str>, field: &str) -> bool {
@@ -73,20 +107,26 @@ fn same_token(cookie: Option<&str>, field: &str) -> bool {
     })
 }
 
-/// Finds the tenant by the email's domain and starts its SSO, coming back to /admin/sso.
+/// Finds the tenant by the email's domain and starts its SSO, coming back to /admin/sso, with
+/// a fresh hand-off value in a host-only cookie.
 #[post("/admin/login")]
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, HttpError> {
-    let LoginForm { email, csrf } = form.into_inner();
+    let LoginForm {
+        email,
+        csrf,
+        connection,
+    } = form.into_inner();
     let again = |msg: String, status: StatusCode| {
         let email = email.chars().take(254).collect();
         Ok(login_form(&req, &state, Some(msg), email, status))
     };
     let cookie = req.cookie(LOGIN_CSRF_COOKIE);
     if !same_token(cookie.as_ref().map(|c| c.value()), &csrf) {
+        rate_limit::sign_in(&req, &state, None)?;
         // Another site's form, or a page older than the cookie: nothing starts.
         return again(
             "This form has expired or came from another site. Enter your email again.".into(),
@@ -94,6 +134,7 @@ pub async fn login(
         );
     }
     let Ok(address) = EmailAddress::parse(&email) else {
+        rate_limit::sign_in(&req, &state, None)?;
         return again(
             "Enter your work email address, like name@company.com.".into(),
             StatusCode::BAD_REQUEST,
@@ -104,48 +145,107 @@ pub async fn login(
         discovery::tenant_for_email(c, &lookup)
     })
     .await?;
+    rate_limit::sign_in(&req, &state, tenant.as_ref().map(|t| t.slug.as_str()))?;
     let Some(tenant) = tenant else {
         return again(
             format!("Single sign-on is not set up for {}.", address.domain()),
             StatusCode::BAD_REQUEST,
         );
     };
-    crate::http::login::begin(
+    let handoff = crate::random::token();
+    let opts = StartOptions {
+        return_to: Some(ADMIN_CONSOLE_RETURN.to_owned()),
+        test_by: None,
+        console_handoff: Some(sha256_hex(&handoff)),
+    };
+    // With several connections, the chooser posts this form again with the pick (and mints
+    // a new hand-off then).
+    let post_choice = PostChoice {
+        action: "/admin/login",
+        fields: vec![
+            Hidden {
+                name: "email",
+                value: address.to_string(),
+            },
+            Hidden {
+                name: "csrf",
+                value: csrf,
+            },
+        ],
+    };
+    let mut res = crate::http::login::begin(
         &req,
-        state,
+        state.clone(),
         tenant,
-        None,
-        Some(ADMIN_CONSOLE_RETURN.to_owned()),
+        connection,
+        opts,
+        Some(post_choice),
     )
-    .await
+    .await?;
+    if res.status() == StatusCode::SEE_OTHER {
+        let s = &state.settings;
+        let ttl = s.saml.request_ttl_secs.max(s.oidc.request_ttl_secs) + 60;
+        res.add_cookie(&handoff_cookie(&state, handoff, ttl))
+            .map_err(HttpError::internal)?;
+    }
+    Ok(res)
 }
 
-/// Where the console's SSO sign-in lands: turns the fresh SSO session into a console
-/// session when the user is an admin of their tenant.
+/// Where the console's SSO sign-in lands: a console session when this browser started that
+/// sign-in at /admin/login (the hand-off cookie matches the one its session holds, spent
+/// here) and the user is an admin of their tenant. The SSO session cookie alone (an app's
+/// sign-in, or a cookie replayed by an app that saw it) is sent to /admin/login.
 #[get("/admin/sso")]
 pub async fn sso_handoff(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    let Some(user) = current_user(&state, &req).await? else {
-        return Ok(see_other("/admin/login"));
+    // Counted per client before any lookup: the tenant is only known from the session.
+    rate_limit::sign_in(&req, &state, None)?;
+    let handoff = req.cookie(HANDOFF_COOKIE).map(|c| c.value().to_owned());
+    let session = req
+        .cookie(&state.settings.session.cookie_name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty());
+    // Whatever happens, a hand-off cookie that arrived is spent.
+    let spend = |mut res: HttpResponse| -> Result<HttpResponse, HttpError> {
+        if handoff.is_some() {
+            res.add_cookie(&handoff_cookie(&state, String::new(), 0))
+                .map_err(HttpError::internal)?;
+        }
+        Ok(res)
+    };
+    let Some(session) = session else {
+        return spend(see_other("/admin/login"));
     };
     let now = state.clock.unix();
     let ttl = state.settings.admin.session_ttl_secs;
-    let result = storage::block::<_, HttpError, _>(&state.pool, move |c| {
-        access::handoff_from_sso(c, &user, now, ttl).map_err(HttpError::internal)
+    let (st, token) = (state.clone(), handoff.clone());
+    let result = storage::block(&state.pool, move |c| {
+        let h = Handoff {
+            session_secret: &st.session_secret,
+            session_token: &session,
+            handoff_token: token.as_deref(),
+        };
+        access::handoff_from_sso(c, &h, now, ttl)
     })
     .await?;
     match result {
-        Ok((opened, slug)) => Ok(HttpResponse::SeeOther()
-            .insert_header(("Location", format!("/admin/t/{slug}")))
-            .cookie(auth::cookie(
-                &state,
-                opened.cookie_token,
-                opened.expires_at - now,
-            ))
-            .finish()),
-        Err(refused @ HandoffRefused::NotAdmin { .. }) => Ok(page(
+        Ok((opened, slug)) => spend(
+            HttpResponse::SeeOther()
+                .insert_header(("Location", format!("/admin/t/{slug}")))
+                .cookie(auth::cookie(
+                    &state,
+                    opened.cookie_token,
+                    opened.expires_at - now,
+                ))
+                .finish(),
+        ),
+        Err(HandoffRefused::NotAConsoleSignIn) => {
+            tracing::info!("console hand-off refused: no console sign-in of this browser");
+            spend(see_other("/admin/login"))
+        }
+        Err(refused @ HandoffRefused::NotAdmin { .. }) => spend(page(
             &req,
             MessagePage::new(
                 "Not an administrator",

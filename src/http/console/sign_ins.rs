@@ -1,5 +1,7 @@
 //! The sign-in history: every attempt, newest first, filtered by outcome, reason, connection
 //! or user, in keyset pages. `highlight` marks one attempt (the users list links to it).
+//! Below them, the refusals that nothing tied to a sign-in, counted per connection, reason
+//! and hour (their own pages: `counted_before`).
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
@@ -7,7 +9,9 @@ use serde::Deserialize;
 use super::pages::{self, Layout, Problem, Problems, when};
 use super::{ConsoleAdmin, ConsoleError, db};
 use crate::http::AppState;
-use crate::service::admin::users::{self as admin_users, SignInItem, SignInQuery};
+use crate::service::admin::users::{
+    self as admin_users, RefusalCountItem, RefusalCountQuery, SignInItem, SignInQuery,
+};
 use crate::service::admin::{AdminError, invalid};
 use crate::storage;
 
@@ -34,6 +38,29 @@ pub struct SignInRow {
     pub subject: String,
 }
 
+/// One hour's count of refusals of one reason on one connection.
+pub struct CountRow {
+    pub hour: String,
+    pub connection: String,
+    pub reason: String,
+    pub count: i64,
+    pub last: String,
+    pub detail: String,
+}
+
+impl From<RefusalCountItem> for CountRow {
+    fn from(c: RefusalCountItem) -> Self {
+        CountRow {
+            hour: when(c.hour),
+            connection: c.connection,
+            reason: c.reason,
+            count: c.count,
+            last: when(c.last_at),
+            detail: c.detail,
+        }
+    }
+}
+
 /// The filter form's state.
 #[derive(Clone, Default)]
 pub struct Filters {
@@ -54,6 +81,10 @@ pub struct SignInsPage {
     pub rows: Vec<SignInRow>,
     pub first_href: Option<String>,
     pub next_href: Option<String>,
+    /// None when the filters exclude counted refusals (successes, one user's sign-ins).
+    pub counts: Option<Vec<CountRow>>,
+    pub counts_first_href: Option<String>,
+    pub counts_next_href: Option<String>,
     pub clear_user_href: String,
     pub problem: Problems,
 }
@@ -67,6 +98,7 @@ pub struct SignInsQuery {
     user: String,
     before: String,
     highlight: String,
+    counted_before: String,
 }
 
 fn optional_id(field: &'static str, raw: &str) -> Result<Option<i64>, AdminError> {
@@ -89,6 +121,19 @@ fn history_href(slug: &str, f: &Filters, before: Option<i64>) -> String {
             ("connection", &f.connection),
             ("user", &f.user),
             ("before", &before),
+        ])
+    )
+}
+
+fn counts_href(slug: &str, f: &Filters, counted_before: Option<i64>) -> String {
+    let before = counted_before.map(|b| b.to_string()).unwrap_or_default();
+    format!(
+        "/admin/t/{slug}/sign-ins?{}#counted",
+        pages::query(&[
+            ("outcome", &f.outcome),
+            ("reason", &f.reason),
+            ("connection", &f.connection),
+            ("counted_before", &before),
         ])
     )
 }
@@ -135,8 +180,17 @@ pub async fn list(
             before: optional_id("before", &q.before)?,
         })
     });
+    // Counted refusals are failures of no one user: other filters leave them out.
+    let with_counts = filters.outcome != "success" && filters.user.is_empty();
+    let asked_counts =
+        optional_id("counted_before", &q.counted_before).map(|before| RefusalCountQuery {
+            reason: Some(filters.reason.clone()),
+            connection: Some(filters.connection.clone()),
+            limit: PAGE_SIZE,
+            before,
+        });
     let tenant = t.clone();
-    let (connections, listed) = db(&state, move |c| {
+    let (connections, listed, counted) = db(&state, move |c| {
         // Removed connections keep their history, so they stay in the filter.
         let connections = storage::connections::list_all(c, tenant.id)?
             .into_iter()
@@ -150,9 +204,21 @@ pub async fn list(
             })
             .collect::<Vec<_>>();
         let page = asked.and_then(|q| admin_users::sign_ins(c, &tenant, &q));
-        Ok((connections, page))
+        let counted = with_counts
+            .then(|| asked_counts.and_then(|q| admin_users::refusal_counts(c, &tenant, &q)));
+        Ok((connections, page, counted))
     })
     .await?;
+    // Both lists share the filters; the first problem is the one shown.
+    let (counted, counted_err) = match counted {
+        Some(Ok(p)) => (Some(p), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let listed = match (listed, counted_err) {
+        (Ok(_), Some(e)) => Err(e),
+        (l, _) => l,
+    };
     let (page, problem) = match listed {
         Ok(p) => (Some(p), Problems::none()),
         // An unknown connection in the filter is the filter's problem, not a missing page.
@@ -166,6 +232,10 @@ pub async fn list(
         Err(e) => (None, Problems(Some(Problem::of("filters", e.into())?))),
     };
     let (items, next) = page.map_or((Vec::new(), None), |p| (p.items, p.next_before));
+    let counts_next_href = counted
+        .as_ref()
+        .and_then(|p| p.next_before)
+        .map(|n| counts_href(&slug, &filters, Some(n)));
     let p = SignInsPage {
         layout: Layout::new(&admin, Some(&t), "sign-ins"),
         first_href: (!q.before.trim().is_empty()).then(|| history_href(&slug, &filters, None)),
@@ -182,6 +252,10 @@ pub async fn list(
             .into_iter()
             .map(|a| row(&slug, a, highlight))
             .collect(),
+        counts_first_href: (!q.counted_before.trim().is_empty())
+            .then(|| counts_href(&slug, &filters, None)),
+        counts_next_href,
+        counts: counted.map(|p| p.items.into_iter().map(CountRow::from).collect()),
         reasons: admin_users::reason_codes(),
         connections,
         filters,

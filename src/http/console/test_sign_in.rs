@@ -14,6 +14,7 @@ use crate::service::test_sign_in::TestReport;
 /// Starts a test sign-in of the connection in this browser.
 #[post("/admin/t/{tenant}/connections/{connection}/test")]
 pub async fn start(
+    req: HttpRequest,
     state: web::Data<AppState>,
     admin: ConsoleAdmin,
     path: web::Path<(String, String)>,
@@ -28,7 +29,11 @@ pub async fn start(
     })
     .await?;
     let by = admin.principal.actor.clone();
-    Ok(crate::http::login::start(state, t, c, None, Some(by)).await?)
+    let opts = crate::http::login::StartOptions {
+        test_by: Some(by),
+        ..Default::default()
+    };
+    Ok(crate::http::login::start(&req, state, t, c, opts).await?)
 }
 
 #[derive(Template, WebTemplate)]

@@ -41,10 +41,16 @@ async fn authorize(
     let token = bearer(req);
     let now = state.clock.unix();
     let slug2 = slug.clone();
+    let sent = token.clone();
     let tenant = storage::block(&state.pool, move |c| {
-        Ok::<_, ScimServiceError>(tokens::authenticate(c, &slug2, token.as_deref(), now))
+        Ok::<_, ScimServiceError>(tokens::authenticate(c, &slug2, sent.as_deref(), now))
     })
     .await?;
+    // Rate limits: per token once it is accepted, per client address while it is refused.
+    match (&tenant, &token) {
+        (Ok(_), Some(t)) => state.limits.scim_token(t)?,
+        _ => state.limits.refused_token(crate::http::client_addr(req))?,
+    }
     match tenant {
         Ok(tenant) => Ok(ScimContext {
             tenant,

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::Value;
 
 use crate::domain::scim::error::ScimError;
+use crate::service::rate_limit::Limited;
 use crate::service::scim::ScimServiceError;
 use crate::storage::StorageError;
 
@@ -20,6 +21,8 @@ pub fn json(status: StatusCode, body: &Value) -> HttpResponse {
 pub enum ScimHttpError {
     #[error(transparent)]
     Scim(#[from] ScimError),
+    #[error("rate limited")]
+    TooManyRequests(Limited),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -30,6 +33,12 @@ impl From<ScimServiceError> for ScimHttpError {
             ScimServiceError::Scim(s) => ScimHttpError::Scim(s),
             ScimServiceError::Storage(s) => ScimHttpError::Internal(Box::new(s)),
         }
+    }
+}
+
+impl From<Limited> for ScimHttpError {
+    fn from(l: Limited) -> Self {
+        ScimHttpError::TooManyRequests(l)
     }
 }
 
@@ -45,6 +54,7 @@ impl ResponseError for ScimHttpError {
             ScimHttpError::Scim(e) => {
                 StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST)
             }
+            ScimHttpError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ScimHttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -52,6 +62,19 @@ impl ResponseError for ScimHttpError {
     fn error_response(&self) -> HttpResponse {
         let e = match self {
             ScimHttpError::Scim(e) => e.clone(),
+            ScimHttpError::TooManyRequests(l) => {
+                let e = ScimError::new(
+                    429,
+                    None,
+                    format!(
+                        "too many requests; retry after {}",
+                        crate::http::rate_limit::wait(*l)
+                    ),
+                );
+                let mut res = json(self.status_code(), &e.json());
+                crate::http::rate_limit::retry_after(&mut res, *l);
+                return res;
+            }
             ScimHttpError::Internal(cause) => {
                 let reference = crate::random::saml_id()[1..13].to_owned();
                 tracing::error!(reference = %reference, error = %super::super::error::chain(cause.as_ref()), "internal error in SCIM");

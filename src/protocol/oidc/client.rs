@@ -10,51 +10,24 @@ use super::error::{OidcError, err};
 use crate::domain::oidc::{ClientAuth, OidcSettings, ProviderMetadata};
 use crate::domain::reason::Reason;
 use crate::protocol::body::{ReadError, read_capped};
+use crate::protocol::outbound;
 
 const MAX_BODY: usize = 1024 * 1024;
 
-/// Resolves provider host names but never to an internal address, so a public name pointed
-/// at 10.0.0.1 or 169.254.169.254 cannot turn the gateway into a proxy. Loopback is allowed
-/// only in development (`oidc.allow_http_loopback`).
-struct PublicAddressesOnly {
-    allow_loopback: bool,
-}
-
-impl reqwest::dns::Resolve for PublicAddressesOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let (host, allow_loopback) = (name.as_str().to_owned(), self.allow_loopback);
-        Box::pin(async move {
-            let found: Vec<std::net::SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let usable: Vec<std::net::SocketAddr> = found
-                .into_iter()
-                .filter(|a| {
-                    !crate::protocol::address::is_internal(a.ip())
-                        || (allow_loopback && a.ip().is_loopback())
-                })
-                .collect();
-            if usable.is_empty() {
-                return Err(format!("{host} resolves only to internal addresses").into());
-            }
-            Ok(Box::new(usable.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// Fails rather than fall back to a client without timeouts, with redirects, or without the
-/// address filter.
+/// The outbound client for provider calls: public addresses only, so a provider name pointed
+/// at 10.0.0.1 or 169.254.169.254 cannot turn the gateway into a proxy; loopback only in
+/// development (`oidc.allow_http_loopback`). See [`crate::protocol::outbound`].
 pub fn http_client(
     timeout: Duration,
     allow_loopback: bool,
 ) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .redirect(reqwest::redirect::Policy::none())
-        .dns_resolver(std::sync::Arc::new(PublicAddressesOnly { allow_loopback }))
-        // A proxy would resolve names itself, past the address filter: connect directly.
-        .no_proxy()
-        .build()
+    outbound::client(
+        timeout,
+        outbound::AddressPolicy {
+            allow_loopback,
+            allowed_networks: Vec::new(),
+        },
+    )
 }
 
 fn unreachable(what: &str, e: reqwest::Error) -> OidcError {

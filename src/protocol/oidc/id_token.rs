@@ -159,14 +159,13 @@ pub fn flatten(claims: &Map<String, Value>) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-/// `email_verified` as a boolean; some providers send the string "true"/"false".
+/// `email_verified`: None when the provider did not send it; otherwise verified only for the
+/// boolean `true` or the string `"true"` (some providers send strings). Anything else present
+/// (`false`, `"false"`, `"TRUE"`, `"yes"`, `1`, `0`, `null`, …) says "not verified": a value
+/// ssogate cannot read is never taken for a yes.
 pub fn email_verified(claims: &Map<String, Value>) -> Option<bool> {
-    match claims.get("email_verified")? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
+    let v = claims.get("email_verified")?;
+    Some(matches!(v, Value::Bool(true)) || v.as_str() == Some("true"))
 }
 
 #[cfg(test)]
@@ -296,5 +295,37 @@ mod tests {
             ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
+    }
+
+    #[test]
+    fn email_verified_is_true_only_for_true() {
+        let read = |v: Option<Value>| {
+            let mut m = Map::new();
+            if let Some(v) = v {
+                m.insert("email_verified".into(), v);
+            }
+            email_verified(&m)
+        };
+        assert_eq!(read(None), None, "not stated");
+        assert_eq!(read(Some(json!(true))), Some(true));
+        assert_eq!(read(Some(json!("true"))), Some(true));
+        for v in [
+            json!(false),
+            json!("false"),
+            json!(0),
+            json!(1),
+            json!("0"),
+            json!("1"),
+            json!("no"),
+            json!("yes"),
+            json!("TRUE"),
+            json!("True"),
+            json!(" true"),
+            json!(null),
+            json!([true]),
+            json!({"value": true}),
+        ] {
+            assert_eq!(read(Some(v.clone())), Some(false), "{v}");
+        }
     }
 }

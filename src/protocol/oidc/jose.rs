@@ -91,8 +91,7 @@ pub fn parse<'a>(token: &'a str, allowed: &[JwsAlgorithm]) -> Result<Jws<'a>, Oi
             "unsigned ID token (alg none)",
         ));
     }
-    let alg = JwsAlgorithm::parse(&header.alg)
-        .ok()
+    let alg = JwsAlgorithm::from_header(&header.alg)
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| {
             err(
@@ -356,6 +355,14 @@ mod tests {
         assert_eq!(reason(&none), Some(Reason::IdTokenAlgorithm));
         let padded = format!("{}=.{}.", b(br#"{"alg":"RS256"}"#), b(b"{}"));
         assert_eq!(reason(&padded), Some(Reason::MalformedIdToken));
+        // JOSE names compare exactly: no trimming, no case folding.
+        for alg in [" RS256", "RS256 ", "rs256", "Rs256", "RS256\\t"] {
+            let h = format!(r#"{{"alg":"{alg}"}}"#);
+            let t = format!("{}.{}.", b(h.as_bytes()), b(b"{}"));
+            assert_eq!(reason(&t), Some(Reason::IdTokenAlgorithm), "{alg:?}");
+        }
+        let exact = format!("{}.{}.", b(br#"{"alg":"RS256"}"#), b(b"{}"));
+        assert!(parse(&exact, RS).is_ok());
     }
 
     #[test]

@@ -69,7 +69,28 @@ pub fn validate_response(
     // The one parse: every check, the signatures and every value below work on this tree.
     let doc = xml::parse(&decoded)?;
     let envelope = structure::inspect(&doc, &ctx.idp.allowed_algorithms)?;
+    // Until a signature verifies, a refusal names the request the Response claims to
+    // answer; after, it says a signature verified.
+    let unverified = |mut e: SamlError| {
+        e.in_response_to = envelope.in_response_to.map(str::to_owned);
+        e
+    };
+    let verified = |mut e: SamlError| {
+        e.signature_verified = true;
+        e
+    };
+    let assertion = before_signatures(&doc, &envelope, ctx).map_err(unverified)?;
+    // Both signatures cover the assertion: the Response's holds it, the Assertion's is it.
+    let a = assertion::read(&doc, assertion).map_err(verified)?;
+    check(&a, envelope.in_response_to, ctx).map_err(verified)
+}
 
+/// The Response-level checks and the signatures; returns the one assertion.
+fn before_signatures<'d>(
+    doc: &'d xml::Document<'_>,
+    envelope: &Envelope<'d>,
+    ctx: &AcsContext<'_>,
+) -> Result<xml::NodeId, SamlError> {
     if let Some(dest) = envelope.destination
         && dest != ctx.sp.acs_url
     {
@@ -79,7 +100,7 @@ pub fn validate_response(
         ));
     }
     if envelope.status_code != ns::STATUS_SUCCESS {
-        return Err(status_error(&envelope));
+        return Err(status_error(envelope));
     }
     let assertion = match (envelope.assertion_count, envelope.assertion) {
         (1, Some(a)) => a,
@@ -101,10 +122,8 @@ pub fn validate_response(
             ),
         ));
     }
-    verify_present_signatures(&doc, &envelope, &ctx.idp.idp_certificates)?;
-    // Both signatures cover the assertion: the Response's holds it, the Assertion's is it.
-    let a = assertion::read(&doc, assertion)?;
-    check(&a, envelope.in_response_to, ctx)
+    verify_present_signatures(doc, envelope, &ctx.idp.idp_certificates)?;
+    Ok(assertion)
 }
 
 /// Which elements carry a verified signature.
@@ -178,9 +197,9 @@ fn status_error(envelope: &Envelope<'_>) -> SamlError {
     e
 }
 
-/// At most 200 characters of an untrusted value, for a detail.
+/// At most 200 characters of an untrusted value, for a detail (marked when cut).
 fn clip(s: &str) -> String {
-    s.chars().take(200).collect()
+    crate::domain::history::cut_to(s, 200).into_owned()
 }
 
 fn check(

@@ -1,18 +1,19 @@
-//! Who administers what. A tenant admin signs in through the tenant's own SSO and is an admin
-//! by a CLI grant (by email) or by the IdP's mapped admin role; a super-admin comes from a
-//! single-use bootstrap link. API clients use admin bearer tokens. There are no passwords.
-//! Every token is 256 random bits; only its SHA-256 is stored.
+//! Who administers what. A tenant admin signs in through the tenant's own SSO, starting at
+//! /admin/login, and is an admin by a grant (made for an email, claimed by the first console
+//! sign-in whose IdP asserts it, then bound to that user) or by the IdP's mapped admin role; a
+//! super-admin comes from a single-use bootstrap link. API clients use admin bearer tokens.
+//! There are no passwords. Every token is 256 random bits; only its SHA-256 is stored.
 use serde::Serialize;
 
 use super::{AdminError, invalid, tenant_by_slug};
+use crate::config::Secret;
 use crate::domain::claims::AdminRoleRule;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
 use crate::service::login::sha256_hex;
 use crate::storage::admin::{self as store, NewAdminSession};
-use crate::storage::sessions::SessionUser;
-use crate::storage::{self, DbConnection, StorageError, tenants};
+use crate::storage::{self, DbConnection, StorageError, sessions, tenants};
 
 pub const TOKEN_PREFIX: &str = "ssg_admin_";
 const MAX_TOKEN_CHARS: usize = 128;
@@ -60,16 +61,19 @@ pub fn grant(
     Ok(store::grant(conn, t.id, email.as_str(), granted_by, now)?)
 }
 
-/// Removes the grant and ends that person's console sessions in the tenant.
+/// Removes the grant and ends the console sessions of the user it was bound to (or, for a
+/// grant never claimed, of the user who has its address).
 pub fn revoke(conn: &mut DbConnection, tenant: &str, email: &str) -> Result<(), AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let email = parse_email(email)?;
     storage::transaction(conn, |c| {
-        if !store::revoke_grant(c, t.id, email.as_str())? {
-            return Err(StorageError::NotFound);
-        }
-        if let Some(u) = storage::users::find_by_email(c, t.id, &email)? {
-            store::delete_sessions_of_user(c, u.id.0)?;
+        let bound = store::revoke_grant(c, t.id, email.as_str())?.ok_or(StorageError::NotFound)?;
+        let holder = match bound {
+            Some(user) => Some(user),
+            None => storage::users::find_by_email(c, t.id, &email)?.map(|u| u.id.0),
+        };
+        if let Some(user) = holder {
+            store::delete_sessions_of_user(c, user)?;
         }
         Ok(())
     })
@@ -270,36 +274,66 @@ pub fn redeem_bootstrap_link(
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum HandoffRefused {
+    /// The SSO session did not come from a sign-in this browser started at /admin/login (an
+    /// app's session, a replayed cookie, a hand-off already spent).
+    #[error("this browser did not start a console sign-in that ended in this session")]
+    NotAConsoleSignIn,
     #[error("{email} is not an administrator of {tenant}")]
     NotAdmin { email: String, tenant: String },
 }
 
-/// After an SSO sign-in for the console: a console session when the signed-in user is an
-/// admin of their tenant (a grant, or the admin role the IdP mapped at this sign-in).
+/// What /admin/sso received: the SSO session cookie and the console hand-off cookie.
+pub struct Handoff<'a> {
+    pub session_secret: &'a Secret,
+    pub session_token: &'a str,
+    pub handoff_token: Option<&'a str>,
+}
+
+/// At the end of a console sign-in: a console session when the SSO session was opened by a
+/// sign-in this browser started at /admin/login (the hand-off value, spent here once) and
+/// its user is an admin of their tenant: by a grant bound to them, by an unclaimed grant for
+/// the address the IdP asserted at that sign-in (which this binds to them), or by the admin
+/// role the IdP mapped at that sign-in. The user's stored email plays no part: SCIM may
+/// change it.
 pub fn handoff_from_sso(
     conn: &mut DbConnection,
-    user: &SessionUser,
+    h: &Handoff<'_>,
     now: i64,
     session_ttl_secs: i64,
-) -> Result<Result<(OpenedSession, String), HandoffRefused>, AdminError> {
-    let t = tenant_by_slug(conn, &user.tenant)?;
-    let granted = store::is_granted(conn, t.id, &user.email)?;
-    if !granted && !user.idp_admin {
-        return Ok(Err(HandoffRefused::NotAdmin {
-            email: user.email.clone(),
-            tenant: t.display_name,
-        }));
+) -> Result<Result<(OpenedSession, String), HandoffRefused>, StorageError> {
+    let Some(handoff) = h
+        .handoff_token
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS)
+    else {
+        return Ok(Err(HandoffRefused::NotAConsoleSignIn));
+    };
+    if h.session_token.len() > MAX_TOKEN_CHARS {
+        return Ok(Err(HandoffRefused::NotAConsoleSignIn));
     }
-    let expires_at = (now + session_ttl_secs).min(user.expires_at);
-    let opened = open_session(
-        conn,
-        Some(t.id),
-        Some(user.user_id),
-        &user.email,
-        now,
-        expires_at,
-    )?;
-    Ok(Ok((opened, t.slug.to_string())))
+    let session_hash = crate::service::session::hash_token(h.session_secret, h.session_token);
+    storage::transaction(conn, |c| {
+        if !sessions::spend_console_handoff(c, &session_hash, &sha256_hex(handoff), now)? {
+            return Ok(Err(HandoffRefused::NotAConsoleSignIn));
+        }
+        let Some(user) = sessions::lookup(c, &session_hash, now)? else {
+            return Ok(Err(HandoffRefused::NotAConsoleSignIn));
+        };
+        let t = TenantId(user.tenant_id);
+        let claimed = match &user.asserted_email {
+            Some(asserted) => store::claim_grant(c, t, asserted, user.user_id)?,
+            None => false,
+        };
+        let admitted = claimed || user.idp_admin || store::is_granted_to_user(c, t, user.user_id)?;
+        if !admitted {
+            return Ok(Err(HandoffRefused::NotAdmin {
+                email: user.email.clone(),
+                tenant: user.tenant_name.clone(),
+            }));
+        }
+        let expires_at = (now + session_ttl_secs).min(user.expires_at);
+        let opened = open_session(c, Some(t), Some(user.user_id), &user.email, now, expires_at)?;
+        Ok(Ok((opened, user.tenant.clone())))
+    })
 }
 
 /// A live console session: the principal and the CSRF token its forms must carry.

@@ -750,6 +750,22 @@ pub fn sign_in_history(
     )?)
 }
 
+/// The newest refusal counts (see `users::refusal_counts`), for the CLI.
+pub fn refusal_count_history(
+    conn: &mut DbConnection,
+    tenant: &str,
+    limit: i64,
+) -> Result<Vec<crate::storage::refusal_counts::Counted>, AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    Ok(crate::storage::refusal_counts::page(
+        conn,
+        t.id,
+        &Default::default(),
+        None,
+        limit.clamp(1, 1000),
+    )?)
+}
+
 pub fn connection_json(
     c: &Connection,
     s: &SamlIdpSettings,

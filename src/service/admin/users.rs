@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{AdminError, UserView, invalid, parse_slug};
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{ConnectionId, UserId};
 use crate::domain::provisioning::NewUser;
 use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
@@ -18,6 +18,7 @@ use crate::domain::user::{CreatedVia, User, UserStatus};
 use crate::service::outbox;
 use crate::storage::identities::IdentityLink;
 use crate::storage::login_attempts::{self, Listed};
+use crate::storage::refusal_counts;
 use crate::storage::users::{Search, View};
 use crate::storage::{
     self, DbConnection, StorageError, TxError, connections, domains, events, identities,
@@ -880,16 +881,7 @@ pub fn sign_ins(
 ) -> Result<SignInPage, AdminError> {
     let limit = check_limit(q.limit)?;
     let before = check_cursor("before", q.before)?;
-    let connection = match blank_to_none(&q.connection) {
-        Some(raw) => {
-            let slug = parse_slug("connection", raw)?;
-            let c = connections::find(conn, tenant.id, &slug)?.ok_or_else(|| {
-                AdminError::NotFound(format!("connection `{slug}` in tenant `{}`", tenant.slug))
-            })?;
-            Some(c.id)
-        }
-        None => None,
-    };
+    let connection = connection_filter(conn, tenant, &q.connection)?;
     let filter = login_attempts::Filter {
         success: parse_outcome(blank_to_none(&q.outcome))?,
         reason: parse_reason(blank_to_none(&q.reason))?,
@@ -902,6 +894,97 @@ pub fn sign_ins(
     let next_before = more.then(|| rows.last().map(|a| a.id)).flatten();
     Ok(SignInPage {
         items: rows.into_iter().map(SignInItem::from).collect(),
+        next_before,
+    })
+}
+
+/// A connection filter's slug as the tenant's connection id (removed connections included).
+fn connection_filter(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    raw: &Option<String>,
+) -> Result<Option<ConnectionId>, AdminError> {
+    match blank_to_none(raw) {
+        Some(raw) => {
+            let slug = parse_slug("connection", raw)?;
+            let c = connections::find(conn, tenant.id, &slug)?.ok_or_else(|| {
+                AdminError::NotFound(format!("connection `{slug}` in tenant `{}`", tenant.slug))
+            })?;
+            Ok(Some(c.id))
+        }
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct RefusalCountQuery {
+    /// A reason code (see [`reason_codes`]).
+    pub reason: Option<String>,
+    /// A connection slug of the tenant (removed connections included).
+    pub connection: Option<String>,
+    /// 1..=200.
+    pub limit: i64,
+    /// The last id of the previous page (`next_before`); `None` for the newest.
+    pub before: Option<i64>,
+}
+
+/// Refusals that nothing tied to a sign-in (no valid signature, no pending request of the
+/// browser), counted per connection, reason and hour instead of listed one by one.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RefusalCountItem {
+    pub id: i64,
+    /// The connection's slug.
+    pub connection: String,
+    pub reason: String,
+    /// The first second of the hour counted (Unix seconds, UTC).
+    pub hour: i64,
+    /// How many refusals of this reason the connection had in that hour.
+    pub count: i64,
+    /// When the latest of them arrived (Unix seconds).
+    pub last_at: i64,
+    /// The latest one's detail (at most 300 characters).
+    pub detail: String,
+}
+
+impl From<refusal_counts::Counted> for RefusalCountItem {
+    fn from(c: refusal_counts::Counted) -> Self {
+        RefusalCountItem {
+            id: c.id,
+            connection: c.connection,
+            reason: c.reason,
+            hour: c.hour_start,
+            count: c.refusals,
+            last_at: c.last_at,
+            detail: c.detail,
+        }
+    }
+}
+
+/// Counts newest first (by id: each is created in the hour it counts).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RefusalCountPage {
+    pub items: Vec<RefusalCountItem>,
+    /// Pass as `before` for the next page; `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+pub fn refusal_counts(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    q: &RefusalCountQuery,
+) -> Result<RefusalCountPage, AdminError> {
+    let limit = check_limit(q.limit)?;
+    let before = check_cursor("before", q.before)?;
+    let filter = refusal_counts::Filter {
+        reason: parse_reason(blank_to_none(&q.reason))?,
+        connection: connection_filter(conn, tenant, &q.connection)?,
+    };
+    let mut rows = refusal_counts::page(conn, tenant.id, &filter, before, limit + 1)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_before = more.then(|| rows.last().map(|c| c.id)).flatten();
+    Ok(RefusalCountPage {
+        items: rows.into_iter().map(RefusalCountItem::from).collect(),
         next_before,
     })
 }

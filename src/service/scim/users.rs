@@ -10,7 +10,9 @@ use crate::domain::scim::filter::Filter;
 use crate::domain::scim::patch;
 use crate::domain::scim::query::{ListQuery, Projection, project};
 use crate::domain::scim::schema::USER_RESOURCE;
-use crate::domain::scim::user::{UserFields, render};
+use crate::domain::scim::user::{
+    DomainHolder, UserFields, check_own_address, render, user_name_key,
+};
 use crate::domain::user::UserStatus;
 use crate::service::outbox;
 use crate::storage::scim_users::{self, Tracked};
@@ -169,6 +171,46 @@ fn takeover_target(
     }
 }
 
+/// The addresses the body gives as the person's own (userName when it is one, the sign-in
+/// email) that are new for this user (all of them for a new user): none may be in another
+/// tenant's domain, and when the tenant has whitelisted domains each must be in one of them.
+/// Unchanged addresses are not judged again, so a user stored before a domain rule changed
+/// can still be updated.
+fn check_own_addresses(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    old: Option<&Tracked>,
+    f: &UserFields,
+) -> Result<()> {
+    let own: Vec<_> = f
+        .own_addresses()
+        .into_iter()
+        .filter(|(_, a)| match old {
+            None => true,
+            Some(o) => {
+                let was_user_name = o
+                    .scim_user_name
+                    .as_deref()
+                    .is_some_and(|u| user_name_key(u) == a.as_str());
+                o.email != a.as_str() && !was_user_name
+            }
+        })
+        .collect();
+    if own.is_empty() {
+        return Ok(());
+    }
+    let tenant_has_domains = !domains::list_for_tenant(conn, ctx.tenant.id)?.is_empty();
+    for (what, address) in own {
+        let holder = match domains::tenant_for_domain(conn, &address.domain())? {
+            Some(t) if t == ctx.tenant.id => DomainHolder::ThisTenant,
+            Some(_) => DomainHolder::OtherTenant,
+            None => DomainHolder::Nobody,
+        };
+        check_own_address(what, &address, holder, tenant_has_domains)?;
+    }
+    Ok(())
+}
+
 /// Unique values held by a user other than `me`: 409 before the database would refuse.
 fn check_unique(
     conn: &mut DbConnection,
@@ -296,11 +338,14 @@ fn apply_active(
     Ok(())
 }
 
-/// Writes `f` onto an existing user and records what changed.
+/// Writes `f` onto an existing user and records what changed. A new email ends the user's
+/// sessions: forward-auth headers and console rights must not carry an address to a session
+/// opened under another.
 fn store(conn: &mut DbConnection, ctx: &ScimContext, id: UserId, f: &UserFields) -> Result<()> {
     let t = ctx.tenant.id;
     let old = scim_users::tracked(conn, t, id)?;
     let iwms_mapped = ctx.iwms().is_some();
+    check_own_addresses(conn, ctx, Some(&old), f)?;
     check_unique(conn, ctx, Some(id), f)?;
     scim_users::write(conn, t, id, f, ctx.now)?;
     if iwms_mapped {
@@ -308,12 +353,16 @@ fn store(conn: &mut DbConnection, ctx: &ScimContext, id: UserId, f: &UserFields)
     }
     let c = changes(&old, f, iwms_mapped);
     if !c.is_empty() {
+        let mut detail = json!({"via": "scim", "changes": c});
+        if old.email != f.email.as_str() {
+            detail["sessions_ended"] = json!(crate::service::session::end_all(conn, t, id)?);
+        }
         outbox::record(
             conn,
             &ctx.tenant,
             id,
             "attributes_updated",
-            &json!({"via": "scim", "changes": c}),
+            &detail,
             ctx.now,
         )?;
     }
@@ -343,6 +392,7 @@ pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Resul
             Ok(id)
         }
         None => {
+            check_own_addresses(c, ctx, None, &f)?;
             check_unique(c, ctx, None, &f)?;
             let id = scim_users::insert(c, t, &f, ctx.now)?;
             if ctx.iwms().is_some() {
@@ -371,8 +421,10 @@ pub fn replace(
     body: &Value,
 ) -> Result<Value> {
     let id = parse_id(raw_id)?;
-    let f = UserFields::from_body(body, ctx.iwms())?;
-    write_existing(conn, ctx, id, |_| Ok(f.clone()))
+    let iwms = ctx.iwms();
+    write_existing(conn, ctx, id, |_, email| {
+        UserFields::from_body_replacing(body, iwms, email)
+    })
 }
 
 pub fn patch(
@@ -384,27 +436,29 @@ pub fn patch(
     let id = parse_id(raw_id)?;
     let ops = patch::parse_request(body)?;
     let iwms = ctx.iwms();
-    write_existing(conn, ctx, id, |current| {
+    write_existing(conn, ctx, id, |current, email| {
         let Value::Object(mut doc) = current else {
             return Err(ScimError::invalid_value("stored user is not an object"));
         };
         patch::apply(&mut doc, &ops, &USER_RESOURCE)?;
-        UserFields::from_body(&Value::Object(doc), iwms)
+        UserFields::from_body_replacing(&Value::Object(doc), iwms, email)
     })
 }
 
-/// Loads the user as SCIM shows it, derives the new fields from it, stores them: one
-/// transaction, so concurrent PATCHes cannot lose each other's changes.
+/// Loads the user as SCIM shows it (and its sign-in email), derives the new fields from it,
+/// stores them: one transaction, so concurrent PATCHes cannot lose each other's changes.
 fn write_existing(
     conn: &mut DbConnection,
     ctx: &ScimContext,
     id: i64,
-    derive: impl Fn(Value) -> std::result::Result<UserFields, ScimError>,
+    derive: impl Fn(Value, Option<&EmailAddress>) -> std::result::Result<UserFields, ScimError>,
 ) -> Result<Value> {
     super::transaction(conn, |c| {
         scim_users::lock(c, ctx.tenant.id, id)?;
         let current = rendered(c, ctx, id, &Projection::default())?;
-        store(c, ctx, UserId(id), &derive(current)?)
+        let email =
+            EmailAddress::parse(&scim_users::tracked(c, ctx.tenant.id, UserId(id))?.email).ok();
+        store(c, ctx, UserId(id), &derive(current, email.as_ref())?)
     })?;
     rendered(conn, ctx, id, &Projection::default())
 }
