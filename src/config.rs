@@ -73,12 +73,17 @@ where
         .collect()
 }
 
+/// An IP address or a CIDR range (the host bits dropped): `server.trusted_proxies` and
+/// `iwms.allowed_networks` read the same forms.
 pub fn parse_network(raw: &str) -> Result<ipnet::IpNet, String> {
     raw.parse::<ipnet::IpNet>()
         .map(|n| n.trunc())
         .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| {
-            format!("`{raw}` is neither a network (CIDR, like 10.20.0.0/16) nor an IP address")
+            format!(
+                "`{}` is neither an IP address nor a CIDR range (like 10.0.0.1 or 10.20.0.0/16)",
+                raw.chars().take(64).collect::<String>()
+            )
         })
 }
 
@@ -198,18 +203,7 @@ impl TrustedProxies {
             if e.is_empty() {
                 continue;
             }
-            let net = match e.parse::<ipnet::IpNet>() {
-                Ok(n) => n.trunc(),
-                Err(_) => e
-                    .parse::<std::net::IpAddr>()
-                    .map(ipnet::IpNet::from)
-                    .map_err(|_| {
-                        format!(
-                            "`{}` is not an IP address or CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)",
-                            e.chars().take(64).collect::<String>()
-                        )
-                    })?,
-            };
+            let net = parse_network(e)?;
             nets.push(net);
         }
         Ok(Self(nets))
