@@ -623,8 +623,10 @@ fn bind_request(
                     )));
                 }
                 let cookie = binding_cookie_name(SAML_BINDING_PREFIX, &pending.relay_state);
-                // A test's report names users: only the admin's own browser may see it.
-                let allow_unbound = allow_unbound && pending.test_by.is_none();
+                // A test's report names users, and a console hand-off opens the console: only
+                // the browser that started either may finish it, whatever the connection allows.
+                let allow_unbound =
+                    allow_unbound && pending.test_by.is_none() && pending.console_handoff.is_none();
                 if let Err(why) = check_binding(&pending, &cookie, p.binding_cookies, allow_unbound)
                 {
                     return Ok(Err(Refusal::new(Reason::BrowserMismatch, why)));
@@ -904,7 +906,12 @@ pub(crate) fn provision(
         session::SignInFacts {
             idp_admin: claims.admin_role,
             console_handoff: session.console_handoff,
-            asserted_email: claims.email.as_ref().map(|e| e.as_str()),
+            // An address the IdP did not vouch for claims no admin grant.
+            asserted_email: claims
+                .email
+                .as_ref()
+                .filter(|_| !claims.email_unverified)
+                .map(|e| e.as_str()),
         },
     )?;
     Ok(Ok((user_id, token, detail)))

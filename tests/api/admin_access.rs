@@ -846,3 +846,54 @@ async fn a_scim_rename_onto_a_granted_address_admits_nobody() {
         "nobody claimed it"
     );
 }
+
+/// A connection that allows unbound responses (plain-http development) still binds a console
+/// sign-in to the browser that started it: otherwise an attacker who started one at
+/// /admin/login could have a victim's browser finish it and hand off the victim's session.
+#[tokio::test]
+async fn a_console_sign_in_is_bound_to_its_browser_even_where_responses_may_be_unbound() {
+    let (app, _) = two_tenants().await;
+    let idp = TestIdp::new("http://dev-idp.acme.test/metadata");
+    let mut input = default_saml_input("dev", &idp);
+    input.allow_unbound_responses = true;
+    app.add_connection("acme", input);
+    app.with_db(|c| {
+        let t = ssogate::service::admin::tenant_by_slug(c, "acme")?;
+        access::set_admin_role(c, &t, "dev", Some(("groups", "ssogate-admins")), now())
+    })
+    .unwrap();
+    // The attacker starts a console sign-in from their own client.
+    let attacker = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let res = app.admin_login(&attacker, "ada@acme.test").await;
+    assert_eq!(res.status(), 200, "two connections: a choice first");
+    let html = res.text().await.unwrap();
+    let csrf = form_value(&html, "csrf").expect("csrf");
+    let res = attacker
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("email", "ada@acme.test"),
+            ("csrf", csrf.as_str()),
+            ("connection", "dev"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        303,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let (req, rs) = parse_authn_redirect(res.headers()["location"].to_str().unwrap());
+    // The victim's browser (no binding cookie) finishes it at the IdP and posts the answer.
+    let r = Resp::valid(&app, "acme", "dev", &idp, Some(&req)).attr("groups", "ssogate-admins");
+    let res = app
+        .post_acs("acme", "dev", &r.signed(&idp), Some(&rs))
+        .await;
+    assert_eq!(app.last_reason("acme"), "browser_mismatch");
+    assert_ne!(res.status(), 303);
+}

@@ -870,3 +870,61 @@ async fn client_secret_post_sends_the_credentials_in_the_body() {
         "{body}"
     );
 }
+
+/// A linked user's sign-in may carry an address the provider calls unverified (the user set
+/// it themselves at some providers): it signs them in as who they are, but claims no admin
+/// grant for that address.
+#[tokio::test]
+async fn an_unverified_address_of_a_linked_user_claims_no_grant() {
+    let s = setup().await;
+    // Bob signs in once, verified, and is linked by subject.
+    let flow = start(&s.app, "op").await;
+    let mut bob = claims(&s.op, &flow);
+    bob["sub"] = json!("bob-1");
+    bob["email"] = json!("bob@acme.test");
+    assert_eq!(complete(&s, &flow, rs256(&s, &bob)).await, 303);
+    s.app
+        .with_db(|c| {
+            ssogate::service::admin::access::grant(c, "acme", "cfo@acme.test", "test", now())
+        })
+        .unwrap();
+    // Through the console's sign-in, the provider now says "cfo@acme.test", unverified.
+    let res = s.app.admin_login(&s.app.client, "bob@acme.test").await;
+    assert_eq!(res.status(), 303);
+    let url = reqwest::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let flow = Flow {
+        state: q["state"].clone(),
+        nonce: q["nonce"].clone(),
+    };
+    let mut c = claims(&s.op, &flow);
+    c["sub"] = json!("bob-1");
+    c["email"] = json!("cfo@acme.test");
+    c["email_verified"] = json!(false);
+    serve_token(&s.op, rs256(&s, &c));
+    let back = callback(&s.app, "op", &format!("code=c0de&state={}", flow.state)).await;
+    assert_eq!(back.status(), 303, "{}", s.app.last_reason("acme"));
+    let console = s
+        .app
+        .client
+        .get(s.app.url("/admin/sso"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        console
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap()),
+        Some("/admin/t/acme"),
+        "an unverified address opened the console"
+    );
+    let grants = s
+        .app
+        .with_db(|c| ssogate::service::admin::access::grants(c, "acme"))
+        .unwrap();
+    assert!(
+        grants.iter().all(|g| g.user_id.is_none()),
+        "the grant was claimed: {grants:?}"
+    );
+}
