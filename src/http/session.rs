@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::pages::{MessagePage, SignedInPage, page};
 use super::{AppState, HttpError};
+use crate::domain::return_to::ADMIN_CONSOLE_RETURN;
 use crate::service::login::{CompleteError, Completed, Started};
 use crate::service::session;
 use crate::storage::{self, sessions::SessionUser};
@@ -94,6 +95,9 @@ pub fn finish_response(
             if let Some(name) = done.binding_cookie {
                 res.cookie(spent_binding_cookie(req, name));
             }
+            if let Some(ticket) = done.console_ticket {
+                res.cookie(ticket_cookie(state, ticket, TICKET_TTL_SECS));
+            }
             Ok(res.finish())
         }
         Err(CompleteError::Refused(f)) => Err(HttpError::SignInRefused {
@@ -102,6 +106,23 @@ pub fn finish_response(
         }),
         Err(CompleteError::Storage(e)) => Err(e.into()),
     }
+}
+
+/// Set by the ACS or callback that finishes a console sign-in, for the browser that finished
+/// it: /admin/sso needs it with the hand-off cookie of the browser that started it.
+pub const TICKET_COOKIE: &str = "ssogate_admin_ticket";
+/// The ticket only has to last the redirect from the ACS or callback to /admin/sso.
+pub const TICKET_TTL_SECS: i64 = 300;
+
+/// Host-only (no Domain, whatever `cookie_domain` says), like every console cookie.
+pub fn ticket_cookie<'a>(state: &AppState, value: String, max_age_secs: i64) -> Cookie<'a> {
+    Cookie::build(TICKET_COOKIE, value)
+        .path(ADMIN_CONSOLE_RETURN)
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(max_age_secs.max(0)))
+        .finish()
 }
 
 /// Expires the binding cookie of the request a finished sign-in used up.

@@ -200,6 +200,8 @@ pub struct SignedIn {
     /// The browser-binding cookie this sign-in used up (only it is expired: other sign-ins
     /// of the same browser may still be in flight).
     pub binding_cookie: Option<String>,
+    /// For a console sign-in: the ticket this browser takes to /admin/sso.
+    pub console_ticket: Option<String>,
 }
 
 /// How a valid response ended: a sign-in, or a console test sign-in's report.
@@ -558,6 +560,7 @@ fn bind_and_provision(
         .map_or(p.now + p.session_ttl_secs, |t| {
             t.min(p.now + p.session_ttl_secs)
         });
+    let ticket = session::console_ticket(bound.console_handoff.as_deref());
     let provisioned = provision(
         conn,
         tenant,
@@ -568,7 +571,7 @@ fn bind_and_provision(
             secret: p.session_secret,
             now: p.now,
             expires_at: session_expires_at,
-            console_handoff: bound.console_handoff.as_deref(),
+            console_handoff: ticket.as_ref().map(|(_, kept)| kept.as_str()),
         },
     )?;
     let outcome = provisioned.map(|(user_id, session_token, detail)| {
@@ -581,6 +584,7 @@ fn bind_and_provision(
                 session_expires_at,
                 redirect_to,
                 binding_cookie: bound.binding_cookie,
+                console_ticket: ticket.map(|(t, _)| t),
             },
             detail,
         )

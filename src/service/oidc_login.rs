@@ -405,6 +405,7 @@ pub async fn finish_oidc(
             return Ok(done);
         }
         storage::transaction(db, |tx| {
+            let ticket = crate::service::session::console_ticket(console_handoff.as_deref());
             let provisioned = provision(
                 tx,
                 &t,
@@ -415,7 +416,7 @@ pub async fn finish_oidc(
                     secret: &secret,
                     now,
                     expires_at: now + ttl,
-                    console_handoff: console_handoff.as_deref(),
+                    console_handoff: ticket.as_ref().map(|(_, kept)| kept.as_str()),
                 },
             )?;
             let result = provisioned.map(|(user_id, session_token, detail)| {
@@ -428,6 +429,7 @@ pub async fn finish_oidc(
                         session_expires_at: now + ttl,
                         redirect_to,
                         binding_cookie: Some(binding_cookie.clone()),
+                        console_ticket: ticket.map(|(t, _)| t),
                     },
                     detail,
                 )

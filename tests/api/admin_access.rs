@@ -897,3 +897,76 @@ async fn a_console_sign_in_is_bound_to_its_browser_even_where_responses_may_be_u
     assert_eq!(app.last_reason("acme"), "browser_mismatch");
     assert_ne!(res.status(), 303);
 }
+
+fn set_cookie(res: &reqwest::Response, prefix: &str) -> Option<(String, String)> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(prefix))
+        .map(|c| {
+            let pair = c.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            (name.to_owned(), value.to_owned())
+        })
+}
+
+/// With forward-auth's shared cookie domain, an app behind the proxy sees the SSO cookie and
+/// may set cookies on the parent domain. It starts a console sign-in itself (so it holds
+/// the hand-off value), plants that sign-in's binding cookie in a victim's browser and sends
+/// the victim through the IdP. The victim's browser finishes the sign-in; the app now holds
+/// the victim's SSO cookie and the hand-off value, but not the ticket the ACS gave the
+/// victim's browser, and /admin/sso needs all three.
+#[tokio::test]
+async fn a_console_sign_in_finished_by_another_browser_opens_no_console_for_its_starter() {
+    let (app, idp) = two_tenants().await;
+    let app_client = || {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap()
+    };
+    let attacker = app_client();
+    let started = app.admin_login(&attacker, "ada@acme.test").await;
+    assert_eq!(started.status(), 303);
+    let (binding_name, binding_value) =
+        set_cookie(&started, "ssogate_authn_").expect("binding cookie");
+    let (handoff_name, handoff_value) =
+        set_cookie(&started, "ssogate_admin_handoff=").expect("hand-off cookie");
+    let (req, rs) = parse_authn_redirect(started.headers()["location"].to_str().unwrap());
+
+    // The victim's browser, carrying the planted binding cookie, finishes at the ACS.
+    let victim = app_client();
+    let r = Resp::valid(&app, "acme", "okta", &idp, Some(&req)).attr("groups", "ssogate-admins");
+    let finished = victim
+        .post(app.acs_url("acme", "okta"))
+        .header("cookie", format!("{binding_name}={binding_value}"))
+        .form(&[
+            ("SAMLResponse", STANDARD.encode(r.signed(&idp))),
+            ("RelayState", rs),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finished.status(), 303, "{}", app.last_reason("acme"));
+    let (session_name, session_value) =
+        set_cookie(&finished, "ssogate_session=").expect("SSO session cookie");
+
+    // The attacker presents the victim's SSO cookie with its own hand-off value.
+    let replay = app_client()
+        .get(app.url("/admin/sso"))
+        .header(
+            "cookie",
+            format!("{session_name}={session_value}; {handoff_name}={handoff_value}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.headers()["location"], "/admin/login");
+    assert!(set_cookie(&replay, "ssogate_admin=").is_none());
+    assert!(set_cookie(&finished, "ssogate_admin_ticket=").is_some());
+    // The victim's browser has no hand-off of its own: no console there either.
+    let victims = victim.get(app.url("/admin/sso")).send().await.unwrap();
+    assert_eq!(victims.headers()["location"], "/admin/login");
+}

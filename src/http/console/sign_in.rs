@@ -16,6 +16,7 @@ use crate::domain::return_to::ADMIN_CONSOLE_RETURN;
 use crate::http::login::StartOptions;
 use crate::http::pages::{Hidden, MessagePage, PostChoice, page};
 use crate::http::rate_limit;
+use crate::http::session::{TICKET_COOKIE, ticket_cookie};
 use crate::http::{AppState, HttpError};
 use crate::service::admin::access::{self, Handoff, HandoffRefused};
 use crate::service::discovery;
@@ -39,7 +40,6 @@ const LOGIN_CSRF_COOKIE: &str = "ssogate_admin_login";
 /// sees it) and goes only to /admin/sso; the pending request, and then the session the
 /// sign-in opens, hold its SHA-256. /admin/sso opens the console only for both together.
 pub const HANDOFF_COOKIE: &str = "ssogate_admin_handoff";
-
 fn handoff_cookie<'a>(state: &AppState, value: String, max_age_secs: i64) -> Cookie<'a> {
     // Lax: the IdP's way back (a cross-site POST to the ACS, or a top-level GET to the
     // callback) ends in a top-level GET redirect to /admin/sso, which Lax cookies survive.
@@ -203,14 +203,19 @@ pub async fn sso_handoff(
     // Counted per client before any lookup: the tenant is only known from the session.
     rate_limit::sign_in(&req, &state, None)?;
     let handoff = req.cookie(HANDOFF_COOKIE).map(|c| c.value().to_owned());
+    let ticket = req.cookie(TICKET_COOKIE).map(|c| c.value().to_owned());
     let session = req
         .cookie(&state.settings.session.cookie_name)
         .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty());
-    // Whatever happens, a hand-off cookie that arrived is spent.
+    // Whatever happens, a hand-off or ticket cookie that arrived is spent.
     let spend = |mut res: HttpResponse| -> Result<HttpResponse, HttpError> {
         if handoff.is_some() {
             res.add_cookie(&handoff_cookie(&state, String::new(), 0))
+                .map_err(HttpError::internal)?;
+        }
+        if ticket.is_some() {
+            res.add_cookie(&ticket_cookie(&state, String::new(), 0))
                 .map_err(HttpError::internal)?;
         }
         Ok(res)
@@ -220,12 +225,13 @@ pub async fn sso_handoff(
     };
     let now = state.clock.unix();
     let ttl = state.settings.admin.session_ttl_secs;
-    let (st, token) = (state.clone(), handoff.clone());
+    let (st, token, finished) = (state.clone(), handoff.clone(), ticket.clone());
     let result = storage::block(&state.pool, move |c| {
         let h = Handoff {
             session_secret: &st.session_secret,
             session_token: &session,
             handoff_token: token.as_deref(),
+            ticket: finished.as_deref(),
         };
         access::handoff_from_sso(c, &h, now, ttl)
     })

@@ -287,6 +287,8 @@ pub struct Handoff<'a> {
     pub session_secret: &'a Secret,
     pub session_token: &'a str,
     pub handoff_token: Option<&'a str>,
+    /// The ticket the ACS or callback gave the browser that finished the sign-in.
+    pub ticket: Option<&'a str>,
 }
 
 /// At the end of a console sign-in: a console session when the SSO session was opened by a
@@ -301,18 +303,18 @@ pub fn handoff_from_sso(
     now: i64,
     session_ttl_secs: i64,
 ) -> Result<Result<(OpenedSession, String), HandoffRefused>, StorageError> {
-    let Some(handoff) = h
-        .handoff_token
-        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS)
+    let usable = |t: &&str| !t.is_empty() && t.len() <= MAX_TOKEN_CHARS;
+    let (Some(handoff), Some(ticket)) = (h.handoff_token.filter(usable), h.ticket.filter(usable))
     else {
         return Ok(Err(HandoffRefused::NotAConsoleSignIn));
     };
+    let kept = crate::service::session::console_handoff_hash(&sha256_hex(handoff), ticket);
     if h.session_token.len() > MAX_TOKEN_CHARS {
         return Ok(Err(HandoffRefused::NotAConsoleSignIn));
     }
     let session_hash = crate::service::session::hash_token(h.session_secret, h.session_token);
     storage::transaction(conn, |c| {
-        if !sessions::spend_console_handoff(c, &session_hash, &sha256_hex(handoff), now)? {
+        if !sessions::spend_console_handoff(c, &session_hash, &kept, now)? {
             return Ok(Err(HandoffRefused::NotAConsoleSignIn));
         }
         let Some(user) = sessions::lookup(c, &session_hash, now)? else {
