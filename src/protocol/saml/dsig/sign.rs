@@ -10,7 +10,7 @@ use openssl::pkey::{Id, PKey, Private};
 use openssl::sign::Signer;
 
 use super::algorithms::KeyKind;
-use super::shape::{self, Mode};
+use super::shape::{self, Mode, Shape};
 use crate::protocol::saml::ns::DSIG;
 use crate::protocol::saml::xml::{Document, Limits, NodeId, c14n, parse_with};
 
@@ -36,45 +36,29 @@ const LIMITS: Limits = Limits {
 pub fn sign_template(xml: &str, private_key_der: &[u8]) -> Result<String, SignError> {
     let key = PKey::private_key_from_der(private_key_der).map_err(fail)?;
     let mut text = xml.to_owned();
-    while let Some(next) = next_template(&text)? {
-        text = sign_one(&text, next, &key)?;
+    while let Some(signed) = sign_next(&text, &key)? {
+        text = signed;
     }
     Ok(text)
 }
 
-/// The deepest unsigned template, by its position in the document order of signatures.
-fn next_template(text: &str) -> Result<Option<usize>, SignError> {
+/// `text` with its deepest unsigned template signed, or None when none is left.
+fn sign_next(text: &str, key: &PKey<Private>) -> Result<Option<String>, SignError> {
     let doc = parse_with(text, LIMITS).map_err(fail)?;
-    let mut best: Option<(usize, usize)> = None;
-    for (nth, sig) in signatures(&doc).enumerate() {
-        let shape = shape::read(&doc, sig, Mode::Sign).map_err(fail)?;
-        if !doc.text(shape.digest_value).is_empty() {
-            continue;
-        }
-        let depth = std::iter::successors(Some(sig), |n| doc.parent(*n)).count();
-        if best.is_none_or(|(d, _)| depth > d) {
-            best = Some((depth, nth));
-        }
-    }
-    Ok(best.map(|(_, nth)| nth))
-}
-
-fn signatures<'d>(doc: &'d Document<'_>) -> impl Iterator<Item = NodeId> + 'd {
-    doc.descendants(doc.root())
-        .filter(|n| doc.is(*n, DSIG, "Signature"))
-}
-
-fn sign_one(text: &str, nth: usize, key: &PKey<Private>) -> Result<String, SignError> {
-    let doc = parse_with(text, LIMITS).map_err(fail)?;
-    let sig = signatures(&doc)
-        .nth(nth)
-        .ok_or_else(|| fail("template vanished"))?;
-    let shape = shape::read(&doc, sig, Mode::Sign).map_err(fail)?;
-    let content = c14n::exclusive(&doc, shape.signed, Some(sig), &shape.reference_prefixes)
-        .map_err(|_| fail("the signed element's canonical form is too large"))?;
+    let Some((nth, shape)) = deepest_unsigned(&doc)? else {
+        return Ok(None);
+    };
+    let content = c14n::exclusive(
+        &doc,
+        shape.signed,
+        Some(shape.signature),
+        &shape.reference_prefixes,
+    )
+    .map_err(|_| fail("the signed element's canonical form is too large"))?;
     let digest = hash(shape.digest.message_digest(), &content).map_err(fail)?;
     let text = splice(text, &doc, shape.digest_value, &STANDARD.encode(digest))?;
 
+    // SignedInfo now holds the digest: read the template again from the new text.
     let doc = parse_with(&text, LIMITS).map_err(fail)?;
     let sig = signatures(&doc)
         .nth(nth)
@@ -93,7 +77,29 @@ fn sign_one(text: &str, nth: usize, key: &PKey<Private>) -> Result<String, SignE
             ));
         }
     };
-    splice(&text, &doc, shape.signature_value, &STANDARD.encode(value))
+    splice(&text, &doc, shape.signature_value, &STANDARD.encode(value)).map(Some)
+}
+
+/// The deepest template whose DigestValue is empty (an outer signature covers a signed inner
+/// one), with its position among the document's signatures.
+fn deepest_unsigned<'d>(doc: &'d Document<'_>) -> Result<Option<(usize, Shape<'d>)>, SignError> {
+    let mut best: Option<(usize, usize, Shape<'d>)> = None;
+    for (nth, sig) in signatures(doc).enumerate() {
+        let shape = shape::read(doc, sig, Mode::Sign).map_err(fail)?;
+        if !doc.text(shape.digest_value).is_empty() {
+            continue;
+        }
+        let depth = std::iter::successors(Some(sig), |n| doc.parent(*n)).count();
+        if best.as_ref().is_none_or(|(d, _, _)| depth > *d) {
+            best = Some((depth, nth, shape));
+        }
+    }
+    Ok(best.map(|(_, nth, shape)| (nth, shape)))
+}
+
+fn signatures<'d>(doc: &'d Document<'_>) -> impl Iterator<Item = NodeId> + 'd {
+    doc.descendants(doc.root())
+        .filter(|n| doc.is(*n, DSIG, "Signature"))
 }
 
 /// `text` with the content of element `node` replaced by `value` (base64: nothing to escape).

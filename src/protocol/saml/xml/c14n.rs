@@ -90,22 +90,20 @@ impl<'d> Canonicalizer<'d, '_, '_> {
 
     /// Whether `prefix` must be declared here, and with which name: exclusive c14n renders a
     /// namespace the element visibly uses (or an inclusive one in scope) unless the nearest
-    /// output ancestor already rendered the same.
-    fn needs(&self, prefix: &str) -> Option<&'d str> {
+    /// output ancestor already rendered the same. Returns the prefix as the tree holds it
+    /// (the map's key), so it lives as long as the tree.
+    fn needs(&self, prefix: &str) -> Option<(&'d str, &'d str)> {
         if prefix == "xml" {
             return None;
         }
-        let uri = self
-            .in_scope
-            .get(prefix)
-            .and_then(|s| s.last().copied())
-            .unwrap_or("");
+        let (key, bound) = self.in_scope.get_key_value(prefix)?;
+        let uri = bound.last().copied().unwrap_or("");
         let current = self.rendered.get(prefix).and_then(|s| s.last().copied());
         if uri.is_empty() && current.is_none_or(str::is_empty) {
             // An unbound inclusive prefix, or no default namespace and none rendered.
             return None;
         }
-        (current != Some(uri)).then_some(uri)
+        (current != Some(uri)).then_some((*key, uri))
     }
 
     fn element(&mut self, id: NodeId) -> Result<(), TooLarge> {
@@ -135,12 +133,8 @@ impl<'d> Canonicalizer<'d, '_, '_> {
             if decls.iter().any(|(p, _)| *p == prefix) {
                 continue;
             }
-            // Look the prefix up in the tree's strings, so it lives as long as the tree.
-            let Some((key, _)) = self.in_scope.get_key_value(prefix) else {
-                continue;
-            };
-            if let Some(uri) = self.needs(prefix) {
-                decls.push((key, uri));
+            if let Some(decl) = self.needs(prefix) {
+                decls.push(decl);
             }
         }
         decls.sort_unstable_by(|a, b| a.0.cmp(b.0));

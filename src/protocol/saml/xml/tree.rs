@@ -30,12 +30,6 @@ pub struct Attribute<'a> {
     pub value: Cow<'a, str>,
 }
 
-impl Attribute<'_> {
-    pub fn qname(&self) -> Cow<'_, str> {
-        qname(self.prefix, self.local)
-    }
-}
-
 /// `xmlns:prefix="uri"` (prefix "" for `xmlns="uri"`; uri "" only for the default one).
 #[derive(Debug)]
 pub struct NamespaceDecl<'a> {
@@ -199,41 +193,6 @@ impl<'a> Document<'a> {
     /// The element carrying `ID="value"`.
     pub fn by_id(&self, value: &str) -> Option<NodeId> {
         self.ids.get(value).copied()
-    }
-
-    /// The namespace `prefix` ("" for the default) is bound to at element `id`; None when
-    /// unbound (or the default undeclared).
-    pub fn lookup_namespace(&self, id: NodeId, prefix: &str) -> Option<&str> {
-        if prefix == "xml" {
-            return Some(XML_NS);
-        }
-        let mut at = Some(id);
-        while let Some(n) = at {
-            if let Some(e) = self.element(n)
-                && let Some(d) = e.namespace_decls.iter().find(|d| d.prefix == prefix)
-            {
-                return Some(self.uri(d.uri)).filter(|u| !u.is_empty());
-            }
-            at = self.parent(n);
-        }
-        None
-    }
-
-    /// Every prefix declared at `id` or above ("" for the default), nearest first.
-    pub fn in_scope_prefixes(&self, id: NodeId) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        let mut at = Some(id);
-        while let Some(n) = at {
-            if let Some(e) = self.element(n) {
-                for d in &e.namespace_decls {
-                    if !out.contains(&d.prefix) {
-                        out.push(d.prefix);
-                    }
-                }
-            }
-            at = self.parent(n);
-        }
-        out
     }
 
     pub fn source_len(&self) -> usize {
