@@ -122,6 +122,24 @@ pub(crate) fn sha256_hex(v: &str) -> String {
     hex::encode(Sha256::digest(v.as_bytes()))
 }
 
+/// What a console sign-in's session keeps of its hand-off: the hash of the value the browser
+/// that started it at /admin/login holds, joined with the ticket the browser that finished
+/// it got from the ACS or callback. /admin/sso needs both cookies, so neither another app
+/// that sees the shared SSO cookie nor the starter of a sign-in someone else finished opens
+/// the console.
+pub fn console_handoff_hash(handoff_hash: &str, ticket: &str) -> String {
+    sha256_hex(&format!("{handoff_hash}:{ticket}"))
+}
+
+/// A ticket for the browser finishing a console sign-in, and what its session keeps.
+pub fn console_ticket(handoff_hash: Option<&str>) -> Option<(String, String)> {
+    handoff_hash.map(|h| {
+        let ticket = crate::random::token();
+        let kept = console_handoff_hash(h, &ticket);
+        (ticket, kept)
+    })
+}
+
 /// Whether the callback carried the binding cookie `name`: None when it did not, otherwise
 /// whether its token hashes to `expected_hash`.
 pub(crate) fn presented_binding(
@@ -560,7 +578,7 @@ fn bind_and_provision(
         .map_or(p.now + p.session_ttl_secs, |t| {
             t.min(p.now + p.session_ttl_secs)
         });
-    let ticket = session::console_ticket(bound.console_handoff.as_deref());
+    let ticket = console_ticket(bound.console_handoff.as_deref());
     let provisioned = provision(
         conn,
         tenant,

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::login::{
     CompleteError, Completed, Done, OIDC_BINDING_PREFIX, PendingBound, Refusal, SessionIssue,
-    SignedIn, StartError, Started, Who, binding_cookie_name, check_pending_bound,
+    SignedIn, StartError, Started, Who, binding_cookie_name, check_pending_bound, console_ticket,
     presented_binding, provision, record, record_outcome, sha256_hex,
 };
 use super::test_sign_in;
@@ -405,7 +405,7 @@ pub async fn finish_oidc(
             return Ok(done);
         }
         storage::transaction(db, |tx| {
-            let ticket = crate::service::session::console_ticket(console_handoff.as_deref());
+            let ticket = console_ticket(console_handoff.as_deref());
             let provisioned = provision(
                 tx,
                 &t,

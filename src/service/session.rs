@@ -25,24 +25,6 @@ pub struct SignInFacts<'a> {
     pub asserted_email: Option<&'a str>,
 }
 
-/// What a console sign-in's session keeps of its hand-off: the hash of the value the browser
-/// that started it at /admin/login holds, joined with the ticket the browser that finished
-/// it got from the ACS or callback. /admin/sso needs both cookies, so neither another app
-/// that sees the shared SSO cookie nor the starter of a sign-in someone else finished opens
-/// the console.
-pub fn console_handoff_hash(handoff_hash: &str, ticket: &str) -> String {
-    crate::service::login::sha256_hex(&format!("{handoff_hash}:{ticket}"))
-}
-
-/// A ticket for the browser finishing a console sign-in, and what its session keeps.
-pub fn console_ticket(handoff_hash: Option<&str>) -> Option<(String, String)> {
-    handoff_hash.map(|h| {
-        let ticket = crate::random::token();
-        let kept = console_handoff_hash(h, &ticket);
-        (ticket, kept)
-    })
-}
-
 /// Creates a session and returns the cookie token.
 pub fn open(
     conn: &mut DbConnection,

@@ -308,7 +308,7 @@ pub fn handoff_from_sso(
     else {
         return Ok(Err(HandoffRefused::NotAConsoleSignIn));
     };
-    let kept = crate::service::session::console_handoff_hash(&sha256_hex(handoff), ticket);
+    let kept = crate::service::login::console_handoff_hash(&sha256_hex(handoff), ticket);
     if h.session_token.len() > MAX_TOKEN_CHARS {
         return Ok(Err(HandoffRefused::NotAConsoleSignIn));
     }
