@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
-use ssogate::domain::oidc::ProviderMetadata;
-use ssogate::service::admin::{self, OidcConnectionInput, TenantInput};
+use ssogate::service::admin::{self, TenantInput};
 use ssogate::storage;
 
 use crate::bounded_history::database_bytes;
@@ -315,33 +314,7 @@ async fn seed(cli: &Cli, op: &HostileOp) -> TestIdp {
         now(),
     )
     .unwrap();
-    let http = ssogate::protocol::oidc::client::http_client(Duration::from_secs(5), true).unwrap();
-    let metadata: ProviderMetadata =
-        ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
-            .await
-            .expect("discovery");
-    let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
-        .await
-        .expect("jwks");
-    let input = OidcConnectionInput {
-        slug: "op".into(),
-        display_name: None,
-        issuer: op.issuer.clone(),
-        client_id: "client".into(),
-        client_secret: "client-secret-0123456789-0123456789".into(),
-        client_auth: None,
-        scopes: None,
-        allowed_algorithms: None,
-        allow_hs256: false,
-        use_userinfo: false,
-        clock_skew_secs: None,
-        attr_email: vec!["email".into()],
-        attr_first_name: vec!["given_name".into()],
-        attr_last_name: vec!["family_name".into()],
-        attr_iwms_id: None,
-        metadata,
-        jwks_json,
-    };
+    let input = crate::oidc_hostile::oidc_input(op, "op").await;
     admin::add_oidc_connection(&mut c, "acme", &input, now()).unwrap();
     idp
 }

@@ -22,6 +22,14 @@ pub async fn connect(
     slug: &str,
     edit: impl FnOnce(&mut OidcConnectionInput),
 ) {
+    let mut input = oidc_input(op, slug).await;
+    edit(&mut input);
+    app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
+        .expect("add oidc connection");
+}
+
+/// A connection to `op`, its discovery document and keys fetched as an admin's would be.
+pub async fn oidc_input(op: &HostileOp, slug: &str) -> OidcConnectionInput {
     let http =
         ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5), true)
             .unwrap();
@@ -32,7 +40,7 @@ pub async fn connect(
     let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
         .await
         .expect("jwks");
-    let mut input = OidcConnectionInput {
+    OidcConnectionInput {
         slug: slug.into(),
         display_name: None,
         issuer: op.issuer.clone(),
@@ -50,10 +58,7 @@ pub async fn connect(
         attr_iwms_id: None,
         metadata,
         jwks_json,
-    };
-    edit(&mut input);
-    app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
-        .expect("add oidc connection");
+    }
 }
 
 pub async fn setup_with(edit: impl FnOnce(&mut OidcConnectionInput)) -> Setup {
