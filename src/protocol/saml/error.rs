@@ -31,3 +31,8 @@ impl SamlError {
 pub(crate) fn err(reason: Reason, detail: impl Into<String>) -> SamlError {
     SamlError::new(reason, detail)
 }
+
+/// At most `max` characters of an untrusted value, for a detail.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}

@@ -4,7 +4,7 @@
 //! resolution, XPath or XSLT. Nothing here can fetch: there is no code that would.
 use super::algorithms::{Digest, ENVELOPED, EXC_C14N, EXC_C14N_WITH_COMMENTS, SignatureMethod};
 use crate::domain::reason::Reason;
-use crate::protocol::saml::error::{SamlError, err};
+use crate::protocol::saml::error::{SamlError, clip, err};
 use crate::protocol::saml::ns::DSIG;
 use crate::protocol::saml::xml::{Document, NodeId};
 
@@ -80,7 +80,7 @@ pub fn read<'d>(doc: &'d Document<'_>, sig: NodeId, mode: Mode) -> Result<Shape<
     if !(c14n_alg == EXC_C14N || mode == Mode::Sign && c14n_alg == EXC_C14N_WITH_COMMENTS) {
         return Err(transform(format!(
             "canonicalization `{}` is not allowed",
-            clip(c14n_alg)
+            clip(c14n_alg, 80)
         )));
     }
     let signed_info_prefixes = inclusive_prefixes(doc, *c14n)?;
@@ -90,7 +90,7 @@ pub fn read<'d>(doc: &'d Document<'_>, sig: NodeId, mode: Mode) -> Result<Shape<
             Reason::WeakAlgorithm,
             format!(
                 "signature algorithm `{}` is not supported",
-                clip(method_uri)
+                clip(method_uri, 80)
             ),
         )
     })?;
@@ -141,7 +141,7 @@ pub fn read<'d>(doc: &'d Document<'_>, sig: NodeId, mode: Mode) -> Result<Shape<
         .ok_or_else(|| {
             err(
                 Reason::WeakAlgorithm,
-                format!("digest algorithm `{}` is not allowed", clip(digest_uri)),
+                format!("digest algorithm `{}` is not allowed", clip(digest_uri, 80)),
             )
         })?;
     Ok(Shape {
@@ -175,7 +175,7 @@ fn read_transforms<'d>(
         if !doc.is(*t, DSIG, "Transform") || !known {
             return Err(transform(format!(
                 "transform `{}` is not allowed",
-                clip(alg)
+                clip(alg, 80)
             )));
         }
         // xml-crypto (samlify, node IdPs) writes its InclusiveNamespaces inside the
@@ -224,7 +224,7 @@ fn inclusive_prefixes<'d>(
                     _ => {
                         return Err(transform(format!(
                             "`{}` in InclusiveNamespaces is not a prefix",
-                            clip(p)
+                            clip(p, 80)
                         )));
                     }
                 };
@@ -248,8 +248,4 @@ fn inclusive_prefixes<'d>(
 /// An NCName of at most 200 bytes, the bound the parser puts on names.
 fn is_prefix(p: &str) -> bool {
     p.len() <= 200 && crate::protocol::saml::xml::is_ncname(p)
-}
-
-fn clip(s: &str) -> String {
-    s.chars().take(80).collect()
 }

@@ -11,7 +11,7 @@ use super::tree::{
     XMLNS_NS,
 };
 use crate::domain::reason::Reason;
-use crate::protocol::saml::error::{SamlError, err};
+use crate::protocol::saml::error::{SamlError, clip, err};
 
 /// Bounds on what one document may hold; a SAML response from a real IdP is far inside all.
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +99,7 @@ pub fn parse_with(text: &str, limits: Limits) -> Result<Document<'_>, SamlError>
                 if version.as_str() != "1.0" {
                     return Err(malformed(format!(
                         "XML version `{}`; only 1.0 is accepted",
-                        clip(version.as_str())
+                        clip(version.as_str(), 40)
                     )));
                 }
                 if let Some(enc) = encoding
@@ -109,7 +109,7 @@ pub fn parse_with(text: &str, limits: Limits) -> Result<Document<'_>, SamlError>
                         Reason::MalformedEncoding,
                         format!(
                             "declared encoding `{}`; only UTF-8 is accepted",
-                            clip(enc.as_str())
+                            clip(enc.as_str(), 40)
                         ),
                     ));
                 }
@@ -193,8 +193,8 @@ pub fn parse_with(text: &str, limits: Limits) -> Result<Document<'_>, SamlError>
                     if e.prefix != prefix.as_str() || e.local != local.as_str() {
                         return Err(malformed(format!(
                             "end tag `{}` does not close `{}`",
-                            clip(&text[span.start() + 2..local.end()]),
-                            clip(&e.qname())
+                            clip(&text[span.start() + 2..local.end()], 40),
+                            clip(&e.qname(), 40)
                         )));
                     }
                     let content_end = span.start();
@@ -319,7 +319,7 @@ impl<'a> Builder<'a> {
         if namespace.is_none() && !t.prefix.is_empty() {
             return Err(malformed(format!(
                 "namespace prefix `{}` is not declared",
-                clip(t.prefix)
+                clip(t.prefix, 40)
             )));
         }
         let mut attributes: Vec<Attribute<'a>> = Vec::with_capacity(plain.len());
@@ -330,7 +330,7 @@ impl<'a> Builder<'a> {
                 Some(self.lookup(prefix).ok_or_else(|| {
                     malformed(format!(
                         "namespace prefix `{}` is not declared",
-                        clip(prefix)
+                        clip(prefix, 40)
                     ))
                 })?)
             };
@@ -340,7 +340,7 @@ impl<'a> Builder<'a> {
             }) {
                 return Err(malformed(format!(
                     "attribute `{}` appears twice on one element",
-                    clip(local)
+                    clip(local, 40)
                 )));
             }
             attributes.push(Attribute {
@@ -430,7 +430,7 @@ fn declare_check(prefix: &str, value: &str) -> Result<(), SamlError> {
     if value.is_empty() {
         return Err(malformed(format!(
             "`xmlns:{}=\"\"` undeclares a prefix (not allowed in XML 1.0)",
-            clip(prefix)
+            clip(prefix, 40)
         )));
     }
     match prefix {
@@ -439,7 +439,7 @@ fn declare_check(prefix: &str, value: &str) -> Result<(), SamlError> {
         "xml" => Ok(()),
         _ if value == XML_NS || value == XMLNS_NS => Err(malformed(format!(
             "prefix `{}` is bound to a reserved namespace",
-            clip(prefix)
+            clip(prefix, 40)
         ))),
         _ => Ok(()),
     }
@@ -459,7 +459,10 @@ fn check_qname(name: &str, max: usize) -> Result<(), SamlError> {
     if ok {
         Ok(())
     } else {
-        Err(malformed(format!("`{}` is not a valid name", clip(name))))
+        Err(malformed(format!(
+            "`{}` is not a valid name",
+            clip(name, 40)
+        )))
     }
 }
 
@@ -559,14 +562,14 @@ fn reference(name: &str) -> Result<char, SamlError> {
             } else {
                 return Err(malformed(format!(
                     "entity `&{};` is not one of the five XML defines",
-                    clip(n)
+                    clip(n, 40)
                 )));
             }
         }
     };
     code.and_then(char::from_u32)
         .filter(|c| is_xml_char(*c))
-        .ok_or_else(|| malformed(format!("`&{};` is not an XML character", clip(name))))
+        .ok_or_else(|| malformed(format!("`&{};` is not an XML character", clip(name, 40))))
 }
 
 fn token_error(e: xmlparser::Error) -> SamlError {
@@ -577,9 +580,4 @@ fn token_error(e: xmlparser::Error) -> SamlError {
         xmlparser::Error::InvalidDeclaration(..) => malformed(format!("XML declaration: {e}")),
         other => malformed(format!("XML does not parse: {other}")),
     }
-}
-
-/// At most 40 characters of an untrusted string, for details.
-fn clip(s: &str) -> String {
-    s.chars().take(40).collect()
 }
