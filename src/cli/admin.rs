@@ -4,6 +4,7 @@ use anyhow::bail;
 use super::args::{AdminCmd, AdminTokenCmd};
 use super::output::{emit, json, table, when};
 use crate::config::Settings;
+use crate::domain::audit::Actor;
 use crate::service::admin::{self, access};
 use crate::storage::DbConnection;
 
@@ -15,7 +16,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     match cmd {
         AdminCmd::Grant { tenant, email } => {
-            if access::grant(conn, &tenant, &email, "cli", now)? {
+            if access::grant(conn, &tenant, &email, &Actor::Cli, now)? {
                 emit(&format!("{email} is now an admin of `{tenant}`"));
             } else {
                 emit(&format!("{email} already was an admin of `{tenant}`"));
@@ -23,7 +24,7 @@ pub fn run(
             Ok(())
         }
         AdminCmd::Revoke { tenant, email } => {
-            access::revoke(conn, &tenant, &email)?;
+            access::revoke(conn, &tenant, &email, &Actor::Cli, now)?;
             emit(&format!(
                 "{email} is no longer an admin of `{tenant}`; their console sessions ended"
             ));
@@ -105,7 +106,7 @@ fn token(conn: &mut DbConnection, cmd: AdminTokenCmd, now: i64) -> anyhow::Resul
         } => {
             let scope = if all_tenants { None } else { tenant.as_deref() };
             let ttl = (!no_expiry).then_some(expires_in_days);
-            let created = access::create_token(conn, scope, &label, ttl, now)?;
+            let created = access::create_token(conn, scope, &label, ttl, &Actor::Cli, now)?;
             if j {
                 return json(&serde_json::json!({
                     "id": created.id, "tenant": scope.unwrap_or("*"), "label": label.trim(),
@@ -157,7 +158,7 @@ fn token(conn: &mut DbConnection, cmd: AdminTokenCmd, now: i64) -> anyhow::Resul
             Ok(())
         }
         AdminTokenCmd::Revoke { id } => {
-            access::revoke_token(conn, id, now)?;
+            access::revoke_token(conn, id, &Actor::Cli, now)?;
             emit(&format!("admin token {id} revoked"));
             Ok(())
         }

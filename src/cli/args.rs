@@ -53,6 +53,19 @@ pub enum Command {
     /// Console and API access: admin grants, the IdP admin role, API tokens, the bootstrap link.
     #[command(subcommand)]
     Admin(AdminCmd),
+    /// The audit trail of admin changes (console, API, CLI), newest first; without --tenant,
+    /// every tenant's and those that belong to none.
+    Audit {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Entries older than this id (`next_before` of the previous page).
+        #[arg(long)]
+        before: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Flag users whose last sign-in is older than their tenant's stale_after_days.
     FlagStale {
         #[arg(long)]

@@ -6,6 +6,7 @@ use super::args::*;
 use super::output::{self, emit, json, opt, table, when};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::domain::audit::Actor;
 use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use crate::protocol::saml::SpEndpoints;
 use crate::protocol::saml::idp_metadata::{self, parse_idp_metadata};
@@ -25,6 +26,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             drop(pool);
             emit("migrations applied");
             Ok(())
+        }
+        Command::Audit {
+            tenant,
+            limit,
+            before,
+            json,
+        } => {
+            let pool = open_database(&settings)?;
+            let mut conn = pool.get()?;
+            super::audit::run(&mut conn, tenant.as_deref(), limit, before, json)
         }
         other => {
             let pool = open_database(&settings)?;
@@ -160,7 +171,7 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
 }
 
 fn outbox_command(conn: &mut DbConnection, cmd: OutboxCmd, now: i64) -> anyhow::Result<()> {
-    use crate::storage::outbox;
+    use crate::service::admin::outbox::{self, Retry};
     match cmd {
         OutboxCmd::List {
             tenant,
@@ -172,12 +183,12 @@ fn outbox_command(conn: &mut DbConnection, cmd: OutboxCmd, now: i64) -> anyhow::
                 .map(|s| admin::tenant_by_slug(conn, &s))
                 .transpose()?;
             let status = match status {
-                OutboxStatus::Pending => Some("pending"),
-                OutboxStatus::Delivered => Some("delivered"),
-                OutboxStatus::Dead => Some("dead"),
-                OutboxStatus::All => None,
+                OutboxStatus::Pending => outbox::OutboxStatus::Pending,
+                OutboxStatus::Delivered => outbox::OutboxStatus::Delivered,
+                OutboxStatus::Dead => outbox::OutboxStatus::Dead,
+                OutboxStatus::All => outbox::OutboxStatus::All,
             };
-            let rows = outbox::list(conn, t.map(|t| t.id), status, limit.clamp(1, 10_000))?;
+            let rows = outbox::list(conn, t.as_ref(), status, limit.clamp(1, 10_000))?;
             if j {
                 return json(&rows);
             }
@@ -221,13 +232,17 @@ fn outbox_command(conn: &mut DbConnection, cmd: OutboxCmd, now: i64) -> anyhow::
             let t = tenant
                 .map(|s| admin::tenant_by_slug(conn, &s))
                 .transpose()?;
-            let n = outbox::retry(conn, if all_dead { None } else { id }, t.map(|t| t.id), now)?;
-            if n == 0 && !all_dead {
-                bail!(
+            let which = match (all_dead, id) {
+                (false, Some(id)) => Retry::One(id),
+                _ => Retry::AllDead,
+            };
+            let n = match outbox::retry(conn, t.as_ref(), which, &Actor::Cli, now) {
+                Err(admin::AdminError::NotFound(_)) => bail!(
                     "event {} is not dead (or does not exist); only dead events are retried",
                     id.unwrap_or_default()
-                );
-            }
+                ),
+                other => other?,
+            };
             emit(&format!("{n} event(s) queued again"));
             Ok(())
         }
@@ -240,22 +255,16 @@ fn scim_token(
     cmd: ScimTokenCmd,
     now: i64,
 ) -> anyhow::Result<()> {
-    use crate::service::scim::tokens;
+    use crate::service::admin::scim_tokens as tokens;
     match cmd {
         ScimTokenCmd::Create {
             tenant,
             label,
             json: j,
         } => {
-            let label = label.trim();
-            if label.is_empty()
-                || label.chars().count() > 100
-                || label.chars().any(char::is_control)
-            {
-                bail!("label: must be 1-100 printable characters");
-            }
+            let label = tokens::parse_label(&label)?;
             let t = admin::tenant_by_slug(conn, &tenant)?;
-            let created = tokens::create(conn, t.id, label, now)?;
+            let created = tokens::create(conn, &t, &label, &Actor::Cli, now)?;
             let base = format!("{}/t/{}/scim/v2", settings.base_url(), t.slug);
             if j {
                 return json(&serde_json::json!({
@@ -271,7 +280,7 @@ fn scim_token(
         }
         ScimTokenCmd::List { tenant, json: j } => {
             let t = admin::tenant_by_slug(conn, &tenant)?;
-            let list = tokens::list(conn, t.id)?;
+            let list = tokens::list(conn, &t)?;
             if j {
                 return json(&list);
             }
@@ -295,8 +304,11 @@ fn scim_token(
         }
         ScimTokenCmd::Revoke { tenant, id } => {
             let t = admin::tenant_by_slug(conn, &tenant)?;
-            if !tokens::revoke(conn, t.id, id, now)? {
-                bail!("token {id} of tenant `{tenant}` does not exist or is already revoked");
+            match tokens::revoke(conn, &t, id, &Actor::Cli, now) {
+                Err(admin::AdminError::NotFound(_)) => {
+                    bail!("token {id} of tenant `{tenant}` does not exist or is already revoked")
+                }
+                other => other?,
             }
             emit(&format!("token {id} revoked"));
             Ok(())
@@ -593,7 +605,7 @@ fn admin_command(
         Command::ScimToken(cmd) => scim_token(conn, settings, cmd, now),
         Command::Admin(cmd) => super::admin::run(conn, settings, cmd, now),
         Command::Outbox(cmd) => outbox_command(conn, cmd, now),
-        Command::Serve | Command::Migrate => unreachable_command(),
+        Command::Serve | Command::Migrate | Command::Audit { .. } => unreachable_command(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `ssogate` command line. Every command that creates or lists can print `--json`.
 mod admin;
 mod args;
+mod audit;
 mod commands;
 mod output;
 

@@ -1,4 +1,5 @@
 //! Pure types and decisions: no I/O, no clock reads (time is passed in).
+pub mod audit;
 pub mod claims;
 pub mod client;
 pub mod connection;

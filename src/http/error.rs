@@ -21,6 +21,8 @@ pub enum HttpError {
     },
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("conflict")]
+    Conflict,
     #[error("not signed in")]
     Unauthorized,
     #[error("rate limited")]
@@ -47,8 +49,40 @@ impl From<Limited> for HttpError {
 
 impl From<StorageError> for HttpError {
     fn from(e: StorageError) -> Self {
-        HttpError::internal(e)
+        match Failure::of(&e) {
+            Failure::NotFound => HttpError::NotFound("The record was not found."),
+            Failure::Conflict => HttpError::Conflict,
+            Failure::Internal => HttpError::internal(e),
+        }
     }
+}
+
+/// What a storage failure means to a client, the same on every surface (HTML, admin JSON,
+/// SCIM): a missing row is 404, a unique violation 409, anything else an opaque 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    NotFound,
+    Conflict,
+    Internal,
+}
+
+impl Failure {
+    pub(crate) fn of(e: &StorageError) -> Self {
+        match e {
+            StorageError::NotFound => Failure::NotFound,
+            StorageError::Conflict(_) => Failure::Conflict,
+            e if e.is_unique_violation() => Failure::Conflict,
+            _ => Failure::Internal,
+        }
+    }
+}
+
+/// Logs an internal error's whole cause chain once, under a fresh reference the client is
+/// shown instead of the cause.
+pub(crate) fn log_internal(e: &dyn std::error::Error) -> String {
+    let reference = crate::random::saml_id()[1..13].to_owned();
+    tracing::error!(reference = %reference, error = %chain(e), "internal error");
+    reference
 }
 
 impl From<crate::service::login::StartError> for HttpError {
@@ -89,6 +123,7 @@ impl ResponseError for HttpError {
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::SignInRefused { .. } => StatusCode::FORBIDDEN,
             HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::Conflict => StatusCode::CONFLICT,
             HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
             HttpError::TooManyRequests(_) | HttpError::TooManySignIns(_) => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -113,6 +148,10 @@ impl ResponseError for HttpError {
                 "Too large",
                 "The request is larger than this server accepts.",
             ),
+            HttpError::Conflict => MessagePage::new(
+                "Not possible",
+                "The change conflicts with a record that already exists.",
+            ),
             HttpError::Unauthorized => {
                 return HttpResponse::Unauthorized()
                     .json(serde_json::json!({ "error": "not_signed_in" }));
@@ -136,8 +175,7 @@ impl ResponseError for HttpError {
                 );
             }
             HttpError::Internal(e) => {
-                let reference = crate::random::saml_id()[1..13].to_owned();
-                tracing::error!(reference = %reference, error = %chain(e.as_ref()), "internal error");
+                let reference = log_internal(e.as_ref());
                 let mut p = MessagePage::new(
                     "Something went wrong",
                     "The server could not complete the request. Please try again.",

@@ -17,8 +17,8 @@ pub struct Grant {
     pub user_id: Option<i64>,
 }
 
-/// Idempotent: granting twice keeps the first grant. Not for use inside a transaction (a
-/// concurrent grant's unique violation would abort it on PostgreSQL).
+/// Idempotent: granting twice keeps the first grant (false). One statement that skips an
+/// existing grant, so it can run inside a transaction on PostgreSQL too.
 pub fn grant(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -26,24 +26,23 @@ pub fn grant(
     granted_by: &str,
     now: i64,
 ) -> Result<bool, StorageError> {
-    if is_granted(conn, tenant, email)? {
-        return Ok(false);
-    }
-    let inserted = diesel::insert_into(admin_grants::table)
-        .values((
-            admin_grants::tenant_id.eq(tenant.0),
-            admin_grants::email.eq(email),
-            admin_grants::granted_by.eq(granted_by),
-            admin_grants::created_at.eq(now),
-        ))
-        .execute(conn)
-        .map_err(StorageError::from);
-    match inserted {
-        Ok(_) => Ok(true),
-        // Granted by a concurrent request between the check and the insert.
-        Err(e) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e),
-    }
+    let row = (
+        admin_grants::tenant_id.eq(tenant.0),
+        admin_grants::email.eq(email),
+        admin_grants::granted_by.eq(granted_by),
+        admin_grants::created_at.eq(now),
+    );
+    let inserted = match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(admin_grants::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConnection::Pg(c) => diesel::insert_into(admin_grants::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    Ok(inserted > 0)
 }
 
 /// Removes the grant; None when there was none, else the user it was bound to.

@@ -1,5 +1,6 @@
 //! Persistence: one schema, SQLite or PostgreSQL picked by the database URL.
 pub mod admin;
+pub mod audit;
 pub mod connections;
 pub mod domains;
 mod error;

@@ -251,6 +251,16 @@ pub fn list(
     Ok(q.load(conn)?)
 }
 
+/// The tenant of event `id`, if there is one.
+pub fn tenant_of(conn: &mut DbConnection, id: i64) -> Result<Option<TenantId>, StorageError> {
+    Ok(outbox_events::table
+        .filter(outbox_events::id.eq(id))
+        .select(outbox_events::tenant_id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(TenantId))
+}
+
 /// Puts dead events (one, or all of a tenant / everywhere) back in the queue, due now.
 pub fn retry(
     conn: &mut DbConnection,

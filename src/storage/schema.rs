@@ -204,6 +204,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        tenant_id -> Nullable<BigInt>,
+        actor_kind -> Text,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     refusal_counts (id) {
         id -> BigInt,
         tenant_id -> BigInt,
@@ -328,6 +342,7 @@ diesel::table! {
 
 diesel::joinable!(email_domains -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
+diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(saml_idps -> connections (connection_id));
 diesel::joinable!(users -> tenants (tenant_id));
 diesel::joinable!(identities -> users (user_id));
@@ -354,6 +369,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_events,
     login_attempts,
     refusal_counts,
+    audit_log,
     pending_authn_requests,
     used_assertions,
     sessions,

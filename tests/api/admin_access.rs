@@ -89,8 +89,16 @@ async fn a_granted_user_signs_in_to_the_console_through_sso_and_sees_only_their_
         303,
         "no session: to the sign-in page"
     );
-    app.with_db(|c| access::grant(c, "acme", "Ada@Acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "Ada@Acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     let res = console_sso(&app, &idp, |r| r).await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/admin/t/acme");
@@ -131,8 +139,16 @@ async fn admins_get_an_account_where_sign_ins_create_none() {
     assert_eq!(app.last_reason("acme"), "not_set_up");
     assert!(app.users("acme").is_empty());
 
-    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     let res = console_sso(&app, &idp, |r| r.attr("groups", "staff")).await;
     assert_eq!(res.status(), 303, "the grant admits");
     assert_eq!(res.headers()["location"], "/admin/t/acme");
@@ -148,8 +164,16 @@ async fn admins_get_an_account_where_sign_ins_create_none() {
 #[tokio::test]
 async fn signing_out_of_sso_ends_the_console_session() {
     let (app, idp) = two_tenants().await;
-    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
     assert!(signed_in(&app).await);
     let out = app.client.post(app.url("/logout")).send().await.unwrap();
@@ -160,16 +184,40 @@ async fn signing_out_of_sso_ends_the_console_session() {
 #[tokio::test]
 async fn revoking_the_grant_or_deactivating_the_user_ends_the_console_session() {
     let (app, idp) = two_tenants().await;
-    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
     assert!(signed_in(&app).await);
-    app.with_db(|c| access::revoke(c, "acme", "ada@acme.test"))
-        .unwrap();
+    app.with_db(|c| {
+        access::revoke(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     assert!(!signed_in(&app).await, "revoked: signed out");
 
-    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     assert_eq!(console_sso(&app, &idp, |r| r).await.status(), 303);
     assert!(signed_in(&app).await);
     let id = app.users("acme")[0].id;
@@ -254,7 +302,16 @@ async fn admin_tokens_authenticate_the_api_within_their_scope() {
     assert_eq!(session_cookie_is_not_a_token.status(), 401);
 
     let acme = app
-        .with_db(|c| access::create_token(c, Some("acme"), "ci", Some(90), now()))
+        .with_db(|c| {
+            access::create_token(
+                c,
+                Some("acme"),
+                "ci",
+                Some(90),
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
         .unwrap();
     let res = api(Some(acme.token.clone()), "/api/v1/tenants").await;
     assert_eq!(res.status(), 200);
@@ -296,7 +353,16 @@ async fn admin_tokens_authenticate_the_api_within_their_scope() {
     );
 
     let root = app
-        .with_db(|c| access::create_token(c, None, "root", Some(90), now()))
+        .with_db(|c| {
+            access::create_token(
+                c,
+                None,
+                "root",
+                Some(90),
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
         .unwrap();
     let res = app
         .client
@@ -308,7 +374,7 @@ async fn admin_tokens_authenticate_the_api_within_their_scope() {
         .unwrap();
     assert_eq!(res.status(), 201);
 
-    app.with_db(|c| access::revoke_token(c, acme.id, now()))
+    app.with_db(|c| access::revoke_token(c, acme.id, &ssogate::domain::audit::Actor::Cli, now()))
         .unwrap();
     assert_eq!(
         api(Some(acme.token), "/api/v1/tenants").await.status(),
@@ -569,8 +635,16 @@ async fn an_app_sign_ins_cookie_replayed_at_admin_sso_opens_no_console() {
     app.add_domain("acme", "acme.test");
     let idp = TestIdp::new("http://idp.acme.test/metadata");
     app.add_connection("acme", default_saml_input("okta", &idp));
-    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
 
     // The admin signs in to an app: an SSO cookie for every app under the shared domain.
     let mut ada = Browser::new();
@@ -661,8 +735,16 @@ async fn the_console_chooser_keeps_the_sign_in_a_console_one() {
     let (app, idp) = two_tenants().await;
     let idp2 = TestIdp::new("http://idp2.acme.test/metadata");
     app.add_connection("acme", default_saml_input("entra", &idp2));
-    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     let mut ada = Browser::new();
     let chooser = ada.admin_login(&app, "ada@acme.test").await;
     assert_eq!(chooser.status(), 200);
@@ -737,8 +819,16 @@ fn scim_user(address: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_bound_admin_renamed_by_scim_keeps_the_grant() {
     let (app, idp) = two_tenants_with(false).await;
-    app.with_db(|c| access::grant(c, "acme", "ada@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ada@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     let scim = app.scim("acme");
     let (s, u) = scim.post("/Users", scim_user("ada@acme.test")).await;
     assert_eq!(s, 201, "{u}");
@@ -781,8 +871,16 @@ async fn a_bound_admin_renamed_by_scim_keeps_the_grant() {
 #[tokio::test]
 async fn a_scim_rename_onto_a_granted_address_admits_nobody() {
     let (app, idp) = two_tenants().await;
-    app.with_db(|c| access::grant(c, "acme", "cfo@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "cfo@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     let scim = app.scim("acme");
     let (s, u) = scim.post("/Users", scim_user("bob@acme.test")).await;
     assert_eq!(s, 201, "{u}");

@@ -14,7 +14,7 @@ use crate::saml_fixtures::{Resp, TestIdp};
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// Requests with one bearer token (or none).
-struct Api<'a> {
+pub(crate) struct Api<'a> {
     app: &'a TestApp,
     token: Option<String>,
 }
@@ -49,19 +49,19 @@ impl Api<'_> {
         rb.send().await.expect("API request")
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         self.send(Method::GET, path, None).await
     }
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(Method::POST, path, Some(body)).await
     }
-    async fn post_empty(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn post_empty(&self, path: &str) -> (u16, Value) {
         self.send(Method::POST, path, None).await
     }
-    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(Method::PATCH, path, Some(body)).await
     }
-    async fn delete(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn delete(&self, path: &str) -> (u16, Value) {
         self.send(Method::DELETE, path, None).await
     }
 }
@@ -88,12 +88,21 @@ fn assert_invalid(r: &(u16, Value), field: &str) {
 }
 
 fn token(app: &TestApp, tenant: Option<&str>) -> String {
-    app.with_db(|c| access::create_token(c, tenant, "tests", Some(90), now()))
-        .expect("admin token")
-        .token
+    app.with_db(|c| {
+        access::create_token(
+            c,
+            tenant,
+            "tests",
+            Some(90),
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .expect("admin token")
+    .token
 }
 
-fn api<'a>(app: &'a TestApp, tenant: Option<&str>) -> Api<'a> {
+pub(crate) fn api<'a>(app: &'a TestApp, tenant: Option<&str>) -> Api<'a> {
     Api {
         app,
         token: Some(token(app, tenant)),
@@ -149,18 +158,36 @@ fn pem(idp: &TestIdp) -> String {
 async fn requests_without_a_live_admin_token_are_401() {
     let (app, _) = setup().await;
     let live = app
-        .with_db(|c| access::create_token(c, None, "soon revoked", Some(90), now()))
+        .with_db(|c| {
+            access::create_token(
+                c,
+                None,
+                "soon revoked",
+                Some(90),
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
         .unwrap();
     let ok = Api {
         app: &app,
         token: Some(live.token.clone()),
     };
     assert_eq!(ok.get("/tenants").await.0, 200);
-    app.with_db(|c| access::revoke_token(c, live.id, now()))
+    app.with_db(|c| access::revoke_token(c, live.id, &ssogate::domain::audit::Actor::Cli, now()))
         .unwrap();
     // Created 91 days ago with the default 90-day lifetime: expired a day ago.
     let expired = app
-        .with_db(|c| access::create_token(c, None, "expired", Some(90), now() - 91 * 86_400))
+        .with_db(|c| {
+            access::create_token(
+                c,
+                None,
+                "expired",
+                Some(90),
+                &ssogate::domain::audit::Actor::Cli,
+                now() - 91 * 86_400,
+            )
+        })
         .unwrap();
     let scim = app.scim_token("acme");
     for t in [

@@ -73,8 +73,16 @@ async fn seeded() -> TestApp {
         )
         .await;
     assert_eq!(s, 201, "{u}");
-    app.with_db(|c| access::grant(c, "acme", "ann@acme.test", "seed", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "ann@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     app
 }
 
@@ -82,7 +90,16 @@ async fn seeded() -> TestApp {
 async fn schemathesis_finds_no_server_errors_and_no_schema_mismatches() {
     let app = seeded().await;
     let token = app
-        .with_db(|c| access::create_token(c, None, "schemathesis", Some(90), now()))
+        .with_db(|c| {
+            access::create_token(
+                c,
+                None,
+                "schemathesis",
+                Some(90),
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
         .unwrap()
         .token;
     let report_dir = root().join("target/schemathesis");

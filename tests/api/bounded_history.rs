@@ -275,7 +275,16 @@ async fn refusals_are_counted_per_connection_reason_and_hour_in_every_view() {
 
     // The API: newest first, filtered, paged.
     let token = app
-        .with_db(|c| access::create_token(c, Some(T), "tests", Some(90), now()))
+        .with_db(|c| {
+            access::create_token(
+                c,
+                Some(T),
+                "tests",
+                Some(90),
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
         .unwrap()
         .token;
     let get = |path: String| {

@@ -17,28 +17,28 @@ const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self';
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// A browser with a console session.
-struct Console<'a> {
+pub(crate) struct Console<'a> {
     app: &'a TestApp,
     client: reqwest::Client,
     csrf: String,
 }
 
-struct Page {
-    status: u16,
+pub(crate) struct Page {
+    pub(crate) status: u16,
     location: Option<String>,
-    body: String,
+    pub(crate) body: String,
     csp: Option<String>,
 }
 
 impl Page {
     #[track_caller]
-    fn ok(&self) -> &str {
+    pub(crate) fn ok(&self) -> &str {
         assert_eq!(self.status, 200, "{}", self.body);
         &self.body
     }
 
     #[track_caller]
-    fn has(&self, text: &str) -> &Self {
+    pub(crate) fn has(&self, text: &str) -> &Self {
         assert!(
             self.body.contains(text),
             "expected {text:?} in the page:\n{}",
@@ -48,7 +48,7 @@ impl Page {
     }
 
     #[track_caller]
-    fn redirects_to(&self, prefix: &str) -> String {
+    pub(crate) fn redirects_to(&self, prefix: &str) -> String {
         assert_eq!(self.status, 303, "{}", self.body);
         let l = self.location.clone().unwrap_or_default();
         assert!(l.starts_with(prefix), "redirect to {l}, expected {prefix}…");
@@ -82,7 +82,7 @@ async fn page(res: reqwest::Response) -> Page {
 
 impl<'a> Console<'a> {
     /// Signs in as super-admin the way the first admin does: a bootstrap link, its button.
-    async fn super_admin(app: &'a TestApp) -> Console<'a> {
+    pub(crate) async fn super_admin(app: &'a TestApp) -> Console<'a> {
         let token = app
             .with_db(|c| access::create_bootstrap_link(c, now(), 600))
             .expect("bootstrap link");
@@ -127,12 +127,12 @@ impl<'a> Console<'a> {
         c
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         page(self.client.get(self.app.url(path)).send().await.unwrap()).await
     }
 
     /// Posts `fields` with this session's CSRF token.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
         self.post_raw(path, &form).await
@@ -412,7 +412,7 @@ async fn forms_without_the_sessions_csrf_token_change_nothing() {
             .is_ok()
     );
     assert!(
-        app.with_db(|c| ssogate::service::scim::tokens::list(c, t.id))
+        app.with_db(|c| ssogate::service::admin::scim_tokens::list(c, &t))
             .unwrap()
             .is_empty()
     );
@@ -423,8 +423,16 @@ async fn forms_without_the_sessions_csrf_token_change_nothing() {
 #[tokio::test]
 async fn a_tenant_admin_signs_in_through_sso_and_sees_only_their_tenant() {
     let (app, idp) = setup().await;
-    app.with_db(|c| access::grant(c, "acme", "boss@acme.test", "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        access::grant(
+            c,
+            "acme",
+            "boss@acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .unwrap();
     // The console's sign-in: email → the tenant's SSO → back to /admin/sso.
     let client = browser();
     // Without the form's token (another site's form) nothing starts.
@@ -1217,7 +1225,7 @@ async fn a_scim_token_created_in_the_console_works_and_is_shown_once() {
 
     let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
     let id = app
-        .with_db(|c| ssogate::service::scim::tokens::list(c, t.id))
+        .with_db(|c| ssogate::service::admin::scim_tokens::list(c, &t))
         .unwrap()[0]
         .id;
     console

@@ -4,6 +4,8 @@ mod admin_access;
 mod admin_api;
 mod admin_users;
 mod api_fuzz;
+mod architecture;
+mod audit;
 mod binary_links;
 mod bounded_history;
 mod browser;

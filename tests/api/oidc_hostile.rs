@@ -683,7 +683,13 @@ async fn a_console_sign_in_through_oidc_opens_the_console() {
     let s = setup().await;
     s.app
         .with_db(|c| {
-            ssogate::service::admin::access::grant(c, "acme", "ada@acme.test", "test", now())
+            ssogate::service::admin::access::grant(
+                c,
+                "acme",
+                "ada@acme.test",
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
         })
         .unwrap();
     let res = s.app.admin_login(&s.app.client, "ada@acme.test").await;
@@ -732,7 +738,13 @@ async fn unverified_email_creates_no_account_and_no_admin() {
     let s = setup().await;
     s.app
         .with_db(|c| {
-            ssogate::service::admin::access::grant(c, "acme", "ada@acme.test", "test", now())
+            ssogate::service::admin::access::grant(
+                c,
+                "acme",
+                "ada@acme.test",
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
         })
         .unwrap();
     let flow = start(&s.app, "op").await;
@@ -890,7 +902,13 @@ async fn an_unverified_address_of_a_linked_user_claims_no_grant() {
     assert_eq!(complete(&s, &flow, rs256(&s, &bob)).await, 303);
     s.app
         .with_db(|c| {
-            ssogate::service::admin::access::grant(c, "acme", "cfo@acme.test", "test", now())
+            ssogate::service::admin::access::grant(
+                c,
+                "acme",
+                "cfo@acme.test",
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
         })
         .unwrap();
     // Through the console's sign-in, the provider now says "cfo@acme.test", unverified.

@@ -66,7 +66,16 @@ async fn every_documented_operation_is_routed_and_answers_a_documented_status() 
     let idp = TestIdp::new("http://idp.acme.test/metadata");
     app.add_connection("acme", default_saml_input("okta", &idp));
     let token = app
-        .with_db(|c| access::create_token(c, None, "openapi", Some(90), now()))
+        .with_db(|c| {
+            access::create_token(
+                c,
+                None,
+                "openapi",
+                Some(90),
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
         .unwrap()
         .token;
     let doc: Value = serde_json::from_str(&ssogate::http::api::openapi_json()).unwrap();

@@ -339,9 +339,18 @@ async fn refused_scim_tokens_are_limited_per_client() {
 }
 
 fn admin_token(app: &TestApp, tenant: Option<&str>) -> String {
-    app.with_db(|c| access::create_token(c, tenant, "tests", Some(90), now()))
-        .expect("admin token")
-        .token
+    app.with_db(|c| {
+        access::create_token(
+            c,
+            tenant,
+            "tests",
+            Some(90),
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .expect("admin token")
+    .token
 }
 
 async fn api_get(l: &Limited, path: &str, token: &str) -> reqwest::Response {

@@ -93,14 +93,20 @@ async fn revoked_tokens_stop_working_and_use_is_recorded() {
     assert_eq!(acme.get("/Users").await.0, 200);
     let (tenant, tokens) = app.with_db(|c| {
         let t = ssogate::service::admin::tenant_by_slug(c, "acme").unwrap();
-        let list = ssogate::service::scim::tokens::list(c, t.id).unwrap();
+        let list = ssogate::service::admin::scim_tokens::list(c, &t).unwrap();
         (t, list)
     });
     assert_eq!(tokens.len(), 2, "several tokens can be active (rotation)");
     assert!(tokens[0].last_used_at.is_some(), "last use is recorded");
     assert!(tokens[1].last_used_at.is_none());
     app.with_db(|c| {
-        ssogate::service::scim::tokens::revoke(c, tenant.id, tokens[0].id, crate::helpers::now())
+        ssogate::service::admin::scim_tokens::revoke(
+            c,
+            &tenant,
+            tokens[0].id,
+            &ssogate::domain::audit::Actor::Cli,
+            crate::helpers::now(),
+        )
     })
     .unwrap();
     assert_eq!(acme.get("/Users").await.0, 401, "revoked");

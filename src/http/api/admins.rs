@@ -52,7 +52,7 @@ pub async fn grant(
 ) -> Result<HttpResponse, ApiError> {
     let t = who.tenant(&state, path.into_inner()).await?;
     let email = body.into_inner().email;
-    let (actor, now) = (who.0.actor.clone(), state.clock.unix());
+    let (actor, now) = (who.0.audit.clone(), state.clock.unix());
     let (created, grant) = storage::block::<_, ApiError, _>(&state.pool, move |c| {
         let created = access::grant(c, t.slug.as_str(), &email, &actor, now)?;
         let wanted = email.trim().to_ascii_lowercase();
@@ -85,8 +85,9 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, email) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
+    let (actor, now) = (who.0.audit.clone(), state.clock.unix());
     storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        Ok(access::revoke(c, t.slug.as_str(), &email)?)
+        Ok(access::revoke(c, t.slug.as_str(), &email, &actor, now)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::http::error::{Failure, log_internal};
 use crate::service::admin::AdminError;
 use crate::service::rate_limit::Limited;
 use crate::storage::StorageError;
@@ -87,10 +88,11 @@ impl ApiError {
                 plain("not_found", format!("{what} not found"))
             }
             ApiError::Admin(AdminError::Conflict(m)) => plain("conflict", m.clone()),
-            ApiError::Admin(AdminError::Storage(StorageError::NotFound)) => {
-                plain("not_found", "not found".into())
-            }
-            ApiError::Admin(AdminError::Storage(e)) => internal(e),
+            ApiError::Admin(AdminError::Storage(e)) => match Failure::of(e) {
+                Failure::NotFound => plain("not_found", "not found".into()),
+                Failure::Conflict => plain("conflict", CONFLICT.into()),
+                Failure::Internal => internal(e),
+            },
             ApiError::Internal(e) => internal(e.as_ref()),
         }
     }
@@ -112,9 +114,11 @@ pub struct ErrorBody {
     pub reference: Option<String>,
 }
 
+/// A unique violation that no service check caught first (a concurrent writer).
+const CONFLICT: &str = "a record with the same unique value already exists";
+
 fn internal(e: &dyn std::error::Error) -> ErrorBody {
-    let reference = crate::random::saml_id()[1..13].to_owned();
-    tracing::error!(reference = %reference, error = %crate::http::error::chain(e), "internal error");
+    let reference = log_internal(e);
     ErrorBody {
         error: "internal_error",
         message: "the server could not complete the request".into(),
@@ -132,12 +136,14 @@ impl ResponseError for ApiError {
             ApiError::BadRequest { .. } | ApiError::Admin(AdminError::Invalid { .. }) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::Admin(AdminError::NotFound(_))
-            | ApiError::Admin(AdminError::Storage(StorageError::NotFound)) => StatusCode::NOT_FOUND,
+            ApiError::Admin(AdminError::NotFound(_)) => StatusCode::NOT_FOUND,
             ApiError::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
-            ApiError::Admin(AdminError::Storage(_)) | ApiError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ApiError::Admin(AdminError::Storage(e)) => match Failure::of(e) {
+                Failure::NotFound => StatusCode::NOT_FOUND,
+                Failure::Conflict => StatusCode::CONFLICT,
+                Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

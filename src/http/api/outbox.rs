@@ -6,16 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiAdmin, ApiError, ApiQuery, ErrorBody};
 use crate::http::AppState;
+use crate::service::admin::outbox::{self, OutboxStatus, Retry};
 use crate::storage::{self, outbox::OutboxRow};
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OutboxStatus {
-    Pending,
-    Delivered,
-    Dead,
-    All,
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -79,14 +71,9 @@ pub async fn list(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
     }
-    let status = match p.status.unwrap_or(OutboxStatus::All) {
-        OutboxStatus::Pending => Some("pending"),
-        OutboxStatus::Delivered => Some("delivered"),
-        OutboxStatus::Dead => Some("dead"),
-        OutboxStatus::All => None,
-    };
+    let status = p.status.unwrap_or(OutboxStatus::All);
     let rows = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        Ok(storage::outbox::list(c, Some(t.id), status, limit)?)
+        Ok(outbox::list(c, Some(&t), status, limit)?)
     })
     .await?;
     Ok(web::Json(rows.into_iter().map(OutboxEvent::from).collect()))
@@ -108,16 +95,11 @@ pub async fn retry(
     let (tenant, id) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
     let now = state.clock.unix();
-    let slug = t.slug.clone();
-    let n = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        Ok(storage::outbox::retry(c, Some(id), Some(t.id), now)?)
+    let actor = who.0.audit.clone();
+    storage::block::<_, ApiError, _>(&state.pool, move |c| {
+        Ok(outbox::retry(c, Some(&t), Retry::One(id), &actor, now)?)
     })
     .await?;
-    if n == 0 {
-        return Err(ApiError::not_found(format!(
-            "dead event {id} in tenant `{slug}`"
-        )));
-    }
     // A worker picks it up on its next round.
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::{ApiAdmin, ApiError, ApiJson, ErrorBody};
 use crate::http::AppState;
-use crate::service::scim::tokens;
+use crate::service::admin::scim_tokens;
 use crate::storage::{self, scim_tokens::TokenInfo};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,17 +28,6 @@ pub struct CreatedScimToken {
     pub created_at: i64,
 }
 
-fn parse_label(raw: &str) -> Result<String, ApiError> {
-    let label = raw.trim();
-    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "label",
-            "must be 1-100 printable characters",
-        ));
-    }
-    Ok(label.to_owned())
-}
-
 /// The tenant's SCIM tokens (never the secrets), live and revoked, with when each was last
 /// used.
 #[utoipa::path(operation_id = "list_scim_tokens", tag = "scim-tokens", security(("admin_token" = [])),
@@ -53,7 +42,8 @@ pub async fn list(
 ) -> Result<web::Json<Vec<TokenInfo>>, ApiError> {
     let t = who.tenant(&state, path.into_inner()).await?;
     let list =
-        storage::block::<_, ApiError, _>(&state.pool, move |c| Ok(tokens::list(c, t.id)?)).await?;
+        storage::block::<_, ApiError, _>(&state.pool, move |c| Ok(scim_tokens::list(c, &t)?))
+            .await?;
     Ok(web::Json(list))
 }
 
@@ -70,8 +60,8 @@ pub async fn create(
     body: ApiJson<NewScimToken>,
 ) -> Result<HttpResponse, ApiError> {
     let t = who.tenant(&state, path.into_inner()).await?;
-    let label = parse_label(&body.into_inner().label)?;
-    let now = state.clock.unix();
+    let label = scim_tokens::parse_label(&body.into_inner().label)?;
+    let (now, actor) = (state.clock.unix(), who.0.audit.clone());
     let base_url = format!(
         "{}/t/{}/scim/v2",
         state.base_url.trim_end_matches('/'),
@@ -80,7 +70,7 @@ pub async fn create(
     let created = {
         let label = label.clone();
         storage::block::<_, ApiError, _>(&state.pool, move |c| {
-            Ok(tokens::create(c, t.id, &label, now)?)
+            Ok(scim_tokens::create(c, &t, &label, &actor, now)?)
         })
         .await?
     };
@@ -108,16 +98,10 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, id) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
-    let now = state.clock.unix();
-    let slug = t.slug.clone();
-    let revoked = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        Ok(tokens::revoke(c, t.id, id, now)?)
+    let (now, actor) = (state.clock.unix(), who.0.audit.clone());
+    storage::block::<_, ApiError, _>(&state.pool, move |c| {
+        Ok(scim_tokens::revoke(c, &t, id, &actor, now)?)
     })
     .await?;
-    if !revoked {
-        return Err(ApiError::not_found(format!(
-            "live SCIM token {id} in tenant `{slug}`"
-        )));
-    }
     Ok(HttpResponse::NoContent().finish())
 }

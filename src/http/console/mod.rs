@@ -1,5 +1,6 @@
 //! The admin console under /admin: server-rendered pages (askama), usable without
 //! JavaScript. Every form that changes something carries the session's CSRF token.
+mod audit;
 mod auth;
 mod connections;
 mod domains;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 pub use auth::{COOKIE, ConsoleAdmin};
 
 use crate::http::AppState;
+use crate::http::error::{Failure, log_internal};
 use crate::http::pages::MessagePage;
 use crate::service::admin::AdminError;
 use crate::storage::{self, DbConnection, StorageError};
@@ -54,9 +56,12 @@ impl ResponseError for ConsoleError {
             ConsoleError::Admin(AdminError::Invalid { .. }) => StatusCode::BAD_REQUEST,
             ConsoleError::Admin(AdminError::NotFound(_)) => StatusCode::NOT_FOUND,
             ConsoleError::Admin(AdminError::Conflict(_)) => StatusCode::CONFLICT,
-            ConsoleError::Admin(AdminError::Storage(_)) | ConsoleError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ConsoleError::Admin(AdminError::Storage(e)) => match Failure::of(e) {
+                Failure::NotFound => StatusCode::NOT_FOUND,
+                Failure::Conflict => StatusCode::CONFLICT,
+                Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ConsoleError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -81,18 +86,15 @@ impl ResponseError for ConsoleError {
             ConsoleError::Admin(AdminError::Conflict(m)) => {
                 MessagePage::new("Not possible", m.clone())
             }
-            ConsoleError::Admin(AdminError::Storage(e)) => {
-                return crate::http::HttpError::internal(StorageErrorRef(
-                    crate::http::error::chain(e),
-                ))
-                .error_response();
-            }
-            ConsoleError::Internal(e) => {
-                return crate::http::HttpError::internal(StorageErrorRef(
-                    crate::http::error::chain(e.as_ref()),
-                ))
-                .error_response();
-            }
+            ConsoleError::Admin(AdminError::Storage(e)) => match Failure::of(e) {
+                Failure::NotFound => MessagePage::new("Not found", "The record was not found."),
+                Failure::Conflict => MessagePage::new(
+                    "Not possible",
+                    "The change conflicts with a record that already exists.",
+                ),
+                Failure::Internal => return internal_page(e),
+            },
+            ConsoleError::Internal(e) => return internal_page(e.as_ref()),
         };
         let mut res = page.error_response(self.status_code());
         res.headers_mut().insert(
@@ -103,13 +105,20 @@ impl ResponseError for ConsoleError {
     }
 }
 
-/// Carries a storage failure into the opaque 500 page (which logs it with a reference).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct StorageErrorRef(String);
+/// The opaque 500 page, with a reference under which the cause is logged.
+fn internal_page(e: &dyn std::error::Error) -> HttpResponse {
+    let mut page = MessagePage::new(
+        "Something went wrong",
+        "The server could not complete the request. Please try again.",
+    );
+    page.reference = Some(log_internal(e));
+    page.error_response(StatusCode::INTERNAL_SERVER_ERROR)
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(sign_in::login_page)
+    cfg.service(audit::for_tenant)
+        .service(audit::everywhere)
+        .service(sign_in::login_page)
         .service(sign_in::login)
         .service(sign_in::sso_handoff)
         .service(sign_in::bootstrap_page)

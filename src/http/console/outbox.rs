@@ -6,8 +6,8 @@ use askama::Template;
 use super::pages::{self, Layout, when, when_or_dash};
 use super::{ConsoleAdmin, ConsoleError, CsrfOnly, Done, db, see_other};
 use crate::http::AppState;
-use crate::service::admin::AdminError;
-use crate::storage::outbox::{self, OutboxRow};
+use crate::service::admin::outbox::{self, OutboxStatus, Retry};
+use crate::storage::outbox::OutboxRow;
 
 const SHOWN: i64 = 50;
 
@@ -58,11 +58,11 @@ pub async fn list(
     q: web::Query<Done>,
 ) -> Result<HttpResponse, ConsoleError> {
     let t = admin.tenant(&state, path.into_inner()).await?;
-    let id = t.id;
+    let scope = t.clone();
     let (dead, recent) = db(&state, move |c| {
         Ok((
-            outbox::list(c, Some(id), Some("dead"), SHOWN)?,
-            outbox::list(c, Some(id), None, SHOWN)?,
+            outbox::list(c, Some(&scope), OutboxStatus::Dead, SHOWN)?,
+            outbox::list(c, Some(&scope), OutboxStatus::All, SHOWN)?,
         ))
     })
     .await?;
@@ -86,14 +86,11 @@ pub async fn retry(
     admin.check_csrf(&form.csrf)?;
     let (tenant, event) = path.into_inner();
     let t = admin.tenant(&state, tenant).await?;
-    let (id, now) = (t.id, state.clock.unix());
-    let n = db(&state, move |c| {
-        Ok(outbox::retry(c, Some(event), Some(id), now)?)
+    let (scope, now, actor) = (t.clone(), state.clock.unix(), admin.principal.audit.clone());
+    db(&state, move |c| {
+        outbox::retry(c, Some(&scope), Retry::One(event), &actor, now)
     })
     .await?;
-    if n == 0 {
-        return Err(AdminError::NotFound(format!("dead IWMS event {event}")).into());
-    }
     Ok(see_other(&format!(
         "/admin/t/{}/outbox?done=retried",
         t.slug

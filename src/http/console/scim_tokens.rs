@@ -7,8 +7,7 @@ use super::pages::{self, Layout, Problem, Problems, when, when_or_dash};
 use super::{ConsoleAdmin, ConsoleError, CsrfOnly, Done, db, see_other};
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
-use crate::service::admin::{AdminError, invalid};
-use crate::service::scim::tokens;
+use crate::service::admin::scim_tokens;
 
 pub struct TokenRow {
     pub id: i64,
@@ -55,8 +54,8 @@ async fn page(
     problem: Problems,
     done: &str,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = t.id;
-    let found = db(state, move |c| Ok(tokens::list(c, id)?)).await?;
+    let scope = t.clone();
+    let found = db(state, move |c| scim_tokens::list(c, &scope)).await?;
     let p = TokensPage {
         layout: Layout::new(admin, Some(&t), "scim-tokens").done(done),
         tokens: found
@@ -95,13 +94,6 @@ pub struct CreateForm {
 }
 
 /// What the token is for, so it can be told apart when rotating: 1-100 printable characters.
-fn parse_label(raw: &str) -> Result<String, AdminError> {
-    let l = raw.trim();
-    if l.is_empty() || l.chars().count() > 100 || l.chars().any(char::is_control) {
-        return Err(invalid("label", "must be 1-100 printable characters"));
-    }
-    Ok(l.to_owned())
-}
 
 #[post("/admin/t/{tenant}/scim-tokens")]
 pub async fn create(
@@ -112,13 +104,15 @@ pub async fn create(
 ) -> Result<HttpResponse, ConsoleError> {
     admin.check_csrf(&form.csrf)?;
     let t = admin.tenant(&state, path.into_inner()).await?;
-    let (id, now) = (t.id, state.clock.unix());
-    let created = match parse_label(&form.label) {
+    let (scope, now, actor) = (t.clone(), state.clock.unix(), admin.principal.audit.clone());
+    let created = match scim_tokens::parse_label(&form.label) {
         Ok(label) => {
             let l = label.clone();
-            db(&state, move |c| Ok(tokens::create(c, id, &l, now)?))
-                .await
-                .map(|c| (label, c))
+            db(&state, move |c| {
+                scim_tokens::create(c, &scope, &l, &actor, now)
+            })
+            .await
+            .map(|c| (label, c))
         }
         Err(e) => Err(e.into()),
     };
@@ -151,11 +145,11 @@ pub async fn revoke(
     admin.check_csrf(&form.csrf)?;
     let (tenant, token) = path.into_inner();
     let t = admin.tenant(&state, tenant).await?;
-    let (id, now) = (t.id, state.clock.unix());
-    let revoked = db(&state, move |c| Ok(tokens::revoke(c, id, token, now)?)).await?;
-    if !revoked {
-        return Err(AdminError::NotFound(format!("active SCIM token {token}")).into());
-    }
+    let (scope, now, actor) = (t.clone(), state.clock.unix(), admin.principal.audit.clone());
+    db(&state, move |c| {
+        scim_tokens::revoke(c, &scope, token, &actor, now)
+    })
+    .await?;
     Ok(see_other(&format!(
         "/admin/t/{}/scim-tokens?done=token-revoked",
         t.slug
@@ -164,7 +158,7 @@ pub async fn revoke(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::service::admin::scim_tokens::parse_label;
 
     #[test]
     fn labels_are_short_printable_text() {

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::Value;
 
 use crate::domain::scim::error::ScimError;
+use crate::http::error::{Failure, log_internal};
 use crate::service::rate_limit::Limited;
 use crate::service::scim::ScimServiceError;
 use crate::storage::StorageError;
@@ -31,7 +32,7 @@ impl From<ScimServiceError> for ScimHttpError {
     fn from(e: ScimServiceError) -> Self {
         match e {
             ScimServiceError::Scim(s) => ScimHttpError::Scim(s),
-            ScimServiceError::Storage(s) => ScimHttpError::Internal(Box::new(s)),
+            ScimServiceError::Storage(s) => s.into(),
         }
     }
 }
@@ -44,7 +45,13 @@ impl From<Limited> for ScimHttpError {
 
 impl From<StorageError> for ScimHttpError {
     fn from(e: StorageError) -> Self {
-        ScimHttpError::Internal(Box::new(e))
+        match Failure::of(&e) {
+            Failure::NotFound => ScimError::new(404, None, "resource not found").into(),
+            Failure::Conflict => {
+                ScimError::uniqueness("a resource with the same unique value already exists").into()
+            }
+            Failure::Internal => ScimHttpError::Internal(Box::new(e)),
+        }
     }
 }
 
@@ -76,8 +83,7 @@ impl ResponseError for ScimHttpError {
                 return res;
             }
             ScimHttpError::Internal(cause) => {
-                let reference = crate::random::saml_id()[1..13].to_owned();
-                tracing::error!(reference = %reference, error = %super::super::error::chain(cause.as_ref()), "internal error in SCIM");
+                let reference = log_internal(cause.as_ref());
                 ScimError::new(
                     500,
                     None,

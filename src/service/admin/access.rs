@@ -5,8 +5,10 @@
 //! There are no passwords. Every token is 256 random bits; only its SHA-256 is stored.
 use serde::Serialize;
 
+use super::audit::{self, Change, snapshot};
 use super::{AdminError, invalid, tenant_by_slug};
 use crate::config::Secret;
+use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::claims::AdminRoleRule;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::TenantId;
@@ -29,6 +31,8 @@ pub enum Scope {
 pub struct Principal {
     pub scope: Scope,
     pub actor: String,
+    /// Who they are on the audit trail.
+    pub audit: Actor,
 }
 
 impl Principal {
@@ -48,25 +52,49 @@ fn parse_email(raw: &str) -> Result<EmailAddress, AdminError> {
     EmailAddress::parse(raw).map_err(|e| invalid("email", e))
 }
 
-/// Returns false when the grant already existed.
+/// Returns false when the grant already existed (nothing changes, nothing is audited).
 pub fn grant(
     conn: &mut DbConnection,
     tenant: &str,
     email: &str,
-    granted_by: &str,
+    actor: &Actor,
     now: i64,
 ) -> Result<bool, AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let email = parse_email(email)?;
-    Ok(store::grant(conn, t.id, email.as_str(), granted_by, now)?)
+    Ok(storage::transaction(conn, |c| {
+        let created = store::grant(c, t.id, email.as_str(), &actor.label(), now)?;
+        if created {
+            let after = store::grants(c, t.id)?
+                .into_iter()
+                .find(|g| g.email == email.as_str());
+            let change = Change {
+                action: AuditAction::AdminGranted,
+                target: email.as_str(),
+                before: None,
+                after: after.as_ref().and_then(snapshot),
+            };
+            audit::record(c, Some(t.id), actor, change, now)?;
+        }
+        Ok(created)
+    })?)
 }
 
 /// Removes the grant and ends the console sessions of the user it was bound to (or, for a
 /// grant never claimed, of the user who has its address).
-pub fn revoke(conn: &mut DbConnection, tenant: &str, email: &str) -> Result<(), AdminError> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    tenant: &str,
+    email: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<(), AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let email = parse_email(email)?;
     storage::transaction(conn, |c| {
+        let before = store::grants(c, t.id)?
+            .into_iter()
+            .find(|g| g.email == email.as_str());
         let bound = store::revoke_grant(c, t.id, email.as_str())?.ok_or(StorageError::NotFound)?;
         let holder = match bound {
             Some(user) => Some(user),
@@ -75,7 +103,13 @@ pub fn revoke(conn: &mut DbConnection, tenant: &str, email: &str) -> Result<(), 
         if let Some(user) = holder {
             store::delete_sessions_of_user(c, user)?;
         }
-        Ok(())
+        let change = Change {
+            action: AuditAction::AdminRevoked,
+            target: email.as_str(),
+            before: before.as_ref().and_then(snapshot),
+            after: None,
+        };
+        audit::record(c, Some(t.id), actor, change, now)
     })
     .map_err(|e| match e {
         StorageError::NotFound => {
@@ -106,6 +140,7 @@ pub fn create_token(
     tenant: Option<&str>,
     label: &str,
     ttl_days: Option<i64>,
+    actor: &Actor,
     now: i64,
 ) -> Result<CreatedToken, AdminError> {
     let label = label.trim();
@@ -124,12 +159,28 @@ pub fn create_token(
     };
     let expires_at = ttl_days.map(|d| now + d * 86_400);
     let token = format!("{TOKEN_PREFIX}{}", crate::random::token());
-    let id = store::create_token(conn, tenant_id, label, &sha256_hex(&token), now, expires_at)?;
+    let id = storage::transaction(conn, |c| {
+        let id = store::create_token(c, tenant_id, label, &sha256_hex(&token), now, expires_at)?;
+        let after = token_view(c, id)?;
+        let change = Change {
+            action: AuditAction::AdminTokenCreated,
+            target: label,
+            before: None,
+            after: after.as_ref().and_then(snapshot),
+        };
+        audit::record(c, tenant_id, actor, change, now)?;
+        Ok::<_, StorageError>(id)
+    })?;
     Ok(CreatedToken {
         id,
         token,
         expires_at,
     })
+}
+
+/// One token's view (None when there is no such id).
+fn token_view(conn: &mut DbConnection, id: i64) -> Result<Option<TokenView>, StorageError> {
+    Ok(tokens(conn)?.into_iter().find(|t| t.id == id))
 }
 
 #[derive(Debug, Serialize)]
@@ -145,7 +196,7 @@ pub struct TokenView {
     pub expires_at: Option<i64>,
 }
 
-pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenView>, AdminError> {
+pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenView>, StorageError> {
     let slugs: std::collections::HashMap<i64, String> = tenants::list(conn)?
         .into_iter()
         .map(|t| (t.id.0, t.slug.to_string()))
@@ -166,8 +217,34 @@ pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenView>, AdminError> {
         .collect())
 }
 
-pub fn revoke_token(conn: &mut DbConnection, id: i64, now: i64) -> Result<(), AdminError> {
-    if store::revoke_token(conn, id, now)? {
+pub fn revoke_token(
+    conn: &mut DbConnection,
+    id: i64,
+    actor: &Actor,
+    now: i64,
+) -> Result<(), AdminError> {
+    let revoked = storage::transaction(conn, |c| {
+        let Some(before) = token_view(c, id)? else {
+            return Ok(false);
+        };
+        if !store::revoke_token(c, id, now)? {
+            return Ok(false);
+        }
+        let tenant = store::tokens(c)?
+            .into_iter()
+            .find(|t| t.id == id)
+            .and_then(|t| t.tenant_id)
+            .map(TenantId);
+        let change = Change {
+            action: AuditAction::AdminTokenRevoked,
+            target: &before.label,
+            after: token_view(c, id)?.as_ref().and_then(snapshot),
+            before: snapshot(&before),
+        };
+        audit::record(c, tenant, actor, change, now)?;
+        Ok::<_, StorageError>(true)
+    })?;
+    if revoked {
         Ok(())
     } else {
         Err(AdminError::NotFound(format!("live admin token {id}")))
@@ -198,6 +275,10 @@ pub fn authenticate_token(
             .tenant_id
             .map_or(Scope::AllTenants, |id| Scope::Tenant(TenantId(id))),
         actor: format!("api token {} ({})", t.id, t.label),
+        audit: Actor::Api {
+            token_id: t.id,
+            token_label: t.label,
+        },
     }))
 }
 
@@ -375,6 +456,9 @@ pub fn console_session(
     Ok(Some(ConsoleSession {
         principal: Principal {
             scope,
+            audit: Actor::Console {
+                email: row.actor.clone(),
+            },
             actor: row.actor,
         },
         csrf_token: row.csrf_token,
@@ -472,6 +556,7 @@ mod tests {
         let admin = Principal {
             scope: Scope::Tenant(TenantId(1)),
             actor: "a@acme.test".into(),
+            audit: Actor::Cli,
         };
         assert!(admin.may_administer(&tenant(1)));
         assert!(!admin.may_administer(&tenant(2)));
@@ -479,6 +564,7 @@ mod tests {
         let root = Principal {
             scope: Scope::AllTenants,
             actor: "root".into(),
+            audit: Actor::Cli,
         };
         assert!(root.may_administer(&tenant(1)) && root.may_administer(&tenant(2)));
     }

@@ -1,7 +1,11 @@
 //! Configuration and inspection use cases shared by the CLI (and later the admin API).
 //! Input is validated here; errors name the field that is wrong.
 pub mod access;
+pub mod audit;
 pub mod metadata;
+pub mod outbox;
+pub mod paging;
+pub mod scim_tokens;
 pub mod users;
 
 use serde::Serialize;
@@ -50,6 +54,10 @@ impl From<StorageError> for AdminError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Conflict(m) => AdminError::Conflict(m),
+            // Checks run first; a unique violation here means a concurrent writer won.
+            e if e.is_unique_violation() => {
+                AdminError::Conflict("a record with the same unique value already exists".into())
+            }
             other => AdminError::Storage(other),
         }
     }

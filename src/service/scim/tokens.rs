@@ -4,7 +4,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::scim::error::ScimError;
 use crate::domain::tenant::Tenant;
 use crate::service::login::sha256_hex;
-use crate::storage::scim_tokens::{self, TokenInfo};
+use crate::storage::scim_tokens;
 use crate::storage::{DbConnection, StorageError, tenants};
 
 pub const PREFIX: &str = "scim_";
@@ -16,6 +16,7 @@ pub struct Created {
     pub token: String,
 }
 
+/// Stores a new token's hash; `service::admin::scim_tokens` is the admin use case around it.
 pub fn create(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -25,19 +26,6 @@ pub fn create(
     let token = format!("{PREFIX}{}", crate::random::token());
     let id = scim_tokens::create(conn, tenant, label, &sha256_hex(&token), now)?;
     Ok(Created { id, token })
-}
-
-pub fn list(conn: &mut DbConnection, tenant: TenantId) -> Result<Vec<TokenInfo>, StorageError> {
-    scim_tokens::list(conn, tenant)
-}
-
-pub fn revoke(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    id: i64,
-    now: i64,
-) -> Result<bool, StorageError> {
-    scim_tokens::revoke(conn, tenant, id, now)
 }
 
 pub enum AuthError {

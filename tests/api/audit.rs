@@ -1,0 +1,427 @@
+//! The audit trail of admin changes: every kind of change from the console, the API and the
+//! CLI is recorded with who, when, what, before and after (never a secret), and read back
+//! through `GET /api/v1/tenants/{t}/audit`, `GET /api/v1/audit`, `ssogate audit` and the
+//! console's audit pages.
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use ssogate::service::admin::{self, TenantInput};
+use ssogate::storage::{self, schema};
+
+use crate::admin_api::api;
+use crate::cli::Cli;
+use crate::console::Console;
+use crate::helpers::{TestApp, default_saml_input, now, spawn_app};
+use crate::saml_fixtures::TestIdp;
+
+/// Tenants `acme` (acme.test, SAML connection `okta`) and `globex`.
+async fn setup() -> (TestApp, TestIdp) {
+    let app = spawn_app().await;
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
+    app.add_domain("acme", "acme.test");
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    app.add_connection("acme", default_saml_input("okta", &idp));
+    app.create_tenant("globex", TenantInput::default());
+    (app, idp)
+}
+
+/// The tenant's trail, newest first, as a super-admin reads it through the API.
+async fn trail(app: &TestApp, tenant: &str) -> Vec<Value> {
+    let (status, page) = api(app, None)
+        .get(&format!("/tenants/{tenant}/audit?limit=200"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+/// Every stored audit row as text, to look for secrets in.
+fn stored_text(app: &TestApp) -> String {
+    app.with_db(|c| {
+        schema::audit_log::table
+            .select((
+                schema::audit_log::target,
+                schema::audit_log::before,
+                schema::audit_log::after,
+            ))
+            .load::<(String, Option<String>, Option<String>)>(c)
+            .unwrap_or_default()
+    })
+    .into_iter()
+    .map(|(t, b, a)| format!("{t} {} {}", b.unwrap_or_default(), a.unwrap_or_default()))
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+/// The newest entry of `tenant` has `action` by `kind`/`name` on `target`.
+#[track_caller]
+fn assert_entry(e: &Value, action: &str, kind: &str, name: &str, target: &str) {
+    assert_eq!(e["action"], action, "{e}");
+    assert_eq!(e["actor"]["kind"], kind, "{e}");
+    assert_eq!(e["actor"]["name"], name, "{e}");
+    assert_eq!(e["target"], target, "{e}");
+    assert!(e["at"].as_i64().unwrap() > 0, "{e}");
+}
+
+fn find<'a>(items: &'a [Value], action: &str, kind: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|e| e["action"] == action && e["actor"]["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {action} by {kind} in {items:#?}"))
+}
+
+fn dead_event(app: &TestApp) -> i64 {
+    let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
+    let user = app.with_db(|c| {
+        schema::users::table
+            .filter(schema::users::tenant_id.eq(t.id.0))
+            .select(schema::users::id)
+            .first::<i64>(c)
+            .unwrap()
+    });
+    let id = app.with_db(|c| {
+        storage::outbox::enqueue(
+            c,
+            &storage::outbox::NewEvent {
+                tenant: t.id,
+                user: ssogate::domain::ids::UserId(user),
+                event: "user.updated",
+                payload: "{}",
+                create_iwms: false,
+            },
+            now(),
+        )
+        .unwrap()
+    });
+    app.with_db(|c| {
+        diesel::update(schema::outbox_events::table.find(id))
+            .set(schema::outbox_events::status.eq("dead"))
+            .execute(c)
+            .unwrap()
+    });
+    id
+}
+
+#[tokio::test]
+async fn scim_token_changes_are_audited_from_the_console_the_api_and_the_cli() {
+    let (app, _idp) = setup().await;
+    let acme = api(&app, Some("acme"));
+    // API: created and revoked, by the token's label.
+    let (status, created) = acme
+        .post("/tenants/acme/scim-tokens", json!({"label": "Okta prod"}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["token"].as_str().unwrap().to_owned();
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        acme.delete(&format!("/tenants/acme/scim-tokens/{id}"))
+            .await
+            .0,
+        204
+    );
+    // Console.
+    let console = Console::super_admin(&app).await;
+    let shown = console
+        .post("/admin/t/acme/scim-tokens", &[("label", "Entra")])
+        .await;
+    shown.ok();
+    // CLI.
+    let cli = Cli::with_db(&app.db_url);
+    let made = cli.json(&[
+        "scim-token",
+        "create",
+        "--tenant",
+        "acme",
+        "--label",
+        "from cli",
+        "--json",
+    ]);
+    let cli_id = made["id"].as_i64().unwrap().to_string();
+    cli.ok(&["scim-token", "revoke", "--tenant", "acme", &cli_id]);
+
+    let items = trail(&app, "acme").await;
+    let api_created = find(&items, "scim_token.created", "api");
+    assert_entry(
+        api_created,
+        "scim_token.created",
+        "api",
+        "tests",
+        "Okta prod",
+    );
+    assert_eq!(api_created["before"], Value::Null);
+    assert_eq!(api_created["after"]["label"], "Okta prod");
+    let api_revoked = find(&items, "scim_token.revoked", "api");
+    assert_eq!(api_revoked["before"]["revoked_at"], Value::Null);
+    assert!(api_revoked["after"]["revoked_at"].is_i64(), "{api_revoked}");
+    assert_entry(
+        find(&items, "scim_token.created", "console"),
+        "scim_token.created",
+        "console",
+        "super-admin (bootstrap link)",
+        "Entra",
+    );
+    assert_entry(
+        find(&items, "scim_token.created", "cli"),
+        "scim_token.created",
+        "cli",
+        "cli",
+        "from cli",
+    );
+    find(&items, "scim_token.revoked", "cli");
+    let stored = stored_text(&app);
+    assert!(!stored.contains(&secret), "a SCIM token reached the trail");
+    assert!(!stored.contains("scim_"), "{stored}");
+}
+
+#[tokio::test]
+async fn admin_grants_and_tokens_are_audited_from_the_api_and_the_cli() {
+    let (app, _idp) = setup().await;
+    let acme = api(&app, Some("acme"));
+    assert_eq!(
+        acme.post("/tenants/acme/admins", json!({"email": "cfo@acme.test"}))
+            .await
+            .0,
+        201
+    );
+    // Granting again changes nothing, so it records nothing.
+    assert_eq!(
+        acme.post("/tenants/acme/admins", json!({"email": "cfo@acme.test"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        acme.delete("/tenants/acme/admins/cfo@acme.test").await.0,
+        204
+    );
+    let cli = Cli::with_db(&app.db_url);
+    cli.ok(&[
+        "admin",
+        "grant",
+        "--tenant",
+        "acme",
+        "--email",
+        "ops@acme.test",
+    ]);
+    cli.ok(&[
+        "admin",
+        "revoke",
+        "--tenant",
+        "acme",
+        "--email",
+        "ops@acme.test",
+    ]);
+    let token = cli.json(&[
+        "admin", "token", "create", "--tenant", "acme", "--label", "ci bot", "--json",
+    ]);
+    let secret = token["token"].as_str().unwrap().to_owned();
+    let token_id = token["id"].as_i64().unwrap().to_string();
+    cli.ok(&["admin", "token", "revoke", &token_id]);
+
+    let items = trail(&app, "acme").await;
+    let granted: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["action"] == "admin.granted" && e["actor"]["kind"] == "api")
+        .collect();
+    assert_eq!(
+        granted.len(),
+        1,
+        "a repeated grant is not a change: {items:#?}"
+    );
+    assert_entry(granted[0], "admin.granted", "api", "tests", "cfo@acme.test");
+    assert_eq!(granted[0]["after"]["email"], "cfo@acme.test");
+    let revoked = find(&items, "admin.revoked", "api");
+    assert_eq!(revoked["before"]["email"], "cfo@acme.test");
+    assert_eq!(revoked["after"], Value::Null);
+    assert_entry(
+        find(&items, "admin.granted", "cli"),
+        "admin.granted",
+        "cli",
+        "cli",
+        "ops@acme.test",
+    );
+    find(&items, "admin.revoked", "cli");
+    assert_entry(
+        find(&items, "admin_token.created", "cli"),
+        "admin_token.created",
+        "cli",
+        "cli",
+        "ci bot",
+    );
+    find(&items, "admin_token.revoked", "cli");
+    assert!(
+        !stored_text(&app).contains(&secret),
+        "an admin token reached the trail"
+    );
+}
+
+#[tokio::test]
+async fn outbox_retries_are_audited_from_the_console_the_api_and_the_cli() {
+    let (app, _idp) = setup().await;
+    let (status, user) = api(&app, Some("acme"))
+        .post("/tenants/acme/users", json!({"email": "ada@acme.test"}))
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let by_api = dead_event(&app);
+    assert_eq!(
+        api(&app, Some("acme"))
+            .post_empty(&format!("/tenants/acme/outbox/{by_api}/retry"))
+            .await
+            .0,
+        204
+    );
+    let by_console = dead_event(&app);
+    Console::super_admin(&app)
+        .await
+        .post(&format!("/admin/t/acme/outbox/{by_console}/retry"), &[])
+        .await
+        .redirects_to("/admin/t/acme/outbox");
+    let by_cli = dead_event(&app);
+    Cli::with_db(&app.db_url).ok(&["outbox", "retry", &by_cli.to_string()]);
+
+    let items = trail(&app, "acme").await;
+    for (kind, id) in [("api", by_api), ("console", by_console), ("cli", by_cli)] {
+        let e = find(&items, "outbox.retried", kind);
+        assert_eq!(e["target"], format!("event {id}"), "{e}");
+        assert_eq!(e["tenant"], "acme", "{e}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_change_records_nothing() {
+    let (app, _idp) = setup().await;
+    let acme = api(&app, Some("acme"));
+    let before = trail(&app, "acme").await.len();
+    assert_eq!(acme.delete("/tenants/acme/scim-tokens/999").await.0, 404);
+    assert_eq!(
+        acme.delete("/tenants/acme/admins/nobody@acme.test").await.0,
+        404
+    );
+    assert_eq!(
+        acme.post("/tenants/acme/scim-tokens", json!({"label": ""}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        acme.post_empty("/tenants/acme/outbox/999/retry").await.0,
+        404
+    );
+    assert_eq!(trail(&app, "acme").await.len(), before);
+}
+
+#[tokio::test]
+async fn the_trail_is_scoped_to_the_tenant_paged_and_whole_for_super_admins() {
+    let (app, _idp) = setup().await;
+    let cli = Cli::with_db(&app.db_url);
+    for n in 0..5 {
+        cli.ok(&[
+            "admin",
+            "grant",
+            "--tenant",
+            "acme",
+            "--email",
+            &format!("a{n}@acme.test"),
+        ]);
+    }
+    cli.ok(&[
+        "admin",
+        "grant",
+        "--tenant",
+        "globex",
+        "--email",
+        "g@globex.test",
+    ]);
+
+    // A tenant token reads its own trail only.
+    let acme = api(&app, Some("acme"));
+    let (status, own) = acme.get("/tenants/acme/audit").await;
+    assert_eq!(status, 200, "{own}");
+    assert!(
+        own["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["tenant"] == "acme")
+    );
+    assert_eq!(acme.get("/tenants/globex/audit").await.0, 404);
+    assert_eq!(acme.get("/audit").await.0, 403);
+
+    // Cursor paging: newest first, no entry twice, none lost.
+    let mut seen = Vec::new();
+    let mut path = "/tenants/acme/audit?limit=2".to_owned();
+    loop {
+        let (status, page) = acme.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|e| e["id"].as_i64().unwrap()));
+        match page["next_before"].as_i64() {
+            Some(b) => path = format!("/tenants/acme/audit?limit=2&before={b}"),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(seen, sorted, "newest first, each once");
+    assert_eq!(seen.len(), trail(&app, "acme").await.len());
+    assert_eq!(acme.get("/tenants/acme/audit?limit=0").await.0, 400);
+    assert_eq!(acme.get("/tenants/acme/audit?before=0").await.0, 400);
+
+    // A super-admin sees every tenant, and changes that belong to none (all-tenant tokens).
+    let (status, all) = api(&app, None).get("/audit?limit=200").await;
+    assert_eq!(status, 200, "{all}");
+    let tenants: Vec<&Value> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["tenant"])
+        .collect();
+    assert!(tenants.contains(&&json!("acme")) && tenants.contains(&&json!("globex")));
+    assert!(
+        tenants.contains(&&Value::Null),
+        "the super-admin tokens' creation"
+    );
+
+    // The CLI reads the same trail.
+    let out = cli.json(&["audit", "--tenant", "globex", "--json"]);
+    let items = out["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{out}");
+    assert_entry(&items[0], "admin.granted", "cli", "cli", "g@globex.test");
+    let text = cli.ok(&["audit", "--tenant", "acme", "--limit", "2"]);
+    assert!(
+        text.contains("admin.granted") && text.contains("more: --before"),
+        "{text}"
+    );
+    let every = cli.json(&["audit", "--json", "--limit", "200"]);
+    assert!(every["items"].as_array().unwrap().len() > items.len());
+    assert!(cli.fails(&["audit", "--tenant", "nope"]).contains("nope"));
+}
+
+#[tokio::test]
+async fn the_console_shows_the_trail_to_its_admins() {
+    let (app, _idp) = setup().await;
+    let cli = Cli::with_db(&app.db_url);
+    cli.ok(&[
+        "admin",
+        "grant",
+        "--tenant",
+        "acme",
+        "--email",
+        "cfo@acme.test",
+    ]);
+    let console = Console::super_admin(&app).await;
+    let page = console.get("/admin/t/acme/audit").await;
+    page.ok();
+    page.has("admin.granted")
+        .has("cfo@acme.test")
+        .has("cli (cli)");
+    let all = console.get("/admin/audit").await;
+    all.ok();
+    all.has("admin.granted").has("acme");
+}
