@@ -196,3 +196,75 @@ fn too_many(message: String, limited: Limited) -> HttpResponse {
     super::rate_limit::retry_after(&mut res, limited);
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+    use super::*;
+    use crate::http::api::ApiError;
+    use crate::http::console::ConsoleError;
+    use crate::http::scim::response::ScimHttpError;
+    use crate::service::admin::AdminError;
+
+    fn missing() -> StorageError {
+        StorageError::NotFound
+    }
+
+    fn unique() -> StorageError {
+        StorageError::from(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new(String::from("UNIQUE constraint failed")),
+        ))
+    }
+
+    fn broken() -> StorageError {
+        StorageError::from(DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new(String::from("gone")),
+        ))
+    }
+
+    /// Every surface answers a storage failure the same way: 404, 409 or an opaque 500.
+    #[test]
+    fn storage_failures_map_the_same_on_every_surface() {
+        for (make, status) in [
+            (missing as fn() -> StorageError, 404),
+            (unique, 409),
+            (broken, 500),
+        ] {
+            let statuses = [
+                HttpError::from(make()).status_code().as_u16(),
+                ApiError::from(make()).status_code().as_u16(),
+                ApiError::Admin(AdminError::Storage(make()))
+                    .status_code()
+                    .as_u16(),
+                ConsoleError::from(make()).status_code().as_u16(),
+                ConsoleError::Admin(AdminError::Storage(make()))
+                    .status_code()
+                    .as_u16(),
+                ScimHttpError::from(make()).status_code().as_u16(),
+            ];
+            assert!(
+                statuses.iter().all(|s| *s == status),
+                "{statuses:?} for {status}"
+            );
+        }
+    }
+
+    #[actix_web::test]
+    async fn an_internal_error_shows_a_reference_and_no_cause() {
+        for res in [
+            HttpError::from(broken()).error_response(),
+            ConsoleError::from(broken()).error_response(),
+            ApiError::from(broken()).error_response(),
+            ScimHttpError::from(broken()).error_response(),
+        ] {
+            let bytes = actix_web::body::to_bytes(res.into_body()).await.unwrap();
+            let body = String::from_utf8_lossy(&bytes);
+            assert!(!body.contains("gone"), "{body}");
+            assert!(body.contains("reference"), "{body}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! tenant's bearer tokens; every error has a SCIM body.
 mod discovery;
 mod handlers;
-mod response;
+pub(crate) mod response;
 
 use actix_web::web;
 
