@@ -2,7 +2,9 @@
 mod admin;
 mod args;
 mod commands;
+mod connections;
 mod output;
+mod tenants;
 
 use std::process::ExitCode;
 
