@@ -48,11 +48,6 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     })
 }
 
-/// An optional setting from `--x VALUE` / `--clear-x`: None keeps it, Some(None) clears it.
-pub(super) fn set_or_clear(value: Option<String>, clear: bool) -> Option<Option<String>> {
-    if clear { Some(None) } else { value.map(Some) }
-}
-
 fn outbox_command(conn: &mut DbConnection, cmd: OutboxCmd, now: i64) -> anyhow::Result<()> {
     use crate::storage::outbox;
     match cmd {

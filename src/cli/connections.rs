@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::args::*;
-use super::commands::set_or_clear;
+use super::flags::set_or_clear;
 use super::output::{self, emit, table};
 use crate::config::Settings;
 use crate::domain::connection::Protocol;

@@ -3,6 +3,7 @@ mod admin;
 mod args;
 mod commands;
 mod connections;
+mod flags;
 mod output;
 mod tenants;
 

@@ -2,7 +2,7 @@
 use anyhow::{Context, bail};
 
 use super::args::*;
-use super::commands::set_or_clear;
+use super::flags::set_or_clear;
 use super::output::{emit, json, opt, table};
 use crate::service::admin::{self, TenantInput};
 use crate::storage::DbConnection;
