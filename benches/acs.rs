@@ -27,7 +27,7 @@ use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NA
 use ssogate::domain::connection::{SamlIdpSettings, SignatureAlgorithm};
 use ssogate::protocol::saml::sign::{self_signed, sign_template};
 use ssogate::protocol::saml::{AcsContext, SpEndpoints, validate_response};
-use ssogate::service::admin::{self, SamlConnectionInput, TenantInput};
+use ssogate::service::admin::{self, NewSaml, TenantInput};
 use ssogate::startup::Application;
 use ssogate::storage::{self, DbPool};
 
@@ -169,21 +169,15 @@ fn setup_tenant(pool: &DbPool, idp: &Idp) {
     )
     .expect("create tenant");
     admin::add_domain(&mut c, TENANT, "acme.test", t).expect("add domain");
-    let input = SamlConnectionInput {
+    let input = NewSaml {
         slug: CONN.into(),
-        display_name: None,
-        idp_entity_id: IDP_ENTITY_ID.into(),
-        idp_sso_url: "https://idp.bench.test/sso".into(),
+        idp_entity_id: Some(IDP_ENTITY_ID.into()),
+        idp_sso_url: Some("https://idp.bench.test/sso".into()),
         idp_certificates: vec![idp.cert_der.clone()],
-        allowed_algorithms: None,
-        allow_idp_initiated: false,
-        allow_unbound_responses: false,
-        sign_requests: false,
-        clock_skew_secs: None,
-        attr_email: default_list(DEFAULT_EMAIL),
-        attr_first_name: default_list(DEFAULT_FIRST_NAME),
-        attr_last_name: default_list(DEFAULT_LAST_NAME),
-        attr_iwms_id: None,
+        attr_email: Some(default_list(DEFAULT_EMAIL)),
+        attr_first_name: Some(default_list(DEFAULT_FIRST_NAME)),
+        attr_last_name: Some(default_list(DEFAULT_LAST_NAME)),
+        ..Default::default()
     };
     admin::add_saml_connection(&mut c, TENANT, &input, false, t).expect("add connection");
 }

@@ -14,12 +14,11 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use crate::http::pages::page;
 use crate::http::{AppState, HttpError};
 use crate::protocol::saml::SpEndpoints;
 use crate::protocol::saml::sign::{self_signed, sign_template};
-use crate::service::admin::{self, SamlConnectionInput, TenantInput};
+use crate::service::admin::{self, NewSaml, TenantInput};
 use crate::storage::DbPool;
 
 pub const TENANT: &str = "demo";
@@ -100,13 +99,24 @@ pub fn setup(
     match admin::connection_by_slug(&mut conn, &tenant, CONNECTION) {
         Ok(c) => {
             // The key is new on every start, and the base URL may have changed since the last.
-            let patch = admin::SamlConnectionPatch {
-                idp_entity_id: Some(entity_id.clone()),
-                idp_sso_url: Some(format!("{base}/demo-idp/sso")),
-                idp_certificates: Some(vec![cert_der]),
+            let patch = admin::ConnectionPatch {
+                saml: admin::SamlPatch {
+                    idp_entity_id: Some(entity_id.clone()),
+                    idp_sso_url: Some(format!("{base}/demo-idp/sso")),
+                    idp_certificates: Some(vec![cert_der]),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
-            admin::update_saml_connection(&mut conn, TENANT, c.slug.as_str(), &patch, false, now)?;
+            admin::connections::apply_update(
+                &mut conn,
+                &tenant,
+                c.slug.as_str(),
+                &patch,
+                Default::default(),
+                false,
+                now,
+            )?;
             let origins = TenantInput {
                 allowed_return_origins: Some(vec![base.clone()]),
                 ..Default::default()
@@ -117,21 +127,13 @@ pub fn setup(
             admin::add_saml_connection(
                 &mut conn,
                 TENANT,
-                &SamlConnectionInput {
+                &NewSaml {
                     slug: CONNECTION.into(),
                     display_name: Some("Development IdP".into()),
-                    idp_entity_id: entity_id.clone(),
-                    idp_sso_url: format!("{base}/demo-idp/sso"),
+                    idp_entity_id: Some(entity_id.clone()),
+                    idp_sso_url: Some(format!("{base}/demo-idp/sso")),
                     idp_certificates: vec![cert_der],
-                    allowed_algorithms: None,
-                    allow_idp_initiated: false,
-                    allow_unbound_responses: false,
-                    sign_requests: false,
-                    clock_skew_secs: None,
-                    attr_email: default_list(DEFAULT_EMAIL),
-                    attr_first_name: default_list(DEFAULT_FIRST_NAME),
-                    attr_last_name: default_list(DEFAULT_LAST_NAME),
-                    attr_iwms_id: None,
+                    ..Default::default()
                 },
                 false,
                 now,

@@ -3,7 +3,10 @@ mod admin;
 mod args;
 mod audit;
 mod commands;
+mod connections;
+mod flags;
 mod output;
+mod tenants;
 
 use std::process::ExitCode;
 

@@ -285,6 +285,148 @@ fn saml_connections_from_metadata_or_flags() {
     );
 }
 
+/// A loopback HTTP server: `/redirect` answers 302 to `/idp.xml`, which answers `body`.
+fn serve_metadata(body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let location = format!("{base}/idp.xml");
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let head = if buf[..n].starts_with(b"GET /redirect") {
+                format!(
+                    "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
+            } else {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/samlmetadata+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            let _ = s.write_all(head.as_bytes());
+        }
+    });
+    base
+}
+
+/// `connection add-saml --metadata-url` reads through the server's own fetcher: internal
+/// addresses and redirects are refused exactly as the admin API refuses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_urls_obey_the_servers_fetch_policy() {
+    let app = crate::helpers::spawn_app_with(|s| s.oidc.allow_http_loopback = true).await;
+    app.create_tenant("acme", ssogate::service::admin::TenantInput::default());
+    let token = app
+        .with_db(|c| {
+            ssogate::service::admin::access::create_token(
+                c,
+                Some("acme"),
+                "tests",
+                Some(1),
+                &ssogate::domain::audit::Actor::Cli,
+                crate::helpers::now(),
+            )
+        })
+        .unwrap()
+        .token;
+    let cli = Cli::with_db(&app.db_url);
+    let idp = TestIdp::new("https://idp.acme.test/fetched");
+    let base = serve_metadata(idp_metadata(&idp, true));
+    let loopback = [("SSOGATE_OIDC__ALLOW_HTTP_LOOPBACK", "true")];
+    let add = |slug: &str, url: &str, env: &[(&str, &str)]| {
+        cli.run_env(
+            &[
+                "connection",
+                "add-saml",
+                "--tenant",
+                "acme",
+                "--slug",
+                slug,
+                "--metadata-url",
+                url,
+                "--json",
+            ],
+            env,
+        )
+    };
+    let api = |slug: &str, url: &str| {
+        let (app, token) = (&app, &token);
+        let body = serde_json::json!({"slug": slug, "metadata_url": url});
+        async move {
+            let r = app
+                .client
+                .post(app.url("/api/v1/tenants/acme/connections/saml"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    // The API's refusal and the CLI's carry the same reason.
+    let same_refusal = |out: std::process::Output, api: (u16, serde_json::Value), what: &str| {
+        assert!(!out.status.success(), "{what}: the CLI should refuse");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(api.0, 400, "{what}: {}", api.1);
+        assert_eq!(api.1["field"], "metadata_url", "{what}");
+        let reason = api.1["message"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("metadata_url: ")
+            .unwrap()
+            .to_owned();
+        assert!(
+            stderr.contains(&format!("--metadata-url: {reason}")),
+            "{what}: the CLI says {stderr:?}, the API {reason:?}"
+        );
+    };
+
+    // Followed, a redirect would reach metadata the server may read: it is not followed.
+    same_refusal(
+        add("moved", &format!("{base}/redirect"), &loopback),
+        api("moved", &format!("{base}/redirect")).await,
+        "redirect",
+    );
+    for url in [
+        "http://idp.acme.test/metadata",
+        "https://127.0.0.1:1/metadata",
+        "https://10.0.0.1/metadata",
+        "https://[::1]/metadata",
+        "https://localhost/metadata",
+        "https://192.168.1.1/m",
+        "file:///etc/passwd",
+        "not a url",
+    ] {
+        same_refusal(add("a1", url, &loopback), api("a1", url).await, url);
+    }
+    // Plain http to loopback only with the development flag, as for the server.
+    let out = add("dev", &format!("{base}/idp.xml"), &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--metadata-url"));
+    assert!(
+        cli.json(&["connection", "list", "--tenant", "acme", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing refused was stored"
+    );
+
+    // The document itself is read.
+    let out = add("fetched", &format!("{base}/idp.xml"), &loopback);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["idp_entity_id"], "https://idp.acme.test/fetched");
+}
+
 #[test]
 fn bad_config_names_the_key_and_exits_non_zero() {
     let cli = Cli::new();

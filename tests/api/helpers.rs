@@ -8,7 +8,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use ssogate::clock::{Clock, SystemClock};
 use ssogate::config::{Secret, Settings};
 use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
-use ssogate::service::admin::{self, SamlConnectionInput, TenantInput};
+use ssogate::service::admin::{self, NewSaml, TenantInput};
 use ssogate::startup::Application;
 use ssogate::storage::login_attempts::Attempt;
 use ssogate::storage::refusal_counts::Counted;
@@ -145,22 +145,17 @@ pub async fn start_instance_with_clock(settings: Settings, clock: Arc<dyn Clock>
     address
 }
 
-pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> SamlConnectionInput {
-    SamlConnectionInput {
+pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> NewSaml {
+    NewSaml {
         slug: slug.into(),
         display_name: None,
-        idp_entity_id: idp.entity_id.clone(),
-        idp_sso_url: "https://idp.example.test/sso".into(),
+        idp_entity_id: Some(idp.entity_id.clone()),
+        idp_sso_url: Some("https://idp.example.test/sso".into()),
         idp_certificates: vec![idp.cert_der.clone()],
-        allowed_algorithms: None,
-        allow_idp_initiated: false,
-        allow_unbound_responses: false,
-        sign_requests: false,
-        clock_skew_secs: None,
-        attr_email: default_list(DEFAULT_EMAIL),
-        attr_first_name: default_list(DEFAULT_FIRST_NAME),
-        attr_last_name: default_list(DEFAULT_LAST_NAME),
-        attr_iwms_id: None,
+        attr_email: Some(default_list(DEFAULT_EMAIL)),
+        attr_first_name: Some(default_list(DEFAULT_FIRST_NAME)),
+        attr_last_name: Some(default_list(DEFAULT_LAST_NAME)),
+        ..Default::default()
     }
 }
 
@@ -199,7 +194,7 @@ impl TestApp {
             .expect("add domain");
     }
 
-    pub fn add_connection(&self, tenant: &str, input: SamlConnectionInput) {
+    pub fn add_connection(&self, tenant: &str, input: NewSaml) {
         self.with_db(|c| admin::add_saml_connection(c, tenant, &input, false, now()))
             .expect("add connection");
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::json;
-use ssogate::service::admin::{self, OidcConnectionInput, TenantInput};
+use ssogate::service::admin::{self, NewOidc, TenantInput};
 
 use crate::helpers::{TestApp, form_action, form_value, now, spawn_app};
 
@@ -76,11 +76,7 @@ pub async fn connect(app: &TestApp, op: &NodeOp, userinfo: bool) {
 }
 
 /// Adds connection `okta` for `op`, with `adjust` applied to the usual input.
-pub async fn connect_with(
-    app: &TestApp,
-    op: &NodeOp,
-    adjust: impl FnOnce(&mut OidcConnectionInput),
-) {
+pub async fn connect_with(app: &TestApp, op: &NodeOp, adjust: impl FnOnce(&mut NewOidc)) {
     let http =
         ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5), true)
             .unwrap();
@@ -90,7 +86,7 @@ pub async fn connect_with(
     let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
         .await
         .expect("jwks");
-    let mut input = OidcConnectionInput {
+    let mut input = NewOidc {
         slug: "okta".into(),
         display_name: Some("Okta".into()),
         issuer: op.issuer.clone(),
@@ -102,10 +98,11 @@ pub async fn connect_with(
         allow_hs256: false,
         use_userinfo: true,
         clock_skew_secs: None,
-        attr_email: vec!["email".into()],
-        attr_first_name: vec!["given_name".into()],
-        attr_last_name: vec!["family_name".into()],
+        attr_email: Some(vec!["email".into()]),
+        attr_first_name: Some(vec!["given_name".into()]),
+        attr_last_name: Some(vec!["family_name".into()]),
         attr_iwms_id: Some("employee_number".into()),
+        admin_role: None,
         metadata,
         jwks_json,
     };

@@ -2,7 +2,7 @@
 //! specific reason code, so removing a check makes its test fail.
 use serde_json::{Value, json};
 use ssogate::domain::oidc::ProviderMetadata;
-use ssogate::service::admin::{self, OidcConnectionInput, TenantInput};
+use ssogate::service::admin::{self, NewOidc, TenantInput};
 
 use crate::helpers::{TestApp, now, spawn_app, spawn_app_with};
 use crate::hostile_op::{HostileOp, Key, sign, sign_header};
@@ -16,12 +16,7 @@ pub struct Setup {
     pub key: Key,
 }
 
-pub async fn connect(
-    app: &TestApp,
-    op: &HostileOp,
-    slug: &str,
-    edit: impl FnOnce(&mut OidcConnectionInput),
-) {
+pub async fn connect(app: &TestApp, op: &HostileOp, slug: &str, edit: impl FnOnce(&mut NewOidc)) {
     let mut input = oidc_input(op, slug).await;
     edit(&mut input);
     app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
@@ -29,7 +24,7 @@ pub async fn connect(
 }
 
 /// A connection to `op`, its discovery document and keys fetched as an admin's would be.
-pub async fn oidc_input(op: &HostileOp, slug: &str) -> OidcConnectionInput {
+pub async fn oidc_input(op: &HostileOp, slug: &str) -> NewOidc {
     let http =
         ssogate::protocol::oidc::client::http_client(std::time::Duration::from_secs(5), true)
             .unwrap();
@@ -40,7 +35,7 @@ pub async fn oidc_input(op: &HostileOp, slug: &str) -> OidcConnectionInput {
     let jwks_json = ssogate::protocol::oidc::client::fetch_jwks(&http, &metadata.jwks_uri)
         .await
         .expect("jwks");
-    OidcConnectionInput {
+    NewOidc {
         slug: slug.into(),
         display_name: None,
         issuer: op.issuer.clone(),
@@ -52,16 +47,17 @@ pub async fn oidc_input(op: &HostileOp, slug: &str) -> OidcConnectionInput {
         allow_hs256: false,
         use_userinfo: false,
         clock_skew_secs: None,
-        attr_email: vec!["email".into()],
-        attr_first_name: vec!["given_name".into()],
-        attr_last_name: vec!["family_name".into()],
+        attr_email: Some(vec!["email".into()]),
+        attr_first_name: Some(vec!["given_name".into()]),
+        attr_last_name: Some(vec!["family_name".into()]),
         attr_iwms_id: None,
+        admin_role: None,
         metadata,
         jwks_json,
     }
 }
 
-pub async fn setup_with(edit: impl FnOnce(&mut OidcConnectionInput)) -> Setup {
+pub async fn setup_with(edit: impl FnOnce(&mut NewOidc)) -> Setup {
     let app = spawn_app_with(|s| {
         s.oidc.http_timeout_secs = 2;
         s.oidc.jwks_refetch_interval_secs = 30;
@@ -786,7 +782,7 @@ async fn configuration_refuses_none_and_unrequested_hs256() {
     let metadata = ssogate::protocol::oidc::client::discover(&http, &op.issuer, true)
         .await
         .unwrap();
-    let base = OidcConnectionInput {
+    let base = NewOidc {
         slug: "op".into(),
         display_name: None,
         issuer: op.issuer.clone(),
@@ -798,10 +794,11 @@ async fn configuration_refuses_none_and_unrequested_hs256() {
         allow_hs256: false,
         use_userinfo: false,
         clock_skew_secs: None,
-        attr_email: vec!["email".into()],
-        attr_first_name: vec!["given_name".into()],
-        attr_last_name: vec!["family_name".into()],
+        attr_email: Some(vec!["email".into()]),
+        attr_first_name: Some(vec!["given_name".into()]),
+        attr_last_name: Some(vec!["family_name".into()]),
         attr_iwms_id: None,
+        admin_role: None,
         metadata,
         jwks_json: r#"{"keys":[]}"#.into(),
     };

@@ -79,8 +79,8 @@ impl PySaml2Idp {
             .unwrap();
         let m = parse_idp_metadata(&xml).expect("pysaml2 metadata parses");
         let mut input = default_saml_input(conn, &TestIdp::new("unused"));
-        input.idp_entity_id = m.entity_id;
-        input.idp_sso_url = m.sso_url;
+        input.idp_entity_id = Some(m.entity_id);
+        input.idp_sso_url = Some(m.sso_url);
         input.idp_certificates = m.signing_certificates;
         app.add_connection(tenant, input);
         let sp = app

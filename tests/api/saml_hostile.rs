@@ -315,9 +315,9 @@ async fn connection_without_certificate_is_refused_at_config_and_at_sign_in() {
             &connections::NewConnection {
                 slug: &ssogate::domain::slug::Slug::parse("nocert").unwrap(),
                 display_name: "nocert",
-                attr_email: &input.attr_email,
-                attr_first_name: &input.attr_first_name,
-                attr_last_name: &input.attr_last_name,
+                attr_email: input.attr_email.as_deref().unwrap_or_default(),
+                attr_first_name: input.attr_first_name.as_deref().unwrap_or_default(),
+                attr_last_name: input.attr_last_name.as_deref().unwrap_or_default(),
                 attr_iwms_id: None,
             },
             &ssogate::domain::connection::SamlIdpSettings {

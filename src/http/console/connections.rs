@@ -3,30 +3,22 @@
 //! and a test sign-in.
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
-use openssl::asn1::Asn1Time;
-use openssl::x509::X509;
 use serde::Deserialize;
 
 use super::pages::{self, Layout, Problem, Problems, lines, non_blank, when};
 use super::{ConsoleAdmin, ConsoleError, CsrfOnly, Done, db, see_other};
-use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
-use crate::domain::connection::{Connection, Protocol};
-use crate::domain::oidc::{
-    DEFAULT_EMAIL_CLAIMS, DEFAULT_FIRST_NAME_CLAIMS, DEFAULT_LAST_NAME_CLAIMS,
-};
+use crate::domain::connection::Connection;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
-use crate::service::admin::{
-    self, AdminError, OidcConnectionInput, OidcConnectionPatch, SamlConnectionInput,
-    SamlConnectionPatch, access, invalid, metadata, parse_attribute_name, parse_slug,
+use crate::service::admin::connections::{
+    self as conns, CertificateView, ConnectionPatch, ConnectionView, NewOidc, NewSaml, ProtocolName,
 };
-use crate::storage;
+use crate::service::admin::metadata::{self, Fetcher};
+use crate::service::admin::{self, invalid, parse_slug};
 
 /// The largest form a pasted IdP metadata document may come in (downloads are held to the
 /// provider client's own cap).
 pub const MAX_METADATA_BYTES: usize = 2 * 1024 * 1024;
-/// A certificate expiring within this many days is flagged.
-const EXPIRY_WARNING_DAYS: i64 = 30;
 
 pub struct ConnectionRow {
     pub slug: String,
@@ -34,11 +26,18 @@ pub struct ConnectionRow {
     pub protocol: &'static str,
 }
 
-fn protocol_label(p: Protocol) -> &'static str {
+fn protocol_label(p: ProtocolName) -> &'static str {
     match p {
-        Protocol::Saml => "SAML 2.0",
-        Protocol::Oidc => "OpenID Connect",
+        ProtocolName::Saml => "SAML 2.0",
+        ProtocolName::Oidc => "OpenID Connect",
     }
+}
+
+fn fetcher(state: &AppState) -> Fetcher {
+    Fetcher::new(
+        state.oidc_http.clone(),
+        state.settings.oidc.allow_http_loopback,
+    )
 }
 
 #[derive(Default)]
@@ -76,17 +75,14 @@ async fn list_page(
     problem: Problems,
     done: &str,
 ) -> Result<HttpResponse, ConsoleError> {
-    let id = t.id;
-    let active = db(state, move |c| {
-        Ok(storage::connections::list_active(c, id)?)
-    })
-    .await?;
+    let tenant = t.clone();
+    let active = db(state, move |c| conns::list_connections(c, &tenant)).await?;
     let p = ConnectionsPage {
         layout: Layout::new(admin, Some(&t), "connections").done(done),
         connections: active
             .into_iter()
             .map(|c| ConnectionRow {
-                slug: c.slug.to_string(),
+                slug: c.slug,
                 name: c.display_name,
                 protocol: protocol_label(c.protocol),
             })
@@ -121,15 +117,11 @@ pub struct SamlAddForm {
 }
 
 /// The connection from the form: metadata pasted (preferred) or downloaded, then parsed.
-async fn saml_input(
-    state: &AppState,
-    f: &SamlAddForm,
-) -> Result<SamlConnectionInput, ConsoleError> {
+async fn saml_input(state: &AppState, f: &SamlAddForm) -> Result<NewSaml, ConsoleError> {
     let slug = parse_slug("slug", f.slug.trim())?;
-    let allow_loopback = state.settings.oidc.allow_http_loopback;
-    let m = match (non_blank(&f.metadata_xml), non_blank(&f.metadata_url)) {
-        (Some(xml), _) => metadata::parse("metadata_xml", &xml)?,
-        (None, Some(url)) => metadata::fetch(&state.oidc_http, &url, allow_loopback).await?,
+    let (xml, url) = match (non_blank(&f.metadata_xml), non_blank(&f.metadata_url)) {
+        (Some(xml), _) => (Some(xml), None),
+        (None, Some(url)) => (None, Some(url)),
         (None, None) => {
             return Err(invalid(
                 "metadata_url",
@@ -138,21 +130,12 @@ async fn saml_input(
             .into());
         }
     };
-    Ok(SamlConnectionInput {
+    let metadata = metadata::read(&fetcher(state), xml.as_deref(), url.as_deref()).await?;
+    Ok(NewSaml {
         slug: slug.to_string(),
         display_name: non_blank(&f.display_name),
-        idp_entity_id: m.entity_id,
-        idp_sso_url: m.sso_url,
-        idp_certificates: m.signing_certificates,
-        allowed_algorithms: None,
-        allow_idp_initiated: false,
-        allow_unbound_responses: false,
-        sign_requests: false,
-        clock_skew_secs: None,
-        attr_email: default_list(DEFAULT_EMAIL),
-        attr_first_name: default_list(DEFAULT_FIRST_NAME),
-        attr_last_name: default_list(DEFAULT_LAST_NAME),
-        attr_iwms_id: None,
+        metadata,
+        ..Default::default()
     })
 }
 
@@ -223,28 +206,12 @@ pub struct OidcAddForm {
 }
 
 /// The connection from the form, with the provider's discovery document and keys.
-async fn oidc_input(
-    state: &AppState,
-    f: &OidcAddForm,
-) -> Result<OidcConnectionInput, ConsoleError> {
+async fn oidc_input(state: &AppState, f: &OidcAddForm) -> Result<NewOidc, ConsoleError> {
     let slug = parse_slug("slug", f.slug.trim())?;
+    conns::require_before_discovery(&f.issuer, &f.client_id, &f.client_secret)?;
     let issuer = f.issuer.trim();
-    if issuer.is_empty() {
-        return Err(invalid("issuer", "is required").into());
-    }
-    if f.client_id.trim().is_empty() {
-        return Err(invalid("client_id", "is required").into());
-    }
-    if f.client_secret.trim().is_empty() {
-        return Err(invalid("client_secret", "is required").into());
-    }
-    let (metadata, jwks_json) = metadata::discover_oidc(
-        &state.oidc_http,
-        issuer,
-        state.settings.oidc.allow_http_loopback,
-    )
-    .await?;
-    Ok(OidcConnectionInput {
+    let (metadata, jwks_json) = metadata::discover_oidc(&fetcher(state), issuer).await?;
+    Ok(NewOidc {
         slug: slug.to_string(),
         display_name: non_blank(&f.display_name),
         issuer: issuer.to_owned(),
@@ -256,10 +223,11 @@ async fn oidc_input(
         allow_hs256: false,
         use_userinfo: false,
         clock_skew_secs: None,
-        attr_email: default_list(DEFAULT_EMAIL_CLAIMS),
-        attr_first_name: default_list(DEFAULT_FIRST_NAME_CLAIMS),
-        attr_last_name: default_list(DEFAULT_LAST_NAME_CLAIMS),
+        attr_email: None,
+        attr_first_name: None,
+        attr_last_name: None,
         attr_iwms_id: None,
+        admin_role: None,
         metadata,
         jwks_json,
     })
@@ -321,49 +289,18 @@ pub struct CertView {
     pub sha256: String,
 }
 
-fn cert_view(der: &[u8], now: i64) -> CertView {
-    let unreadable = || CertView {
-        subject: "(unreadable certificate)".into(),
-        expires: String::new(),
-        state: "expired",
-        sha256: String::new(),
-    };
-    let Ok(x) = X509::from_der(der) else {
-        return unreadable();
-    };
-    let subject = x
-        .subject_name()
-        .entries()
-        .filter_map(|e| {
-            let key = e.object().nid().short_name().ok()?;
-            let value = e.data().to_string().ok()?;
-            Some(format!("{key}={value}"))
-        })
+fn cert_view(v: &CertificateView, now: i64) -> CertView {
+    let sha256 = v
+        .sha256
+        .as_bytes()
+        .chunks(2)
+        .map(|b| String::from_utf8_lossy(b).to_uppercase())
         .collect::<Vec<_>>()
-        .join(", ");
-    let not_after = Asn1Time::from_unix(0)
-        .and_then(|epoch| epoch.diff(x.not_after()))
-        .map(|d| i64::from(d.days) * 86_400 + i64::from(d.secs))
-        .ok();
-    let sha256 = x
-        .digest(openssl::hash::MessageDigest::sha256())
-        .map(|d| {
-            d.iter()
-                .map(|b| format!("{b:02X}"))
-                .collect::<Vec<_>>()
-                .join(":")
-        })
-        .unwrap_or_default();
-    let state = match not_after {
-        Some(t) if t <= now => "expired",
-        Some(t) if t - now <= EXPIRY_WARNING_DAYS * 86_400 => "expiring",
-        Some(_) => "valid",
-        None => "expired",
-    };
+        .join(":");
     CertView {
-        subject,
-        expires: not_after.map(when).unwrap_or_default(),
-        state,
+        subject: v.subject.clone(),
+        expires: when(v.not_after),
+        state: v.expiry(now),
         sha256,
     }
 }
@@ -397,12 +334,13 @@ pub struct MappingValues {
 }
 
 impl MappingValues {
-    fn of(c: &Connection) -> Self {
+    fn of(c: &ConnectionView) -> Self {
+        let m = &c.attribute_mapping;
         MappingValues {
-            attr_email: c.attr_email.join("\n"),
-            attr_first_name: c.attr_first_name.join("\n"),
-            attr_last_name: c.attr_last_name.join("\n"),
-            attr_iwms_id: c.attr_iwms_id.clone().unwrap_or_default(),
+            attr_email: m.email.join("\n"),
+            attr_first_name: m.first_name.join("\n"),
+            attr_last_name: m.last_name.join("\n"),
+            attr_iwms_id: m.iwms_id.clone().unwrap_or_default(),
             admin_role_attribute: c
                 .admin_role
                 .as_ref()
@@ -433,11 +371,6 @@ pub struct ConnectionPage {
     pub problem: Problems,
 }
 
-enum Settings {
-    Saml(crate::domain::connection::SamlIdpSettings),
-    Oidc(crate::domain::oidc::OidcSettings),
-}
-
 async fn connection_page(
     state: &AppState,
     admin: &ConsoleAdmin,
@@ -447,52 +380,36 @@ async fn connection_page(
     problem: Problems,
     done: &str,
 ) -> Result<HttpResponse, ConsoleError> {
-    let tenant = t.clone();
-    let (c, settings) = db(state, move |db| {
-        let c = admin::connection_by_slug(db, &tenant, &slug)?;
-        let s = match c.protocol {
-            Protocol::Saml => {
-                Settings::Saml(storage::connections::saml_settings(db, tenant.id, c.id)?)
-            }
-            Protocol::Oidc => Settings::Oidc(storage::oidc::settings(db, tenant.id, c.id)?),
-        };
-        Ok((c, s))
+    let (tenant, base, now) = (t.clone(), state.base_url.clone(), state.clock.unix());
+    let c = db(state, move |db| {
+        conns::show_connection(db, &base, &tenant, &slug, now)
     })
     .await?;
-    let now = state.clock.unix();
-    let (saml, oidc) = match settings {
-        Settings::Saml(s) => {
-            let sp = state.sp_endpoints(t.slug.as_str(), c.slug.as_str());
-            let view = SamlView {
-                entity_id: s.idp_entity_id,
-                sso_url: s.idp_sso_url,
-                certs: s
-                    .idp_certificates
-                    .iter()
-                    .map(|d| cert_view(d, now))
-                    .collect(),
-                acs_url: sp.acs_url,
-                sp_entity_id: sp.entity_id,
-                sp_metadata_url: sp.metadata_url,
-            };
-            (Some(view), None)
-        }
-        Settings::Oidc(s) => {
-            let view = OidcView {
-                redirect_uri: state.oidc_redirect_uri(t.slug.as_str(), c.slug.as_str()),
-                issuer: s.issuer,
-                client_id: s.client_id,
-                authorization_endpoint: s.metadata.authorization_endpoint,
-                token_endpoint: s.metadata.token_endpoint,
-                scopes: s.scopes.join(" "),
-            };
-            (None, Some(view))
-        }
-    };
+    let setup = &c.idp_setup;
+    let saml = c.saml.as_ref().map(|s| SamlView {
+        entity_id: s.idp_entity_id.clone(),
+        sso_url: s.idp_sso_url.clone(),
+        certs: s
+            .idp_certificates
+            .iter()
+            .map(|v| cert_view(v, now))
+            .collect(),
+        acs_url: setup.acs_url.clone().unwrap_or_default(),
+        sp_entity_id: setup.sp_entity_id.clone().unwrap_or_default(),
+        sp_metadata_url: setup.sp_metadata_url.clone().unwrap_or_default(),
+    });
+    let oidc = c.oidc.as_ref().map(|s| OidcView {
+        redirect_uri: setup.redirect_uri.clone().unwrap_or_default(),
+        issuer: s.issuer.clone(),
+        client_id: s.client_id.clone(),
+        authorization_endpoint: s.authorization_endpoint.clone(),
+        token_endpoint: s.token_endpoint.clone(),
+        scopes: s.scopes.join(" "),
+    });
     let p = ConnectionPage {
         layout: Layout::new(admin, Some(&t), "connections").done(done),
         test_action: format!("/admin/t/{}/connections/{}/test", t.slug, c.slug),
-        slug: c.slug.to_string(),
+        slug: c.slug.clone(),
         name: c.display_name.clone(),
         protocol: protocol_label(c.protocol),
         saml,
@@ -549,66 +466,18 @@ impl MappingForm {
         }
     }
 
-    /// The admin-role rule: both halves or neither; checked before anything is written.
-    fn admin_role(&self) -> Result<Option<(String, String)>, AdminError> {
-        let attribute =
-            parse_attribute_name("admin_role_attribute", Some(&self.admin_role_attribute))?;
-        let value = parse_attribute_name("admin_role_value", Some(&self.admin_role_value))?;
-        match (attribute, value) {
-            (None, None) => Ok(None),
-            (Some(a), Some(v)) => Ok(Some((a, v))),
-            (Some(_), None) => Err(invalid(
-                "admin_role_value",
-                "enter the value that makes a user an admin, or clear the attribute too",
-            )),
-            (None, Some(_)) => Err(invalid(
-                "admin_role_attribute",
-                "enter the attribute that carries the value, or clear the value too",
-            )),
-        }
+    fn patch(&self) -> Result<ConnectionPatch, ConsoleError> {
+        let role =
+            conns::admin_role_from_halves(&self.admin_role_attribute, &self.admin_role_value)?;
+        Ok(ConnectionPatch {
+            attr_email: Some(lines(&self.attr_email)),
+            attr_first_name: Some(lines(&self.attr_first_name)),
+            attr_last_name: Some(lines(&self.attr_last_name)),
+            attr_iwms_id: Some(non_blank(&self.attr_iwms_id)),
+            admin_role: Some(role),
+            ..Default::default()
+        })
     }
-}
-
-fn save_mapping_in(
-    db: &mut storage::DbConnection,
-    t: &Tenant,
-    slug: &str,
-    f: &MappingForm,
-    sp_can_sign: bool,
-    now: i64,
-) -> Result<(), AdminError> {
-    let role = f.admin_role()?;
-    let c = admin::connection_by_slug(db, t, slug)?;
-    let (email, first, last, iwms) = (
-        lines(&f.attr_email),
-        lines(&f.attr_first_name),
-        lines(&f.attr_last_name),
-        non_blank(&f.attr_iwms_id),
-    );
-    match c.protocol {
-        Protocol::Saml => {
-            let patch = SamlConnectionPatch {
-                attr_email: Some(email),
-                attr_first_name: Some(first),
-                attr_last_name: Some(last),
-                attr_iwms_id: Some(iwms),
-                ..Default::default()
-            };
-            admin::update_saml_connection(db, t.slug.as_str(), slug, &patch, sp_can_sign, now)?;
-        }
-        Protocol::Oidc => {
-            let patch = OidcConnectionPatch {
-                attr_email: Some(email),
-                attr_first_name: Some(first),
-                attr_last_name: Some(last),
-                attr_iwms_id: Some(iwms),
-                ..Default::default()
-            };
-            admin::update_oidc_connection(db, t.slug.as_str(), slug, &patch, now)?;
-        }
-    }
-    let rule = role.as_ref().map(|(a, v)| (a.as_str(), v.as_str()));
-    access::set_admin_role(db, t, slug, rule, now)
 }
 
 #[post("/admin/t/{tenant}/connections/{connection}/mapping")]
@@ -621,18 +490,22 @@ pub async fn save_mapping(
     admin.check_csrf(&form.csrf)?;
     let (tenant, connection) = path.into_inner();
     let t = admin.tenant(&state, tenant).await?;
-    let form = form.into_inner();
     let values = form.values();
-    let (tenant, slug, now, can_sign) = (
-        t.clone(),
-        connection.clone(),
-        state.clock.unix(),
-        state.sp_signing.is_some(),
-    );
-    let saved = db(&state, move |c| {
-        save_mapping_in(c, &tenant, &slug, &form, can_sign, now)
-    })
-    .await;
+    let saved = match form.patch() {
+        Ok(patch) => conns::update_connection(
+            &state.pool,
+            &fetcher(&state),
+            &t,
+            &connection,
+            patch,
+            state.sp_signing.is_some(),
+            state.clock.unix(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(ConsoleError::from),
+        Err(e) => Err(e),
+    };
     match saved {
         Ok(()) => Ok(see_other(&format!(
             "/admin/t/{}/connections/{connection}?done=mapping-saved",
@@ -676,11 +549,14 @@ mod tests {
     fn certificates_show_subject_expiry_and_fingerprint() {
         let (_, cert) = crate::protocol::saml::sign::self_signed("idp.example.test", 10).unwrap();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let v = cert_view(&cert.to_der().unwrap(), now);
+        let v = cert_view(&CertificateView::of(&cert.to_der().unwrap(), now), now);
         assert!(v.subject.contains("CN=idp.example.test"), "{}", v.subject);
         assert_eq!(v.state, "expiring");
         assert!(v.expires.ends_with(" UTC"));
         assert_eq!(v.sha256.len(), 32 * 3 - 1);
-        assert_eq!(cert_view(b"junk", now).state, "expired");
+        assert_eq!(
+            cert_view(&CertificateView::of(b"junk", now), now).state,
+            "expired"
+        );
     }
 }

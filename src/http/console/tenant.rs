@@ -10,7 +10,6 @@ use crate::domain::iwms::SecretSource;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::service::admin::{self, TenantInput, invalid};
-use crate::storage::domains;
 
 /// The form's values: the stored settings, or what was sent when it is shown again.
 pub struct SettingsValues {
@@ -82,14 +81,11 @@ async fn page(
     problem: Problems,
     done: &str,
 ) -> Result<HttpResponse, ConsoleError> {
-    let tenant_id = t.id;
-    let domain_count = db(state, move |c| {
-        Ok(domains::list_for_tenant(c, tenant_id)?.len())
-    })
-    .await?;
+    let tenant = t.clone();
+    let view = db(state, move |c| admin::tenant_view(c, &tenant)).await?;
     let p = SettingsPage {
         layout: Layout::new(admin, Some(&t), "settings").done(done),
-        open_enrolment: t.auto_create_users && domain_count == 0,
+        open_enrolment: view.open_enrolment(),
         iwms_endpoint: t.iwms.endpoint.clone(),
         values: values.unwrap_or_else(|| SettingsValues::of(&t)),
         problem,

@@ -1,8 +1,7 @@
 //! Reading an IdP's metadata document: entity ID, Redirect-binding SSO URL, signing certs.
+use super::certificate;
 use super::ns;
 use super::xml::{Document, Limits, NodeId, parse_with};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 
 #[derive(Debug, Clone)]
 pub struct IdpMetadata {
@@ -26,13 +25,6 @@ pub enum MetadataError {
     NoCertificate,
     #[error("metadata certificate #{0} is not a valid X.509 certificate")]
     BadCertificate(usize),
-}
-
-pub fn parse_certificate_b64(raw: &str) -> Option<Vec<u8>> {
-    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = STANDARD.decode(compact).ok()?;
-    openssl::x509::X509::from_der(&der).ok()?;
-    Some(der)
 }
 
 fn idp_descriptor(doc: &Document<'_>, entity: NodeId) -> Option<NodeId> {
@@ -79,7 +71,7 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, MetadataError> {
             .descendants(kd)
             .filter(|n| doc.is(*n, ns::DSIG, "X509Certificate"))
         {
-            let der = parse_certificate_b64(&doc.text(c))
+            let der = certificate::from_base64(&doc.text(c))
                 .ok_or(MetadataError::BadCertificate(certs.len() + 1))?;
             if !certs.contains(&der) {
                 certs.push(der);

@@ -8,6 +8,7 @@
 //! XML code, ever sees a received message.
 mod assertion;
 pub mod authn_request;
+pub mod certificate;
 pub mod dsig;
 mod error;
 pub mod idp_metadata;

@@ -1,0 +1,342 @@
+//! A tenant's IdP connections (SAML IdPs and OpenID providers). The API, the console, the CLI
+//! and the demo all go through these commands; each writes the connection and its admin role
+//! rule in one transaction, and every front door shows the one [`ConnectionView`].
+pub mod oidc;
+pub mod saml;
+pub mod view;
+
+pub use oidc::{NewOidc, OidcPatch, add_oidc_connection, require_before_discovery};
+pub use saml::{NewSaml, SamlPatch, add_saml_connection};
+pub use view::{
+    AdminRole, AttributeMapping, CertificateView, ConnectionSummary, ConnectionView, IdpSetup,
+    OidcSettingsView, ProtocolName, SamlSettingsView, connection_view,
+};
+
+use super::metadata::{self, Fetcher};
+use super::{AdminError, invalid, parse_slug, tenant_by_slug};
+use crate::domain::claims::AdminRoleRule;
+use crate::domain::connection::{Connection, Protocol, SamlIdpSettings};
+use crate::domain::oidc::{OidcSettings, ProviderMetadata};
+use crate::domain::slug::Slug;
+use crate::domain::tenant::Tenant;
+use crate::protocol::saml::idp_metadata::IdpMetadata;
+use crate::storage::connections::NewConnection;
+use crate::storage::{self, DbConnection, DbPool, connections};
+
+pub fn connection_by_slug(
+    conn: &mut DbConnection,
+    t: &Tenant,
+    raw: &str,
+) -> Result<Connection, AdminError> {
+    let slug = parse_slug("connection", raw)?;
+    connections::find(conn, t.id, &slug)?
+        .filter(|c| c.removed_at.is_none())
+        .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}` in tenant `{}`", t.slug)))
+}
+
+/// The connection named in a URL path: a segment that is not a slug is simply not found.
+pub fn path_slug(raw: &str) -> Result<Slug, AdminError> {
+    Slug::parse(raw).map_err(|_| {
+        AdminError::NotFound(format!(
+            "connection `{}`",
+            raw.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
+/// The tenant's active connections (removed ones are left out), by slug.
+pub fn list_connections(
+    conn: &mut DbConnection,
+    t: &Tenant,
+) -> Result<Vec<ConnectionSummary>, AdminError> {
+    Ok(connections::list_active(conn, t.id)?
+        .iter()
+        .map(ConnectionSummary::from)
+        .collect())
+}
+
+/// Every active connection of the tenant, as shown to admins.
+pub fn connection_views(
+    conn: &mut DbConnection,
+    base_url: &str,
+    t: &Tenant,
+    now: i64,
+) -> Result<Vec<ConnectionView>, AdminError> {
+    connections::list_active(conn, t.id)?
+        .iter()
+        .map(|c| connection_view(conn, base_url, t, c, now))
+        .collect()
+}
+
+pub fn show_connection(
+    conn: &mut DbConnection,
+    base_url: &str,
+    t: &Tenant,
+    slug: &str,
+    now: i64,
+) -> Result<ConnectionView, AdminError> {
+    let c = connection_by_slug(conn, t, slug)?;
+    connection_view(conn, base_url, t, &c, now)
+}
+
+pub fn remove_connection(
+    conn: &mut DbConnection,
+    tenant: &str,
+    slug: &str,
+    now: i64,
+) -> Result<(), AdminError> {
+    let t = tenant_by_slug(conn, tenant)?;
+    let c = connection_by_slug(conn, &t, slug)?;
+    connections::mark_removed(conn, t.id, c.id, now)?;
+    Ok(())
+}
+
+/// A user is an admin of the tenant when the IdP's `attribute` holds `value` (exact match).
+pub fn admin_role_rule(r: &AdminRole) -> Result<AdminRoleRule, AdminError> {
+    let check = |field: &'static str, v: &str| {
+        let t = v.trim();
+        if t.is_empty() || t.chars().count() > 256 || t.chars().any(char::is_control) {
+            return Err(invalid(field, "must be 1-256 printable characters"));
+        }
+        Ok(t.to_owned())
+    };
+    Ok(AdminRoleRule {
+        attribute: check("admin_role_attribute", &r.attribute)?,
+        value: check("admin_role_value", &r.value)?,
+    })
+}
+
+/// The rule from two separate fields (the console's form): both halves or neither.
+pub fn admin_role_from_halves(
+    attribute: &str,
+    value: &str,
+) -> Result<Option<AdminRole>, AdminError> {
+    match (attribute.trim().is_empty(), value.trim().is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => {
+            let role = AdminRole {
+                attribute: attribute.to_owned(),
+                value: value.to_owned(),
+            };
+            admin_role_rule(&role)?;
+            Ok(Some(role))
+        }
+        (false, true) => Err(invalid(
+            "admin_role_value",
+            "enter the value that makes a user an admin, or clear the attribute too",
+        )),
+        (true, false) => Err(invalid(
+            "admin_role_attribute",
+            "enter the attribute that carries the value, or clear the value too",
+        )),
+    }
+}
+
+fn role_rule(role: Option<&AdminRole>) -> Result<Option<AdminRoleRule>, AdminError> {
+    role.map(admin_role_rule).transpose()
+}
+
+/// Changes to a connection; `None` keeps the current value. The common fields apply to both
+/// protocols, `saml` and `oidc` only to their own (refused otherwise).
+#[derive(Debug, Default, Clone)]
+pub struct ConnectionPatch {
+    /// The protocol the caller means (the CLI's update-saml / update-oidc); `None`: whichever
+    /// the connection has.
+    pub protocol: Option<Protocol>,
+    pub display_name: Option<String>,
+    pub attr_email: Option<Vec<String>>,
+    pub attr_first_name: Option<Vec<String>>,
+    pub attr_last_name: Option<Vec<String>>,
+    /// Some(None) falls back to the tenant's IWMS attribute.
+    pub attr_iwms_id: Option<Option<String>>,
+    /// Some(None) removes the rule (admins then come only from grants).
+    pub admin_role: Option<Option<AdminRole>>,
+    pub allowed_algorithms: Option<Vec<String>>,
+    pub clock_skew_secs: Option<i64>,
+    pub saml: SamlPatch,
+    pub oidc: OidcPatch,
+}
+
+impl ConnectionPatch {
+    fn check_protocol(&self, c: &Connection) -> Result<(), AdminError> {
+        match (self.protocol, c.protocol) {
+            (Some(Protocol::Saml), Protocol::Oidc) => {
+                return Err(invalid(
+                    "connection",
+                    format!("`{}` is not a SAML connection", c.slug),
+                ));
+            }
+            (Some(Protocol::Oidc), Protocol::Saml) => {
+                return Err(invalid(
+                    "connection",
+                    format!("`{}` is not an OpenID Connect connection", c.slug),
+                ));
+            }
+            _ => {}
+        }
+        match c.protocol {
+            Protocol::Saml => match self.oidc.first_set() {
+                Some(f) => Err(invalid(f, "applies only to OpenID Connect connections")),
+                None => Ok(()),
+            },
+            Protocol::Oidc => match self.saml.first_set() {
+                Some(f) => Err(invalid(f, "applies only to SAML connections")),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+/// What the server read for a patch before its transaction.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    pub metadata: Option<IdpMetadata>,
+    pub discovery: Option<(ProviderMetadata, String)>,
+}
+
+/// Applies `patch`: reads what it names (SAML metadata, OIDC rediscovery) through the server's
+/// fetch policy, then writes connection and admin role rule in one transaction.
+pub async fn update_connection(
+    pool: &DbPool,
+    fetcher: &Fetcher,
+    t: &Tenant,
+    slug: &str,
+    patch: ConnectionPatch,
+    sp_can_sign: bool,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    if let Some(Some(r)) = &patch.admin_role {
+        admin_role_rule(r)?;
+    }
+    let (tenant, name) = (t.clone(), slug.to_owned());
+    let (current, issuer) = storage::block::<_, AdminError, _>(pool, move |c| {
+        let current = connection_by_slug(c, &tenant, &name)?;
+        let issuer = match current.protocol {
+            Protocol::Oidc => Some(storage::oidc::settings(c, tenant.id, current.id)?.issuer),
+            Protocol::Saml => None,
+        };
+        Ok((current, issuer))
+    })
+    .await?;
+    patch.check_protocol(&current)?;
+    let mut fetched = Fetched::default();
+    match (current.protocol, issuer) {
+        (Protocol::Saml, _) => {
+            let s = &patch.saml;
+            fetched.metadata = metadata::read(
+                fetcher,
+                s.metadata_xml.as_deref(),
+                s.metadata_url.as_deref(),
+            )
+            .await?;
+        }
+        (Protocol::Oidc, Some(issuer)) if patch.oidc.rediscover == Some(true) => {
+            fetched.discovery = Some(metadata::discover_oidc(fetcher, &issuer).await?);
+        }
+        (Protocol::Oidc, _) => {}
+    }
+    let (tenant, name) = (t.clone(), slug.to_owned());
+    storage::block(pool, move |c| {
+        apply_update(c, &tenant, &name, &patch, fetched, sp_can_sign, now)
+    })
+    .await
+}
+
+/// [`update_connection`] once everything it needed is read; no network I/O.
+pub(crate) fn apply_update(
+    conn: &mut DbConnection,
+    t: &Tenant,
+    slug: &str,
+    patch: &ConnectionPatch,
+    fetched: Fetched,
+    sp_can_sign: bool,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    let role = match &patch.admin_role {
+        Some(r) => Some(role_rule(r.as_ref())?),
+        None => None,
+    };
+    let c = connection_by_slug(conn, t, slug)?;
+    patch.check_protocol(&c)?;
+    let valid = match c.protocol {
+        Protocol::Saml => saml::merge(conn, t, &c, patch, fetched.metadata, sp_can_sign)?,
+        Protocol::Oidc => oidc::merge(conn, t, &c, patch, fetched.discovery, now)?,
+    };
+    storage::transaction(conn, |db| {
+        let fields = valid.common.fields(&c.slug);
+        match &valid.settings {
+            Settings::Saml(s) => connections::update_saml(db, t.id, c.id, &fields, s, now)?,
+            Settings::Oidc(s) => {
+                connections::update_common(db, t.id, c.id, &fields, now)?;
+                storage::oidc::update(db, t.id, c.id, s)?;
+            }
+        }
+        if let Some(rule) = &role {
+            connections::set_admin_role(db, t.id, c.id, rule.as_ref(), now)?;
+        }
+        Ok(())
+    })?;
+    connection_by_slug(conn, t, slug)
+}
+
+/// The settings every connection has, validated.
+struct Common {
+    display: String,
+    attr_email: Vec<String>,
+    attr_first_name: Vec<String>,
+    attr_last_name: Vec<String>,
+    /// The IWMS ID attribute override.
+    iwms: Option<String>,
+}
+
+impl Common {
+    fn fields<'a>(&'a self, slug: &'a Slug) -> NewConnection<'a> {
+        NewConnection {
+            slug,
+            display_name: &self.display,
+            attr_email: &self.attr_email,
+            attr_first_name: &self.attr_first_name,
+            attr_last_name: &self.attr_last_name,
+            attr_iwms_id: self.iwms.as_deref(),
+        }
+    }
+}
+
+enum Settings {
+    Saml(SamlIdpSettings),
+    Oidc(OidcSettings),
+}
+
+/// A connection ready to be written.
+struct Valid {
+    common: Common,
+    settings: Settings,
+}
+
+/// Writes a new connection and its admin role rule in one transaction, then reads it back.
+fn create(
+    conn: &mut DbConnection,
+    t: &Tenant,
+    slug: &Slug,
+    valid: &Valid,
+    role: Option<&AdminRoleRule>,
+    now: i64,
+) -> Result<Connection, AdminError> {
+    storage::transaction(conn, |db| {
+        let fields = valid.common.fields(slug);
+        let id = match &valid.settings {
+            Settings::Saml(s) => connections::create_saml(db, t.id, &fields, s, now)?,
+            Settings::Oidc(s) => {
+                let id = connections::create(db, t.id, &fields, Protocol::Oidc, now)?;
+                storage::oidc::insert(db, t.id, id, s)?;
+                id
+            }
+        };
+        if role.is_some() {
+            connections::set_admin_role(db, t.id, id, role, now)?;
+        }
+        Ok(())
+    })?;
+    connections::find(conn, t.id, slug)?
+        .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))
+}
