@@ -165,10 +165,18 @@ fn setup_tenant(pool: &DbPool, idp: &Idp) {
             auto_create_users: Some(true),
             ..Default::default()
         },
+        &ssogate::domain::audit::Actor::Cli,
         t,
     )
     .expect("create tenant");
-    admin::add_domain(&mut c, TENANT, "acme.test", t).expect("add domain");
+    admin::add_domain(
+        &mut c,
+        TENANT,
+        "acme.test",
+        &ssogate::domain::audit::Actor::Cli,
+        t,
+    )
+    .expect("add domain");
     let input = NewSaml {
         slug: CONN.into(),
         idp_entity_id: Some(IDP_ENTITY_ID.into()),
@@ -179,7 +187,15 @@ fn setup_tenant(pool: &DbPool, idp: &Idp) {
         attr_last_name: Some(default_list(DEFAULT_LAST_NAME)),
         ..Default::default()
     };
-    admin::add_saml_connection(&mut c, TENANT, &input, false, t).expect("add connection");
+    admin::add_saml_connection(
+        &mut c,
+        TENANT,
+        &input,
+        false,
+        &ssogate::domain::audit::Actor::Cli,
+        t,
+    )
+    .expect("add connection");
 }
 
 // ---------------------------------------------------------------------------------------------

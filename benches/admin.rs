@@ -128,8 +128,14 @@ fn setup(pool: &DbPool) -> (Tenant, i64) {
     let mut c = pool.get().expect("db connection");
     storage::run_migrations(&mut c).expect("migrations");
     let t = now();
-    let tenant =
-        admin::create_tenant(&mut c, TENANT, &TenantInput::default(), t).expect("create tenant");
+    let tenant = admin::create_tenant(
+        &mut c,
+        TENANT,
+        &TenantInput::default(),
+        &ssogate::domain::audit::Actor::Cli,
+        t,
+    )
+    .expect("create tenant");
     diesel::insert_into(connections::table)
         .values((
             connections::tenant_id.eq(tenant.id.0),

@@ -551,6 +551,7 @@ async fn run_one(cfg: &Config, workers: usize, dir: &std::path::Path) -> Run {
             iwms_events: Some("all".into()),
             ..Default::default()
         },
+        &ssogate::domain::audit::Actor::Cli,
         now(),
     )
     .expect("create tenant");

@@ -146,8 +146,14 @@ fn settings(db_url: &str) -> Settings {
 fn setup_tenant(pool: &DbPool) -> (TenantId, String) {
     let mut c = pool.get().expect("db connection");
     let t = now();
-    let tenant =
-        admin::create_tenant(&mut c, TENANT, &TenantInput::default(), t).expect("create tenant");
+    let tenant = admin::create_tenant(
+        &mut c,
+        TENANT,
+        &TenantInput::default(),
+        &ssogate::domain::audit::Actor::Cli,
+        t,
+    )
+    .expect("create tenant");
     let token = ssogate::service::scim::tokens::create(&mut c, tenant.id, "bench", t)
         .expect("scim token")
         .token;

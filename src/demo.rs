@@ -14,6 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::audit::Actor;
 use crate::http::pages::page;
 use crate::http::{AppState, HttpError};
 use crate::protocol::saml::SpEndpoints;
@@ -92,6 +93,7 @@ pub fn setup(
                 stale_after_days: None,
                 allowed_return_origins: Some(vec![base.clone()]),
             },
+            &Actor::Cli,
             now,
         )?,
         Err(e) => return Err(e.into()),
@@ -115,13 +117,14 @@ pub fn setup(
                 &patch,
                 Default::default(),
                 false,
+                &Actor::Cli,
                 now,
             )?;
             let origins = TenantInput {
                 allowed_return_origins: Some(vec![base.clone()]),
                 ..Default::default()
             };
-            admin::update_tenant(&mut conn, TENANT, &origins, now)?;
+            admin::update_tenant(&mut conn, TENANT, &origins, &Actor::Cli, now)?;
         }
         Err(admin::AdminError::NotFound(_)) => {
             admin::add_saml_connection(
@@ -136,6 +139,7 @@ pub fn setup(
                     ..Default::default()
                 },
                 false,
+                &Actor::Cli,
                 now,
             )?;
         }

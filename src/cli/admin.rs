@@ -66,7 +66,7 @@ pub fn run(
                 (false, Some(a), Some(v)) => Some((a, v)),
                 _ => bail!("give --attribute and --value, or --clear"),
             };
-            access::set_admin_role(conn, &t, &connection, rule, now)?;
+            access::set_admin_role(conn, &t, &connection, rule, &Actor::Cli, now)?;
             match rule {
                 Some((a, v)) => emit(&format!(
                     "users signing in through `{connection}` with `{v}` in `{a}` are admins of `{tenant}`"

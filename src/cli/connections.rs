@@ -10,6 +10,7 @@ use super::args::*;
 use super::flags::set_or_clear;
 use super::output::{self, emit, table};
 use crate::config::Settings;
+use crate::domain::audit::Actor;
 use crate::domain::connection::Protocol;
 use crate::protocol::saml::certificate;
 use crate::service::admin::connections::{
@@ -75,7 +76,7 @@ pub(super) fn run(
             Ok(())
         }
         ConnectionCmd::Remove { tenant, slug } => {
-            admin::remove_connection(&mut *pool.get()?, &tenant, &slug, now)?;
+            admin::remove_connection(&mut *pool.get()?, &tenant, &slug, &Actor::Cli, now)?;
             emit(&format!(
                 "connection {slug} removed from {tenant} (history kept; the slug stays reserved)"
             ));
@@ -238,7 +239,14 @@ fn add_saml(pool: &DbPool, settings: &Settings, a: AddSamlArgs, now: i64) -> any
         admin_role: None,
     };
     let mut conn = pool.get()?;
-    let c = admin::add_saml_connection(&mut conn, &a.tenant, &cmd, sp_can_sign(settings), now)?;
+    let c = admin::add_saml_connection(
+        &mut conn,
+        &a.tenant,
+        &cmd,
+        sp_can_sign(settings),
+        &Actor::Cli,
+        now,
+    )?;
     let t = admin::tenant_by_slug(&mut conn, &a.tenant)?;
     let v = conns::connection_view(&mut conn, &settings.base_url(), &t, &c, now)?;
     if a.json {
@@ -282,6 +290,7 @@ fn update(
             slug,
             patch,
             sp_can_sign(settings),
+            &Actor::Cli,
             now,
         ))
         .map_err(|e| match &e {
@@ -390,7 +399,7 @@ fn add_oidc(pool: &DbPool, settings: &Settings, a: AddOidcArgs, now: i64) -> any
         jwks_json,
     };
     let mut conn = pool.get()?;
-    let c = admin::add_oidc_connection(&mut conn, &a.tenant, &cmd, now)?;
+    let c = admin::add_oidc_connection(&mut conn, &a.tenant, &cmd, &Actor::Cli, now)?;
     let t = admin::tenant_by_slug(&mut conn, &a.tenant)?;
     let v = conns::connection_view(&mut conn, &settings.base_url(), &t, &c, now)?;
     if a.json {

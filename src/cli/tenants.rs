@@ -4,6 +4,7 @@ use anyhow::{Context, bail};
 use super::args::*;
 use super::flags::set_or_clear;
 use super::output::{emit, json, opt, table};
+use crate::domain::audit::Actor;
 use crate::service::admin::{self, TenantInput};
 use crate::storage::DbConnection;
 
@@ -125,6 +126,7 @@ pub(super) fn tenant(conn: &mut DbConnection, cmd: TenantCmd, now: i64) -> anyho
                 conn,
                 &slug,
                 &tenant_input(fields, false, false, false, false)?,
+                &Actor::Cli,
                 now,
             )?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
@@ -148,6 +150,7 @@ pub(super) fn tenant(conn: &mut DbConnection, cmd: TenantCmd, now: i64) -> anyho
                     clear_allowed_origins,
                     clear_iwms,
                 )?,
+                &Actor::Cli,
                 now,
             )?;
             print_tenant(&admin::tenant_view(conn, &t)?, j)
@@ -187,7 +190,7 @@ pub(super) fn domain(conn: &mut DbConnection, cmd: DomainCmd, now: i64) -> anyho
             domain,
             json: j,
         } => {
-            let d = admin::add_domain(conn, &tenant, &domain, now)?;
+            let d = admin::add_domain(conn, &tenant, &domain, &Actor::Cli, now)?;
             if j {
                 json(&admin::DomainView {
                     tenant,
@@ -199,7 +202,7 @@ pub(super) fn domain(conn: &mut DbConnection, cmd: DomainCmd, now: i64) -> anyho
             }
         }
         DomainCmd::Remove { tenant, domain } => {
-            let d = admin::remove_domain(conn, &tenant, &domain)?;
+            let d = admin::remove_domain(conn, &tenant, &domain, &Actor::Cli, now)?;
             emit(&format!("{d} removed from {tenant}"));
             Ok(())
         }

@@ -33,7 +33,14 @@ async fn two_tenants_with(auto_create_users: bool) -> (TestApp, TestIdp) {
     app.add_connection("acme", default_saml_input("okta", &idp));
     app.with_db(|c| {
         let t = ssogate::service::admin::tenant_by_slug(c, "acme")?;
-        access::set_admin_role(c, &t, "okta", Some(("groups", "ssogate-admins")), now())
+        access::set_admin_role(
+            c,
+            &t,
+            "okta",
+            Some(("groups", "ssogate-admins")),
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
     })
     .unwrap();
     (app, idp)
@@ -957,7 +964,14 @@ async fn a_console_sign_in_is_bound_to_its_browser_even_where_responses_may_be_u
     app.add_connection("acme", input);
     app.with_db(|c| {
         let t = ssogate::service::admin::tenant_by_slug(c, "acme")?;
-        access::set_admin_role(c, &t, "dev", Some(("groups", "ssogate-admins")), now())
+        access::set_admin_role(
+            c,
+            &t,
+            "dev",
+            Some(("groups", "ssogate-admins")),
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
     })
     .unwrap();
     // The attacker starts a console sign-in from their own client.

@@ -185,18 +185,37 @@ impl TestApp {
     }
 
     pub fn create_tenant(&self, slug: &str, input: TenantInput) {
-        self.with_db(|c| admin::create_tenant(c, slug, &input, now()))
-            .expect("create tenant");
+        self.with_db(|c| {
+            admin::create_tenant(c, slug, &input, &ssogate::domain::audit::Actor::Cli, now())
+        })
+        .expect("create tenant");
     }
 
     pub fn add_domain(&self, tenant: &str, domain: &str) {
-        self.with_db(|c| admin::add_domain(c, tenant, domain, now()))
-            .expect("add domain");
+        self.with_db(|c| {
+            admin::add_domain(
+                c,
+                tenant,
+                domain,
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
+        .expect("add domain");
     }
 
     pub fn add_connection(&self, tenant: &str, input: NewSaml) {
-        self.with_db(|c| admin::add_saml_connection(c, tenant, &input, false, now()))
-            .expect("add connection");
+        self.with_db(|c| {
+            admin::add_saml_connection(
+                c,
+                tenant,
+                &input,
+                false,
+                &ssogate::domain::audit::Actor::Cli,
+                now(),
+            )
+        })
+        .expect("add connection");
     }
 
     pub fn sp_entity_id(&self, tenant: &str, conn: &str) -> String {

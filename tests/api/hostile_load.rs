@@ -302,20 +302,36 @@ async fn seed(cli: &Cli, op: &HostileOp) -> TestIdp {
             auto_create_users: Some(true),
             ..Default::default()
         },
+        &ssogate::domain::audit::Actor::Cli,
         now(),
     )
     .unwrap();
-    admin::add_domain(&mut c, "acme", "acme.test", now()).unwrap();
+    admin::add_domain(
+        &mut c,
+        "acme",
+        "acme.test",
+        &ssogate::domain::audit::Actor::Cli,
+        now(),
+    )
+    .unwrap();
     admin::add_saml_connection(
         &mut c,
         "acme",
         &default_saml_input("okta", &idp),
         false,
+        &ssogate::domain::audit::Actor::Cli,
         now(),
     )
     .unwrap();
     let input = crate::oidc_hostile::oidc_input(op, "op").await;
-    admin::add_oidc_connection(&mut c, "acme", &input, now()).unwrap();
+    admin::add_oidc_connection(
+        &mut c,
+        "acme",
+        &input,
+        &ssogate::domain::audit::Actor::Cli,
+        now(),
+    )
+    .unwrap();
     idp
 }
 

@@ -254,7 +254,14 @@ async fn signed_authn_requests_verify_and_metadata_carries_the_certificate() {
     let mut input = default_saml_input("okta", &TestIdp::new("http://okta.test/m"));
     input.sign_requests = true;
     app.with_db(|c| {
-        ssogate::service::admin::add_saml_connection(c, "acme", &input, true, crate::helpers::now())
+        ssogate::service::admin::add_saml_connection(
+            c,
+            "acme",
+            &input,
+            true,
+            &ssogate::domain::audit::Actor::Cli,
+            crate::helpers::now(),
+        )
     })
     .unwrap();
 

@@ -107,8 +107,16 @@ pub async fn connect_with(app: &TestApp, op: &NodeOp, adjust: impl FnOnce(&mut N
         jwks_json,
     };
     adjust(&mut input);
-    app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
-        .expect("add oidc connection");
+    app.with_db(|c| {
+        admin::add_oidc_connection(
+            c,
+            "acme",
+            &input,
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .expect("add oidc connection");
 }
 
 /// Follows redirects by hand (the client keeps cookies) until one leaves for `stop_prefix`.

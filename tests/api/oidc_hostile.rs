@@ -19,8 +19,16 @@ pub struct Setup {
 pub async fn connect(app: &TestApp, op: &HostileOp, slug: &str, edit: impl FnOnce(&mut NewOidc)) {
     let mut input = oidc_input(op, slug).await;
     edit(&mut input);
-    app.with_db(|c| admin::add_oidc_connection(c, "acme", &input, now()))
-        .expect("add oidc connection");
+    app.with_db(|c| {
+        admin::add_oidc_connection(
+            c,
+            "acme",
+            &input,
+            &ssogate::domain::audit::Actor::Cli,
+            now(),
+        )
+    })
+    .expect("add oidc connection");
 }
 
 /// A connection to `op`, its discovery document and keys fetched as an admin's would be.
@@ -803,13 +811,17 @@ async fn configuration_refuses_none_and_unrequested_hs256() {
         jwks_json: r#"{"keys":[]}"#.into(),
     };
     let e = app
-        .with_db(|c| admin::add_oidc_connection(c, "acme", &base, now()))
+        .with_db(|c| {
+            admin::add_oidc_connection(c, "acme", &base, &ssogate::domain::audit::Actor::Cli, now())
+        })
         .unwrap_err();
     assert!(e.to_string().contains("allowed_algorithms"), "{e}");
     let mut hs = base.clone();
     hs.allowed_algorithms = Some(vec!["HS256".into()]);
     let e = app
-        .with_db(|c| admin::add_oidc_connection(c, "acme", &hs, now()))
+        .with_db(|c| {
+            admin::add_oidc_connection(c, "acme", &hs, &ssogate::domain::audit::Actor::Cli, now())
+        })
         .unwrap_err();
     assert!(e.to_string().contains("HS256"), "{e}");
 }

@@ -126,8 +126,16 @@ async fn second_connection_links_by_email_only_on_whitelisted_domain() {
     assert_eq!(d.identities.len(), 2);
 
     // Without the domain whitelisted, an email match does not link.
-    app.with_db(|c| admin::remove_domain(c, "acme", "acme.test"))
-        .unwrap();
+    app.with_db(|c| {
+        admin::remove_domain(
+            c,
+            "acme",
+            "acme.test",
+            &ssogate::domain::audit::Actor::Cli,
+            crate::helpers::now(),
+        )
+    })
+    .unwrap();
     let idp3 = TestIdp::new("http://google.test/metadata");
     app.add_connection("acme", default_saml_input("google", &idp3));
     let res = sign_in(&app, "acme", "google", &idp3, |r| r.name_id = "g-1".into()).await;

@@ -300,7 +300,14 @@ async fn connection_without_certificate_is_refused_at_config_and_at_sign_in() {
     input.idp_certificates.clear();
     let err = app
         .with_db(|c| {
-            ssogate::service::admin::add_saml_connection(c, T, &input, false, crate::helpers::now())
+            ssogate::service::admin::add_saml_connection(
+                c,
+                T,
+                &input,
+                false,
+                &ssogate::domain::audit::Actor::Cli,
+                crate::helpers::now(),
+            )
         })
         .unwrap_err();
     assert!(err.to_string().contains("idp_certificates"), "{err}");
@@ -911,8 +918,16 @@ async fn expired_pending_requests_and_removed_connections() {
     .unwrap();
     assert_refused(&app, &r.signed(&idp), Some(&rs), "unknown_in_response_to").await;
     let (r, rs) = fresh(&app, &idp).await;
-    app.with_db(|c| ssogate::service::admin::remove_connection(c, T, C, crate::helpers::now()))
-        .unwrap();
+    app.with_db(|c| {
+        ssogate::service::admin::remove_connection(
+            c,
+            T,
+            C,
+            &ssogate::domain::audit::Actor::Cli,
+            crate::helpers::now(),
+        )
+    })
+    .unwrap();
     assert_refused(&app, &r.signed(&idp), Some(&rs), "connection_removed").await;
 }
 

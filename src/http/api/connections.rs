@@ -211,8 +211,9 @@ pub async fn add_saml(
         state.clock.unix(),
         sp_can_sign(&state),
     );
+    let actor = who.0.audit.clone();
     let view = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        let conn = admin::add_saml_connection(c, t.slug.as_str(), &cmd, can_sign, now)
+        let conn = admin::add_saml_connection(c, t.slug.as_str(), &cmd, can_sign, &actor, now)
             .map_err(role_fields)?;
         Ok(conns::connection_view(c, &base, &t, &conn, now)?)
     })
@@ -307,9 +308,10 @@ pub async fn add_oidc(
         jwks_json,
     };
     let (base, now) = (state.base_url.clone(), state.clock.unix());
+    let actor = who.0.audit.clone();
     let view = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        let conn =
-            admin::add_oidc_connection(c, t.slug.as_str(), &cmd, now).map_err(role_fields)?;
+        let conn = admin::add_oidc_connection(c, t.slug.as_str(), &cmd, &actor, now)
+            .map_err(role_fields)?;
         Ok(conns::connection_view(c, &base, &t, &conn, now)?)
     })
     .await?;
@@ -446,6 +448,7 @@ pub async fn update(
         slug.as_str(),
         patch,
         can_sign,
+        &who.0.audit,
         now,
     )
     .await
@@ -473,12 +476,13 @@ pub async fn remove(
     let (tenant, connection) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
     let slug = conns::path_slug(&connection)?;
-    let now = state.clock.unix();
+    let (now, actor) = (state.clock.unix(), who.0.audit.clone());
     storage::block::<_, ApiError, _>(&state.pool, move |c| {
         Ok(admin::remove_connection(
             c,
             t.slug.as_str(),
             slug.as_str(),
+            &actor,
             now,
         )?)
     })

@@ -56,11 +56,11 @@ pub async fn add(
     body: ApiJson<DomainBody>,
 ) -> Result<HttpResponse, ApiError> {
     let t = who.tenant(&state, path.into_inner()).await?;
-    let now = state.clock.unix();
+    let (now, actor) = (state.clock.unix(), who.0.audit.clone());
     let domain = body.into_inner().domain;
     let d = storage::block::<_, ApiError, _>(&state.pool, move |c| {
         Ok(
-            admin::add_domain(c, t.slug.as_str(), &domain, now).map(|d| DomainView {
+            admin::add_domain(c, t.slug.as_str(), &domain, &actor, now).map(|d| DomainView {
                 tenant: t.slug.to_string(),
                 domain: d.to_string(),
             })?,
@@ -84,8 +84,15 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, domain) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
+    let (now, actor) = (state.clock.unix(), who.0.audit.clone());
     storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        Ok(admin::remove_domain(c, t.slug.as_str(), &domain)?)
+        Ok(admin::remove_domain(
+            c,
+            t.slug.as_str(),
+            &domain,
+            &actor,
+            now,
+        )?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -147,9 +147,9 @@ pub async fn create(
     who.require_super()?;
     let (slug, settings) = body.into_inner().split();
     let input = settings.into_input(&who)?;
-    let now = state.clock.unix();
+    let (now, actor) = (state.clock.unix(), who.0.audit.clone());
     let view = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        let t = admin::create_tenant(c, &slug, &input, now)?;
+        let t = admin::create_tenant(c, &slug, &input, &actor, now)?;
         Ok(admin::tenant_view(c, &t)?)
     })
     .await?;
@@ -189,9 +189,9 @@ pub async fn update(
 ) -> Result<web::Json<TenantView>, ApiError> {
     let t = who.tenant(&state, path.into_inner()).await?;
     let input = body.into_inner().into_input(&who)?;
-    let now = state.clock.unix();
+    let (now, actor) = (state.clock.unix(), who.0.audit.clone());
     let view = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        let t = admin::update_tenant(c, t.slug.as_str(), &input, now)?;
+        let t = admin::update_tenant(c, t.slug.as_str(), &input, &actor, now)?;
         Ok(admin::tenant_view(c, &t)?)
     })
     .await?;

@@ -155,8 +155,9 @@ pub async fn add_saml(
                 state.clock.unix(),
                 state.sp_signing.is_some(),
             );
+            let actor = admin.principal.audit.clone();
             db(&state, move |c| {
-                admin::add_saml_connection(c, &slug, &input, can_sign, now)
+                admin::add_saml_connection(c, &slug, &input, can_sign, &actor, now)
             })
             .await
         }
@@ -245,8 +246,9 @@ pub async fn add_oidc(
     let added = match oidc_input(&state, &form).await {
         Ok(input) => {
             let (slug, now) = (t.slug.to_string(), state.clock.unix());
+            let actor = admin.principal.audit.clone();
             db(&state, move |c| {
-                admin::add_oidc_connection(c, &slug, &input, now)
+                admin::add_oidc_connection(c, &slug, &input, &actor, now)
             })
             .await
         }
@@ -499,6 +501,7 @@ pub async fn save_mapping(
             &connection,
             patch,
             state.sp_signing.is_some(),
+            &admin.principal.audit,
             state.clock.unix(),
         )
         .await
@@ -531,8 +534,9 @@ pub async fn remove(
     let (tenant, connection) = path.into_inner();
     let t = admin.tenant(&state, tenant).await?;
     let (slug, now) = (t.slug.to_string(), state.clock.unix());
+    let actor = admin.principal.audit.clone();
     db(&state, move |c| {
-        admin::remove_connection(c, &slug, &connection, now)
+        admin::remove_connection(c, &slug, &connection, &actor, now)
     })
     .await?;
     Ok(see_other(&format!(

@@ -73,7 +73,12 @@ pub async fn add(
         form.domain.trim().to_owned(),
         state.clock.unix(),
     );
-    match db(&state, move |c| admin::add_domain(c, &slug, &domain, now)).await {
+    let actor = admin.principal.audit.clone();
+    match db(&state, move |c| {
+        admin::add_domain(c, &slug, &domain, &actor, now)
+    })
+    .await
+    {
         Ok(_) => Ok(see_other(&format!(
             "/admin/t/{}/domains?done=domain-added",
             t.slug
@@ -96,7 +101,11 @@ pub async fn remove(
     admin.check_csrf(&form.csrf)?;
     let t = admin.tenant(&state, path.into_inner()).await?;
     let (slug, domain) = (t.slug.to_string(), form.into_inner().domain);
-    db(&state, move |c| admin::remove_domain(c, &slug, &domain)).await?;
+    let (now, actor) = (state.clock.unix(), admin.principal.audit.clone());
+    db(&state, move |c| {
+        admin::remove_domain(c, &slug, &domain, &actor, now)
+    })
+    .await?;
     Ok(see_other(&format!(
         "/admin/t/{}/domains?done=domain-removed",
         t.slug

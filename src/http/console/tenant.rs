@@ -187,7 +187,13 @@ pub async fn save(
     let now = state.clock.unix();
     let slug = t.slug.to_string();
     let saved = match form.input(is_super) {
-        Ok(input) => db(&state, move |c| admin::update_tenant(c, &slug, &input, now)).await,
+        Ok(input) => {
+            let actor = admin.principal.audit.clone();
+            db(&state, move |c| {
+                admin::update_tenant(c, &slug, &input, &actor, now)
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
     match saved {
@@ -244,7 +250,12 @@ pub async fn create(
         display_name: non_blank(&form.display_name),
         ..Default::default()
     };
-    match db(&state, move |c| admin::create_tenant(c, &slug, &input, now)).await {
+    let actor = admin.principal.audit.clone();
+    match db(&state, move |c| {
+        admin::create_tenant(c, &slug, &input, &actor, now)
+    })
+    .await
+    {
         Ok(t) => Ok(see_other(&format!(
             "/admin/t/{}?done=tenant-created",
             t.slug

@@ -508,6 +508,7 @@ pub fn set_admin_role(
     tenant: &Tenant,
     connection: &str,
     rule: Option<(&str, &str)>,
+    actor: &Actor,
     now: i64,
 ) -> Result<(), AdminError> {
     let c = super::connection_by_slug(conn, tenant, connection)?;
@@ -521,13 +522,19 @@ pub fn set_admin_role(
             Some(AdminRoleRule { attribute, value })
         }
     };
-    Ok(storage::connections::set_admin_role(
-        conn,
-        tenant.id,
-        c.id,
-        rule.as_ref(),
-        now,
-    )?)
+    storage::transaction_with(conn, |db| {
+        let before = super::connections::audit_view(db, tenant, &c, now)?;
+        storage::connections::set_admin_role(db, tenant.id, c.id, rule.as_ref(), now)?;
+        let updated = super::connection_by_slug(db, tenant, connection)?;
+        let change = Change {
+            action: AuditAction::ConnectionUpdated,
+            target: c.slug.as_str(),
+            before,
+            after: super::connections::audit_view(db, tenant, &updated, now)?,
+        };
+        audit::record(db, Some(tenant.id), actor, change, now)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -65,6 +65,13 @@ impl From<StorageError> for AdminError {
     }
 }
 
+/// Admin commands run their transaction with this error: lock contention is tried again.
+impl storage::TxError for AdminError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, AdminError::Storage(e) if e.is_retryable())
+    }
+}
+
 pub(crate) fn invalid(field: &'static str, message: impl ToString) -> AdminError {
     AdminError::Invalid {
         field,

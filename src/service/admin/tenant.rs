@@ -2,14 +2,16 @@
 //! return_to origins) and the read model every front door shows.
 use serde::Serialize;
 
+use super::audit::{self, Change, snapshot};
 use super::fields::parse_attribute_name;
 use super::{AdminError, invalid, parse_slug, tenant_by_slug};
+use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::iwms::{ALL_EVENTS, IwmsFeed, SecretSource, parse_events};
 use crate::domain::return_to::AllowedOrigin;
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::tenant::{self, DEFAULT_STALE_AFTER_DAYS, Tenant};
 use crate::storage::tenants::TenantFields;
-use crate::storage::{DbConnection, connections, domains, tenants};
+use crate::storage::{self, DbConnection, connections, domains, tenants};
 
 fn parse_origins(raw: &[String]) -> Result<Vec<AllowedOrigin>, AdminError> {
     raw.iter()
@@ -133,6 +135,7 @@ pub fn create_tenant(
     conn: &mut DbConnection,
     slug: &str,
     input: &TenantInput,
+    actor: &Actor,
     now: i64,
 ) -> Result<Tenant, AdminError> {
     let slug = parse_slug("slug", slug)?;
@@ -162,13 +165,24 @@ pub fn create_tenant(
             input.allowed_return_origins.as_deref().unwrap_or_default(),
         )?,
     };
-    Ok(tenants::create(conn, &slug, &fields, now)?)
+    storage::transaction_with(conn, |c| {
+        let t = tenants::create(c, &slug, &fields, now)?;
+        let change = Change {
+            action: AuditAction::TenantCreated,
+            target: t.slug.as_str(),
+            before: None,
+            after: snapshot(&tenant_view(c, &t)?),
+        };
+        audit::record(c, Some(t.id), actor, change, now)?;
+        Ok(t)
+    })
 }
 
 pub fn update_tenant(
     conn: &mut DbConnection,
     slug: &str,
     input: &TenantInput,
+    actor: &Actor,
     now: i64,
 ) -> Result<Tenant, AdminError> {
     let t = tenant_by_slug(conn, slug)?;
@@ -202,8 +216,19 @@ pub fn update_tenant(
             None => t.allowed_return_origins.clone(),
         },
     };
-    tenants::update(conn, t.id, &fields, now)?;
-    Ok(tenants::get(conn, t.id)?)
+    storage::transaction_with(conn, |c| {
+        let before = tenant_view(c, &t)?;
+        tenants::update(c, t.id, &fields, now)?;
+        let updated = tenants::get(c, t.id)?;
+        let change = Change {
+            action: AuditAction::TenantUpdated,
+            target: t.slug.as_str(),
+            before: snapshot(&before),
+            after: snapshot(&tenant_view(c, &updated)?),
+        };
+        audit::record(c, Some(t.id), actor, change, now)?;
+        Ok(updated)
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

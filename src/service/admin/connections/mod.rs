@@ -12,8 +12,10 @@ pub use view::{
     OidcSettingsView, ProtocolName, SamlSettingsView, connection_view,
 };
 
+use super::audit::{self, Change, snapshot};
 use super::metadata::{self, Fetcher};
 use super::{AdminError, invalid, parse_slug, tenant_by_slug};
+use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::claims::AdminRoleRule;
 use crate::domain::connection::{Connection, Protocol, SamlIdpSettings};
 use crate::domain::oidc::{OidcSettings, ProviderMetadata};
@@ -83,12 +85,23 @@ pub fn remove_connection(
     conn: &mut DbConnection,
     tenant: &str,
     slug: &str,
+    actor: &Actor,
     now: i64,
 ) -> Result<(), AdminError> {
     let t = tenant_by_slug(conn, tenant)?;
     let c = connection_by_slug(conn, &t, slug)?;
-    connections::mark_removed(conn, t.id, c.id, now)?;
-    Ok(())
+    storage::transaction_with(conn, |db| {
+        let before = audit_view(db, &t, &c, now)?;
+        connections::mark_removed(db, t.id, c.id, now)?;
+        let change = Change {
+            action: AuditAction::ConnectionRemoved,
+            target: c.slug.as_str(),
+            before,
+            after: None,
+        };
+        audit::record(db, Some(t.id), actor, change, now)?;
+        Ok(())
+    })
 }
 
 /// A user is an admin of the tenant when the IdP's `attribute` holds `value` (exact match).
@@ -203,6 +216,7 @@ pub async fn update_connection(
     slug: &str,
     patch: ConnectionPatch,
     sp_can_sign: bool,
+    actor: &Actor,
     now: i64,
 ) -> Result<Connection, AdminError> {
     if let Some(Some(r)) = &patch.admin_role {
@@ -235,9 +249,9 @@ pub async fn update_connection(
         }
         (Protocol::Oidc, _) => {}
     }
-    let (tenant, name) = (t.clone(), slug.to_owned());
+    let (tenant, name, actor) = (t.clone(), slug.to_owned(), actor.clone());
     storage::block(pool, move |c| {
-        apply_update(c, &tenant, &name, &patch, fetched, sp_can_sign, now)
+        apply_update(c, &tenant, &name, &patch, fetched, sp_can_sign, &actor, now)
     })
     .await
 }
@@ -250,6 +264,7 @@ pub(crate) fn apply_update(
     patch: &ConnectionPatch,
     fetched: Fetched,
     sp_can_sign: bool,
+    actor: &Actor,
     now: i64,
 ) -> Result<Connection, AdminError> {
     let role = match &patch.admin_role {
@@ -262,7 +277,8 @@ pub(crate) fn apply_update(
         Protocol::Saml => saml::merge(conn, t, &c, patch, fetched.metadata, sp_can_sign)?,
         Protocol::Oidc => oidc::merge(conn, t, &c, patch, fetched.discovery, now)?,
     };
-    storage::transaction(conn, |db| {
+    storage::transaction_with(conn, |db| {
+        let before = audit_view(db, t, &c, now)?;
         let fields = valid.common.fields(&c.slug);
         match &valid.settings {
             Settings::Saml(s) => connections::update_saml(db, t.id, c.id, &fields, s, now)?,
@@ -274,9 +290,16 @@ pub(crate) fn apply_update(
         if let Some(rule) = &role {
             connections::set_admin_role(db, t.id, c.id, rule.as_ref(), now)?;
         }
-        Ok(())
-    })?;
-    connection_by_slug(conn, t, slug)
+        let updated = connection_by_slug(db, t, slug)?;
+        let change = Change {
+            action: AuditAction::ConnectionUpdated,
+            target: c.slug.as_str(),
+            before,
+            after: audit_view(db, t, &updated, now)?,
+        };
+        audit::record(db, Some(t.id), actor, change, now)?;
+        Ok(updated)
+    })
 }
 
 /// The settings every connection has, validated.
@@ -320,9 +343,10 @@ fn create(
     slug: &Slug,
     valid: &Valid,
     role: Option<&AdminRoleRule>,
+    actor: &Actor,
     now: i64,
 ) -> Result<Connection, AdminError> {
-    storage::transaction(conn, |db| {
+    storage::transaction_with(conn, |db| {
         let fields = valid.common.fields(slug);
         let id = match &valid.settings {
             Settings::Saml(s) => connections::create_saml(db, t.id, &fields, s, now)?,
@@ -335,8 +359,31 @@ fn create(
         if role.is_some() {
             connections::set_admin_role(db, t.id, id, role, now)?;
         }
-        Ok(())
-    })?;
-    connections::find(conn, t.id, slug)?
-        .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))
+        let created = connections::find(db, t.id, slug)?
+            .ok_or_else(|| AdminError::NotFound(format!("connection `{slug}`")))?;
+        let change = Change {
+            action: AuditAction::ConnectionCreated,
+            target: slug.as_str(),
+            before: None,
+            after: audit_view(db, t, &created, now)?,
+        };
+        audit::record(db, Some(t.id), actor, change, now)?;
+        Ok(created)
+    })
+}
+
+/// A connection's admin view for the audit trail: its settings, certificates and mapping,
+/// without the URLs derived from the server's base URL.
+pub(crate) fn audit_view(
+    conn: &mut DbConnection,
+    t: &Tenant,
+    c: &Connection,
+    now: i64,
+) -> Result<Option<serde_json::Value>, AdminError> {
+    let mut v = snapshot(&connection_view(conn, "", t, c, now)?);
+    if let Some(map) = v.as_mut().and_then(serde_json::Value::as_object_mut) {
+        map.remove("idp_setup");
+        map.remove("test_sign_in_url");
+    }
+    Ok(v)
 }

@@ -1,6 +1,7 @@
 //! OpenID Connect connections: the command to add one, the patch to change one, and the
 //! rules for both (defaults, HS256 only on request, discovery naming the same issuer).
 use super::{Common, ConnectionPatch, Settings, Valid, create, role_rule};
+use crate::domain::audit::Actor;
 use crate::domain::claims::default_list;
 use crate::domain::connection::{Connection, DEFAULT_CLOCK_SKEW_SECS, Protocol};
 use crate::domain::oidc::{
@@ -242,6 +243,7 @@ pub fn add_oidc_connection(
     conn: &mut DbConnection,
     tenant: &str,
     cmd: &NewOidc,
+    actor: &Actor,
     now: i64,
 ) -> Result<Connection, AdminError> {
     let role = role_rule(cmd.admin_role.as_ref())?;
@@ -267,7 +269,7 @@ pub fn add_oidc_connection(
         jwks_json: cmd.jwks_json.clone(),
     };
     let valid = validate(full, &slug, now)?;
-    create(conn, &t, &slug, &valid, role.as_ref(), now)
+    create(conn, &t, &slug, &valid, role.as_ref(), actor, now)
 }
 
 /// The connection `c` after `patch`, validated; `discovery` is what rediscovery read.

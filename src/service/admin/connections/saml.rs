@@ -1,6 +1,7 @@
 //! SAML connections: the command to add one, the patch to change one, and the rules for
 //! both (metadata against explicit settings, certificate merging, defaults, validation).
 use super::{Common, ConnectionPatch, Settings, Valid, create, role_rule};
+use crate::domain::audit::Actor;
 use crate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use crate::domain::connection::{
     Connection, DEFAULT_CLOCK_SKEW_SECS, Protocol, SamlIdpSettings, SignatureAlgorithm,
@@ -214,6 +215,7 @@ pub fn add_saml_connection(
     tenant: &str,
     cmd: &NewSaml,
     sp_can_sign: bool,
+    actor: &Actor,
     now: i64,
 ) -> Result<Connection, AdminError> {
     let role = role_rule(cmd.admin_role.as_ref())?;
@@ -237,7 +239,7 @@ pub fn add_saml_connection(
         attr_iwms_id: cmd.attr_iwms_id.clone(),
     };
     let valid = validate(full, &slug, sp_can_sign)?;
-    create(conn, &t, &slug, &valid, role.as_ref(), now)
+    create(conn, &t, &slug, &valid, role.as_ref(), actor, now)
 }
 
 /// The connection `c` after `patch`, validated; `metadata` is what the patch's metadata source
