@@ -209,6 +209,10 @@ pub struct Fetched {
 
 /// Applies `patch`: reads what it names (SAML metadata, OIDC rediscovery) through the server's
 /// fetch policy, then writes connection and admin role rule in one transaction.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the one update command"
+)]
 pub async fn update_connection(
     pool: &DbPool,
     fetcher: &Fetcher,
@@ -257,6 +261,10 @@ pub async fn update_connection(
 }
 
 /// [`update_connection`] once everything it needed is read; no network I/O.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of the one update command"
+)]
 pub(crate) fn apply_update(
     conn: &mut DbConnection,
     t: &Tenant,
