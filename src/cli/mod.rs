@@ -3,6 +3,7 @@ mod admin;
 mod args;
 mod commands;
 mod output;
+mod users;
 
 use std::process::ExitCode;
 

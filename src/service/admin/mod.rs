@@ -10,8 +10,7 @@ use serde_json::json;
 use crate::domain::connection::{
     Connection, DEFAULT_CLOCK_SKEW_SECS, Protocol, SamlIdpSettings, SignatureAlgorithm,
 };
-use crate::domain::email::{EmailAddress, EmailDomain};
-use crate::domain::ids::UserId;
+use crate::domain::email::EmailDomain;
 use crate::domain::iwms::{ALL_EVENTS, IwmsFeed, SecretSource, parse_events};
 use crate::domain::oidc::{
     ClientAuth, DEFAULT_SCOPES, JwsAlgorithm, OidcSettings, ProviderMetadata,
@@ -20,16 +19,9 @@ use crate::domain::return_to::AllowedOrigin;
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::slug::Slug;
 use crate::domain::tenant::{self, DEFAULT_STALE_AFTER_DAYS, Tenant};
-use crate::domain::user::User;
 use crate::storage::connections::NewConnection;
-use crate::storage::identities::LinkedIdentity;
-use crate::storage::login_attempts::Attempt;
 use crate::storage::tenants::TenantFields;
-use crate::storage::users::StatusFilter;
-use crate::storage::{
-    self, DbConnection, StorageError, connections, domains, events, identities, login_attempts,
-    oidc, tenants,
-};
+use crate::storage::{self, DbConnection, StorageError, connections, domains, oidc, tenants};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -638,132 +630,6 @@ pub fn remove_connection(
     let c = connection_by_slug(conn, &t, slug)?;
     connections::mark_removed(conn, t.id, c.id, now)?;
     Ok(())
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserView {
-    pub id: i64,
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub iwms_id: Option<String>,
-    pub status: &'static str,
-    pub stale: bool,
-    pub stale_since: Option<i64>,
-    pub created_via: String,
-    pub last_login_at: Option<i64>,
-    pub created_at: i64,
-    /// When SCIM deprovisioned the user (DELETE); the record stays.
-    pub deprovisioned_at: Option<i64>,
-}
-
-impl From<&User> for UserView {
-    fn from(u: &User) -> Self {
-        UserView {
-            id: u.id.0,
-            email: u.email.to_string(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            iwms_id: u.iwms_id.clone(),
-            status: u.status.as_str(),
-            stale: u.stale_since.is_some(),
-            stale_since: u.stale_since,
-            created_via: u.created_via.clone(),
-            last_login_at: u.last_login_at,
-            created_at: u.created_at,
-            deprovisioned_at: u.deprovisioned_at,
-        }
-    }
-}
-
-pub fn list_users(
-    conn: &mut DbConnection,
-    tenant: &str,
-    filter: StatusFilter,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<UserView>, AdminError> {
-    let t = tenant_by_slug(conn, tenant)?;
-    if !(1..=1000).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 1000"));
-    }
-    if offset < 0 {
-        return Err(invalid("offset", "must not be negative"));
-    }
-    Ok(storage::users::list(conn, t.id, filter, limit, offset)?
-        .iter()
-        .map(UserView::from)
-        .collect())
-}
-
-#[derive(Debug, Serialize)]
-pub struct UserDetail {
-    pub user: UserView,
-    pub identities: Vec<LinkedIdentity>,
-    /// SCIM groups the user belongs to.
-    pub groups: Vec<String>,
-    pub timeline: Vec<events::UserEvent>,
-    pub sign_ins: Vec<Attempt>,
-}
-
-/// `who` is an email address or a numeric user id.
-pub fn show_user(
-    conn: &mut DbConnection,
-    tenant: &str,
-    who: &str,
-) -> Result<UserDetail, AdminError> {
-    let t = tenant_by_slug(conn, tenant)?;
-    let user = match who.parse::<i64>() {
-        Ok(id) => match storage::users::get(conn, t.id, UserId(id)) {
-            Err(StorageError::NotFound) => None,
-            other => Some(other?),
-        },
-        Err(_) => {
-            let e = EmailAddress::parse(who).map_err(|e| invalid("user", e))?;
-            storage::users::find_by_email(conn, t.id, &e)?
-        }
-    }
-    .ok_or_else(|| AdminError::NotFound(format!("user `{who}` in tenant `{}`", t.slug)))?;
-    Ok(UserDetail {
-        identities: identities::for_user(conn, t.id, user.id)?,
-        groups: storage::scim_groups::groups_of_user(conn, t.id, user.id.0)?
-            .into_iter()
-            .map(|(_, name)| name)
-            .collect(),
-        timeline: events::for_user(conn, t.id, user.id)?,
-        sign_ins: login_attempts::list(conn, t.id, Some(user.id), 50)?,
-        user: UserView::from(&user),
-    })
-}
-
-pub fn sign_in_history(
-    conn: &mut DbConnection,
-    tenant: &str,
-    limit: i64,
-) -> Result<Vec<Attempt>, AdminError> {
-    let t = tenant_by_slug(conn, tenant)?;
-    Ok(login_attempts::list(
-        conn,
-        t.id,
-        None,
-        limit.clamp(1, 1000),
-    )?)
-}
-
-/// The newest refusal counts (see `users::refusal_counts`), for the CLI.
-pub fn refusal_count_history(
-    conn: &mut DbConnection,
-    tenant: &str,
-    limit: i64,
-) -> Result<Vec<crate::storage::refusal_counts::Counted>, AdminError> {
-    let t = tenant_by_slug(conn, tenant)?;
-    Ok(crate::storage::refusal_counts::page(
-        conn,
-        t.id,
-        &Default::default(),
-        None,
-        limit.clamp(1, 1000),
-    )?)
 }
 
 pub fn connection_json(
