@@ -466,10 +466,11 @@ async fn run() {
         let mut c = pool.get().expect("db connection");
         let mut offset = 0;
         loop {
-            let page = admin::list_users(
+            let tenant = admin::tenant_by_slug(&mut c, TENANT).expect("tenant");
+            let page = admin::users::list_users_by_offset(
                 &mut c,
-                TENANT,
-                storage::users::StatusFilter::All,
+                &tenant,
+                admin::users::UserViewKind::All,
                 1000,
                 offset,
             )

@@ -51,6 +51,7 @@ use ssogate::domain::ids::UserId;
 use ssogate::domain::provisioning::{Change, Field, NewUser};
 use ssogate::domain::tenant::Tenant;
 use ssogate::domain::user::{CreatedVia, UserStatus};
+use ssogate::domain::user_event::{Actor, UserEvent};
 use ssogate::service::admin::{self, TenantInput};
 use ssogate::service::outbox::{self, Deliverer};
 use ssogate::storage::schema::{outbox_events, users};
@@ -239,9 +240,16 @@ fn change(
             c,
             tenant,
             user.id,
-            "created",
-            &json!({ "via": "sso", "connection": "okta", "email": user.email.as_str(),
-                     "first_name": user.first_name, "last_name": user.last_name, "iwms_id": user.iwms_id }),
+            &UserEvent::Created {
+                by: Actor::Sso,
+                connection: Some("okta".into()),
+                user_name: None,
+                email: Some(user.email.to_string()),
+                first_name: user.first_name.clone(),
+                last_name: user.last_name.clone(),
+                iwms_id: user.iwms_id.clone(),
+                active: None,
+            },
             t,
         )?;
         return Ok(user.id);
@@ -249,11 +257,26 @@ fn change(
     match j % 4 {
         2 => {
             scim_users::set_status(c, tenant.id, id, UserStatus::Deactivated, t)?;
-            outbox::record(c, tenant, id, "deactivated", &json!({ "via": "scim" }), t)?;
+            outbox::record(
+                c,
+                tenant,
+                id,
+                &UserEvent::Deactivated {
+                    by: Actor::Scim,
+                    sessions_ended: None,
+                },
+                t,
+            )?;
         }
         3 => {
             scim_users::set_status(c, tenant.id, id, UserStatus::Active, t)?;
-            outbox::record(c, tenant, id, "reactivated", &json!({ "via": "scim" }), t)?;
+            outbox::record(
+                c,
+                tenant,
+                id,
+                &UserEvent::Reactivated { by: Actor::Scim },
+                t,
+            )?;
         }
         k => {
             let user = storage::users::get(c, tenant.id, id)?;
@@ -288,8 +311,11 @@ fn change(
                 c,
                 tenant,
                 id,
-                "attributes_updated",
-                &json!({ "via": "sso", "changes": [ch] }),
+                &UserEvent::AttributesUpdated {
+                    by: Actor::Sso,
+                    changes: vec![ch.recorded()],
+                    sessions_ended: None,
+                },
                 t,
             )?;
         }

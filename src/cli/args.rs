@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::user::UserViewKind;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ssogate",
@@ -486,22 +488,15 @@ pub enum ConnectionCmd {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StatusArg {
-    All,
-    Active,
-    Stale,
-    Deactivated,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum UserCmd {
     /// List a tenant's users.
     List {
         #[arg(long)]
         tenant: String,
-        #[arg(long, value_enum, default_value_t = StatusArg::All)]
-        status: StatusArg,
+        /// As the console's tabs: deactivated users exclude those SCIM deprovisioned.
+        #[arg(long, value_enum, default_value_t = UserViewKind::All)]
+        status: UserViewKind,
         #[arg(long, default_value_t = 100)]
         limit: i64,
         #[arg(long, default_value_t = 0)]

@@ -11,7 +11,6 @@ use crate::service::admin;
 use crate::service::stale;
 use crate::startup::{Application, open_database};
 use crate::storage::DbConnection;
-use crate::storage::users::StatusFilter;
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref(), std::env::vars())?;
@@ -212,120 +211,12 @@ fn admin_command(
     now: i64,
 ) -> anyhow::Result<()> {
     match cmd {
-        Command::User(UserCmd::List {
-            tenant,
-            status,
-            limit,
-            offset,
-            json: j,
-        }) => {
-            let filter = match status {
-                StatusArg::All => StatusFilter::All,
-                StatusArg::Active => StatusFilter::Active,
-                StatusArg::Stale => StatusFilter::Stale,
-                StatusArg::Deactivated => StatusFilter::Deactivated,
-            };
-            let list = admin::list_users(conn, &tenant, filter, limit, offset)?;
-            if j {
-                return json(&list);
-            }
-            table(
-                &[
-                    "ID",
-                    "EMAIL",
-                    "FIRST",
-                    "LAST",
-                    "IWMS ID",
-                    "STATUS",
-                    "STALE",
-                    "LAST SIGN-IN",
-                ],
-                list.iter()
-                    .map(|u| {
-                        vec![
-                            u.id.to_string(),
-                            u.email.clone(),
-                            opt(&u.first_name),
-                            opt(&u.last_name),
-                            opt(&u.iwms_id),
-                            u.status.to_owned(),
-                            (if u.stale { "yes" } else { "no" }).into(),
-                            when(u.last_login_at),
-                        ]
-                    })
-                    .collect(),
-            );
-            Ok(())
-        }
-        Command::User(UserCmd::Show {
-            tenant,
-            user,
-            json: j,
-        }) => {
-            let d = admin::show_user(conn, &tenant, &user)?;
-            if j {
-                return json(&d);
-            }
-            emit(&serde_json::to_string_pretty(&d)?.to_string());
-            Ok(())
-        }
+        Command::User(cmd) => super::users::run(conn, cmd),
         Command::SignIns {
             tenant,
             limit,
             json: j,
-        } => {
-            let list = admin::sign_in_history(conn, &tenant, limit)?;
-            let counted = admin::refusal_count_history(conn, &tenant, limit)?;
-            if j {
-                return json(&serde_json::json!({
-                    "attempts": list,
-                    "counted_refusals": counted,
-                }));
-            }
-            table(
-                &["TIME", "OUTCOME", "REASON", "USER", "EMAIL", "DETAIL"],
-                list.iter()
-                    .map(|a| {
-                        vec![
-                            when(Some(a.created_at)),
-                            a.outcome.clone(),
-                            a.reason.clone(),
-                            a.user_id.map(|u| u.to_string()).unwrap_or("-".into()),
-                            opt(&a.email),
-                            a.detail.clone(),
-                        ]
-                    })
-                    .collect(),
-            );
-            if !counted.is_empty() {
-                emit("");
-                emit("Refusals counted per hour (no valid signature, no sign-in of the browser):");
-                table(
-                    &[
-                        "HOUR",
-                        "CONNECTION",
-                        "REASON",
-                        "COUNT",
-                        "LAST",
-                        "LAST DETAIL",
-                    ],
-                    counted
-                        .iter()
-                        .map(|c| {
-                            vec![
-                                when(Some(c.hour_start)),
-                                c.connection.clone(),
-                                c.reason.clone(),
-                                c.refusals.to_string(),
-                                when(Some(c.last_at)),
-                                c.detail.clone(),
-                            ]
-                        })
-                        .collect(),
-                );
-            }
-            Ok(())
-        }
+        } => super::users::sign_ins(conn, &tenant, limit, j),
         Command::FlagStale { json: j } => {
             let r = stale::flag_all(conn, now)?;
             if j {

@@ -7,6 +7,7 @@ mod connections;
 mod flags;
 mod output;
 mod tenants;
+mod users;
 
 use std::process::ExitCode;
 

@@ -37,19 +37,6 @@ impl EventKind {
     pub fn parse(raw: &str) -> Option<Self> {
         ALL_EVENTS.into_iter().find(|e| e.as_str() == raw.trim())
     }
-
-    /// The event a timeline entry becomes, if any.
-    pub fn from_timeline(kind: &str) -> Option<Self> {
-        Some(match kind {
-            "created" => EventKind::Created,
-            "attributes_updated" => EventKind::Updated,
-            "deactivated" | "deprovisioned" => EventKind::Deactivated,
-            "reactivated" => EventKind::Reactivated,
-            "stale_flagged" => EventKind::FlaggedStale,
-            "stale_cleared" => EventKind::Unflagged,
-            _ => return None,
-        })
-    }
 }
 
 impl fmt::Display for EventKind {
@@ -174,19 +161,12 @@ mod tests {
 
     #[test]
     fn timeline_kinds_map_to_events() {
-        assert_eq!(
-            EventKind::from_timeline("created"),
-            Some(EventKind::Created)
-        );
-        assert_eq!(
-            EventKind::from_timeline("deprovisioned"),
-            Some(EventKind::Deactivated)
-        );
-        assert_eq!(
-            EventKind::from_timeline("stale_cleared"),
-            Some(EventKind::Unflagged)
-        );
-        assert_eq!(EventKind::from_timeline("identity_linked"), None);
+        use crate::domain::user_event::UserEvent;
+        let of = |kind: &str| UserEvent::decode(kind, &serde_json::json!({})).iwms_event();
+        assert_eq!(of("created"), Some(EventKind::Created));
+        assert_eq!(of("deprovisioned"), Some(EventKind::Deactivated));
+        assert_eq!(of("stale_cleared"), Some(EventKind::Unflagged));
+        assert_eq!(of("identity_linked"), None);
         for e in ALL_EVENTS {
             assert_eq!(EventKind::parse(e.as_str()), Some(e));
         }

@@ -16,3 +16,4 @@ pub mod slug;
 pub mod staleness;
 pub mod tenant;
 pub mod user;
+pub mod user_event;

@@ -6,6 +6,7 @@ use super::ids::UserId;
 use super::reason::Reason;
 use super::tenant::TenantPolicy;
 use super::user::{User, UserStatus};
+use super::user_event::AttributeChange;
 
 /// A user found for this sign-in, with the subject it is already linked to on this
 /// connection (if any).
@@ -57,11 +58,33 @@ pub enum Field {
     IwmsId,
 }
 
+impl Field {
+    /// The stored field name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+            Field::IwmsId => "iwms_id",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Change {
     pub field: Field,
     pub old: Option<String>,
     pub new: Option<String>,
+}
+
+impl Change {
+    /// As the timeline and the IWMS feed record it.
+    pub fn recorded(&self) -> AttributeChange {
+        AttributeChange::new(
+            self.field.as_str(),
+            self.old.as_deref(),
+            self.new.as_deref(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

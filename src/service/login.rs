@@ -1,7 +1,6 @@
 //! Starting and completing a sign-in. The ACS path: protocol validation -> binding to the
 //! pending request and replay cache -> provisioning decision -> one transaction -> session.
 use openssl::pkey::{PKey, Private};
-use serde_json::json;
 use time::OffsetDateTime;
 
 use sha2::{Digest, Sha256};
@@ -17,6 +16,7 @@ use crate::domain::reason::Reason;
 use crate::domain::return_to;
 use crate::domain::tenant::{Tenant, TenantPolicy};
 use crate::domain::user::CreatedVia;
+use crate::domain::user_event::{Actor, UserEvent};
 use crate::protocol::saml::authn_request::{self, RequestError};
 use crate::protocol::saml::{self, AcsContext, SpEndpoints, ValidatedAssertion};
 use crate::service::outbox;
@@ -826,9 +826,16 @@ pub(crate) fn provision(
                 c,
                 tenant,
                 u.id,
-                "created",
-                &json!({ "via": "sso", "connection": connection.slug.as_str(), "email": u.email.as_str(),
-                          "first_name": u.first_name, "last_name": u.last_name, "iwms_id": u.iwms_id }),
+                &UserEvent::Created {
+                    by: Actor::Sso,
+                    connection: Some(connection.slug.to_string()),
+                    user_name: None,
+                    email: Some(u.email.to_string()),
+                    first_name: u.first_name.clone(),
+                    last_name: u.last_name.clone(),
+                    iwms_id: u.iwms_id.clone(),
+                    active: None,
+                },
                 now,
             )?;
             identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
@@ -862,8 +869,10 @@ pub(crate) fn provision(
                     c,
                     tenant,
                     user_id,
-                    "identity_linked",
-                    &json!({ "connection": connection.slug.as_str(), "matched_by": matched_by.as_str() }),
+                    &UserEvent::IdentityLinked {
+                        connection: Some(connection.slug.to_string()),
+                        matched_by: Some(matched_by.as_str().to_owned()),
+                    },
                     now,
                 )?;
             } else {
@@ -893,8 +902,11 @@ pub(crate) fn provision(
                     c,
                     tenant,
                     user_id,
-                    "attributes_updated",
-                    &json!({ "via": "sso", "changes": changes }),
+                    &UserEvent::AttributesUpdated {
+                        by: Actor::Sso,
+                        changes: changes.iter().map(provisioning::Change::recorded).collect(),
+                        sessions_ended: None,
+                    },
                     now,
                 )?;
             }
@@ -903,8 +915,7 @@ pub(crate) fn provision(
                     c,
                     tenant,
                     user_id,
-                    "stale_cleared",
-                    &json!({ "via": "sso" }),
+                    &UserEvent::StaleCleared { by: Actor::Sso },
                     now,
                 )?;
             }

@@ -13,6 +13,7 @@ use crate::config::IwmsSettings;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
 use crate::domain::tenant::Tenant;
+use crate::domain::user_event::UserEvent;
 use crate::protocol::body::read_capped;
 use crate::protocol::outbound;
 use crate::storage::outbox::{self, Claimed, NewEvent, Scope};
@@ -132,13 +133,12 @@ pub fn record(
     conn: &mut DbConnection,
     tenant: &Tenant,
     user: UserId,
-    kind: &str,
-    detail: &Value,
+    event: &UserEvent,
     now: i64,
 ) -> Result<(), StorageError> {
-    events::record(conn, tenant.id, user, kind, detail, now)?;
-    if let Some(e) = EventKind::from_timeline(kind) {
-        enqueue(conn, tenant, user, e, detail.get("changes"), now)?;
+    events::record(conn, tenant.id, user, event, now)?;
+    if let Some(e) = event.iwms_event() {
+        enqueue(conn, tenant, user, e, event.iwms_changes().as_ref(), now)?;
     }
     Ok(())
 }
@@ -537,21 +537,25 @@ fn store_iwms_id(
     users::lock(conn, tenant, user)?;
     let u = users::get(conn, tenant, user)?;
     let holder = users::find_by_iwms_id(conn, tenant, iwms_id)?.map(|h| h.id);
-    let (kind, detail) = match (&u.iwms_id, holder) {
-        (Some(existing), _) => (
-            "iwms_account_ignored",
-            json!({"iwms_id": iwms_id, "kept": existing, "why": "the user already has an IWMS ID"}),
-        ),
-        (None, Some(other)) if other != user => (
-            "iwms_account_ignored",
-            json!({"iwms_id": iwms_id, "why": format!("user {other} holds this IWMS ID")}),
-        ),
+    let event = match (&u.iwms_id, holder) {
+        (Some(existing), _) => UserEvent::IwmsAccountIgnored {
+            iwms_id: Some(iwms_id.to_owned()),
+            kept: Some(existing.clone()),
+            why: Some("the user already has an IWMS ID".into()),
+        },
+        (None, Some(other)) if other != user => UserEvent::IwmsAccountIgnored {
+            iwms_id: Some(iwms_id.to_owned()),
+            kept: None,
+            why: Some(format!("user {other} holds this IWMS ID")),
+        },
         (None, _) => {
             scim_users::set_iwms_id(conn, tenant, user, Some(iwms_id))?;
-            ("iwms_account_created", json!({"iwms_id": iwms_id}))
+            UserEvent::IwmsAccountCreated {
+                iwms_id: Some(iwms_id.to_owned()),
+            }
         }
     };
-    events::record(conn, tenant, user, kind, &detail, now)
+    events::record(conn, tenant, user, &event, now)
 }
 
 /// After a sign-in: if the user's IWMS account is still being created, wait for it at most

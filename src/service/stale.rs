@@ -1,8 +1,8 @@
 //! Flagging accounts that stopped signing in. Flagging changes nothing but the flag (and the
 //! timeline); the next successful sign-in clears it.
-use serde_json::json;
 
 use crate::domain::staleness;
+use crate::domain::user_event::UserEvent;
 use crate::service::outbox;
 use crate::storage::{self, DbConnection, StorageError, tenants, users};
 
@@ -25,8 +25,9 @@ pub fn flag_all(conn: &mut DbConnection, now: i64) -> Result<Vec<TenantFlagged>,
                         c,
                         &t,
                         id,
-                        "stale_flagged",
-                        &json!({ "stale_after_days": t.stale_after_days }),
+                        &UserEvent::StaleFlagged {
+                            stale_after_days: Some(u64::from(t.stale_after_days)),
+                        },
                         now,
                     )?;
                     n += 1;

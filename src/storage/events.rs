@@ -3,10 +3,12 @@ use diesel::prelude::*;
 use super::schema::user_events;
 use super::{DbConnection, StorageError};
 use crate::domain::ids::{TenantId, UserId};
+use crate::domain::user_event::UserEvent;
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct UserEvent {
-    pub kind: String,
+/// A stored event: typed, with the detail as stored (shown as it is, unknown keys too).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub event: UserEvent,
     pub detail: serde_json::Value,
     pub created_at: i64,
 }
@@ -16,29 +18,19 @@ pub fn record(
     conn: &mut DbConnection,
     tenant: TenantId,
     user: UserId,
-    kind: &str,
-    detail: &serde_json::Value,
+    event: &UserEvent,
     now: i64,
 ) -> Result<(), StorageError> {
     diesel::insert_into(user_events::table)
         .values((
             user_events::tenant_id.eq(tenant.0),
             user_events::user_id.eq(user.0),
-            user_events::kind.eq(kind),
-            user_events::detail.eq(detail.to_string()),
+            user_events::kind.eq(event.kind()),
+            user_events::detail.eq(event.detail().to_string()),
             user_events::created_at.eq(now),
         ))
         .execute(conn)?;
     Ok(())
-}
-
-/// Every event of the user, oldest first.
-pub fn for_user(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    user: UserId,
-) -> Result<Vec<UserEvent>, StorageError> {
-    read(conn, tenant, user, false, None)
 }
 
 /// A user's newest `limit` events, newest first (user_events_user, read backwards).
@@ -47,7 +39,7 @@ pub fn newest_for_user(
     tenant: TenantId,
     user: UserId,
     limit: i64,
-) -> Result<Vec<UserEvent>, StorageError> {
+) -> Result<Vec<Recorded>, StorageError> {
     read(conn, tenant, user, true, Some(limit))
 }
 
@@ -56,7 +48,7 @@ pub fn oldest_for_user(
     conn: &mut DbConnection,
     tenant: TenantId,
     user: UserId,
-) -> Result<Vec<UserEvent>, StorageError> {
+) -> Result<Vec<Recorded>, StorageError> {
     read(conn, tenant, user, false, Some(1))
 }
 
@@ -66,7 +58,7 @@ fn read(
     user: UserId,
     newest_first: bool,
     limit: Option<i64>,
-) -> Result<Vec<UserEvent>, StorageError> {
+) -> Result<Vec<Recorded>, StorageError> {
     let q = user_events::table
         .filter(user_events::tenant_id.eq(tenant.0))
         .filter(user_events::user_id.eq(user.0))
@@ -87,10 +79,13 @@ fn read(
     ))
     .load::<(String, String, i64)>(conn)?
     .into_iter()
-    .map(|(kind, detail, created_at)| UserEvent {
-        kind,
-        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-        created_at,
+    .map(|(kind, detail, created_at)| {
+        let detail = serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail));
+        Recorded {
+            event: UserEvent::decode(&kind, &detail),
+            detail,
+            created_at,
+        }
     })
     .collect())
 }

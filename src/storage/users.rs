@@ -7,7 +7,7 @@ use super::{DbConnection, MultiBackend, StorageError};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::provisioning::NewUser;
-use crate::domain::user::{CreatedVia, User, UserStatus};
+use crate::domain::user::{CreatedVia, User, UserStatus, UserViewKind};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -167,37 +167,28 @@ pub fn record_sign_in(
     Ok(Some(unflagged == 1))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusFilter {
-    All,
-    Active,
-    Stale,
-    Deactivated,
-}
-
+/// A view's users oldest first, by offset (the CLI's listing).
 pub fn list(
     conn: &mut DbConnection,
     tenant: TenantId,
-    filter: StatusFilter,
+    view: UserViewKind,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<User>, StorageError> {
     let mut q = users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .select(UserRow::as_select())
+        .into_boxed();
+    if let Some(p) = view_index(view).1 {
+        q = q.filter(Fragment::default().sql(p));
+    }
+    q.select(UserRow::as_select())
         .order(users::id.asc())
         .limit(limit)
         .offset(offset)
-        .into_boxed();
-    q = match filter {
-        StatusFilter::All => q,
-        StatusFilter::Active => q
-            .filter(users::status.eq("active"))
-            .filter(users::stale_since.is_null()),
-        StatusFilter::Stale => q.filter(users::stale_since.is_not_null()),
-        StatusFilter::Deactivated => q.filter(users::status.eq("deactivated")),
-    };
-    q.load(conn)?.into_iter().map(User::try_from).collect()
+        .load(conn)?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
 }
 
 /// No sign-in since `cutoff` (and, never signed in, created before it).
@@ -250,51 +241,33 @@ pub fn flag_stale(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The admin console's user list: views, prefix search, keyset pages and counts.
+// The user lists: views, prefix search, keyset pages and counts.
 
-/// The admin console's views of a tenant's users. Each one has a partial index on
-/// `(tenant_id, id)` whose predicate is the view's (migration 000008), so a page is a short
-/// backward walk of that index and a count reads only that index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    /// Status active, not flagged stale, not deprovisioned.
-    Active,
-    /// Flagged stale, not deprovisioned.
-    Stale,
-    /// Status deactivated, not deprovisioned.
-    Deactivated,
-    /// Deprovisioned by SCIM DELETE.
-    Deprovisioned,
-    All,
-}
-
-impl View {
-    /// The view's predicate, written exactly as its partial index's (literals, not bind
-    /// parameters, so that both planners see that the query implies it).
-    fn predicate(self) -> Option<&'static str> {
-        match self {
-            View::Active => Some(
-                "users.status = 'active' AND users.stale_since IS NULL \
-                 AND users.deprovisioned_at IS NULL",
-            ),
-            View::Stale => Some("users.stale_since IS NOT NULL AND users.deprovisioned_at IS NULL"),
-            View::Deactivated => {
-                Some("users.status = 'deactivated' AND users.deprovisioned_at IS NULL")
-            }
-            View::Deprovisioned => Some("users.deprovisioned_at IS NOT NULL"),
-            View::All => None,
-        }
-    }
-
-    fn index(self) -> &'static str {
-        match self {
-            View::Active => "users_view_active",
-            View::Stale => "users_view_stale",
-            View::Deactivated => "users_view_deactivated",
-            View::Deprovisioned => "users_view_deprovisioned",
-            View::All => "users_view_all",
-        }
-    }
+/// Each view's partial index on `(tenant_id, id)` (migration 000008) and its predicate, written
+/// exactly as the index's (literals, not bind parameters, so both planners see that the query
+/// implies it): a page is a short backward walk of that index, a count reads only the index.
+fn view_index(view: UserViewKind) -> (&'static str, Option<&'static str>) {
+    let (name, predicate) = match view {
+        UserViewKind::Active => (
+            "users_view_active",
+            "users.status = 'active' AND users.stale_since IS NULL \
+             AND users.deprovisioned_at IS NULL",
+        ),
+        UserViewKind::Stale => (
+            "users_view_stale",
+            "users.stale_since IS NOT NULL AND users.deprovisioned_at IS NULL",
+        ),
+        UserViewKind::Deactivated => (
+            "users_view_deactivated",
+            "users.status = 'deactivated' AND users.deprovisioned_at IS NULL",
+        ),
+        UserViewKind::Deprovisioned => (
+            "users_view_deprovisioned",
+            "users.deprovisioned_at IS NOT NULL",
+        ),
+        UserViewKind::All => return ("users_view_all", None),
+    };
+    (name, Some(predicate))
 }
 
 /// A case-insensitive prefix search: the term as typed, trimmed, 1-200 characters.
@@ -489,7 +462,7 @@ fn matching(conn: &DbConnection, tenant: TenantId, s: &Search) -> Fragment {
 pub fn page(
     conn: &mut DbConnection,
     tenant: TenantId,
-    view: View,
+    view: UserViewKind,
     search: Option<&Search>,
     after: Option<UserId>,
     limit: i64,
@@ -497,7 +470,7 @@ pub fn page(
     let mut q = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .into_boxed();
-    if let Some(p) = view.predicate() {
+    if let Some(p) = view_index(view).1 {
         q = q.filter(Fragment::default().sql(p));
     }
     if let Some(s) = search {
@@ -538,27 +511,25 @@ pub fn count_views(conn: &mut DbConnection, tenant: TenantId) -> Result<ViewCoun
         DbConnection::Pg(_) => ("$1", false),
         DbConnection::Sqlite(_) => ("?1", true),
     };
-    let count = |view: View, alias: &str| {
+    let count = |view: UserViewKind, alias: &str| {
+        let (index, predicate) = view_index(view);
         let hint = if sqlite {
-            format!(" INDEXED BY {}", view.index())
+            format!(" INDEXED BY {index}")
         } else {
             String::new()
         };
-        let cond = view
-            .predicate()
-            .map(|p| format!(" AND {p}"))
-            .unwrap_or_default();
+        let cond = predicate.map(|p| format!(" AND {p}")).unwrap_or_default();
         format!(
             "(SELECT COUNT(*) FROM users{hint} WHERE users.tenant_id = {param}{cond}) AS \"{alias}\""
         )
     };
     let query = format!(
         "SELECT {}, {}, {}, {}, {}",
-        count(View::Active, "active"),
-        count(View::Stale, "stale"),
-        count(View::Deactivated, "deactivated"),
-        count(View::Deprovisioned, "deprovisioned"),
-        count(View::All, "all"),
+        count(UserViewKind::Active, "active"),
+        count(UserViewKind::Stale, "stale"),
+        count(UserViewKind::Deactivated, "deactivated"),
+        count(UserViewKind::Deprovisioned, "deprovisioned"),
+        count(UserViewKind::All, "all"),
     );
     Ok(diesel::sql_query(query)
         .bind::<BigInt, _>(tenant.0)

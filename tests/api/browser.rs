@@ -288,8 +288,7 @@ async fn chromium_drives_the_admin_console() {
     assert_eq!(users[0].email, "ada@acme.test");
     assert_eq!(users[0].status, "active");
     let timeline: Vec<String> = app
-        .with_db(|c| ssogate::service::admin::show_user(c, "acme", "ada@acme.test"))
-        .expect("user")
+        .user_detail("acme", "ada@acme.test")
         .timeline
         .into_iter()
         .map(|e| e.kind)

@@ -268,15 +268,21 @@ impl TestApp {
 
     /// Newest first.
     pub fn sign_ins(&self, tenant: &str) -> Vec<Attempt> {
-        self.with_db(|c| admin::sign_in_history(c, tenant, 100))
-            .expect("sign-in history")
+        self.with_db(|c| {
+            let t = admin::tenant_by_slug(c, tenant).expect("tenant");
+            storage::login_attempts::list(c, t.id, None, 100)
+        })
+        .expect("sign-in history")
     }
 
     /// The refusals counted per connection, reason and hour (those nothing tied to a
     /// sign-in), newest first.
     pub fn counted_refusals(&self, tenant: &str) -> Vec<Counted> {
-        self.with_db(|c| admin::refusal_count_history(c, tenant, 1000))
-            .expect("refusal counts")
+        self.with_db(|c| {
+            let t = admin::tenant_by_slug(c, tenant).expect("tenant");
+            storage::refusal_counts::page(c, t.id, &Default::default(), None, 1000)
+        })
+        .expect("refusal counts")
     }
 
     /// How many refusals of `reason` were counted (all connections and hours).
@@ -316,9 +322,22 @@ impl TestApp {
             .unwrap_or_else(|| "(no sign-in recorded)".into())
     }
 
-    pub fn users(&self, tenant: &str) -> Vec<admin::UserView> {
-        self.with_db(|c| admin::list_users(c, tenant, storage::users::StatusFilter::All, 1000, 0))
-            .expect("users")
+    pub fn users(&self, tenant: &str) -> Vec<admin::users::UserView> {
+        self.with_db(|c| {
+            let t = admin::tenant_by_slug(c, tenant)?;
+            admin::users::list_users_by_offset(c, &t, admin::users::UserViewKind::All, 1000, 0)
+        })
+        .expect("users")
+    }
+
+    /// A user (by email or id) as the admin API, the console and the CLI show them.
+    pub fn user_detail(&self, tenant: &str, who: &str) -> admin::users::UserDetailView {
+        self.with_db(|c| {
+            let t = admin::tenant_by_slug(c, tenant)?;
+            let id = admin::users::find_user(c, &t, who)?;
+            admin::users::user_detail(c, &t, id)
+        })
+        .expect("user")
     }
 
     pub async fn me(&self) -> reqwest::Response {

@@ -441,12 +441,16 @@ async fn seconds_of_garbage_at_every_public_route_break_nothing() {
     let rss_after = rss_kib(pid);
     let mut c = pool.get().unwrap();
     let db_after = database_bytes(&mut c);
-    let counted: i64 = admin::refusal_count_history(&mut c, "acme", 1000)
+    let tenant = admin::tenant_by_slug(&mut c, "acme").unwrap();
+    let counted: i64 =
+        ssogate::storage::refusal_counts::page(&mut c, tenant.id, &Default::default(), None, 1000)
+            .unwrap()
+            .iter()
+            .map(|r| r.refusals)
+            .sum();
+    let rows = ssogate::storage::login_attempts::list(&mut c, tenant.id, None, 1000)
         .unwrap()
-        .iter()
-        .map(|r| r.refusals)
-        .sum();
-    let rows = admin::sign_in_history(&mut c, "acme", 1000).unwrap().len();
+        .len();
     let pending: i64 = {
         use diesel::prelude::*;
         use ssogate::storage::schema::{pending_authn_requests as s, pending_oidc_requests as o};

@@ -866,9 +866,7 @@ fn first_sign_in_comes_back_with_the_iwms_id() {
         assert_eq!(r.accounts_of(user), ["IWMS-1"]);
         r.assert_clean();
 
-        let detail = app
-            .with_db(|c| admin::show_user(c, "acme", &user.to_string()))
-            .unwrap();
+        let detail = app.user_detail("acme", &user.to_string());
         let created: Vec<_> = detail
             .timeline
             .iter()
@@ -1013,10 +1011,7 @@ fn slow_iwms_sign_in_does_not_wait_and_the_account_is_created_once() {
         let row = &cli_outbox(&app.db_url, "all")[0];
         assert_eq!(row["status"], "delivered");
         assert!(row["attempts"].as_i64().unwrap() >= 3, "{row}");
-        let t = app
-            .with_db(|c| admin::show_user(c, "acme", &user.to_string()))
-            .unwrap()
-            .timeline;
+        let t = app.user_detail("acme", &user.to_string()).timeline;
         assert_eq!(
             t.iter()
                 .filter(|e| e.kind == "iwms_account_created")

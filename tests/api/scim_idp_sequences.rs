@@ -150,11 +150,9 @@ fn patch_ops(ops: Value) -> Value {
 
 /// The user's timeline as (kind, detail), oldest first.
 fn timeline(app: &TestApp, id: &str) -> Vec<(String, Value)> {
-    app.with_db(|c| admin::show_user(c, "acme", id))
-        .expect("user exists")
-        .timeline
-        .into_iter()
-        .map(|e| (e.kind, e.detail))
+    app.user_detail("acme", id)
+        .events()
+        .map(|(e, _)| (e.kind.clone(), e.detail.clone()))
         .collect()
 }
 
@@ -180,7 +178,7 @@ fn last_change(app: &TestApp, id: &str, field: &str) -> (Value, Value) {
     (c["old"].clone(), c["new"].clone())
 }
 
-fn user_view(app: &TestApp, id: &str) -> admin::UserView {
+fn user_view(app: &TestApp, id: &str) -> admin::users::UserView {
     app.users("acme")
         .into_iter()
         .find(|u| u.id.to_string() == id)

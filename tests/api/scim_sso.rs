@@ -1,7 +1,7 @@
 //! SCIM provisioning and SSO sign-ins meet on one user record: a SCIM user signs in, a
 //! signed-in user is taken over by SCIM, and SCIM deactivation shuts sign-in and sessions.
 use serde_json::{Value, json};
-use ssogate::service::admin::{self, TenantInput};
+use ssogate::service::admin::TenantInput;
 
 use crate::helpers::{TestApp, default_saml_input, spawn_app};
 use crate::saml_fixtures::{Resp, TestIdp};
@@ -41,11 +41,9 @@ async fn sign_in(app: &TestApp, idp: &TestIdp) -> u16 {
 }
 
 fn timeline(app: &TestApp, id: &str) -> Vec<(String, Value)> {
-    app.with_db(|c| admin::show_user(c, "acme", id))
-        .expect("user")
-        .timeline
-        .into_iter()
-        .map(|e| (e.kind, e.detail))
+    app.user_detail("acme", id)
+        .events()
+        .map(|(e, _)| (e.kind.clone(), e.detail.clone()))
         .collect()
 }
 
@@ -85,7 +83,7 @@ async fn scim_user_signs_in_onto_the_same_record(body: Value) {
     let me: Value = app.me().await.json().await.unwrap();
     assert_eq!(me["user_id"].to_string(), id);
 
-    let d = app.with_db(|c| admin::show_user(c, "acme", &id)).unwrap();
+    let d = app.user_detail("acme", &id);
     assert_eq!(d.identities.len(), 1, "linked");
     assert_eq!(d.identities[0].subject, NAME_ID);
     let t = timeline(&app, &id);

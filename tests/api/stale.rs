@@ -88,10 +88,8 @@ async fn flag_stale_command_flags_only_and_sign_in_clears() {
 
     sign_in(&app, &idp).await;
     assert!(!app.users("acme")[0].stale);
-    let d = app
-        .with_db(|c| admin::show_user(c, "acme", &after.email))
-        .unwrap();
-    let kinds: Vec<_> = d.timeline.iter().map(|e| e.kind.as_str()).collect();
+    let d = app.user_detail("acme", &after.email);
+    let kinds: Vec<_> = d.events().map(|(e, _)| e.kind.as_str()).collect();
     assert!(
         kinds.ends_with(&["stale_flagged", "stale_cleared"]),
         "{kinds:?}"

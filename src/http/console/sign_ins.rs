@@ -13,7 +13,6 @@ use crate::service::admin::users::{
     self as admin_users, RefusalCountItem, RefusalCountQuery, SignInItem, SignInQuery,
 };
 use crate::service::admin::{AdminError, invalid};
-use crate::storage;
 
 const PAGE_SIZE: i64 = 50;
 
@@ -143,7 +142,7 @@ fn row(slug: &str, a: SignInItem, highlight: Option<i64>) -> SignInRow {
         highlighted: highlight == Some(a.id),
         id: a.id,
         at: when(a.at),
-        ok: a.outcome == "success",
+        ok: a.succeeded(),
         reason: a.reason,
         detail: a.detail,
         connection: a.connection.unwrap_or_default(),
@@ -191,16 +190,15 @@ pub async fn list(
         });
     let tenant = t.clone();
     let (connections, listed, counted) = db(&state, move |c| {
-        // Removed connections keep their history, so they stay in the filter.
-        let connections = storage::connections::list_all(c, tenant.id)?
+        let connections = admin_users::connection_choices(c, &tenant)?
             .into_iter()
             .map(|c| {
-                let slug = c.slug.to_string();
-                let label = match c.removed_at {
-                    Some(_) => format!("{slug} (removed)"),
-                    None => slug.clone(),
+                let label = if c.removed {
+                    format!("{} (removed)", c.slug)
+                } else {
+                    c.slug.clone()
                 };
-                (slug, label)
+                (c.slug, label)
             })
             .collect::<Vec<_>>();
         let page = asked.and_then(|q| admin_users::sign_ins(c, &tenant, &q));

@@ -9,25 +9,26 @@ use super::pages::{self, Layout, Problem, Problems, non_blank, when, when_or_das
 use super::sign_ins::attempt_href;
 use super::{ConsoleAdmin, ConsoleError, CsrfOnly, Done, db, see_other};
 use crate::domain::tenant::Tenant;
+use crate::domain::user_event::UserEvent;
 use crate::http::AppState;
+use crate::service::admin::invalid;
 use crate::service::admin::users::{
-    self as admin_users, LastSignIn, UserCounts, UserDetailView, UserPage, UserQuery, UserViewKind,
+    self as admin_users, Happening, LastSignIn, UserCounts, UserDetailView, UserPage, UserQuery,
+    UserViewKind,
 };
-use crate::service::admin::{UserView, invalid};
 
 const PAGE_SIZE: i64 = 50;
 
-const VIEWS: [(&str, &str, UserViewKind); 5] = [
-    ("active", "Active", UserViewKind::Active),
-    ("stale", "Stale", UserViewKind::Stale),
-    ("deactivated", "Deactivated", UserViewKind::Deactivated),
-    (
-        "deprovisioned",
-        "Deprovisioned",
-        UserViewKind::Deprovisioned,
-    ),
-    ("all", "All", UserViewKind::All),
-];
+/// The tab's label.
+fn label(view: UserViewKind) -> &'static str {
+    match view {
+        UserViewKind::Active => "Active",
+        UserViewKind::Stale => "Stale",
+        UserViewKind::Deactivated => "Deactivated",
+        UserViewKind::Deprovisioned => "Deprovisioned",
+        UserViewKind::All => "All",
+    }
+}
 
 pub struct Tab {
     pub label: &'static str,
@@ -47,7 +48,7 @@ pub struct LastView {
 impl LastView {
     fn of(slug: &str, l: &LastSignIn) -> Self {
         LastView {
-            ok: l.outcome == "success",
+            ok: l.succeeded(),
             reason: l.reason.clone(),
             at: when(l.at),
             href: attempt_href(slug, l.attempt_id),
@@ -64,23 +65,6 @@ pub struct UserRow {
     pub stale: bool,
     pub last: Option<LastView>,
     pub created: String,
-}
-
-fn full_name(u: &UserView) -> String {
-    [u.first_name.as_deref(), u.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// `active`, `deactivated`, or `deprovisioned` (SCIM deleted the user; the record stays).
-fn status_of(u: &UserView) -> &'static str {
-    if u.deprovisioned_at.is_some() {
-        "deprovisioned"
-    } else {
-        u.status
-    }
 }
 
 #[derive(Template)]
@@ -106,10 +90,8 @@ pub struct UsersQuery {
 
 fn parse_view(raw: &str) -> Result<(&'static str, UserViewKind), ConsoleError> {
     let raw = if raw.is_empty() { "active" } else { raw };
-    VIEWS
-        .iter()
-        .find(|(key, _, _)| *key == raw)
-        .map(|(key, _, kind)| (*key, *kind))
+    UserViewKind::parse(raw)
+        .map(|kind| (kind.as_str(), kind))
         .ok_or_else(|| invalid("view", "choose one of the tabs").into())
 }
 
@@ -192,26 +174,19 @@ fn users_page(
     problem: Problems,
 ) -> Result<HttpResponse, ConsoleError> {
     let slug = t.slug.as_str();
-    let count = |kind: UserViewKind| match kind {
-        UserViewKind::Active => counts.active,
-        UserViewKind::Stale => counts.stale,
-        UserViewKind::Deactivated => counts.deactivated,
-        UserViewKind::Deprovisioned => counts.deprovisioned,
-        UserViewKind::All => counts.all,
-    };
     let (rows, next) = match page {
         Some(p) => (p.users, p.next_after),
         None => (Vec::new(), None),
     };
     let p = UsersPage {
         layout: Layout::new(admin, Some(t), "users"),
-        tabs: VIEWS
-            .iter()
-            .map(|(key, label, kind)| Tab {
-                label,
-                count: count(*kind),
-                href: users_href(slug, key, q, None),
-                current: *key == view,
+        tabs: UserViewKind::ALL
+            .into_iter()
+            .map(|kind| Tab {
+                label: label(kind),
+                count: counts.of(kind),
+                href: users_href(slug, kind.as_str(), q, None),
+                current: kind.as_str() == view,
             })
             .collect(),
         view,
@@ -223,9 +198,9 @@ fn users_page(
                 UserRow {
                     href: format!("/admin/t/{slug}/users/{}", u.id),
                     email: u.email.clone(),
-                    name: full_name(u),
+                    name: u.full_name(),
                     iwms_id: u.iwms_id.clone().unwrap_or_default(),
-                    status: status_of(u),
+                    status: u.shown_status(),
                     stale: u.stale,
                     last: item.last_sign_in.as_ref().map(|l| LastView::of(slug, l)),
                     created: when(u.created_at),
@@ -261,20 +236,30 @@ pub struct TimelineRow {
     pub href: Option<String>,
 }
 
-fn timeline_label(kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "sign_in_succeeded" => ("success", "sign-in"),
-        "sign_in_failed" => ("failure", "sign-in failed"),
-        "created" => ("neutral", "created"),
-        "attributes_updated" => ("neutral", "changed"),
-        "deactivated" | "deprovisioned" => ("failure", "deactivated"),
-        "reactivated" => ("success", "reactivated"),
-        "stale_flagged" => ("warn", "stale"),
-        "stale_cleared" => ("neutral", "stale cleared"),
-        k if k.starts_with("identity_") => ("neutral", "identity"),
-        k if k.starts_with("group_") => ("neutral", "group"),
-        k if k.starts_with("iwms_") => ("neutral", "IWMS"),
-        _ => ("neutral", "event"),
+/// The badge's tone and label.
+fn timeline_label(what: &Happening) -> (&'static str, &'static str) {
+    let e = match what {
+        Happening::SignIn(a) if a.succeeded() => return ("success", "sign-in"),
+        Happening::SignIn(_) => return ("failure", "sign-in failed"),
+        Happening::Event(e) => e,
+    };
+    match e {
+        UserEvent::Created { .. } => ("neutral", "created"),
+        UserEvent::AttributesUpdated { .. } => ("neutral", "changed"),
+        UserEvent::Deactivated { .. } | UserEvent::Deprovisioned { .. } => {
+            ("failure", "deactivated")
+        }
+        UserEvent::Reactivated { .. } => ("success", "reactivated"),
+        UserEvent::StaleFlagged { .. } => ("warn", "stale"),
+        UserEvent::StaleCleared { .. } => ("neutral", "stale cleared"),
+        UserEvent::IdentityLinked { .. } | UserEvent::IdentityUnlinked { .. } => {
+            ("neutral", "identity")
+        }
+        UserEvent::GroupAdded { .. } | UserEvent::GroupRemoved { .. } => ("neutral", "group"),
+        UserEvent::IwmsAccountCreated { .. } | UserEvent::IwmsAccountIgnored { .. } => {
+            ("neutral", "IWMS")
+        }
+        UserEvent::ScimLinked { .. } | UserEvent::Unknown { .. } => ("neutral", "event"),
     }
 }
 
@@ -302,35 +287,6 @@ pub struct UserDetailPage {
     pub problem: Problems,
 }
 
-/// A JSON document as (path, value) lines, in key order; `schemas` and `meta` are
-/// bookkeeping, not attributes.
-fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    use serde_json::Value;
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                if prefix.is_empty() && (k == "schemas" || k == "meta") {
-                    continue;
-                }
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&p, v, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(&format!("{prefix}[{i}]"), v, out);
-            }
-        }
-        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
-        Value::Null => {}
-        other => out.push((prefix.to_owned(), other.to_string())),
-    }
-}
-
 fn or_dash(v: &Option<String>) -> String {
     v.clone()
         .filter(|s| !s.is_empty())
@@ -347,11 +303,8 @@ fn detail_page(
     let slug = t.slug.as_str();
     let u = &d.user.user;
     let r = &d.user;
-    let status = status_of(u);
-    let mut scim_values = Vec::new();
-    if let Some(doc) = &r.scim_document {
-        flatten("", doc, &mut scim_values);
-    }
+    let status = u.shown_status();
+    let scim_values = r.scim_values();
     let facts = vec![
         ("User ID", u.id.to_string()),
         ("Email", u.email.clone()),
@@ -380,7 +333,7 @@ fn detail_page(
         layout: Layout::new(admin, Some(t), "users").done(done),
         id: u.id,
         email: u.email.clone(),
-        name: full_name(u),
+        name: u.full_name(),
         status,
         stale: u.stale,
         facts,
@@ -403,28 +356,23 @@ fn detail_page(
             .iter()
             .rev()
             .map(|e| {
-                let (tone, label) = timeline_label(&e.kind);
+                let (tone, label) = timeline_label(&e.what);
                 TimelineRow {
                     at: when(e.at),
                     summary: e.summary.clone(),
                     tone,
                     label,
-                    href: e
-                        .kind
-                        .starts_with("sign_in_")
-                        .then(|| {
-                            e.detail["attempt_id"]
-                                .as_i64()
-                                .map(|id| attempt_href(slug, id))
-                        })
-                        .flatten(),
+                    href: match &e.what {
+                        Happening::SignIn(a) => Some(attempt_href(slug, a.id)),
+                        Happening::Event(_) => None,
+                    },
                 }
             })
             .collect(),
         scim_values,
         timeline_truncated: d.timeline_truncated,
-        can_deactivate: status == "active",
-        can_reactivate: status == "deactivated",
+        can_deactivate: d.can_deactivate(),
+        can_reactivate: d.can_reactivate(),
         sign_ins_href: format!("/admin/t/{slug}/sign-ins?user={}", u.id),
         problem,
     };
@@ -617,34 +565,4 @@ pub async fn unlink(
         "/admin/t/{}/users/{id}?done=unlinked",
         t.slug
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::flatten;
-    use serde_json::json;
-
-    #[test]
-    fn a_scim_document_reads_as_paths_and_values() {
-        let doc = json!({"schemas": ["x"], "userName": "ann", "active": true,
-            "phoneNumbers": [{"value": "+1 555", "type": "work"}],
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"},
-            "nickName": null, "meta": {"created": "2026"}});
-        let mut out = Vec::new();
-        flatten("", &doc, &mut out);
-        let got: Vec<(&str, &str)> = out.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(
-            got,
-            [
-                ("active", "true"),
-                ("phoneNumbers[0].type", "work"),
-                ("phoneNumbers[0].value", "+1 555"),
-                (
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department",
-                    "R&D"
-                ),
-                ("userName", "ann"),
-            ]
-        );
-    }
 }

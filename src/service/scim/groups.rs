@@ -1,7 +1,7 @@
 //! /Groups: a display name and member users. Membership changes go on each user's timeline.
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Result, ScimContext, list_response};
 use crate::domain::ids::UserId;
@@ -10,6 +10,7 @@ use crate::domain::scim::group::{GroupFields, render};
 use crate::domain::scim::patch;
 use crate::domain::scim::query::{ListQuery, Projection, project, wants};
 use crate::domain::scim::schema::GROUP_RESOURCE;
+use crate::domain::user_event::{Actor, UserEvent};
 use crate::storage::{DbConnection, events, scim_filter, scim_groups, scim_users};
 
 fn not_found() -> ScimError {
@@ -121,8 +122,10 @@ fn sync_members(
             conn,
             t,
             UserId(*u),
-            "group_added",
-            &json!({"via": "scim", "group": name}),
+            &UserEvent::GroupAdded {
+                by: Actor::Scim,
+                group: Some(name.to_owned()),
+            },
             ctx.now,
         )?;
     }
@@ -132,8 +135,10 @@ fn sync_members(
             conn,
             t,
             UserId(*u),
-            "group_removed",
-            &json!({"via": "scim", "group": name}),
+            &UserEvent::GroupRemoved {
+                by: Actor::Scim,
+                group: Some(name.to_owned()),
+            },
             ctx.now,
         )?;
     }

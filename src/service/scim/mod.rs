@@ -11,6 +11,7 @@ use crate::domain::scim::query::{ListQuery, Projection};
 use crate::domain::scim::schema::{GROUP_RESOURCE, LIST_RESPONSE, ResourceSchema, USER_RESOURCE};
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::tenant::Tenant;
+use crate::domain::user_event::AttributeChange;
 use crate::storage::DbConnection;
 use crate::storage::StorageError;
 
@@ -151,8 +152,13 @@ pub(crate) fn parse_id(raw: &str, what: &str) -> std::result::Result<i64, ScimEr
 }
 
 /// A change to one field, for the timeline.
-pub(crate) fn diff(out: &mut Vec<Value>, field: &str, old: Option<&str>, new: Option<&str>) {
+pub(crate) fn diff(
+    out: &mut Vec<AttributeChange>,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) {
     if old != new {
-        out.push(json!({ "field": field, "old": old, "new": new }));
+        out.push(AttributeChange::new(field, old, new));
     }
 }

@@ -1,6 +1,6 @@
 //! /Users: create (or take over the matching existing user), read, list, replace, patch,
 //! deprovision. There is no deletion: DELETE hides the user from SCIM and deactivates it.
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Result, ScimContext, diff, list_response};
 use crate::domain::email::EmailAddress;
@@ -14,6 +14,7 @@ use crate::domain::scim::user::{
     DomainHolder, UserFields, check_own_address, render, user_name_key,
 };
 use crate::domain::user::UserStatus;
+use crate::domain::user_event::{Actor, AttributeChange, UserEvent};
 use crate::service::outbox;
 use crate::storage::scim_users::{self, Tracked};
 use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, users};
@@ -240,7 +241,7 @@ fn check_unique(
     Ok(())
 }
 
-fn changes(old: &Tracked, f: &UserFields, iwms_mapped: bool) -> Vec<Value> {
+fn changes(old: &Tracked, f: &UserFields, iwms_mapped: bool) -> Vec<AttributeChange> {
     let mut fields = vec![
         ("email", Some(old.email.as_str()), Some(f.email.as_str())),
         (
@@ -317,8 +318,10 @@ fn apply_active(
                 conn,
                 &ctx.tenant,
                 id,
-                "deactivated",
-                &json!({"via": "scim", "sessions_ended": ended}),
+                &UserEvent::Deactivated {
+                    by: Actor::Scim,
+                    sessions_ended: Some(ended as u64),
+                },
                 ctx.now,
             )?;
         }
@@ -328,8 +331,7 @@ fn apply_active(
                 conn,
                 &ctx.tenant,
                 id,
-                "reactivated",
-                &json!({"via": "scim"}),
+                &UserEvent::Reactivated { by: Actor::Scim },
                 ctx.now,
             )?;
         }
@@ -353,16 +355,20 @@ fn store(conn: &mut DbConnection, ctx: &ScimContext, id: UserId, f: &UserFields)
     }
     let c = changes(&old, f, iwms_mapped);
     if !c.is_empty() {
-        let mut detail = json!({"via": "scim", "changes": c});
-        if old.email != f.email.as_str() {
-            detail["sessions_ended"] = json!(crate::service::session::end_all(conn, t, id)?);
-        }
+        let sessions_ended = if old.email != f.email.as_str() {
+            Some(crate::service::session::end_all(conn, t, id)? as u64)
+        } else {
+            None
+        };
         outbox::record(
             conn,
             &ctx.tenant,
             id,
-            "attributes_updated",
-            &detail,
+            &UserEvent::AttributesUpdated {
+                by: Actor::Scim,
+                changes: c,
+                sessions_ended,
+            },
             ctx.now,
         )?;
     }
@@ -384,8 +390,9 @@ pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Resul
                 c,
                 t,
                 id,
-                "scim_linked",
-                &json!({"matched_by": matched_by}),
+                &UserEvent::ScimLinked {
+                    matched_by: Some(matched_by.to_owned()),
+                },
                 ctx.now,
             )?;
             store(c, ctx, id, &f)?;
@@ -402,10 +409,16 @@ pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Resul
                 c,
                 &ctx.tenant,
                 id,
-                "created",
-                &json!({"via": "scim", "user_name": f.user_name, "email": f.email.as_str(),
-                        "first_name": f.first_name, "last_name": f.last_name, "iwms_id": f.iwms_id,
-                        "active": f.active != Some(false)}),
+                &UserEvent::Created {
+                    by: Actor::Scim,
+                    connection: None,
+                    user_name: Some(f.user_name.clone()),
+                    email: Some(f.email.to_string()),
+                    first_name: f.first_name.clone(),
+                    last_name: f.last_name.clone(),
+                    iwms_id: f.iwms_id.clone(),
+                    active: Some(f.active != Some(false)),
+                },
                 ctx.now,
             )?;
             Ok(id)
@@ -476,19 +489,24 @@ pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> 
                 c,
                 t,
                 uid,
-                "group_removed",
-                &json!({"via": "scim", "group": name}),
+                &UserEvent::GroupRemoved {
+                    by: Actor::Scim,
+                    group: Some(name),
+                },
                 ctx.now,
             )?;
         }
         scim_users::deprovision(c, t, uid, ctx.now)?;
         let ended = crate::service::session::end_all(c, t, uid)?;
-        let detail = json!({"via": "scim", "sessions_ended": ended});
+        let event = UserEvent::Deprovisioned {
+            by: Actor::Scim,
+            sessions_ended: Some(ended as u64),
+        };
         if u.active {
-            outbox::record(c, &ctx.tenant, uid, "deprovisioned", &detail, ctx.now)?;
+            outbox::record(c, &ctx.tenant, uid, &event, ctx.now)?;
         } else {
             // Already deactivated: the IWMS heard user.deactivated then, not a second time.
-            events::record(c, t, uid, "deprovisioned", &detail, ctx.now)?;
+            events::record(c, t, uid, &event, ctx.now)?;
         }
         Ok(())
     })

@@ -1,0 +1,297 @@
+//! `ssogate user list|show` and `ssogate sign-ins`: the users wing's views
+//! (`service::admin::users`), rendered as the CLI always printed them.
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::args::UserCmd;
+use super::output::{emit, json, opt, table, when};
+use crate::domain::user::UserViewKind;
+use crate::service::admin::users::{
+    self as admin_users, MAX_LIMIT, RefusalCountItem, RefusalCountQuery, SignInItem, SignInQuery,
+    UserView,
+};
+use crate::service::admin::{self, AdminError};
+use crate::storage::DbConnection;
+
+impl ValueEnum for UserViewKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &UserViewKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+/// How many sign-in attempts `user show` lists.
+const SHOWN_SIGN_INS: usize = 50;
+/// The most attempts and counts `sign-ins` prints.
+const MAX_SIGN_INS: i64 = 1000;
+
+pub fn run(conn: &mut DbConnection, cmd: UserCmd) -> anyhow::Result<()> {
+    match cmd {
+        UserCmd::List {
+            tenant,
+            status,
+            limit,
+            offset,
+            json: j,
+        } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let list = admin_users::list_users_by_offset(conn, &t, status, limit, offset)?;
+            if j {
+                return json(&list);
+            }
+            print_users(&list);
+            Ok(())
+        }
+        UserCmd::Show {
+            tenant,
+            user,
+            json: j,
+        } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let id = admin_users::find_user(conn, &t, &user)?;
+            let d = admin_users::user_detail(conn, &t, id)?;
+            let shown = ShownUser {
+                identities: d
+                    .identities
+                    .iter()
+                    .map(|i| ShownIdentity {
+                        connection_id: i.connection_id,
+                        subject: &i.subject,
+                        created_at: i.created_at,
+                        last_used_at: i.last_used_at,
+                    })
+                    .collect(),
+                groups: &d.groups,
+                timeline: d
+                    .events()
+                    .map(|(e, _)| ShownEvent {
+                        kind: &e.kind,
+                        detail: &e.detail,
+                        created_at: e.at,
+                    })
+                    .collect(),
+                sign_ins: d
+                    .sign_ins()
+                    .rev()
+                    .take(SHOWN_SIGN_INS)
+                    .map(ShownAttempt::from)
+                    .collect(),
+                user: &d.user.user,
+            };
+            if j {
+                return json(&shown);
+            }
+            emit(&serde_json::to_string_pretty(&shown)?.to_string());
+            Ok(())
+        }
+    }
+}
+
+fn print_users(list: &[UserView]) {
+    table(
+        &[
+            "ID",
+            "EMAIL",
+            "FIRST",
+            "LAST",
+            "IWMS ID",
+            "STATUS",
+            "STALE",
+            "LAST SIGN-IN",
+        ],
+        list.iter()
+            .map(|u| {
+                vec![
+                    u.id.to_string(),
+                    u.email.clone(),
+                    opt(&u.first_name),
+                    opt(&u.last_name),
+                    opt(&u.iwms_id),
+                    u.status.to_owned(),
+                    (if u.stale { "yes" } else { "no" }).into(),
+                    when(u.last_login_at),
+                ]
+            })
+            .collect(),
+    );
+}
+
+// `user show --json`: the detail view under the CLI's own names (fields in this order).
+#[derive(Serialize)]
+struct ShownUser<'a> {
+    user: &'a UserView,
+    identities: Vec<ShownIdentity<'a>>,
+    groups: &'a [String],
+    timeline: Vec<ShownEvent<'a>>,
+    sign_ins: Vec<ShownAttempt>,
+}
+
+#[derive(Serialize)]
+struct ShownIdentity<'a> {
+    connection_id: i64,
+    subject: &'a str,
+    created_at: i64,
+    last_used_at: i64,
+}
+
+#[derive(Serialize)]
+struct ShownEvent<'a> {
+    kind: &'a str,
+    detail: &'a Value,
+    created_at: i64,
+}
+
+#[derive(Serialize)]
+struct ShownAttempt {
+    id: i64,
+    connection_id: Option<i64>,
+    user_id: Option<i64>,
+    outcome: String,
+    reason: String,
+    detail: String,
+    subject: Option<String>,
+    email: Option<String>,
+    created_at: i64,
+}
+
+impl From<&SignInItem> for ShownAttempt {
+    fn from(a: &SignInItem) -> Self {
+        ShownAttempt {
+            id: a.id,
+            connection_id: a.connection_id,
+            user_id: a.user_id,
+            outcome: a.outcome.clone(),
+            reason: a.reason.clone(),
+            detail: a.detail.clone(),
+            subject: a.subject.clone(),
+            email: a.asserted_email.clone(),
+            created_at: a.at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ShownCount<'a> {
+    id: i64,
+    connection: &'a str,
+    reason: &'a str,
+    hour_start: i64,
+    refusals: i64,
+    last_at: i64,
+    detail: &'a str,
+}
+
+impl<'a> From<&'a RefusalCountItem> for ShownCount<'a> {
+    fn from(c: &'a RefusalCountItem) -> Self {
+        ShownCount {
+            id: c.id,
+            connection: &c.connection,
+            reason: &c.reason,
+            hour_start: c.hour,
+            refusals: c.count,
+            last_at: c.last_at,
+            detail: &c.detail,
+        }
+    }
+}
+
+/// The newest `limit` of a history, read page by page (a page holds at most [`MAX_LIMIT`]).
+fn newest<T>(
+    limit: i64,
+    mut page: impl FnMut(i64, Option<i64>) -> Result<(Vec<T>, Option<i64>), AdminError>,
+) -> Result<Vec<T>, AdminError> {
+    let mut out = Vec::new();
+    let mut before = None;
+    loop {
+        let want = (limit - out.len() as i64).min(MAX_LIMIT);
+        let (items, next) = page(want, before)?;
+        out.extend(items);
+        match next {
+            Some(n) if (out.len() as i64) < limit => before = Some(n),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// `ssogate sign-ins`: the newest attempts and counted refusals of the tenant.
+pub fn sign_ins(
+    conn: &mut DbConnection,
+    tenant: &str,
+    limit: i64,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let t = admin::tenant_by_slug(conn, tenant)?;
+    let limit = limit.clamp(1, MAX_SIGN_INS);
+    let list = newest(limit, |limit, before| {
+        let q = SignInQuery {
+            limit,
+            before,
+            ..Default::default()
+        };
+        admin_users::sign_ins(conn, &t, &q).map(|p| (p.items, p.next_before))
+    })?;
+    let counted = newest(limit, |limit, before| {
+        let q = RefusalCountQuery {
+            limit,
+            before,
+            ..Default::default()
+        };
+        admin_users::refusal_counts(conn, &t, &q).map(|p| (p.items, p.next_before))
+    })?;
+    if as_json {
+        let attempts: Vec<ShownAttempt> = list.iter().map(ShownAttempt::from).collect();
+        let counts: Vec<ShownCount> = counted.iter().map(ShownCount::from).collect();
+        return json(&serde_json::json!({
+            "attempts": attempts,
+            "counted_refusals": counts,
+        }));
+    }
+    table(
+        &["TIME", "OUTCOME", "REASON", "USER", "EMAIL", "DETAIL"],
+        list.iter()
+            .map(|a| {
+                vec![
+                    when(Some(a.at)),
+                    a.outcome.clone(),
+                    a.reason.clone(),
+                    a.user_id.map(|u| u.to_string()).unwrap_or("-".into()),
+                    opt(&a.asserted_email),
+                    a.detail.clone(),
+                ]
+            })
+            .collect(),
+    );
+    if !counted.is_empty() {
+        emit("");
+        emit("Refusals counted per hour (no valid signature, no sign-in of the browser):");
+        table(
+            &[
+                "HOUR",
+                "CONNECTION",
+                "REASON",
+                "COUNT",
+                "LAST",
+                "LAST DETAIL",
+            ],
+            counted
+                .iter()
+                .map(|c| {
+                    vec![
+                        when(Some(c.hour)),
+                        c.connection.clone(),
+                        c.reason.clone(),
+                        c.count.to_string(),
+                        when(Some(c.last_at)),
+                        c.detail.clone(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    Ok(())
+}
