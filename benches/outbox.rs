@@ -503,11 +503,11 @@ fn start_receiver(rx: Arc<Receiver>) -> (String, actix_web::dev::ServerHandle) {
 // ---------------------------------------------------------------------------------------------
 // One drain.
 
-/// The production worker (`Deliverer::run`) until every event has arrived and been marked
+/// The production worker (`jobs::iwms_delivery::run`) until every event has arrived and been marked
 /// delivered, or the deadline.
 async fn work(d: Deliverer, rx: Arc<Receiver>, n: usize, deadline: Instant) {
     let pool = d.pool.clone();
-    let worker = tokio::spawn(Arc::new(d).run());
+    let worker = tokio::spawn(ssogate::jobs::iwms_delivery::run(Arc::new(d)));
     while rx.unique.load(Ordering::Relaxed) < n && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -844,7 +844,7 @@ async fn run() {
          created), then user.updated / user.deactivated / user.reactivated, interleaved across users"
     );
     println!(
-        "  delivery     the production worker (Deliverer::run): batch_size {0} deliveries in flight, tenant_concurrency {0}, \
+        "  delivery     the production worker (jobs::iwms_delivery::run): batch_size {0} deliveries in flight, tenant_concurrency {0}, \
          pool_size {1} per worker, poll_interval_ms {2}; workers {3:?}",
         cfg.batch,
         cfg.pool_size,

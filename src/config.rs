@@ -316,27 +316,6 @@ pub struct IwmsSettings {
     pub allowed_networks: Vec<ipnet::IpNet>,
 }
 
-impl IwmsSettings {
-    /// Where deliveries may connect: public addresses and the listed networks.
-    pub fn address_policy(&self) -> crate::protocol::outbound::AddressPolicy {
-        crate::protocol::outbound::AddressPolicy {
-            allow_loopback: false,
-            allowed_networks: self.allowed_networks.clone(),
-        }
-    }
-}
-
-impl Settings {
-    /// What the cleanup job keeps, and for how long.
-    pub fn retention(&self) -> crate::service::maintenance::Retention {
-        crate::service::maintenance::Retention {
-            delivered_outbox_secs: (self.iwms.delivered_retention_days > 0)
-                .then(|| i64::from(self.iwms.delivered_retention_days) * 86_400),
-            sign_ins_secs: i64::from(self.sign_ins.retention_days) * 86_400,
-        }
-    }
-}
-
 impl Default for IwmsSettings {
     fn default() -> Self {
         Self {
@@ -849,6 +828,7 @@ fn check_database_url(url: &str) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::maintenance::Retention;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -948,7 +928,7 @@ mod tests {
 
     #[test]
     fn delivered_outbox_retention_is_read_and_checked() {
-        let keep = |s: Settings| s.retention().delivered_outbox_secs;
+        let keep = |s: Settings| Retention::from_settings(&s).delivered_outbox_secs;
         assert_eq!(keep(load_str("", &[]).unwrap()), Some(30 * 86_400));
         let s = load_str("[iwms]\ndelivered_retention_days = 7\n", &[]).unwrap();
         assert_eq!(keep(s), Some(7 * 86_400));
@@ -1027,14 +1007,18 @@ mod tests {
     #[test]
     fn sign_in_history_bounds_are_read_and_checked() {
         let s = load_str("", &[]).unwrap();
-        assert_eq!(s.retention().sign_ins_secs, 180 * 86_400, "the default");
+        assert_eq!(
+            Retention::from_settings(&s).sign_ins_secs,
+            180 * 86_400,
+            "the default"
+        );
         assert_eq!(s.sign_ins.max_pending_per_client, 100, "the default");
         let s = load_str(
             "[sign_ins]\nretention_days = 30\n",
             &[("SSOGATE_SIGN_INS__MAX_PENDING_PER_CLIENT", "7")],
         )
         .unwrap();
-        assert_eq!(s.retention().sign_ins_secs, 30 * 86_400);
+        assert_eq!(Retention::from_settings(&s).sign_ins_secs, 30 * 86_400);
         assert_eq!(s.sign_ins.max_pending_per_client, 7);
         for (env, bad, key) in [
             (

@@ -157,9 +157,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(sso_form).service(sso_submit);
 }
 
-fn demo(state: &AppState) -> Result<&DemoIdp, HttpError> {
-    state
-        .demo
+/// The development IdP, when `demo.enabled`: startup registers it (or None) as app data
+/// beside `AppState`, which knows nothing of the demo.
+pub type DemoData = web::Data<Option<DemoIdp>>;
+
+fn demo(idp: &DemoData) -> Result<&DemoIdp, HttpError> {
+    idp.as_ref()
         .as_ref()
         .ok_or(HttpError::NotFound("There is no such page."))
 }
@@ -205,10 +208,10 @@ fn request_id(encoded: &str, expected_acs: &str) -> Option<String> {
 #[get("/demo-idp/sso")]
 async fn sso_form(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    idp: DemoData,
     q: web::Query<SsoQuery>,
 ) -> Result<HttpResponse, HttpError> {
-    let d = demo(&state)?;
+    let d = demo(&idp)?;
     let id = request_id(&q.saml_request, &d.sp.acs_url)
         .ok_or_else(|| HttpError::BadRequest("Not an AuthnRequest for the demo tenant.".into()))?;
     let rs = q
@@ -262,9 +265,10 @@ struct PostPage<'a> {
 async fn sso_submit(
     req: HttpRequest,
     state: web::Data<AppState>,
+    idp: DemoData,
     form: web::Form<SsoForm>,
 ) -> Result<HttpResponse, HttpError> {
-    let d = demo(&state)?;
+    let d = demo(&idp)?;
     let f = form.into_inner();
     if !safe_token(&f.request_id) || !(f.relay_state.is_empty() || safe_token(&f.relay_state)) {
         return Err(HttpError::BadRequest("Malformed form.".into()));

@@ -88,11 +88,11 @@ impl Application {
             None => format!("http://{}:{port}", settings.server.host),
         };
         let secure_cookies = url::Url::parse(&base_url).is_ok_and(|u| u.scheme() == "https");
-        let demo = if settings.demo.enabled {
+        let demo: demo::DemoData = web::Data::new(if settings.demo.enabled {
             Some(demo::setup(&settings, &base_url, &pool, clock.as_ref())?)
         } else {
             None
-        };
+        });
         let workers = settings.server.workers;
         let oidc_http = crate::protocol::oidc::client::http_client(
             std::time::Duration::from_secs(settings.oidc.http_timeout_secs),
@@ -118,14 +118,13 @@ impl Application {
             session_secret,
             secure_cookies,
             sp_signing,
-            demo,
             oidc_http,
         });
         jobs::spawn(
             jobs::JobContext {
                 pool: state.pool.clone(),
                 clock: state.clock.clone(),
-                retention: state.settings.retention(),
+                retention: crate::service::maintenance::Retention::from_settings(&state.settings),
             },
             &state.settings.jobs,
         );
@@ -133,6 +132,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let app = App::new()
                 .app_data(state.clone())
+                .app_data(demo.clone())
                 .app_data(openapi.clone())
                 .app_data(web::FormConfig::default().limit(16 * 1024))
                 .wrap(from_fn(http::middleware::security_and_access_log))

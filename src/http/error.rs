@@ -85,10 +85,10 @@ pub(crate) fn log_internal(e: &dyn std::error::Error) -> String {
     reference
 }
 
-impl From<crate::service::login::StartError> for HttpError {
-    fn from(e: crate::service::login::StartError) -> Self {
+impl From<crate::service::sign_in::StartError> for HttpError {
+    fn from(e: crate::service::sign_in::StartError) -> Self {
         match e {
-            crate::service::login::StartError::TooManyInFlight {
+            crate::service::sign_in::StartError::TooManyInFlight {
                 retry_after_secs, ..
             } => HttpError::TooManySignIns(Limited {
                 retry_after_secs: u64::try_from(retry_after_secs).unwrap_or(0).max(1),

@@ -12,8 +12,7 @@ use crate::domain::connection::{Connection, Entry, Protocol};
 use crate::domain::email::EmailAddress;
 use crate::domain::tenant::Tenant;
 use crate::service::discovery;
-use crate::service::login::{self, PendingBound, StartParams};
-use crate::service::oidc_login;
+use crate::service::sign_in::{PendingBound, StartError, oidc, saml};
 use crate::storage;
 
 #[derive(Deserialize)]
@@ -201,8 +200,8 @@ pub(crate) async fn start(
         Protocol::Saml => {
             let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
             let path = format!("/t/{}/saml/{}/acs", tenant.slug, connection.slug);
-            let started = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
-                let params = StartParams {
+            let started = storage::block::<_, StartError, _>(&state.pool, move |c| {
+                let params = saml::StartParams {
                     sp: &sp,
                     return_to: return_to.as_deref(),
                     request_ttl_secs: st.settings.saml.request_ttl_secs,
@@ -215,7 +214,7 @@ pub(crate) async fn start(
                         max_per_client,
                     },
                 };
-                login::start_saml(c, &tenant, &connection, &params)
+                saml::start(c, &tenant, &connection, &params)
             })
             .await?;
             (path, started)
@@ -224,8 +223,8 @@ pub(crate) async fn start(
             let redirect_uri =
                 state.oidc_redirect_uri(tenant.slug.as_str(), connection.slug.as_str());
             let path = format!("/t/{}/oidc/{}/callback", tenant.slug, connection.slug);
-            let started = storage::block::<_, login::StartError, _>(&state.pool, move |c| {
-                let params = oidc_login::StartParams {
+            let started = storage::block::<_, StartError, _>(&state.pool, move |c| {
+                let params = oidc::StartParams {
                     redirect_uri: &redirect_uri,
                     return_to: return_to.as_deref(),
                     request_ttl_secs: st.settings.oidc.request_ttl_secs,
@@ -237,7 +236,7 @@ pub(crate) async fn start(
                         max_per_client,
                     },
                 };
-                oidc_login::start_oidc(c, &tenant, &connection, &params)
+                oidc::start(c, &tenant, &connection, &params)
             })
             .await?;
             (path, started)

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use super::session::{binding_cookies, finish_response};
 use super::{AppState, HttpError};
 use crate::service::discovery;
-use crate::service::login;
-use crate::service::oidc_login::{self, Callback, FinishParams};
+use crate::service::sign_in::oidc::{self, Callback, FinishParams};
+use crate::service::sign_in::{self, Completed};
 use crate::storage;
 
 const UNKNOWN: &str = "There is no such sign-in endpoint.";
@@ -24,7 +24,7 @@ pub async fn callback(
     let cb = web::Query::<Callback>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .unwrap_or_default();
-    let binding_cookies = binding_cookies(&req, login::OIDC_BINDING_PREFIX);
+    let binding_cookies = binding_cookies(&req, sign_in::OIDC_BINDING_PREFIX);
     let now = state.clock.unix();
     let redirect_uri = state.oidc_redirect_uri(tenant.slug.as_str(), connection.slug.as_str());
     let params = FinishParams {
@@ -36,7 +36,7 @@ pub async fn callback(
         jwks_max_age_secs: state.settings.oidc.jwks_max_age_secs,
         now,
     };
-    let result = oidc_login::finish_oidc(
+    let result = oidc::finish(
         &state.pool,
         &state.oidc_http,
         &tenant,
@@ -45,7 +45,7 @@ pub async fn callback(
         &params,
     )
     .await;
-    if let Ok(login::Completed::SignedIn(s)) = &result {
+    if let Ok(Completed::SignedIn(s)) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant, s.user_id).await;
     }
     finish_response(&state, &req, result, now)

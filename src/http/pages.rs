@@ -4,6 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, Responder};
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::service::sign_in::TestReport;
+
 /// Renders a page through askama_web with `status`.
 pub fn page<T: Responder>(req: &HttpRequest, page: T, status: StatusCode) -> HttpResponse {
     page.customize()
@@ -92,4 +94,18 @@ pub struct SignedInPage {
     pub email: String,
     pub name: Option<String>,
     pub tenant: String,
+}
+
+/// A console test sign-in's report, in the tab the test ran in: the ACS or callback that
+/// finished the test renders it instead of signing anyone in.
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/test_sign_in.html")]
+struct TestReportPage {
+    r: TestReport,
+    back: String,
+}
+
+pub fn test_report(req: &HttpRequest, r: TestReport) -> HttpResponse {
+    let back = format!("/admin/t/{}/connections/{}", r.tenant, r.connection);
+    page(req, TestReportPage { r, back }, StatusCode::OK)
 }

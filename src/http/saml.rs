@@ -6,7 +6,8 @@ use super::{AppState, HttpError};
 use crate::domain::reason::Reason;
 use crate::protocol::saml::sp_metadata;
 use crate::service::discovery::{self, SamlTarget};
-use crate::service::login::{self, CompleteParams};
+use crate::service::sign_in::saml::{self, CompleteParams};
+use crate::service::sign_in::{self, Completed};
 use crate::storage::{self, StorageError};
 
 const UNKNOWN: &str = "There is no such sign-in endpoint.";
@@ -87,7 +88,7 @@ pub async fn acs(
     let Some(body) = body else {
         let detail = format!("request body over {limit} bytes");
         storage::block(&state.pool, move |db| {
-            login::record_refusal(
+            saml::record_refusal(
                 db,
                 &tenant,
                 &connection,
@@ -115,12 +116,11 @@ pub async fn acs(
     let max = state.settings.saml.max_response_bytes;
     let (conn_copy, idp_copy) = (connection.clone(), idp.clone());
     // XML and signature work runs without holding a database connection.
-    let validated = web::block(move || {
-        login::validate_saml(&conn_copy, &idp_copy, &sp, &saml_response, max, now)
-    })
-    .await
-    .map_err(HttpError::internal)?;
-    let binding_cookies = binding_cookies(&req, login::SAML_BINDING_PREFIX);
+    let validated =
+        web::block(move || saml::validate(&conn_copy, &idp_copy, &sp, &saml_response, max, now))
+            .await
+            .map_err(HttpError::internal)?;
+    let binding_cookies = binding_cookies(&req, sign_in::SAML_BINDING_PREFIX);
     let st = state.clone();
     let tenant_after = tenant.clone();
     let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
@@ -131,7 +131,7 @@ pub async fn acs(
             session_secret: &st.session_secret,
             now,
         };
-        Ok(login::finish_saml(
+        Ok(saml::finish(
             db,
             &tenant,
             &connection,
@@ -141,7 +141,7 @@ pub async fn acs(
         ))
     })
     .await?;
-    if let Ok(login::Completed::SignedIn(s)) = &result {
+    if let Ok(Completed::SignedIn(s)) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant_after, s.user_id).await;
     }
     finish_response(&state, &req, result, now)

@@ -3,11 +3,11 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
-use super::pages::{MessagePage, SignedInPage, page};
+use super::pages::{MessagePage, SignedInPage, page, test_report};
 use super::{AppState, HttpError};
 use crate::domain::return_to::ADMIN_CONSOLE_RETURN;
-use crate::service::login::{CompleteError, Completed, Started};
 use crate::service::session;
+use crate::service::sign_in::{CompleteError, Completed, Started};
 use crate::storage::{self, sessions::SessionUser};
 
 pub fn session_cookie<'a>(state: &AppState, token: String, max_age_secs: i64) -> Cookie<'a> {
@@ -79,7 +79,7 @@ pub fn finish_response(
     match result {
         Ok(Completed::Tested(report)) => {
             let spent = report.binding_cookie.clone();
-            let mut res = crate::http::console::test_sign_in::report_page(req, *report);
+            let mut res = test_report(req, *report);
             if let Some(name) = spent
                 && let Err(e) = res.add_cookie(&spent_binding_cookie(req, name))
             {

@@ -4,7 +4,6 @@ use openssl::pkey::{PKey, Private};
 
 use crate::clock::Clock;
 use crate::config::{Secret, Settings};
-use crate::demo::DemoIdp;
 use crate::protocol::saml::SpEndpoints;
 use crate::storage::DbPool;
 
@@ -23,7 +22,6 @@ pub struct AppState {
     pub session_secret: Secret,
     pub secure_cookies: bool,
     pub sp_signing: Option<SpSigning>,
-    pub demo: Option<DemoIdp>,
     /// For calls to OpenID providers: timeouts, no redirects.
     pub oidc_http: reqwest::Client,
     /// Delivers IWMS events; a first sign-in uses it to wait for account creation.

@@ -1,14 +1,18 @@
-//! Periodic in-process work. Each run is a short database transaction, so several
-//! instances may run these concurrently without harm (flagging is guarded per row).
-use std::time::Duration;
-
+//! Background work, one file per job. Each periodic run is a short database transaction, so
+//! several instances may run these concurrently without harm (flagging is guarded per row);
+//! the IWMS delivery worker leases what it sends.
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::JobSettings;
+use crate::service::maintenance;
 use crate::service::outbox::Deliverer;
-use crate::service::{maintenance, stale};
-use crate::storage::{self, DbPool};
+use crate::storage::DbPool;
+
+pub mod cleanup;
+pub mod iwms_delivery;
+pub mod stale_flagging;
 
 /// What the jobs need: the database and the clock, nothing of the HTTP layer.
 #[derive(Clone)]
@@ -18,9 +22,9 @@ pub struct JobContext {
     pub retention: maintenance::Retention,
 }
 
-/// Delivers the IWMS outbox (see `Deliverer::run`).
+/// Delivers the IWMS outbox (see `iwms_delivery::run`).
 pub fn spawn_outbox(deliverer: Deliverer) {
-    tokio::spawn(std::sync::Arc::new(deliverer).run());
+    tokio::spawn(iwms_delivery::run(Arc::new(deliverer)));
 }
 
 pub fn spawn(ctx: JobContext, settings: &JobSettings) {
@@ -29,18 +33,7 @@ pub fn spawn(ctx: JobContext, settings: &JobSettings) {
         Duration::from_secs(settings.stale_check_interval_secs.max(1)),
         move || {
             let s = s.clone();
-            async move {
-                let now = s.clock.unix();
-                match storage::block(&s.pool, move |c| stale::flag_all(c, now)).await {
-                    Ok(r) => {
-                        let n: usize = r.iter().map(|t| t.flagged).sum();
-                        if n > 0 {
-                            tracing::info!(flagged = n, "flagged stale accounts");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "stale flagging failed"),
-                }
-            }
+            async move { stale_flagging::run_once(&s).await }
         },
     ));
     let s = ctx;
@@ -48,29 +41,7 @@ pub fn spawn(ctx: JobContext, settings: &JobSettings) {
         Duration::from_secs(settings.cleanup_interval_secs.max(1)),
         move || {
             let s = s.clone();
-            async move {
-                let (now, keep) = (s.clock.unix(), s.retention);
-                match storage::block(&s.pool, move |c| maintenance::purge_expired(c, now, keep))
-                    .await
-                {
-                    Ok(p) => {
-                        if p.delivered_outbox_events > 0 {
-                            tracing::info!(
-                                purged = p.delivered_outbox_events,
-                                "purged delivered IWMS events past their retention"
-                            );
-                        }
-                        if p.sign_in_attempts + p.refusal_counts > 0 {
-                            tracing::info!(
-                                attempts = p.sign_in_attempts,
-                                counts = p.refusal_counts,
-                                "purged sign-in history past its retention"
-                            );
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
-                }
-            }
+            async move { cleanup::run_once(&s).await }
         },
     ));
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use super::address::is_internal;
+use crate::config::IwmsSettings;
 
 /// Which addresses an outbound client may connect to: globally routable ones, loopback only
 /// when allowed (development and tests), and the networks an operator lists (an IWMS on a
@@ -16,6 +17,16 @@ use super::address::is_internal;
 pub struct AddressPolicy {
     pub allow_loopback: bool,
     pub allowed_networks: Vec<IpNet>,
+}
+
+/// Where IWMS deliveries may connect: public addresses and the listed networks.
+impl From<&IwmsSettings> for AddressPolicy {
+    fn from(s: &IwmsSettings) -> Self {
+        Self {
+            allow_loopback: false,
+            allowed_networks: s.allowed_networks.clone(),
+        }
+    }
 }
 
 impl AddressPolicy {

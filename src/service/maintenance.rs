@@ -1,4 +1,5 @@
 //! Housekeeping of expiring rows; users are never touched here.
+use crate::config::Settings;
 use crate::storage::{
     DbConnection, StorageError, admin, login_attempts, oidc, outbox, pending, refusal_counts,
     replay, sessions,
@@ -25,6 +26,18 @@ pub struct Retention {
     pub delivered_outbox_secs: Option<i64>,
     /// Sign-in attempts and counted refusals (the sign-in history).
     pub sign_ins_secs: i64,
+}
+
+impl Retention {
+    /// What the cleanup job keeps, and for how long (`iwms.delivered_retention_days`,
+    /// `sign_ins.retention_days`).
+    pub fn from_settings(s: &Settings) -> Self {
+        Self {
+            delivered_outbox_secs: (s.iwms.delivered_retention_days > 0)
+                .then(|| i64::from(s.iwms.delivered_retention_days) * 86_400),
+            sign_ins_secs: i64::from(s.sign_ins.retention_days) * 86_400,
+        }
+    }
 }
 
 /// Old rows go in batches of this many, each its own statement, so a large backlog never

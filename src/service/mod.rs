@@ -2,15 +2,13 @@
 //! `domain`; protocol adapters hand them validated input.
 pub mod admin;
 pub mod discovery;
-pub mod login;
 pub mod maintenance;
-pub mod oidc_login;
 pub mod outbox;
 pub mod rate_limit;
 pub mod scim;
 pub mod session;
+pub mod sign_in;
 pub mod stale;
-pub mod test_sign_in;
 
 /// A bearer token's last_used_at (SCIM and admin API) is written at most this often, so
 /// reads stay reads.

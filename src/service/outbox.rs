@@ -1,7 +1,5 @@
 //! The IWMS feed: events enqueued with the change that caused them, then delivered at least
 //! once, in order per user, signed, with backoff; account creation stores the returned ID.
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,59 +13,11 @@ use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
 use crate::domain::tenant::Tenant;
 use crate::domain::user_event::UserEvent;
 use crate::protocol::body::read_capped;
-use crate::protocol::outbound;
+use crate::protocol::outbound::{self, AddressPolicy};
 use crate::storage::outbox::{self, Claimed, NewEvent, Scope};
 use crate::storage::{
     self, DbConnection, DbPool, StorageError, events, scim_users, tenants, users,
 };
-
-/// The worker's deliveries in flight, and how many each tenant has.
-#[derive(Default)]
-struct Flights {
-    tasks: tokio::task::JoinSet<()>,
-    tenant_of: HashMap<tokio::task::Id, i64>,
-    per_tenant: HashMap<i64, usize>,
-}
-
-impl Flights {
-    fn of(&self, tenant: i64) -> usize {
-        self.per_tenant.get(&tenant).copied().unwrap_or(0)
-    }
-
-    /// Tenants with `share` or more deliveries in flight.
-    fn full(&self, share: usize) -> Vec<i64> {
-        self.per_tenant
-            .iter()
-            .filter(|(_, n)| **n >= share)
-            .map(|(t, _)| *t)
-            .collect()
-    }
-
-    fn started(&mut self, task: tokio::task::Id, tenant: i64) {
-        self.tenant_of.insert(task, tenant);
-        *self.per_tenant.entry(tenant).or_default() += 1;
-    }
-
-    /// A delivery ended, or panicked (its lease then runs out and the event is retried).
-    fn ended(&mut self, done: Option<Result<(tokio::task::Id, ()), tokio::task::JoinError>>) {
-        let task = match done {
-            Some(Ok((task, ()))) => task,
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "an IWMS delivery task failed");
-                e.id()
-            }
-            None => return,
-        };
-        if let Some(t) = self.tenant_of.remove(&task)
-            && let Some(n) = self.per_tenant.get_mut(&t)
-        {
-            *n -= 1;
-            if *n == 0 {
-                self.per_tenant.remove(&t);
-            }
-        }
-    }
-}
 
 const MAX_IWMS_ID_CHARS: usize = 256;
 /// A shorter HMAC key could be guessed; the CLI checks the same when the secret is set.
@@ -157,7 +107,7 @@ pub struct Deliverer {
 /// One claim's lease: its own owner name, so a delivery that outlived its lease can never
 /// finish an event that was claimed again meanwhile (by another worker, or by this one).
 #[derive(Debug, Clone)]
-struct Lease {
+pub struct Lease {
     owner: String,
     until: i64,
 }
@@ -198,7 +148,7 @@ impl Deliverer {
         // addresses the policy allows (public ones, and the operator's listed networks).
         let http = outbound::client(
             Duration::from_secs(settings.http_timeout_secs),
-            settings.address_policy(),
+            AddressPolicy::from(&settings),
         )?;
         Ok(Self {
             pool,
@@ -220,83 +170,31 @@ impl Deliverer {
         }
     }
 
-    /// The worker: keeps up to `batch_size` deliveries in flight, at most
-    /// `tenant_concurrency` of them for one tenant, and claims again as each one ends, so a
-    /// slow or unreachable endpoint holds back only its own tenant's events.
-    pub async fn run(self: Arc<Self>) {
-        let idle = Duration::from_millis(self.settings.poll_interval_ms);
-        let mut flights = Flights::default();
-        loop {
-            if let Err(e) = self.fill(&mut flights).await {
-                tracing::warn!(error = %e, "IWMS outbox claim failed");
-            }
-            if flights.tasks.is_empty() {
-                tokio::time::sleep(idle).await;
-                continue;
-            }
-            // A delivery ending frees a slot; new events may also arrive for the free ones.
-            tokio::select! {
-                done = flights.tasks.join_next_with_id() => flights.ended(done),
-                () = tokio::time::sleep(idle) => {}
-            }
-            while let Some(done) = flights.tasks.try_join_next_with_id() {
-                flights.ended(Some(done));
-            }
-        }
-    }
-
-    /// Claims into the free slots, oldest events first, leaving out tenants that have their
-    /// share in flight; what a claim takes past a tenant's share is given back at once.
-    async fn fill(self: &Arc<Self>, flights: &mut Flights) -> Result<(), StorageError> {
-        let slots = usize::try_from(self.settings.batch_size).unwrap_or(1);
-        let free = slots.saturating_sub(flights.tasks.len());
-        if free == 0 {
-            return Ok(());
-        }
-        let share = self.settings.tenant_concurrency;
-        let full = flights.full(share);
+    /// Claims up to `n` due events, oldest first, leaving out the tenants in `except`, under
+    /// one new lease.
+    pub async fn claim(
+        &self,
+        n: usize,
+        except: Vec<i64>,
+    ) -> Result<(Lease, Vec<Claimed>), StorageError> {
         let now = self.clock.unix();
         let lease = self.lease(now);
         let l = lease.clone();
         let claimed = storage::block(&self.pool, move |c| {
-            outbox::claim(c, &l.owner, now, l.until, free as i64, Scope::Except(full))
+            outbox::claim(c, &l.owner, now, l.until, n as i64, Scope::Except(except))
         })
         .await?;
-        let mut taken: HashMap<i64, usize> = HashMap::new();
-        let (mut keep, mut extra) = (Vec::new(), Vec::new());
-        for e in claimed {
-            let n = taken.entry(e.tenant_id).or_default();
-            if flights.of(e.tenant_id) + *n < share {
-                *n += 1;
-                keep.push(e);
-            } else {
-                extra.push(e.id);
-            }
+        Ok((lease, claimed))
+    }
+
+    /// Gives claimed events back unattempted. Should this fail, they are delivered once their
+    /// lease runs out.
+    pub async fn give_back(&self, ids: Vec<i64>, lease: &Lease) {
+        let owner = lease.owner.clone();
+        if let Err(e) = storage::block(&self.pool, move |c| outbox::release(c, &ids, &owner)).await
+        {
+            tracing::warn!(error = %e, "could not give back IWMS events");
         }
-        if !extra.is_empty() {
-            let owner = lease.owner.clone();
-            // Should this fail, the extras are delivered once their lease runs out.
-            if let Err(e) =
-                storage::block(&self.pool, move |c| outbox::release(c, &extra, &owner)).await
-            {
-                tracing::warn!(error = %e, "could not give back IWMS events");
-            }
-        }
-        // Each tenant's endpoint and secret are read once per claim.
-        let mut feeds: HashMap<i64, Result<(String, Vec<u8>), String>> = HashMap::new();
-        for e in keep {
-            let tenant = e.tenant_id;
-            let feed = match feeds.entry(tenant) {
-                Entry::Occupied(o) => o.get().clone(),
-                Entry::Vacant(v) => v.insert(self.feed(TenantId(tenant)).await).clone(),
-            };
-            let (me, lease) = (Arc::clone(self), lease.clone());
-            let task = flights
-                .tasks
-                .spawn(async move { me.deliver(e, feed, &lease).await });
-            flights.started(task.id(), tenant);
-        }
-        Ok(())
     }
 
     /// A first sign-in waits up to `wait` for the account-creation event `id`. Past that the
@@ -337,7 +235,7 @@ impl Deliverer {
 
     /// The tenant's endpoint and signing secret as they are now (settings may have changed
     /// since the event was written).
-    async fn feed(&self, tid: TenantId) -> Result<(String, Vec<u8>), String> {
+    pub async fn feed(&self, tid: TenantId) -> Result<(String, Vec<u8>), String> {
         let tenant = storage::block(&self.pool, move |c| tenants::get(c, tid))
             .await
             .map_err(|e| format!("cannot load the tenant: {e}"))?;
@@ -347,7 +245,7 @@ impl Deliverer {
         Ok((endpoint.clone(), read_secret(source)?))
     }
 
-    async fn deliver(
+    pub async fn deliver(
         &self,
         mut e: Claimed,
         feed: Result<(String, Vec<u8>), String>,
@@ -402,7 +300,7 @@ impl Deliverer {
             "data": data,
         })
         .to_string();
-        let policy = self.settings.address_policy();
+        let policy = AddressPolicy::from(&self.settings);
         match url::Url::parse(endpoint) {
             Ok(u) if policy.permits_url(&u) => {}
             Ok(_) => {

@@ -1,5 +1,7 @@
 //! Browser sessions: the cookie holds a random token; the database holds only its HMAC, so
 //! a database leak does not yield usable sessions.
+use sha2::{Digest, Sha256};
+
 use crate::config::Secret;
 use crate::domain::ids::{TenantId, UserId};
 use crate::storage::sessions::{self, SessionUser};
@@ -12,6 +14,30 @@ pub fn hash_token(secret: &Secret, token: &str) -> String {
         secret.expose().as_bytes(),
         token.as_bytes(),
     ))
+}
+
+/// Hex SHA-256: what is stored of one-time secrets (binding tokens, OIDC states, console
+/// hand-offs) and bearer tokens (admin and SCIM).
+pub(crate) fn sha256_hex(v: &str) -> String {
+    hex::encode(Sha256::digest(v.as_bytes()))
+}
+
+/// What a console sign-in's session keeps of its hand-off: the hash of the value the browser
+/// that started it at /admin/login holds, joined with the ticket the browser that finished
+/// it got from the ACS or callback. /admin/sso needs both cookies, so neither another app
+/// that sees the shared SSO cookie nor the starter of a sign-in someone else finished opens
+/// the console.
+pub fn console_handoff_hash(handoff_hash: &str, ticket: &str) -> String {
+    sha256_hex(&format!("{handoff_hash}:{ticket}"))
+}
+
+/// A ticket for the browser finishing a console sign-in, and what its session keeps.
+pub fn console_ticket(handoff_hash: Option<&str>) -> Option<(String, String)> {
+    handoff_hash.map(|h| {
+        let ticket = crate::random::token();
+        let kept = console_handoff_hash(h, &ticket);
+        (ticket, kept)
+    })
 }
 
 /// What a sign-in says about the session it opens, besides whose it is.

@@ -804,8 +804,8 @@ async fn login_csrf_response_posted_by_another_browser_is_refused() {
     let (r, rs) = fresh(&app, &idp).await;
     let forged = format!(
         "{}=forged",
-        ssogate::service::login::binding_cookie_name(
-            ssogate::service::login::SAML_BINDING_PREFIX,
+        ssogate::service::sign_in::binding_cookie_name(
+            ssogate::service::sign_in::SAML_BINDING_PREFIX,
             &rs
         )
     );
@@ -947,10 +947,10 @@ async fn two_sign_ins_in_flight_in_one_browser_both_complete() {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .filter(|c| c.starts_with(ssogate::service::login::SAML_BINDING_PREFIX))
+        .filter(|c| c.starts_with(ssogate::service::sign_in::SAML_BINDING_PREFIX))
         .collect();
-    let own = ssogate::service::login::binding_cookie_name(
-        ssogate::service::login::SAML_BINDING_PREFIX,
+    let own = ssogate::service::sign_in::binding_cookie_name(
+        ssogate::service::sign_in::SAML_BINDING_PREFIX,
         &first_rs,
     );
     assert_eq!(expired.len(), 1, "{expired:?}");

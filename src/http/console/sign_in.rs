@@ -20,7 +20,7 @@ use crate::http::session::{TICKET_COOKIE, ticket_cookie};
 use crate::http::{AppState, HttpError};
 use crate::service::admin::access::{self, Handoff, HandoffRefused};
 use crate::service::discovery;
-use crate::service::login::sha256_hex;
+use crate::service::session::sha256_hex;
 use crate::storage;
 
 #[derive(Template, WebTemplate)]

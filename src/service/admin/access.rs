@@ -13,7 +13,7 @@ use crate::domain::claims::AdminRoleRule;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
-use crate::service::login::sha256_hex;
+use crate::service::session::sha256_hex;
 use crate::storage::admin::{self as store, NewAdminSession};
 use crate::storage::{self, DbConnection, StorageError, sessions, tenants};
 
@@ -389,7 +389,7 @@ pub fn handoff_from_sso(
     else {
         return Ok(Err(HandoffRefused::NotAConsoleSignIn));
     };
-    let kept = crate::service::login::console_handoff_hash(&sha256_hex(handoff), ticket);
+    let kept = crate::service::session::console_handoff_hash(&sha256_hex(handoff), ticket);
     if h.session_token.len() > MAX_TOKEN_CHARS {
         return Ok(Err(HandoffRefused::NotAConsoleSignIn));
     }

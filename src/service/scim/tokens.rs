@@ -3,7 +3,7 @@
 use crate::domain::ids::TenantId;
 use crate::domain::scim::error::ScimError;
 use crate::domain::tenant::Tenant;
-use crate::service::login::sha256_hex;
+use crate::service::session::sha256_hex;
 use crate::storage::scim_tokens;
 use crate::storage::{DbConnection, StorageError, tenants};
 

@@ -3,12 +3,6 @@
 //! no database connection held; provisioning and the record commit in one transaction.
 use serde_json::{Map, Value};
 
-use super::login::{
-    CompleteError, Completed, Done, OIDC_BINDING_PREFIX, PendingBound, Refusal, SessionIssue,
-    SignedIn, StartError, Started, Who, binding_cookie_name, check_pending_bound, console_ticket,
-    presented_binding, provision, record, record_outcome, sha256_hex,
-};
-use super::test_sign_in;
 use crate::config::Secret;
 use crate::domain::claims::map_claims;
 use crate::domain::client::ClientKey;
@@ -19,7 +13,16 @@ use crate::domain::reason::Reason;
 use crate::domain::return_to;
 use crate::domain::tenant::Tenant;
 use crate::protocol::oidc::{self, OidcError, VerifiedIdentity, authorize, client, id_token, jose};
+use crate::service::session::{console_ticket, sha256_hex};
 use crate::storage::{self, DbConnection, DbPool, StorageError, oidc as store};
+
+use super::core::{
+    CompleteError, Completed, Done, OIDC_BINDING_PREFIX, PendingBound, Refusal, SignedIn,
+    StartError, Started, Who, binding_cookie_name, check_pending_bound, presented_binding, record,
+    record_outcome, refused,
+};
+use super::provisioning::{SessionIssue, decide, provision};
+use super::test_report;
 
 pub struct StartParams<'a> {
     pub redirect_uri: &'a str,
@@ -28,12 +31,12 @@ pub struct StartParams<'a> {
     pub now: i64,
     /// A console test sign-in, started by this admin: described, never provisioned.
     pub test_by: Option<&'a str>,
-    /// A console sign-in: SHA-256 of its hand-off value (see `login::StartParams`).
+    /// A console sign-in: SHA-256 of its hand-off value (see `saml::StartParams`).
     pub console_handoff: Option<&'a str>,
     pub bound: PendingBound<'a>,
 }
 
-pub fn start_oidc(
+pub fn start(
     conn: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
@@ -318,7 +321,7 @@ async fn verify(
     })
 }
 
-pub async fn finish_oidc(
+pub async fn finish(
     pool: &DbPool,
     http: &reqwest::Client,
     tenant: &Tenant,
@@ -390,16 +393,17 @@ pub async fn finish_oidc(
                 .or_else(|| claims.invalid_email.clone()),
         };
         if let Some(by) = test_by {
-            let report = test_sign_in::report(
-                db,
+            let decision = decide(db, &t, &c, &identity.subject, &claims)?;
+            let report = test_report::report(
                 &t,
                 &c,
                 &identity.subject,
                 &identity.claims,
                 &claims,
+                &decision,
                 by,
                 Some(binding_cookie),
-            )?;
+            );
             let done = Ok(Done::Tested(Box::new(report)));
             record_outcome(db, &t, &c, &who, &done, ANSWERED, now)?;
             return Ok(done);
@@ -443,12 +447,4 @@ pub async fn finish_oidc(
         Ok(done) => Ok(done.into()),
         Err(r) => Err(refused(tenant, connection, r)),
     }
-}
-
-fn refused(tenant: &Tenant, connection: &Connection, r: Refusal) -> CompleteError {
-    tracing::info!(tenant = %tenant.slug, connection = %connection.slug, reason = r.reason.code(), "sign-in refused");
-    CompleteError::Refused(super::login::Failure {
-        reason: r.reason,
-        idp_message: r.idp_message,
-    })
 }

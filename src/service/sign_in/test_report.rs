@@ -7,8 +7,6 @@ use crate::domain::claims::MappedClaims;
 use crate::domain::connection::Connection;
 use crate::domain::provisioning::{Change, Decision, Field};
 use crate::domain::tenant::Tenant;
-use crate::service::login;
-use crate::storage::{DbConnection, StorageError};
 
 /// What a test sign-in found.
 #[derive(Debug, Clone)]
@@ -37,25 +35,25 @@ pub struct TestReport {
     pub binding_cookie: Option<String>,
 }
 
+/// Describes `decision` (from `provisioning::decide`, which only reads) and what arrived.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn report(
-    c: &mut DbConnection,
     tenant: &Tenant,
     connection: &Connection,
     subject: &str,
     attributes: &BTreeMap<String, Vec<String>>,
     claims: &MappedClaims,
+    decision: &Decision,
     tested_by: String,
     binding_cookie: Option<String>,
-) -> Result<TestReport, StorageError> {
-    let decision = login::decide(c, tenant, connection, subject, claims)?;
+) -> TestReport {
     let would_succeed = !matches!(decision, Decision::Reject { .. });
     let email_problem = match (&claims.invalid_email, claims.email_unverified) {
         (Some(raw), _) => Some(format!("`{raw}` is not an email address")),
         (None, true) => Some("the provider says it is not verified".to_owned()),
         (None, false) => None,
     };
-    Ok(TestReport {
+    TestReport {
         tenant: tenant.slug.to_string(),
         connection: connection.slug.to_string(),
         tested_by,
@@ -67,10 +65,10 @@ pub(crate) fn report(
         last_name: claims.last_name.clone(),
         iwms_id: claims.iwms_id.clone(),
         admin_role: claims.admin_role,
-        outcome: describe(&decision),
+        outcome: describe(decision),
         would_succeed,
         binding_cookie,
-    })
+    }
 }
 
 /// The decision in the console's words.
