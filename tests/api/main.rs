@@ -35,3 +35,4 @@ mod scim_security;
 mod scim_sso;
 mod scim_tester;
 mod stale;
+mod support;
