@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 use ssogate::service::admin::{TenantInput, access};
 use ssogate::storage::schema::outbox_events;
 
-use crate::helpers::{TestApp, default_saml_input, now, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, now, spawn_app, spawn_app_with};
 use crate::oidc_flow::NodeOp;
-use crate::saml_fixtures::{Resp, TestIdp};
+use crate::saml_fixtures::TestIdp;
+use crate::support::sign_in::acme;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
@@ -111,35 +112,13 @@ pub(crate) fn api<'a>(app: &'a TestApp, tenant: Option<&str>) -> Api<'a> {
 
 /// Tenants `acme` (users created on sign-in, acme.test, SAML connection `okta`) and `globex`.
 async fn setup_on(app: TestApp) -> (TestApp, TestIdp) {
-    app.create_tenant(
-        "acme",
-        TenantInput {
-            auto_create_users: Some(true),
-            ..Default::default()
-        },
-    );
-    app.add_domain("acme", "acme.test");
-    let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.add_connection("acme", default_saml_input("okta", &idp));
+    let idp = acme(&app, TenantInput::default());
     app.create_tenant("globex", TenantInput::default());
     (app, idp)
 }
 
 async fn setup() -> (TestApp, TestIdp) {
     setup_on(spawn_app().await).await
-}
-
-/// A SAML sign-in at acme/okta; returns the ACS status.
-async fn sign_in(app: &TestApp, idp: &TestIdp, name_id: &str, email: &str, first: &str) -> u16 {
-    let (req, rs) = app.start_login("acme", "okta", None).await;
-    let mut r = Resp::valid(app, "acme", "okta", idp, Some(&req))
-        .attr("email", email)
-        .attr("firstName", first);
-    r.name_id = name_id.into();
-    app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
-        .await
-        .status()
-        .as_u16()
 }
 
 fn idp_metadata(idp: &TestIdp) -> String {
@@ -840,7 +819,15 @@ async fn users_are_listed_searched_paged_and_changed() {
         ("s-bob", "bob@acme.test", "Bob"),
         ("s-cy", "cy@acme.test", "Cy"),
     ] {
-        assert_eq!(sign_in(&app, &idp, sub, email, first).await, 303);
+        assert_eq!(
+            app.sign_in(&idp)
+                .name_id(sub)
+                .email(email)
+                .first_name(first)
+                .status()
+                .await,
+            303
+        );
     }
     let (s, u) = app
         .scim("acme")
@@ -920,7 +907,12 @@ async fn users_are_listed_searched_paged_and_changed() {
     );
     // A deactivated user's sign-in fails, and the history says why.
     assert_eq!(
-        sign_in(&app, &idp, "s-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("s-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         403
     );
     let (s, r) = acme
@@ -1042,15 +1034,30 @@ async fn users_are_listed_searched_paged_and_changed() {
 async fn sign_in_history_filters() {
     let (app, idp) = setup().await;
     assert_eq!(
-        sign_in(&app, &idp, "s-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("s-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     assert_eq!(
-        sign_in(&app, &idp, "s-eve", "eve@evil.test", "Eve").await,
+        app.sign_in(&idp)
+            .name_id("s-eve")
+            .email("eve@evil.test")
+            .first_name("Eve")
+            .status()
+            .await,
         403
     );
     assert_eq!(
-        sign_in(&app, &idp, "s-bob", "bob@acme.test", "Bob").await,
+        app.sign_in(&idp)
+            .name_id("s-bob")
+            .email("bob@acme.test")
+            .first_name("Bob")
+            .status()
+            .await,
         303
     );
     let acme = api(&app, Some("acme"));
@@ -1246,7 +1253,12 @@ async fn dead_iwms_events_can_be_retried() {
         .await;
     assert_eq!(s, 200, "{t}");
     assert_eq!(
-        sign_in(&app, &idp, "s-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("s-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     let acme = api(&app, Some("acme"));
@@ -1431,7 +1443,12 @@ async fn an_admin_adds_a_user_whose_first_sign_in_links_to_them() {
     assert_eq!(app.users("acme").len(), 1);
 
     assert_eq!(
-        sign_in(&app, &idp, "ada-1", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("ada-1")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     assert_eq!(app.users("acme").len(), 1, "linked, not created");

@@ -1,7 +1,5 @@
 //! The admin console's user functions (`service::admin::users`), called on the app's database
 //! after users arrive the real ways: SAML sign-ins and SCIM requests.
-use std::time::Duration;
-
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use ssogate::domain::tenant::Tenant;
@@ -11,8 +9,9 @@ use ssogate::service::admin::users::{
 use ssogate::service::admin::{self, AdminError, TenantInput};
 use ssogate::storage::schema::users;
 
-use crate::helpers::{TestApp, default_saml_input, now, spawn_app};
-use crate::saml_fixtures::{Resp, TestIdp};
+use crate::helpers::{TestApp, spawn_app};
+use crate::saml_fixtures::TestIdp;
+use crate::support::sign_in::acme;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -23,36 +22,19 @@ const ADMIN: &str = "root@acme.test";
 /// SCIM `employeeNumber` as IWMS ID.
 async fn setup() -> (TestApp, TestIdp) {
     let app = spawn_app().await;
-    app.create_tenant(
-        "acme",
+    let idp = acme(
+        &app,
         TenantInput {
-            auto_create_users: Some(true),
             scim_iwms_attribute: Some(Some("employeeNumber".into())),
             ..Default::default()
         },
     );
-    app.add_domain("acme", "acme.test");
-    let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.add_connection("acme", default_saml_input("okta", &idp));
     (app, idp)
 }
 
 fn tenant(app: &TestApp, slug: &str) -> Tenant {
     app.with_db(|c| admin::tenant_by_slug(c, slug))
         .expect("tenant")
-}
-
-/// A SAML sign-in at `acme`/`okta`; returns the ACS status.
-async fn sign_in(app: &TestApp, idp: &TestIdp, name_id: &str, email: &str, first: &str) -> u16 {
-    let (req, rs) = app.start_login("acme", "okta", None).await;
-    let mut r = Resp::valid(app, "acme", "okta", idp, Some(&req))
-        .attr("email", email)
-        .attr("firstName", first);
-    r.name_id = name_id.into();
-    app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
-        .await
-        .status()
-        .as_u16()
 }
 
 /// A SCIM user of `tenant`; returns its id.
@@ -145,12 +127,12 @@ async fn views_partition_the_users_and_counts_agree() {
     // Nobody signed in for 100 days: the stale job flags the user.
     app.with_db(|c| {
         diesel::update(users::table.filter(users::id.eq(stale)))
-            .set(users::created_at.eq(now() - 100 * 86_400))
+            .set(users::created_at.eq(app.now() - 100 * 86_400))
             .execute(c)
     })
     .unwrap();
     let flagged = app
-        .with_db(|c| ssogate::service::stale::flag_all(c, now()))
+        .with_db(|c| ssogate::service::stale::flag_all(c, app.now()))
         .unwrap();
     assert_eq!(flagged[0].flagged, 1);
 
@@ -270,7 +252,12 @@ async fn search_matches_prefixes_case_insensitively() {
 async fn last_sign_in_and_history_show_a_failure_with_its_reason() {
     let (app, idp) = setup().await;
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     let id = user_id_by_email(&app, "ada@acme.test");
@@ -282,10 +269,15 @@ async fn last_sign_in_and_history_show_a_failure_with_its_reason() {
         ("success", "success")
     );
 
-    app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, now()))
+    app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now()))
         .unwrap();
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         403
     );
     let page = list(&app, UserViewKind::Deactivated, None, 10, None).unwrap();
@@ -392,53 +384,69 @@ fn kinds(timeline: &[admin_users::TimelineEntry]) -> Vec<&str> {
     timeline.iter().map(|e| e.kind.as_str()).collect()
 }
 
-/// The next sign-in or event lands in a later second (timestamps are unix seconds).
-async fn next_second() {
-    tokio::time::sleep(Duration::from_millis(1050)).await;
-}
-
 #[tokio::test]
 async fn timeline_and_deactivation_end_to_end() {
     let (app, idp) = setup().await;
     let t = tenant(&app, "acme");
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     let id = user_id_by_email(&app, "ada@acme.test");
-    next_second().await;
+    // The next sign-in or event lands in a later second (timestamps are unix seconds).
+    app.advance(1);
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Adeline").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Adeline")
+            .status()
+            .await,
         303
     );
     assert_eq!(app.me().await.status(), 200);
-    next_second().await;
+    app.advance(1);
 
     let item = app
-        .with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, now()))
+        .with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now()))
         .unwrap();
     assert_eq!(item.user.status, "deactivated");
     assert_eq!(app.me().await.status(), 401, "the session ended");
     assert!(matches!(
-        app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, now())),
+        app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now())),
         Err(AdminError::Conflict(_))
     ));
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Adeline").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Adeline")
+            .status()
+            .await,
         403
     );
-    next_second().await;
+    app.advance(1);
 
     let item = app
-        .with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, now()))
+        .with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, app.now()))
         .unwrap();
     assert_eq!(item.user.status, "active");
     assert!(matches!(
-        app.with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, now())),
+        app.with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, app.now())),
         Err(AdminError::Conflict(_))
     ));
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Adeline").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Adeline")
+            .status()
+            .await,
         303
     );
     assert_eq!(app.me().await.status(), 200);
@@ -566,7 +574,7 @@ async fn a_deprovisioned_user_cannot_be_reactivated_by_an_admin() {
     let id = scim_user(&app, "acme", "gone@acme.test", "Gina", "Gone").await;
     scim_delete(&app, id).await;
     let t = tenant(&app, "acme");
-    match app.with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, now())) {
+    match app.with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, app.now())) {
         Err(AdminError::Conflict(m)) => {
             assert!(m.contains("deprovisioned by SCIM"), "{m}");
             assert!(m.contains("provision the user again"), "{m}");
@@ -574,7 +582,7 @@ async fn a_deprovisioned_user_cannot_be_reactivated_by_an_admin() {
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert!(matches!(
-        app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, now())),
+        app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now())),
         Err(AdminError::Conflict(_))
     ));
     let d = app
@@ -590,11 +598,11 @@ async fn a_deprovisioned_user_cannot_be_reactivated_by_an_admin() {
     let other = scim_user(&app, "acme", "off@acme.test", "Otto", "Off").await;
     scim_set_active(&app, other, false).await;
     let item = app
-        .with_db(|c| admin_users::reactivate_user(c, &t, other, ADMIN, now()))
+        .with_db(|c| admin_users::reactivate_user(c, &t, other, ADMIN, app.now()))
         .unwrap();
     assert_eq!(item.user.status, "active");
     assert!(matches!(
-        app.with_db(|c| admin_users::reactivate_user(c, &t, other, " ", now())),
+        app.with_db(|c| admin_users::reactivate_user(c, &t, other, " ", app.now())),
         Err(AdminError::Invalid { field: "actor", .. })
     ));
 }
@@ -603,11 +611,21 @@ async fn a_deprovisioned_user_cannot_be_reactivated_by_an_admin() {
 async fn unlinking_removes_only_the_link_and_the_next_sign_in_matches_again() {
     let (app, idp) = setup().await;
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     assert_eq!(
-        sign_in(&app, &idp, "subject-bob", "bob@acme.test", "Bob").await,
+        app.sign_in(&idp)
+            .name_id("subject-bob")
+            .email("bob@acme.test")
+            .first_name("Bob")
+            .status()
+            .await,
         303
     );
     let (ada, bob) = (
@@ -623,12 +641,12 @@ async fn unlinking_removes_only_the_link_and_the_next_sign_in_matches_again() {
     let bob_link = detail(bob).identities[0].id;
 
     assert!(matches!(
-        app.with_db(|c| admin_users::unlink_identity(c, &t, ada, bob_link, ADMIN, now())),
+        app.with_db(|c| admin_users::unlink_identity(c, &t, ada, bob_link, ADMIN, app.now())),
         Err(AdminError::NotFound(_))
     ));
     assert_eq!(detail(bob).identities.len(), 1, "bob's link stays");
 
-    app.with_db(|c| admin_users::unlink_identity(c, &t, ada, ada_link, ADMIN, now()))
+    app.with_db(|c| admin_users::unlink_identity(c, &t, ada, ada_link, ADMIN, app.now()))
         .unwrap();
     let d = detail(ada);
     assert!(d.identities.is_empty());
@@ -646,13 +664,18 @@ async fn unlinking_removes_only_the_link_and_the_next_sign_in_matches_again() {
         "identity on okta (subject subject-ada) unlinked by admin root@acme.test"
     );
     assert!(matches!(
-        app.with_db(|c| admin_users::unlink_identity(c, &t, ada, ada_link, ADMIN, now())),
+        app.with_db(|c| admin_users::unlink_identity(c, &t, ada, ada_link, ADMIN, app.now())),
         Err(AdminError::NotFound(_))
     ));
 
     // The same person signs in again: matched by email (acme.test is whitelisted), relinked.
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     assert_eq!(app.users("acme").len(), 2, "no new user");
@@ -674,7 +697,12 @@ async fn another_tenants_users_are_not_found() {
     app.create_tenant("globex", TenantInput::default());
     let theirs = scim_user(&app, "globex", "hank@globex.test", "Hank", "Scorpio").await;
     assert_eq!(
-        sign_in(&app, &idp, "subject-ada", "ada@acme.test", "Ada").await,
+        app.sign_in(&idp)
+            .name_id("subject-ada")
+            .email("ada@acme.test")
+            .first_name("Ada")
+            .status()
+            .await,
         303
     );
     let ours = user_id_by_email(&app, "ada@acme.test");
@@ -691,15 +719,15 @@ async fn another_tenants_users_are_not_found() {
             .map(|_| ())
     ));
     assert!(not_found(
-        app.with_db(|c| admin_users::deactivate_user(c, &t, theirs, ADMIN, now()))
+        app.with_db(|c| admin_users::deactivate_user(c, &t, theirs, ADMIN, app.now()))
             .map(|_| ())
     ));
     assert!(not_found(
-        app.with_db(|c| admin_users::reactivate_user(c, &t, theirs, ADMIN, now()))
+        app.with_db(|c| admin_users::reactivate_user(c, &t, theirs, ADMIN, app.now()))
             .map(|_| ())
     ));
     assert!(not_found(app.with_db(|c| {
-        admin_users::unlink_identity(c, &t, theirs, ada_link, ADMIN, now())
+        admin_users::unlink_identity(c, &t, theirs, ada_link, ADMIN, app.now())
     })));
     assert_eq!(ids(&app, UserViewKind::All, None), [ours]);
     assert_eq!(

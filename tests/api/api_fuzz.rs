@@ -10,7 +10,7 @@ use serde_json::json;
 use ssogate::service::admin::{TenantInput, access};
 
 use crate::helpers::{TestApp, default_saml_input, now, spawn_app_with};
-use crate::saml_fixtures::{Resp, TestIdp};
+use crate::support::sign_in::acme;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -26,32 +26,13 @@ fn schemathesis() -> PathBuf {
     p
 }
 
-async fn sign_in(app: &TestApp, idp: &TestIdp, name_id: &str, email: &str) -> u16 {
-    let (req, rs) = app.start_login("acme", "okta", None).await;
-    let mut r = Resp::valid(app, "acme", "okta", idp, Some(&req)).attr("email", email);
-    r.name_id = name_id.into();
-    app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
-        .await
-        .status()
-        .as_u16()
-}
-
 /// Tenant `acme` with a domain, a SAML connection, users from sign-ins and SCIM, a failed
 /// sign-in, a SCIM token and an admin grant; tenant `globex` beside it.
 async fn seeded() -> TestApp {
     // schemathesis sends thousands of requests with one token as fast as it can: a flood by
     // design, so the rate limits (tested in rate_limits.rs) are off here.
     let app = spawn_app_with(|s| s.rate_limit.enabled = false).await;
-    app.create_tenant(
-        "acme",
-        TenantInput {
-            auto_create_users: Some(true),
-            ..Default::default()
-        },
-    );
-    app.add_domain("acme", "acme.test");
-    let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.add_connection("acme", default_saml_input("okta", &idp));
+    let idp = acme(&app, TenantInput::default());
     // What tests/fuzz/schemathesis.toml lets the removals take.
     app.add_connection("acme", default_saml_input("spare", &idp));
     app.add_domain("acme", "spare.test");
@@ -61,9 +42,19 @@ async fn seeded() -> TestApp {
         ("s-2", "bob@acme.test"),
         ("s-3", "cy@acme.test"),
     ] {
-        assert_eq!(sign_in(&app, &idp, sub, email).await, 303);
+        assert_eq!(
+            app.sign_in(&idp).name_id(sub).email(email).status().await,
+            303
+        );
     }
-    assert_eq!(sign_in(&app, &idp, "s-4", "eve@evil.test").await, 403);
+    assert_eq!(
+        app.sign_in(&idp)
+            .name_id("s-4")
+            .email("eve@evil.test")
+            .status()
+            .await,
+        403
+    );
     let (s, u) = app
         .scim("acme")
         .post(

@@ -10,14 +10,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use ssogate::clock::FixedClock;
 use ssogate::domain::history::{CUT_MARK, STORED_TEXT_MAX};
 use ssogate::service::admin::{TenantInput, access};
+use ssogate::service::maintenance;
 use ssogate::storage::DbConnection;
 
 use crate::cli::Cli;
 use crate::helpers::{
-    TestApp, default_saml_input, form_value, now, spawn_app, spawn_app_with_clock,
+    TestApp, default_saml_input, form_value, now, spawn_app, spawn_app_at, spawn_app_with,
 };
 use crate::saml_fixtures::{Resp, SignWhat, TestIdp};
 
@@ -91,7 +91,7 @@ async fn post_raw(client: &reqwest::Client, app: &TestApp, body: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_hostile_acs_posts_grow_the_database_by_under_5_mb() {
     const POSTS: usize = 10_000;
-    let app = spawn_app_with_clock(Arc::new(ssogate::clock::SystemClock), |s| {
+    let app = spawn_app_with(|s| {
         s.server.workers = 2;
         // This measures what the history stores, not the rate limits (tests/api/rate_limits.rs):
         // every post must reach the ACS.
@@ -209,16 +209,6 @@ async fn every_string_stored_from_a_request_is_capped_and_marked() {
     assert!(capped(&row.detail), "{}", row.detail);
 }
 
-/// An app on a clock the test moves, at `start` (Unix seconds).
-async fn app_at(
-    start: i64,
-    edit: impl FnOnce(&mut ssogate::config::Settings),
-) -> (TestApp, Arc<FixedClock>) {
-    let clock = Arc::new(FixedClock::at_unix(start));
-    let app = spawn_app_with_clock(clock.clone(), edit).await;
-    (app, clock)
-}
-
 fn hour(t: i64) -> i64 {
     t - t.rem_euclid(3600)
 }
@@ -227,7 +217,7 @@ fn hour(t: i64) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_counted_per_connection_reason_and_hour_in_every_view() {
     let t0 = now();
-    let (app, clock) = app_at(t0, |_| {}).await;
+    let app = spawn_app_at(t0, |_| {}).await;
     let idp = setup_tenant(&app);
     app.add_connection(T, default_saml_input("entra", &idp));
     let hostile = hostile_destination_post(&app, &idp);
@@ -252,7 +242,7 @@ async fn refusals_are_counted_per_connection_reason_and_hour_in_every_view() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    clock.advance(time::Duration::hours(1));
+    app.advance(3600);
     assert_eq!(post_raw(&client, &app, &hostile).await, 403);
     assert!(app.sign_ins(T).is_empty(), "no rows");
 
@@ -334,7 +324,7 @@ async fn refusals_are_counted_per_connection_reason_and_hour_in_every_view() {
         .build()
         .unwrap();
     let link = app
-        .with_db(|c| access::create_bootstrap_link(c, clock_now(&clock), 600))
+        .with_db(|c| access::create_bootstrap_link(c, app.now(), 600))
         .unwrap();
     let html = browser
         .get(app.url(&format!("/admin/bootstrap?token={link}")))
@@ -390,19 +380,15 @@ async fn refusals_are_counted_per_connection_reason_and_hour_in_every_view() {
     assert_eq!(counted[0]["refusals"], 1);
 }
 
-fn clock_now(clock: &FixedClock) -> i64 {
-    use ssogate::clock::Clock;
-    clock.unix()
-}
-
 /// `sign_ins.retention_days` (default 180): the cleanup job purges older attempts and counts,
 /// and nothing younger.
 #[tokio::test]
 async fn the_cleanup_job_purges_sign_in_history_past_its_retention() {
     let t0 = now();
-    let (app, clock) = app_at(t0, |s| {
+    let mut retention = None;
+    let app = spawn_app_at(t0, |s| {
         assert_eq!(s.sign_ins.retention_days, 180, "the default");
-        s.jobs.cleanup_interval_secs = 1;
+        retention = Some(ssogate::service::maintenance::Retention::from_settings(s));
     })
     .await;
     let idp = setup_tenant(&app);
@@ -419,29 +405,25 @@ async fn the_cleanup_job_purges_sign_in_history_past_its_retention() {
     );
     assert_eq!(post_raw(&client, &app, &hostile).await, 403);
     // Day 179: another count.
-    clock.advance(time::Duration::days(179));
+    app.advance(179 * 86_400);
     assert_eq!(post_raw(&client, &app, &hostile).await, 403);
     // Day 181: day 0 is past the retention, day 179 is not.
-    clock.advance(time::Duration::days(2));
+    app.advance(2 * 86_400);
     let day179 = hour(t0 + 179 * 86_400);
-    let mut waited = 0;
-    loop {
-        let counts: Vec<i64> = app
-            .counted_refusals(T)
-            .iter()
-            .map(|c| c.hour_start)
-            .collect();
-        if app.sign_ins(T).is_empty() && counts == [day179] {
-            break;
-        }
-        waited += 1;
-        assert!(
-            waited < 100,
-            "not purged: {counts:?}, {:?}",
-            app.sign_ins(T)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    // One run of the cleanup job, called as `jobs::spawn` calls it on its timer (that timer
+    // is waited for in iwms_outbox.rs's retention test).
+    app.with_db(|c| maintenance::purge_expired(c, app.now(), retention.unwrap()))
+        .expect("purge");
+    let counts: Vec<i64> = app
+        .counted_refusals(T)
+        .iter()
+        .map(|c| c.hour_start)
+        .collect();
+    assert!(
+        app.sign_ins(T).is_empty() && counts == [day179],
+        "not purged: {counts:?}, {:?}",
+        app.sign_ins(T)
+    );
     // The user the day-0 sign-in created stays: only the history is purged.
     assert_eq!(app.users(T).len(), 1);
 }
@@ -451,7 +433,7 @@ async fn the_cleanup_job_purges_sign_in_history_past_its_retention() {
 #[tokio::test]
 async fn sign_ins_in_progress_are_bounded_per_client_address() {
     let t0 = now();
-    let (app, clock) = app_at(t0, |s| s.sign_ins.max_pending_per_client = 3).await;
+    let app = spawn_app_at(t0, |s| s.sign_ins.max_pending_per_client = 3).await;
     setup_tenant(&app);
     for _ in 0..3 {
         app.start_login(T, C, None).await;
@@ -497,7 +479,7 @@ async fn sign_ins_in_progress_are_bounded_per_client_address() {
     });
     assert_eq!(pending, 3, "nothing stored for the refused starts");
     // Once the requests expire (saml.request_ttl_secs), the client may start again.
-    clock.advance(time::Duration::seconds(601));
+    app.advance(601);
     app.start_login(T, C, None).await;
 }
 
@@ -525,7 +507,7 @@ async fn the_pending_bound_counts_the_client_a_trusted_proxy_names() {
                 ssogate::config::TrustedProxies::parse(proxies.iter().copied()).unwrap();
         }
     };
-    let (app, _clock) = app_at(now(), trusted(&["127.0.0.1"])).await;
+    let app = spawn_app_at(now(), trusted(&["127.0.0.1"])).await;
     setup_tenant(&app);
     for client in ["198.51.100.1", "198.51.100.1"] {
         assert_eq!(start_from(&app, Some(client)).await, 303, "{client}");
@@ -564,7 +546,7 @@ async fn the_pending_bound_counts_the_client_a_trusted_proxy_names() {
         .map(|k| Some(k.to_owned()))
     );
 
-    let (app, _clock) = app_at(now(), trusted(&[])).await;
+    let app = spawn_app_at(now(), trusted(&[])).await;
     setup_tenant(&app);
     assert_eq!(start_from(&app, Some("198.51.100.1")).await, 303);
     assert_eq!(start_from(&app, Some("198.51.100.2")).await, 303);

@@ -1,17 +1,14 @@
 //! The admin console under /admin, driven as a browser without JavaScript would: pages are
 //! fetched, forms posted with the session's CSRF token, redirects read. A super-admin signs in
 //! with a bootstrap link; a tenant admin through the tenant's SAML sign-in.
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use ssogate::service::admin::access;
 use ssogate::service::admin::{self, TenantInput};
 use ssogate::storage::{self, schema};
 
-use crate::helpers::{
-    TestApp, default_saml_input, form_value, now, parse_authn_redirect, spawn_app,
-};
-use crate::saml_fixtures::{Resp, TestIdp};
+use crate::helpers::{TestApp, default_saml_input, form_value, now, spawn_app};
+use crate::saml_fixtures::TestIdp;
+use crate::support::sign_in::{SignIn, acme};
 
 const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -155,17 +152,13 @@ impl<'a> Console<'a> {
 /// and tenant `globex` (globex.test).
 async fn setup() -> (TestApp, TestIdp) {
     let app = spawn_app().await;
-    app.create_tenant(
-        "acme",
+    let idp = acme(
+        &app,
         TenantInput {
             display_name: Some("Acme Corp".into()),
-            auto_create_users: Some(true),
             ..Default::default()
         },
     );
-    app.add_domain("acme", "acme.test");
-    let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.add_connection("acme", default_saml_input("okta", &idp));
     app.create_tenant(
         "globex",
         TenantInput {
@@ -175,44 +168,6 @@ async fn setup() -> (TestApp, TestIdp) {
     );
     app.add_domain("globex", "globex.test");
     (app, idp)
-}
-
-/// A SAML sign-in at acme/okta on `client`, which ends where the ACS redirects to.
-async fn sign_in_with(
-    app: &TestApp,
-    client: &reqwest::Client,
-    idp: &TestIdp,
-    subject: &str,
-    email: &str,
-    idp_location: &str,
-) -> reqwest::Response {
-    let (req, rs) = parse_authn_redirect(idp_location);
-    let mut r = Resp::valid(app, "acme", "okta", idp, Some(&req)).attr("email", email);
-    r.name_id = subject.into();
-    client
-        .post(app.acs_url("acme", "okta"))
-        .form(&[
-            ("SAMLResponse", STANDARD.encode(r.signed(idp))),
-            ("RelayState", rs),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A person signs in to acme (through the app's own client); returns their user id.
-async fn sign_in(app: &TestApp, idp: &TestIdp, subject: &str, email: &str) -> i64 {
-    let client = browser();
-    let start = client
-        .get(app.url("/t/acme/login?connection=okta"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), 303);
-    let location = start.headers()["location"].to_str().unwrap().to_owned();
-    let res = sign_in_with(app, &client, idp, subject, email, &location).await;
-    assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
-    user_id(app, email)
 }
 
 /// Links to users' pages (not to "Add a user").
@@ -267,7 +222,13 @@ fn idp_metadata(idp: &TestIdp, sso_url: &str) -> String {
 #[tokio::test]
 async fn every_page_renders_for_a_super_admin() {
     let (app, idp) = setup().await;
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     let console = Console::super_admin(&app).await;
 
     let tenants = console.get("/admin").await;
@@ -351,7 +312,13 @@ async fn every_page_renders_for_a_super_admin() {
 #[tokio::test]
 async fn forms_without_the_sessions_csrf_token_change_nothing() {
     let (app, idp) = setup().await;
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     let console = Console::super_admin(&app).await;
     let deactivate = format!("/admin/t/acme/users/{ada}/deactivate");
     let idp_xml = idp_metadata(&TestIdp::new("https://evil.test/"), "https://evil.test/sso");
@@ -447,15 +414,14 @@ async fn a_tenant_admin_signs_in_through_sso_and_sees_only_their_tenant() {
     let start = app.admin_login(&client, "boss@acme.test").await;
     assert_eq!(start.status(), 303);
     let idp_location = start.headers()["location"].to_str().unwrap().to_owned();
-    let acs = sign_in_with(
-        &app,
-        &client,
-        &idp,
-        "boss-1",
-        "boss@acme.test",
-        &idp_location,
-    )
-    .await;
+    let acs = app
+        .sign_in(&idp)
+        .on(&client)
+        .answering(&idp_location)
+        .name_id("boss-1")
+        .email("boss@acme.test")
+        .send()
+        .await;
     assert_eq!(acs.status(), 303, "{}", app.last_reason("acme"));
     let handoff = acs.headers()["location"].to_str().unwrap().to_owned();
     assert!(handoff.ends_with("/admin/sso"), "{handoff}");
@@ -927,7 +893,13 @@ async fn the_attribute_mapping_and_admin_role_are_edited_on_the_connection_page(
 #[tokio::test]
 async fn deactivate_and_reactivate_through_the_forms() {
     let (app, idp) = setup().await;
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     let console = Console::super_admin(&app).await;
     let user = format!("/admin/t/acme/users/{ada}");
     // The page asks before it acts: the deactivate form sits inside a closed confirmation.
@@ -965,7 +937,13 @@ async fn deactivate_and_reactivate_through_the_forms() {
         .await
         .unwrap();
     let location = start.headers()["location"].to_str().unwrap().to_owned();
-    sign_in_with(&app, &client, &idp, "ada-1", "ada@acme.test", &location).await;
+    app.sign_in(&idp)
+        .on(&client)
+        .answering(&location)
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .send()
+        .await;
     console
         .get(&user)
         .await
@@ -1051,7 +1029,13 @@ async fn users_are_searched_and_paged_and_link_to_their_last_sign_in() {
             .await;
         assert_eq!(s, 201, "{u}");
     }
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     let console = Console::super_admin(&app).await;
 
     let first = console.get("/admin/t/acme/users").await;
@@ -1120,7 +1104,13 @@ async fn users_are_searched_and_paged_and_link_to_their_last_sign_in() {
 #[tokio::test]
 async fn the_sign_in_history_filters_by_outcome_reason_and_connection() {
     let (app, idp) = setup().await;
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     // A refused sign-in: a domain no tenant whitelisted.
     let client = browser();
     let start = client
@@ -1129,15 +1119,13 @@ async fn the_sign_in_history_filters_by_outcome_reason_and_connection() {
         .await
         .unwrap();
     let location = start.headers()["location"].to_str().unwrap().to_owned();
-    sign_in_with(
-        &app,
-        &client,
-        &idp,
-        "eve-1",
-        "eve@elsewhere.test",
-        &location,
-    )
-    .await;
+    app.sign_in(&idp)
+        .on(&client)
+        .answering(&location)
+        .name_id("eve-1")
+        .email("eve@elsewhere.test")
+        .send()
+        .await;
     assert_eq!(app.last_reason("acme"), "email_domain_not_allowed");
     let console = Console::super_admin(&app).await;
 
@@ -1255,7 +1243,13 @@ async fn a_scim_token_created_in_the_console_works_and_is_shown_once() {
 async fn dead_iwms_events_are_retried_from_the_outbox_page() {
     use diesel::prelude::*;
     let (app, idp) = setup().await;
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
     // An event that ran out of attempts.
     let id = app.with_db(|c| {
@@ -1413,7 +1407,13 @@ async fn a_super_admin_creates_a_tenant_from_the_console() {
 #[tokio::test]
 async fn a_connection_is_removed_after_a_confirmation_and_its_history_stays() {
     let (app, idp) = setup().await;
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     let console = Console::super_admin(&app).await;
     let page = console.get("/admin/t/acme/connections/okta").await;
     page.ok();
@@ -1469,46 +1469,27 @@ async fn a_connection_is_removed_after_a_confirmation_and_its_history_stays() {
     history.has(">okta (removed)</option>").has("ada@acme.test");
 }
 
-/// Starts a test sign-in of `connection` in the console's browser and answers it as `idp`
-/// would for Ada (NameID `ada-1`) with last name `last`: the ACS form to post.
-async fn test_answer(
-    console: &Console<'_>,
-    idp: &TestIdp,
-    connection: &str,
+/// Starts a test sign-in of `connection` in the console's browser; its answer as `idp` would
+/// give it for Ada (NameID `ada-1`) with last name `last`, to post from any browser (`on`).
+async fn test_answer<'a>(
+    console: &Console<'a>,
+    idp: &'a TestIdp,
+    connection: &'a str,
     last: &str,
-) -> [(&'static str, String); 2] {
+) -> SignIn<'a> {
     let path = format!("/admin/t/acme/connections/{connection}/test");
     let start = console.post(&path, &[]).await;
     assert_eq!(start.status, 303);
-    let (req, rs) = parse_authn_redirect(&start.location.unwrap());
-    let mut r = Resp::valid(console.app, "acme", connection, idp, Some(&req))
-        .attr("email", "ada@acme.test")
-        .attr("lastName", last);
-    r.name_id = "ada-1".into();
-    [
-        ("SAMLResponse", STANDARD.encode(r.signed(idp))),
-        ("RelayState", rs),
-    ]
+    console
+        .app
+        .sign_in(idp)
+        .at("acme", connection)
+        .answering(&start.location.unwrap())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .attr("lastName", last)
 }
 
-async fn post_answer(
-    client: &reqwest::Client,
-    app: &TestApp,
-    connection: &str,
-    form: &[(&'static str, String); 2],
-) -> reqwest::Response {
-    client
-        .post(app.acs_url("acme", connection))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// "Test sign-in" runs the IdP round trip in the admin's browser and answers with what the
-/// IdP sent, how the mapping reads it and what a sign-in would do. It creates and changes
-/// nothing, opens no session and writes no sign-in record; its request is single-use and
-/// bound to the browser that started it, like any sign-in's.
 #[tokio::test]
 async fn a_test_sign_in_reports_what_arrived_and_provisions_nothing() {
     let (app, idp) = setup().await;
@@ -1535,15 +1516,14 @@ async fn a_test_sign_in_reports_what_arrived_and_provisions_nothing() {
         .await;
     assert_eq!(start.status, 303);
     let idp_location = start.location.unwrap();
-    let res = sign_in_with(
-        &app,
-        &console.client,
-        &idp,
-        "ada-1",
-        "ada@acme.test",
-        &idp_location,
-    )
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .on(&console.client)
+        .answering(&idp_location)
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .send()
+        .await;
     assert!(
         res.cookies().all(|c| c.name() != "ssogate_session"),
         "no session"
@@ -1559,14 +1539,23 @@ async fn a_test_sign_in_reports_what_arrived_and_provisions_nothing() {
     assert!(app.sign_ins("acme").is_empty(), "a test is no sign-in");
 
     // Once Ada exists, the report names her user and what the IdP would change.
-    let ada = sign_in(&app, &idp, "ada-1", "ada@acme.test").await;
+    let ada = app
+        .sign_in(&idp)
+        .on(&browser())
+        .name_id("ada-1")
+        .email("ada@acme.test")
+        .user_id()
+        .await;
     // Another browser cannot use the test's request.
-    let answer = test_answer(&console, &idp, "okta", "King").await;
-    let stolen = post_answer(&browser(), &app, "okta", &answer).await;
+    let stolen = test_answer(&console, &idp, "okta", "King")
+        .await
+        .on(&browser())
+        .send()
+        .await;
     assert_eq!(stolen.status(), 403);
     assert_eq!(app.last_reason("acme"), "browser_mismatch");
     let answer = test_answer(&console, &idp, "okta", "King").await;
-    let report = page(post_answer(&console.client, &app, "okta", &answer).await).await;
+    let report = page(answer.on(&console.client).send().await).await;
     report.ok();
     report.has(&format!(
         "Would sign in user {ada} (matched by link); last name: Lovelace → King."
@@ -1665,8 +1654,11 @@ async fn a_test_sign_in_needs_the_admins_browser_even_where_responses_may_be_unb
     input.allow_unbound_responses = true;
     app.add_connection("acme", input);
     let console = Console::super_admin(&app).await;
-    let answer = test_answer(&console, &idp, "dev", "Lovelace").await;
-    let res = post_answer(&browser(), &app, "dev", &answer).await;
+    let res = test_answer(&console, &idp, "dev", "Lovelace")
+        .await
+        .on(&browser())
+        .send()
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "browser_mismatch");
 }

@@ -14,10 +14,14 @@ use ssogate::storage::login_attempts::Attempt;
 use ssogate::storage::refusal_counts::Counted;
 use ssogate::storage::{self, DbConnection, DbPool};
 
+pub use crate::support::clock::TestClock;
+
 pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
 
 pub struct TestApp {
     pub address: String,
+    /// The app's time: tests move it (`advance`) instead of sleeping.
+    pub clock: Arc<TestClock>,
     pub pool: DbPool,
     pub db_url: String,
     pub client: reqwest::Client,
@@ -96,12 +100,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_with_clock(Arc::new(SystemClock), customize).await
+    spawn_app_with_clock(Arc::new(TestClock::real()), customize).await
 }
 
-/// An app whose time is `clock` (a `FixedClock` moves only when the test moves it).
+/// An app whose time stands still at `unix` until the test moves it.
+pub async fn spawn_app_at(unix: i64, customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(Arc::new(TestClock::frozen_at(unix)), customize).await
+}
+
 pub async fn spawn_app_with_clock(
-    clock: Arc<dyn Clock>,
+    clock: Arc<TestClock>,
     customize: impl FnOnce(&mut Settings),
 ) -> TestApp {
     ssogate::telemetry::init(&ssogate::config::LogSettings {
@@ -113,7 +121,7 @@ pub async fn spawn_app_with_clock(
     let mut settings = test_settings(&db_url);
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
-    let address = start_instance_with_clock(settings, clock).await;
+    let address = start_instance_with_clock(settings, clock.clone()).await;
     let pool = storage::build_pool(&db_url, pool_size).expect("pool");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -122,6 +130,7 @@ pub async fn spawn_app_with_clock(
         .unwrap();
     TestApp {
         address,
+        clock,
         pool,
         db_url,
         client,
@@ -164,6 +173,16 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The app's now, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.unix()
+    }
+
+    /// Moves the app's time on by `secs`.
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(secs);
+    }
+
     /// The console's sign-in form as a browser sends it: GET the form (its CSRF cookie and
     /// hidden field), then POST the email with the field.
     pub async fn admin_login(&self, client: &reqwest::Client, email: &str) -> reqwest::Response {
@@ -186,7 +205,13 @@ impl TestApp {
 
     pub fn create_tenant(&self, slug: &str, input: TenantInput) {
         self.with_db(|c| {
-            admin::create_tenant(c, slug, &input, &ssogate::domain::audit::Actor::Cli, now())
+            admin::create_tenant(
+                c,
+                slug,
+                &input,
+                &ssogate::domain::audit::Actor::Cli,
+                self.now(),
+            )
         })
         .expect("create tenant");
     }
@@ -198,7 +223,7 @@ impl TestApp {
                 tenant,
                 domain,
                 &ssogate::domain::audit::Actor::Cli,
-                now(),
+                self.now(),
             )
         })
         .expect("add domain");
@@ -212,7 +237,7 @@ impl TestApp {
                 &input,
                 false,
                 &ssogate::domain::audit::Actor::Cli,
-                now(),
+                self.now(),
             )
         })
         .expect("add connection");
@@ -233,12 +258,24 @@ impl TestApp {
         conn: &str,
         return_to: Option<&str>,
     ) -> (String, String) {
+        self.start_login_on(&self.client, tenant, conn, return_to)
+            .await
+    }
+
+    /// `start_login` in another browser.
+    pub async fn start_login_on(
+        &self,
+        client: &reqwest::Client,
+        tenant: &str,
+        conn: &str,
+        return_to: Option<&str>,
+    ) -> (String, String) {
         let mut url = reqwest::Url::parse(&self.url(&format!("/t/{tenant}/login"))).unwrap();
         url.query_pairs_mut().append_pair("connection", conn);
         if let Some(r) = return_to {
             url.query_pairs_mut().append_pair("return_to", r);
         }
-        let res = self.client.get(url).send().await.unwrap();
+        let res = client.get(url).send().await.unwrap();
         assert_eq!(res.status(), 303, "login start should redirect to the IdP");
         let location = res.headers()["location"].to_str().unwrap().to_owned();
         parse_authn_redirect(&location)
@@ -251,6 +288,19 @@ impl TestApp {
         saml_response_xml: &str,
         relay_state: Option<&str>,
     ) -> reqwest::Response {
+        self.post_acs_on(&self.client, tenant, conn, saml_response_xml, relay_state)
+            .await
+    }
+
+    /// `post_acs` in another browser.
+    pub async fn post_acs_on(
+        &self,
+        client: &reqwest::Client,
+        tenant: &str,
+        conn: &str,
+        saml_response_xml: &str,
+        relay_state: Option<&str>,
+    ) -> reqwest::Response {
         let mut form = vec![(
             "SAMLResponse".to_owned(),
             STANDARD.encode(saml_response_xml),
@@ -258,7 +308,7 @@ impl TestApp {
         if let Some(rs) = relay_state {
             form.push(("RelayState".to_owned(), rs.to_owned()));
         }
-        self.client
+        client
             .post(self.acs_url(tenant, conn))
             .form(&form)
             .send()
@@ -471,7 +521,7 @@ impl TestApp {
     pub fn scim_token(&self, tenant: &str) -> String {
         self.with_db(|c| {
             let t = admin::tenant_by_slug(c, tenant).expect("tenant");
-            ssogate::service::scim::tokens::create(c, t.id, "test", now())
+            ssogate::service::scim::tokens::create(c, t.id, "test", self.now())
         })
         .expect("scim token")
         .token

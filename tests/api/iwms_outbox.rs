@@ -1,7 +1,6 @@
-//! The IWMS feed end to end, against a real HTTP receiver in the test: it checks every
-//! signature, records every delivery (arrival order, in-flight count per event), creates
-//! accounts once per idempotency key, and can fail, stall or stop listening on demand.
-use std::collections::{BTreeMap, HashMap};
+//! The IWMS feed end to end, against the fake IWMS of `support::iwms_receiver`, which checks
+//! every signature and records every delivery.
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,567 +8,20 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use ssogate::config::Settings;
 use ssogate::service::admin::{self, TenantInput};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::cli::Cli;
 use crate::helpers::{
     TestApp, default_saml_input, now, spawn_app_with, start_instance, test_settings,
 };
 use crate::saml_fixtures::{Resp, TestIdp};
+use crate::support::iwms_receiver::{Delivery, Mode, Receiver, summary};
+use crate::support::poll::eventually;
 
 /// The receiver's secret; the tenant's secret file holds it with a trailing newline, as
 /// `openssl rand -base64 32 > file` writes it.
 const SECRET: &str = "iwms-receiver-secret-0123456789abcdef";
-const HOOK_PATH: &str = "/hooks/ssogate";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-// ---------------------------------------------------------------------------------------
-// The receiver
-// ---------------------------------------------------------------------------------------
-
-/// How the receiver answers the deliveries that pass the signature check.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-enum Mode {
-    /// 200 at once (account creation: `{"iwms_id": ...}`).
-    #[default]
-    Ok,
-    /// 500, nothing created.
-    Fail,
-    /// Creates the account (if asked) on arrival, then answers 200 after the delay unless the
-    /// client gave up first.
-    Slow(Duration),
-    /// As `Ok`, with 100 KiB of padding in the answer.
-    Oversized,
-}
-
-/// One signed request that reached the receiver.
-#[derive(Clone, Debug)]
-struct Delivery {
-    /// Arrival order (shared counter with `answered`).
-    seq: u64,
-    event_id: String,
-    kind: String,
-    user_id: i64,
-    key: String,
-    create: bool,
-    body: Value,
-    /// What the receiver answered (or would have, had the client waited).
-    status: u16,
-    /// When the answer was written (same counter as `seq`); None: the client was gone.
-    answered: Option<u64>,
-}
-
-impl Delivery {
-    fn ok(&self) -> bool {
-        (200..300).contains(&self.status) && self.answered.is_some()
-    }
-    fn number(&self) -> i64 {
-        evt_number(&self.event_id)
-    }
-}
-
-fn evt_number(id: &str) -> i64 {
-    id.strip_prefix("evt_")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("event id `{id}` is not evt_<n>"))
-}
-
-#[derive(Default)]
-struct State {
-    secret: Vec<u8>,
-    mode: Mode,
-    seq: u64,
-    deliveries: Vec<Delivery>,
-    /// Why requests were refused with 401.
-    refused: Vec<String>,
-    /// Protocol deviations (headers not matching the body, bad JSON, ...).
-    problems: Vec<String>,
-    in_flight: HashMap<String, usize>,
-    max_in_flight: HashMap<String, usize>,
-    total_in_flight: usize,
-    max_total_in_flight: usize,
-    /// Idempotency key -> the IWMS ID created for it.
-    accounts: HashMap<String, String>,
-    /// User id -> the IWMS accounts created for that user.
-    accounts_of: HashMap<i64, Vec<String>>,
-}
-
-struct Receiver {
-    state: Arc<Mutex<State>>,
-    port: u16,
-    accept: Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-impl Receiver {
-    async fn start(secret: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let r = Receiver {
-            state: Arc::new(Mutex::new(State {
-                secret: secret.as_bytes().to_vec(),
-                ..Default::default()
-            })),
-            port,
-            accept: Mutex::new(None),
-        };
-        r.serve(listener);
-        r
-    }
-
-    /// A receiver whose port is closed (connections are refused) until `resume`.
-    async fn start_refusing(secret: &str) -> Self {
-        let r = Self::start(secret).await;
-        r.refuse().await;
-        r
-    }
-
-    fn serve(&self, listener: TcpListener) {
-        let state = self.state.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                if let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(handle(state.clone(), stream));
-                }
-            }
-        });
-        *self.accept.lock().unwrap() = Some(task);
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}{HOOK_PATH}", self.port)
-    }
-
-    fn set_mode(&self, mode: Mode) {
-        self.state.lock().unwrap().mode = mode;
-    }
-
-    /// Stops listening: the port is closed and new connections are refused.
-    async fn refuse(&self) {
-        let task = self.accept.lock().unwrap().take();
-        if let Some(t) = task {
-            t.abort();
-            let _ = t.await;
-        }
-        let refused = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err();
-        assert!(refused, "the receiver's port should refuse connections now");
-    }
-
-    /// Listens again on the same port.
-    async fn resume(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let listener = loop {
-            match TcpListener::bind(("127.0.0.1", self.port)).await {
-                Ok(l) => break l,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("cannot listen on port {} again: {e}", self.port),
-            }
-        };
-        self.serve(listener);
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&State) -> T) -> T {
-        f(&self.state.lock().unwrap())
-    }
-
-    fn deliveries(&self) -> Vec<Delivery> {
-        self.with(|s| s.deliveries.clone())
-    }
-
-    /// The successful deliveries, in arrival order.
-    fn delivered(&self) -> Vec<Delivery> {
-        self.deliveries().into_iter().filter(Delivery::ok).collect()
-    }
-
-    fn of_user(&self, user: i64) -> Vec<Delivery> {
-        self.deliveries()
-            .into_iter()
-            .filter(|d| d.user_id == user)
-            .collect()
-    }
-
-    /// The event types delivered successfully to `user`, each event once, in arrival order.
-    fn delivered_kinds(&self, user: i64) -> Vec<String> {
-        let mut seen = Vec::new();
-        let mut kinds = Vec::new();
-        for d in self.delivered().into_iter().filter(|d| d.user_id == user) {
-            if !seen.contains(&d.event_id) {
-                seen.push(d.event_id.clone());
-                kinds.push(d.kind.clone());
-            }
-        }
-        kinds
-    }
-
-    fn accounts_of(&self, user: i64) -> Vec<String> {
-        self.with(|s| s.accounts_of.get(&user).cloned().unwrap_or_default())
-    }
-
-    fn refused(&self) -> Vec<String> {
-        self.with(|s| s.refused.clone())
-    }
-
-    /// No request broke the protocol, and none was refused for its signature.
-    fn assert_clean(&self) {
-        self.with(|s| {
-            assert!(s.problems.is_empty(), "protocol problems: {:?}", s.problems);
-            assert!(s.refused.is_empty(), "refused signatures: {:?}", s.refused);
-        });
-    }
-
-    /// Never was one event in flight twice at once.
-    fn assert_never_concurrent(&self) {
-        self.with(|s| {
-            let twice: Vec<_> = s.max_in_flight.iter().filter(|(_, n)| **n > 1).collect();
-            assert!(
-                twice.is_empty(),
-                "events in flight twice at once: {twice:?}"
-            );
-        });
-    }
-
-    /// Per user, every arrival came after each earlier event of that user (lower id) had been
-    /// answered with a 2xx: the order is never broken, even across retries and restarts.
-    fn assert_in_order(&self) {
-        let all = self.deliveries();
-        for d in &all {
-            for earlier in all
-                .iter()
-                .filter(|e| e.user_id == d.user_id && e.number() < d.number())
-            {
-                let done_before = all.iter().any(|x| {
-                    x.event_id == earlier.event_id && x.ok() && x.answered.unwrap() < d.seq
-                });
-                assert!(
-                    done_before,
-                    "{} ({}) of user {} arrived (#{}) before {} ({}) was delivered: {}",
-                    d.event_id,
-                    d.kind,
-                    d.user_id,
-                    d.seq,
-                    earlier.event_id,
-                    earlier.kind,
-                    summary(&all)
-                );
-            }
-        }
-    }
-}
-
-fn summary(ds: &[Delivery]) -> String {
-    ds.iter()
-        .map(|d| {
-            format!(
-                "#{} {} {} user {} -> {}{}",
-                d.seq,
-                d.event_id,
-                d.kind,
-                d.user_id,
-                d.status,
-                if d.answered.is_some() {
-                    ""
-                } else {
-                    " (unanswered)"
-                }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Keeps an event's in-flight count while its request is being answered.
-struct InFlight {
-    state: Arc<Mutex<State>>,
-    event_id: String,
-    index: usize,
-}
-
-impl InFlight {
-    fn answered(&self) {
-        let mut s = self.state.lock().unwrap();
-        s.seq += 1;
-        let seq = s.seq;
-        s.deliveries[self.index].answered = Some(seq);
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = s.in_flight.get_mut(&self.event_id) {
-            *n -= 1;
-        }
-        s.total_in_flight -= 1;
-    }
-}
-
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A minimal HTTP/1.1 request reader (Content-Length bodies, which is what reqwest sends).
-async fn read_request(stream: &mut TcpStream) -> Option<Request> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        if buf.len() > 64 * 1024 {
-            return None;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?.to_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next()?.split(' ');
-    let (method, path) = (
-        request_line.next()?.to_owned(),
-        request_line.next()?.to_owned(),
-    );
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + len {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Some(Request {
-        method,
-        path,
-        headers,
-        body: buf[head_end..head_end + len].to_vec(),
-    })
-}
-
-/// Checks `X-Ssogate-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` with an
-/// HMAC of its own (OpenSSL), in constant time, refusing timestamps more than 300 s away.
-fn verify_signature(
-    secret: &[u8],
-    header: Option<&str>,
-    body: &[u8],
-    now: i64,
-) -> Result<(), String> {
-    let header = header.ok_or("no X-Ssogate-Signature")?;
-    let (mut t, mut v1) = (None, None);
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = v.parse::<i64>().ok(),
-            Some(("v1", v)) => v1 = hex::decode(v).ok(),
-            _ => {}
-        }
-    }
-    let (Some(t), Some(v1)) = (t, v1) else {
-        return Err(format!("malformed signature header `{header}`"));
-    };
-    if (now - t).abs() > 300 {
-        return Err(format!("stale signature timestamp {t} (now {now})"));
-    }
-    let key = openssl::pkey::PKey::hmac(secret).unwrap();
-    let mut signer =
-        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &key).unwrap();
-    signer.update(format!("{t}.").as_bytes()).unwrap();
-    signer.update(body).unwrap();
-    let mac = signer.sign_to_vec().unwrap();
-    if mac.len() != v1.len() || !openssl::memcmp::eq(&mac, &v1) {
-        return Err("signature mismatch".into());
-    }
-    Ok(())
-}
-
-async fn handle(state: Arc<Mutex<State>>, mut stream: TcpStream) {
-    let Some(req) = read_request(&mut stream).await else {
-        return;
-    };
-    let (status, answer, delay, guard) = {
-        let mut s = state.lock().unwrap();
-        match verify_signature(
-            &s.secret,
-            req.header("x-ssogate-signature"),
-            &req.body,
-            now(),
-        ) {
-            Err(why) => {
-                s.refused.push(why.clone());
-                (401, json!({"error": why}), None, None)
-            }
-            Ok(()) => {
-                let (status, answer, delay, index, event_id) = record(&mut s, &req);
-                *s.in_flight.entry(event_id.clone()).or_default() += 1;
-                let n = s.in_flight[&event_id];
-                let max = s.max_in_flight.entry(event_id.clone()).or_default();
-                *max = (*max).max(n);
-                s.total_in_flight += 1;
-                s.max_total_in_flight = s.max_total_in_flight.max(s.total_in_flight);
-                let guard = InFlight {
-                    state: state.clone(),
-                    event_id,
-                    index,
-                };
-                (status, answer, delay, Some(guard))
-            }
-        }
-    };
-    if let Some(d) = delay {
-        let mut probe = [0u8; 1];
-        tokio::select! {
-            _ = tokio::time::sleep(d) => {}
-            // The client gave up (timeout, or its process died): no answer reaches it.
-            _ = stream.read(&mut probe) => return,
-        }
-    }
-    let body = answer.to_string();
-    let reason = match status {
-        200 => "OK",
-        401 => "Unauthorized",
-        _ => "Internal Server Error",
-    };
-    let response = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(response.as_bytes()).await.is_ok() && stream.flush().await.is_ok() {
-        if let Some(g) = &guard {
-            g.answered();
-        }
-        let _ = stream.shutdown().await;
-    }
-    drop(guard);
-}
-
-/// Records a signed delivery and decides the answer.
-fn record(s: &mut State, req: &Request) -> (u16, Value, Option<Duration>, usize, String) {
-    let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-    let text = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    let (event_id, kind, key) = (text("/id"), text("/type"), text("/idempotency_key"));
-    let user_id = v.pointer("/data/user/id").and_then(Value::as_i64);
-    let create = v["create_iwms_account"].as_bool();
-    let mut problems = Vec::new();
-    if req.method != "POST" || req.path != HOOK_PATH {
-        problems.push(format!("{} {}", req.method, req.path));
-    }
-    if !req
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("application/json"))
-    {
-        problems.push(format!("content-type {:?}", req.header("content-type")));
-    }
-    if v.is_null() {
-        problems.push("body is not JSON".into());
-    }
-    if req.header("idempotency-key") != Some(key.as_str()) || key.is_empty() {
-        problems.push(format!(
-            "Idempotency-Key {:?} vs body {key:?}",
-            req.header("idempotency-key")
-        ));
-    }
-    if req.header("x-ssogate-event") != Some(kind.as_str()) {
-        problems.push(format!(
-            "X-Ssogate-Event {:?} vs {kind:?}",
-            req.header("x-ssogate-event")
-        ));
-    }
-    if req.header("x-ssogate-event-id") != Some(event_id.as_str()) || !event_id.starts_with("evt_")
-    {
-        problems.push(format!(
-            "X-Ssogate-Event-Id {:?} vs {event_id:?}",
-            req.header("x-ssogate-event-id")
-        ));
-    }
-    if time::OffsetDateTime::parse(
-        &text("/occurred_at"),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .is_err()
-    {
-        problems.push(format!("occurred_at {:?}", v["occurred_at"]));
-    }
-    if create.is_none() || user_id.is_none() {
-        problems.push(format!("no create_iwms_account or data.user.id in {v}"));
-    }
-    if !problems.is_empty() {
-        s.problems
-            .push(format!("{event_id}: {}", problems.join(", ")));
-    }
-    let (user_id, create) = (user_id.unwrap_or(0), create.unwrap_or(false));
-    let (status, answer, delay) = match s.mode {
-        Mode::Fail => (500, json!({"error": "IWMS unavailable"}), None),
-        mode => {
-            let answer = if create {
-                let id = match s.accounts.get(&key) {
-                    Some(id) => id.clone(),
-                    None => {
-                        let id = format!("IWMS-{}", s.accounts.len() + 1);
-                        s.accounts.insert(key.clone(), id.clone());
-                        s.accounts_of.entry(user_id).or_default().push(id.clone());
-                        id
-                    }
-                };
-                if mode == Mode::Oversized {
-                    json!({"iwms_id": id, "padding": "x".repeat(100 * 1024)})
-                } else {
-                    json!({"iwms_id": id})
-                }
-            } else {
-                json!({"received": true})
-            };
-            let delay = match mode {
-                Mode::Slow(d) => Some(d),
-                _ => None,
-            };
-            (200, answer, delay)
-        }
-    };
-    s.seq += 1;
-    s.deliveries.push(Delivery {
-        seq: s.seq,
-        event_id: event_id.clone(),
-        kind,
-        user_id,
-        key,
-        create,
-        body: v,
-        status,
-        answered: None,
-    });
-    (status, answer, delay, s.deliveries.len() - 1, event_id)
-}
 
 // ---------------------------------------------------------------------------------------
 // Test helpers
@@ -590,20 +42,6 @@ fn run<T>(test: impl std::future::Future<Output = T>) {
     // Blocking threads still in libpq when the process exits can crash it: wait for them.
     rt.shutdown_timeout(Duration::from_secs(15));
     drop(keep);
-}
-
-/// Polls `f` until it returns Ok, for at most `secs`; panics with its last complaint.
-async fn eventually<T>(secs: u64, mut f: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(why) if Instant::now() >= deadline => {
-                panic!("still not true after {secs} s: {why}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
-        }
-    }
 }
 
 /// A tempdir holding the tenant's signing secret file.
@@ -742,14 +180,6 @@ fn assert_all_delivered_in_order(r: &Receiver, rows: &[ssogate::storage::outbox:
     r.assert_in_order();
 }
 
-async fn sign_in(app: &TestApp, idp: &TestIdp, edit: impl FnOnce(&mut Resp)) -> reqwest::Response {
-    let (req, rs) = app.start_login("acme", "okta", None).await;
-    let mut r = Resp::valid(app, "acme", "okta", idp, Some(&req));
-    edit(&mut r);
-    app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
-        .await
-}
-
 async fn verify_header(app: &TestApp) -> String {
     let res = app
         .client
@@ -828,7 +258,7 @@ fn first_sign_in_comes_back_with_the_iwms_id() {
         let idp = TestIdp::new("http://idp.acme.test/metadata");
         app.add_connection("acme", default_saml_input("okta", &idp));
 
-        let res = sign_in(&app, &idp, |_| {}).await;
+        let res = app.sign_in(&idp).send().await;
         assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
         assert!(
             res.headers()["location"]
@@ -882,7 +312,7 @@ fn first_sign_in_comes_back_with_the_iwms_id() {
         assert_eq!(rows[0]["event"], "user.created");
 
         // A second sign-in neither sends nor creates anything again.
-        let res = sign_in(&app, &idp, |_| {}).await;
+        let res = app.sign_in(&idp).send().await;
         assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
         assert_eq!(r.deliveries().len(), 1);
         assert_eq!(app.users("acme").len(), 1);
@@ -913,11 +343,12 @@ fn first_sign_in_gets_the_iwms_id_even_when_the_worker_took_the_event() {
         let mut missing = Vec::new();
         for i in 0..12 {
             let email = format!("person{i}@acme.test");
-            let res = sign_in(&app, &idp, |resp| {
-                resp.name_id = format!("subject-{i}");
-                *resp = resp.clone().attr("email", &email);
-            })
-            .await;
+            let res = app
+                .sign_in(&idp)
+                .name_id(&format!("subject-{i}"))
+                .email(&email)
+                .send()
+                .await;
             assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
             let me: Value = app.me().await.json().await.unwrap();
             assert_eq!(me["email"], email.as_str());
@@ -1934,7 +1365,7 @@ fn stale_flag_and_unflag_are_sent() {
         app.create_tenant("acme", input);
         let idp = TestIdp::new("http://idp.acme.test/metadata");
         app.add_connection("acme", crate::helpers::default_saml_input("okta", &idp));
-        assert_eq!(sign_in(&app, &idp, |_| {}).await.status(), 303);
+        assert_eq!(app.sign_in(&idp).send().await.status(), 303);
         let user = app.users("acme")[0].id;
         app.with_db(|c| {
             use diesel::prelude::*;
@@ -1948,7 +1379,7 @@ fn stale_flag_and_unflag_are_sent() {
         })
         .unwrap();
         cli_ok(&app.db_url, &["flag-stale"]);
-        assert_eq!(sign_in(&app, &idp, |_| {}).await.status(), 303);
+        assert_eq!(app.sign_in(&idp).send().await.status(), 303);
         eventually(15, || {
             let kinds = r.delivered_kinds(user);
             (kinds == ["user.created", "user.flagged_stale", "user.unflagged"])

@@ -37,3 +37,4 @@ mod scim_security;
 mod scim_sso;
 mod scim_tester;
 mod stale;
+mod support;

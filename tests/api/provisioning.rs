@@ -4,19 +4,6 @@ use ssogate::service::admin::{self, TenantInput};
 use crate::helpers::{TestApp, default_saml_input, spawn_app};
 use crate::saml_fixtures::{Resp, TestIdp};
 
-async fn sign_in(
-    app: &TestApp,
-    tenant: &str,
-    conn: &str,
-    idp: &TestIdp,
-    edit: impl FnOnce(&mut Resp),
-) -> reqwest::Response {
-    let (req, rs) = app.start_login(tenant, conn, None).await;
-    let mut r = Resp::valid(app, tenant, conn, idp, Some(&req));
-    edit(&mut r);
-    app.post_acs(tenant, conn, &r.signed(idp), Some(&rs)).await
-}
-
 async fn tenant(auto: bool, domains: &[&str], iwms: Option<&str>) -> (TestApp, TestIdp) {
     let app = spawn_app().await;
     app.create_tenant(
@@ -38,19 +25,23 @@ async fn tenant(auto: bool, domains: &[&str], iwms: Option<&str>) -> (TestApp, T
 #[tokio::test]
 async fn creates_then_updates_from_claims_and_records_changes() {
     let (app, idp) = tenant(true, &["acme.test"], Some("iwmsId")).await;
-    let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        *r = r.clone().attr("iwmsId", "IW-1")
-    })
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .edit(|r| *r = r.clone().attr("iwmsId", "IW-1"))
+        .send()
+        .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
-    let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        *r = r
-            .clone()
-            .attr("firstName", "Augusta")
-            .attr("iwmsId", "IW-2");
-        r.attributes.retain(|(n, _)| n != "lastName"); // an absent claim keeps the value
-    })
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .edit(|r| {
+            *r = r
+                .clone()
+                .attr("firstName", "Augusta")
+                .attr("iwmsId", "IW-2");
+            r.attributes.retain(|(n, _)| n != "lastName"); // an absent claim keeps the value
+        })
+        .send()
+        .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
     let users = app.users("acme");
     assert_eq!(users.len(), 1);
@@ -74,7 +65,7 @@ async fn creates_then_updates_from_claims_and_records_changes() {
 #[tokio::test]
 async fn no_auto_create_means_not_set_up() {
     let (app, idp) = tenant(false, &[], None).await;
-    let res = sign_in(&app, "acme", "okta", &idp, |_| {}).await;
+    let res = app.sign_in(&idp).send().await;
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("has not been set up"));
     assert_eq!(app.last_reason("acme"), "not_set_up");
@@ -84,10 +75,11 @@ async fn no_auto_create_means_not_set_up() {
 #[tokio::test]
 async fn auto_create_only_for_whitelisted_domains_when_there_are_some() {
     let (app, idp) = tenant(true, &["acme.test"], None).await;
-    let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        *r = r.clone().attr("email", "eve@elsewhere.test")
-    })
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .edit(|r| *r = r.clone().attr("email", "eve@elsewhere.test"))
+        .send()
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "email_domain_not_allowed");
     assert!(app.users("acme").is_empty());
@@ -96,10 +88,11 @@ async fn auto_create_only_for_whitelisted_domains_when_there_are_some() {
 #[tokio::test]
 async fn missing_email_is_refused_with_a_reason() {
     let (app, idp) = tenant(true, &[], None).await;
-    let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        r.attributes.retain(|(n, _)| n != "email")
-    })
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .edit(|r| r.attributes.retain(|(n, _)| n != "email"))
+        .send()
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "missing_email");
 }
@@ -109,14 +102,13 @@ async fn second_connection_links_by_email_only_on_whitelisted_domain() {
     let (app, idp) = tenant(true, &["acme.test"], None).await;
     let idp2 = TestIdp::new("http://entra.test/metadata");
     app.add_connection("acme", default_saml_input("entra", &idp2));
-    assert_eq!(
-        sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(),
-        303
-    );
-    let res = sign_in(&app, "acme", "entra", &idp2, |r| {
-        r.name_id = "entra-oid-1".into()
-    })
-    .await;
+    assert_eq!(app.sign_in(&idp).send().await.status(), 303);
+    let res = app
+        .sign_in(&idp2)
+        .at("acme", "entra")
+        .edit(|r| r.name_id = "entra-oid-1".into())
+        .send()
+        .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
     assert_eq!(app.users("acme").len(), 1, "linked, not duplicated");
     let d = app.user_detail("acme", "ada@acme.test");
@@ -135,7 +127,12 @@ async fn second_connection_links_by_email_only_on_whitelisted_domain() {
     .unwrap();
     let idp3 = TestIdp::new("http://google.test/metadata");
     app.add_connection("acme", default_saml_input("google", &idp3));
-    let res = sign_in(&app, "acme", "google", &idp3, |r| r.name_id = "g-1".into()).await;
+    let res = app
+        .sign_in(&idp3)
+        .at("acme", "google")
+        .edit(|r| r.name_id = "g-1".into())
+        .send()
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "email_link_not_allowed");
 }
@@ -144,47 +141,58 @@ async fn second_connection_links_by_email_only_on_whitelisted_domain() {
 async fn iwms_id_matches_before_email() {
     let (app, idp) = tenant(true, &["acme.test"], Some("iwmsId")).await;
     assert_eq!(
-        sign_in(&app, "acme", "okta", &idp, |r| *r =
-            r.clone().attr("iwmsId", "IW-9"))
-        .await
-        .status(),
+        app.sign_in(&idp)
+            .edit(|r| *r = r.clone().attr("iwmsId", "IW-9"))
+            .send()
+            .await
+            .status(),
         303
     );
     let idp2 = TestIdp::new("http://entra.test/metadata");
     app.add_connection("acme", default_saml_input("entra", &idp2));
     // New connection, different email, same IWMS ID: the same person.
-    let res = sign_in(&app, "acme", "entra", &idp2, |r| {
-        r.name_id = "entra-1".into();
-        *r = r
-            .clone()
-            .attr("email", "ada.lovelace@acme.test")
-            .attr("iwmsId", "IW-9");
-    })
-    .await;
+    let res = app
+        .sign_in(&idp2)
+        .at("acme", "entra")
+        .edit(|r| {
+            r.name_id = "entra-1".into();
+            *r = r
+                .clone()
+                .attr("email", "ada.lovelace@acme.test")
+                .attr("iwmsId", "IW-9");
+        })
+        .send()
+        .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
     assert_eq!(app.users("acme").len(), 1);
 
     // Grace exists with her own email; a sign-in asserting Grace's email but Ada's IWMS ID is
     // matched to Ada: the IWMS ID wins over the email.
     assert_eq!(
-        sign_in(&app, "acme", "okta", &idp, |r| {
-            r.name_id = "grace".into();
-            *r = r.clone().attr("email", "grace@acme.test");
-        })
-        .await
-        .status(),
+        app.sign_in(&idp)
+            .edit(|r| {
+                r.name_id = "grace".into();
+                *r = r.clone().attr("email", "grace@acme.test");
+            })
+            .send()
+            .await
+            .status(),
         303
     );
     let idp3 = TestIdp::new("http://google.test/metadata");
     app.add_connection("acme", default_saml_input("google", &idp3));
-    let res = sign_in(&app, "acme", "google", &idp3, |r| {
-        r.name_id = "g-1".into();
-        *r = r
-            .clone()
-            .attr("email", "grace@acme.test")
-            .attr("iwmsId", "IW-9");
-    })
-    .await;
+    let res = app
+        .sign_in(&idp3)
+        .at("acme", "google")
+        .edit(|r| {
+            r.name_id = "g-1".into();
+            *r = r
+                .clone()
+                .attr("email", "grace@acme.test")
+                .attr("iwmsId", "IW-9");
+        })
+        .send()
+        .await;
     assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
     let ada = app.user_detail("acme", "ada@acme.test");
     assert_eq!(
@@ -199,15 +207,13 @@ async fn iwms_id_matches_before_email() {
 #[tokio::test]
 async fn identity_linked_to_someone_else_is_never_relinked() {
     let (app, idp) = tenant(true, &["acme.test"], None).await;
-    assert_eq!(
-        sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(),
-        303
-    );
+    assert_eq!(app.sign_in(&idp).send().await.status(), 303);
     // Another subject of the same IdP claims Ada's email.
-    let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        r.name_id = "someone-else".into()
-    })
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .edit(|r| r.name_id = "someone-else".into())
+        .send()
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "identity_conflict");
     let d = app.user_detail("acme", "ada@acme.test");
@@ -224,27 +230,34 @@ async fn identity_linked_to_someone_else_is_never_relinked() {
 async fn iwms_id_of_another_user_is_not_taken() {
     let (app, idp) = tenant(true, &[], Some("iwmsId")).await;
     assert_eq!(
-        sign_in(&app, "acme", "okta", &idp, |r| *r =
-            r.clone().attr("iwmsId", "IW-1"))
-        .await
-        .status(),
+        app.sign_in(&idp)
+            .edit(|r| *r = r.clone().attr("iwmsId", "IW-1"))
+            .send()
+            .await
+            .status(),
         303
     );
-    let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        r.name_id = "grace".into();
-        *r = r.clone().attr("email", "grace@acme.test");
-    })
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .edit(|r| {
+            r.name_id = "grace".into();
+            *r = r.clone().attr("email", "grace@acme.test");
+        })
+        .send()
+        .await;
     assert_eq!(res.status(), 303);
     // Grace's IdP record now claims Ada's IWMS ID: refused, nothing moves.
-    let res = sign_in(&app, "acme", "okta", &idp, |r| {
-        r.name_id = "grace".into();
-        *r = r
-            .clone()
-            .attr("email", "grace@acme.test")
-            .attr("iwmsId", "IW-1");
-    })
-    .await;
+    let res = app
+        .sign_in(&idp)
+        .edit(|r| {
+            r.name_id = "grace".into();
+            *r = r
+                .clone()
+                .attr("email", "grace@acme.test")
+                .attr("iwmsId", "IW-1");
+        })
+        .send()
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.last_reason("acme"), "iwms_id_conflict");
 }
@@ -294,13 +307,10 @@ async fn tenants_are_isolated() {
         },
     );
     app.add_connection("globex", default_saml_input("okta", &idp));
-    assert_eq!(
-        sign_in(&app, "acme", "okta", &idp, |_| {}).await.status(),
-        303
-    );
+    assert_eq!(app.sign_in(&idp).send().await.status(), 303);
     // The same IdP subject and email at another tenant is another user.
     assert_eq!(
-        sign_in(&app, "globex", "okta", &idp, |_| {}).await.status(),
+        app.sign_in(&idp).at("globex", "okta").send().await.status(),
         303
     );
     assert_eq!(app.users("acme").len(), 1);

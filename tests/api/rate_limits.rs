@@ -1,17 +1,14 @@
 //! The built-in rate limits from the outside: 429 with `Retry-After` on every limited surface,
 //! each in its own body shape; none on /auth/verify; client addresses from trusted proxies
 //! only; one tenant's burst never refuses another tenant; `rate_limit.enabled = false`.
-//! Time is a `FixedClock` the tests move: buckets refill only when a test says so.
-use std::sync::Arc;
-
+//! The app's clock is frozen and moved by the tests: buckets refill only when a test says so.
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde_json::{Value, json};
-use ssogate::clock::FixedClock;
 use ssogate::config::{Settings, TrustedProxies};
 use ssogate::service::admin::{TenantInput, access};
 
 use crate::cli::Cli;
-use crate::helpers::{TestApp, default_saml_input, form_value, now, spawn_app_with_clock};
+use crate::helpers::{TestApp, default_saml_input, form_value, now, spawn_app_at};
 use crate::hostile_op::{HostileOp, Key};
 use crate::saml_fixtures::{Resp, TestIdp};
 
@@ -20,13 +17,12 @@ const BURST: usize = 3;
 
 struct Limited {
     app: TestApp,
-    clock: Arc<FixedClock>,
     idp: TestIdp,
 }
 
 impl Limited {
     fn advance(&self, secs: i64) {
-        self.clock.advance(time::Duration::seconds(secs));
+        self.app.advance(secs);
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
@@ -60,8 +56,7 @@ impl Limited {
 /// Tenants acme and globex (domains acme.test, globex.test), each with a SAML connection
 /// `idp`; small limits (see BURST); `edit` changes the settings further.
 async fn limited(edit: impl FnOnce(&mut Settings)) -> Limited {
-    let clock = Arc::new(FixedClock::at_unix(now()));
-    let app = spawn_app_with_clock(clock.clone(), |s| {
+    let app = spawn_app_at(now(), |s| {
         let r = &mut s.rate_limit;
         r.enabled = true;
         (r.client_per_minute, r.client_burst) = (1, BURST as u32);
@@ -83,7 +78,7 @@ async fn limited(edit: impl FnOnce(&mut Settings)) -> Limited {
         app.add_domain(t, &format!("{t}.test"));
         app.add_connection(t, default_saml_input("idp", &idp));
     }
-    Limited { app, clock, idp }
+    Limited { app, idp }
 }
 
 fn retry_after(res: &reqwest::Response) -> u64 {

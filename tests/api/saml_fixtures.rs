@@ -98,7 +98,8 @@ fn esc(s: &str) -> String {
 }
 
 impl Resp {
-    /// A valid response answering `request_id` for `idp` at the app's (tenant, connection).
+    /// A valid response answering `request_id` for `idp` at the app's (tenant, connection),
+    /// issued at the app's time.
     pub fn valid(
         app: &crate::helpers::TestApp,
         tenant: &str,
@@ -106,11 +107,12 @@ impl Resp {
         idp: &TestIdp,
         request_id: Option<&str>,
     ) -> Self {
-        Self::valid_at(
+        Self::issued(
             &app.acs_url(tenant, conn),
             &app.sp_entity_id(tenant, conn),
             idp,
             request_id,
+            app.now(),
         )
     }
 
@@ -121,7 +123,23 @@ impl Resp {
         idp: &TestIdp,
         request_id: Option<&str>,
     ) -> Self {
-        let now = crate::helpers::now();
+        Self::issued(
+            acs_url,
+            sp_entity_id,
+            idp,
+            request_id,
+            crate::helpers::now(),
+        )
+    }
+
+    /// A valid response issued at `now` (the app's time, which a test may have moved).
+    fn issued(
+        acs_url: &str,
+        sp_entity_id: &str,
+        idp: &TestIdp,
+        request_id: Option<&str>,
+        now: i64,
+    ) -> Self {
         Resp {
             response_id: ssogate::random::saml_id(),
             assertion_id: ssogate::random::saml_id(),

@@ -1,30 +1,19 @@
 //! Every ACS check, one hostile response each. Each test asserts the specific reason code,
 //! so removing a check makes its test fail (the response would be accepted or refused later
 //! for another reason).
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ssogate::service::admin::TenantInput;
 
 use crate::helpers::{TestApp, default_saml_input, spawn_app};
 use crate::saml_fixtures::*;
+use crate::support::canary::Canary;
+use crate::support::sign_in::acme;
 
 pub const T: &str = "acme";
 pub const C: &str = "okta";
 
 pub async fn setup() -> (TestApp, TestIdp) {
     let app = spawn_app().await;
-    let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.create_tenant(
-        T,
-        TenantInput {
-            auto_create_users: Some(true),
-            ..Default::default()
-        },
-    );
-    app.add_domain(T, "acme.test");
-    app.add_connection(T, default_saml_input(C, &idp));
+    let idp = acme(&app, TenantInput::default());
     (app, idp)
 }
 
@@ -118,24 +107,11 @@ async fn oversized_responses_are_refused_and_recorded() {
     assert_eq!(app.last_reason(T), "response_too_large");
 }
 
-/// A listener that counts connections: validation must never make a network request.
-fn canary() -> (String, Arc<AtomicUsize>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = format!("http://{}/x", l.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    std::thread::spawn(move || {
-        for _ in l.incoming() {
-            h.fetch_add(1, Ordering::SeqCst);
-        }
-    });
-    (addr, hits)
-}
-
 #[tokio::test]
 async fn external_reference_uri_is_refused_without_fetching() {
     let (app, idp) = setup().await;
-    let (url, hits) = canary();
+    let canary = Canary::start();
+    let url = format!("{}x", canary.url);
     let (mut r, rs) = fresh(&app, &idp).await;
     r.reference_uri = Some(url);
     // Signed as a template; xmlsec would dereference the URI while signing, so sign an
@@ -150,12 +126,7 @@ async fn external_reference_uri_is_refused_without_fetching() {
         )
     };
     assert_refused(&app, &xml, Some(&rs), "invalid_reference").await;
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    assert_eq!(
-        hits.load(Ordering::SeqCst),
-        0,
-        "the SP fetched an external Reference URI"
-    );
+    assert_eq!(canary.hits(), 0, "the SP fetched an external Reference URI");
 }
 
 #[tokio::test]
@@ -177,7 +148,8 @@ async fn reference_to_another_element_is_refused() {
 #[tokio::test]
 async fn xslt_and_comment_transforms_are_refused() {
     let (app, idp) = setup().await;
-    let (url, hits) = canary();
+    let canary = Canary::start();
+    let url = format!("{}x", canary.url);
     let (r, rs) = fresh(&app, &idp).await;
     let xslt = format!(
         r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"><xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"><xsl:copy-of select="document('{url}')"/></xsl:template></xsl:stylesheet></ds:Transform>"#
@@ -197,17 +169,14 @@ async fn xslt_and_comment_transforms_are_refused() {
         "http://www.w3.org/2001/10/xml-exc-c14n#WithComments".into(),
     ];
     assert_refused(&app, &r.signed(&idp), Some(&rs), "forbidden_transform").await;
-    assert_eq!(
-        hits.load(Ordering::SeqCst),
-        0,
-        "the SP ran a fetching transform"
-    );
+    assert_eq!(canary.hits(), 0, "the SP ran a fetching transform");
 }
 
 #[tokio::test]
 async fn object_manifest_and_retrieval_method_are_refused() {
     let (app, idp) = setup().await;
-    let (url, hits) = canary();
+    let canary = Canary::start();
+    let url = format!("{}x", canary.url);
     for extra in [
         "<ds:Object><x>payload</x></ds:Object>".to_owned(),
         format!(
@@ -232,7 +201,7 @@ async fn object_manifest_and_retrieval_method_are_refused() {
         1,
     );
     assert_refused(&app, &xml, Some(&rs), "forbidden_xml_construct").await;
-    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    assert_eq!(canary.hits(), 0);
 }
 
 #[tokio::test]
@@ -711,7 +680,8 @@ async fn declared_encodings_other_than_utf8_are_refused_before_xmlsec() {
     // In UTF-7, "+ADw-" is "<": roxmltree would see text where libxml2 sees a ds:Signature
     // whose Reference points at the canary.
     let (app, idp) = setup().await;
-    let (url, hits) = canary();
+    let canary = Canary::start();
+    let url = format!("{}x", canary.url);
     let (r, rs) = fresh(&app, &idp).await;
     let hidden = format!(
         "+ADw-ds:Signature xmlns:ds=+ACI-http://www.w3.org/2000/09/xmldsig#+ACI-+AD4-+ADw-ds:SignedInfo+AD4-\
@@ -730,9 +700,8 @@ async fn declared_encodings_other_than_utf8_are_refused_before_xmlsec() {
         )
     );
     assert_refused(&app, &xml, Some(&rs), "malformed_encoding").await;
-    std::thread::sleep(std::time::Duration::from_millis(100));
     assert_eq!(
-        hits.load(Ordering::SeqCst),
+        canary.hits(),
         0,
         "xmlsec dereferenced a Reference hidden by the encoding"
     );

@@ -26,8 +26,6 @@
 //! - benign shapes a strict parser must still accept (guards the rest).
 //!
 //! After every hostile post the gateway must still answer `/readyz`.
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -38,6 +36,7 @@ use ssogate::storage::login_attempts::Attempt;
 use crate::helpers::TestApp;
 use crate::saml_fixtures::*;
 use crate::saml_hostile::{C, T, setup};
+use crate::support::canary::Canary;
 
 const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -57,44 +56,6 @@ const AT_ONCE: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------
-
-/// A local listener that counts connections and drops them at once (so a fetching verifier
-/// fails fast instead of hanging the test). Validation must never connect anywhere.
-struct Canary {
-    url: String,
-    hits: Arc<AtomicUsize>,
-}
-
-impl Canary {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let hits = Arc::new(AtomicUsize::new(0));
-        let h = hits.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                h.fetch_add(1, Ordering::SeqCst);
-                drop(stream);
-            }
-        });
-        Canary { url, hits }
-    }
-
-    /// No sleeping: a fetch happens while the ACS request is served, so the connection is
-    /// in the listener's backlog before the response returns; a few yields let the accept
-    /// loop (same runtime) take it.
-    async fn assert_untouched(&self, case: &str) {
-        for _ in 0..16 {
-            tokio::task::yield_now().await;
-        }
-        assert_eq!(
-            self.hits.load(Ordering::SeqCst),
-            0,
-            "{case}: the gateway connected to the canary {}",
-            self.url
-        );
-    }
-}
 
 async fn assert_ready(app: &TestApp, case: &str) {
     let res = app
@@ -315,7 +276,7 @@ fn attacker_response(app: &TestApp, idp: &TestIdp) -> String {
 #[tokio::test]
 async fn signature_hidden_by_a_prefix_undeclaration_is_refused_and_fetches_nothing() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
     let url = canary.url.clone();
     let attacker = attacker_response(&app, &idp);
 
@@ -336,7 +297,7 @@ async fn signature_hidden_by_a_prefix_undeclaration_is_refused_and_fetches_nothi
     ] {
         let xml = hidden_under_undeclaration(&attacker, &sig);
         refused(&app, case, &xml, None, MALFORMED).await;
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
 
     // The undeclaration on the Signature element itself.
@@ -346,7 +307,7 @@ async fn signature_hidden_by_a_prefix_undeclaration_is_refused_and_fetches_nothi
     );
     let case = "<ds:Signature xmlns:ds=\"\">";
     refused(&app, case, &xml, None, MALFORMED).await;
-    canary.assert_untouched(case).await;
+    canary.assert_untouched(case);
 
     // Another prefix, declared on the root and undeclared below.
     let xml = with_extensions(
@@ -358,14 +319,14 @@ async fn signature_hidden_by_a_prefix_undeclaration_is_refused_and_fetches_nothi
     );
     let case = "sig:Signature under xmlns:sig=\"\" two levels down";
     refused(&app, case, &xml, None, MALFORMED).await;
-    canary.assert_untouched(case).await;
+    canary.assert_untouched(case);
 
     // With a genuinely signed assertion and a pending request: still refused, nothing fetched.
     let (r, rs) = fresh(&app, &idp, 1).await;
     let xml = hidden_under_undeclaration(&r.signed(&idp), &signature_xml("ds:", "", &url, ""));
     let case = "hidden signature next to a genuinely signed assertion";
     refused(&app, case, &xml, Some(&rs), MALFORMED).await;
-    canary.assert_untouched(case).await;
+    canary.assert_untouched(case);
 
     // Inside the signed assertion's AttributeValue (added after signing: the parse refuses
     // before any digest is computed).
@@ -380,7 +341,7 @@ async fn signature_hidden_by_a_prefix_undeclaration_is_refused_and_fetches_nothi
     );
     let case = "hidden signature inside a signed AttributeValue";
     refused(&app, case, &xml, Some(&rs), MALFORMED).await;
-    canary.assert_untouched(case).await;
+    canary.assert_untouched(case);
 
     // The same trick hiding a second assertion instead of a signature.
     let (r, rs) = fresh(&app, &idp, 3).await;
@@ -398,7 +359,7 @@ async fn signature_hidden_by_a_prefix_undeclaration_is_refused_and_fetches_nothi
     );
     let case = "saml:Assertion hidden under xmlns:saml=\"\"";
     refused(&app, case, &xml, Some(&rs), MALFORMED).await;
-    canary.assert_untouched(case).await;
+    canary.assert_untouched(case);
 }
 
 #[tokio::test]
@@ -511,7 +472,7 @@ async fn hidden_signature_with_a_dev_zero_reference_leaves_the_process_alive() {
 #[tokio::test]
 async fn a_signature_in_the_default_namespace_or_another_prefix_is_still_a_signature() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
     let url = canary.url.clone();
     let default_ns = format!(r#" xmlns="{DSIG}""#);
 
@@ -549,7 +510,7 @@ async fn a_signature_in_the_default_namespace_or_another_prefix_is_still_a_signa
     ] {
         let xml = with_extensions(&signed, &inner);
         refused(&app, case, &xml, Some(&rs), FORBIDDEN).await;
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
 
     // Inside an AttributeValue of the assertion, signed by the IdP together with it: the
@@ -581,7 +542,7 @@ async fn a_signature_in_the_default_namespace_or_another_prefix_is_still_a_signa
             )
         });
         refused(&app, case, &xml, Some(&rs), FORBIDDEN).await;
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
 }
 
@@ -592,7 +553,7 @@ async fn a_signature_in_the_default_namespace_or_another_prefix_is_still_a_signa
 #[tokio::test]
 async fn references_resolve_only_to_the_signed_element_by_its_one_id() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
     let url = canary.url.clone();
 
     // Reference URIs that are not a same-document `#ID` of the signature's parent.
@@ -617,7 +578,7 @@ async fn references_resolve_only_to_the_signed_element_by_its_one_id() {
         );
         let case = format!("Reference URI `{uri}`");
         refused(&app, &case, &xml, Some(&rs), &["invalid_reference"]).await;
-        canary.assert_untouched(&case).await;
+        canary.assert_untouched(&case);
     }
 
     // The assertion's signature pointing at an element inside Extensions.
@@ -745,7 +706,7 @@ async fn references_resolve_only_to_the_signed_element_by_its_one_id() {
         &format!(r#"URI="&#35;{}""#, r.assertion_id),
     );
     accepted(&app, "Reference URI written with &#35;", &xml, &rs).await;
-    canary.assert_untouched("references").await;
+    canary.assert_untouched("references");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -873,7 +834,7 @@ async fn undefined_entities_and_illegal_characters_are_refused() {
 #[tokio::test]
 async fn a_doctype_in_any_form_is_refused_and_fetches_nothing() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
     let url = canary.url.clone();
     let lol = "<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\"><!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">";
     for (case, prefix, reasons) in [
@@ -927,7 +888,7 @@ async fn a_doctype_in_any_form_is_refused_and_fetches_nothing() {
         let (r, rs) = fresh(&app, &idp, 0).await;
         let xml = format!("{prefix}{}", r.signed(&idp));
         refused(&app, case, &xml, Some(&rs), reasons).await;
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
     // A DOCTYPE inside the content is malformed wherever it is.
     let (r, rs) = fresh(&app, &idp, 0).await;
@@ -962,7 +923,7 @@ fn utf7_signature(url: &str) -> String {
 #[tokio::test]
 async fn only_utf8_with_a_well_formed_declaration_is_read() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
     let hidden = utf7_signature(&canary.url);
 
     // Declarations that hide a UTF-7 encoding from a naive `encoding=` search. A strict
@@ -1017,7 +978,7 @@ async fn only_utf8_with_a_well_formed_declaration_is_read() {
             &format!(r#"<e:x xmlns:e="{EXT}">{hidden}</e:x>"#),
         );
         refused(&app, case, format!("{decl}{body}"), Some(&rs), reasons).await;
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
 
     // A declaration that is not the first thing is a processing instruction with a reserved
@@ -1063,7 +1024,7 @@ async fn only_utf8_with_a_well_formed_declaration_is_read() {
             pi_or_malformed,
         )
         .await;
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
 
     // Bytes that are not UTF-8.
@@ -1266,7 +1227,7 @@ async fn malformed_structure_is_refused() {
 #[tokio::test]
 async fn processing_instructions_are_refused_wherever_they_are() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
     let url = canary.url.clone();
     let stylesheet = format!(r#"<?xml-stylesheet type="text/xsl" href="{url}"?>"#);
     let cases: Vec<(&str, Edit)> = vec![
@@ -1303,7 +1264,7 @@ async fn processing_instructions_are_refused_wherever_they_are() {
         let (r, rs) = fresh(&app, &idp, 0).await;
         let xml = make(&r.signed(&idp));
         refused(&app, case, &xml, Some(&rs), FORBIDDEN).await;
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
 }
 
@@ -1442,7 +1403,7 @@ fn attributes(n: usize) -> String {
 #[tokio::test]
 async fn depth_attribute_count_and_name_length_are_bounded() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
     let url = canary.url.clone();
     let long = "n".repeat(10_000);
     let ns_decls: String = (0..1_000)
@@ -1492,7 +1453,7 @@ async fn depth_attribute_count_and_name_length_are_bounded() {
         let xml = with_extensions(&r.signed(&idp), &inner);
         let took = refused(&app, case, &xml, Some(&rs), MALFORMED).await;
         assert!(took < AT_ONCE, "{case}: took {took:?}");
-        canary.assert_untouched(case).await;
+        canary.assert_untouched(case);
     }
     // Inside the signed assertion.
     let (r, rs) = fresh(&app, &idp, 0).await;
@@ -1545,7 +1506,7 @@ async fn depth_attribute_count_and_name_length_are_bounded() {
 #[tokio::test]
 async fn comments_cdata_and_references_never_change_a_signed_value() {
     let (app, idp) = setup().await;
-    let canary = Canary::start().await;
+    let canary = Canary::start();
 
     // The IdP signed `a@evil.com.good.com`; a comment inserted afterwards is not part of
     // the canonical form (the signature still holds), and the value read is the whole text.
@@ -1672,7 +1633,7 @@ async fn comments_cdata_and_references_never_change_a_signed_value() {
         ),
     );
     accepted(&app, "CDATA hiding a signature and a DOCTYPE", &xml, &rs).await;
-    canary.assert_untouched("CDATA hiding markup").await;
+    canary.assert_untouched("CDATA hiding markup");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use ssogate::service::admin::TenantInput;
 
 use crate::helpers::{TestApp, default_saml_input, spawn_app};
-use crate::saml_fixtures::{Resp, TestIdp};
+use crate::saml_fixtures::TestIdp;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -28,16 +28,6 @@ async fn tenant(input: TenantInput, domains: &[&str]) -> (TestApp, TestIdp) {
 /// domain whitelisted as linking by userName/externalId requires.
 async fn scim_only_tenant() -> (TestApp, TestIdp) {
     tenant(TenantInput::default(), &["acme.test"]).await
-}
-
-/// Signs in as the fixture's Ada (NameID `subject-ada`, ada@acme.test, Ada Lovelace).
-async fn sign_in(app: &TestApp, idp: &TestIdp) -> u16 {
-    let (req, rs) = app.start_login("acme", "okta", None).await;
-    let r = Resp::valid(app, "acme", "okta", idp, Some(&req));
-    app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
-        .await
-        .status()
-        .as_u16()
 }
 
 fn timeline(app: &TestApp, id: &str) -> Vec<(String, Value)> {
@@ -66,7 +56,7 @@ async fn scim_user_signs_in_onto_the_same_record(body: Value) {
     let id = u["id"].as_str().unwrap().to_owned();
 
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -102,7 +92,7 @@ async fn scim_user_signs_in_onto_the_same_record(body: Value) {
     let (_, got) = scim.get(&format!("/Users/{id}")).await;
     assert_eq!(got["name"]["givenName"], "Ada");
     assert_eq!(got["name"]["familyName"], "Lovelace");
-    assert_eq!(sign_in(&app, &idp).await, 303);
+    assert_eq!(app.sign_in(&idp).status().await, 303);
     assert_eq!(app.users("acme").len(), 1);
 }
 
@@ -143,7 +133,7 @@ async fn scim_user_created_inactive_cannot_sign_in() {
     assert_eq!(s, 201, "{u}");
     assert_eq!(u["active"], false);
 
-    assert_eq!(sign_in(&app, &idp).await, 403);
+    assert_eq!(app.sign_in(&idp).status().await, 403);
     assert_eq!(app.last_reason("acme"), "user_deactivated");
     assert_eq!(app.me().await.status(), 401);
     let users = app.users("acme");
@@ -167,7 +157,7 @@ async fn scim_deactivation_and_delete_end_the_open_session() {
     let path = format!("/Users/{}", u["id"].as_str().unwrap());
 
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -176,7 +166,7 @@ async fn scim_deactivation_and_delete_end_the_open_session() {
     let (s, u) = scim.patch(&path, deactivate()).await;
     assert_eq!(s, 200, "{u}");
     assert_eq!(app.me().await.status(), 401, "the session ended");
-    assert_eq!(sign_in(&app, &idp).await, 403);
+    assert_eq!(app.sign_in(&idp).status().await, 403);
     assert_eq!(app.last_reason("acme"), "user_deactivated");
 
     // Reactivated, signed in again, then deleted (deprovisioned) over SCIM.
@@ -188,7 +178,7 @@ async fn scim_deactivation_and_delete_end_the_open_session() {
         .await;
     assert_eq!(s, 200);
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -197,7 +187,7 @@ async fn scim_deactivation_and_delete_end_the_open_session() {
     let (s, _) = scim.delete(&path).await;
     assert_eq!(s, 204);
     assert_eq!(app.me().await.status(), 401, "the session ended");
-    assert_eq!(sign_in(&app, &idp).await, 403);
+    assert_eq!(app.sign_in(&idp).status().await, 403);
     assert_eq!(app.last_reason("acme"), "user_deactivated");
 
     let id = path.trim_start_matches("/Users/");
@@ -224,7 +214,7 @@ async fn scim_post_takes_over_a_signed_in_user_by_email_on_a_whitelisted_domain(
     )
     .await;
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -264,7 +254,7 @@ async fn scim_post_takes_over_a_signed_in_user_by_email_on_a_whitelisted_domain(
 
     // The SSO identity still leads to this user.
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -287,7 +277,7 @@ async fn scim_post_takes_over_a_signed_in_user_whose_email_is_the_user_name() {
     )
     .await;
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -319,7 +309,7 @@ async fn scim_post_takes_over_a_signed_in_user_whose_email_is_the_user_name() {
     assert_eq!(event(&t, "scim_linked")["matched_by"], "user_name_email");
     // The SSO identity still leads to this user.
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -338,7 +328,7 @@ async fn scim_post_with_the_email_of_a_user_on_an_unlisted_domain_is_409() {
     )
     .await;
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -394,7 +384,7 @@ async fn scim_iwms_attribute_maps_employee_number_to_the_iwms_id() {
     assert_eq!(app.users("acme")[0].iwms_id.as_deref(), Some("E-1001"));
 
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")
@@ -478,7 +468,7 @@ async fn an_iwms_id_that_cannot_be_a_header_is_refused_whatever_attribute_carrie
         .await;
     assert_eq!(s, 400, "{e}");
     assert_eq!(
-        sign_in(&app, &idp).await,
+        app.sign_in(&idp).status().await,
         303,
         "{}",
         app.last_reason("acme")

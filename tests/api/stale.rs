@@ -5,7 +5,8 @@ use ssogate::storage::schema::users;
 
 use crate::cli::Cli;
 use crate::helpers::{TestApp, default_saml_input, now, spawn_app, spawn_app_with};
-use crate::saml_fixtures::{Resp, TestIdp};
+use crate::saml_fixtures::TestIdp;
+use crate::support::poll::eventually;
 
 async fn signed_in_user(app: &TestApp, idp: &TestIdp, stale_days: i64) {
     app.create_tenant(
@@ -17,18 +18,7 @@ async fn signed_in_user(app: &TestApp, idp: &TestIdp, stale_days: i64) {
         },
     );
     app.add_connection("acme", default_saml_input("okta", idp));
-    sign_in(app, idp).await;
-}
-
-async fn sign_in(app: &TestApp, idp: &TestIdp) {
-    let (req, rs) = app.start_login("acme", "okta", None).await;
-    let r = Resp::valid(app, "acme", "okta", idp, Some(&req));
-    assert_eq!(
-        app.post_acs("acme", "okta", &r.signed(idp), Some(&rs))
-            .await
-            .status(),
-        303
-    );
+    assert_eq!(app.sign_in(idp).status().await, 303);
 }
 
 fn age_user(app: &TestApp, days: i64) {
@@ -86,7 +76,7 @@ async fn flag_stale_command_flags_only_and_sign_in_clears() {
     ]);
     assert_eq!(stale.as_array().unwrap().len(), 1);
 
-    sign_in(&app, &idp).await;
+    assert_eq!(app.sign_in(&idp).status().await, 303);
     assert!(!app.users("acme")[0].stale);
     let d = app.user_detail("acme", &after.email);
     let kinds: Vec<_> = d.events().map(|(e, _)| e.kind.as_str()).collect();
@@ -102,13 +92,13 @@ async fn periodic_job_flags_in_process() {
     let idp = TestIdp::new("http://idp.test/m");
     signed_in_user(&app, &idp, 90).await;
     age_user(&app, 91);
-    for _ in 0..30 {
-        if app.users("acme")[0].stale {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("the in-process job did not flag the stale user");
+    // The job's own timer is what this test is about: wait for its next round.
+    eventually(6, || {
+        (app.users("acme")[0].stale)
+            .then_some(())
+            .ok_or("the in-process job did not flag the stale user".to_owned())
+    })
+    .await;
 }
 
 /// The flagging job reads its candidates first and flags them one by one: a user who signs
