@@ -232,12 +232,33 @@ async fn revoking_the_grant_or_deactivating_the_user_ends_the_console_session() 
         .with_db(|c| ssogate::service::admin::tenant_by_slug(c, "acme"))
         .unwrap();
     let users = ssogate::service::admin::users::deactivate_user;
-    app.with_db(|c| users(c, &t, id, "test", now())).unwrap();
+    app.with_db(|c| {
+        users(
+            c,
+            &t,
+            id,
+            &ssogate::domain::audit::Actor::Console {
+                email: "test".into(),
+            },
+            now(),
+        )
+    })
+    .unwrap();
     assert!(!signed_in(&app).await, "deactivated: signed out");
     // The session ended; it does not come back with a reactivation.
     let reactivate = ssogate::service::admin::users::reactivate_user;
-    app.with_db(|c| reactivate(c, &t, id, "test", now()))
-        .unwrap();
+    app.with_db(|c| {
+        reactivate(
+            c,
+            &t,
+            id,
+            &ssogate::domain::audit::Actor::Console {
+                email: "test".into(),
+            },
+            now(),
+        )
+    })
+    .unwrap();
     assert!(!signed_in(&app).await, "reactivated: still signed out");
 }
 

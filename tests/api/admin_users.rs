@@ -269,8 +269,18 @@ async fn last_sign_in_and_history_show_a_failure_with_its_reason() {
         ("success", "success")
     );
 
-    app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now()))
-        .unwrap();
+    app.with_db(|c| {
+        admin_users::deactivate_user(
+            c,
+            &t,
+            id,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into(),
+            },
+            app.now(),
+        )
+    })
+    .unwrap();
     assert_eq!(
         app.sign_in(&idp)
             .name_id("subject-ada")
@@ -413,12 +423,30 @@ async fn timeline_and_deactivation_end_to_end() {
     app.advance(1);
 
     let item = app
-        .with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now()))
+        .with_db(|c| {
+            admin_users::deactivate_user(
+                c,
+                &t,
+                id,
+                &ssogate::domain::audit::Actor::Console {
+                    email: ADMIN.into(),
+                },
+                app.now(),
+            )
+        })
         .unwrap();
     assert_eq!(item.user.status, "deactivated");
     assert_eq!(app.me().await.status(), 401, "the session ended");
     assert!(matches!(
-        app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now())),
+        app.with_db(|c| admin_users::deactivate_user(
+            c,
+            &t,
+            id,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into()
+            },
+            app.now()
+        )),
         Err(AdminError::Conflict(_))
     ));
     assert_eq!(
@@ -433,11 +461,29 @@ async fn timeline_and_deactivation_end_to_end() {
     app.advance(1);
 
     let item = app
-        .with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, app.now()))
+        .with_db(|c| {
+            admin_users::reactivate_user(
+                c,
+                &t,
+                id,
+                &ssogate::domain::audit::Actor::Console {
+                    email: ADMIN.into(),
+                },
+                app.now(),
+            )
+        })
         .unwrap();
     assert_eq!(item.user.status, "active");
     assert!(matches!(
-        app.with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, app.now())),
+        app.with_db(|c| admin_users::reactivate_user(
+            c,
+            &t,
+            id,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into()
+            },
+            app.now()
+        )),
         Err(AdminError::Conflict(_))
     ));
     assert_eq!(
@@ -574,7 +620,17 @@ async fn a_deprovisioned_user_cannot_be_reactivated_by_an_admin() {
     let id = scim_user(&app, "acme", "gone@acme.test", "Gina", "Gone").await;
     scim_delete(&app, id).await;
     let t = tenant(&app, "acme");
-    match app.with_db(|c| admin_users::reactivate_user(c, &t, id, ADMIN, app.now())) {
+    match app.with_db(|c| {
+        admin_users::reactivate_user(
+            c,
+            &t,
+            id,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into(),
+            },
+            app.now(),
+        )
+    }) {
         Err(AdminError::Conflict(m)) => {
             assert!(m.contains("deprovisioned by SCIM"), "{m}");
             assert!(m.contains("provision the user again"), "{m}");
@@ -582,7 +638,15 @@ async fn a_deprovisioned_user_cannot_be_reactivated_by_an_admin() {
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert!(matches!(
-        app.with_db(|c| admin_users::deactivate_user(c, &t, id, ADMIN, app.now())),
+        app.with_db(|c| admin_users::deactivate_user(
+            c,
+            &t,
+            id,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into()
+            },
+            app.now()
+        )),
         Err(AdminError::Conflict(_))
     ));
     let d = app
@@ -598,11 +662,27 @@ async fn a_deprovisioned_user_cannot_be_reactivated_by_an_admin() {
     let other = scim_user(&app, "acme", "off@acme.test", "Otto", "Off").await;
     scim_set_active(&app, other, false).await;
     let item = app
-        .with_db(|c| admin_users::reactivate_user(c, &t, other, ADMIN, app.now()))
+        .with_db(|c| {
+            admin_users::reactivate_user(
+                c,
+                &t,
+                other,
+                &ssogate::domain::audit::Actor::Console {
+                    email: ADMIN.into(),
+                },
+                app.now(),
+            )
+        })
         .unwrap();
     assert_eq!(item.user.status, "active");
     assert!(matches!(
-        app.with_db(|c| admin_users::reactivate_user(c, &t, other, " ", app.now())),
+        app.with_db(|c| admin_users::reactivate_user(
+            c,
+            &t,
+            other,
+            &ssogate::domain::audit::Actor::Console { email: " ".into() },
+            app.now()
+        )),
         Err(AdminError::Invalid { field: "actor", .. })
     ));
 }
@@ -641,13 +721,33 @@ async fn unlinking_removes_only_the_link_and_the_next_sign_in_matches_again() {
     let bob_link = detail(bob).identities[0].id;
 
     assert!(matches!(
-        app.with_db(|c| admin_users::unlink_identity(c, &t, ada, bob_link, ADMIN, app.now())),
+        app.with_db(|c| admin_users::unlink_identity(
+            c,
+            &t,
+            ada,
+            bob_link,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into()
+            },
+            app.now()
+        )),
         Err(AdminError::NotFound(_))
     ));
     assert_eq!(detail(bob).identities.len(), 1, "bob's link stays");
 
-    app.with_db(|c| admin_users::unlink_identity(c, &t, ada, ada_link, ADMIN, app.now()))
-        .unwrap();
+    app.with_db(|c| {
+        admin_users::unlink_identity(
+            c,
+            &t,
+            ada,
+            ada_link,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into(),
+            },
+            app.now(),
+        )
+    })
+    .unwrap();
     let d = detail(ada);
     assert!(d.identities.is_empty());
     let e = d
@@ -664,7 +764,16 @@ async fn unlinking_removes_only_the_link_and_the_next_sign_in_matches_again() {
         "identity on okta (subject subject-ada) unlinked by admin root@acme.test"
     );
     assert!(matches!(
-        app.with_db(|c| admin_users::unlink_identity(c, &t, ada, ada_link, ADMIN, app.now())),
+        app.with_db(|c| admin_users::unlink_identity(
+            c,
+            &t,
+            ada,
+            ada_link,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into()
+            },
+            app.now()
+        )),
         Err(AdminError::NotFound(_))
     ));
 
@@ -719,15 +828,40 @@ async fn another_tenants_users_are_not_found() {
             .map(|_| ())
     ));
     assert!(not_found(
-        app.with_db(|c| admin_users::deactivate_user(c, &t, theirs, ADMIN, app.now()))
-            .map(|_| ())
+        app.with_db(|c| admin_users::deactivate_user(
+            c,
+            &t,
+            theirs,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into()
+            },
+            app.now()
+        ))
+        .map(|_| ())
     ));
     assert!(not_found(
-        app.with_db(|c| admin_users::reactivate_user(c, &t, theirs, ADMIN, app.now()))
-            .map(|_| ())
+        app.with_db(|c| admin_users::reactivate_user(
+            c,
+            &t,
+            theirs,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into()
+            },
+            app.now()
+        ))
+        .map(|_| ())
     ));
     assert!(not_found(app.with_db(|c| {
-        admin_users::unlink_identity(c, &t, theirs, ada_link, ADMIN, app.now())
+        admin_users::unlink_identity(
+            c,
+            &t,
+            theirs,
+            ada_link,
+            &ssogate::domain::audit::Actor::Console {
+                email: ADMIN.into(),
+            },
+            app.now(),
+        )
     })));
     assert_eq!(ids(&app, UserViewKind::All, None), [ours]);
     assert_eq!(

@@ -1421,10 +1421,30 @@ fn admin_and_scim_delete_changes_are_sent_and_the_chosen_kinds_only() {
         let ann = scim_create(&scim, "ann@acme.test", "Ann").await;
         let bob = scim_create(&scim, "bob@acme.test", "Bob").await;
         let acme = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
-        app.with_db(|c| admin_users::deactivate_user(c, &acme, ann, "boss@acme.test", now()))
-            .unwrap();
-        app.with_db(|c| admin_users::reactivate_user(c, &acme, ann, "boss@acme.test", now()))
-            .unwrap();
+        app.with_db(|c| {
+            admin_users::deactivate_user(
+                c,
+                &acme,
+                ann,
+                &ssogate::domain::audit::Actor::Console {
+                    email: "boss@acme.test".into(),
+                },
+                now(),
+            )
+        })
+        .unwrap();
+        app.with_db(|c| {
+            admin_users::reactivate_user(
+                c,
+                &acme,
+                ann,
+                &ssogate::domain::audit::Actor::Console {
+                    email: "boss@acme.test".into(),
+                },
+                now(),
+            )
+        })
+        .unwrap();
         let (s, e) = scim.delete(&format!("/Users/{ann}")).await;
         assert_eq!(s, 204, "{e}");
         scim_patch(&scim, bob, set_active(false)).await;

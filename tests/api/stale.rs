@@ -148,7 +148,18 @@ async fn flagging_re_checks_each_user_and_sign_ins_report_the_flag_they_clear() 
     );
     // Deactivated between a sign-in's read and its write: the write says so.
     let users = ssogate::service::admin::users::deactivate_user;
-    app.with_db(|c| users(c, &t, id.0, "test", now())).unwrap();
+    app.with_db(|c| {
+        users(
+            c,
+            &t,
+            id.0,
+            &ssogate::domain::audit::Actor::Console {
+                email: "test".into(),
+            },
+            now(),
+        )
+    })
+    .unwrap();
     assert_eq!(
         app.with_db(|c| store::record_sign_in(c, t.id, id, now()))
             .unwrap(),

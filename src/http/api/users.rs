@@ -97,7 +97,7 @@ pub async fn create(
     body: ApiJson<NewUserInput>,
 ) -> Result<HttpResponse, ApiError> {
     let t = who.tenant(&state, path.into_inner()).await?;
-    let (actor, now, input) = (who.0.actor.clone(), state.clock.unix(), body.into_inner());
+    let (actor, now, input) = (who.0.audit.clone(), state.clock.unix(), body.into_inner());
     let item = storage::block::<_, ApiError, _>(&state.pool, move |c| {
         Ok(admin_users::create_user(c, &t, &input, &actor, now)?)
     })
@@ -143,7 +143,7 @@ pub async fn deactivate(
 ) -> Result<web::Json<UserListItem>, ApiError> {
     let (tenant, id) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
-    let (actor, now) = (who.0.actor.clone(), state.clock.unix());
+    let (actor, now) = (who.0.audit.clone(), state.clock.unix());
     let item = storage::block::<_, ApiError, _>(&state.pool, move |c| {
         Ok(admin_users::deactivate_user(c, &t, id, &actor, now)?)
     })
@@ -167,7 +167,7 @@ pub async fn reactivate(
 ) -> Result<web::Json<UserListItem>, ApiError> {
     let (tenant, id) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
-    let (actor, now) = (who.0.actor.clone(), state.clock.unix());
+    let (actor, now) = (who.0.audit.clone(), state.clock.unix());
     let item = storage::block::<_, ApiError, _>(&state.pool, move |c| {
         Ok(admin_users::reactivate_user(c, &t, id, &actor, now)?)
     })
@@ -191,7 +191,7 @@ pub async fn unlink_identity(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, id, identity_id) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
-    let (actor, now) = (who.0.actor.clone(), state.clock.unix());
+    let (actor, now) = (who.0.audit.clone(), state.clock.unix());
     storage::block::<_, ApiError, _>(&state.pool, move |c| {
         Ok(admin_users::unlink_identity(
             c,

@@ -445,7 +445,7 @@ pub async fn create(
         last_name: some(&form.last_name),
         iwms_id: some(&form.iwms_id),
     };
-    let (tenant, actor, now) = (t.clone(), admin.principal.actor.clone(), state.clock.unix());
+    let (tenant, actor, now) = (t.clone(), admin.principal.audit.clone(), state.clock.unix());
     match db(&state, move |c| {
         admin_users::create_user(c, &tenant, &input, &actor, now)
     })
@@ -487,7 +487,7 @@ async fn act(
 ) -> Result<HttpResponse, ConsoleError> {
     admin.check_csrf(&form.csrf)?;
     let t = admin.tenant(&state, tenant).await?;
-    let (tenant, actor, now) = (t.clone(), admin.principal.actor.clone(), state.clock.unix());
+    let (tenant, actor, now) = (t.clone(), admin.principal.audit.clone(), state.clock.unix());
     let done = db(&state, move |c| match action {
         Action::Deactivate => admin_users::deactivate_user(c, &tenant, id, &actor, now),
         Action::Reactivate => admin_users::reactivate_user(c, &tenant, id, &actor, now),
@@ -556,7 +556,7 @@ pub async fn unlink(
     admin.check_csrf(&form.csrf)?;
     let (tenant, id, identity) = path.into_inner();
     let t = admin.tenant(&state, tenant).await?;
-    let (tenant, actor, now) = (t.clone(), admin.principal.actor.clone(), state.clock.unix());
+    let (tenant, actor, now) = (t.clone(), admin.principal.audit.clone(), state.clock.unix());
     db(&state, move |c| {
         admin_users::unlink_identity(c, &tenant, id, identity, &actor, now)
     })

@@ -2,12 +2,14 @@
 use serde::Deserialize;
 
 use super::{AdminError, UserListItem, get_user, invalid, list_item};
+use crate::domain::audit::{Actor as AuditActor, AuditAction};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::domain::provisioning::NewUser;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::{CreatedVia, User, UserStatus};
 use crate::domain::user_event::{Actor, UserEvent};
+use crate::service::admin::audit::{self, Change};
 use crate::service::outbox;
 use crate::storage::{self, DbConnection, StorageError, TxError, domains, identities, users};
 
@@ -62,6 +64,46 @@ fn parse_actor(actor: &str) -> Result<&str, AdminError> {
     Ok(a)
 }
 
+/// The user as the audit trail shows them before and after an admin's change.
+fn user_snapshot(u: &User) -> serde_json::Value {
+    serde_json::json!({
+        "id": u.id.0,
+        "email": u.email.as_str(),
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "iwms_id": u.iwms_id,
+        "status": u.status.as_str(),
+        "deprovisioned": u.deprovisioned_at.is_some(),
+    })
+}
+
+fn audit_user(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    who: &AuditActor,
+    action: AuditAction,
+    before: Option<&User>,
+    after: Option<UserId>,
+    now: i64,
+) -> Result<(), Tx> {
+    let after = match after {
+        Some(id) => Some(users::get(c, tenant.id, id)?),
+        None => None,
+    };
+    let target = after
+        .as_ref()
+        .or(before)
+        .map(|u| u.email.to_string())
+        .unwrap_or_default();
+    let change = Change {
+        action,
+        target: &target,
+        before: before.map(user_snapshot),
+        after: after.as_ref().map(user_snapshot),
+    };
+    Ok(audit::record(c, Some(tenant.id), who, change, now)?)
+}
+
 fn conflict(message: String) -> Tx {
     Tx::Refused(AdminError::Conflict(message))
 }
@@ -73,10 +115,11 @@ pub fn deactivate_user(
     conn: &mut DbConnection,
     tenant: &Tenant,
     id: i64,
-    actor: &str,
+    who: &AuditActor,
     now: i64,
 ) -> Result<UserListItem, AdminError> {
-    let actor = parse_actor(actor)?;
+    let label = who.label();
+    let actor = parse_actor(&label)?;
     in_transaction(conn, |c| {
         let u = locked_user(c, tenant, id)?;
         if u.status == UserStatus::Deactivated {
@@ -96,7 +139,15 @@ pub fn deactivate_user(
             },
             now,
         )?;
-        Ok(())
+        audit_user(
+            c,
+            tenant,
+            who,
+            AuditAction::UserDeactivated,
+            Some(&u),
+            Some(u.id),
+            now,
+        )
     })?;
     list_item(conn, tenant, id)
 }
@@ -138,10 +189,11 @@ pub fn create_user(
     conn: &mut DbConnection,
     tenant: &Tenant,
     input: &NewUserInput,
-    actor: &str,
+    who: &AuditActor,
     now: i64,
 ) -> Result<UserListItem, AdminError> {
-    let actor = parse_actor(actor)?;
+    let label = who.label();
+    let actor = parse_actor(&label)?;
     let email = EmailAddress::parse(&input.email).map_err(|e| invalid("email", e))?;
     let new_user = NewUser {
         first_name: optional_text("first_name", &input.first_name)?,
@@ -197,6 +249,15 @@ pub fn create_user(
             },
             now,
         )?;
+        audit_user(
+            c,
+            tenant,
+            who,
+            AuditAction::UserCreated,
+            None,
+            Some(u.id),
+            now,
+        )?;
         Ok(u.id.0)
     })?;
     list_item(conn, tenant, id)
@@ -210,10 +271,11 @@ pub fn reactivate_user(
     conn: &mut DbConnection,
     tenant: &Tenant,
     id: i64,
-    actor: &str,
+    who: &AuditActor,
     now: i64,
 ) -> Result<UserListItem, AdminError> {
-    let actor = parse_actor(actor)?;
+    let label = who.label();
+    let actor = parse_actor(&label)?;
     in_transaction(conn, |c| {
         let u = locked_user(c, tenant, id)?;
         if u.deprovisioned_at.is_some() {
@@ -237,7 +299,15 @@ pub fn reactivate_user(
             },
             now,
         )?;
-        Ok(())
+        audit_user(
+            c,
+            tenant,
+            who,
+            AuditAction::UserReactivated,
+            Some(&u),
+            Some(u.id),
+            now,
+        )
     })?;
     list_item(conn, tenant, id)
 }
@@ -252,10 +322,11 @@ pub fn unlink_identity(
     tenant: &Tenant,
     user_id: i64,
     identity_id: i64,
-    actor: &str,
+    who: &AuditActor,
     now: i64,
 ) -> Result<(), AdminError> {
-    let actor = parse_actor(actor)?;
+    let label = who.label();
+    let actor = parse_actor(&label)?;
     in_transaction(conn, |c| {
         let u = locked_user(c, tenant, user_id)?;
         let link = identities::links_of_user(c, tenant.id, u.id)?
@@ -275,11 +346,20 @@ pub fn unlink_identity(
             &UserEvent::IdentityUnlinked {
                 by: Actor::admin(actor),
                 identity_id: Some(link.id),
-                connection: Some(link.connection),
-                subject: Some(link.subject),
+                connection: Some(link.connection.clone()),
+                subject: Some(link.subject.clone()),
             },
             now,
         )?;
-        Ok(())
+        let change = Change {
+            action: AuditAction::IdentityUnlinked,
+            target: u.email.as_str(),
+            before: Some(serde_json::json!({
+                "user_id": u.id.0, "identity_id": link.id,
+                "connection": link.connection, "subject": link.subject,
+            })),
+            after: None,
+        };
+        Ok(audit::record(c, Some(tenant.id), who, change, now)?)
     })
 }
