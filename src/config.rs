@@ -1,5 +1,8 @@
 //! Typed settings: a TOML file, then `SSOGATE_SECTION__KEY` environment overrides. Unknown
 //! keys and bad values are errors that name the key. Secrets never appear in Debug output.
+//!
+//! One cohesive thing: every setting with its default, its validation and the key its error
+//! names, so the whole configuration contract reads in one place (its tests are below it).
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -2,6 +2,9 @@
 //! op names in any case, path-less operations with a value object, value filters, booleans
 //! as strings, member removal by value. The caller re-validates the result as a whole, so a
 //! PATCH can never store what a PUT could not.
+//!
+//! One cohesive thing: the PATCH operation semantics of RFC 7644 §3.5.2 and the IdPs' dialects
+//! of it; splitting the op kinds apart would scatter one specification.
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, quote};

@@ -1,5 +1,7 @@
 //! A SCIM User and ssogate's user record: which SCIM attributes are the columns SSO sign-ins
 //! also write (first name, last name, IWMS ID, email), and how a stored user is rendered.
+//!
+//! One cohesive thing: the SCIM User <-> user record mapping, both directions side by side.
 use serde_json::{Map, Value, json};
 
 use super::error::{ScimError, quote};
