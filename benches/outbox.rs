@@ -55,7 +55,7 @@ use ssogate::domain::user_event::{Actor, UserEvent};
 use ssogate::service::admin::{self, TenantInput};
 use ssogate::service::outbox::{self, Deliverer};
 use ssogate::storage::schema::{outbox_events, users};
-use ssogate::storage::{self, DbConnection, DbPool, StorageError, scim_users};
+use ssogate::storage::{self, DbConnection, DbPool, StorageError, users::scim as scim_users};
 
 const TENANT: &str = "acme";
 /// Changes per seeding transaction.

@@ -36,7 +36,7 @@ use ssogate::domain::ids::TenantId;
 use ssogate::domain::scim::user::UserFields;
 use ssogate::service::admin::{self, TenantInput};
 use ssogate::startup::Application;
-use ssogate::storage::{self, DbConnection, DbPool, scim_users};
+use ssogate::storage::{self, DbConnection, DbPool, users::scim as scim_users};
 
 const TENANT: &str = "acme";
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -16,7 +16,7 @@ use crate::protocol::body::read_capped;
 use crate::protocol::outbound::{self, AddressPolicy};
 use crate::storage::outbox::{self, Claimed, NewEvent, Scope};
 use crate::storage::{
-    self, DbConnection, DbPool, StorageError, events, scim_users, tenants, users,
+    self, DbConnection, DbPool, StorageError, events, tenants, users, users::scim as scim_users,
 };
 
 const MAX_IWMS_ID_CHARS: usize = 256;

@@ -17,8 +17,8 @@ pub mod schema;
 pub mod scim_filter;
 pub mod scim_groups;
 pub mod scim_tokens;
-pub mod scim_users;
 pub mod sessions;
+pub mod sql;
 pub mod tenants;
 pub mod users;
 

@@ -1,83 +1,13 @@
 //! SCIM filters translated into parameterised SQL: column names come from a fixed list here,
 //! every value is a bind parameter. Multi-valued attributes (emails, groups, members) become
 //! `id IN (subquery)` on their own indexed tables. Anything else is `invalidFilter`.
-use diesel::QueryResult;
-use diesel::expression::{
-    AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate,
-};
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Text};
-
-use super::pool::MultiBackend;
+pub use super::sql::Where;
 use crate::domain::ids::TenantId;
 use crate::domain::scim::error::{ScimError, quote};
 use crate::domain::scim::filter::{AttrPath, CompareOp, Filter, Value};
 use crate::domain::scim::path::{Resolved, resolve};
 use crate::domain::scim::schema::{ENTERPRISE_USER, GROUP_RESOURCE, USER_RESOURCE};
 use crate::domain::scim::user::{IwmsSource, user_name_key};
-
-#[derive(Debug, Clone)]
-enum Part {
-    Sql(&'static str),
-    Text(String),
-    Int(i64),
-}
-
-/// A boolean SQL expression: fixed SQL text with bound values.
-#[derive(Debug, Clone, Default)]
-pub struct Where(Vec<Part>);
-
-impl Where {
-    fn sql(mut self, s: &'static str) -> Self {
-        self.0.push(Part::Sql(s));
-        self
-    }
-    fn text(mut self, v: impl Into<String>) -> Self {
-        self.0.push(Part::Text(v.into()));
-        self
-    }
-    fn int(mut self, v: i64) -> Self {
-        self.0.push(Part::Int(v));
-        self
-    }
-    fn append(mut self, other: Where) -> Self {
-        self.0.extend(other.0);
-        self
-    }
-    fn always() -> Self {
-        Where::default().sql("1 = 1")
-    }
-    fn never() -> Self {
-        Where::default().sql("1 = 0")
-    }
-}
-
-impl Expression for Where {
-    type SqlType = Bool;
-}
-impl<QS> AppearsOnTable<QS> for Where {}
-impl<QS> SelectableExpression<QS> for Where {}
-impl ValidGrouping<()> for Where {
-    type IsAggregate = is_aggregate::Never;
-}
-impl QueryId for Where {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl QueryFragment<MultiBackend> for Where {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.unsafe_to_cache_prepared();
-        for p in &self.0 {
-            match p {
-                Part::Sql(s) => out.push_sql(s),
-                Part::Text(v) => out.push_bind_param::<Text, String>(v)?,
-                Part::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
-            }
-        }
-        Ok(())
-    }
-}
 
 fn unsupported(what: &str) -> ScimError {
     ScimError::invalid_filter(format!("filtering on `{}` is not supported", quote(what)))

@@ -11,7 +11,7 @@ use crate::domain::scim::patch;
 use crate::domain::scim::query::{ListQuery, Projection, project, wants};
 use crate::domain::scim::schema::GROUP_RESOURCE;
 use crate::domain::user_event::{Actor, UserEvent};
-use crate::storage::{DbConnection, events, scim_filter, scim_groups, scim_users};
+use crate::storage::{DbConnection, events, scim_filter, scim_groups, users::scim as scim_users};
 
 fn not_found() -> ScimError {
     ScimError::not_found("no such group")

@@ -16,7 +16,7 @@ use crate::domain::scim::user::{
 use crate::domain::user::UserStatus;
 use crate::domain::user_event::{Actor, AttributeChange, UserEvent};
 use crate::service::outbox;
-use crate::storage::scim_users::{self, Tracked};
+use crate::storage::users::scim::{self as scim_users, Tracked};
 use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, users};
 
 fn not_found() -> ScimError {

@@ -14,7 +14,9 @@ use crate::domain::user_event::{Actor, UserEvent};
 use crate::service::outbox;
 use crate::service::session;
 use crate::storage::admin as admin_store;
-use crate::storage::{DbConnection, StorageError, domains, identities, scim_users, users};
+use crate::storage::{
+    DbConnection, StorageError, domains, identities, users, users::scim as scim_users,
+};
 
 use super::core::Refusal;
 

@@ -9,7 +9,7 @@ use crate::domain::user_event::UserEvent;
 use crate::storage::events::{self, Recorded};
 use crate::storage::identities::{self, IdentityLink};
 use crate::storage::login_attempts::{self, Listed};
-use crate::storage::{DbConnection, scim_groups, scim_users};
+use crate::storage::{DbConnection, scim_groups, users::scim as scim_users};
 
 /// How many sign-in attempts a user's timeline shows (the newest; the sign-in history, filtered
 /// by user, pages through all of them).

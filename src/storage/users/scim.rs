@@ -4,13 +4,13 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::error::corrupt;
-use super::schema::{group_members, scim_groups, user_emails, users};
-use super::scim_filter::Where;
-use super::{DbConnection, StorageError};
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::scim::user::{GroupRef, StoredUser, UserFields, user_name_key};
 use crate::domain::user::{CreatedVia, UserStatus};
+use crate::storage::error::corrupt;
+use crate::storage::schema::{group_members, scim_groups, user_emails, users};
+use crate::storage::scim_filter::Where;
+use crate::storage::{DbConnection, StorageError};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -49,7 +49,7 @@ fn stored(r: Row) -> Result<StoredUser, StorageError> {
     })
 }
 
-fn visible(tenant: TenantId) -> users::BoxedQuery<'static, super::pool::MultiBackend> {
+fn visible(tenant: TenantId) -> users::BoxedQuery<'static, crate::storage::pool::MultiBackend> {
     users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::scim_user_name.is_not_null())
@@ -143,7 +143,7 @@ pub struct Holder {
 
 fn holder(
     conn: &mut DbConnection,
-    q: users::BoxedQuery<'static, super::pool::MultiBackend>,
+    q: users::BoxedQuery<'static, crate::storage::pool::MultiBackend>,
 ) -> Result<Option<Holder>, StorageError> {
     Ok(q.select((
         users::id,
@@ -458,7 +458,7 @@ pub fn document(
 /// Holds the user's row until the transaction ends: concurrent SCIM writes to one user apply
 /// one after the other.
 pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), StorageError> {
-    super::lock_row(
+    crate::storage::lock_row(
         conn,
         "SELECT id FROM users WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
         tenant,

@@ -1,9 +1,14 @@
+//! The users table, one repository: lookups, the admin lists and searches, status changes;
+//! `scim` is the SCIM view of the same rows (what SCIM requests read and write).
+pub mod scim;
+
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::BigInt;
 
 use super::error::corrupt;
 use super::schema::users;
-use super::{DbConnection, MultiBackend, StorageError};
+use super::sql::Where;
+use super::{DbConnection, StorageError};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::provisioning::NewUser;
@@ -179,7 +184,7 @@ pub fn list(
         .filter(users::tenant_id.eq(tenant.0))
         .into_boxed();
     if let Some(p) = view_index(view).1 {
-        q = q.filter(Fragment::default().sql(p));
+        q = q.filter(Where::default().sql(p));
     }
     q.select(UserRow::as_select())
         .order(users::id.asc())
@@ -315,69 +320,6 @@ pub fn prefix_upper_bound(prefix: &str) -> Option<String> {
     None
 }
 
-#[derive(Debug, Clone)]
-enum Part {
-    Sql(String),
-    Text(String),
-    Int(i64),
-}
-
-/// A boolean SQL expression on `users`: SQL text from this module with bound values.
-///
-/// Its statement may be prepared once and cached, except when it binds values: PostgreSQL
-/// then plans it with the values at hand each time. (A cached search got a generic plan that
-/// merge-joined the matches with every user of the tenant in id order, 5x slower than the
-/// planned-per-call one.)
-#[derive(Debug, Clone, Default)]
-struct Fragment(Vec<Part>);
-
-impl Fragment {
-    fn sql(mut self, s: &str) -> Self {
-        self.0.push(Part::Sql(s.to_owned()));
-        self
-    }
-    fn text(mut self, v: &str) -> Self {
-        self.0.push(Part::Text(v.to_owned()));
-        self
-    }
-    fn int(mut self, v: i64) -> Self {
-        self.0.push(Part::Int(v));
-        self
-    }
-}
-
-impl diesel::expression::Expression for Fragment {
-    type SqlType = Bool;
-}
-impl diesel::expression::AppearsOnTable<users::table> for Fragment {}
-impl diesel::expression::SelectableExpression<users::table> for Fragment {}
-impl diesel::expression::ValidGrouping<()> for Fragment {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-impl diesel::query_builder::QueryId for Fragment {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl diesel::query_builder::QueryFragment<MultiBackend> for Fragment {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
-    ) -> QueryResult<()> {
-        if self.0.iter().any(|p| !matches!(p, Part::Sql(_))) {
-            out.unsafe_to_cache_prepared();
-        }
-        for p in &self.0 {
-            match p {
-                Part::Sql(s) => out.push_sql(s),
-                Part::Text(v) => out.push_bind_param::<Text, String>(v)?,
-                Part::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
-            }
-        }
-        Ok(())
-    }
-}
-
 /// How each backend spells the searched columns of `users AS s`. They must match the
 /// expression indexes of migrations 000006 and 000008: code point order (`COLLATE "C"` on
 /// PostgreSQL, whose database collation may be linguistic; BINARY on SQLite), in which a
@@ -404,7 +346,7 @@ const PG_COLUMNS: Columns = Columns {
 };
 
 /// ` AND expr >= prefix AND expr < upper`.
-fn starts_with(f: Fragment, expr: &str, prefix: &str) -> Fragment {
+fn starts_with(f: Where, expr: &str, prefix: &str) -> Where {
     let f = f.sql(&format!(" AND {expr} >= ")).text(prefix);
     match prefix_upper_bound(prefix) {
         Some(upper) => f.sql(&format!(" AND {expr} < ")).text(&upper),
@@ -423,7 +365,7 @@ fn starts_with(f: Fragment, expr: &str, prefix: &str) -> Fragment {
 /// Emails are stored ASCII-lowercased and compared so; names and IWMS IDs go through the
 /// database's `lower()`, which folds ASCII only on SQLite and all of Unicode on PostgreSQL,
 /// so the term is folded the same way.
-fn matching(conn: &DbConnection, tenant: TenantId, s: &Search) -> Fragment {
+fn matching(conn: &DbConnection, tenant: TenantId, s: &Search) -> Where {
     let (cols, folded) = match conn {
         DbConnection::Pg(_) => (&PG_COLUMNS, s.0.to_lowercase()),
         DbConnection::Sqlite(_) => (&SQLITE_COLUMNS, s.0.to_ascii_lowercase()),
@@ -446,7 +388,7 @@ fn matching(conn: &DbConnection, tenant: TenantId, s: &Search) -> Fragment {
         };
         selects.push((op, expr, prefix));
     }
-    let mut f = Fragment::default().sql("users.id IN (");
+    let mut f = Where::default().sql("users.id IN (");
     for (op, expr, prefix) in &selects {
         f = f
             .sql(op)
@@ -471,7 +413,7 @@ pub fn page(
         .filter(users::tenant_id.eq(tenant.0))
         .into_boxed();
     if let Some(p) = view_index(view).1 {
-        q = q.filter(Fragment::default().sql(p));
+        q = q.filter(Where::default().sql(p));
     }
     if let Some(s) = search {
         q = q.filter(matching(conn, tenant, s));
