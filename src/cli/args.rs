@@ -1,3 +1,7 @@
+//! The command line's arguments (clap derive types).
+//!
+//! One cohesive thing: the whole command-line contract in one place, so this file and
+//! `ssogate --help` read the same; the commands themselves live beside it, one file per group.
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -511,6 +515,45 @@ pub enum UserCmd {
         user: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Add a user by hand before their first sign-in (the email's domain must be whitelisted).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        #[arg(long)]
+        iwms_id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deactivate a user (by email or id) and end their sessions. There is no delete.
+    Deactivate {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a deactivated user active again.
+    Reactivate {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unlink one IdP identity (its id from `user show`) from the user; the user stays.
+    Unlink {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        #[arg(long)]
+        identity: i64,
     },
 }
 

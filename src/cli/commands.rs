@@ -211,7 +211,7 @@ fn admin_command(
     now: i64,
 ) -> anyhow::Result<()> {
     match cmd {
-        Command::User(cmd) => super::users::run(conn, cmd),
+        Command::User(cmd) => super::users::run(conn, cmd, now),
         Command::SignIns {
             tenant,
             limit,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::args::UserCmd;
 use super::output::{emit, json, opt, table, when};
+use crate::domain::audit::Actor;
 use crate::domain::user::UserViewKind;
 use crate::service::admin::users::{
     self as admin_users, MAX_LIMIT, RefusalCountItem, RefusalCountQuery, SignInItem, SignInQuery,
@@ -30,8 +31,57 @@ const SHOWN_SIGN_INS: usize = 50;
 /// The most attempts and counts `sign-ins` prints.
 const MAX_SIGN_INS: i64 = 1000;
 
-pub fn run(conn: &mut DbConnection, cmd: UserCmd) -> anyhow::Result<()> {
+pub fn run(conn: &mut DbConnection, cmd: UserCmd, now: i64) -> anyhow::Result<()> {
     match cmd {
+        UserCmd::Create {
+            tenant,
+            email,
+            first_name,
+            last_name,
+            iwms_id,
+            json: j,
+        } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let input = admin_users::NewUserInput {
+                email,
+                first_name,
+                last_name,
+                iwms_id,
+            };
+            let u = admin_users::create_user(conn, &t, &input, &Actor::Cli, now)?;
+            changed(&u, "created", j)
+        }
+        UserCmd::Deactivate {
+            tenant,
+            user,
+            json: j,
+        } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let id = admin_users::find_user(conn, &t, &user)?;
+            let u = admin_users::deactivate_user(conn, &t, id, &Actor::Cli, now)?;
+            changed(&u, "deactivated (sessions ended)", j)
+        }
+        UserCmd::Reactivate {
+            tenant,
+            user,
+            json: j,
+        } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let id = admin_users::find_user(conn, &t, &user)?;
+            let u = admin_users::reactivate_user(conn, &t, id, &Actor::Cli, now)?;
+            changed(&u, "reactivated", j)
+        }
+        UserCmd::Unlink {
+            tenant,
+            user,
+            identity,
+        } => {
+            let t = admin::tenant_by_slug(conn, &tenant)?;
+            let id = admin_users::find_user(conn, &t, &user)?;
+            admin_users::unlink_identity(conn, &t, id, identity, &Actor::Cli, now)?;
+            emit(&format!("identity {identity} unlinked from user {id}"));
+            Ok(())
+        }
         UserCmd::List {
             tenant,
             status,
@@ -293,5 +343,14 @@ pub fn sign_ins(
                 .collect(),
         );
     }
+    Ok(())
+}
+
+/// What a lifecycle command prints: the user's list item as JSON, or one line.
+fn changed(u: &admin_users::UserListItem, what: &str, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        return json(u);
+    }
+    emit(&format!("user {} ({}) {what}", u.user.id, u.user.email));
     Ok(())
 }

@@ -12,32 +12,31 @@ pub fn add(
     domain: &EmailDomain,
     now: i64,
 ) -> Result<(), StorageError> {
-    let res = diesel::insert_into(email_domains::table)
+    // Looked up first: on PostgreSQL a failed insert aborts the surrounding transaction, so
+    // the owner could not be read after it. A concurrent insert still fails on the unique key
+    // (and the caller's transaction retries, then sees the owner here).
+    let owner = email_domains::table
+        .filter(email_domains::domain.eq(domain.as_str()))
+        .select(email_domains::tenant_id)
+        .first::<i64>(conn)
+        .optional()?;
+    if let Some(owner) = owner {
+        return Err(StorageError::Conflict(if owner == tenant.0 {
+            format!("{domain} is already whitelisted for this tenant")
+        } else {
+            format!(
+                "{domain} already belongs to another tenant; a domain belongs to at most one tenant"
+            )
+        }));
+    }
+    diesel::insert_into(email_domains::table)
         .values((
             email_domains::tenant_id.eq(tenant.0),
             email_domains::domain.eq(domain.as_str()),
             email_domains::created_at.eq(now),
         ))
-        .execute(conn)
-        .map_err(StorageError::from);
-    match res {
-        Err(e) if e.is_unique_violation() => {
-            let same_tenant = email_domains::table
-                .filter(email_domains::domain.eq(domain.as_str()))
-                .filter(email_domains::tenant_id.eq(tenant.0))
-                .count()
-                .get_result::<i64>(conn)?
-                > 0;
-            Err(StorageError::Conflict(if same_tenant {
-                format!("{domain} is already whitelisted for this tenant")
-            } else {
-                format!(
-                    "{domain} already belongs to another tenant; a domain belongs to at most one tenant"
-                )
-            }))
-        }
-        other => other.map(|_| ()),
-    }
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Returns false when the tenant did not have the domain.

@@ -606,7 +606,7 @@ async fn connection_changes_are_audited_from_the_console_the_api_and_the_cli() {
 }
 
 #[tokio::test]
-async fn user_changes_are_audited_from_the_console_and_the_api() {
+async fn user_changes_are_audited_from_the_console_the_api_and_the_cli() {
     let (app, idp) = setup().await;
     let acme = api(&app, Some("acme"));
     let (status, created) = acme
@@ -656,7 +656,48 @@ async fn user_changes_are_audited_from_the_console_and_the_api() {
         .await
         .redirects_to("/admin/t/acme/users/");
 
+    // CLI: the same lifecycle, users named by email or id.
+    let cli = Cli::with_db(&app.db_url);
+    let made = cli.json(&[
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "hedy@acme.test",
+        "--json",
+    ]);
+    let hedy = made["id"].as_i64().unwrap().to_string();
+    cli.ok(&["user", "deactivate", "--tenant", "acme", "hedy@acme.test"]);
+    cli.ok(&["user", "reactivate", "--tenant", "acme", &hedy]);
+    let again = cli.fails(&["user", "reactivate", "--tenant", "acme", &hedy]);
+    assert!(again.contains("already active"), "{again}");
+    let barbara = app
+        .sign_in(&idp)
+        .name_id("barbara-1")
+        .email("barbara@acme.test")
+        .user_id()
+        .await;
+    let (_, detail) = acme.get(&format!("/tenants/acme/users/{barbara}")).await;
+    let identity = detail["identities"][0]["id"].as_i64().unwrap().to_string();
+    cli.ok(&[
+        "user",
+        "unlink",
+        "--tenant",
+        "acme",
+        &barbara.to_string(),
+        "--identity",
+        &identity,
+    ]);
+
     let items = trail(&app, "acme").await;
+    for action in ["user.created", "user.deactivated", "user.reactivated"] {
+        assert_eq!(find(&items, action, "cli")["target"], "hedy@acme.test");
+    }
+    assert_eq!(
+        find(&items, "user.identity_unlinked", "cli")["before"]["subject"],
+        "barbara-1"
+    );
     let made = find(&items, "user.created", "api");
     assert_eq!(made["target"], "grace@acme.test");
     assert_eq!(made["after"]["status"], "active");
