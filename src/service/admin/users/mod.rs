@@ -36,28 +36,10 @@ use crate::storage::login_attempts;
 use crate::storage::users::Search;
 use crate::storage::{DbConnection, StorageError, users};
 
-/// The largest page of users or sign-ins.
-pub const MAX_LIMIT: i64 = 200;
+pub use super::paging::MAX_LIMIT;
+use super::paging::{check_cursor, check_limit};
 /// The largest listing the CLI prints at once.
 pub const MAX_LISTING: i64 = 1000;
-
-fn check_limit(limit: i64) -> Result<i64, AdminError> {
-    if (1..=MAX_LIMIT).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ))
-    }
-}
-
-fn check_cursor(field: &'static str, cursor: Option<i64>) -> Result<Option<i64>, AdminError> {
-    match cursor {
-        Some(c) if c < 1 => Err(invalid(field, "must be an id from the previous page")),
-        other => Ok(other),
-    }
-}
 
 fn user_not_found(tenant: &Tenant, id: i64) -> AdminError {
     AdminError::NotFound(format!("user {id} in tenant `{}`", tenant.slug))
