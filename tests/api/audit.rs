@@ -4,28 +4,20 @@
 //! console's audit pages.
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use ssogate::service::admin::{self, TenantInput};
-use ssogate::storage::{self, schema};
+use ssogate::service::admin::TenantInput;
+use ssogate::storage::schema;
 
 use crate::admin_api::api;
 use crate::cli::Cli;
 use crate::console::Console;
-use crate::helpers::{TestApp, default_saml_input, now, spawn_app};
+use crate::helpers::{TestApp, default_saml_input, spawn_app};
 use crate::saml_fixtures::TestIdp;
+use crate::support::sign_in::acme;
 
 /// Tenants `acme` (acme.test, SAML connection `okta`) and `globex`.
 async fn setup() -> (TestApp, TestIdp) {
     let app = spawn_app().await;
-    app.create_tenant(
-        "acme",
-        TenantInput {
-            auto_create_users: Some(true),
-            ..Default::default()
-        },
-    );
-    app.add_domain("acme", "acme.test");
-    let idp = TestIdp::new("http://idp.acme.test/metadata");
-    app.add_connection("acme", default_saml_input("okta", &idp));
+    let idp = acme(&app, TenantInput::default());
     app.create_tenant("globex", TenantInput::default());
     (app, idp)
 }
@@ -74,36 +66,10 @@ fn find<'a>(items: &'a [Value], action: &str, kind: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {action} by {kind} in {items:#?}"))
 }
 
+/// A dead IWMS event of the first user of `acme`.
 fn dead_event(app: &TestApp) -> i64 {
-    let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
-    let user = app.with_db(|c| {
-        schema::users::table
-            .filter(schema::users::tenant_id.eq(t.id.0))
-            .select(schema::users::id)
-            .first::<i64>(c)
-            .unwrap()
-    });
-    let id = app.with_db(|c| {
-        storage::outbox::enqueue(
-            c,
-            &storage::outbox::NewEvent {
-                tenant: t.id,
-                user: ssogate::domain::ids::UserId(user),
-                event: "user.updated",
-                payload: "{}",
-                create_iwms: false,
-            },
-            now(),
-        )
-        .unwrap()
-    });
-    app.with_db(|c| {
-        diesel::update(schema::outbox_events::table.find(id))
-            .set(schema::outbox_events::status.eq("dead"))
-            .execute(c)
-            .unwrap()
-    });
-    id
+    let user = app.users("acme")[0].id;
+    app.dead_outbox_event("acme", user, "HTTP 500 from the IWMS")
 }
 
 #[tokio::test]

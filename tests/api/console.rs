@@ -4,7 +4,7 @@
 use serde_json::json;
 use ssogate::service::admin::access;
 use ssogate::service::admin::{self, TenantInput};
-use ssogate::storage::{self, schema};
+use ssogate::storage;
 
 use crate::helpers::{TestApp, default_saml_input, form_value, now, spawn_app};
 use crate::saml_fixtures::TestIdp;
@@ -1241,7 +1241,6 @@ async fn a_scim_token_created_in_the_console_works_and_is_shown_once() {
 
 #[tokio::test]
 async fn dead_iwms_events_are_retried_from_the_outbox_page() {
-    use diesel::prelude::*;
     let (app, idp) = setup().await;
     let ada = app
         .sign_in(&idp)
@@ -1252,30 +1251,7 @@ async fn dead_iwms_events_are_retried_from_the_outbox_page() {
         .await;
     let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
     // An event that ran out of attempts.
-    let id = app.with_db(|c| {
-        storage::outbox::enqueue(
-            c,
-            &storage::outbox::NewEvent {
-                tenant: t.id,
-                user: ssogate::domain::ids::UserId(ada),
-                event: "user.updated",
-                payload: "{}",
-                create_iwms: false,
-            },
-            now(),
-        )
-        .unwrap()
-    });
-    app.with_db(|c| {
-        diesel::update(schema::outbox_events::table.find(id))
-            .set((
-                schema::outbox_events::status.eq("dead"),
-                schema::outbox_events::attempts.eq(12),
-                schema::outbox_events::last_error.eq(Some("HTTP 500 from the IWMS")),
-            ))
-            .execute(c)
-            .unwrap()
-    });
+    let id = app.dead_outbox_event("acme", ada, "HTTP 500 from the IWMS");
     let console = Console::super_admin(&app).await;
     let shown = console.get("/admin/t/acme/outbox").await;
     shown.ok();

@@ -229,6 +229,42 @@ impl TestApp {
         .expect("add domain");
     }
 
+    /// An IWMS event of `user` in `tenant` that ran out of attempts (`last_error` from the
+    /// IWMS), for the retry paths.
+    pub fn dead_outbox_event(&self, tenant: &str, user: i64, last_error: &str) -> i64 {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use ssogate::storage::schema::outbox_events as e;
+        let t = self
+            .with_db(|c| admin::tenant_by_slug(c, tenant))
+            .expect("tenant");
+        let id = self
+            .with_db(|c| {
+                storage::outbox::enqueue(
+                    c,
+                    &storage::outbox::NewEvent {
+                        tenant: t.id,
+                        user: ssogate::domain::ids::UserId(user),
+                        event: "user.updated",
+                        payload: "{}",
+                        create_iwms: false,
+                    },
+                    self.now(),
+                )
+            })
+            .expect("enqueue");
+        self.with_db(|c| {
+            diesel::update(e::table.find(id))
+                .set((
+                    e::status.eq("dead"),
+                    e::attempts.eq(12),
+                    e::last_error.eq(Some(last_error)),
+                ))
+                .execute(c)
+        })
+        .expect("mark dead");
+        id
+    }
+
     pub fn add_connection(&self, tenant: &str, input: NewSaml) {
         self.with_db(|c| {
             admin::add_saml_connection(

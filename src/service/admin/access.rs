@@ -183,11 +183,14 @@ fn token_view(conn: &mut DbConnection, id: i64) -> Result<Option<TokenView>, Sto
     Ok(tokens(conn)?.into_iter().find(|t| t.id == id))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TokenView {
     pub id: i64,
     /// The tenant's slug, or `*` for a super-admin token.
     pub tenant: String,
+    /// The tenant's id (None for a super-admin token), for the audit trail.
+    #[serde(skip)]
+    pub tenant_id: Option<TenantId>,
     pub label: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -205,6 +208,7 @@ pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenView>, StorageError> {
         .into_iter()
         .map(|t| TokenView {
             id: t.id,
+            tenant_id: t.tenant_id.map(TenantId),
             tenant: t.tenant_id.map_or("*".to_owned(), |id| {
                 slugs.get(&id).cloned().unwrap_or_default()
             }),
@@ -230,18 +234,18 @@ pub fn revoke_token(
         if !store::revoke_token(c, id, now)? {
             return Ok(false);
         }
-        let tenant = store::tokens(c)?
-            .into_iter()
-            .find(|t| t.id == id)
-            .and_then(|t| t.tenant_id)
-            .map(TenantId);
+        // The revocation changes only `revoked_at`; the rest is what was just read.
+        let after = TokenView {
+            revoked_at: Some(now),
+            ..before.clone()
+        };
         let change = Change {
             action: AuditAction::AdminTokenRevoked,
             target: &before.label,
-            after: token_view(c, id)?.as_ref().and_then(snapshot),
             before: snapshot(&before),
+            after: snapshot(&after),
         };
-        audit::record(c, tenant, actor, change, now)?;
+        audit::record(c, before.tenant_id, actor, change, now)?;
         Ok::<_, StorageError>(true)
     })?;
     if revoked {

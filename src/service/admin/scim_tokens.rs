@@ -61,15 +61,22 @@ pub fn revoke(
     now: i64,
 ) -> Result<(), AdminError> {
     let revoked = storage::transaction(conn, |c| {
-        let before = view(c, tenant, id)?;
+        let Some(before) = view(c, tenant, id)? else {
+            return Ok(false);
+        };
         if !store::revoke(c, tenant.id, id, now)? {
             return Ok(false);
         }
+        // The revocation changes only `revoked_at`; the rest is what was just read.
+        let after = TokenInfo {
+            revoked_at: Some(now),
+            ..before.clone()
+        };
         let change = Change {
             action: AuditAction::ScimTokenRevoked,
-            target: before.as_ref().map_or("", |t| t.label.as_str()),
-            before: before.as_ref().and_then(snapshot),
-            after: view(c, tenant, id)?.as_ref().and_then(snapshot),
+            target: &before.label,
+            before: snapshot(&before),
+            after: snapshot(&after),
         };
         audit::record(c, Some(tenant.id), actor, change, now)?;
         Ok::<_, StorageError>(true)
