@@ -77,6 +77,34 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The HTML page for this failure; an internal one logs `cause` under the reference shown.
+    pub(crate) fn page(self, cause: &dyn std::error::Error) -> MessagePage {
+        match self {
+            Failure::NotFound => MessagePage::new("Not found", "The record was not found."),
+            Failure::Conflict => conflict_page(),
+            Failure::Internal => opaque_page(cause),
+        }
+    }
+}
+
+fn conflict_page() -> MessagePage {
+    MessagePage::new(
+        "Not possible",
+        "The change conflicts with a record that already exists.",
+    )
+}
+
+/// The opaque 500 page: no cause, only the reference under which it is logged.
+pub(crate) fn opaque_page(cause: &dyn std::error::Error) -> MessagePage {
+    let mut p = MessagePage::new(
+        "Something went wrong",
+        "The server could not complete the request. Please try again.",
+    );
+    p.reference = Some(log_internal(cause));
+    p
+}
+
 /// Logs an internal error's whole cause chain once, under a fresh reference the client is
 /// shown instead of the cause.
 pub(crate) fn log_internal(e: &dyn std::error::Error) -> String {
@@ -148,10 +176,7 @@ impl ResponseError for HttpError {
                 "Too large",
                 "The request is larger than this server accepts.",
             ),
-            HttpError::Conflict => MessagePage::new(
-                "Not possible",
-                "The change conflicts with a record that already exists.",
-            ),
+            HttpError::Conflict => conflict_page(),
             HttpError::Unauthorized => {
                 return HttpResponse::Unauthorized()
                     .json(serde_json::json!({ "error": "not_signed_in" }));
@@ -174,15 +199,7 @@ impl ResponseError for HttpError {
                     *l,
                 );
             }
-            HttpError::Internal(e) => {
-                let reference = log_internal(e.as_ref());
-                let mut p = MessagePage::new(
-                    "Something went wrong",
-                    "The server could not complete the request. Please try again.",
-                );
-                p.reference = Some(reference);
-                p
-            }
+            HttpError::Internal(e) => opaque_page(e.as_ref()),
         };
         page.error_response(self.status_code())
     }

@@ -20,7 +20,7 @@ use serde::Deserialize;
 pub use auth::{COOKIE, ConsoleAdmin};
 
 use crate::http::AppState;
-use crate::http::error::{Failure, log_internal};
+use crate::http::error::{Failure, opaque_page};
 use crate::http::pages::MessagePage;
 use crate::service::admin::AdminError;
 use crate::storage::{self, DbConnection, StorageError};
@@ -86,15 +86,8 @@ impl ResponseError for ConsoleError {
             ConsoleError::Admin(AdminError::Conflict(m)) => {
                 MessagePage::new("Not possible", m.clone())
             }
-            ConsoleError::Admin(AdminError::Storage(e)) => match Failure::of(e) {
-                Failure::NotFound => MessagePage::new("Not found", "The record was not found."),
-                Failure::Conflict => MessagePage::new(
-                    "Not possible",
-                    "The change conflicts with a record that already exists.",
-                ),
-                Failure::Internal => return internal_page(e),
-            },
-            ConsoleError::Internal(e) => return internal_page(e.as_ref()),
+            ConsoleError::Admin(AdminError::Storage(e)) => Failure::of(e).page(e),
+            ConsoleError::Internal(e) => opaque_page(e.as_ref()),
         };
         let mut res = page.error_response(self.status_code());
         res.headers_mut().insert(
@@ -103,16 +96,6 @@ impl ResponseError for ConsoleError {
         );
         res
     }
-}
-
-/// The opaque 500 page, with a reference under which the cause is logged.
-fn internal_page(e: &dyn std::error::Error) -> HttpResponse {
-    let mut page = MessagePage::new(
-        "Something went wrong",
-        "The server could not complete the request. Please try again.",
-    );
-    page.reference = Some(log_internal(e));
-    page.error_response(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
