@@ -12,6 +12,7 @@ pub mod provisioning;
 pub mod reason;
 pub mod return_to;
 pub mod scim;
+pub mod sign_in_name;
 pub mod slug;
 pub mod staleness;
 pub mod tenant;

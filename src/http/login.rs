@@ -9,7 +9,7 @@ use super::rate_limit;
 use super::session::binding_cookie;
 use super::{AppState, HttpError};
 use crate::domain::connection::{Connection, Entry, Protocol};
-use crate::domain::email::EmailAddress;
+use crate::domain::sign_in_name::SignInName;
 use crate::domain::tenant::Tenant;
 use crate::service::discovery;
 use crate::service::sign_in::{PendingBound, StartError, oidc, saml};
@@ -40,7 +40,8 @@ pub struct LoginForm {
     return_to: Option<String>,
 }
 
-/// Home-realm discovery: the email's whitelisted domain picks the tenant.
+/// Home-realm discovery: the email's whitelisted domain, or the tenant ID typed instead,
+/// picks the tenant.
 #[post("/login")]
 pub async fn discover(
     req: HttpRequest,
@@ -56,28 +57,36 @@ pub async fn discover(
         };
         page(&req, form, StatusCode::BAD_REQUEST)
     };
-    let Ok(address) = EmailAddress::parse(&email) else {
+    let Some(name) = SignInName::parse(&email) else {
         rate_limit::sign_in(&req, &state, None)?;
         return Ok(again(
-            "Enter your work email address, like name@company.com.",
+            "Enter your work email address, like name@company.com, or your company's workplace ID.",
             &email,
         ));
     };
-    let lookup = address.clone();
+    let lookup = name.clone();
     let found = storage::block(&state.pool, move |c| {
-        discovery::tenant_for_email(c, &lookup)
+        discovery::tenant_for_name(c, &lookup)
     })
     .await?;
     rate_limit::sign_in(&req, &state, found.as_ref().map(|t| t.slug.as_str()))?;
-    // Only whether the *domain* uses SSO here is revealed, never whether an account exists.
+    // Only whether the *domain* uses SSO here is revealed, never whether an account exists;
+    // a tenant ID reveals what its tenant URL (`/t/{id}/login`) already does.
     let Some(tenant) = found else {
-        return Ok(again(
-            &format!(
+        let msg = match &name {
+            SignInName::Email(address) => format!(
                 "Single sign-on is not set up for {}. Check the address, or ask your administrator for your company's sign-in link.",
                 address.domain()
             ),
-            address.as_str(),
-        ));
+            SignInName::TenantId(id) => format!(
+                "There is no workplace with the ID {id}. Check it, or sign in with your work email."
+            ),
+        };
+        let typed = match &name {
+            SignInName::Email(a) => a.as_str().to_owned(),
+            SignInName::TenantId(id) => id.as_str().to_owned(),
+        };
+        return Ok(again(&msg, &typed));
     };
     let opts = StartOptions {
         return_to,

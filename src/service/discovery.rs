@@ -2,6 +2,7 @@
 //! connection behind an ACS or metadata URL.
 use crate::domain::connection::{self, Connection, Entry, Protocol, SamlIdpSettings};
 use crate::domain::email::EmailAddress;
+use crate::domain::sign_in_name::SignInName;
 use crate::domain::slug::Slug;
 use crate::domain::tenant::Tenant;
 use crate::storage::{DbConnection, StorageError, connections, domains, tenants};
@@ -14,6 +15,18 @@ pub fn tenant_for_email(
     match domains::tenant_for_domain(conn, &email.domain())? {
         Some(id) => Ok(Some(tenants::get(conn, id)?)),
         None => Ok(None),
+    }
+}
+
+/// The tenant a name typed at `/` leads to: the whitelisted domain of an email, or the
+/// tenant a tenant ID names (whitelisted domains or not: the tenant URL reveals as much).
+pub fn tenant_for_name(
+    conn: &mut DbConnection,
+    name: &SignInName,
+) -> Result<Option<Tenant>, StorageError> {
+    match name {
+        SignInName::Email(email) => tenant_for_email(conn, email),
+        SignInName::TenantId(slug) => tenants::find_by_slug(conn, slug),
     }
 }
 

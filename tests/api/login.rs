@@ -121,6 +121,52 @@ async fn several_connections_offer_a_choice_and_one_goes_straight_there() {
     assert!(body.contains("connection=okta"));
 }
 
+/// Spacewell's "Workplace ID or e-mail address": `/` takes the tenant ID too, with no
+/// whitelisted domain, and an unknown ID says no more than `/t/{id}/login` does.
+#[tokio::test]
+async fn tenant_id_at_the_sign_in_form_goes_to_that_tenant() {
+    let app = spawn_app().await;
+    app.create_tenant("acme", TenantInput::default());
+    let post = |typed: &'static str| {
+        app.client
+            .post(app.url("/login"))
+            .form(&[("email", typed), ("return_to", "https://app.acme.test/x")])
+            .send()
+    };
+    assert_eq!(post("acme").await.unwrap().status(), 503, "no connection yet");
+    app.add_connection(
+        "acme",
+        default_saml_input("okta", &TestIdp::new("http://okta.test/m")),
+    );
+    for typed in ["acme", "  ACME "] {
+        let res = post(typed).await.unwrap();
+        assert_eq!(res.status(), 303, "{typed}");
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("https://idp.example.test/sso?SAMLRequest="),
+            "{typed}"
+        );
+        let binding = res.headers()["set-cookie"].to_str().unwrap();
+        assert!(binding.contains("Path=/t/acme/saml/okta/acs"), "{binding}");
+    }
+    let res = post("nope").await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("no workplace with the ID nope"), "{body}");
+    assert!(!body.contains("/t/acme"), "other tenants stay unnamed: {body}");
+    for junk in ["-acme", "acme/../x", "ac me"] {
+        let res = post(junk).await.unwrap();
+        assert_eq!(res.status(), 400, "{junk}");
+        assert!(res.text().await.unwrap().contains("workplace ID"));
+    }
+    // An address still goes by its domain: acme has none whitelisted.
+    let res = post("a@acme.test").await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("not set up for acme.test"));
+}
+
 #[tokio::test]
 async fn tenant_url_and_unknown_tenants() {
     let app = spawn_app().await;
