@@ -12,7 +12,7 @@ use crate::domain::user::UserViewKind;
 #[command(
     name = "ssogate",
     version,
-    about = "Multi-tenant SSO gateway: SAML sign-in with just-in-time provisioning"
+    about = "Multi-tenant SSO gateway: SAML 2.0 and OpenID Connect sign-in with just-in-time provisioning, SCIM 2.0 provisioning, an IWMS feed, forward-auth for reverse proxies, and an admin console, API and CLI"
 )]
 pub struct Cli {
     /// Config file (default: config/default.toml when present). SSOGATE_SECTION__KEY variables override it.

@@ -105,10 +105,11 @@ pub(crate) fn opaque_page(cause: &dyn std::error::Error) -> MessagePage {
     p
 }
 
-/// Logs an internal error's whole cause chain once, under a fresh reference the client is
-/// shown instead of the cause.
+/// Logs an internal error's whole cause chain once, under a reference the client is shown
+/// instead of the cause: the request id (outside a request, a fresh one).
 pub(crate) fn log_internal(e: &dyn std::error::Error) -> String {
-    let reference = crate::random::saml_id()[1..13].to_owned();
+    let reference =
+        super::request_id::current().unwrap_or_else(|| crate::random::saml_id()[1..13].to_owned());
     tracing::error!(reference = %reference, error = %chain(e), "internal error");
     reference
 }

@@ -65,10 +65,8 @@ pub async fn discover(
         ));
     };
     let lookup = name.clone();
-    let found = storage::block(&state.pool, move |c| {
-        discovery::tenant_for_name(c, &lookup)
-    })
-    .await?;
+    let found =
+        storage::block(&state.pool, move |c| discovery::tenant_for_name(c, &lookup)).await?;
     rate_limit::sign_in(&req, &state, found.as_ref().map(|t| t.slug.as_str()))?;
     // Only whether the *domain* uses SSO here is revealed, never whether an account exists;
     // a tenant ID reveals what its tenant URL (`/t/{id}/login`) already does.

@@ -1,9 +1,15 @@
+//! What every request goes through: its id and log span, the security headers, and one
+//! access-log line.
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use tracing::Instrument;
+
+use super::client_addr::client_addr;
+use super::request_id;
 
 const HEADERS: &[(&str, &str)] = &[
     (
@@ -16,16 +22,27 @@ const HEADERS: &[(&str, &str)] = &[
     ("cache-control", "no-store"),
 ];
 
-/// Security headers on every response, and one access-log line per request: method, path
-/// (the query string is left out: it can carry codes and tokens), status, duration.
+/// Gives the request its id and a span (id, tenant, client address) that every log line
+/// written while handling it carries; sets the security headers and `X-Request-Id`; writes
+/// one access-log line: method, path (the query string is left out: it can carry codes and
+/// tokens), status, duration.
 pub async fn security_and_access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
+    let id = request_id::of(req.request());
+    let client = client_addr(req.request()).map(|a| a.to_string());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        tenant = request_id::tenant_of(req.path()),
+        client = client.as_deref(),
+    );
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let mut res = next.call(req).await?;
+    let handled = request_id::scope(id.clone(), next.call(req).instrument(span.clone()));
+    let mut res = handled.await?;
     let headers = res.headers_mut();
     for (name, value) in HEADERS {
         let name = HeaderName::from_static(name);
@@ -33,12 +50,17 @@ pub async fn security_and_access_log(
             headers.insert(name, HeaderValue::from_static(value));
         }
     }
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = res.status().as_u16(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static(request_id::HEADER), v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status = res.status().as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "request"
+        )
+    });
     Ok(res)
 }

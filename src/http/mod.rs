@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod oidc;
 pub mod pages;
 pub mod rate_limit;
+pub mod request_id;
 pub mod saml;
 pub mod scim;
 pub mod session;

@@ -73,12 +73,14 @@ pub struct MessagePage {
 }
 
 impl MessagePage {
+    /// The page carries the request id as its reference, so a person can quote it and an
+    /// operator find the request's log lines.
     pub fn new(title: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             title: title.into(),
             message: message.into(),
             idp_message: None,
-            reference: None,
+            reference: super::request_id::current(),
         }
     }
 

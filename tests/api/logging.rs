@@ -249,3 +249,131 @@ async fn secrets_never_reach_the_logs() {
         assert!(!log.contains(secret), "{what} leaked into the logs");
     }
 }
+
+/// Runs the real binary with `env`, returns its base URL, the child and a reader that
+/// yields everything it logged once the child is killed.
+fn serve(
+    cli: &Cli,
+    env: &[(&str, &str)],
+) -> (String, std::process::Child, std::thread::JoinHandle<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssogate"))
+        .arg("serve")
+        .current_dir(cli.path(""))
+        .env("SSOGATE_DATABASE__URL", cli.db_url())
+        .env("SSOGATE_SERVER__PORT", "0")
+        .env(
+            "SSOGATE_SESSION__SECRET",
+            "a-very-secret-session-key-0123456789",
+        )
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let port = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "server exited: {log}"
+        );
+        log.push_str(&line);
+        if let Some(p) = line
+            .split("port")
+            .nth(1)
+            .and_then(|r| {
+                r.trim_start_matches(['"', ':', '=', ' '])
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+            })
+            .and_then(|d| d.parse::<u16>().ok())
+        {
+            break p;
+        }
+    };
+    let reader = std::thread::spawn(move || {
+        for line in stderr.lines() {
+            log.push_str(&line.unwrap_or_default());
+            log.push('\n');
+        }
+        log
+    });
+    (format!("http://127.0.0.1:{port}"), child, reader)
+}
+
+/// Every request gets an id: a client's `X-Request-Id` is not believed, a trusted proxy's
+/// is; the id is echoed, on the request's log lines (with tenant and client address, JSON
+/// and human formats) and the reference on its error page.
+#[tokio::test]
+async fn request_ids_reach_the_response_the_logs_and_the_error_page() {
+    let cli = Cli::new();
+    let client = reqwest::Client::new();
+
+    let (base, mut child, reader) = serve(&cli, &[("SSOGATE_LOG__FORMAT", "json")]);
+    let res = client
+        .get(format!("{base}/t/nope/login"))
+        .header("x-request-id", "client-chosen-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "an untrusted client's id is replaced: {id}"
+    );
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains(&format!("Reference: <code>{id}</code>")),
+        "{body}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = reader.join().unwrap();
+    assert!(!log.contains("client-chosen-id"), "{log}");
+    let line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["span"]["request_id"] == id.as_str() && v["path"] == "/t/nope/login")
+        .unwrap_or_else(|| panic!("no access-log line with the id: {log}"));
+    assert_eq!(line["span"]["tenant"], "nope");
+    assert_eq!(line["span"]["client"], "127.0.0.1");
+    assert_eq!(line["status"], 404);
+
+    let (base, mut child, reader) = serve(
+        &cli,
+        &[
+            ("SSOGATE_LOG__FORMAT", "human"),
+            ("SSOGATE_SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    );
+    for (sent, kept) in [("edge-7f3a:b/9+c=", true), ("bad id\"x", false)] {
+        let res = client
+            .get(format!("{base}/t/acme/login"))
+            .header("x-request-id", sent)
+            .header("x-forwarded-for", "203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        let echoed = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(echoed == sent, kept, "{sent} -> {echoed}");
+        assert!(res.text().await.unwrap().contains(&echoed));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = reader.join().unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("request_id=edge-7f3a:b/9+c="))
+        .unwrap_or_else(|| panic!("no human log line with the proxy's id: {log}"));
+    assert!(
+        line.contains("tenant=\"acme\"") || line.contains("tenant=acme"),
+        "{line}"
+    );
+    assert!(
+        line.contains("203.0.113.9"),
+        "the client behind the proxy: {line}"
+    );
+    assert!(!log.contains("bad id"), "{log}");
+}

@@ -133,7 +133,11 @@ async fn tenant_id_at_the_sign_in_form_goes_to_that_tenant() {
             .form(&[("email", typed), ("return_to", "https://app.acme.test/x")])
             .send()
     };
-    assert_eq!(post("acme").await.unwrap().status(), 503, "no connection yet");
+    assert_eq!(
+        post("acme").await.unwrap().status(),
+        503,
+        "no connection yet"
+    );
     app.add_connection(
         "acme",
         default_saml_input("okta", &TestIdp::new("http://okta.test/m")),
@@ -155,7 +159,10 @@ async fn tenant_id_at_the_sign_in_form_goes_to_that_tenant() {
     assert_eq!(res.status(), 400);
     let body = res.text().await.unwrap();
     assert!(body.contains("no workplace with the ID nope"), "{body}");
-    assert!(!body.contains("/t/acme"), "other tenants stay unnamed: {body}");
+    assert!(
+        !body.contains("/t/acme"),
+        "other tenants stay unnamed: {body}"
+    );
     for junk in ["-acme", "acme/../x", "ac me"] {
         let res = post(junk).await.unwrap();
         assert_eq!(res.status(), 400, "{junk}");
@@ -164,7 +171,12 @@ async fn tenant_id_at_the_sign_in_form_goes_to_that_tenant() {
     // An address still goes by its domain: acme has none whitelisted.
     let res = post("a@acme.test").await.unwrap();
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("not set up for acme.test"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("not set up for acme.test")
+    );
 }
 
 #[tokio::test]

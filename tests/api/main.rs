@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod console;
 mod demo;
+mod deploy;
 mod forward_auth;
 mod health;
 mod helpers;
