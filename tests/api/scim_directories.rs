@@ -83,7 +83,11 @@ async fn a_secondary_address_may_be_shared_but_user_name_and_sign_in_email_may_n
             Some(person("ben@acme.test", "cat@acme.test", "z@acme.test")),
         )
         .await;
-    assert_eq!((s, v["scimType"].as_str()), (409, Some("uniqueness")), "{v}");
+    assert_eq!(
+        (s, v["scimType"].as_str()),
+        (409, Some("uniqueness")),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -125,8 +129,10 @@ async fn attributes_outside_the_schema_are_ignored_and_shown_to_admins() {
         .send(
             Method::PUT,
             &format!("/Users/{id}"),
-            Some(json!({"schemas": [USER], "userName": "ann@acme.test", "adreses": [{}],
-                        "emails": [{"value": "ann@acme.test", "primary": true}], "active": true})),
+            Some(
+                json!({"schemas": [USER], "userName": "ann@acme.test", "adreses": [{}],
+                        "emails": [{"value": "ann@acme.test", "primary": true}], "active": true}),
+            ),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -136,12 +142,12 @@ async fn attributes_outside_the_schema_are_ignored_and_shown_to_admins() {
         .patch(
             &format!("/Users/{id}"),
             json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                   "Operations": [
-                       {"op": "replace", "path": format!("{CUSTOM}:badgeNumber"), "value": "B-8"},
-                       {"op": "add", "path": "favouriteColour", "value": "green"},
-                       {"op": "replace", "value": {"title": "Engineer", "hatSize": 7,
-                                                   CUSTOM: {"floor": "3"}}},
-                   ]}),
+            "Operations": [
+                {"op": "replace", "path": format!("{CUSTOM}:badgeNumber"), "value": "B-8"},
+                {"op": "add", "path": "favouriteColour", "value": "green"},
+                {"op": "replace", "value": {"title": "Engineer", "hatSize": 7,
+                                            CUSTOM: {"floor": "3"}}},
+            ]}),
         )
         .await;
     assert_eq!(s, 200, "{v}");
@@ -171,10 +177,15 @@ async fn attributes_outside_the_schema_are_ignored_and_shown_to_admins() {
         .get(&format!("/tenants/acme/users/{id}"))
         .await;
     assert_eq!(s, 200, "{user}");
-    assert_eq!(user["scim_ignored_attributes"][2], "favouriteColour", "{user}");
+    assert_eq!(
+        user["user"]["scim_ignored_attributes"][2], "favouriteColour",
+        "{user}"
+    );
     let console = Console::super_admin(&app).await;
     let page = console.get(&format!("/admin/t/acme/users/{id}")).await;
-    page.has("Ignored SCIM attributes").has("favouriteColour").has("hatSize");
+    page.has("Ignored SCIM attributes")
+        .has("favouriteColour")
+        .has("hatSize");
 }
 
 #[tokio::test]
@@ -183,12 +194,18 @@ async fn resource_paths_match_as_entra_id_and_okta_send_them() {
     acme(&app, TenantInput::default());
     let scim = app.scim("acme");
     let (s, v) = scim
-        .post("/users/", person("ann@acme.test", "ann@acme.test", "a@x.example"))
+        .post(
+            "/users/",
+            person("ann@acme.test", "ann@acme.test", "a@x.example"),
+        )
         .await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
     let (s, v) = scim
-        .post("/groups", json!({"schemas": [GROUP], "displayName": "Staff"}))
+        .post(
+            "/groups",
+            json!({"schemas": [GROUP], "displayName": "Staff"}),
+        )
         .await;
     assert_eq!(s, 201, "{v}");
     let gid = v["id"].as_str().unwrap().to_owned();
@@ -232,14 +249,67 @@ async fn resource_paths_match_as_entra_id_and_okta_send_them() {
     }
 }
 
+const TOKEN: &str = "the reference server's own token endpoint; ssogate's SCIM tokens are made by an admin (the test passes one)";
+const SPC: &str = "`/serviceConfiguration` is the reference server's own path; RFC 7644 §4 names `/ServiceProviderConfig`, which ssogate serves (scim2-tester checks it)";
+const DUP4: &str = "user 4 has user 3's primary (sign-in) email: sign-in emails are unique in a tenant (409 uniqueness)";
+const CASC4: &str = "needs user 4, refused above";
+const DISPLAY: &str = "needs user 4, refused above; besides, a member's `display` is the server's, a sent `displayName` is not echoed";
+const NOTMAIL: &str = "user1's primary email `emailName357` is not an email address; ssogate needs one to sign the person in (400 invalidValue)";
+const CASC1: &str = "needs user1, refused above";
+const DUPEMP: &str = "same primary (sign-in) email as emp1, anna33@gmail.com: sign-in emails are unique in a tenant (409 uniqueness)";
+const CASCEMP: &str = "counts emp2, emp3 and the enterprise user, refused above (2 users, not 5)";
+const CASCDEL: &str = "deletes a user refused above";
+const P204: &str = "RFC 7644 §3.5.2: a PATCH answers 200 with the resource or 204; ssogate answers 200 (Okta and Entra ID accept both)";
+const UNQUOTED: &str = "the filter's value is unquoted (`eq Employee`, `sw O`, `gt 2015-…`), not a JSON literal as RFC 7644 §3.4.2.2 requires: 400 invalidFilter";
+const MEMBER: &str = "the value is a bare string (`string id 1`), not a list of members with a `value` (RFC 7643 §4.2): 400 invalidValue";
+
 /// Requests of Microsoft's collection a conforming server may answer otherwise, each with why
-/// (request name, assertion name). Everything else in the collection must pass.
-const MICROSOFT_SKIPS: &[(&str, &str, &str)] = &[];
+/// (request name, assertion name, why). Everything else in the collection must pass.
+const MICROSOFT_SKIPS: &[(&str, &str, &str)] = &[
+    ("Get Token", "Status code is 200", TOKEN),
+    ("Get ServiceProviderConfig", "Status code is 200", SPC),
+    ("Get ServiceProviderConfig", "Pach supported is true", SPC),
+    ("Create user 4 for group 2", "Status code is 201", DUP4),
+    ("Put replace group3", "Status code is 200", CASC4),
+    ("Get group by id", "Body contians user", DISPLAY),
+    ("Delete user id4", "Status code is 204", CASC4),
+    ("create user1", "Status code is 201", NOTMAIL),
+    ("Get user attributes", "Body contians User1 email", CASC1),
+    (
+        "Get user via attributes filter",
+        "Body contians User1 email",
+        CASC1,
+    ),
+    ("Delete User1", "Status code is 204", CASC1),
+    ("Post emp2", "Status code is 201", DUPEMP),
+    ("Post emp3", "Status code is 201", DUPEMP),
+    ("Post enterprise user", "Status code is 201", DUPEMP),
+    (
+        "Patch user omalley new username",
+        "Status code is 204",
+        P204,
+    ),
+    (
+        "patch user omalley active with boolean",
+        "Status code is 204",
+        P204,
+    ),
+    ("Paginate", "Total results", CASCEMP),
+    ("get user attributes", "Total results", CASCEMP),
+    ("filter eq and (val or val)", "Total results", UNQUOTED),
+    ("filter starts with", "Total results", UNQUOTED),
+    ("filter greater than", "Total results", UNQUOTED),
+    ("Group patch add member", "Status code is 204", MEMBER),
+    ("Group patch add member2", "Status code is 204", MEMBER),
+    ("Delete user3 emp2", "Status code is 204", CASCDEL),
+    ("Delete user4 emp3", "Status code is 204", CASCDEL),
+    ("Delete enterprise user", "Status code is 204", CASCDEL),
+];
 
 /// Microsoft's SCIM reference test collection (AzureAD/SCIMReferenceCode, PostmanCollection.json,
 /// MIT licence: tests/entra/LICENSE), unmodified, run by newman against the app. Its requests
 /// read `{{Protocol}}://{{Server}}{{Port}}/{{Api}}` and send `Bearer {{token}}`.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn microsofts_scim_reference_collection_passes() {
     let app = spawn_app().await;
     // No whitelisted domains: the collection's people are at bob.com, example.com, gmail.com.
@@ -254,29 +324,34 @@ async fn microsofts_scim_reference_collection_passes() {
     let report = tempfile::tempdir().unwrap();
     let report_path = report.path().join("report.json");
     let port = app.address.rsplit(':').next().unwrap().to_owned();
+    // As iteration data, which outranks the environment the collection's "Get Token" request
+    // writes its (reference server's) token to.
+    let data = report.path().join("data.json");
+    std::fs::write(
+        &data,
+        json!([{"Protocol": "http", "Server": "127.0.0.1", "Port": format!(":{port}"),
+                "Api": "t/acme/scim/v2", "token": token}])
+        .to_string(),
+    )
+    .unwrap();
     let out = tokio::task::block_in_place(|| {
         std::process::Command::new("node")
             .arg(&newman)
             .arg("run")
             .arg(root.join("PostmanCollection.json"))
-            .args(["--env-var", "Protocol=http"])
-            .args(["--env-var", "Server=127.0.0.1"])
-            .args(["--env-var", &format!("Port=:{port}")])
-            .args(["--env-var", "Api=t/acme/scim/v2"])
-            .args(["--env-var", &format!("token={token}")])
+            .arg("--iteration-data")
+            .arg(&data)
             .args(["--reporters", "json", "--reporter-json-export"])
             .arg(&report_path)
             .output()
             .expect("run newman")
     });
-    let report: Value = serde_json::from_slice(
-        &std::fs::read(&report_path).unwrap_or_else(|_| {
-            panic!(
-                "newman wrote no report: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        }),
-    )
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap_or_else(|_| {
+        panic!(
+            "newman wrote no report: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }))
     .unwrap();
     let executions = report["run"]["executions"].as_array().unwrap();
     assert!(executions.len() > 60, "the whole collection ran");

@@ -57,7 +57,7 @@ async fn sign_in(app: &TestApp, idp: &TestIdp, who: &str) -> i64 {
         .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn the_import_lists_every_user_once_whoever_created_it() {
     let app = spawn_app().await;
     let idp = acme(&app, TenantInput::default());
@@ -166,7 +166,11 @@ fn assert_taken_over_heard(
     let d = app.user_detail(tenant, email);
     assert_eq!(d.user.user.id, id);
     assert_eq!(
-        d.user.user_name.as_ref().map(|u| u.to_ascii_lowercase()).as_deref(),
+        d.user
+            .user_name
+            .as_ref()
+            .map(|u| u.to_ascii_lowercase())
+            .as_deref(),
         Some(email)
     );
     let kinds: Vec<&str> = d.events().map(|(e, _)| e.kind.as_str()).collect();

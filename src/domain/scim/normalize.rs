@@ -211,7 +211,10 @@ fn attrs_into(
                 continue;
             }
             let err = ScimError::invalid_value(format!("unknown attribute `{prefix}{}`", quote(k)));
-            match (v, k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))) {
+            match (
+                v,
+                k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")),
+            ) {
                 // An extension schema of the directory's own: each of its attributes.
                 (Value::Object(ext), true) if !ext.is_empty() => {
                     for (sub, sv) in ext {

@@ -159,9 +159,7 @@ fn apply_in(
 ) -> Result<(), ScimError> {
     for op in ops {
         match &op.path {
-            Some(p) if rs.extension(p.trim()).is_some() => {
-                extension(doc, op, rs, p.trim(), sink)?
-            }
+            Some(p) if rs.extension(p.trim()).is_some() => extension(doc, op, rs, p.trim(), sink)?,
             Some(p) => {
                 if let Some(path) = target(p, rs, sink)? {
                     apply_one(doc, op.op, &path, op.value.as_ref())?;

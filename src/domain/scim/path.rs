@@ -118,11 +118,7 @@ pub fn names_unknown_attribute(raw: &str, rs: &ResourceSchema) -> bool {
     let Ok((uri, rest)) = split_urn(raw, rs) else {
         return true;
     };
-    let head = rest
-        .split(['[', '.'])
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let head = rest.split(['[', '.']).next().unwrap_or_default().to_owned();
     let Ok(mut p) = filter::parse_path(&head) else {
         return false;
     };

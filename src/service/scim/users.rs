@@ -480,7 +480,11 @@ fn write_existing(
         let current = rendered(c, ctx, id, &Projection::default())?;
         let old = scim_users::tracked(c, t, UserId(id))?;
         let email = EmailAddress::parse(&old.email).ok();
-        let f = derive(current, email.as_ref(), scim_users::ignored(c, t, UserId(id))?)?;
+        let f = derive(
+            current,
+            email.as_ref(),
+            scim_users::ignored(c, t, UserId(id))?,
+        )?;
         if old.scim_user_name.is_none() {
             events::record(
                 c,

@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::scim::user::{
-    GroupRef, StoredUser, UserFields, directory_doc, user_name_key,
-};
+use crate::domain::scim::user::{GroupRef, StoredUser, UserFields, directory_doc, user_name_key};
 use crate::domain::user::{CreatedVia, UserStatus};
 use crate::storage::error::corrupt;
 use crate::storage::schema::{group_members, scim_groups, user_emails, users};
