@@ -402,6 +402,50 @@ mod tests {
     }
 
     #[test]
+    fn a_directorys_extra_attributes_are_left_out_and_named() {
+        let custom = "urn:ietf:params:scim:schemas:extension:custom:2.0:User";
+        let (r, ignored) = resource_ignoring_unknown(
+            &json!({"schemas": [USER, custom], "userName": "u", "shoeSize": 9,
+                    "name": {"givenName": "A", "middle": "Q"},
+                    custom: {"badge": "7", "floor": null},
+                    ENTERPRISE_USER: {"department": "R&D", "costCentre": "x"}}),
+            &USER_RESOURCE,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(r),
+            json!({"schemas": [USER, ENTERPRISE_USER], "userName": "u", "name": {"givenName": "A"},
+                   ENTERPRISE_USER: {"department": "R&D"}})
+        );
+        assert_eq!(
+            ignored,
+            [
+                "name.middle".to_owned(),
+                "shoeSize".to_owned(),
+                format!("{custom}:badge"),
+                format!("{ENTERPRISE_USER}:costCentre"),
+            ]
+        );
+        // Known attributes are still checked.
+        for body in [
+            json!({"schemas": [USER], "userName": "u", "active": "yes", "x": 1}),
+            json!({"schemas": [USER], "shoeSize": 9}),
+        ] {
+            assert!(
+                resource_ignoring_unknown(&body, &USER_RESOURCE).is_err(),
+                "{body}"
+            );
+        }
+        // At most MAX_UNKNOWN names are kept.
+        let mut many = json!({"schemas": [USER], "userName": "u"});
+        for i in 0..(MAX_UNKNOWN + 10) {
+            many[format!("extra{i}")] = json!(i);
+        }
+        let (_, ignored) = resource_ignoring_unknown(&many, &USER_RESOURCE).unwrap();
+        assert_eq!(ignored.len(), MAX_UNKNOWN);
+    }
+
+    #[test]
     fn refuses_what_it_cannot_keep() {
         for (body, why) in [
             (json!({"userName": "u"}), "schemas"),

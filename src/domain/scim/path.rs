@@ -224,6 +224,29 @@ mod tests {
     }
 
     #[test]
+    fn tells_unknown_attributes_from_malformed_paths() {
+        for p in [
+            "shoeSize",
+            "urn:ietf:params:scim:schemas:extension:custom:2.0:User:badge",
+            "urn:ietf:params:scim:schemas:extension:custom:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCentre",
+            "hobbies[type eq \"x\"].value",
+        ] {
+            assert!(names_unknown_attribute(p, &USER_RESOURCE), "{p}");
+        }
+        for p in [
+            "title",
+            "name.givenName",
+            "name.nope",
+            "emails[type eq \"work\"].value",
+            "emails[type eq",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+        ] {
+            assert!(!names_unknown_attribute(p, &USER_RESOURCE), "{p}");
+        }
+    }
+
+    #[test]
     fn refuses_unknown_or_malformed_paths() {
         for bad in [
             "shoeSize",
