@@ -126,6 +126,29 @@ async fn the_import_lists_every_user_once_whoever_created_it() {
     let (_, inactive) = scim.get("/Users?filter=active%20eq%20false").await;
     assert_eq!(inactive["totalResults"], 1, "{inactive}");
 
+    // Entra ID, having matched bob by userName, PATCHes him: he is taken under SCIM.
+    let bob = app.user_detail("acme", "bob@acme.test").user.user.id;
+    let (s, v) = scim
+        .patch(
+            &format!("/Users/{bob}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "Replace", "path": "externalId", "value": "aad-bob"},
+                                  {"op": "Replace", "path": "emails[type eq \"work\"].value",
+                                   "value": "bob@acme.test"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["externalId"], "aad-bob");
+    assert_eq!(v["userName"], "bob@acme.test");
+    let d = app.user_detail("acme", "bob@acme.test");
+    let linked: Vec<_> = d
+        .events()
+        .filter(|(e, _)| e.kind == "scim_linked")
+        .map(|(e, _)| e.detail["matched_by"].clone())
+        .collect();
+    assert_eq!(linked, [json!("id")]);
+    assert_eq!(import(&scim, 3).await.len(), expected.len(), "still once");
+
     // A deprovisioned user leaves the import, and the CLI lists it by its status.
     let (s, _) = scim.delete(&format!("/Users/{ada}")).await;
     assert_eq!(s, 204);
