@@ -64,9 +64,14 @@ tests/op/node_modules/.installed: tests/op/package-lock.json
 	cd tests/op && npm ci --no-audit --no-fund
 	touch $@
 
-$(VENV)/.installed $(SCIM_VENV)/.installed $(FUZZ_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed: | system-test-deps
+# newman for tests/entra, which runs Microsoft's SCIM reference test collection.
+tests/entra/node_modules/.installed: tests/entra/package-lock.json
+	cd tests/entra && npm ci --no-audit --no-fund
+	touch $@
 
-test-deps: system-test-deps $(VENV)/.installed $(SCIM_VENV)/.installed $(FUZZ_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, scim2-tester in .venv-scim, schemathesis in .venv-fuzz, playwright-core, oidc-provider, chromium)
+$(VENV)/.installed $(SCIM_VENV)/.installed $(FUZZ_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed tests/entra/node_modules/.installed: | system-test-deps
+
+test-deps: system-test-deps $(VENV)/.installed $(SCIM_VENV)/.installed $(FUZZ_VENV)/.installed tests/browser/node_modules/.installed tests/op/node_modules/.installed tests/entra/node_modules/.installed ## Install what the tests need (pysaml2 in .venv, scim2-tester in .venv-scim, schemathesis in .venv-fuzz, playwright-core, oidc-provider, newman, chromium)
 
 build: deps ## Build the release binary
 	cargo build --release

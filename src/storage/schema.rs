@@ -87,6 +87,7 @@ diesel::table! {
         manager_id -> Nullable<Text>,
         scim_doc -> Text,
         deprovisioned_at -> Nullable<BigInt>,
+        scim_ignored -> Text,
     }
 }
 

@@ -193,16 +193,40 @@ fn key(r: &Resolved) -> String {
 
 // ----- users -----
 
-fn email_leaf(f: &Filter) -> Result<Where, ScimError> {
+/// A user's userName: SCIM's, else (a user a sign-in or an admin created) the email. The
+/// index `users_scim_user_name_or_email` is on this expression.
+const USER_NAME: &str = "COALESCE(users.scim_user_name_lc, users.email)";
+
+/// Where an email's parts are: the `user_emails` rows SCIM wrote, or, for a user SCIM never
+/// wrote, its one sign-in email (shown as the primary work address).
+struct EmailCols {
+    value: &'static str,
+    kind: &'static str,
+    primary: &'static str,
+}
+
+const LISTED: EmailCols = EmailCols {
+    value: "user_emails.value_lc",
+    kind: "user_emails.kind",
+    primary: "user_emails.is_primary",
+};
+
+const OWN: EmailCols = EmailCols {
+    value: "users.email",
+    kind: "'work'",
+    primary: "TRUE",
+};
+
+fn email_leaf(f: &Filter, cols: &EmailCols) -> Result<Where, ScimError> {
     match f {
         Filter::Compare { path, op, value } if path.uri.is_none() && path.sub_attr.is_none() => {
-            email_cmp(&path.attr.to_ascii_lowercase(), *op, value)
+            email_cmp(&path.attr.to_ascii_lowercase(), *op, value, cols)
         }
         Filter::Present(path) if path.uri.is_none() && path.sub_attr.is_none() => {
             match path.attr.to_ascii_lowercase().as_str() {
                 "value" => Ok(Where::always()),
-                "type" => Ok(Where::default().sql("user_emails.kind IS NOT NULL")),
-                "primary" => Ok(Where::default().sql("user_emails.is_primary")),
+                "type" => Ok(Where::default().sql(cols.kind).sql(" IS NOT NULL")),
+                "primary" => Ok(Where::default().sql(cols.primary)),
                 other => Err(unsupported(&format!("emails.{other}"))),
             }
         }
@@ -212,14 +236,14 @@ fn email_leaf(f: &Filter) -> Result<Where, ScimError> {
     }
 }
 
-fn email_cmp(sub: &str, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
+fn email_cmp(sub: &str, op: CompareOp, v: &Value, cols: &EmailCols) -> Result<Where, ScimError> {
     match sub {
-        "value" => text("emails.value", "user_emails.value_lc", Case::Key, op, v),
-        "type" => text("emails.type", "user_emails.kind", Case::Fold, op, v),
+        "value" => text("emails.value", cols.value, Case::Key, op, v),
+        "type" => text("emails.type", cols.kind, Case::Fold, op, v),
         "primary" => boolean(
             "emails.primary",
-            Where::default().sql("user_emails.is_primary = TRUE"),
-            Where::default().sql("user_emails.is_primary = FALSE"),
+            Where::default().sql(cols.primary).sql(" = TRUE"),
+            Where::default().sql(cols.primary).sql(" = FALSE"),
             op,
             v,
         ),
@@ -227,13 +251,19 @@ fn email_cmp(sub: &str, op: CompareOp, v: &Value) -> Result<Where, ScimError> {
     }
 }
 
-fn users_with_email(tenant: TenantId, inner: Where) -> Where {
-    Where::default()
-        .sql("users.id IN (SELECT user_emails.user_id FROM user_emails WHERE user_emails.tenant_id = ")
+/// Users with an email matching `cond` (built once per place an email is kept).
+fn users_with_email(
+    tenant: TenantId,
+    cond: &mut dyn FnMut(&EmailCols) -> Result<Where, ScimError>,
+) -> Result<Where, ScimError> {
+    Ok(Where::default()
+        .sql("(users.id IN (SELECT user_emails.user_id FROM user_emails WHERE user_emails.tenant_id = ")
         .int(tenant.0)
         .sql(" AND ")
-        .append(inner)
-        .sql(")")
+        .append(cond(&LISTED)?)
+        .sql(") OR (users.scim_user_name IS NULL AND ")
+        .append(cond(&OWN)?)
+        .sql("))"))
 }
 
 fn users_in_groups(tenant: TenantId, group: Option<i64>) -> Where {
@@ -264,7 +294,7 @@ fn user_column(r: &Resolved, iwms: Option<IwmsSource>) -> Result<(&'static str, 
     let enterprise = r.extension == Some(ENTERPRISE_USER);
     Ok(match (enterprise, key(r).as_str()) {
         (false, "externalId") => ("users.external_id", Case::Exact),
-        (false, "userName") => ("users.scim_user_name_lc", Case::Key),
+        (false, "userName") => (USER_NAME, Case::Key),
         (false, "name.givenName") => ("users.first_name", Case::Fold),
         (false, "name.familyName") => ("users.last_name", Case::Fold),
         (false, "displayName") => ("users.display_name", Case::Fold),
@@ -311,7 +341,7 @@ fn user_leaf_anchored(f: &Filter, iwms: Option<IwmsSource>) -> bool {
                     user_column(&r, iwms),
                     Ok((
                         "users.external_id"
-                            | "users.scim_user_name_lc"
+                            | USER_NAME
                             | "users.first_name"
                             | "users.last_name"
                             | "users.display_name",
@@ -356,12 +386,14 @@ fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<W
             if r.attr.name != "emails" || r.sub.is_some() {
                 return Err(unsupported(&r.display()));
             }
-            Ok(users_with_email(tenant, combine(filter, &mut email_leaf)?))
+            users_with_email(tenant, &mut |cols| {
+                combine(filter, &mut |f| email_leaf(f, cols))
+            })
         }
         Filter::Present(path) => {
             let r = resolve_in(path, &USER_RESOURCE)?;
             match key(&r).as_str() {
-                "emails" | "emails.value" => Ok(users_with_email(tenant, Where::always())),
+                "emails" | "emails.value" => users_with_email(tenant, &mut |_| Ok(Where::always())),
                 "groups" | "groups.value" => Ok(users_in_groups(tenant, None)),
                 "id" | "userName" | "active" | "meta" | "meta.created" | "meta.lastModified" => {
                     Ok(Where::always())
@@ -387,10 +419,8 @@ fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<W
                 "meta.created" => time(&name, "users.created_at", *op, value),
                 "meta.lastModified" => time(&name, "users.updated_at", *op, value),
                 "emails" | "emails.value" | "emails.type" | "emails.primary" => {
-                    Ok(users_with_email(
-                        tenant,
-                        email_cmp(r.sub.map_or("value", |s| s.name), *op, value)?,
-                    ))
+                    let sub = r.sub.map_or("value", |s| s.name);
+                    users_with_email(tenant, &mut |cols| email_cmp(sub, *op, value, cols))
                 }
                 "groups" | "groups.value" => {
                     if *op != CompareOp::Eq {

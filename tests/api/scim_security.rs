@@ -260,10 +260,11 @@ async fn malformed_requests_get_scim_errors() {
         .await
         .unwrap();
     assert_eq!(res.status(), 415);
+    // A known attribute of the wrong type (an unknown one is ignored: scim_directories.rs).
     let (s, body) = acme
         .post(
             "/Users",
-            json!({"schemas": [USER], "userName": "x@acme.test", "shoeSize": 44}),
+            json!({"schemas": [USER], "userName": "x@acme.test", "active": "yes", "shoeSize": 44}),
         )
         .await;
     assert_error(s, &body, 400, Some("invalidValue"));
@@ -419,11 +420,25 @@ async fn scim_cannot_take_over_sso_users_outside_the_email_rule() {
     let (s, created) = acme.post("/Users", hijack).await;
     assert_eq!(s, 201, "a new user, not the SSO one: {created}");
     assert_ne!(created["id"], before[0].id.to_string());
-    let (s, body) = acme.post("/Users", user(&before[0].email)).await;
-    assert_error(s, &body, 409, Some("uniqueness"));
     let after = app.users("acme");
     let sso = after.iter().find(|u| u.id == before[0].id).unwrap();
     assert_eq!(sso.email, before[0].email, "the SSO user is untouched");
+    // Linking by an email other than the userName obeys the email rule (no whitelisted domain
+    // here: refused)...
+    let (s, body) = acme
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "ada.l@acme.test",
+                   "emails": [{"value": before[0].email, "type": "work"}]}),
+        )
+        .await;
+    assert_error(s, &body, 409, Some("uniqueness"));
+    // ...while the userName SCIM lists the user under (its email) is that user, in any tenant
+    // configuration: taken over, not duplicated.
+    let (s, body) = acme.post("/Users", user(&before[0].email)).await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(body["id"], before[0].id.to_string());
+    assert_eq!(app.users("acme").len(), 2, "the SSO user and the new one");
 }
 
 /// A filter no index narrows (anything but `eq` on an indexed attribute or `userName sw`:

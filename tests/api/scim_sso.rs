@@ -292,8 +292,8 @@ async fn scim_post_takes_over_a_signed_in_user_whose_email_is_the_user_name() {
                    "emails": [{"value": "ada@evil.example", "type": "work", "primary": true}]}),
         )
         .await;
-    assert_eq!(s, 409, "{e}");
-    assert_eq!(e["scimType"], "uniqueness");
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["scimType"], "invalidValue");
     assert_eq!(app.users("acme")[0].email, "ada@acme.test", "untouched");
     let (s, u) = scim
         .post(
@@ -355,8 +355,10 @@ async fn scim_post_with_the_email_of_a_user_on_an_unlisted_domain_is_409() {
     assert_eq!(users[0].first_name.as_deref(), Some("Ada"));
     assert_eq!(users[0].last_name.as_deref(), Some("Lovelace"));
     assert_eq!(timeline(&app, &id).len(), before.len(), "no event");
+    // Listed all along (userName: her email), so a POST with that userName links her.
     let (_, list) = scim.get("/Users").await;
-    assert_eq!(list["totalResults"], json!(0), "not under SCIM: {list}");
+    assert_eq!(list["totalResults"], json!(1), "{list}");
+    assert_eq!(list["Resources"][0]["userName"], EMAIL, "{list}");
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! A resource body in canonical form: attribute names spelled as the schema spells them
 //! (names are case-insensitive, RFC 7643 §2.1), values checked against their types, nulls
 //! and empty values removed, read-only attributes dropped (RFC 7644 §3.3: ignored on write).
-//! Anything the schema does not define is refused, never silently dropped.
+//! Anything the schema does not define is refused (`resource`), or, for the attributes a
+//! directory adds to its mappings, left out and named (`resource_ignoring_unknown`).
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, quote};
@@ -67,13 +68,49 @@ fn simple(a: &Attr, path: &str, v: &Value) -> Result<Value, ScimError> {
     }
 }
 
-fn complex(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError> {
+/// Where attributes outside the schema go: None refuses them, Some collects their paths.
+type Unknown<'a> = Option<&'a mut Vec<String>>;
+
+/// The most unknown attribute paths one body reports (each cut to MAX_UNKNOWN_CHARS).
+pub const MAX_UNKNOWN: usize = 50;
+const MAX_UNKNOWN_CHARS: usize = 200;
+
+/// Records an unknown attribute, or refuses it with `err`.
+fn unknown(sink: &mut Unknown<'_>, path: String, err: ScimError) -> Result<(), ScimError> {
+    match sink {
+        None => Err(err),
+        Some(list) => {
+            let path: String = path.chars().take(MAX_UNKNOWN_CHARS).collect();
+            if list.len() < MAX_UNKNOWN && !list.contains(&path) {
+                list.push(path);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn complex(
+    a: &Attr,
+    path: &str,
+    v: &Value,
+    sink: &mut Unknown<'_>,
+) -> Result<Option<Value>, ScimError> {
     let obj = v.as_object().ok_or_else(|| type_err(path, "an object"))?;
     let mut out = Map::new();
     for (k, sv) in obj {
-        let sub = schema::find(a.sub, k).ok_or_else(|| {
-            ScimError::invalid_value(format!("`{path}` has no sub-attribute `{}`", quote(k)))
-        })?;
+        let Some(sub) = schema::find(a.sub, k) else {
+            if !sv.is_null() {
+                unknown(
+                    sink,
+                    format!("{path}.{k}"),
+                    ScimError::invalid_value(format!(
+                        "`{path}` has no sub-attribute `{}`",
+                        quote(k)
+                    )),
+                )?;
+            }
+            continue;
+        };
         if !writable(sub) || sv.is_null() {
             continue;
         }
@@ -83,12 +120,17 @@ fn complex(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError> 
     Ok((!out.is_empty()).then_some(Value::Object(out)))
 }
 
-fn single(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError> {
+fn single(
+    a: &Attr,
+    path: &str,
+    v: &Value,
+    sink: &mut Unknown<'_>,
+) -> Result<Option<Value>, ScimError> {
     if v.is_null() {
         return Ok(None);
     }
     if a.ty == Type::Complex {
-        complex(a, path, v)
+        complex(a, path, v, sink)
     } else {
         simple(a, path, v).map(Some)
     }
@@ -100,8 +142,17 @@ fn writable(a: &Attr) -> bool {
 
 /// One attribute's value in canonical form; None when it is unassigned.
 pub fn value(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError> {
+    value_in(a, path, v, &mut None)
+}
+
+fn value_in(
+    a: &Attr,
+    path: &str,
+    v: &Value,
+    sink: &mut Unknown<'_>,
+) -> Result<Option<Value>, ScimError> {
     if !a.multi {
-        return single(a, path, v);
+        return single(a, path, v, sink);
     }
     let items = match v {
         Value::Null => return Ok(None),
@@ -122,7 +173,7 @@ pub fn value(a: &Attr, path: &str, v: &Value) -> Result<Option<Value>, ScimError
     let mut seen = std::collections::HashSet::with_capacity(items.len());
     let needs_value = a.ty == Type::Complex && schema::find(a.sub, "value").is_some();
     for item in items {
-        let n = single(a, path, item)?;
+        let n = single(a, path, item, sink)?;
         if needs_value && n.as_ref().is_none_or(|n| n.get("value").is_none()) && !item.is_null() {
             return Err(ScimError::invalid_value(format!(
                 "each value of `{path}` needs a `value`"
@@ -151,6 +202,7 @@ fn attrs_into(
     prefix: &str,
     obj: &Map<String, Value>,
     out: &mut Map<String, Value>,
+    sink: &mut Unknown<'_>,
 ) -> Result<(), ScimError> {
     for (k, v) in obj {
         let Some(a) = schema::find(attrs, k) else {
@@ -158,15 +210,27 @@ fn attrs_into(
             if v.is_null() {
                 continue;
             }
-            return Err(ScimError::invalid_value(format!(
-                "unknown attribute `{prefix}{}`",
-                quote(k)
-            )));
+            let err = ScimError::invalid_value(format!("unknown attribute `{prefix}{}`", quote(k)));
+            match (
+                v,
+                k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")),
+            ) {
+                // An extension schema of the directory's own: each of its attributes.
+                (Value::Object(ext), true) if !ext.is_empty() => {
+                    for (sub, sv) in ext {
+                        if !sv.is_null() {
+                            unknown(sink, format!("{k}:{sub}"), err.clone())?;
+                        }
+                    }
+                }
+                _ => unknown(sink, format!("{prefix}{k}"), err)?,
+            }
+            continue;
         };
         if !writable(a) {
             continue;
         }
-        if let Some(n) = value(a, &format!("{prefix}{}", a.name), v)? {
+        if let Some(n) = value_in(a, &format!("{prefix}{}", a.name), v, sink)? {
             out.insert(a.name.to_owned(), n);
         }
     }
@@ -175,6 +239,26 @@ fn attrs_into(
 
 /// The canonical form of a POST/PUT body (or of a resource after PATCH operations).
 pub fn resource(input: &Value, rs: &ResourceSchema) -> Result<Map<String, Value>, ScimError> {
+    canonical(input, rs, &mut None)
+}
+
+/// As [`resource`], but an attribute outside the schema (an extra mapping a directory added:
+/// a top-level name, an extension URN of its own, a sub-attribute) is left out and its path
+/// returned, instead of refusing the body. Values of known attributes are checked as ever.
+pub fn resource_ignoring_unknown(
+    input: &Value,
+    rs: &ResourceSchema,
+) -> Result<(Map<String, Value>, Vec<String>), ScimError> {
+    let mut ignored = Vec::new();
+    let doc = canonical(input, rs, &mut Some(&mut ignored))?;
+    Ok((doc, ignored))
+}
+
+fn canonical(
+    input: &Value,
+    rs: &ResourceSchema,
+    sink: &mut Unknown<'_>,
+) -> Result<Map<String, Value>, ScimError> {
     let obj = input
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
@@ -201,7 +285,7 @@ pub fn resource(input: &Value, rs: &ResourceSchema) -> Result<Map<String, Value>
         } else if k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("meta") {
             // Assigned by the server; ignored on write.
         } else if k.eq_ignore_ascii_case("externalId") {
-            if let Some(n) = single(&schema::EXTERNAL_ID, "externalId", v)? {
+            if let Some(n) = single(&schema::EXTERNAL_ID, "externalId", v, sink)? {
                 out.insert("externalId".into(), n);
             }
         } else if let Some((uri, attrs)) = rs.extension(k) {
@@ -209,7 +293,7 @@ pub fn resource(input: &Value, rs: &ResourceSchema) -> Result<Map<String, Value>
                 .as_object()
                 .ok_or_else(|| type_err(uri, "an object of extension attributes"))?;
             let mut e = Map::new();
-            attrs_into(attrs, &format!("{uri}:"), ext, &mut e)?;
+            attrs_into(attrs, &format!("{uri}:"), ext, &mut e, sink)?;
             if !e.is_empty() {
                 if !declared.contains(&uri) {
                     declared.push(uri);
@@ -219,7 +303,7 @@ pub fn resource(input: &Value, rs: &ResourceSchema) -> Result<Map<String, Value>
         } else {
             let mut one = Map::new();
             one.insert(k.clone(), v.clone());
-            attrs_into(rs.core_attrs, "", &one, &mut core)?;
+            attrs_into(rs.core_attrs, "", &one, &mut core, sink)?;
         }
     }
     if !declared.contains(&rs.core) {
@@ -315,6 +399,50 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_directorys_extra_attributes_are_left_out_and_named() {
+        let custom = "urn:ietf:params:scim:schemas:extension:custom:2.0:User";
+        let (r, ignored) = resource_ignoring_unknown(
+            &json!({"schemas": [USER, custom], "userName": "u", "shoeSize": 9,
+                    "name": {"givenName": "A", "middle": "Q"},
+                    custom: {"badge": "7", "floor": null},
+                    ENTERPRISE_USER: {"department": "R&D", "costCentre": "x"}}),
+            &USER_RESOURCE,
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(r),
+            json!({"schemas": [USER, ENTERPRISE_USER], "userName": "u", "name": {"givenName": "A"},
+                   ENTERPRISE_USER: {"department": "R&D"}})
+        );
+        assert_eq!(
+            ignored,
+            [
+                "name.middle".to_owned(),
+                "shoeSize".to_owned(),
+                format!("{custom}:badge"),
+                format!("{ENTERPRISE_USER}:costCentre"),
+            ]
+        );
+        // Known attributes are still checked.
+        for body in [
+            json!({"schemas": [USER], "userName": "u", "active": "yes", "x": 1}),
+            json!({"schemas": [USER], "shoeSize": 9}),
+        ] {
+            assert!(
+                resource_ignoring_unknown(&body, &USER_RESOURCE).is_err(),
+                "{body}"
+            );
+        }
+        // At most MAX_UNKNOWN names are kept.
+        let mut many = json!({"schemas": [USER], "userName": "u"});
+        for i in 0..(MAX_UNKNOWN + 10) {
+            many[format!("extra{i}")] = json!(i);
+        }
+        let (_, ignored) = resource_ignoring_unknown(&many, &USER_RESOURCE).unwrap();
+        assert_eq!(ignored.len(), MAX_UNKNOWN);
     }
 
     #[test]

@@ -116,14 +116,56 @@ pub fn apply(
     ops: &[PatchOp],
     rs: &ResourceSchema,
 ) -> Result<(), ScimError> {
+    apply_in(doc, ops, rs, &mut None)
+}
+
+/// As [`apply`], but a target outside the schema (an attribute a directory added to its
+/// mappings) is skipped and its path returned instead of failing the request.
+pub fn apply_ignoring_unknown(
+    doc: &mut Map<String, Value>,
+    ops: &[PatchOp],
+    rs: &ResourceSchema,
+) -> Result<Vec<String>, ScimError> {
+    let mut ignored = Vec::new();
+    apply_in(doc, ops, rs, &mut Some(&mut ignored))?;
+    Ok(ignored)
+}
+
+type Unknown<'a> = Option<&'a mut Vec<String>>;
+
+/// Whether `raw` is an unknown target to skip (recorded), else parsed as a path.
+fn target(
+    raw: &str,
+    rs: &ResourceSchema,
+    sink: &mut Unknown<'_>,
+) -> Result<Option<PatchPath>, ScimError> {
+    if let Some(list) = sink
+        && crate::domain::scim::path::names_unknown_attribute(raw, rs)
+    {
+        let raw: String = raw.trim().chars().take(200).collect();
+        if list.len() < super::normalize::MAX_UNKNOWN && !list.contains(&raw) {
+            list.push(raw);
+        }
+        return Ok(None);
+    }
+    parse_patch_path(raw, rs).map(Some)
+}
+
+fn apply_in(
+    doc: &mut Map<String, Value>,
+    ops: &[PatchOp],
+    rs: &ResourceSchema,
+    sink: &mut Unknown<'_>,
+) -> Result<(), ScimError> {
     for op in ops {
         match &op.path {
-            Some(p) if rs.extension(p.trim()).is_some() => extension(doc, op, rs, p.trim())?,
+            Some(p) if rs.extension(p.trim()).is_some() => extension(doc, op, rs, p.trim(), sink)?,
             Some(p) => {
-                let path = parse_patch_path(p, rs)?;
-                apply_one(doc, op.op, &path, op.value.as_ref())?;
+                if let Some(path) = target(p, rs, sink)? {
+                    apply_one(doc, op.op, &path, op.value.as_ref())?;
+                }
             }
-            None => pathless(doc, op, rs)?,
+            None => pathless(doc, op, rs, sink)?,
         }
     }
     Ok(())
@@ -135,6 +177,7 @@ fn pathless(
     doc: &mut Map<String, Value>,
     op: &PatchOp,
     rs: &ResourceSchema,
+    sink: &mut Unknown<'_>,
 ) -> Result<(), ScimError> {
     if op.op == OpKind::Remove {
         return Err(ScimError::no_target("remove needs a path"));
@@ -155,13 +198,26 @@ fn pathless(
                 )));
             };
             for (k2, v2) in ext {
-                let path = parse_patch_path(&format!("{uri}:{k2}"), rs)?;
-                apply_one(doc, op.op, &path, Some(v2))?;
+                if let Some(path) = target(&format!("{uri}:{k2}"), rs, sink)? {
+                    apply_one(doc, op.op, &path, Some(v2))?;
+                }
             }
             continue;
         }
-        let path = parse_patch_path(k, rs)?;
-        apply_one(doc, op.op, &path, Some(v))?;
+        // A directory's own extension as one object: each of its attributes is unknown.
+        if let Value::Object(ext) = v
+            && sink.is_some()
+            && crate::domain::scim::path::names_unknown_attribute(k, rs)
+            && !ext.is_empty()
+        {
+            for k2 in ext.keys() {
+                target(&format!("{k}:{k2}"), rs, sink)?;
+            }
+            continue;
+        }
+        if let Some(path) = target(k, rs, sink)? {
+            apply_one(doc, op.op, &path, Some(v))?;
+        }
     }
     Ok(())
 }
@@ -174,6 +230,7 @@ fn extension(
     op: &PatchOp,
     rs: &ResourceSchema,
     path: &str,
+    sink: &mut Unknown<'_>,
 ) -> Result<(), ScimError> {
     let Some((uri, _)) = rs.extension(path) else {
         return Err(ScimError::invalid_path("unknown extension"));
@@ -193,8 +250,9 @@ fn extension(
         if k.eq_ignore_ascii_case("schemas") {
             continue;
         }
-        let path = parse_patch_path(&format!("{uri}:{k}"), rs)?;
-        apply_one(doc, op.op, &path, Some(v))?;
+        if let Some(path) = target(&format!("{uri}:{k}"), rs, sink)? {
+            apply_one(doc, op.op, &path, Some(v))?;
+        }
     }
     Ok(())
 }

@@ -110,6 +110,25 @@ fn split_urn<'a>(
     )))
 }
 
+/// Whether a PATCH path names an attribute outside the schema (an extension URN of the
+/// directory's own, or a name no schema of the resource defines), as opposed to a malformed
+/// path or a known attribute used wrongly.
+pub fn names_unknown_attribute(raw: &str, rs: &ResourceSchema) -> bool {
+    let raw = raw.trim();
+    let Ok((uri, rest)) = split_urn(raw, rs) else {
+        return true;
+    };
+    let head = rest.split(['[', '.']).next().unwrap_or_default().to_owned();
+    let Ok(mut p) = filter::parse_path(&head) else {
+        return false;
+    };
+    if p.uri.is_some() {
+        return false;
+    }
+    p.uri = uri.map(str::to_owned);
+    resolve(&p, rs).is_err()
+}
+
 pub fn parse_patch_path(raw: &str, rs: &ResourceSchema) -> Result<PatchPath, ScimError> {
     let raw = raw.trim();
     if raw.is_empty() || raw.len() > 1024 {
@@ -202,6 +221,29 @@ mod tests {
                 .name,
             "externalId"
         );
+    }
+
+    #[test]
+    fn tells_unknown_attributes_from_malformed_paths() {
+        for p in [
+            "shoeSize",
+            "urn:ietf:params:scim:schemas:extension:custom:2.0:User:badge",
+            "urn:ietf:params:scim:schemas:extension:custom:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCentre",
+            "hobbies[type eq \"x\"].value",
+        ] {
+            assert!(names_unknown_attribute(p, &USER_RESOURCE), "{p}");
+        }
+        for p in [
+            "title",
+            "name.givenName",
+            "name.nope",
+            "emails[type eq \"work\"].value",
+            "emails[type eq",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+        ] {
+            assert!(!names_unknown_attribute(p, &USER_RESOURCE), "{p}");
+        }
     }
 
     #[test]

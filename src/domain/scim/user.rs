@@ -150,6 +150,8 @@ pub struct UserFields {
     pub emails: Vec<EmailValue>,
     /// The whole canonical resource, kept for the attributes that have no column.
     pub doc: Map<String, Value>,
+    /// Attributes outside the schema the body carried: left out, shown to admins.
+    pub ignored: Vec<String>,
 }
 
 /// userName is unique per tenant regardless of case (caseExact=false); ASCII folding, as
@@ -302,7 +304,7 @@ impl UserFields {
         iwms: Option<IwmsSource>,
         current: Option<&EmailAddress>,
     ) -> Result<Self, ScimError> {
-        let doc = normalize::resource(body, &USER_RESOURCE)?;
+        let (doc, ignored) = normalize::resource_ignoring_unknown(body, &USER_RESOURCE)?;
         let user_name = column(&doc, &["userName"])?
             .ok_or_else(|| ScimError::invalid_value("`userName` must not be blank"))?;
         let emails = emails(&doc);
@@ -328,8 +330,21 @@ impl UserFields {
             email,
             emails,
             doc,
+            ignored,
         })
     }
+}
+
+/// The SCIM document of a user SCIM never wrote (a sign-in or an admin created it): its email
+/// is its userName (set by the caller) and its one, primary, work address; `active` is shown.
+pub fn directory_doc(email: &str) -> Map<String, Value> {
+    let mut doc = Map::new();
+    doc.insert(
+        "emails".into(),
+        json!([{"value": email, "type": "work", "primary": true}]),
+    );
+    doc.insert("active".into(), Value::Bool(true));
+    doc
 }
 
 /// A stored user as SCIM sees it.

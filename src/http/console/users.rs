@@ -275,6 +275,8 @@ pub struct UserDetailPage {
     pub facts: Vec<(&'static str, String)>,
     /// Every value of the SCIM document, as `path: value` (e.g. `phoneNumbers[0].value`).
     pub scim_values: Vec<(String, String)>,
+    /// Attributes outside the SCIM schema the directory sent, ignored.
+    pub scim_ignored: Vec<String>,
     pub last: Option<LastView>,
     pub identities: Vec<IdentityRow>,
     pub groups: Vec<String>,
@@ -370,6 +372,7 @@ fn detail_page(
             })
             .collect(),
         scim_values,
+        scim_ignored: r.scim_ignored_attributes.clone(),
         timeline_truncated: d.timeline_truncated,
         can_deactivate: d.can_deactivate(),
         can_reactivate: d.can_reactivate(),

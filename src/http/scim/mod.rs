@@ -8,54 +8,66 @@ use actix_web::web;
 
 pub use response::ScimHttpError;
 
+/// The spellings of a path directories send: with and without a trailing slash, and the
+/// resource types in lower case (`/users/`, `/Groups/{id}/`).
+fn paths(p: &str) -> Vec<String> {
+    let lower = p.replace("/Users", "/users").replace("/Groups", "/groups");
+    let mut out = vec![p.to_owned(), format!("{p}/")];
+    if lower != p {
+        out.push(format!("{lower}/"));
+        out.push(lower);
+    }
+    out
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use crate::service::scim::{Groups, Users};
     use handlers::*;
     cfg.service(
         web::scope("/t/{tenant}/scim/v2")
             .service(
-                web::resource("/ServiceProviderConfig")
+                web::resource(paths("/ServiceProviderConfig"))
                     .route(web::get().to(service_provider_config))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/ResourceTypes")
+                web::resource(paths("/ResourceTypes"))
                     .route(web::get().to(resource_types))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/ResourceTypes/{id}")
+                web::resource(paths("/ResourceTypes/{id}"))
                     .route(web::get().to(resource_type))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Schemas")
+                web::resource(paths("/Schemas"))
                     .route(web::get().to(schemas))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Schemas/{id}")
+                web::resource(paths("/Schemas/{id}"))
                     .route(web::get().to(schema))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/.search")
+                web::resource(paths("/.search"))
                     .route(web::post().to(search_all))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Users/.search")
+                web::resource(paths("/Users/.search"))
                     .route(web::post().to(search::<Users>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Users")
+                web::resource(paths("/Users"))
                     .route(web::get().to(list::<Users>))
                     .route(web::post().to(create::<Users>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Users/{id}")
+                web::resource(paths("/Users/{id}"))
                     .route(web::get().to(get::<Users>))
                     .route(web::put().to(replace::<Users>))
                     .route(web::patch().to(users_patch))
@@ -63,18 +75,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Groups/.search")
+                web::resource(paths("/Groups/.search"))
                     .route(web::post().to(search::<Groups>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Groups")
+                web::resource(paths("/Groups"))
                     .route(web::get().to(list::<Groups>))
                     .route(web::post().to(create::<Groups>))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/Groups/{id}")
+                web::resource(paths("/Groups/{id}"))
                     .route(web::get().to(get::<Groups>))
                     .route(web::put().to(replace::<Groups>))
                     .route(web::patch().to(groups_patch))

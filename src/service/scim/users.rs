@@ -109,8 +109,9 @@ pub fn page(
 }
 
 /// The existing user a POST describes: the userName (a deprovisioned user comes back), then
-/// the email under just-in-time provisioning's rule (its domain whitelisted for the tenant),
-/// then a userName that is an email address (Okta's default) naming a user SSO created.
+/// a user a sign-in or an admin created whose userName (its email) this is (SCIM already lists
+/// it under that userName, so the POST is the same resource; any tenant configuration), then
+/// the email under just-in-time provisioning's rule (its domain whitelisted for the tenant).
 /// Never an SSO identity's subject: that would let a SCIM client rename any account.
 fn takeover_target(
     conn: &mut DbConnection,
@@ -127,6 +128,9 @@ fn takeover_target(
             .into());
         }
         return Ok(Some((h.id, "user_name")));
+    }
+    if let Some(id) = scim_users::unmanaged_by_user_name(conn, t, &f.user_name)? {
+        return Ok(Some((id, "user_name_email")));
     }
     if let Some(h) = scim_users::by_email(conn, t, f.email.as_str())? {
         if h.scim_managed && !h.deprovisioned {
@@ -150,26 +154,7 @@ fn takeover_target(
         }
         return Ok(Some((h.id, "email")));
     }
-    let Ok(as_email) = EmailAddress::parse(&f.user_name) else {
-        return Ok(None);
-    };
-    match scim_users::by_email(conn, t, as_email.as_str())? {
-        // A SCIM user whose address this is stays theirs; userNames are what must be unique.
-        Some(h) if h.scim_managed => Ok(None),
-        Some(h) => {
-            // The user's email becomes the body's: both must be addresses the tenant owns.
-            let owned = domains::list_for_tenant(conn, t)?;
-            if owned.contains(&as_email.domain()) && owned.contains(&f.email.domain()) {
-                return Ok(Some((h.id, "user_name_email")));
-            }
-            Err(ScimError::uniqueness(format!(
-                "a user with email `{as_email}` (the userName) exists; it is taken over only when `{as_email}` and `{}` are in whitelisted domains of the tenant",
-                f.email
-            ))
-            .into())
-        }
-        None => Ok(None),
-    }
+    Ok(None)
 }
 
 /// The addresses the body gives as the person's own (userName when it is one, the sign-in
@@ -221,7 +206,9 @@ fn check_unique(
 ) -> Result<()> {
     let t = ctx.tenant.id;
     let other = |h: Option<UserId>| h.is_some_and(|h| Some(h) != me);
-    if other(scim_users::by_user_name(conn, t, &f.user_name)?.map(|h| h.id)) {
+    if other(scim_users::by_user_name(conn, t, &f.user_name)?.map(|h| h.id))
+        || other(scim_users::unmanaged_by_user_name(conn, t, &f.user_name)?)
+    {
         return Err(
             ScimError::uniqueness(format!("userName `{}` is already taken", f.user_name)).into(),
         );
@@ -350,6 +337,7 @@ fn store(conn: &mut DbConnection, ctx: &ScimContext, id: UserId, f: &UserFields)
     check_own_addresses(conn, ctx, Some(&old), f)?;
     check_unique(conn, ctx, Some(id), f)?;
     scim_users::write(conn, t, id, f, ctx.now)?;
+    scim_users::set_ignored(conn, t, id, &f.ignored)?;
     if iwms_mapped {
         scim_users::set_iwms_id(conn, t, id, f.iwms_id.as_deref())?;
     }
@@ -402,6 +390,7 @@ pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Resul
             check_own_addresses(c, ctx, None, &f)?;
             check_unique(c, ctx, None, &f)?;
             let id = scim_users::insert(c, t, &f, ctx.now)?;
+            scim_users::set_ignored(c, t, id, &f.ignored)?;
             if ctx.iwms().is_some() {
                 scim_users::set_iwms_id(c, t, id, f.iwms_id.as_deref())?;
             }
@@ -435,7 +424,7 @@ pub fn replace(
 ) -> Result<Value> {
     let id = parse_id(raw_id)?;
     let iwms = ctx.iwms();
-    write_existing(conn, ctx, id, |_, email| {
+    write_existing(conn, ctx, id, |_, email, _| {
         UserFields::from_body_replacing(body, iwms, email)
     })
 }
@@ -449,29 +438,65 @@ pub fn patch(
     let id = parse_id(raw_id)?;
     let ops = patch::parse_request(body)?;
     let iwms = ctx.iwms();
-    write_existing(conn, ctx, id, |current, email| {
+    write_existing(conn, ctx, id, |current, email, before| {
         let Value::Object(mut doc) = current else {
             return Err(ScimError::invalid_value("stored user is not an object"));
         };
-        patch::apply(&mut doc, &ops, &USER_RESOURCE)?;
-        UserFields::from_body_replacing(&Value::Object(doc), iwms, email)
+        let skipped = patch::apply_ignoring_unknown(&mut doc, &ops, &USER_RESOURCE)?;
+        let mut f = UserFields::from_body_replacing(&Value::Object(doc), iwms, email)?;
+        // A PATCH changes part of the user: what earlier writes sent stays listed.
+        f.ignored = merge_ignored(before, skipped);
+        Ok(f)
     })
 }
 
-/// Loads the user as SCIM shows it (and its sign-in email), derives the new fields from it,
-/// stores them: one transaction, so concurrent PATCHes cannot lose each other's changes.
+/// The attributes outside the schema listed before and those a PATCH skipped, capped.
+fn merge_ignored(before: Vec<String>, skipped: Vec<String>) -> Vec<String> {
+    let mut out = before;
+    for s in skipped {
+        if out.len() < crate::domain::scim::normalize::MAX_UNKNOWN && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Loads the user as SCIM shows it (its sign-in email, the attributes ignored so far),
+/// derives the new fields from it, stores them: one transaction, so concurrent PATCHes cannot
+/// lose each other's changes. A user SCIM never wrote is taken under SCIM by the write.
 fn write_existing(
     conn: &mut DbConnection,
     ctx: &ScimContext,
     id: i64,
-    derive: impl Fn(Value, Option<&EmailAddress>) -> std::result::Result<UserFields, ScimError>,
+    derive: impl Fn(
+        Value,
+        Option<&EmailAddress>,
+        Vec<String>,
+    ) -> std::result::Result<UserFields, ScimError>,
 ) -> Result<Value> {
+    let t = ctx.tenant.id;
     super::transaction(conn, |c| {
-        scim_users::lock(c, ctx.tenant.id, id)?;
+        scim_users::lock(c, t, id)?;
         let current = rendered(c, ctx, id, &Projection::default())?;
-        let email =
-            EmailAddress::parse(&scim_users::tracked(c, ctx.tenant.id, UserId(id))?.email).ok();
-        store(c, ctx, UserId(id), &derive(current, email.as_ref())?)
+        let old = scim_users::tracked(c, t, UserId(id))?;
+        let email = EmailAddress::parse(&old.email).ok();
+        let f = derive(
+            current,
+            email.as_ref(),
+            scim_users::ignored(c, t, UserId(id))?,
+        )?;
+        if old.scim_user_name.is_none() {
+            events::record(
+                c,
+                t,
+                UserId(id),
+                &UserEvent::ScimLinked {
+                    matched_by: Some("id".to_owned()),
+                },
+                ctx.now,
+            )?;
+        }
+        store(c, ctx, UserId(id), &f)
     })?;
     rendered(conn, ctx, id, &Projection::default())
 }

@@ -1,11 +1,12 @@
-//! The SCIM view of users: rows under SCIM (scim_user_name set, not deprovisioned), their
-//! emails, and the writes a SCIM request makes. Every query carries the tenant.
+//! The SCIM view of users: every user of the tenant not deprovisioned (those SCIM never wrote
+//! shown by their email, see `directory_doc`), their emails, and the writes a SCIM request
+//! makes. Every query carries the tenant.
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::scim::user::{GroupRef, StoredUser, UserFields, user_name_key};
+use crate::domain::scim::user::{GroupRef, StoredUser, UserFields, directory_doc, user_name_key};
 use crate::domain::user::{CreatedVia, UserStatus};
 use crate::storage::error::corrupt;
 use crate::storage::schema::{group_members, scim_groups, user_emails, users};
@@ -16,6 +17,7 @@ use crate::storage::{DbConnection, StorageError};
 #[diesel(table_name = users)]
 struct Row {
     id: i64,
+    email: String,
     first_name: Option<String>,
     last_name: Option<String>,
     iwms_id: Option<String>,
@@ -34,11 +36,15 @@ fn parse_doc(raw: &str) -> Result<serde_json::Map<String, serde_json::Value>, St
     }
 }
 
+/// A user SCIM wrote shows its document; any other its email, as userName and primary address.
 fn stored(r: Row) -> Result<StoredUser, StorageError> {
-    let doc = parse_doc(&r.scim_doc)?;
+    let (user_name, doc) = match r.scim_user_name {
+        Some(u) => (u, parse_doc(&r.scim_doc)?),
+        None => (r.email.clone(), directory_doc(&r.email)),
+    };
     Ok(StoredUser {
         id: r.id,
-        user_name: r.scim_user_name.unwrap_or_default(),
+        user_name,
         first_name: r.first_name,
         last_name: r.last_name,
         iwms_id: r.iwms_id,
@@ -52,7 +58,6 @@ fn stored(r: Row) -> Result<StoredUser, StorageError> {
 fn visible(tenant: TenantId) -> users::BoxedQuery<'static, crate::storage::pool::MultiBackend> {
     users::table
         .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::scim_user_name.is_not_null())
         .filter(users::deprovisioned_at.is_null())
         .into_boxed()
 }
@@ -171,6 +176,23 @@ pub fn by_user_name(
             .filter(users::scim_user_name_lc.eq(user_name_key(user_name)))
             .into_boxed(),
     )
+}
+
+/// A user SCIM never wrote whose userName (its email) is `user_name` (also one SCIM
+/// deprovisioned before it ever wrote it: it comes back like any deprovisioned user).
+pub fn unmanaged_by_user_name(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user_name: &str,
+) -> Result<Option<UserId>, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::scim_user_name.is_null())
+        .filter(users::email.eq(user_name_key(user_name)))
+        .select(users::id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(UserId))
 }
 
 pub fn by_email(
@@ -306,6 +328,38 @@ pub fn write(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The attributes outside the schema SCIM sent (ignored), as the admin sees them.
+pub fn set_ignored(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+    ignored: &[String],
+) -> Result<(), StorageError> {
+    let raw = serde_json::Value::from(ignored.to_vec()).to_string();
+    diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant.0))
+            .filter(users::id.eq(id.0)),
+    )
+    .set(users::scim_ignored.eq(raw))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// `users.scim_ignored`: a JSON array of strings, or the row is corrupt.
+pub fn ignored(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<Vec<String>, StorageError> {
+    let raw: String = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::id.eq(id.0))
+        .select(users::scim_ignored)
+        .first(conn)?;
+    serde_json::from_str(&raw).map_err(|e| corrupt("users.scim_ignored", e))
 }
 
 pub fn set_iwms_id(

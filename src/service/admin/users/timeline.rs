@@ -38,6 +38,10 @@ pub struct UserRecord {
     /// extension attributes, …); absent for a user SCIM never wrote.
     #[schema(value_type = Option<Object>)]
     pub scim_document: Option<Value>,
+    /// Attributes outside the SCIM schema the directory sent (an extra mapping in Entra ID or
+    /// Okta): ignored, not stored; the paths as sent. PUT and POST replace the list, PATCH
+    /// adds to it.
+    pub scim_ignored_attributes: Vec<String>,
 }
 
 impl UserRecord {
@@ -196,6 +200,7 @@ pub fn user_detail(
             employee_number: s.employee_number,
             manager: s.manager_id,
             scim_document: scim_users::document(conn, tenant.id, u.id)?.map(Value::Object),
+            scim_ignored_attributes: scim_users::ignored(conn, tenant.id, u.id)?,
         },
         last_sign_in,
         timeline,
