@@ -38,3 +38,4 @@ mod scim_sso;
 mod scim_tester;
 mod stale;
 mod support;
+mod workbench;
