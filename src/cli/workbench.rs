@@ -31,7 +31,15 @@ pub fn run(conn: &mut DbConnection, cmd: WorkbenchCmd, now: i64) -> anyhow::Resu
                 return json(&page);
             }
             table(
-                &["ROW", "EMAIL", "IDENTITY", "REASON/STATUS", "ATTEMPTS", "LAST", "ACTIONS"],
+                &[
+                    "ROW",
+                    "EMAIL",
+                    "IDENTITY",
+                    "REASON/STATUS",
+                    "ATTEMPTS",
+                    "LAST",
+                    "ACTIONS",
+                ],
                 page.rows
                     .iter()
                     .map(|r| {
@@ -50,17 +58,25 @@ pub fn run(conn: &mut DbConnection, cmd: WorkbenchCmd, now: i64) -> anyhow::Resu
                                 .map(|u| u.shown_status().to_owned())
                                 .unwrap_or_default()
                         });
-                        let last = r
-                            .last_try
-                            .or(r.last_sign_in.as_ref().map(|l| l.at));
+                        let last = r.last_try.or(r.last_sign_in.as_ref().map(|l| l.at));
                         vec![
                             r.key.clone(),
                             r.email.clone().unwrap_or_else(|| "-".into()),
-                            if identity.is_empty() { "-".into() } else { identity },
+                            if identity.is_empty() {
+                                "-".into()
+                            } else {
+                                identity
+                            },
                             status,
-                            r.attempts.map(|n| n.to_string()).unwrap_or_else(|| "-".into()),
+                            r.attempts
+                                .map(|n| n.to_string())
+                                .unwrap_or_else(|| "-".into()),
                             when(last),
-                            r.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","),
+                            r.actions
+                                .iter()
+                                .map(|a| a.as_str())
+                                .collect::<Vec<_>>()
+                                .join(","),
                         ]
                     })
                     .collect(),
@@ -84,9 +100,8 @@ pub fn run(conn: &mut DbConnection, cmd: WorkbenchCmd, now: i64) -> anyhow::Resu
             }
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let req: ApplyRequest = serde_json::from_str(&text).with_context(|| {
-                format!("{}: expected {{\"actions\": [...]}}", file.display())
-            })?;
+            let req: ApplyRequest = serde_json::from_str(&text)
+                .with_context(|| format!("{}: expected {{\"actions\": [...]}}", file.display()))?;
             let done = workbench::apply(conn, &t, &req, &Actor::Cli, now)?;
             applied(&done, j)
         }
@@ -98,7 +113,12 @@ fn applied(done: &ApplyResult, j: bool) -> anyhow::Result<()> {
         return json(done);
     }
     for a in &done.applied {
-        emit(&format!("{} {}: user {}", a.row, a.action.as_str(), a.user_id));
+        emit(&format!(
+            "{} {}: user {}",
+            a.row,
+            a.action.as_str(),
+            a.user_id
+        ));
     }
     emit(&format!("{} action(s) applied", done.applied.len()));
     Ok(())

@@ -188,8 +188,7 @@ pub enum UserSet {
     Gone,
 }
 
-const HAS_IDENTITY: &str =
-    "EXISTS (SELECT 1 FROM identities i WHERE i.tenant_id = users.tenant_id AND i.user_id = users.id)";
+const HAS_IDENTITY: &str = "EXISTS (SELECT 1 FROM identities i WHERE i.tenant_id = users.tenant_id AND i.user_id = users.id)";
 
 fn predicate(set: UserSet) -> Where {
     let w = Where::default();

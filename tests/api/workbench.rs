@@ -73,7 +73,7 @@ async fn setup() -> (TestApp, TestIdp, Filled) {
     (app, idp, filled)
 }
 
-fn row<'a>(page: &'a Value, pred: impl Fn(&Value) -> bool) -> &'a Value {
+fn row(page: &Value, pred: impl Fn(&Value) -> bool) -> &Value {
     page["rows"]
         .as_array()
         .unwrap()
@@ -134,11 +134,18 @@ async fn the_three_views_are_filled_by_real_flows() {
     assert_eq!(bob["key"], format!("user:{}", f.bob));
     // The refused people come first, newest first.
     assert_eq!(new["rows"][0]["subject"], "ada-2");
-    assert_eq!(new["counts"], json!({"new": 3, "existing": 1, "deleted": 1}));
+    assert_eq!(
+        new["counts"],
+        json!({"new": 3, "existing": 1, "deleted": 1})
+    );
 
     let (s, existing) = a.get("/tenants/acme/workbench/existing").await;
     assert_eq!(s, 200);
-    assert_eq!(existing["rows"].as_array().unwrap().len(), 1, "{existing:#}");
+    assert_eq!(
+        existing["rows"].as_array().unwrap().len(),
+        1,
+        "{existing:#}"
+    );
     let ada = row(&existing, by_user(f.ada));
     // Ada's newest attempt is the refused second identity: the icon shows the failure.
     assert_eq!(ada["last_sign_in"]["outcome"], "failure");
@@ -159,13 +166,24 @@ async fn the_three_views_are_filled_by_real_flows() {
     loop {
         let (s, page) = a.get(&path).await;
         assert_eq!(s, 200, "{page}");
-        seen.extend(page["rows"].as_array().unwrap().iter().map(|r| r["key"].clone()));
+        seen.extend(
+            page["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["key"].clone()),
+        );
         match page["next_after"].as_str() {
             Some(next) => path = format!("/tenants/acme/workbench/new?limit=1&after={next}"),
             None => break,
         }
     }
-    let all: Vec<Value> = new["rows"].as_array().unwrap().iter().map(|r| r["key"].clone()).collect();
+    let all: Vec<Value> = new["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].clone())
+        .collect();
     assert_eq!(seen, all);
 
     // Bad input is a clear 400 / 404.
@@ -180,8 +198,14 @@ async fn save_applies_every_action_in_one_transaction_or_none() {
     let (app, idp, f) = setup().await;
     let a = api(&app, Some("acme"));
     let (_, new) = a.get("/tenants/acme/workbench/new").await;
-    let eve_row = row(&new, by_subject("eve-1"))["key"].as_str().unwrap().to_owned();
-    let conflict_row = row(&new, by_subject("ada-2"))["key"].as_str().unwrap().to_owned();
+    let eve_row = row(&new, by_subject("eve-1"))["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conflict_row = row(&new, by_subject("ada-2"))["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let audit_before = audit_actions(&app).len();
 
     // The third action is refused: Ada is linked to another identity on okta. Nothing of the
@@ -196,10 +220,21 @@ async fn save_applies_every_action_in_one_transaction_or_none() {
         .await;
     assert_eq!(s, 409, "{e}");
     let message = e["message"].as_str().unwrap();
-    assert!(message.starts_with(&format!("action 3 ({conflict_row})")), "{message}");
+    assert!(
+        message.starts_with(&format!("action 3 ({conflict_row})")),
+        "{message}"
+    );
     assert!(message.contains("replace"), "{message}");
-    assert!(app.users("acme").iter().all(|u| u.email != "eve@other.test"));
-    let bob = app.users("acme").into_iter().find(|u| u.id == f.bob).unwrap();
+    assert!(
+        app.users("acme")
+            .iter()
+            .all(|u| u.email != "eve@other.test")
+    );
+    let bob = app
+        .users("acme")
+        .into_iter()
+        .find(|u| u.id == f.bob)
+        .unwrap();
     assert_eq!(bob.status, "active");
     assert_eq!(audit_actions(&app).len(), audit_before);
 
@@ -212,7 +247,13 @@ async fn save_applies_every_action_in_one_transaction_or_none() {
         )
         .await;
     assert_eq!(s, 400, "{e}");
-    assert!(e["message"].as_str().unwrap().contains("action 2 (user:999999)"), "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("action 2 (user:999999)"),
+        "{e}"
+    );
     assert_eq!(audit_actions(&app).len(), audit_before);
 
     // With replace, the conflict resolves: Ada's old identity is unlinked, the new one linked.
@@ -229,7 +270,11 @@ async fn save_applies_every_action_in_one_transaction_or_none() {
         .expect("eve created");
     assert_eq!(done["applied"][0]["user_id"], eve.id);
     assert_eq!(eve.created_via, "admin");
-    let bob = app.users("acme").into_iter().find(|u| u.id == f.bob).unwrap();
+    let bob = app
+        .users("acme")
+        .into_iter()
+        .find(|u| u.id == f.bob)
+        .unwrap();
     assert_eq!(bob.status, "deactivated");
     let ada = app.user_detail("acme", &f.ada.to_string());
     let subjects: Vec<&str> = ada.identities.iter().map(|i| i.subject.as_str()).collect();
@@ -297,15 +342,27 @@ async fn link_joins_a_refused_person_to_an_existing_user_and_their_sign_in_lands
         .await;
     assert_eq!(s, 303, "{}", app.last_reason("acme"));
     let last = &app.sign_ins("acme")[0];
-    assert_eq!((last.outcome.as_str(), last.user_id), ("success", Some(f.bob)));
+    assert_eq!(
+        (last.outcome.as_str(), last.user_id),
+        ("success", Some(f.bob))
+    );
     // Bob is linked now: Existing, no longer New.
     let (_, new) = a.get("/tenants/acme/workbench/new").await;
-    assert!(new["rows"].as_array().unwrap().iter().all(|r| r["user"]["id"] != f.bob));
+    assert!(
+        new["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["user"]["id"] != f.bob)
+    );
     let (_, existing) = a.get("/tenants/acme/workbench/existing").await;
     let bob = row(&existing, by_user(f.bob));
     assert_eq!(bob["last_sign_in"]["outcome"], "success");
     let timeline = app.user_detail("acme", "bob@acme.test").timeline;
-    assert!(timeline.iter().any(|e| e.kind == "identity_linked"), "{timeline:?}");
+    assert!(
+        timeline.iter().any(|e| e.kind == "identity_linked"),
+        "{timeline:?}"
+    );
     // Linking it again is a conflict that changes nothing.
     let (s, e) = a
         .post(
@@ -315,13 +372,23 @@ async fn link_joins_a_refused_person_to_an_existing_user_and_their_sign_in_lands
         )
         .await;
     assert_eq!(s, 409, "{e}");
-    assert!(e["message"].as_str().unwrap().contains(&format!("linked to user {}", f.bob)));
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("linked to user {}", f.bob))
+    );
     // Unknown fields and empty saves are refused.
     let (s, _) = a
-        .post("/tenants/acme/workbench", json!({"actions": [{"row": eve_row, "action": "link", "colour": "x"}]}))
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [{"row": eve_row, "action": "link", "colour": "x"}]}),
+        )
         .await;
     assert_eq!(s, 400);
-    let (s, e) = a.post("/tenants/acme/workbench", json!({"actions": []})).await;
+    let (s, e) = a
+        .post("/tenants/acme/workbench", json!({"actions": []}))
+        .await;
     assert_eq!((s, e["field"].as_str()), (400, Some("actions")), "{e}");
 }
 
@@ -329,12 +396,38 @@ async fn link_joins_a_refused_person_to_an_existing_user_and_their_sign_in_lands
 async fn the_cli_lists_applies_and_links() {
     let (app, idp, f) = setup().await;
     let cli = Cli::with_db(&app.db_url);
-    let new = cli.json(&["workbench", "list", "--tenant", "acme", "--view", "new", "--json"]);
+    let new = cli.json(&[
+        "workbench",
+        "list",
+        "--tenant",
+        "acme",
+        "--view",
+        "new",
+        "--json",
+    ]);
     let eve = row(&new, by_subject("eve-1"));
     assert_eq!(eve["attempts"], 3);
-    let text = cli.ok(&["workbench", "list", "--tenant", "acme", "--view", "existing"]);
-    assert!(text.contains("ada@acme.test") && text.contains("okta / subject-ada"), "{text}");
-    let deleted = cli.json(&["workbench", "list", "--tenant", "acme", "--view", "deleted", "--json"]);
+    let text = cli.ok(&[
+        "workbench",
+        "list",
+        "--tenant",
+        "acme",
+        "--view",
+        "existing",
+    ]);
+    assert!(
+        text.contains("ada@acme.test") && text.contains("okta / subject-ada"),
+        "{text}"
+    );
+    let deleted = cli.json(&[
+        "workbench",
+        "list",
+        "--tenant",
+        "acme",
+        "--view",
+        "deleted",
+        "--json",
+    ]);
     row(&deleted, by_user(f.carol));
 
     // apply: all or nothing here too.
@@ -344,16 +437,51 @@ async fn the_cli_lists_applies_and_links() {
         {"row": format!("user:{}", f.bob), "action": "deactivate"},
     ]});
     std::fs::write(&file, bad.to_string()).unwrap();
-    let err = cli.fails(&["workbench", "apply", "--tenant", "acme", "--file", file.to_str().unwrap()]);
-    assert!(err.contains("action 2") && err.contains("already deactivated"), "{err}");
-    assert_eq!(app.users("acme").into_iter().find(|u| u.id == f.bob).unwrap().status, "active");
+    let err = cli.fails(&[
+        "workbench",
+        "apply",
+        "--tenant",
+        "acme",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("action 2") && err.contains("already deactivated"),
+        "{err}"
+    );
+    assert_eq!(
+        app.users("acme")
+            .into_iter()
+            .find(|u| u.id == f.bob)
+            .unwrap()
+            .status,
+        "active"
+    );
     let good = json!({"actions": [{"row": eve["key"], "action": "create"}]});
     std::fs::write(&file, good.to_string()).unwrap();
-    let done = cli.json(&["workbench", "apply", "--tenant", "acme", "--file", file.to_str().unwrap(), "--json"]);
+    let done = cli.json(&[
+        "workbench",
+        "apply",
+        "--tenant",
+        "acme",
+        "--file",
+        file.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(done["applied"][0]["action"], "create");
 
     // user link: an identity named by connection and subject, to Bob (by email).
-    let out = cli.ok(&["user", "link", "--tenant", "acme", "bob@acme.test", "--connection", "okta", "--subject", "bob-okta"]);
+    let out = cli.ok(&[
+        "user",
+        "link",
+        "--tenant",
+        "acme",
+        "bob@acme.test",
+        "--connection",
+        "okta",
+        "--subject",
+        "bob-okta",
+    ]);
     assert!(out.contains("link"), "{out}");
     let s = app
         .sign_in(&idp)
@@ -368,7 +496,10 @@ async fn the_cli_lists_applies_and_links() {
     // Audited as the CLI.
     let trail = cli.json(&["audit", "--tenant", "acme", "--json"]);
     let first = &trail["items"][0];
-    assert_eq!((first["action"].as_str(), first["actor"]["kind"].as_str()), (Some("user.identity_linked"), Some("cli")));
+    assert_eq!(
+        (first["action"].as_str(), first["actor"]["kind"].as_str()),
+        (Some("user.identity_linked"), Some("cli"))
+    );
 }
 
 /// The console in Chromium (tests/browser/workbench.mjs): the New tab, one refused person
@@ -383,9 +514,17 @@ async fn chromium_saves_the_workbench() {
             ssogate::service::admin::access::create_bootstrap_link(c, crate::helpers::now(), 600)
         })
         .expect("bootstrap link");
-    let (_, new) = api(&app, Some("acme")).get("/tenants/acme/workbench/new").await;
-    let eve_row = row(&new, by_subject("eve-1"))["key"].as_str().unwrap().to_owned();
-    let conflict_row = row(&new, by_subject("ada-2"))["key"].as_str().unwrap().to_owned();
+    let (_, new) = api(&app, Some("acme"))
+        .get("/tenants/acme/workbench/new")
+        .await;
+    let eve_row = row(&new, by_subject("eve-1"))["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let conflict_row = row(&new, by_subject("ada-2"))["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let bob_row = format!("user:{}", f.bob);
     let artifacts = fresh_artifacts(&root, "tests/artifacts/workbench");
     let result = run_script(
@@ -418,12 +557,21 @@ async fn chromium_saves_the_workbench() {
         ],
     );
     let users = app.users("acme");
-    let eve = users.iter().find(|u| u.email == "eve@other.test").expect("eve created");
+    let eve = users
+        .iter()
+        .find(|u| u.email == "eve@other.test")
+        .expect("eve created");
     assert_eq!(eve.created_via, "admin");
-    assert_eq!(users.iter().find(|u| u.id == f.bob).unwrap().status, "deactivated");
+    assert_eq!(
+        users.iter().find(|u| u.id == f.bob).unwrap().status,
+        "deactivated"
+    );
     // The refused Save changed nothing: Ada keeps her identity.
     let ada = app.user_detail("acme", &f.ada.to_string());
     assert_eq!(ada.identities[0].subject, "subject-ada");
     let trail = audit_actions(&app);
-    assert!(trail.iter().take(3).any(|a| a == "user.deactivated"), "{trail:?}");
+    assert!(
+        trail.iter().take(3).any(|a| a == "user.deactivated"),
+        "{trail:?}"
+    );
 }

@@ -42,18 +42,21 @@ pub async fn list(
 ) -> Result<web::Json<WorkbenchPage>, ApiError> {
     let (tenant, view) = path.into_inner();
     let t = who.tenant(&state, tenant).await?;
-    let view = WorkbenchView::parse(&view)
-        .ok_or_else(|| ApiError::not_found(format!("workbench view `{}`", view.chars().take(40).collect::<String>())))?;
+    let view = WorkbenchView::parse(&view).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "workbench view `{}`",
+            view.chars().take(40).collect::<String>()
+        ))
+    })?;
     let p = query.into_inner();
     let q = WorkbenchQuery {
         view,
         limit: p.limit.unwrap_or(super::users::DEFAULT_LIMIT),
         after: p.after,
     };
-    let page = storage::block::<_, ApiError, _>(&state.pool, move |c| {
-        Ok(workbench::list(c, &t, &q)?)
-    })
-    .await?;
+    let page =
+        storage::block::<_, ApiError, _>(&state.pool, move |c| Ok(workbench::list(c, &t, &q)?))
+            .await?;
     Ok(web::Json(page))
 }
 

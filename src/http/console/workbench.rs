@@ -103,7 +103,11 @@ fn row(slug: &str, r: &WorkbenchRow) -> Row {
     Row {
         key: r.key.clone(),
         person: user.map_or_else(
-            || r.email.clone().unwrap_or_else(|| "(no email asserted)".into()),
+            || {
+                r.email
+                    .clone()
+                    .unwrap_or_else(|| "(no email asserted)".into())
+            },
             |u| {
                 let name = u.full_name();
                 if name.is_empty() {
@@ -122,7 +126,9 @@ fn row(slug: &str, r: &WorkbenchRow) -> Row {
         },
         reason: r.reason.clone().unwrap_or_default(),
         detail: r.detail.clone().unwrap_or_default(),
-        status: user.map(|u| u.shown_status().to_owned()).unwrap_or_default(),
+        status: user
+            .map(|u| u.shown_status().to_owned())
+            .unwrap_or_default(),
         attempts: r.attempts.map(|n| n.to_string()).unwrap_or_default(),
         last_try: r.last_try.map(when).unwrap_or_default(),
         attempt_href: r.attempt_id.map(|id| attempt_href(slug, id)),
@@ -201,7 +207,9 @@ async fn load(
 fn parse_view(raw: &str) -> Result<WorkbenchView, ConsoleError> {
     match raw {
         "" => Ok(WorkbenchView::New),
-        v => WorkbenchView::parse(v).ok_or_else(|| invalid("view", "choose one of the tabs").into()),
+        v => {
+            WorkbenchView::parse(v).ok_or_else(|| invalid("view", "choose one of the tabs").into())
+        }
     }
 }
 
@@ -243,13 +251,19 @@ fn staged(fields: &[(String, String)]) -> Result<Vec<StagedAction>, ConsoleError
         let action = match value("action", key) {
             None => None,
             Some(a) => Some(ActionKind::parse(&a).ok_or_else(|| {
-                invalid("actions", format!("row {key}: choose an action from the list"))
+                invalid(
+                    "actions",
+                    format!("row {key}: choose an action from the list"),
+                )
             })?),
         };
         let user = match value("user", key) {
             None => None,
             Some(u) => Some(u.parse::<i64>().map_err(|_| {
-                invalid("actions", format!("row {key}: the user is a user ID (a number)"))
+                invalid(
+                    "actions",
+                    format!("row {key}: the user is a user ID (a number)"),
+                )
             })?),
         };
         let linking = action == Some(ActionKind::Link);

@@ -6,7 +6,7 @@
 //! [`StagedAction`], a [`Step`] and its arm in `run`.
 use serde::{Deserialize, Serialize};
 
-use super::row::RowKey;
+use super::key::RowKey;
 use crate::domain::audit::{Actor as AuditActor, AuditAction};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{ConnectionId, UserId};
@@ -131,15 +131,31 @@ impl Identity {
 /// An action checked against its row.
 #[derive(Debug)]
 enum Step {
-    Create { email: EmailAddress, identity: Identity },
-    Link { user: i64, identity: Identity, replace: bool },
-    Unlink { user: i64, identity: Option<i64> },
-    Deactivate { user: i64 },
+    Create {
+        email: EmailAddress,
+        identity: Identity,
+    },
+    Link {
+        user: i64,
+        identity: Identity,
+        replace: bool,
+    },
+    Unlink {
+        user: i64,
+        identity: Option<i64>,
+    },
+    Deactivate {
+        user: i64,
+    },
 }
 
 /// Names the action in a refusal: `action 2 (attempt:42): …`.
 fn about(i: usize, row: &str, e: AdminError) -> AdminError {
-    let at = format!("action {} ({})", i + 1, row.chars().take(40).collect::<String>());
+    let at = format!(
+        "action {} ({})",
+        i + 1,
+        row.chars().take(40).collect::<String>()
+    );
     match e {
         AdminError::Invalid { field, message } => AdminError::Invalid {
             field,
@@ -175,7 +191,10 @@ fn check(conn: &mut DbConnection, tenant: &Tenant, a: &StagedAction) -> Result<S
         .ok_or_else(|| invalid("action", "choose create, link, unlink or deactivate"))?;
     let unused = |present: bool, field: &'static str| -> Result<(), AdminError> {
         if present {
-            Err(invalid(field, format!("is not used by {}", action.as_str())))
+            Err(invalid(
+                field,
+                format!("is not used by {}", action.as_str()),
+            ))
         } else {
             Ok(())
         }
@@ -225,7 +244,10 @@ fn check(conn: &mut DbConnection, tenant: &Tenant, a: &StagedAction) -> Result<S
                 ));
             };
             let subject = subject.trim();
-            if subject.is_empty() || subject.chars().count() > 512 || subject.chars().any(char::is_control) {
+            if subject.is_empty()
+                || subject.chars().count() > 512
+                || subject.chars().any(char::is_control)
+            {
                 return Err(invalid("subject", "must be 1-512 printable characters"));
             }
             let c = connection_by_slug(conn, tenant, slug)?;

@@ -13,6 +13,7 @@
 //! Rows are named by a key, `attempt:<id>` (the person's newest refused attempt) or
 //! `user:<id>`; actions name the row they act on by it.
 mod apply;
+mod key;
 mod row;
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,8 @@ use serde::{Deserialize, Serialize};
 pub use self::apply::{
     ActionKind, AppliedAction, ApplyRequest, ApplyResult, MAX_ACTIONS, StagedAction, apply,
 };
-pub use self::row::{RowKey, RowKind, WorkbenchRow};
+pub use self::key::RowKey;
+pub use self::row::{RowKind, WorkbenchRow};
 use super::paging::check_limit;
 use super::{AdminError, invalid};
 use crate::domain::ids::UserId;
@@ -29,9 +31,7 @@ use crate::storage::DbConnection;
 use crate::storage::workbench::{self as store, UserSet};
 
 /// The workbench's tabs.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema, Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkbenchView {
     /// Refused sign-ins (not set up, domain not allowed, identity or IWMS ID conflicts) and
@@ -120,7 +120,8 @@ pub fn list(
     let after = match q.after.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => Some(
-            RowKey::parse(raw).ok_or_else(|| invalid("after", "must be a row key of the previous page"))?,
+            RowKey::parse(raw)
+                .ok_or_else(|| invalid("after", "must be a row key of the previous page"))?,
         ),
     };
     let mut rows = Vec::new();

@@ -1,11 +1,11 @@
 //! A workbench row: a refused person or a user, as every surface shows it.
 use std::collections::HashMap;
-use std::fmt;
 
 use serde::Serialize;
 
 use super::WorkbenchView;
 use super::apply::ActionKind;
+use super::key::RowKey;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::service::admin::AdminError;
@@ -13,35 +13,6 @@ use crate::service::admin::users::{LastSignIn, UserView};
 use crate::storage::identities::{self, IdentityLink};
 use crate::storage::workbench::Refused;
 use crate::storage::{DbConnection, login_attempts, workbench as store};
-
-/// What a row's key names: a person's newest refused attempt, or a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowKey {
-    Attempt(i64),
-    User(i64),
-}
-
-impl RowKey {
-    /// `attempt:<id>` or `user:<id>` (ids are positive).
-    pub fn parse(raw: &str) -> Option<Self> {
-        let (kind, id) = raw.trim().split_once(':')?;
-        let id: i64 = id.parse().ok().filter(|i| *i > 0)?;
-        match kind {
-            "attempt" => Some(RowKey::Attempt(id)),
-            "user" => Some(RowKey::User(id)),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for RowKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RowKey::Attempt(id) => write!(f, "attempt:{id}"),
-            RowKey::User(id) => write!(f, "user:{id}"),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -173,7 +144,10 @@ pub(super) fn user_rows(
             .filter_map(|l| Some((l.user_id?, LastSignIn::from(l))))
             .collect();
     let (kind, actions) = match view {
-        WorkbenchView::New => (RowKind::Scim, vec![ActionKind::Link, ActionKind::Deactivate]),
+        WorkbenchView::New => (
+            RowKind::Scim,
+            vec![ActionKind::Link, ActionKind::Deactivate],
+        ),
         WorkbenchView::Existing => (
             RowKind::User,
             vec![ActionKind::Link, ActionKind::Unlink, ActionKind::Deactivate],
@@ -192,19 +166,4 @@ pub(super) fn user_rows(
         });
     }
     Ok(rows)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn row_keys_round_trip_and_refuse_the_rest() {
-        for k in [RowKey::Attempt(7), RowKey::User(12)] {
-            assert_eq!(RowKey::parse(&k.to_string()), Some(k));
-        }
-        for bad in ["", "user", "user:", "user:0", "user:-1", "group:3", "user:1x", "7"] {
-            assert_eq!(RowKey::parse(bad), None, "{bad}");
-        }
-    }
 }
