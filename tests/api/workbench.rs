@@ -575,3 +575,168 @@ async fn chromium_saves_the_workbench() {
         "{trail:?}"
     );
 }
+
+/// An `iwms_id_conflict`: Grace's identity is linked to her user, but her IdP record now asserts
+/// Ada's IWMS ID. She stays in New (her link is the conflict) until the identity is moved to
+/// the user who holds the IWMS ID; then her sign-in lands on that user.
+#[tokio::test]
+async fn an_iwms_id_conflict_is_resolved_by_moving_the_identity() {
+    let app = spawn_app().await;
+    let idp = acme(
+        &app,
+        TenantInput {
+            iwms_attribute: Some(Some("iwmsId".into())),
+            ..Default::default()
+        },
+    );
+    let ada = app.sign_in(&idp).attr("iwmsId", "IW-1").user_id().await;
+    let grace = app
+        .sign_in(&idp)
+        .name_id("grace")
+        .email("grace@acme.test")
+        .user_id()
+        .await;
+    let grace_with_ada_iwms = || {
+        app.sign_in(&idp)
+            .name_id("grace")
+            .email("grace@acme.test")
+            .attr("iwmsId", "IW-1")
+    };
+    assert_ne!(grace_with_ada_iwms().status().await, 303);
+    assert_eq!(app.last_reason("acme"), "iwms_id_conflict");
+
+    let a = api(&app, Some("acme"));
+    let (_, new) = a.get("/tenants/acme/workbench/new").await;
+    let conflict = row(&new, by_subject("grace"));
+    assert_eq!(conflict["reason"], "iwms_id_conflict");
+    assert_eq!(conflict["conflicts_with"], grace);
+    let key = conflict["key"].clone();
+    let (s, e) = a
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [{"row": key, "action": "link", "user": ada}]}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("linked to user {grace}")),
+        "{e}"
+    );
+    let (s, done) = a
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [{"row": key, "action": "link", "user": ada, "replace": true}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{done}");
+    let (_, new) = a.get("/tenants/acme/workbench/new").await;
+    assert_eq!(new["rows"], json!([]), "{new:#}");
+    assert_eq!(
+        grace_with_ada_iwms().status().await,
+        303,
+        "{}",
+        app.last_reason("acme")
+    );
+    assert_eq!(app.sign_ins("acme")[0].user_id, Some(ada));
+}
+
+/// Every refusal names its action and row, and nothing of the Save stays.
+#[tokio::test]
+async fn refused_actions_say_which_and_why() {
+    let (app, _idp, f) = setup().await;
+    let a = api(&app, Some("acme"));
+    let (_, new) = a.get("/tenants/acme/workbench/new").await;
+    let eve = row(&new, by_subject("eve-1"))["key"].clone();
+    let conflict = row(&new, by_subject("ada-2"))["key"].clone();
+    let success = app
+        .sign_ins("acme")
+        .into_iter()
+        .find(|s| s.outcome == "success")
+        .unwrap()
+        .id;
+    let bob = format!("user:{}", f.bob);
+    let carol = format!("user:{}", f.carol);
+    let before = audit_actions(&app).len();
+    let cases = [
+        (json!({"row": "person:1", "action": "create"}), 400, "row"),
+        (json!({"row": eve, "action": "unlink"}), 400, "action"),
+        (json!({"row": bob, "action": "create"}), 400, "action"),
+        (json!({"row": eve, "action": "link"}), 400, "user"),
+        (
+            json!({"row": format!("attempt:{success}"), "action": "create"}),
+            400,
+            "row",
+        ),
+        (
+            json!({"row": bob, "action": "link", "user": f.ada, "connection": "okta", "subject": "x"}),
+            400,
+            "user",
+        ),
+        (
+            json!({"row": bob, "action": "link", "connection": "okta"}),
+            400,
+            "connection",
+        ),
+        (
+            json!({"row": bob, "action": "link", "connection": "okta", "subject": "a\u{7}b"}),
+            400,
+            "subject",
+        ),
+        (
+            json!({"row": bob, "action": "link", "connection": "nope", "subject": "x"}),
+            400,
+            "actions",
+        ),
+        (
+            json!({"row": eve, "action": "link", "user": f.carol}),
+            409,
+            "",
+        ),
+        (json!({"row": conflict, "action": "create"}), 409, ""),
+        (json!({"row": bob, "action": "unlink"}), 409, ""),
+        (json!({"row": carol, "action": "deactivate"}), 409, ""),
+    ];
+    for (action, status, field) in cases {
+        let body = json!({"actions": [{"row": bob, "action": "deactivate"}, action]});
+        let (s, e) = a.post("/tenants/acme/workbench", body).await;
+        assert_eq!(s, status, "{action}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("action 2 ("),
+            "{action}: {e}"
+        );
+        if !field.is_empty() {
+            assert_eq!(e["field"], field, "{action}: {e}");
+        }
+    }
+    let too_many: Vec<Value> = (0..201)
+        .map(|_| json!({"row": bob, "action": "deactivate"}))
+        .collect();
+    let (s, e) = a
+        .post("/tenants/acme/workbench", json!({"actions": too_many}))
+        .await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("actions")), "{e}");
+    assert_eq!(audit_actions(&app).len(), before);
+    let bob = app
+        .users("acme")
+        .into_iter()
+        .find(|u| u.id == f.bob)
+        .unwrap();
+    assert_eq!(bob.status, "active");
+    // A removed connection's refusals can no longer be acted on.
+    let (s, _) = a.delete("/tenants/acme/connections/okta").await;
+    assert_eq!(s, 204);
+    let (s, e) = a
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [{"row": eve, "action": "create"}]}),
+        )
+        .await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("row")), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("was removed"),
+        "{e}"
+    );
+}
