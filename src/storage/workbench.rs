@@ -70,7 +70,7 @@ macro_rules! refused_query {
 }
 
 /// People whose newest sign-in was refused for one of [`REASONS`] and who are not resolved
-/// yet, newest first, attempts below `before`.
+/// yet, on connections not removed, newest first, attempts below `before`.
 pub fn refused_page(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -78,6 +78,7 @@ pub fn refused_page(
     limit: i64,
 ) -> Result<Vec<Refused>, StorageError> {
     let mut q = refused_query!(tenant)
+        .filter(connections::removed_at.is_null())
         .filter(Where::default().sql(NEWEST_OF_PERSON))
         .filter(Where::default().sql(NOT_RESOLVED))
         .order(login_attempts::id.desc())
@@ -91,11 +92,8 @@ pub fn refused_page(
 
 /// How many people [`refused_page`] lists in all.
 pub fn refused_count(conn: &mut DbConnection, tenant: TenantId) -> Result<i64, StorageError> {
-    Ok(login_attempts::table
-        .filter(login_attempts::tenant_id.eq(tenant.0))
-        .filter(login_attempts::outcome.eq("failure"))
-        .filter(login_attempts::reason.eq_any(REASONS))
-        .filter(login_attempts::subject.is_not_null())
+    Ok(refused_query!(tenant)
+        .filter(connections::removed_at.is_null())
         .filter(Where::default().sql(NEWEST_OF_PERSON))
         .filter(Where::default().sql(NOT_RESOLVED))
         .count()

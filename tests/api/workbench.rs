@@ -740,3 +740,92 @@ async fn refused_actions_say_which_and_why() {
         "{e}"
     );
 }
+
+/// The console page without a browser: the CSRF token is required, a selected row without an
+/// action refuses the whole Save, an action on a row that is not selected is not applied.
+#[tokio::test]
+async fn the_console_form_needs_its_csrf_token_and_saves_only_selected_rows() {
+    let (app, _idp, f) = setup().await;
+    let console = crate::console::Console::super_admin(&app).await;
+    let page = console.get("/admin/t/acme/workbench").await;
+    page.has("eve@other.test")
+        .has("SCIM, never signed in")
+        .has("identity_conflict");
+    let (_, new) = api(&app, Some("acme"))
+        .get("/tenants/acme/workbench/new")
+        .await;
+    let eve = row(&new, by_subject("eve-1"))["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = format!("user:{}", f.bob);
+    let (eve_action, bob_action) = (format!("action:{eve}"), format!("action:{bob}"));
+    let created = || {
+        app.users("acme")
+            .iter()
+            .any(|u| u.email == "eve@other.test")
+    };
+
+    let forged = console
+        .post_raw(
+            "/admin/t/acme/workbench",
+            &[
+                ("csrf", "forged"),
+                ("select", &eve),
+                (&eve_action, "create"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(!created());
+
+    let refused = console
+        .post(
+            "/admin/t/acme/workbench",
+            &[
+                ("view", "new"),
+                ("select", &eve),
+                (&eve_action, "create"),
+                ("select", &bob),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    refused.has("Nothing was saved").has(&format!("({bob})"));
+    assert!(!created());
+
+    let saved = console
+        .post(
+            "/admin/t/acme/workbench",
+            &[
+                ("view", "new"),
+                ("select", &eve),
+                (&eve_action, "create"),
+                (&bob_action, "deactivate"),
+            ],
+        )
+        .await;
+    saved.redirects_to("/admin/t/acme/workbench?view=new&done=workbench-saved");
+    assert!(created());
+    let bob = app
+        .users("acme")
+        .into_iter()
+        .find(|u| u.id == f.bob)
+        .unwrap();
+    assert_eq!(bob.status, "active", "bob's row was not selected");
+    console
+        .get("/admin/t/acme/workbench?view=existing")
+        .await
+        .has("eve@other.test");
+    console
+        .get("/admin/t/acme/workbench?view=deleted")
+        .await
+        .has("carol@acme.test");
+    assert_eq!(
+        console
+            .get("/admin/t/acme/workbench?view=archived")
+            .await
+            .status,
+        400
+    );
+}
