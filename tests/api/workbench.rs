@@ -792,6 +792,10 @@ async fn the_console_form_needs_its_csrf_token_and_saves_only_selected_rows() {
         .await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     refused.has("Nothing was saved").has(&format!("({bob})"));
+    // What was staged is shown again.
+    refused
+        .has(&format!("value=\"{eve}\" checked"))
+        .has("value=\"create\" selected");
     assert!(!created());
 
     let saved = console

@@ -62,9 +62,14 @@ runBrowser({ artifacts: opt.artifacts }, async (b) => {
   await page.waitForSelector('#save-problem');
   const problem = await page.locator('#save-problem').innerText();
   check(problem.includes(`(${opt.conflict})`) && problem.includes('replace'), `problem: ${problem}`);
+  // What was staged is shown again.
+  check(await page.isChecked(`input[name="select"][value="${opt.conflict}"]`), 'the conflict row is still selected');
+  check((await page.inputValue(`select[name="action:${opt.create}"]`)) === 'create', 'create is still staged');
   await shot('02-refused.png');
 
-  // 3. One Save: a user for the refused person, the SCIM user deactivated.
+  // 3. One Save: a user for the refused person, the SCIM user deactivated (the conflict row
+  //    unselected).
+  await page.uncheck(`input[name="select"][value="${opt.conflict}"]`);
   await stage(opt.create, 'create');
   await stage(opt.deactivate, 'deactivate');
   await page.getByRole('button', { name: 'Save' }).click();

@@ -59,6 +59,47 @@ pub struct Row {
     pub needs_identity: bool,
     /// Linking a refused row names the user.
     pub needs_user: bool,
+    /// What the refused Save had staged on this row, shown again.
+    pub staged: Staged,
+}
+
+/// One row's fields as the form sent them.
+#[derive(Debug, Default)]
+pub struct Staged {
+    pub selected: bool,
+    pub action: String,
+    pub user: String,
+    pub connection: String,
+    pub subject: String,
+    pub replace: bool,
+}
+
+impl Staged {
+    fn of(fields: &[(String, String)], key: &str) -> Self {
+        let value = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n.strip_prefix(name).and_then(|r| r.strip_prefix(':')) == Some(key))
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        Staged {
+            selected: fields.iter().any(|(n, v)| n == "select" && v == key),
+            action: value("action"),
+            user: value("user"),
+            connection: value("connection"),
+            subject: value("subject"),
+            replace: !value("replace").is_empty(),
+        }
+    }
+
+    pub fn is(&self, action: &str) -> bool {
+        self.action == action
+    }
+
+    pub fn on(&self, connection: &str) -> bool {
+        self.connection == connection
+    }
 }
 
 #[derive(Template)]
@@ -89,7 +130,7 @@ fn href(slug: &str, view: &str, after: Option<&str>) -> String {
     )
 }
 
-fn row(slug: &str, r: &WorkbenchRow) -> Row {
+fn row(slug: &str, r: &WorkbenchRow, form: &[(String, String)]) -> Row {
     let user = r.user.as_ref();
     let identity = if r.subject.is_some() {
         r.identity_label()
@@ -144,6 +185,7 @@ fn row(slug: &str, r: &WorkbenchRow) -> Row {
             .collect(),
         needs_identity: user.is_some() && r.actions.contains(&ActionKind::Link),
         needs_user: user.is_none(),
+        staged: Staged::of(form, &r.key),
     }
 }
 
@@ -153,7 +195,7 @@ fn page(
     (view, listed): (WorkbenchView, WorkbenchPage),
     connections: Vec<String>,
     after: bool,
-    (problem, done): (Problems, &str),
+    (problem, done, form): (Problems, &str, &[(String, String)]),
 ) -> Result<HttpResponse, ConsoleError> {
     let slug = t.slug.as_str();
     let p = WorkbenchPageView {
@@ -168,7 +210,7 @@ fn page(
             })
             .collect(),
         view: view.as_str(),
-        rows: listed.rows.iter().map(|r| row(slug, r)).collect(),
+        rows: listed.rows.iter().map(|r| row(slug, r, form)).collect(),
         connections,
         first_href: after.then(|| href(slug, view.as_str(), None)),
         next_href: listed
@@ -232,34 +274,28 @@ pub async fn show(
         (view, listed),
         connections,
         has_after,
-        (Problems::none(), &q.done),
+        (Problems::none(), &q.done, &[]),
     )
 }
 
 /// The form's fields: `csrf`, `view`, `select` (a row key, once per checked row), and per row
 /// `action:<key>`, `user:<key>`, `connection:<key>`, `subject:<key>`, `replace:<key>`.
 fn staged(fields: &[(String, String)]) -> Result<Vec<StagedAction>, ConsoleError> {
-    let value = |name: &str, key: &str| -> Option<String> {
-        fields
-            .iter()
-            .find(|(n, _)| n.strip_prefix(name).and_then(|r| r.strip_prefix(':')) == Some(key))
-            .map(|(_, v)| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
     let mut out = Vec::new();
     for (_, key) in fields.iter().filter(|(n, _)| n == "select") {
-        let action = match value("action", key) {
-            None => None,
-            Some(a) => Some(ActionKind::parse(&a).ok_or_else(|| {
+        let s = Staged::of(fields, key);
+        let action = match s.action.as_str() {
+            "" => None,
+            a => Some(ActionKind::parse(a).ok_or_else(|| {
                 invalid(
                     "actions",
                     format!("row {key}: choose an action from the list"),
                 )
             })?),
         };
-        let user = match value("user", key) {
-            None => None,
-            Some(u) => Some(u.parse::<i64>().map_err(|_| {
+        let user = match s.user.as_str() {
+            "" => None,
+            u => Some(u.parse::<i64>().map_err(|_| {
                 invalid(
                     "actions",
                     format!("row {key}: the user is a user ID (a number)"),
@@ -267,14 +303,15 @@ fn staged(fields: &[(String, String)]) -> Result<Vec<StagedAction>, ConsoleError
             })?),
         };
         let linking = action == Some(ActionKind::Link);
+        let given = |v: String| Some(v).filter(|v| linking && !v.is_empty());
         out.push(StagedAction {
             row: key.clone(),
             action,
             user: user.filter(|_| linking),
-            connection: value("connection", key).filter(|_| linking),
-            subject: value("subject", key).filter(|_| linking),
+            connection: given(s.connection),
+            subject: given(s.subject),
             identity: None,
-            replace: linking && value("replace", key).is_some(),
+            replace: linking && s.replace,
         });
     }
     Ok(out)
@@ -323,7 +360,7 @@ pub async fn save(
                 (view, listed),
                 connections,
                 false,
-                (problem, ""),
+                (problem, "", &fields),
             )
         }
     }
