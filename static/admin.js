@@ -10,3 +10,11 @@ document.addEventListener("click", (e) => {
     setTimeout(() => (b.textContent = "Copy"), 1500);
   });
 });
+
+// Workbench: choosing a row's action selects the row (the checkbox still decides what is saved).
+document.addEventListener("change", (e) => {
+  const s = e.target.closest("select[name^='action:']");
+  if (!s || !s.value) return;
+  const box = s.closest("tr")?.querySelector("input[name='select']");
+  if (box) box.checked = true;
+});

@@ -40,6 +40,10 @@ pub enum Command {
     /// Inspect users (there is no delete).
     #[command(subcommand)]
     User(UserCmd),
+    /// The provisioning workbench: refused and new people, linked users, removed users, and
+    /// actions applied together in one transaction.
+    #[command(subcommand)]
+    Workbench(WorkbenchCmd),
     /// Show a tenant's recent sign-in attempts, with reason codes, and the refusals counted
     /// per connection, reason and hour.
     SignIns {
@@ -554,6 +558,53 @@ pub enum UserCmd {
         user: String,
         #[arg(long)]
         identity: i64,
+    },
+    /// Link an identity to the user (by email or id): a refused sign-in's (`--attempt`, its
+    /// id from `workbench list`), or the one named by `--connection` and `--subject`.
+    Link {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        #[arg(long, conflicts_with_all = ["connection", "subject"])]
+        attempt: Option<i64>,
+        #[arg(long, requires = "subject")]
+        connection: Option<String>,
+        #[arg(long, requires = "connection")]
+        subject: Option<String>,
+        /// Unlink what stands in the way: the identity's link to another user, the user's
+        /// other identity on that connection.
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkbenchCmd {
+    /// One view of the workbench, newest first.
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = ["new", "existing", "deleted"], default_value = "new")]
+        view: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// `next_after` of the previous page (a row key).
+        #[arg(long)]
+        after: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the actions of a JSON file (`{"actions": [...]}`, as the API's POST takes) in one
+    /// transaction: all of them, or none.
+    Apply {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
 }
 

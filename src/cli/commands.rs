@@ -212,6 +212,7 @@ fn admin_command(
 ) -> anyhow::Result<()> {
     match cmd {
         Command::User(cmd) => super::users::run(conn, cmd, now),
+        Command::Workbench(cmd) => super::workbench::run(conn, cmd, now),
         Command::SignIns {
             tenant,
             limit,

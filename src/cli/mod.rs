@@ -8,6 +8,7 @@ mod flags;
 mod output;
 mod tenants;
 mod users;
+mod workbench;
 
 use std::process::ExitCode;
 

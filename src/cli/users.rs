@@ -82,6 +82,23 @@ pub fn run(conn: &mut DbConnection, cmd: UserCmd, now: i64) -> anyhow::Result<()
             emit(&format!("identity {identity} unlinked from user {id}"));
             Ok(())
         }
+        UserCmd::Link {
+            tenant,
+            user,
+            attempt,
+            connection,
+            subject,
+            replace,
+            json: j,
+        } => super::workbench::link(
+            conn,
+            (tenant.as_str(), user.as_str()),
+            attempt,
+            (connection, subject),
+            replace,
+            j,
+            now,
+        ),
         UserCmd::List {
             tenant,
             status,

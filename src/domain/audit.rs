@@ -60,11 +60,12 @@ pub enum AuditAction {
     UserDeactivated,
     UserReactivated,
     IdentityUnlinked,
+    IdentityLinked,
     OutboxRetried,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::TenantCreated,
         AuditAction::TenantUpdated,
         AuditAction::DomainAdded,
@@ -82,6 +83,7 @@ impl AuditAction {
         AuditAction::UserDeactivated,
         AuditAction::UserReactivated,
         AuditAction::IdentityUnlinked,
+        AuditAction::IdentityLinked,
         AuditAction::OutboxRetried,
     ];
 
@@ -104,6 +106,7 @@ impl AuditAction {
             AuditAction::UserDeactivated => "user.deactivated",
             AuditAction::UserReactivated => "user.reactivated",
             AuditAction::IdentityUnlinked => "user.identity_unlinked",
+            AuditAction::IdentityLinked => "user.identity_linked",
             AuditAction::OutboxRetried => "outbox.retried",
         }
     }

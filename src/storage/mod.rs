@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod sql;
 pub mod tenants;
 pub mod users;
+pub mod workbench;
 
 pub use error::StorageError;
 pub use pool::{DbConnection, DbPool, MultiBackend, build_pool, init_tls, ping, run_migrations};

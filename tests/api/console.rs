@@ -135,7 +135,7 @@ impl<'a> Console<'a> {
         self.post_raw(path, &form).await
     }
 
-    async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post_raw(&self, path: &str, form: &[(&str, &str)]) -> Page {
         page(
             self.client
                 .post(self.app.url(path))

@@ -41,3 +41,4 @@ mod scim_sso;
 mod scim_tester;
 mod stale;
 mod support;
+mod workbench;

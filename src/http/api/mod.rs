@@ -14,6 +14,7 @@ mod scim_tokens;
 mod sign_ins;
 pub mod tenants;
 mod users;
+mod workbench;
 
 use std::sync::OnceLock;
 
@@ -126,6 +127,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::deactivate)
         .service(users::reactivate)
         .service(users::unlink_identity)
+        .service(workbench::list)
+        .service(workbench::apply)
         .service(sign_ins::list)
         .service(sign_ins::refusal_counts)
         .service(scim_tokens::list)

@@ -12,6 +12,7 @@ mod sign_ins;
 mod tenant;
 pub(crate) mod test_sign_in;
 mod users;
+mod workbench;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
@@ -136,6 +137,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(users::deactivate)
         .service(users::reactivate)
         .service(users::unlink)
+        .service(workbench::show)
+        .service(workbench::save)
         .service(sign_ins::list)
         .service(scim_tokens::list)
         .service(scim_tokens::create)

@@ -69,6 +69,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "reactivated" => "User reactivated.",
         "user-created" => "User added. Their first sign-in is linked to this user by their email.",
         "unlinked" => "Identity unlinked.",
+        "workbench-saved" => "Saved: every selected row's action was applied.",
         "token-revoked" => "SCIM token revoked.",
         "retried" => "Event queued for delivery again.",
         _ => return None,

@@ -46,7 +46,7 @@ pub struct LastView {
 }
 
 impl LastView {
-    fn of(slug: &str, l: &LastSignIn) -> Self {
+    pub(super) fn of(slug: &str, l: &LastSignIn) -> Self {
         LastView {
             ok: l.succeeded(),
             reason: l.reason.clone(),

@@ -12,6 +12,7 @@ pub mod paging;
 pub mod scim_tokens;
 pub mod tenant;
 pub mod users;
+pub mod workbench;
 
 pub use connections::{
     ConnectionPatch, ConnectionView, NewOidc, NewSaml, OidcPatch, SamlPatch, add_oidc_connection,

@@ -430,6 +430,44 @@ pub fn page(
         .collect()
 }
 
+/// Users matching `predicate` (SQL from code over `users`), newest first below `after`:
+/// the provisioning workbench's user views.
+pub fn page_where(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    predicate: Where,
+    after: Option<UserId>,
+    limit: i64,
+) -> Result<Vec<User>, StorageError> {
+    let mut q = users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(predicate)
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(users::id.lt(a.0));
+    }
+    q.select(UserRow::as_select())
+        .order(users::id.desc())
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}
+
+/// How many of the tenant's users match `predicate`.
+pub fn count_where(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    predicate: Where,
+) -> Result<i64, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(predicate)
+        .count()
+        .get_result(conn)?)
+}
+
 /// How many users each view holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, QueryableByName)]
 pub struct ViewCounts {

@@ -14,7 +14,7 @@ use crate::service::outbox;
 use crate::storage::{self, DbConnection, StorageError, TxError, domains, identities, users};
 
 /// A transaction's failure: the database's (maybe worth a retry) or the action's refusal.
-enum Tx {
+pub(crate) enum Tx {
     Storage(StorageError),
     Refused(AdminError),
 }
@@ -40,7 +40,7 @@ impl From<Tx> for AdminError {
     }
 }
 
-fn in_transaction<T>(
+pub(crate) fn in_transaction<T>(
     conn: &mut DbConnection,
     f: impl FnMut(&mut DbConnection) -> Result<T, Tx>,
 ) -> Result<T, AdminError> {
@@ -48,7 +48,7 @@ fn in_transaction<T>(
 }
 
 /// The user, locked until the transaction ends.
-fn locked_user(c: &mut DbConnection, tenant: &Tenant, id: i64) -> Result<User, Tx> {
+pub(crate) fn locked_user(c: &mut DbConnection, tenant: &Tenant, id: i64) -> Result<User, Tx> {
     users::lock(c, tenant.id, UserId(id))?;
     get_user(c, tenant, id).map_err(|e| match e {
         AdminError::Storage(s) => Tx::Storage(s),
@@ -56,7 +56,7 @@ fn locked_user(c: &mut DbConnection, tenant: &Tenant, id: i64) -> Result<User, T
     })
 }
 
-fn parse_actor(actor: &str) -> Result<&str, AdminError> {
+pub(crate) fn parse_actor(actor: &str) -> Result<&str, AdminError> {
     let a = actor.trim();
     if a.is_empty() || a.chars().count() > 256 || a.chars().any(char::is_control) {
         return Err(invalid("actor", "must be 1-256 printable characters"));
@@ -77,7 +77,7 @@ fn user_snapshot(u: &User) -> serde_json::Value {
     })
 }
 
-fn audit_user(
+pub(crate) fn audit_user(
     c: &mut DbConnection,
     tenant: &Tenant,
     who: &AuditActor,
@@ -104,7 +104,7 @@ fn audit_user(
     Ok(audit::record(c, Some(tenant.id), who, change, now)?)
 }
 
-fn conflict(message: String) -> Tx {
+pub(crate) fn conflict(message: String) -> Tx {
     Tx::Refused(AdminError::Conflict(message))
 }
 
@@ -120,36 +120,46 @@ pub fn deactivate_user(
 ) -> Result<UserListItem, AdminError> {
     let label = who.label();
     let actor = parse_actor(&label)?;
-    in_transaction(conn, |c| {
-        let u = locked_user(c, tenant, id)?;
-        if u.status == UserStatus::Deactivated {
-            return Err(conflict(format!("user {id} is already deactivated")));
-        }
-        if !users::change_status(c, tenant.id, u.id, u.status, UserStatus::Deactivated, now)? {
-            return Err(conflict(format!("user {id} changed meanwhile; try again")));
-        }
-        let ended = crate::service::session::end_all(c, tenant.id, u.id)?;
-        outbox::record(
-            c,
-            tenant,
-            u.id,
-            &UserEvent::Deactivated {
-                by: Actor::admin(actor),
-                sessions_ended: Some(ended as u64),
-            },
-            now,
-        )?;
-        audit_user(
-            c,
-            tenant,
-            who,
-            AuditAction::UserDeactivated,
-            Some(&u),
-            Some(u.id),
-            now,
-        )
-    })?;
+    in_transaction(conn, |c| deactivate_in(c, tenant, id, who, actor, now))?;
     list_item(conn, tenant, id)
+}
+
+/// [`deactivate_user`]'s change, in the caller's transaction.
+pub(crate) fn deactivate_in(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    id: i64,
+    who: &AuditActor,
+    actor: &str,
+    now: i64,
+) -> Result<(), Tx> {
+    let u = locked_user(c, tenant, id)?;
+    if u.status == UserStatus::Deactivated {
+        return Err(conflict(format!("user {id} is already deactivated")));
+    }
+    if !users::change_status(c, tenant.id, u.id, u.status, UserStatus::Deactivated, now)? {
+        return Err(conflict(format!("user {id} changed meanwhile; try again")));
+    }
+    let ended = crate::service::session::end_all(c, tenant.id, u.id)?;
+    outbox::record(
+        c,
+        tenant,
+        u.id,
+        &UserEvent::Deactivated {
+            by: Actor::admin(actor),
+            sessions_ended: Some(ended as u64),
+        },
+        now,
+    )?;
+    audit_user(
+        c,
+        tenant,
+        who,
+        AuditAction::UserDeactivated,
+        Some(&u),
+        Some(u.id),
+        now,
+    )
 }
 
 /// A user an admin adds by hand, before their first sign-in.
@@ -232,35 +242,49 @@ pub fn create_user(
         {
             return Err(conflict(format!("user {} already has this IWMS ID", u.id)));
         }
-        let u = users::insert(c, tenant.id, &new_user, CreatedVia::Admin, now)?;
-        outbox::record(
-            c,
-            tenant,
-            u.id,
-            &UserEvent::Created {
-                by: Actor::admin(actor),
-                connection: None,
-                user_name: None,
-                email: Some(u.email.to_string()),
-                first_name: u.first_name.clone(),
-                last_name: u.last_name.clone(),
-                iwms_id: u.iwms_id.clone(),
-                active: None,
-            },
-            now,
-        )?;
-        audit_user(
-            c,
-            tenant,
-            who,
-            AuditAction::UserCreated,
-            None,
-            Some(u.id),
-            now,
-        )?;
+        let u = insert_user_in(c, tenant, &new_user, who, actor, now)?;
         Ok(u.id.0)
     })?;
     list_item(conn, tenant, id)
+}
+
+/// Inserts a user created by an admin, tells the IWMS and records it on the trail, in the
+/// caller's transaction (which has checked that the email and IWMS ID are free).
+pub(crate) fn insert_user_in(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    new_user: &NewUser,
+    who: &AuditActor,
+    actor: &str,
+    now: i64,
+) -> Result<User, Tx> {
+    let u = users::insert(c, tenant.id, new_user, CreatedVia::Admin, now)?;
+    outbox::record(
+        c,
+        tenant,
+        u.id,
+        &UserEvent::Created {
+            by: Actor::admin(actor),
+            connection: None,
+            user_name: None,
+            email: Some(u.email.to_string()),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            iwms_id: u.iwms_id.clone(),
+            active: None,
+        },
+        now,
+    )?;
+    audit_user(
+        c,
+        tenant,
+        who,
+        AuditAction::UserCreated,
+        None,
+        Some(u.id),
+        now,
+    )?;
+    Ok(u)
 }
 
 /// Makes a deactivated user active again. `Conflict` when already active, and when SCIM
@@ -338,28 +362,42 @@ pub fn unlink_identity(
                     tenant.slug
                 )))
             })?;
-        identities::unlink(c, tenant.id, u.id, link.id)?;
-        outbox::record(
-            c,
-            tenant,
-            u.id,
-            &UserEvent::IdentityUnlinked {
-                by: Actor::admin(actor),
-                identity_id: Some(link.id),
-                connection: Some(link.connection.clone()),
-                subject: Some(link.subject.clone()),
-            },
-            now,
-        )?;
-        let change = Change {
-            action: AuditAction::IdentityUnlinked,
-            target: u.email.as_str(),
-            before: Some(serde_json::json!({
-                "user_id": u.id.0, "identity_id": link.id,
-                "connection": link.connection, "subject": link.subject,
-            })),
-            after: None,
-        };
-        Ok(audit::record(c, Some(tenant.id), who, change, now)?)
+        unlink_in(c, tenant, &u, &link, who, actor, now)
     })
+}
+
+/// Removes one of the user's links, on the timeline and the trail, in the caller's
+/// transaction.
+pub(crate) fn unlink_in(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    u: &User,
+    link: &identities::IdentityLink,
+    who: &AuditActor,
+    actor: &str,
+    now: i64,
+) -> Result<(), Tx> {
+    identities::unlink(c, tenant.id, u.id, link.id)?;
+    outbox::record(
+        c,
+        tenant,
+        u.id,
+        &UserEvent::IdentityUnlinked {
+            by: Actor::admin(actor),
+            identity_id: Some(link.id),
+            connection: Some(link.connection.clone()),
+            subject: Some(link.subject.clone()),
+        },
+        now,
+    )?;
+    let change = Change {
+        action: AuditAction::IdentityUnlinked,
+        target: u.email.as_str(),
+        before: Some(serde_json::json!({
+            "user_id": u.id.0, "identity_id": link.id,
+            "connection": link.connection, "subject": link.subject,
+        })),
+        after: None,
+    };
+    Ok(audit::record(c, Some(tenant.id), who, change, now)?)
 }

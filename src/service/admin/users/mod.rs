@@ -8,7 +8,7 @@
 //! - `timeline`: a user's detail and timeline; `lifecycle`: the actions;
 //! - `history`: the sign-in history and the counted refusals.
 mod history;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod timeline;
 
 use std::collections::HashMap;
