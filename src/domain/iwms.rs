@@ -170,7 +170,9 @@ impl JoinKey {
             JoinKey::EmployeeNumber => u.employee_number,
             JoinKey::UserName => u.user_name.or(Some(u.email)),
         };
-        v.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+        v.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
     }
 }
 
@@ -352,7 +354,10 @@ mod tests {
             user_name: None,
         };
         assert_eq!(JoinKey::Email.value(&u).as_deref(), Some("ada@acme.test"));
-        assert_eq!(JoinKey::UserName.value(&u).as_deref(), Some("ada@acme.test"));
+        assert_eq!(
+            JoinKey::UserName.value(&u).as_deref(),
+            Some("ada@acme.test")
+        );
         assert_eq!(JoinKey::EmployeeNumber.value(&u).as_deref(), Some("E7"));
         assert_eq!(JoinKey::IwmsId.value(&u), None);
         let u = JoinFacts {

@@ -378,7 +378,9 @@ impl UserEvent {
                 q(iwms_id),
                 q(matched_by),
                 q(reason),
-                holder.map(|h| format!(", user {h} holds this IWMS ID")).unwrap_or_default()
+                holder
+                    .map(|h| format!(", user {h} holds this IWMS ID"))
+                    .unwrap_or_default()
             ),
             UserEvent::Unknown { kind, .. } => kind.replace('_', " "),
         }

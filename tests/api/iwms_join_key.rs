@@ -166,11 +166,17 @@ fn a_person_the_iwms_knows_is_linked_without_a_create_request() {
         let lookups = r.lookups();
         assert_eq!(lookups.len(), 1, "{lookups:?}");
         let l = &lookups[0];
-        assert_eq!((l.field.as_str(), l.value.as_str()), ("email", "ada@acme.test"));
+        assert_eq!(
+            (l.field.as_str(), l.value.as_str()),
+            ("email", "ada@acme.test")
+        );
         assert_eq!(l.user_id, user);
         assert_eq!(l.status, 200);
         assert_eq!(l.body["tenant"], "acme");
-        assert_eq!(l.event_id, ds[0].event_id, "the lookup names its creation event");
+        assert_eq!(
+            l.event_id, ds[0].event_id,
+            "the lookup names its creation event"
+        );
         // The signature is verifiable with the tenant's secret.
         let t: i64 = l
             .signature
@@ -281,7 +287,11 @@ fn failed_lookups_are_retried_and_nothing_is_created_meanwhile() {
         app.advance(41);
         until_delivered(&app, &r, user).await;
         assert_eq!(iwms_id_of(&app, user).as_deref(), Some("W-42"));
-        assert!(r.create_requests().is_empty(), "{}", summary(&r.deliveries()));
+        assert!(
+            r.create_requests().is_empty(),
+            "{}",
+            summary(&r.deliveries())
+        );
         assert_eq!(r.lookups().len(), 5);
         assert_eq!(created_row(&app, user).last_error, None);
         r.assert_clean();
@@ -435,8 +445,12 @@ fn an_iwms_id_held_by_another_user_is_refused_not_stolen() {
 
 /// The setting goes through the one front door: the API (validated, audited, in its view),
 /// the CLI, and the console form.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_join_key_is_set_through_every_front_door() {
+#[test]
+fn the_join_key_is_set_through_every_front_door() {
+    run(front_doors());
+}
+
+async fn front_doors() -> TestApp {
     let app = spawn_app_with(settings).await;
     app.create_tenant("acme", TenantInput::default());
     let token = app
@@ -501,4 +515,5 @@ async fn the_join_key_is_set_through_every_front_door() {
         cli.ok(&["tenant", "update", "acme", "--iwms-join-key", "none"])
     });
     assert!(out.contains("IWMS join key:          none"), "{out}");
+    app
 }

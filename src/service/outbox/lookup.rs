@@ -90,7 +90,10 @@ pub async fn ask(
         .header("content-type", "application/json")
         .header("x-ssogate-event", "user.lookup")
         .header("x-ssogate-event-id", q.event_id)
-        .header("x-ssogate-signature", signature(secret, now, body.as_bytes()))
+        .header(
+            "x-ssogate-signature",
+            signature(secret, now, body.as_bytes()),
+        )
         .body(body)
         .send()
         .await
@@ -144,7 +147,10 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::from_str(&body(&q, 0)).unwrap();
         assert_eq!(v["type"], "user.lookup");
-        assert_eq!(v["key"], json!({"field": "employee_number", "value": "E-7"}));
+        assert_eq!(
+            v["key"],
+            json!({"field": "employee_number", "value": "E-7"})
+        );
         assert_eq!(v["event_id"], "evt_3");
         assert_eq!(v["user_id"], 7);
         assert_eq!(v["requested_at"], "1970-01-01T00:00:00Z");
