@@ -150,6 +150,15 @@ enum Outcome {
     },
 }
 
+/// A lookup to make before the delivery.
+struct Join {
+    key: JoinKey,
+    value: String,
+    /// The user has an IWMS ID already: an account found is only recorded (as unused),
+    /// never linked.
+    only_record: bool,
+}
+
 /// The user's values a join key is read from.
 struct UserKeys {
     email: String,
@@ -313,10 +322,25 @@ impl Deliverer {
                 // The user got an IWMS ID while the creation waited (SCIM, a sign-in): asking
                 // now would make a second account, so it goes out as a plain user.created.
                 e.create_iwms = false;
+                // An earlier attempt may have created an account whose answer was lost: a
+                // lookup finds it, and the timeline shows it unused (never linked).
+                if e.attempts > 0
+                    && let Some(k) = join_key
+                {
+                    join = k.value(&u.facts()).map(|v| Join {
+                        key: k,
+                        value: v,
+                        only_record: true,
+                    });
+                }
             } else if let Some(k) = join_key {
                 // No value for the key (no employee number yet, …): nothing to look up by,
                 // so the account is created as without a join key.
-                join = k.value(&u.facts()).map(|v| (k, v));
+                join = k.value(&u.facts()).map(|v| Join {
+                    key: k,
+                    value: v,
+                    only_record: false,
+                });
             }
         }
         if self.clock.unix() + self.settings.http_timeout_secs as i64 >= lease.until {
@@ -380,12 +404,17 @@ impl Deliverer {
         mut e: Claimed,
         endpoint: &str,
         secret: &[u8],
-        join: Option<(JoinKey, String)>,
+        join: Option<Join>,
     ) -> Outcome {
         let mut data: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
         let policy = AddressPolicy::from(&self.settings);
         let mut linked = None;
-        if let Some((key, value)) = &join {
+        if let Some(Join {
+            key,
+            value,
+            only_record,
+        }) = &join
+        {
             let tenant_slug = data["tenant"].as_str().unwrap_or_default().to_owned();
             let question = lookup::Question {
                 event_id: &format!("evt_{}", e.id),
@@ -398,6 +427,10 @@ impl Deliverer {
             match lookup::ask(&self.http, &policy, endpoint, secret, &question, now).await {
                 Err(error) => return Outcome::Failed { error },
                 Ok(LookupAnswer::NotFound) => {}
+                // store_iwms_id keeps the user's ID and records the account found as unused.
+                Ok(LookupAnswer::Found(iwms_id)) if *only_record => {
+                    linked = Some((iwms_id, *key));
+                }
                 Ok(LookupAnswer::Found(iwms_id)) => {
                     let tenant = TenantId(e.tenant_id);
                     if let Some(holder) = self.holder_of(tenant, &iwms_id).await

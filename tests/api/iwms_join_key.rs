@@ -11,7 +11,7 @@ use ssogate::service::admin::{self, TenantInput};
 use crate::cli::Cli;
 use crate::helpers::{TestApp, default_saml_input, now, spawn_app_with};
 use crate::saml_fixtures::TestIdp;
-use crate::support::iwms_receiver::{LookupMode, Receiver, summary};
+use crate::support::iwms_receiver::{LookupMode, Mode, Receiver, summary};
 use crate::support::poll::eventually;
 
 const SECRET: &str = "iwms-join-key-secret-0123456789abcdef";
@@ -364,6 +364,11 @@ fn each_join_key_sends_its_value() {
         assert_eq!(timeline(&app, u4.id, "iwms_account_linked").len(), 1);
         // The others were not known: one account each.
         assert_eq!(r.create_requests().len(), 3, "{}", summary(&r.deliveries()));
+        // No value for the key (`iwms_id`, and SCIM sent none): created without a lookup.
+        let user = scim_create(&app, person("u6", "u6@acme.test", json!({}))).await;
+        until_delivered(&app, &r, user).await;
+        assert!(r.lookups().iter().all(|l| l.user_id != user));
+        assert_eq!(r.accounts_of(user).len(), 1);
 
         // Without a join key there is no lookup.
         app.with_db(|c| {
@@ -438,6 +443,63 @@ fn an_iwms_id_held_by_another_user_is_refused_not_stolen() {
         until_delivered(&app, &r, ada).await;
         assert_eq!(iwms_id_of(&app, ada).as_deref(), Some("W-8"));
         assert!(r.create_requests().is_empty());
+        r.assert_clean();
+        app
+    });
+}
+
+/// A creation that reached the IWMS but whose answer was lost, for a user who then got an IWMS
+/// ID from SCIM: the retry creates nothing (the user has an ID), and its lookup finds the
+/// account the lost answer named, so the timeline shows it unused instead of nobody knowing.
+#[test]
+fn an_account_whose_answer_was_lost_is_found_and_shown_unused() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new();
+        // The IWMS creates the account, then answers after the client gave up.
+        r.set_mode(Mode::Slow(Duration::from_secs(5)));
+        let app = spawn_app_with(settings).await;
+        app.create_tenant("acme", tenant(&r, &secret, Some("email")));
+        let user = scim_create(&app, person("ada", "ada@acme.test", json!({}))).await;
+        eventually(15, || {
+            let row = created_row(&app, user);
+            (row.attempts == 1 && row.status == "pending")
+                .then_some(())
+                .ok_or(format!("{row:?}"))
+        })
+        .await;
+        assert_eq!(r.accounts_of(user), ["IWMS-1"], "created, answer lost");
+        assert_eq!(r.lookups().len(), 1, "looked up before creating");
+        // SCIM gives the user an IWMS ID meanwhile.
+        let (s, body) = app
+            .scim("acme")
+            .patch(
+                &format!("/Users/{user}"),
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "externalId", "value": "W-SCIM"}]}),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+        r.set_mode(Mode::Ok);
+        app.advance(41);
+        until_delivered(&app, &r, user).await;
+        assert_eq!(iwms_id_of(&app, user).as_deref(), Some("W-SCIM"), "kept");
+        assert_eq!(r.accounts_of(user), ["IWMS-1"], "no second account");
+        let lookups = r.lookups();
+        assert_eq!(lookups.len(), 2, "{lookups:?}");
+        assert_eq!(lookups[1].status, 200);
+        let last = r.of_user(user).pop().unwrap();
+        assert!(last.ok() && !last.create, "{}", summary(&r.deliveries()));
+        let unused = timeline(&app, user, "iwms_account_ignored");
+        assert_eq!(unused.len(), 1, "{unused:?}");
+        assert_eq!(unused[0]["iwms_id"], "IWMS-1");
+        assert_eq!(unused[0]["kept"], "W-SCIM");
+        assert!(
+            unused[0]["why"]
+                .as_str()
+                .is_some_and(|w| w.contains("earlier creation attempt")),
+            "{unused:?}"
+        );
         r.assert_clean();
         app
     });

@@ -39,7 +39,12 @@ pub(super) fn store_iwms_id(
         (Some(existing), _) => UserEvent::IwmsAccountIgnored {
             iwms_id: Some(iwms_id.to_owned()),
             kept: Some(existing.clone()),
-            why: Some("the user already has an IWMS ID".into()),
+            why: Some(match linked {
+                Some(k) => format!(
+                    "found by {k} after an earlier creation attempt; the user already has an IWMS ID"
+                ),
+                None => "the user already has an IWMS ID".into(),
+            }),
         },
         (None, Some(other)) if other != user => UserEvent::IwmsAccountIgnored {
             iwms_id: Some(iwms_id.to_owned()),

@@ -665,6 +665,11 @@ fn record(s: &mut State, req: &Request) -> (u16, Value, Option<Duration>, usize,
                         let id = format!("IWMS-{}", s.accounts.len() + 1);
                         s.accounts.insert(key.clone(), id.clone());
                         s.accounts_of.entry(user_id).or_default().push(id.clone());
+                        // A lookup by email finds the person from now on.
+                        if let Some(email) = v.pointer("/data/user/email").and_then(Value::as_str) {
+                            s.people
+                                .insert(("email".to_owned(), email.to_owned()), id.clone());
+                        }
                         id
                     }
                 };
