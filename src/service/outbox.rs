@@ -3,6 +3,7 @@
 //! by the tenant's join key (`lookup`), then links to the ID found or stores the created one.
 mod account;
 mod lookup;
+mod secret;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +15,7 @@ use crate::clock::rfc3339;
 use crate::config::IwmsSettings;
 use crate::domain::ids::{TenantId, UserId};
 use crate::domain::iwms::{
-    EventKind, JoinFacts, JoinKey, LookupAnswer, SecretSource, backoff_secs, parse_iwms_id,
-    signature,
+    EventKind, JoinFacts, JoinKey, LookupAnswer, backoff_secs, parse_iwms_id, signature,
 };
 use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
@@ -27,8 +27,6 @@ use crate::storage::{
     self, DbConnection, DbPool, StorageError, events, tenants, users, users::scim as scim_users,
 };
 
-/// A shorter HMAC key could be guessed; the CLI checks the same when the secret is set.
-const MIN_SECRET_BYTES: usize = 16;
 /// An account-creation answer is `{"iwms_id": …}`; anything longer is no usable answer.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -178,27 +176,6 @@ impl UserKeys {
     }
 }
 
-fn read_secret(source: &SecretSource) -> Result<Vec<u8>, String> {
-    // A source stored before today's rules loads, but is not used: no signing with
-    // ssogate's own secrets or a path relative to wherever the process started.
-    SecretSource::parse(&source.as_string())
-        .map_err(|e| format!("the tenant's signing secret source is refused: {e}"))?;
-    let raw = match source {
-        SecretSource::File(p) => std::fs::read_to_string(p)
-            .map_err(|e| format!("cannot read the signing secret file {p}: {}", e.kind()))?,
-        SecretSource::Env(v) => {
-            std::env::var(v).map_err(|_| format!("the signing secret variable {v} is not set"))?
-        }
-    };
-    let s = raw.trim();
-    if s.len() < MIN_SECRET_BYTES {
-        return Err(format!(
-            "the signing secret must hold at least {MIN_SECRET_BYTES} characters"
-        ));
-    }
-    Ok(s.as_bytes().to_vec())
-}
-
 impl Deliverer {
     pub fn new(
         pool: DbPool,
@@ -305,7 +282,7 @@ impl Deliverer {
         };
         Ok(Feed {
             endpoint: endpoint.clone(),
-            secret: read_secret(source)?,
+            secret: secret::read(source)?,
             join_key: tenant.iwms.join_key,
         })
     }
