@@ -332,7 +332,10 @@ impl Deliverer {
             return;
         }
         let outcome = match feed {
-            Ok(f) => self.attempt(e, &f.endpoint, &f.secret, join).await,
+            Ok(f) => {
+                self.attempt(e, &f.endpoint, &f.secret, join, lease.until)
+                    .await
+            }
             Err(error) => Outcome::Failed { error },
         };
         self.finish(id, attempts, outcome, tenant, user, lease)
@@ -382,6 +385,7 @@ impl Deliverer {
         endpoint: &str,
         secret: &[u8],
         join: Option<Join>,
+        lease_until: i64,
     ) -> Outcome {
         let mut data: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
         let policy = AddressPolicy::from(&self.settings);
@@ -427,6 +431,16 @@ impl Deliverer {
                     linked = Some((iwms_id, *key));
                 }
             }
+        }
+        if join.is_some()
+            && self.clock.unix() + self.settings.http_timeout_secs as i64 >= lease_until
+        {
+            // The lookup took so long that the event's request might outlive the lease (and
+            // another worker could send it meanwhile): this attempt ends here.
+            return Outcome::Failed {
+                error: "the IWMS lookup answered too late to send the event within its lease"
+                    .into(),
+            };
         }
         let body = json!({
             "id": format!("evt_{}", e.id),

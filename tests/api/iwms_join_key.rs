@@ -299,6 +299,52 @@ fn failed_lookups_are_retried_and_nothing_is_created_meanwhile() {
     });
 }
 
+/// A lookup that answers so late that the event's own request could outlive the lease ends the
+/// attempt: nothing is sent that another worker might send at the same time.
+#[test]
+fn a_lookup_that_eats_the_lease_ends_the_attempt() {
+    run(async {
+        let r = Receiver::start(SECRET).await;
+        let secret = SecretFile::new();
+        r.set_lookup_mode(LookupMode::Slow(Duration::from_millis(1500)));
+        let app = spawn_app_with(|s| {
+            settings(s);
+            s.iwms.lease_grace_secs = 30;
+        })
+        .await;
+        app.create_tenant("acme", tenant(&r, &secret, Some("email")));
+        let user = scim_create(&app, person("ada", "ada@acme.test", json!({}))).await;
+        eventually(15, || {
+            (r.lookups().len() == 1)
+                .then_some(())
+                .ok_or("no lookup yet".to_owned())
+        })
+        .await;
+        // While the IWMS thinks, the lease (2 s timeout + 30 s grace) all but runs out.
+        app.advance(31);
+        let row = eventually(15, || {
+            let row = created_row(&app, user);
+            (row.attempts == 1)
+                .then_some(row.clone())
+                .ok_or(format!("{row:?}"))
+        })
+        .await;
+        assert!(
+            row.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("too late")),
+            "{row:?}"
+        );
+        assert!(r.deliveries().is_empty(), "{}", summary(&r.deliveries()));
+        r.set_lookup_mode(LookupMode::Directory);
+        app.advance(41);
+        until_delivered(&app, &r, user).await;
+        assert_eq!(r.create_requests().len(), 1);
+        r.assert_clean();
+        app
+    });
+}
+
 /// Each join key sends its own value: the email, SCIM's userName (the email for a user SCIM
 /// never wrote), the enterprise employeeNumber, and the IWMS ID SCIM delivered (confirmed by
 /// the IWMS: linked, nothing created).
