@@ -306,7 +306,7 @@ fn a_lookup_that_eats_the_lease_ends_the_attempt() {
     run(async {
         let r = Receiver::start(SECRET).await;
         let secret = SecretFile::new();
-        r.set_lookup_mode(LookupMode::Slow(Duration::from_millis(1500)));
+        r.set_lookup_mode(LookupMode::Slow(Duration::from_millis(1100)));
         let app = spawn_app_with(|s| {
             settings(s);
             s.iwms.lease_grace_secs = 30;
@@ -320,8 +320,10 @@ fn a_lookup_that_eats_the_lease_ends_the_attempt() {
                 .ok_or("no lookup yet".to_owned())
         })
         .await;
-        // While the IWMS thinks, the lease (2 s timeout + 30 s grace) all but runs out.
-        app.advance(31);
+        // While the IWMS thinks (1.1 s), the lease (2 s timeout + 30 s grace, from the claim)
+        // comes within the timeout of its end: 29 + 1.1 s leaves less than 2 s, and the lease
+        // itself has about 2 s left, so the worker does not take the event again meanwhile.
+        app.advance(29);
         let row = eventually(15, || {
             let row = created_row(&app, user);
             (row.attempts == 1)
