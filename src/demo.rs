@@ -90,6 +90,7 @@ pub fn setup(
                 iwms_endpoint: None,
                 iwms_secret: None,
                 iwms_events: None,
+                iwms_join_key: None,
                 stale_after_days: None,
                 allowed_return_origins: Some(vec![base.clone()]),
             },

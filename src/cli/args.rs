@@ -186,6 +186,10 @@ pub struct TenantFieldArgs {
     /// user.reactivated, user.flagged_stale, user.unflagged) or `all` (the default).
     #[arg(long)]
     pub iwms_events: Option<String>,
+    /// The IWMS field a person is looked up by before an IWMS account is created:
+    /// iwms_id, email, employee_number, user_name, or none (create without asking).
+    #[arg(long)]
+    pub iwms_join_key: Option<String>,
     /// Days without sign-in before a user is flagged stale (default 90).
     #[arg(long)]
     pub stale_after_days: Option<i64>,

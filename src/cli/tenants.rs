@@ -51,6 +51,7 @@ fn tenant_input(
             secret.map(Some)
         },
         iwms_events: f.iwms_events.clone(),
+        iwms_join_key: f.iwms_join_key.clone().map(Some),
         scim_iwms_attribute: set_or_clear(f.scim_iwms_attribute, clear_scim_iwms),
         display_name: f.name,
         auto_create_users: f.auto_create_users.map(bool::from),
@@ -96,6 +97,10 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
     emit(&format!(
         "auto-create IWMS:       {}",
         if v.auto_create_iwms { "on" } else { "off" }
+    ));
+    emit(&format!(
+        "IWMS join key:          {}",
+        v.iwms_join_key.unwrap_or("none")
     ));
     emit(&format!("stale after (days):     {}", v.stale_after_days));
     emit(&format!(

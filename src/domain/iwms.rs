@@ -111,6 +111,118 @@ impl SecretSource {
     }
 }
 
+/// The IWMS field that identifies a person (`tenant.iwms_join_key`): before asking the IWMS
+/// to create an account, ssogate asks it whether a person with this key exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinKey {
+    /// The IWMS ID the IdP attribute (`iwms_attribute`) or SCIM attribute
+    /// (`scim_iwms_attribute`) delivered.
+    IwmsId,
+    /// The user's email.
+    Email,
+    /// SCIM's enterprise `employeeNumber`.
+    EmployeeNumber,
+    /// SCIM's `userName`; the email for a user SCIM never wrote.
+    UserName,
+}
+
+pub const ALL_JOIN_KEYS: [JoinKey; 4] = [
+    JoinKey::IwmsId,
+    JoinKey::Email,
+    JoinKey::EmployeeNumber,
+    JoinKey::UserName,
+];
+
+impl JoinKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinKey::IwmsId => "iwms_id",
+            JoinKey::Email => "email",
+            JoinKey::EmployeeNumber => "employee_number",
+            JoinKey::UserName => "user_name",
+        }
+    }
+
+    /// A stored or sent name; `none` (or blank) means no lookup.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let t = raw.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        ALL_JOIN_KEYS
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(t))
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "`{}` is not an IWMS join key; choose from {} or `none`",
+                    t.chars().take(64).collect::<String>(),
+                    ALL_JOIN_KEYS.map(JoinKey::as_str).join(", ")
+                )
+            })
+    }
+
+    /// The key's value for a user, if the user has one.
+    pub fn value(self, u: &JoinFacts<'_>) -> Option<String> {
+        let v = match self {
+            JoinKey::IwmsId => u.iwms_id,
+            JoinKey::Email => Some(u.email),
+            JoinKey::EmployeeNumber => u.employee_number,
+            JoinKey::UserName => u.user_name.or(Some(u.email)),
+        };
+        v.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+impl fmt::Display for JoinKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a join key can be read from: the user's stored values.
+#[derive(Debug, Clone, Copy)]
+pub struct JoinFacts<'a> {
+    pub email: &'a str,
+    pub iwms_id: Option<&'a str>,
+    pub employee_number: Option<&'a str>,
+    pub user_name: Option<&'a str>,
+}
+
+/// An IWMS ID as the IWMS answers it: 1-256 printable characters (surrounding blanks
+/// dropped).
+pub fn parse_iwms_id(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty() && v.chars().count() <= 256 && !v.chars().any(char::is_control))
+        .then(|| v.to_owned())
+}
+
+/// What the IWMS said to a lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupAnswer {
+    Found(String),
+    NotFound,
+}
+
+/// Reads a lookup's answer: `2xx {"iwms_id": "…"}` is found, `404` is not found, anything
+/// else is an error the lookup is retried after (its reason becomes the event's last error).
+pub fn lookup_answer(status: u16, body: &[u8]) -> Result<LookupAnswer, String> {
+    match status {
+        404 => Ok(LookupAnswer::NotFound),
+        200..=299 => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("iwms_id")?.as_str().and_then(parse_iwms_id))
+            .map(LookupAnswer::Found)
+            .ok_or_else(|| {
+                "the IWMS lookup answered without a usable `iwms_id` (1-256 printable characters)"
+                    .to_owned()
+            }),
+        s => Err(format!("the IWMS lookup answered HTTP {s}")),
+    }
+}
+
 /// A tenant's IWMS feed settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct IwmsFeed {
@@ -119,6 +231,8 @@ pub struct IwmsFeed {
     pub endpoint: Option<String>,
     pub secret: Option<SecretSource>,
     pub events: Vec<EventKind>,
+    /// Look a person up by this key before creating an account; None: create at once.
+    pub join_key: Option<JoinKey>,
 }
 
 impl IwmsFeed {
@@ -213,11 +327,63 @@ mod tests {
             endpoint: Some("https://iwms.test/hook".into()),
             secret: Some(SecretSource::Env("S".into())),
             events: vec![EventKind::Updated],
+            join_key: None,
         };
         assert!(f.sends(EventKind::Created) && f.sends(EventKind::Updated));
         assert!(!f.sends(EventKind::Deactivated));
         f.endpoint = None;
         assert!(!f.sends(EventKind::Updated), "not configured");
+    }
+
+    #[test]
+    fn join_keys_parse_and_read_the_users_values() {
+        assert_eq!(JoinKey::parse("none").unwrap(), None);
+        assert_eq!(JoinKey::parse(" ").unwrap(), None);
+        assert_eq!(
+            JoinKey::parse("Employee_Number").unwrap(),
+            Some(JoinKey::EmployeeNumber)
+        );
+        assert!(JoinKey::parse("phone").unwrap_err().contains("user_name"));
+        for k in ALL_JOIN_KEYS {
+            assert_eq!(JoinKey::parse(k.as_str()).unwrap(), Some(k));
+        }
+        let u = JoinFacts {
+            email: "ada@acme.test",
+            iwms_id: None,
+            employee_number: Some(" E7 "),
+            user_name: None,
+        };
+        assert_eq!(JoinKey::Email.value(&u).as_deref(), Some("ada@acme.test"));
+        assert_eq!(
+            JoinKey::UserName.value(&u).as_deref(),
+            Some("ada@acme.test")
+        );
+        assert_eq!(JoinKey::EmployeeNumber.value(&u).as_deref(), Some("E7"));
+        assert_eq!(JoinKey::IwmsId.value(&u), None);
+        let u = JoinFacts {
+            user_name: Some("ada"),
+            iwms_id: Some("W-1"),
+            employee_number: Some(""),
+            ..u
+        };
+        assert_eq!(JoinKey::UserName.value(&u).as_deref(), Some("ada"));
+        assert_eq!(JoinKey::IwmsId.value(&u).as_deref(), Some("W-1"));
+        assert_eq!(JoinKey::EmployeeNumber.value(&u), None);
+    }
+
+    #[test]
+    fn lookup_answers_are_read_strictly() {
+        assert_eq!(
+            lookup_answer(200, br#"{"iwms_id": " W-9 "}"#),
+            Ok(LookupAnswer::Found("W-9".into()))
+        );
+        assert_eq!(lookup_answer(404, b"<html>"), Ok(LookupAnswer::NotFound));
+        assert!(lookup_answer(200, b"{}").unwrap_err().contains("usable"));
+        assert!(lookup_answer(200, br#"{"iwms_id": 7}"#).is_err());
+        assert!(lookup_answer(200, br#"{"iwms_id": "a\nb"}"#).is_err());
+        assert!(lookup_answer(200, b"not json").is_err());
+        assert!(lookup_answer(500, b"").unwrap_err().contains("HTTP 500"));
+        assert!(lookup_answer(201, b"{}").is_err());
     }
 
     #[test]

@@ -198,6 +198,28 @@ pub enum UserEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<String>,
     },
+    /// The IWMS already knew the person (found by the tenant's join key): its ID became the
+    /// user's, and no account was created.
+    IwmsAccountLinked {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iwms_id: Option<String>,
+        /// The join key the IWMS found the person by (`email`, `employee_number`, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        matched_by: Option<String>,
+    },
+    /// The IWMS found the person, but its ID could not become the user's: `reason` is
+    /// `iwms_id_conflict` (another user holds it). Nothing was linked or created.
+    IwmsLinkRefused {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iwms_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        matched_by: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The user who holds the IWMS ID.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holder: Option<i64>,
+    },
     /// A stored row this version cannot read, kept as it is; never written.
     #[serde(skip)]
     Unknown { kind: String, detail: Value },
@@ -221,6 +243,8 @@ impl UserEvent {
             UserEvent::GroupRemoved { .. } => "group_removed",
             UserEvent::IwmsAccountCreated { .. } => "iwms_account_created",
             UserEvent::IwmsAccountIgnored { .. } => "iwms_account_ignored",
+            UserEvent::IwmsAccountLinked { .. } => "iwms_account_linked",
+            UserEvent::IwmsLinkRefused { .. } => "iwms_link_refused",
             UserEvent::Unknown { kind, .. } => kind,
         }
     }
@@ -336,6 +360,28 @@ impl UserEvent {
             UserEvent::IwmsAccountIgnored { iwms_id, why, .. } => {
                 format!("IWMS account {} ignored: {}", q(iwms_id), q(why))
             }
+            UserEvent::IwmsAccountLinked {
+                iwms_id,
+                matched_by,
+            } => format!(
+                "linked to existing IWMS account {} (matched by {})",
+                q(iwms_id),
+                q(matched_by)
+            ),
+            UserEvent::IwmsLinkRefused {
+                iwms_id,
+                matched_by,
+                reason,
+                holder,
+            } => format!(
+                "IWMS account {} (matched by {}) not linked: {}{}",
+                q(iwms_id),
+                q(matched_by),
+                q(reason),
+                holder
+                    .map(|h| format!(", user {h} holds this IWMS ID"))
+                    .unwrap_or_default()
+            ),
             UserEvent::Unknown { kind, .. } => kind.replace('_', " "),
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::ids::TenantId;
-use crate::service::outbox::Deliverer;
+use crate::service::outbox::{Deliverer, Feed};
 use crate::storage::StorageError;
 
 /// The worker's deliveries in flight, and how many each tenant has.
@@ -109,7 +109,7 @@ async fn fill(d: &Arc<Deliverer>, flights: &mut Flights) -> Result<(), StorageEr
         d.give_back(extra, &lease).await;
     }
     // Each tenant's endpoint and secret are read once per claim.
-    let mut feeds: HashMap<i64, Result<(String, Vec<u8>), String>> = HashMap::new();
+    let mut feeds: HashMap<i64, Result<Feed, String>> = HashMap::new();
     for e in keep {
         let tenant = e.tenant_id;
         let feed = match feeds.entry(tenant) {

@@ -1,5 +1,10 @@
 //! The IWMS feed: events enqueued with the change that caused them, then delivered at least
-//! once, in order per user, signed, with backoff; account creation stores the returned ID.
+//! once, in order per user, signed, with backoff; account creation first looks the person up
+//! by the tenant's join key (`lookup`), then links to the ID found or stores the created one.
+mod account;
+mod lookup;
+mod secret;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +14,10 @@ use crate::clock::Clock;
 use crate::clock::rfc3339;
 use crate::config::IwmsSettings;
 use crate::domain::ids::{TenantId, UserId};
-use crate::domain::iwms::{EventKind, SecretSource, backoff_secs, signature};
+use crate::domain::iwms::{
+    EventKind, JoinFacts, JoinKey, LookupAnswer, backoff_secs, parse_iwms_id, signature,
+};
+use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
 use crate::domain::user_event::UserEvent;
 use crate::protocol::body::read_capped;
@@ -19,9 +27,6 @@ use crate::storage::{
     self, DbConnection, DbPool, StorageError, events, tenants, users, users::scim as scim_users,
 };
 
-const MAX_IWMS_ID_CHARS: usize = 256;
-/// A shorter HMAC key could be guessed; the CLI checks the same when the secret is set.
-const MIN_SECRET_BYTES: usize = 16;
 /// An account-creation answer is `{"iwms_id": …}`; anything longer is no usable answer.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
@@ -62,7 +67,11 @@ pub fn enqueue(
     if let Some(c) = changes {
         payload["changes"] = c.clone();
     }
-    let create_iwms = kind == EventKind::Created && tenant.iwms.auto_create && u.iwms_id.is_none();
+    // With `iwms_id` as the join key, an IWMS ID the IdP or SCIM sent is looked up too: the
+    // IWMS confirms it (linked) or is asked for the account.
+    let create_iwms = kind == EventKind::Created
+        && tenant.iwms.auto_create
+        && (u.iwms_id.is_none() || tenant.iwms.join_key == Some(JoinKey::IwmsId));
     outbox::enqueue(
         conn,
         &NewEvent {
@@ -112,30 +121,59 @@ pub struct Lease {
     until: i64,
 }
 
-enum Outcome {
-    Delivered { iwms_id: Option<String> },
-    Failed { error: String },
+/// A tenant's feed as the worker reads it at each claim: where to, signed with what, and
+/// the join key.
+#[derive(Clone)]
+pub struct Feed {
+    pub endpoint: String,
+    pub secret: Vec<u8>,
+    pub join_key: Option<JoinKey>,
 }
 
-fn read_secret(source: &SecretSource) -> Result<Vec<u8>, String> {
-    // A source stored before today's rules loads, but is not used: no signing with
-    // ssogate's own secrets or a path relative to wherever the process started.
-    SecretSource::parse(&source.as_string())
-        .map_err(|e| format!("the tenant's signing secret source is refused: {e}"))?;
-    let raw = match source {
-        SecretSource::File(p) => std::fs::read_to_string(p)
-            .map_err(|e| format!("cannot read the signing secret file {p}: {}", e.kind()))?,
-        SecretSource::Env(v) => {
-            std::env::var(v).map_err(|_| format!("the signing secret variable {v} is not set"))?
+enum Outcome {
+    /// `linked`: the ID is the one a lookup by this key found (no account was created).
+    Delivered {
+        iwms_id: Option<String>,
+        linked: Option<JoinKey>,
+    },
+    Failed {
+        error: String,
+    },
+    /// The lookup found a person whose IWMS ID another user holds: nothing is linked or
+    /// created, and the event is parked as dead until an admin resolves it and retries.
+    Conflict {
+        iwms_id: String,
+        key: JoinKey,
+        holder: UserId,
+    },
+}
+
+/// A lookup to make before the delivery.
+struct Join {
+    key: JoinKey,
+    value: String,
+    /// The user has an IWMS ID already: an account found is only recorded (as unused),
+    /// never linked.
+    only_record: bool,
+}
+
+/// The user's values a join key is read from.
+struct UserKeys {
+    email: String,
+    iwms_id: Option<String>,
+    employee_number: Option<String>,
+    user_name: Option<String>,
+}
+
+impl UserKeys {
+    fn facts(&self) -> JoinFacts<'_> {
+        JoinFacts {
+            email: &self.email,
+            iwms_id: self.iwms_id.as_deref(),
+            employee_number: self.employee_number.as_deref(),
+            user_name: self.user_name.as_deref(),
         }
-    };
-    let s = raw.trim();
-    if s.len() < MIN_SECRET_BYTES {
-        return Err(format!(
-            "the signing secret must hold at least {MIN_SECRET_BYTES} characters"
-        ));
     }
-    Ok(s.as_bytes().to_vec())
 }
 
 impl Deliverer {
@@ -235,28 +273,52 @@ impl Deliverer {
 
     /// The tenant's endpoint and signing secret as they are now (settings may have changed
     /// since the event was written).
-    pub async fn feed(&self, tid: TenantId) -> Result<(String, Vec<u8>), String> {
+    pub async fn feed(&self, tid: TenantId) -> Result<Feed, String> {
         let tenant = storage::block(&self.pool, move |c| tenants::get(c, tid))
             .await
             .map_err(|e| format!("cannot load the tenant: {e}"))?;
         let (Some(endpoint), Some(source)) = (&tenant.iwms.endpoint, &tenant.iwms.secret) else {
             return Err("the tenant's IWMS feed is not configured".into());
         };
-        Ok((endpoint.clone(), read_secret(source)?))
+        Ok(Feed {
+            endpoint: endpoint.clone(),
+            secret: secret::read(source)?,
+            join_key: tenant.iwms.join_key,
+        })
     }
 
-    pub async fn deliver(
-        &self,
-        mut e: Claimed,
-        feed: Result<(String, Vec<u8>), String>,
-        lease: &Lease,
-    ) {
+    pub async fn deliver(&self, mut e: Claimed, feed: Result<Feed, String>, lease: &Lease) {
         let (id, attempts, tenant, user) =
             (e.id, e.attempts, TenantId(e.tenant_id), UserId(e.user_id));
-        if e.create_iwms && self.has_iwms_id(tenant, user).await {
-            // The user got an IWMS ID while the creation waited (SCIM, a sign-in): asking
-            // now would make a second account, so it goes out as a plain user.created.
-            e.create_iwms = false;
+        let join_key = feed.as_ref().ok().and_then(|f| f.join_key);
+        let mut join = None;
+        if e.create_iwms
+            && let Some(u) = self.user_keys(tenant, user).await
+        {
+            if u.iwms_id.is_some() && join_key != Some(JoinKey::IwmsId) {
+                // The user got an IWMS ID while the creation waited (SCIM, a sign-in): asking
+                // now would make a second account, so it goes out as a plain user.created.
+                e.create_iwms = false;
+                // An earlier attempt may have created an account whose answer was lost: a
+                // lookup finds it, and the timeline shows it unused (never linked).
+                if e.attempts > 0
+                    && let Some(k) = join_key
+                {
+                    join = k.value(&u.facts()).map(|v| Join {
+                        key: k,
+                        value: v,
+                        only_record: true,
+                    });
+                }
+            } else if let Some(k) = join_key {
+                // No value for the key (no employee number yet, …): nothing to look up by,
+                // so the account is created as without a join key.
+                join = k.value(&u.facts()).map(|v| Join {
+                    key: k,
+                    value: v,
+                    only_record: false,
+                });
+            }
         }
         if self.clock.unix() + self.settings.http_timeout_secs as i64 >= lease.until {
             // Too little lease is left to finish the request before another worker may take
@@ -270,27 +332,116 @@ impl Deliverer {
             return;
         }
         let outcome = match feed {
-            Ok((endpoint, secret)) => self.attempt(e, &endpoint, &secret).await,
+            Ok(f) => {
+                self.attempt(e, &f.endpoint, &f.secret, join, lease.until)
+                    .await
+            }
             Err(error) => Outcome::Failed { error },
         };
         self.finish(id, attempts, outcome, tenant, user, lease)
             .await;
     }
 
-    /// Unknown (the database failed) counts as no: the idempotency key still keeps a retry
-    /// from creating a second account.
-    async fn has_iwms_id(&self, tenant: TenantId, user: UserId) -> bool {
-        match storage::block(&self.pool, move |c| users::get(c, tenant, user)).await {
-            Ok(u) => u.iwms_id.is_some(),
+    /// None when the database failed: that counts as "no IWMS ID" and no lookup (the
+    /// idempotency key still keeps a retry from creating a second account).
+    async fn user_keys(&self, tenant: TenantId, user: UserId) -> Option<UserKeys> {
+        let r = storage::block(&self.pool, move |c| -> Result<UserKeys, StorageError> {
+            let u = users::get(c, tenant, user)?;
+            let t = scim_users::tracked(c, tenant, user)?;
+            Ok(UserKeys {
+                email: u.email.as_str().to_owned(),
+                iwms_id: u.iwms_id,
+                employee_number: t.employee_number,
+                user_name: t.scim_user_name,
+            })
+        })
+        .await;
+        match r {
+            Ok(k) => Some(k),
             Err(err) => {
                 tracing::warn!(error = %err, "could not read the user before an IWMS creation");
-                false
+                None
             }
         }
     }
 
-    async fn attempt(&self, e: Claimed, endpoint: &str, secret: &[u8]) -> Outcome {
-        let data: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+    /// The user who holds `iwms_id`, if any (None also when the database failed: the
+    /// stored link checks again in its transaction).
+    async fn holder_of(&self, tenant: TenantId, iwms_id: &str) -> Option<UserId> {
+        let v = iwms_id.to_owned();
+        storage::block(&self.pool, move |c| users::find_by_iwms_id(c, tenant, &v))
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.id)
+    }
+
+    /// Looks the person up by the join key (when there is one): found, the account is
+    /// linked and the event goes out without `create_iwms_account`; not found, it is
+    /// created; no answer, the attempt fails and is retried.
+    async fn attempt(
+        &self,
+        mut e: Claimed,
+        endpoint: &str,
+        secret: &[u8],
+        join: Option<Join>,
+        lease_until: i64,
+    ) -> Outcome {
+        let mut data: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+        let policy = AddressPolicy::from(&self.settings);
+        let mut linked = None;
+        if let Some(Join {
+            key,
+            value,
+            only_record,
+        }) = &join
+        {
+            let tenant_slug = data["tenant"].as_str().unwrap_or_default().to_owned();
+            let question = lookup::Question {
+                event_id: &format!("evt_{}", e.id),
+                tenant: &tenant_slug,
+                user_id: e.user_id,
+                key: *key,
+                value,
+            };
+            let now = self.clock.unix();
+            match lookup::ask(&self.http, &policy, endpoint, secret, &question, now).await {
+                Err(error) => return Outcome::Failed { error },
+                Ok(LookupAnswer::NotFound) => {}
+                // store_iwms_id keeps the user's ID and records the account found as unused.
+                Ok(LookupAnswer::Found(iwms_id)) if *only_record => {
+                    linked = Some((iwms_id, *key));
+                }
+                Ok(LookupAnswer::Found(iwms_id)) => {
+                    let tenant = TenantId(e.tenant_id);
+                    if let Some(holder) = self.holder_of(tenant, &iwms_id).await
+                        && holder != UserId(e.user_id)
+                    {
+                        return Outcome::Conflict {
+                            iwms_id,
+                            key: *key,
+                            holder,
+                        };
+                    }
+                    // The IWMS hears of the user with the ID it knows them by.
+                    if let Some(u) = data.pointer_mut("/user/iwms_id") {
+                        *u = Value::from(iwms_id.clone());
+                    }
+                    e.create_iwms = false;
+                    linked = Some((iwms_id, *key));
+                }
+            }
+        }
+        if join.is_some()
+            && self.clock.unix() + self.settings.http_timeout_secs as i64 >= lease_until
+        {
+            // The lookup took so long that the event's request might outlive the lease (and
+            // another worker could send it meanwhile): this attempt ends here.
+            return Outcome::Failed {
+                error: "the IWMS lookup answered too late to send the event within its lease"
+                    .into(),
+            };
+        }
         let body = json!({
             "id": format!("evt_{}", e.id),
             "type": e.event,
@@ -300,21 +451,8 @@ impl Deliverer {
             "data": data,
         })
         .to_string();
-        let policy = AddressPolicy::from(&self.settings);
-        match url::Url::parse(endpoint) {
-            Ok(u) if policy.permits_url(&u) => {}
-            Ok(_) => {
-                return Outcome::Failed {
-                    error: format!(
-                        "refused: {endpoint} is an internal address outside iwms.allowed_networks"
-                    ),
-                };
-            }
-            Err(_) => {
-                return Outcome::Failed {
-                    error: format!("the endpoint `{endpoint}` is not a URL"),
-                };
-            }
+        if let Err(error) = lookup::permitted(&policy, endpoint) {
+            return Outcome::Failed { error };
         }
         let sig = signature(secret, self.clock.unix(), body.as_bytes());
         let res = self
@@ -330,23 +468,9 @@ impl Deliverer {
             .await;
         let res = match res {
             Ok(r) => r,
-            Err(err) if outbound::refused_by_policy(&err) => {
-                return Outcome::Failed {
-                    error: format!(
-                        "refused: {endpoint} resolves only to internal addresses outside iwms.allowed_networks"
-                    ),
-                };
-            }
             Err(err) => {
-                let why = if err.is_timeout() {
-                    "timed out"
-                } else if err.is_connect() {
-                    "connection failed"
-                } else {
-                    "request failed"
-                };
                 return Outcome::Failed {
-                    error: format!("{why}: {endpoint}"),
+                    error: lookup::send_failure(&err, endpoint),
                 };
             }
         };
@@ -356,25 +480,33 @@ impl Deliverer {
                 error: format!("HTTP {} from {endpoint}", status.as_u16()),
             };
         }
+        if let Some((iwms_id, key)) = linked {
+            return Outcome::Delivered {
+                iwms_id: Some(iwms_id),
+                linked: Some(key),
+            };
+        }
         if !e.create_iwms {
-            return Outcome::Delivered { iwms_id: None };
+            return Outcome::Delivered {
+                iwms_id: None,
+                linked: None,
+            };
         }
         let answer: Value = read_capped(res, MAX_ANSWER_BYTES)
             .await
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or(Value::Null);
-        match answer.get("iwms_id").and_then(Value::as_str).map(str::trim) {
-            Some(v)
-                if !v.is_empty()
-                    && v.chars().count() <= MAX_IWMS_ID_CHARS
-                    && !v.chars().any(char::is_control) =>
-            {
-                Outcome::Delivered {
-                    iwms_id: Some(v.to_owned()),
-                }
-            }
-            _ => Outcome::Failed {
+        match answer
+            .get("iwms_id")
+            .and_then(Value::as_str)
+            .and_then(parse_iwms_id)
+        {
+            Some(v) => Outcome::Delivered {
+                iwms_id: Some(v),
+                linked: None,
+            },
+            None => Outcome::Failed {
                 error: "the IWMS answered without a usable `iwms_id` (1-256 printable characters)"
                     .into(),
             },
@@ -396,11 +528,32 @@ impl Deliverer {
         let jitter = f64::from(crate::random::bytes::<1>()[0]) / 255.0;
         let r = storage::block(&self.pool, move |c| -> Result<(), StorageError> {
             match outcome {
-                Outcome::Delivered { iwms_id } => storage::transaction(c, |tx| {
+                Outcome::Delivered { iwms_id, linked } => storage::transaction(c, |tx| {
                     if outbox::delivered(tx, id, &owner, now)?
                         && let Some(v) = &iwms_id
                     {
-                        store_iwms_id(tx, tenant, user, v, now)?;
+                        account::store_iwms_id(tx, tenant, user, v, linked, now)?;
+                    }
+                    Ok(())
+                }),
+                Outcome::Conflict {
+                    iwms_id,
+                    key,
+                    holder,
+                } => storage::transaction(c, |tx| {
+                    let error = format!(
+                        "{}: the IWMS found this person by {key} with IWMS ID {iwms_id}, which user {holder} holds; nothing was linked or created",
+                        Reason::IwmsIdConflict.code()
+                    );
+                    tracing::warn!(event = id, "IWMS event parked as dead: iwms_id_conflict");
+                    if outbox::failed(tx, id, &owner, now, true, &error)? {
+                        let refused = UserEvent::IwmsLinkRefused {
+                            iwms_id: Some(iwms_id.clone()),
+                            matched_by: Some(key.as_str().to_owned()),
+                            reason: Some(Reason::IwmsIdConflict.code().to_owned()),
+                            holder: Some(holder.0),
+                        };
+                        events::record(tx, tenant, user, &refused, now)?;
                     }
                     Ok(())
                 }),
@@ -420,40 +573,6 @@ impl Deliverer {
             tracing::warn!(event = id, error = %e, "could not record an IWMS delivery");
         }
     }
-}
-
-/// The IWMS created an account: its ID becomes the user's, unless the user got one meanwhile
-/// or another user holds it (both recorded, nothing overwritten).
-fn store_iwms_id(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    user: UserId,
-    iwms_id: &str,
-    now: i64,
-) -> Result<(), StorageError> {
-    // A SCIM write may be setting the IdP's IWMS ID right now: lock the row before reading it.
-    users::lock(conn, tenant, user)?;
-    let u = users::get(conn, tenant, user)?;
-    let holder = users::find_by_iwms_id(conn, tenant, iwms_id)?.map(|h| h.id);
-    let event = match (&u.iwms_id, holder) {
-        (Some(existing), _) => UserEvent::IwmsAccountIgnored {
-            iwms_id: Some(iwms_id.to_owned()),
-            kept: Some(existing.clone()),
-            why: Some("the user already has an IWMS ID".into()),
-        },
-        (None, Some(other)) if other != user => UserEvent::IwmsAccountIgnored {
-            iwms_id: Some(iwms_id.to_owned()),
-            kept: None,
-            why: Some(format!("user {other} holds this IWMS ID")),
-        },
-        (None, _) => {
-            scim_users::set_iwms_id(conn, tenant, user, Some(iwms_id))?;
-            UserEvent::IwmsAccountCreated {
-                iwms_id: Some(iwms_id.to_owned()),
-            }
-        }
-    };
-    events::record(conn, tenant, user, &event, now)
 }
 
 /// After a sign-in: if the user's IWMS account is still being created, wait for it at most

@@ -16,6 +16,7 @@ diesel::table! {
         iwms_endpoint -> Nullable<Text>,
         iwms_secret_source -> Nullable<Text>,
         iwms_events -> Text,
+        iwms_join_key -> Nullable<Text>,
     }
 }
 

@@ -4,7 +4,7 @@ use super::error::corrupt;
 use super::schema::tenants;
 use super::{DbConnection, StorageError};
 use crate::domain::ids::TenantId;
-use crate::domain::iwms::{EventKind, IwmsFeed, SecretSource};
+use crate::domain::iwms::{EventKind, IwmsFeed, JoinKey, SecretSource};
 use crate::domain::return_to::AllowedOrigin;
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::slug::Slug;
@@ -27,6 +27,7 @@ struct TenantRow {
     iwms_endpoint: Option<String>,
     iwms_secret_source: Option<String>,
     iwms_events: String,
+    iwms_join_key: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -60,6 +61,13 @@ impl TryFrom<TenantRow> for Tenant {
                     .iter()
                     .map(|e| EventKind::parse(e).ok_or_else(|| corrupt("tenants.iwms_events", e)))
                     .collect::<Result<_, _>>()?,
+                join_key: r
+                    .iwms_join_key
+                    .as_deref()
+                    .map(JoinKey::parse)
+                    .transpose()
+                    .map_err(|e| corrupt("tenants.iwms_join_key", e))?
+                    .flatten(),
             },
             stale_after_days: u32::try_from(r.stale_after_days)
                 .map_err(|e| corrupt("tenants.stale_after_days", e))?,
@@ -113,6 +121,7 @@ pub fn create(
             tenants::iwms_endpoint.eq(&f.iwms.endpoint),
             tenants::iwms_secret_source.eq(f.iwms.secret.as_ref().map(SecretSource::as_string)),
             tenants::iwms_events.eq(events_json(&f.iwms.events)),
+            tenants::iwms_join_key.eq(f.iwms.join_key.map(JoinKey::as_str)),
             tenants::stale_after_days.eq(f.stale_after_days as i32),
             tenants::allowed_return_origins.eq(origins_json(&f.allowed_return_origins)),
             tenants::created_at.eq(now),
@@ -144,6 +153,7 @@ pub fn update(
             tenants::iwms_endpoint.eq(&f.iwms.endpoint),
             tenants::iwms_secret_source.eq(f.iwms.secret.as_ref().map(SecretSource::as_string)),
             tenants::iwms_events.eq(events_json(&f.iwms.events)),
+            tenants::iwms_join_key.eq(f.iwms.join_key.map(JoinKey::as_str)),
             tenants::stale_after_days.eq(f.stale_after_days as i32),
             tenants::allowed_return_origins.eq(origins_json(&f.allowed_return_origins)),
             tenants::updated_at.eq(now),

@@ -565,6 +565,7 @@ async fn settings_save_and_refuse_bad_values_next_to_the_form() {
             "cannot carry the IWMS ID",
         ),
         ("iwms_endpoint", "http://iwms.example.com/", "https"),
+        ("iwms_join_key", "phone", "not an IWMS join key"),
     ] {
         let mut form = vec![("display_name", "Acme Inc"), ("stale_after_days", "45")];
         form.retain(|(k, _)| *k != field);
@@ -585,6 +586,41 @@ async fn settings_save_and_refuse_bad_values_next_to_the_form() {
         .has("value=\"soon\"");
     let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
     assert_eq!(t.stale_after_days, 45, "nothing refused was saved");
+
+    // The IWMS join key is a choice of the form; `none` clears it.
+    console
+        .post(
+            "/admin/t/acme",
+            &[
+                ("display_name", "Acme Inc"),
+                ("stale_after_days", "45"),
+                ("iwms_join_key", "employee_number"),
+            ],
+        )
+        .await
+        .redirects_to("/admin/t/acme?done=saved");
+    let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
+    assert_eq!(
+        t.iwms.join_key,
+        Some(ssogate::domain::iwms::JoinKey::EmployeeNumber)
+    );
+    console
+        .get("/admin/t/acme")
+        .await
+        .has("<option value=\"employee_number\" selected>");
+    console
+        .post(
+            "/admin/t/acme",
+            &[
+                ("display_name", "Acme Inc"),
+                ("stale_after_days", "45"),
+                ("iwms_join_key", "none"),
+            ],
+        )
+        .await
+        .redirects_to("/admin/t/acme?done=saved");
+    let t = app.with_db(|c| admin::tenant_by_slug(c, "acme")).unwrap();
+    assert_eq!(t.iwms.join_key, None);
 
     // Auto-create without a whitelisted domain: everyone the IdP signs in gets an account.
     console

@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod hostile_load;
 mod hostile_op;
+mod iwms_join_key;
 mod iwms_outbox;
 mod logging;
 mod login;

@@ -336,4 +336,18 @@ fn lifecycle_events_say_who_did_it() {
         ),
         "IWMS account W-1 ignored: taken"
     );
+    assert_eq!(
+        s(
+            "iwms_account_linked",
+            json!({"iwms_id": "W-2", "matched_by": "email"})
+        ),
+        "linked to existing IWMS account W-2 (matched by email)"
+    );
+    assert_eq!(
+        s(
+            "iwms_link_refused",
+            json!({"iwms_id": "W-2", "matched_by": "email", "reason": "iwms_id_conflict", "holder": 4})
+        ),
+        "IWMS account W-2 (matched by email) not linked: iwms_id_conflict, user 4 holds this IWMS ID"
+    );
 }

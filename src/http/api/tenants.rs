@@ -34,6 +34,11 @@ pub struct TenantBody {
     pub iwms_secret: Option<Option<String>>,
     /// Comma-separated event names, or `all`.
     pub iwms_events: Option<String>,
+    /// The IWMS field a person is looked up by before an IWMS account is created:
+    /// `iwms_id`, `email`, `employee_number`, `user_name`; `null` or `none`: no lookup.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>, example = "email")]
+    pub iwms_join_key: Option<Option<String>>,
     /// Days without a sign-in before a user is flagged stale.
     #[schema(minimum = 1, maximum = 3650)]
     pub stale_after_days: Option<i64>,
@@ -59,6 +64,7 @@ impl TenantBody {
             iwms_endpoint: self.iwms_endpoint,
             iwms_secret: self.iwms_secret,
             iwms_events: self.iwms_events,
+            iwms_join_key: self.iwms_join_key,
             stale_after_days: self.stale_after_days,
             allowed_return_origins: self.allowed_return_origins,
         })
@@ -106,6 +112,10 @@ pub struct NewTenantBody {
     pub iwms_secret: Option<String>,
     /// Comma-separated event names, or `all`.
     pub iwms_events: Option<String>,
+    /// The IWMS field a person is looked up by before an IWMS account is created:
+    /// `iwms_id`, `email`, `employee_number`, `user_name` (default: no lookup).
+    #[schema(example = "email")]
+    pub iwms_join_key: Option<String>,
     /// Days without a sign-in before a user is flagged stale (default 90).
     #[schema(minimum = 1, maximum = 3650)]
     pub stale_after_days: Option<i64>,
@@ -126,6 +136,7 @@ impl NewTenantBody {
                 iwms_endpoint: self.iwms_endpoint.map(Some),
                 iwms_secret: self.iwms_secret.map(Some),
                 iwms_events: self.iwms_events,
+                iwms_join_key: self.iwms_join_key.map(Some),
                 stale_after_days: self.stale_after_days,
                 allowed_return_origins: self.allowed_return_origins,
             },

@@ -168,6 +168,7 @@ fn label(field: &str) -> Option<&'static str> {
         "iwms_secret" => "IWMS signing secret",
         "iwms_events" => "IWMS events",
         "auto_create_iwms" => "Create IWMS accounts",
+        "iwms_join_key" => "IWMS field that identifies a person",
         "domain" => "Domain",
         "slug" | "connection" => "Connection slug",
         "tenant_slug" => "Tenant slug",

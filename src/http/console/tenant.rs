@@ -23,6 +23,8 @@ pub struct SettingsValues {
     pub iwms_secret: String,
     pub iwms_events: String,
     pub auto_create_iwms: bool,
+    /// `iwms_id`, `email`, `employee_number`, `user_name`, or empty (no lookup).
+    pub iwms_join_key: String,
 }
 
 impl SettingsValues {
@@ -57,6 +59,11 @@ impl SettingsValues {
                 .collect::<Vec<_>>()
                 .join(", "),
             auto_create_iwms: t.iwms.auto_create,
+            iwms_join_key: t
+                .iwms
+                .join_key
+                .map(|k| k.as_str().to_owned())
+                .unwrap_or_default(),
         }
     }
 }
@@ -119,6 +126,7 @@ pub struct SettingsForm {
     iwms_secret: Option<String>,
     iwms_events: Option<String>,
     auto_create_iwms: Option<String>,
+    iwms_join_key: Option<String>,
 }
 
 impl SettingsForm {
@@ -140,6 +148,7 @@ impl SettingsForm {
             iwms_secret: self.iwms_secret.clone().unwrap_or_default(),
             iwms_events: self.iwms_events.clone().unwrap_or_default(),
             auto_create_iwms: self.auto_create_iwms.is_some(),
+            iwms_join_key: self.iwms_join_key.clone().unwrap_or_default(),
         }
     }
 
@@ -161,6 +170,11 @@ impl SettingsForm {
         };
         input.iwms_events = self.iwms_events.as_deref().and_then(non_blank);
         input.auto_create_iwms = Some(self.auto_create_iwms.is_some());
+        // Absent (a form of an older page): kept as stored.
+        input.iwms_join_key = self
+            .iwms_join_key
+            .as_deref()
+            .map(|k| non_blank(k).filter(|k| k != "none"));
         if is_super {
             input.iwms_endpoint = Some(self.iwms_endpoint.as_deref().and_then(non_blank));
             input.iwms_secret = Some(self.iwms_secret.as_deref().and_then(non_blank));

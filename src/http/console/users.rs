@@ -256,9 +256,10 @@ fn timeline_label(what: &Happening) -> (&'static str, &'static str) {
             ("neutral", "identity")
         }
         UserEvent::GroupAdded { .. } | UserEvent::GroupRemoved { .. } => ("neutral", "group"),
-        UserEvent::IwmsAccountCreated { .. } | UserEvent::IwmsAccountIgnored { .. } => {
-            ("neutral", "IWMS")
-        }
+        UserEvent::IwmsAccountCreated { .. }
+        | UserEvent::IwmsAccountIgnored { .. }
+        | UserEvent::IwmsAccountLinked { .. } => ("neutral", "IWMS"),
+        UserEvent::IwmsLinkRefused { .. } => ("warn", "IWMS"),
         UserEvent::ScimLinked { .. } | UserEvent::Unknown { .. } => ("neutral", "event"),
     }
 }

@@ -1,4 +1,4 @@
-//! Tenants: their settings (user creation, the IWMS ID attribute and feed, staleness,
+//! Tenants: their settings (user creation, the IWMS ID attribute, feed and join key, staleness,
 //! return_to origins) and the read model every front door shows.
 use serde::Serialize;
 
@@ -6,7 +6,7 @@ use super::audit::{self, Change, snapshot};
 use super::fields::parse_attribute_name;
 use super::{AdminError, invalid, parse_slug, tenant_by_slug};
 use crate::domain::audit::{Actor, AuditAction};
-use crate::domain::iwms::{ALL_EVENTS, IwmsFeed, SecretSource, parse_events};
+use crate::domain::iwms::{ALL_EVENTS, IwmsFeed, JoinKey, SecretSource, parse_events};
 use crate::domain::return_to::AllowedOrigin;
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::tenant::{self, DEFAULT_STALE_AFTER_DAYS, Tenant};
@@ -82,11 +82,17 @@ fn iwms_feed(
         }
         None => current.events.clone(),
     };
+    let join_key = match &input.iwms_join_key {
+        Some(Some(k)) => JoinKey::parse(k).map_err(|e| invalid("iwms_join_key", e))?,
+        Some(None) => None,
+        None => current.join_key,
+    };
     let feed = IwmsFeed {
         auto_create: input.auto_create_iwms.unwrap_or(current.auto_create),
         endpoint,
         secret,
         events,
+        join_key,
     };
     if feed.endpoint.is_some() != feed.secret.is_some() {
         return Err(invalid(
@@ -127,6 +133,9 @@ pub struct TenantInput {
     pub iwms_secret: Option<Option<String>>,
     /// Comma-separated event names, or `all`.
     pub iwms_events: Option<String>,
+    /// The IWMS field a person is looked up by before an account is created (`iwms_id`,
+    /// `email`, `employee_number`, `user_name`, or `none`); Some(None) clears it.
+    pub iwms_join_key: Option<Option<String>>,
     pub stale_after_days: Option<i64>,
     pub allowed_return_origins: Option<Vec<String>>,
 }
@@ -243,6 +252,9 @@ pub struct TenantView {
     /// Where the signing secret is read from (never the secret).
     pub iwms_secret: Option<String>,
     pub iwms_events: Vec<&'static str>,
+    /// The IWMS field a person is looked up by before an account is created: `iwms_id`,
+    /// `email`, `employee_number` or `user_name`; null: accounts are created without a lookup.
+    pub iwms_join_key: Option<&'static str>,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<String>,
     pub domains: Vec<String>,
@@ -267,6 +279,7 @@ pub fn tenant_view(conn: &mut DbConnection, t: &Tenant) -> Result<TenantView, Ad
         iwms_endpoint: t.iwms.endpoint.clone(),
         iwms_secret: t.iwms.secret.as_ref().map(SecretSource::as_string),
         iwms_events: t.iwms.events.iter().map(|e| e.as_str()).collect(),
+        iwms_join_key: t.iwms.join_key.map(JoinKey::as_str),
         stale_after_days: t.stale_after_days,
         allowed_return_origins: t
             .allowed_return_origins

@@ -1,6 +1,7 @@
 //! The fake IWMS the feed tests deliver to: a real HTTP receiver that checks every signature,
 //! records every delivery (arrival order, in-flight count per event), creates accounts once
-//! per idempotency key, and can fail, stall or stop listening on demand.
+//! per idempotency key, answers join-key lookups from its directory of people, and can fail,
+//! stall or stop listening on demand.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,6 +13,37 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::helpers::now;
 
 pub const HOOK_PATH: &str = "/hooks/ssogate";
+pub const LOOKUP_PATH: &str = "/hooks/ssogate/lookup";
+
+/// How the receiver answers join-key lookups that pass the signature check.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum LookupMode {
+    /// From the directory (`add_person`): 200 `{"iwms_id": …}`, or 404.
+    #[default]
+    Directory,
+    /// 503, whatever the directory holds.
+    Fail,
+    /// As `Directory`, after the delay (unless the client gave up first).
+    Slow(Duration),
+    /// 200 without a usable `iwms_id`.
+    Malformed,
+    /// 200 with the person's ID and 100 KiB of padding.
+    Oversized,
+}
+
+/// One signed lookup that reached the receiver.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    pub event_id: String,
+    pub user_id: i64,
+    pub field: String,
+    pub value: String,
+    pub body: Value,
+    /// The signature header as sent (tests verify it again with the tenant secret).
+    pub signature: String,
+    pub raw_body: Vec<u8>,
+    pub status: u16,
+}
 
 /// How the receiver answers the deliveries that pass the signature check.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -78,6 +110,10 @@ pub struct State {
     accounts: HashMap<String, String>,
     /// User id -> the IWMS accounts created for that user.
     accounts_of: HashMap<i64, Vec<String>>,
+    lookup_mode: LookupMode,
+    /// (field, value) -> the IWMS ID of a person the IWMS already knows.
+    people: HashMap<(String, String), String>,
+    pub lookups: Vec<Lookup>,
 }
 
 pub struct Receiver {
@@ -127,6 +163,28 @@ impl Receiver {
 
     pub fn set_mode(&self, mode: Mode) {
         self.state.lock().unwrap().mode = mode;
+    }
+
+    pub fn set_lookup_mode(&self, mode: LookupMode) {
+        self.state.lock().unwrap().lookup_mode = mode;
+    }
+
+    /// A person the IWMS knows: a lookup by `field` = `value` finds `iwms_id`.
+    pub fn add_person(&self, field: &str, value: &str, iwms_id: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .people
+            .insert((field.to_owned(), value.to_owned()), iwms_id.to_owned());
+    }
+
+    pub fn lookups(&self) -> Vec<Lookup> {
+        self.with(|s| s.lookups.clone())
+    }
+
+    /// The deliveries that asked the IWMS to create an account.
+    pub fn create_requests(&self) -> Vec<Delivery> {
+        self.deliveries().into_iter().filter(|d| d.create).collect()
     }
 
     /// Stops listening: the port is closed and new connections are refused.
@@ -408,6 +466,10 @@ async fn handle(state: Arc<Mutex<State>>, mut stream: TcpStream) {
                 s.refused.push(why.clone());
                 (401, json!({"error": why}), None, None)
             }
+            Ok(()) if req.path == LOOKUP_PATH => {
+                let (status, answer, delay) = lookup(&mut s, &req);
+                (status, answer, delay, None)
+            }
             Ok(()) => {
                 let (status, answer, delay, index, event_id) = record(&mut s, &req);
                 *s.in_flight.entry(event_id.clone()).or_default() += 1;
@@ -437,6 +499,8 @@ async fn handle(state: Arc<Mutex<State>>, mut stream: TcpStream) {
     let reason = match status {
         200 => "OK",
         401 => "Unauthorized",
+        404 => "Not Found",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     };
     let response = format!(
@@ -450,6 +514,85 @@ async fn handle(state: Arc<Mutex<State>>, mut stream: TcpStream) {
         let _ = stream.shutdown().await;
     }
     drop(guard);
+}
+
+/// Records a signed lookup and answers it from the directory (or as the mode says).
+fn lookup(s: &mut State, req: &Request) -> (u16, Value, Option<Duration>) {
+    let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let text = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (event_id, field, value) = (text("/event_id"), text("/key/field"), text("/key/value"));
+    let mut problems = Vec::new();
+    if req.method != "POST" {
+        problems.push(format!("lookup with {}", req.method));
+    }
+    if !req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/json"))
+    {
+        problems.push(format!("content-type {:?}", req.header("content-type")));
+    }
+    if text("/type") != "user.lookup" || req.header("x-ssogate-event") != Some("user.lookup") {
+        problems.push(format!(
+            "lookup type {:?} / X-Ssogate-Event {:?}",
+            v["type"],
+            req.header("x-ssogate-event")
+        ));
+    }
+    if req.header("x-ssogate-event-id") != Some(event_id.as_str()) || !event_id.starts_with("evt_")
+    {
+        problems.push(format!(
+            "lookup X-Ssogate-Event-Id {:?} vs {event_id:?}",
+            req.header("x-ssogate-event-id")
+        ));
+    }
+    if field.is_empty() || value.is_empty() || v["user_id"].as_i64().is_none() {
+        problems.push(format!("lookup without key or user_id: {v}"));
+    }
+    if !problems.is_empty() {
+        s.problems
+            .push(format!("lookup {event_id}: {}", problems.join(", ")));
+    }
+    let found = s.people.get(&(field.clone(), value.clone())).cloned();
+    let from_directory = || match &found {
+        Some(id) => (200, json!({"iwms_id": id})),
+        None => (404, json!({"error": "no such person"})),
+    };
+    let (status, answer, delay) = match s.lookup_mode {
+        LookupMode::Directory => {
+            let (st, a) = from_directory();
+            (st, a, None)
+        }
+        LookupMode::Fail => (503, json!({"error": "IWMS unavailable"}), None),
+        LookupMode::Slow(d) => {
+            let (st, a) = from_directory();
+            (st, a, Some(d))
+        }
+        LookupMode::Malformed => (200, json!({"person": {"id": 7}}), None),
+        LookupMode::Oversized => (
+            200,
+            json!({"iwms_id": found.unwrap_or_else(|| "X".into()), "padding": "x".repeat(100 * 1024)}),
+            None,
+        ),
+    };
+    s.lookups.push(Lookup {
+        event_id,
+        user_id: v["user_id"].as_i64().unwrap_or(0),
+        field,
+        value,
+        signature: req
+            .header("x-ssogate-signature")
+            .unwrap_or_default()
+            .to_owned(),
+        raw_body: req.body.clone(),
+        body: v,
+        status,
+    });
+    (status, answer, delay)
 }
 
 /// Records a signed delivery and decides the answer.
@@ -522,6 +665,11 @@ fn record(s: &mut State, req: &Request) -> (u16, Value, Option<Duration>, usize,
                         let id = format!("IWMS-{}", s.accounts.len() + 1);
                         s.accounts.insert(key.clone(), id.clone());
                         s.accounts_of.entry(user_id).or_default().push(id.clone());
+                        // A lookup by email finds the person from now on.
+                        if let Some(email) = v.pointer("/data/user/email").and_then(Value::as_str) {
+                            s.people
+                                .insert(("email".to_owned(), email.to_owned()), id.clone());
+                        }
                         id
                     }
                 };
