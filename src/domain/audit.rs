@@ -61,10 +61,14 @@ pub enum AuditAction {
     UserReactivated,
     IdentityUnlinked,
     OutboxRetried,
+    RoleRuleAdded,
+    RoleRuleRemoved,
+    UserRolesSet,
+    ForwardedAttributesSet,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::TenantCreated,
         AuditAction::TenantUpdated,
         AuditAction::DomainAdded,
@@ -83,6 +87,10 @@ impl AuditAction {
         AuditAction::UserReactivated,
         AuditAction::IdentityUnlinked,
         AuditAction::OutboxRetried,
+        AuditAction::RoleRuleAdded,
+        AuditAction::RoleRuleRemoved,
+        AuditAction::UserRolesSet,
+        AuditAction::ForwardedAttributesSet,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +113,10 @@ impl AuditAction {
             AuditAction::UserReactivated => "user.reactivated",
             AuditAction::IdentityUnlinked => "user.identity_unlinked",
             AuditAction::OutboxRetried => "outbox.retried",
+            AuditAction::RoleRuleAdded => "role_rule.added",
+            AuditAction::RoleRuleRemoved => "role_rule.removed",
+            AuditAction::UserRolesSet => "user.roles_set",
+            AuditAction::ForwardedAttributesSet => "tenant.forwarded_attributes_set",
         }
     }
 

@@ -16,6 +16,7 @@ diesel::table! {
         iwms_endpoint -> Nullable<Text>,
         iwms_secret_source -> Nullable<Text>,
         iwms_events -> Text,
+        forward_attributes -> Text,
     }
 }
 
@@ -44,6 +45,11 @@ diesel::table! {
         updated_at -> BigInt,
         admin_role_attribute -> Nullable<Text>,
         admin_role_value -> Nullable<Text>,
+        groups_attribute -> Nullable<Text>,
+        department_attribute -> Nullable<Text>,
+        title_attribute -> Nullable<Text>,
+        employee_number_attribute -> Nullable<Text>,
+        manager_attribute -> Nullable<Text>,
     }
 }
 
@@ -87,6 +93,9 @@ diesel::table! {
         manager_id -> Nullable<Text>,
         scim_doc -> Text,
         deprovisioned_at -> Nullable<BigInt>,
+        idp_groups -> Text,
+        group_names -> Text,
+        role_names -> Text,
     }
 }
 
@@ -340,6 +349,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    role_rules (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        group_name -> Text,
+        group_name_lc -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role, source) {
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        source -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(email_domains -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
@@ -378,4 +408,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     scim_groups,
     group_members,
     outbox_events,
+    role_rules,
+    user_roles,
 );

@@ -39,6 +39,10 @@ pub struct TenantBody {
     pub stale_after_days: Option<i64>,
     /// Origins (scheme://host[:port]) return_to may point at.
     pub allowed_return_origins: Option<Vec<String>>,
+    /// Attributes `/auth/verify` sends as `X-Auth-Request-*` headers: any of `department`,
+    /// `title`, `employee-number`, `manager`; `[]` sends none.
+    #[schema(example = json!(["department", "manager"]))]
+    pub forward_attributes: Option<Vec<String>>,
 }
 
 impl TenantBody {
@@ -61,6 +65,7 @@ impl TenantBody {
             iwms_events: self.iwms_events,
             stale_after_days: self.stale_after_days,
             allowed_return_origins: self.allowed_return_origins,
+            forward_attributes: self.forward_attributes,
         })
     }
 }
@@ -111,6 +116,9 @@ pub struct NewTenantBody {
     pub stale_after_days: Option<i64>,
     /// Origins (scheme://host[:port]) return_to may point at.
     pub allowed_return_origins: Option<Vec<String>>,
+    /// Attributes `/auth/verify` sends as `X-Auth-Request-*` headers: any of `department`,
+    /// `title`, `employee-number`, `manager`.
+    pub forward_attributes: Option<Vec<String>>,
 }
 
 impl NewTenantBody {
@@ -128,6 +136,7 @@ impl NewTenantBody {
                 iwms_events: self.iwms_events,
                 stale_after_days: self.stale_after_days,
                 allowed_return_origins: self.allowed_return_origins,
+                forward_attributes: self.forward_attributes,
             },
         )
     }

@@ -256,6 +256,7 @@ fn timeline_label(what: &Happening) -> (&'static str, &'static str) {
             ("neutral", "identity")
         }
         UserEvent::GroupAdded { .. } | UserEvent::GroupRemoved { .. } => ("neutral", "group"),
+        UserEvent::RoleAdded { .. } | UserEvent::RoleRemoved { .. } => ("neutral", "role"),
         UserEvent::IwmsAccountCreated { .. } | UserEvent::IwmsAccountIgnored { .. } => {
             ("neutral", "IWMS")
         }

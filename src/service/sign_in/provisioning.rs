@@ -238,6 +238,7 @@ pub(crate) fn provision(
             )
         }
     };
+    crate::service::roles::after_sign_in(c, tenant, user_id, claims, now)?;
     let token = session::open(
         c,
         session_secret,

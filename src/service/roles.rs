@@ -1,0 +1,230 @@
+//! A user's groups and roles, kept in step with their sources: recomputed at every sign-in
+//! (the IdP's groups), every SCIM group change, every rule change and every hand-set change,
+//! in the caller's transaction. A role whose source group is gone is removed; a role set by
+//! hand stays. Each change is a `role_added` / `role_removed` event on the timeline, and a
+//! change of the user's roles is an IWMS `user.updated` event (field `roles`).
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::domain::claims::MappedClaims;
+use crate::domain::ids::UserId;
+use crate::domain::iwms::EventKind;
+use crate::domain::roles::{
+    self, RoleName, RoleRule, RoleSource, bound_groups, derived_roles, effective_groups,
+    effective_roles, group_key,
+};
+use crate::domain::tenant::Tenant;
+use crate::domain::user_event::{Actor, AttributeChange, UserEvent};
+use crate::service::outbox;
+use crate::storage::roles::{self as store, Computed, Directory};
+use crate::storage::{DbConnection, StorageError, events};
+
+fn rules(conn: &mut DbConnection, tenant: &Tenant) -> Result<Vec<RoleRule>, StorageError> {
+    Ok(store::rules(conn, tenant.id)?
+        .into_iter()
+        .map(|r| r.rule)
+        .collect())
+}
+
+/// What a sign-in says beyond names: stores the IdP's groups (bounded, see
+/// [`roles::bound_groups`]) and the directory attributes it sent (an absent one keeps the
+/// stored value), then recomputes the roles.
+pub fn after_sign_in(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    claims: &MappedClaims,
+    now: i64,
+) -> Result<(), StorageError> {
+    let rules = rules(conn, tenant)?;
+    let ruled: BTreeSet<String> = rules.iter().map(|r| group_key(&r.group)).collect();
+    let groups = bound_groups(claims.groups.iter().map(String::as_str), &ruled);
+    if store::idp_groups(conn, tenant.id, user)? != groups {
+        store::set_idp_groups(conn, tenant.id, user, &groups)?;
+    }
+    let old = store::directory(conn, tenant.id, user)?;
+    let new = Directory {
+        department: claims.department.clone().or(old.department.clone()),
+        title: claims.title.clone().or(old.title.clone()),
+        employee_number: claims
+            .employee_number
+            .clone()
+            .or(old.employee_number.clone()),
+        manager: claims.manager.clone().or(old.manager.clone()),
+    };
+    if new != old {
+        let changes: Vec<AttributeChange> = [
+            ("department", &old.department, &new.department),
+            ("title", &old.title, &new.title),
+            (
+                "employee_number",
+                &old.employee_number,
+                &new.employee_number,
+            ),
+            ("manager", &old.manager, &new.manager),
+        ]
+        .into_iter()
+        .filter(|(_, o, n)| o != n)
+        .map(|(f, o, n)| AttributeChange::new(f, o.as_deref(), n.as_deref()))
+        .collect();
+        store::set_directory(conn, tenant.id, user, &new, now)?;
+        outbox::record(
+            conn,
+            tenant,
+            user,
+            &UserEvent::AttributesUpdated {
+                by: Actor::Sso,
+                changes,
+                sessions_ended: None,
+            },
+            now,
+        )?;
+    }
+    recompute_with(conn, tenant, user, &rules, &Actor::Sso, now)
+}
+
+/// Recomputes the group-derived roles of one user from the stored groups.
+pub fn recompute(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    by: &Actor,
+    now: i64,
+) -> Result<(), StorageError> {
+    let rules = rules(conn, tenant)?;
+    recompute_with(conn, tenant, user, &rules, by, now)
+}
+
+/// [`recompute`] for every user with a group (after a rule change).
+pub fn recompute_tenant(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    by: &Actor,
+    now: i64,
+) -> Result<(), StorageError> {
+    let rules = rules(conn, tenant)?;
+    for user in store::users_with_groups(conn, tenant.id)? {
+        recompute_with(conn, tenant, user, &rules, by, now)?;
+    }
+    Ok(())
+}
+
+fn record_change(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    by: &Actor,
+    (role, source): &(String, RoleSource),
+    added: bool,
+    now: i64,
+) -> Result<(), StorageError> {
+    let (role, source) = (Some(role.clone()), Some(source.as_str().to_owned()));
+    let by = by.clone();
+    let e = if added {
+        UserEvent::RoleAdded { by, role, source }
+    } else {
+        UserEvent::RoleRemoved { by, role, source }
+    };
+    events::record(conn, tenant.id, user, &e, now)
+}
+
+fn recompute_with(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    rules: &[RoleRule],
+    by: &Actor,
+    now: i64,
+) -> Result<(), StorageError> {
+    let idp = store::idp_groups(conn, tenant.id, user)?;
+    let scim = store::scim_groups_of(conn, tenant.id, user)?;
+    let wanted = derived_roles(rules, &idp, &scim);
+    let current: BTreeSet<_> = store::rows(conn, tenant.id, user)?
+        .into_iter()
+        .filter(|(_, s)| *s != RoleSource::Manual)
+        .collect();
+    let d = roles::diff(&current, &wanted);
+    for row in &d.removed {
+        store::remove_row(conn, tenant.id, user, &row.0, row.1)?;
+        record_change(conn, tenant, user, by, row, false, now)?;
+    }
+    for row in &d.added {
+        store::add_row(conn, tenant.id, user, &row.0, row.1, now)?;
+        record_change(conn, tenant, user, by, row, true, now)?;
+    }
+    refresh(conn, tenant, user, &idp, &scim, now)
+}
+
+/// Stores the groups and roles the app sees; a change of roles goes to the IWMS.
+fn refresh(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    idp: &[String],
+    scim: &[String],
+    now: i64,
+) -> Result<(), StorageError> {
+    let rows = store::rows(conn, tenant.id, user)?;
+    let new = Computed {
+        groups: effective_groups(idp, scim),
+        roles: effective_roles(&rows),
+    };
+    let old = store::computed(conn, tenant.id, user)?;
+    if old == new {
+        return Ok(());
+    }
+    store::set_computed(conn, tenant.id, user, &new)?;
+    if old.roles != new.roles {
+        let changes = json!([{
+            "field": "roles",
+            "old": old.roles.join(","),
+            "new": new.roles.join(","),
+        }]);
+        outbox::enqueue(conn, tenant, user, EventKind::Updated, Some(&changes), now)?;
+    }
+    Ok(())
+}
+
+/// Replaces the roles set by hand on a user, in the caller's transaction; the roles from
+/// groups are untouched. Returns the (added, removed) hand-set roles.
+pub fn set_manual(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    wanted: &[RoleName],
+    by: &Actor,
+    now: i64,
+) -> Result<(Vec<String>, Vec<String>), StorageError> {
+    let current: BTreeSet<_> = store::rows(conn, tenant.id, user)?
+        .into_iter()
+        .filter(|(_, s)| *s == RoleSource::Manual)
+        .collect();
+    let wanted: BTreeSet<_> = wanted
+        .iter()
+        .map(|r| (r.as_str().to_owned(), RoleSource::Manual))
+        .collect();
+    let d = roles::diff(&current, &wanted);
+    for row in &d.removed {
+        store::remove_row(conn, tenant.id, user, &row.0, row.1)?;
+        record_change(conn, tenant, user, by, row, false, now)?;
+    }
+    for row in &d.added {
+        store::add_row(conn, tenant.id, user, &row.0, row.1, now)?;
+        record_change(conn, tenant, user, by, row, true, now)?;
+    }
+    let idp = store::idp_groups(conn, tenant.id, user)?;
+    let scim = store::scim_groups_of(conn, tenant.id, user)?;
+    refresh(conn, tenant, user, &idp, &scim, now)?;
+    let names = |v: Vec<(String, RoleSource)>| v.into_iter().map(|(r, _)| r).collect();
+    Ok((names(d.added), names(d.removed)))
+}
+
+/// A user's roles with their sources, for admins.
+pub fn of_user(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+) -> Result<Vec<(String, RoleSource)>, StorageError> {
+    Ok(store::rows(conn, tenant.id, user)?.into_iter().collect())
+}
