@@ -265,10 +265,20 @@ async fn a_hand_set_role_survives_a_sign_in_without_the_group() {
 async fn a_scim_group_change_removes_the_role_at_the_next_verify() {
     let (app, idp) = setup().await;
     add_rule(&app, "Store managers", "manager").await;
+    // Ada is pushed by SCIM (SCIM groups hold SCIM users), then signs in.
+    let scim = app.scim("acme");
+    let (s, u) = scim
+        .post(
+            "/Users",
+            json!({"schemas": [SCIM_USER], "userName": "ada@acme.test",
+                   "emails": [{"value": "ada@acme.test", "type": "work", "primary": true}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
     let id = app.sign_in(&idp).user_id().await;
+    assert_eq!(u["id"], id.to_string());
     assert_eq!(verified(&app).await.1, "");
 
-    let scim = app.scim("acme");
     let (s, g) = scim
         .post(
             "/Groups",
@@ -504,7 +514,7 @@ async fn the_iwms_payload_carries_groups_and_roles() {
         &app,
         TenantInput {
             iwms_endpoint: Some(Some("http://127.0.0.1:9/iwms".into())),
-            iwms_secret: Some(Some("env:SSOGATE_TEST_ROLES_UNUSED".into())),
+            iwms_secret: Some(Some("env:ROLES_TEST_IWMS_SECRET_UNUSED".into())),
             ..Default::default()
         },
     );
