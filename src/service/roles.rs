@@ -27,6 +27,33 @@ fn rules(conn: &mut DbConnection, tenant: &Tenant) -> Result<Vec<RoleRule>, Stor
         .collect())
 }
 
+/// Where the events of a change go: recorded now (timeline, and the IWMS for a change of
+/// roles or attributes), or collected for a user being created, whose creation event (which
+/// the IWMS hears, with every attribute) must come first.
+enum Sink {
+    Record,
+    Collect(Vec<UserEvent>),
+}
+
+impl Sink {
+    fn event(
+        &mut self,
+        conn: &mut DbConnection,
+        tenant: &Tenant,
+        user: UserId,
+        e: UserEvent,
+        now: i64,
+    ) -> Result<(), StorageError> {
+        match self {
+            Sink::Record => outbox::record(conn, tenant, user, &e, now),
+            Sink::Collect(v) => {
+                v.push(e);
+                Ok(())
+            }
+        }
+    }
+}
+
 /// What a sign-in says beyond names: stores the IdP's groups (bounded, see
 /// [`roles::bound_groups`]) and the directory attributes it sent (an absent one keeps the
 /// stored value), then recomputes the roles.
@@ -35,6 +62,38 @@ pub fn after_sign_in(
     tenant: &Tenant,
     user: UserId,
     claims: &MappedClaims,
+    now: i64,
+) -> Result<(), StorageError> {
+    from_sign_in(conn, tenant, user, claims, &mut Sink::Record, now)
+}
+
+/// [`after_sign_in`] for a user this sign-in creates, before the creation is recorded (so the
+/// IWMS's `user.created` carries groups, roles and attributes): returns the role events to
+/// record after the creation; no `user.updated` is sent.
+pub fn for_new_user(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    claims: &MappedClaims,
+    now: i64,
+) -> Result<Vec<UserEvent>, StorageError> {
+    let mut sink = Sink::Collect(Vec::new());
+    from_sign_in(conn, tenant, user, claims, &mut sink, now)?;
+    Ok(match sink {
+        Sink::Collect(v) => v
+            .into_iter()
+            .filter(|e| !matches!(e, UserEvent::AttributesUpdated { .. }))
+            .collect(),
+        Sink::Record => Vec::new(),
+    })
+}
+
+fn from_sign_in(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    claims: &MappedClaims,
+    sink: &mut Sink,
     now: i64,
 ) -> Result<(), StorageError> {
     let rules = rules(conn, tenant)?;
@@ -69,19 +128,14 @@ pub fn after_sign_in(
         .map(|(f, o, n)| AttributeChange::new(f, o.as_deref(), n.as_deref()))
         .collect();
         store::set_directory(conn, tenant.id, user, &new, now)?;
-        outbox::record(
-            conn,
-            tenant,
-            user,
-            &UserEvent::AttributesUpdated {
-                by: Actor::Sso,
-                changes,
-                sessions_ended: None,
-            },
-            now,
-        )?;
+        let e = UserEvent::AttributesUpdated {
+            by: Actor::Sso,
+            changes,
+            sessions_ended: None,
+        };
+        sink.event(conn, tenant, user, e, now)?;
     }
-    recompute_with(conn, tenant, user, &rules, &Actor::Sso, now)
+    recompute_with(conn, tenant, user, &rules, &Actor::Sso, sink, now)
 }
 
 /// Recomputes the group-derived roles of one user from the stored groups.
@@ -93,7 +147,7 @@ pub fn recompute(
     now: i64,
 ) -> Result<(), StorageError> {
     let rules = rules(conn, tenant)?;
-    recompute_with(conn, tenant, user, &rules, by, now)
+    recompute_with(conn, tenant, user, &rules, by, &mut Sink::Record, now)
 }
 
 /// [`recompute`] for every user with a group (after a rule change).
@@ -105,28 +159,32 @@ pub fn recompute_tenant(
 ) -> Result<(), StorageError> {
     let rules = rules(conn, tenant)?;
     for user in store::users_with_groups(conn, tenant.id)? {
-        recompute_with(conn, tenant, user, &rules, by, now)?;
+        recompute_with(conn, tenant, user, &rules, by, &mut Sink::Record, now)?;
     }
     Ok(())
 }
 
+fn role_event(by: &Actor, (role, source): &(String, RoleSource), added: bool) -> UserEvent {
+    let (role, source) = (Some(role.clone()), Some(source.as_str().to_owned()));
+    let by = by.clone();
+    if added {
+        UserEvent::RoleAdded { by, role, source }
+    } else {
+        UserEvent::RoleRemoved { by, role, source }
+    }
+}
+
+/// Role events are timeline-only (the IWMS hears the change of roles as `user.updated`).
 fn record_change(
     conn: &mut DbConnection,
     tenant: &Tenant,
     user: UserId,
     by: &Actor,
-    (role, source): &(String, RoleSource),
+    row: &(String, RoleSource),
     added: bool,
     now: i64,
 ) -> Result<(), StorageError> {
-    let (role, source) = (Some(role.clone()), Some(source.as_str().to_owned()));
-    let by = by.clone();
-    let e = if added {
-        UserEvent::RoleAdded { by, role, source }
-    } else {
-        UserEvent::RoleRemoved { by, role, source }
-    };
-    events::record(conn, tenant.id, user, &e, now)
+    events::record(conn, tenant.id, user, &role_event(by, row, added), now)
 }
 
 fn recompute_with(
@@ -135,6 +193,7 @@ fn recompute_with(
     user: UserId,
     rules: &[RoleRule],
     by: &Actor,
+    sink: &mut Sink,
     now: i64,
 ) -> Result<(), StorageError> {
     let idp = store::idp_groups(conn, tenant.id, user)?;
@@ -145,24 +204,32 @@ fn recompute_with(
         .filter(|(_, s)| *s != RoleSource::Manual)
         .collect();
     let d = roles::diff(&current, &wanted);
-    for row in &d.removed {
-        store::remove_row(conn, tenant.id, user, &row.0, row.1)?;
-        record_change(conn, tenant, user, by, row, false, now)?;
+    for (rows, added) in [(&d.removed, false), (&d.added, true)] {
+        for row in rows {
+            if added {
+                store::add_row(conn, tenant.id, user, &row.0, row.1, now)?;
+            } else {
+                store::remove_row(conn, tenant.id, user, &row.0, row.1)?;
+            }
+            match sink {
+                Sink::Record => record_change(conn, tenant, user, by, row, added, now)?,
+                Sink::Collect(v) => v.push(role_event(by, row, added)),
+            }
+        }
     }
-    for row in &d.added {
-        store::add_row(conn, tenant.id, user, &row.0, row.1, now)?;
-        record_change(conn, tenant, user, by, row, true, now)?;
-    }
-    refresh(conn, tenant, user, &idp, &scim, now)
+    let notify = matches!(sink, Sink::Record);
+    refresh(conn, tenant, user, &idp, &scim, notify, now)
 }
 
-/// Stores the groups and roles the app sees; a change of roles goes to the IWMS.
+/// Stores the groups and roles the app sees; a change of roles goes to the IWMS when
+/// `notify` (not for a user being created: their creation carries the roles).
 fn refresh(
     conn: &mut DbConnection,
     tenant: &Tenant,
     user: UserId,
     idp: &[String],
     scim: &[String],
+    notify: bool,
     now: i64,
 ) -> Result<(), StorageError> {
     let rows = store::rows(conn, tenant.id, user)?;
@@ -175,7 +242,7 @@ fn refresh(
         return Ok(());
     }
     store::set_computed(conn, tenant.id, user, &new)?;
-    if old.roles != new.roles {
+    if notify && old.roles != new.roles {
         let changes = json!([{
             "field": "roles",
             "old": old.roles.join(","),
@@ -215,7 +282,7 @@ pub fn set_manual(
     }
     let idp = store::idp_groups(conn, tenant.id, user)?;
     let scim = store::scim_groups_of(conn, tenant.id, user)?;
-    refresh(conn, tenant, user, &idp, &scim, now)?;
+    refresh(conn, tenant, user, &idp, &scim, true, now)?;
     let names = |v: Vec<(String, RoleSource)>| v.into_iter().map(|(r, _)| r).collect();
     Ok((names(d.added), names(d.removed)))
 }

@@ -520,10 +520,11 @@ async fn the_iwms_payload_carries_groups_and_roles() {
     );
     add_rule(&app, "Managers", "manager").await;
     let id = with_groups(app.sign_in(&idp), "groups", &["Managers"])
+        .attr("department", "Ops")
         .user_id()
         .await;
-    let payloads: Vec<Value> = app
-        .with_db(|c| {
+    let payloads = |app: &TestApp| -> Vec<Value> {
+        app.with_db(|c| {
             outbox_events::table
                 .filter(outbox_events::user_id.eq(id))
                 .order(outbox_events::id.asc())
@@ -533,11 +534,32 @@ async fn the_iwms_payload_carries_groups_and_roles() {
         .unwrap()
         .iter()
         .map(|p| serde_json::from_str(p).unwrap())
-        .collect();
-    let last = payloads.last().expect("events enqueued");
-    assert_eq!(last["user"]["roles"], json!(["manager"]), "{last}");
-    assert_eq!(last["user"]["groups"], json!(["Managers"]), "{last}");
-    assert_eq!(last["changes"][0]["field"], "roles", "{last}");
+        .collect()
+    };
+    // The creation carries the groups, roles and attributes of the sign-in that created the
+    // user; no separate update follows.
+    let first = payloads(&app);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["user"]["roles"], json!(["manager"]), "{first:?}");
+    assert_eq!(first[0]["user"]["groups"], json!(["Managers"]), "{first:?}");
+    assert_eq!(
+        first[0]["user"]["attributes"]["department"], "Ops",
+        "{first:?}"
+    );
+
+    // The group is gone at the next sign-in: the IWMS hears the change of roles.
+    with_groups(app.sign_in(&idp), "groups", &["Other"])
+        .user_id()
+        .await;
+    let all = payloads(&app);
+    let last = all.last().unwrap();
+    assert_eq!(last["user"]["roles"], json!([]), "{last}");
+    assert_eq!(last["user"]["groups"], json!(["Other"]), "{last}");
+    assert_eq!(
+        last["changes"],
+        json!([{"field": "roles", "old": "manager", "new": ""}]),
+        "{last}"
+    );
 }
 
 #[tokio::test]
