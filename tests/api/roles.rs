@@ -619,3 +619,112 @@ async fn oidc_groups_claim_gives_roles() {
     assert_eq!(m["roles"], json!(["manager"]));
     assert_eq!(m["department"], "Ops");
 }
+
+#[tokio::test]
+async fn the_cli_manages_rules_and_hand_set_roles() {
+    let (app, idp) = setup().await;
+    let id = with_groups(app.sign_in(&idp), "groups", &["Managers"])
+        .user_id()
+        .await;
+    let cli = crate::cli::Cli::with_db(&app.db_url);
+    let r = cli.json(&[
+        "role", "add-rule", "--tenant", "acme", "--group", "Managers", "--role", "manager",
+        "--json",
+    ]);
+    assert_eq!(r["role"], "manager");
+    assert!(
+        cli.fails(&[
+            "role", "add-rule", "--tenant", "acme", "--group", "g", "--role", "a b"
+        ])
+        .contains("role")
+    );
+    let v = cli.json(&[
+        "role",
+        "set",
+        "--tenant",
+        "acme",
+        "ada@acme.test",
+        "--role",
+        "employee,auditor",
+        "--json",
+    ]);
+    assert_eq!(v["roles"], json!(["auditor", "employee", "manager"]));
+    assert_eq!(v["manual"], json!(["auditor", "employee"]));
+    let shown = cli.ok(&["role", "show", "--tenant", "acme", &id.to_string()]);
+    assert!(
+        shown.contains("manager") && shown.contains("idp"),
+        "{shown}"
+    );
+    let rules = cli.ok(&["role", "rules", "--tenant", "acme"]);
+    assert!(rules.contains("Managers"), "{rules}");
+    cli.ok(&[
+        "role",
+        "remove-rule",
+        "--tenant",
+        "acme",
+        &r["id"].to_string(),
+    ]);
+    assert_eq!(verified(&app).await.1, "auditor,employee");
+    let t = cli.json(&[
+        "tenant",
+        "update",
+        "acme",
+        "--forward-attributes",
+        "title,department",
+        "--json",
+    ]);
+    assert_eq!(t["forward_attributes"], json!(["department", "title"]));
+}
+
+#[tokio::test]
+async fn the_console_roles_page_adds_rules_and_sets_roles() {
+    let (app, idp) = setup().await;
+    let id = with_groups(app.sign_in(&idp), "groups", &["Managers"])
+        .user_id()
+        .await;
+    let console = crate::console::Console::super_admin(&app).await;
+    console.get("/admin/t/acme/roles").await.ok();
+    console
+        .post(
+            "/admin/t/acme/roles/rules",
+            &[("group", "Managers"), ("role", "manager")],
+        )
+        .await
+        .redirects_to("/admin/t/acme/roles?done=rule-added");
+    let bad = console
+        .post(
+            "/admin/t/acme/roles/rules",
+            &[("group", "Managers"), ("role", "bad role")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    bad.has("Role:");
+    console
+        .get("/admin/t/acme/roles")
+        .await
+        .has("<code>Managers</code>");
+    assert_eq!(verified(&app).await.1, "manager");
+    console
+        .post(
+            "/admin/t/acme/roles/user",
+            &[("user", "ada@acme.test"), ("roles", "employee")],
+        )
+        .await
+        .redirects_to(&format!("/admin/t/acme/users/{id}"));
+    assert_eq!(verified(&app).await.1, "employee,manager");
+    console
+        .post("/admin/t/acme/roles/forwarded", &[("manager", "on")])
+        .await
+        .redirects_to("/admin/t/acme/roles?done=forwarded-saved");
+    let res = verify_with(&app, &[]).await;
+    assert_eq!(
+        header(&res, "x-auth-request-manager-id").as_deref(),
+        Some("")
+    );
+    assert_eq!(header(&res, "x-auth-request-department"), None);
+    // The user's timeline shows the role changes.
+    console
+        .get(&format!("/admin/t/acme/users/{id}"))
+        .await
+        .has("role employee added (set by hand)");
+}
