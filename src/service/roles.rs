@@ -56,7 +56,7 @@ impl Sink {
 
 /// What a sign-in says beyond names: stores the IdP's groups (bounded, see
 /// [`roles::bound_groups`]) and the directory attributes it sent (an absent one keeps the
-/// stored value), then recomputes the roles.
+/// stored value; a user under SCIM keeps SCIM's), then recomputes the roles.
 pub fn after_sign_in(
     conn: &mut DbConnection,
     tenant: &Tenant,
@@ -101,6 +101,11 @@ fn from_sign_in(
     let groups = bound_groups(claims.groups.iter().map(String::as_str), &ruled);
     if store::idp_groups(conn, tenant.id, user)? != groups {
         store::set_idp_groups(conn, tenant.id, user, &groups)?;
+    }
+    // A user under SCIM gets the directory attributes from SCIM only: the sign-in's would
+    // disagree with the SCIM resource the directory reads back.
+    if store::scim_managed(conn, tenant.id, user)? {
+        return recompute_with(conn, tenant, user, &rules, &Actor::Sso, sink, now);
     }
     let old = store::directory(conn, tenant.id, user)?;
     let new = Directory {

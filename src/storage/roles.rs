@@ -320,6 +320,19 @@ pub fn directory(
     })
 }
 
+/// Whether SCIM manages the user (then SCIM alone sets the directory attributes).
+pub fn scim_managed(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<bool, StorageError> {
+    Ok(users::table
+        .filter(users::tenant_id.eq(tenant.0))
+        .filter(users::id.eq(user.0))
+        .select(users::scim_user_name.is_not_null())
+        .first(conn)?)
+}
+
 pub fn set_directory(
     conn: &mut DbConnection,
     tenant: TenantId,

@@ -469,6 +469,8 @@ async fn tenant_chosen_attribute_headers_with_the_manager_resolved() {
         .on(&client)
         .name_id("subject-cy")
         .email("cy@acme.test")
+        // Cy is under SCIM: the sign-in's value is ignored, SCIM's stays.
+        .attr("employeeNumber", "X-9")
         .user_id()
         .await;
     let res = client.get(app.url("/auth/verify")).send().await.unwrap();
