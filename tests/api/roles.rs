@@ -724,6 +724,31 @@ async fn the_console_roles_page_adds_rules_and_sets_roles() {
         Some("")
     );
     assert_eq!(header(&res, "x-auth-request-department"), None);
+    // The connection's groups attribute, from the mapping form.
+    console
+        .post(
+            "/admin/t/acme/connections/okta/mapping",
+            &[
+                ("attr_email", "email"),
+                ("attr_first_name", "firstName"),
+                ("attr_last_name", "lastName"),
+                ("groups_attribute", "memberOf"),
+            ],
+        )
+        .await
+        .redirects_to("/admin/t/acme/connections/okta");
+    console
+        .get("/admin/t/acme/connections/okta")
+        .await
+        .has("value=\"memberOf\"");
+    with_groups(app.sign_in(&idp), "groups", &["Managers"])
+        .user_id()
+        .await;
+    assert_eq!(verified(&app).await.1, "employee");
+    with_groups(app.sign_in(&idp), "memberOf", &["Managers"])
+        .user_id()
+        .await;
+    assert_eq!(verified(&app).await.1, "employee,manager");
     // The user's timeline shows the role changes.
     console
         .get(&format!("/admin/t/acme/users/{id}"))
