@@ -18,7 +18,7 @@ use crate::domain::tenant::Tenant;
 use crate::domain::user_event::{Actor, AttributeChange, UserEvent};
 use crate::service::outbox;
 use crate::storage::roles::{self as store, Computed, Directory};
-use crate::storage::{DbConnection, StorageError, events};
+use crate::storage::{DbConnection, StorageError, events, users};
 
 fn rules(conn: &mut DbConnection, tenant: &Tenant) -> Result<Vec<RoleRule>, StorageError> {
     Ok(store::rules(conn, tenant.id)?
@@ -201,6 +201,8 @@ fn recompute_with(
     sink: &mut Sink,
     now: i64,
 ) -> Result<(), StorageError> {
+    // One recomputation of a user at a time (a sign-in, SCIM and a rule change may meet).
+    users::lock(conn, tenant.id, user)?;
     let idp = store::idp_groups(conn, tenant.id, user)?;
     let scim = store::scim_groups_of(conn, tenant.id, user)?;
     let wanted = derived_roles(rules, &idp, &scim);
@@ -268,6 +270,7 @@ pub fn set_manual(
     by: &Actor,
     now: i64,
 ) -> Result<(Vec<String>, Vec<String>), StorageError> {
+    users::lock(conn, tenant.id, user)?;
     let current: BTreeSet<_> = store::rows(conn, tenant.id, user)?
         .into_iter()
         .filter(|(_, s)| *s == RoleSource::Manual)

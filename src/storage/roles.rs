@@ -117,15 +117,24 @@ pub fn add_row(
     source: RoleSource,
     now: i64,
 ) -> Result<(), StorageError> {
-    diesel::insert_into(user_roles::table)
-        .values((
-            user_roles::tenant_id.eq(tenant.0),
-            user_roles::user_id.eq(user.0),
-            user_roles::role.eq(role),
-            user_roles::source.eq(source.as_str()),
-            user_roles::created_at.eq(now),
-        ))
-        .execute(conn)?;
+    let row = (
+        user_roles::tenant_id.eq(tenant.0),
+        user_roles::user_id.eq(user.0),
+        user_roles::role.eq(role),
+        user_roles::source.eq(source.as_str()),
+        user_roles::created_at.eq(now),
+    );
+    // The callers lock the user first; a row that exists anyway is what was wanted.
+    match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(user_roles::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+        DbConnection::Pg(c) => diesel::insert_into(user_roles::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
     Ok(())
 }
 
