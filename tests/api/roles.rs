@@ -753,5 +753,6 @@ async fn the_console_roles_page_adds_rules_and_sets_roles() {
     console
         .get(&format!("/admin/t/acme/users/{id}"))
         .await
-        .has("role employee added (set by hand)");
+        .has("role employee added (set by hand)")
+        .has("employee, manager");
 }

@@ -329,6 +329,14 @@ fn detail_page(
         ("Department", or_dash(&r.department)),
         ("Employee number", or_dash(&r.employee_number)),
         ("Manager", or_dash(&r.manager)),
+        (
+            "Roles",
+            if d.roles.is_empty() {
+                "—".to_owned()
+            } else {
+                d.roles.join(", ")
+            },
+        ),
     ];
     let p = UserDetailPage {
         layout: Layout::new(admin, Some(t), "users").done(done),
