@@ -93,6 +93,7 @@ pub fn setup(
                 iwms_join_key: None,
                 stale_after_days: None,
                 allowed_return_origins: Some(vec![base.clone()]),
+                forward_attributes: None,
             },
             &Actor::Cli,
             now,

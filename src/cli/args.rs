@@ -54,6 +54,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Roles: the tenant's rules mapping groups to roles, and roles set by hand on a user.
+    #[command(subcommand)]
+    Role(RoleCmd),
     /// Inspect and retry the IWMS outbox.
     #[command(subcommand)]
     Outbox(OutboxCmd),
@@ -196,6 +199,40 @@ pub struct TenantFieldArgs {
     /// An origin (scheme://host[:port]) return_to may point at; repeatable.
     #[arg(long = "allowed-origin")]
     pub allowed_origins: Vec<String>,
+    /// Attributes sent to apps as X-Auth-Request-* headers: comma-separated of department,
+    /// title, employee-number, manager; "" sends none.
+    #[arg(long)]
+    pub forward_attributes: Option<String>,
+}
+
+/// The groups and directory attribute names of a connection; "" goes back to the defaults.
+#[derive(Debug, Args)]
+pub struct DirectoryArgs {
+    /// The attribute / claim holding the user's groups (default: groups, and Entra ID's
+    /// http://schemas.microsoft.com/ws/2008/06/identity/claims/groups).
+    #[arg(long)]
+    pub groups_attribute: Option<String>,
+    #[arg(long)]
+    pub department_attribute: Option<String>,
+    #[arg(long)]
+    pub title_attribute: Option<String>,
+    #[arg(long)]
+    pub employee_number_attribute: Option<String>,
+    /// The attribute holding the manager's SCIM id or email.
+    #[arg(long)]
+    pub manager_attribute: Option<String>,
+}
+
+impl DirectoryArgs {
+    pub fn patch(self) -> crate::service::admin::DirectoryPatch {
+        crate::service::admin::DirectoryPatch {
+            groups_attribute: self.groups_attribute.map(Some),
+            department_attribute: self.department_attribute.map(Some),
+            title_attribute: self.title_attribute.map(Some),
+            employee_number_attribute: self.employee_number_attribute.map(Some),
+            manager_attribute: self.manager_attribute.map(Some),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,6 +273,54 @@ pub enum TenantCmd {
         /// Remove every allowed return_to origin.
         #[arg(long, conflicts_with = "allowed_origins")]
         clear_allowed_origins: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCmd {
+    /// List the tenant's role rules (group → role).
+    Rules {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Members of GROUP (IdP groups attribute or SCIM group; case-insensitive) get ROLE.
+    AddRule {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a rule (its id from `role rules`); the roles it gave are removed.
+    RemoveRule {
+        #[arg(long)]
+        tenant: String,
+        id: i64,
+    },
+    /// Show a user's (by email or id) groups and roles, with each role's source.
+    Show {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the roles set by hand on a user (kept whatever the groups say); no --role
+    /// clears them.
+    Set {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        /// A role; repeatable or comma-separated.
+        #[arg(long = "role", value_delimiter = ',')]
+        roles: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -350,6 +435,8 @@ pub struct UpdateSamlArgs {
     /// Use the tenant's IWMS attribute again.
     #[arg(long, conflicts_with = "attr_iwms_id")]
     pub clear_attr_iwms_id: bool,
+    #[command(flatten)]
+    pub directory: DirectoryArgs,
     #[arg(long, value_enum)]
     pub allow_idp_initiated: Option<OnOff>,
     #[arg(long, value_enum)]
@@ -463,6 +550,8 @@ pub struct UpdateOidcArgs {
     /// Use the tenant's IWMS attribute again.
     #[arg(long, conflicts_with = "attr_iwms_id")]
     pub clear_attr_iwms_id: bool,
+    #[command(flatten)]
+    pub directory: DirectoryArgs,
     #[arg(long)]
     pub json: bool,
 }

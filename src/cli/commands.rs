@@ -239,6 +239,7 @@ fn admin_command(
         }
         Command::Tenant(cmd) => super::tenants::tenant(conn, cmd, now),
         Command::Domain(cmd) => super::tenants::domain(conn, cmd, now),
+        Command::Role(cmd) => super::roles::run(conn, cmd, now),
         Command::Connection(_) => unreachable_command(),
         Command::ScimToken(cmd) => scim_token(conn, settings, cmd, now),
         Command::Admin(cmd) => super::admin::run(conn, settings, cmd, now),

@@ -330,6 +330,7 @@ fn update_saml(
         admin_role: None,
         allowed_algorithms: a.allowed_algorithms,
         clock_skew_secs: a.clock_skew_secs,
+        directory: a.directory.patch(),
         saml: SamlPatch {
             metadata_xml: read_metadata_file(file)?,
             metadata_url: a.metadata_url,
@@ -436,6 +437,7 @@ fn update_oidc(
         admin_role: None,
         allowed_algorithms: a.allowed_algorithms,
         clock_skew_secs: a.clock_skew_secs,
+        directory: a.directory.patch(),
         saml: SamlPatch::default(),
         oidc: OidcPatch {
             client_id: a.client_id,

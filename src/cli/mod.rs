@@ -6,6 +6,7 @@ mod commands;
 mod connections;
 mod flags;
 mod output;
+mod roles;
 mod tenants;
 mod users;
 mod workbench;

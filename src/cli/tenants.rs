@@ -57,6 +57,7 @@ fn tenant_input(
         auto_create_users: f.auto_create_users.map(bool::from),
         iwms_attribute: set_or_clear(f.iwms_attribute, clear_iwms),
         stale_after_days: f.stale_after_days,
+        forward_attributes: f.forward_attributes.map(|l| vec![l]),
         allowed_return_origins: if clear_origins {
             Some(Vec::new())
         } else if f.allowed_origins.is_empty() {
@@ -106,6 +107,10 @@ fn print_tenant(v: &admin::TenantView, as_json: bool) -> anyhow::Result<()> {
     emit(&format!(
         "allowed return origins: {}",
         v.allowed_return_origins.join(", ")
+    ));
+    emit(&format!(
+        "forwarded attributes:   {}",
+        v.forward_attributes.join(", ")
     ));
     emit(&format!("domains:                {}", v.domains.join(", ")));
     emit(&format!(

@@ -62,10 +62,14 @@ pub enum AuditAction {
     IdentityUnlinked,
     IdentityLinked,
     OutboxRetried,
+    RoleRuleAdded,
+    RoleRuleRemoved,
+    UserRolesSet,
+    ForwardedAttributesSet,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::TenantCreated,
         AuditAction::TenantUpdated,
         AuditAction::DomainAdded,
@@ -85,6 +89,10 @@ impl AuditAction {
         AuditAction::IdentityUnlinked,
         AuditAction::IdentityLinked,
         AuditAction::OutboxRetried,
+        AuditAction::RoleRuleAdded,
+        AuditAction::RoleRuleRemoved,
+        AuditAction::UserRolesSet,
+        AuditAction::ForwardedAttributesSet,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +116,10 @@ impl AuditAction {
             AuditAction::IdentityUnlinked => "user.identity_unlinked",
             AuditAction::IdentityLinked => "user.identity_linked",
             AuditAction::OutboxRetried => "outbox.retried",
+            AuditAction::RoleRuleAdded => "role_rule.added",
+            AuditAction::RoleRuleRemoved => "role_rule.removed",
+            AuditAction::UserRolesSet => "user.roles_set",
+            AuditAction::ForwardedAttributesSet => "tenant.forwarded_attributes_set",
         }
     }
 

@@ -13,6 +13,13 @@ pub struct ClaimMapping {
     pub iwms_id: Option<String>,
     /// Which attribute value makes the signed-in user an admin of the tenant.
     pub admin_role: Option<AdminRoleRule>,
+    /// Group membership (all values of the first present attribute) and the directory
+    /// attributes; the connection's override or the defaults below.
+    pub groups: Vec<String>,
+    pub department: Vec<String>,
+    pub title: Vec<String>,
+    pub employee_number: Vec<String>,
+    pub manager: Vec<String>,
 }
 
 /// The user is an admin when `attribute` (e.g. `groups`) holds `value` (exact match).
@@ -45,6 +52,41 @@ pub const DEFAULT_LAST_NAME: &[&str] = &[
     "urn:oid:2.5.4.4",
 ];
 
+/// Okta and Google Workspace (`groups`, the name their group attribute / claim is usually
+/// given) and Entra ID's groups claim.
+pub const DEFAULT_GROUPS: &[&str] = &[
+    "groups",
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+];
+pub const DEFAULT_DEPARTMENT: &[&str] = &[
+    "department",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department",
+    "urn:oid:2.5.4.11",
+];
+pub const DEFAULT_TITLE: &[&str] = &[
+    "title",
+    "jobTitle",
+    "job_title",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/title",
+    "urn:oid:2.5.4.12",
+];
+pub const DEFAULT_EMPLOYEE_NUMBER: &[&str] = &[
+    "employeeNumber",
+    "employee_number",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/employeeid",
+    "urn:oid:2.16.840.1.113730.3.1.3",
+];
+/// The manager's SCIM id or email address.
+pub const DEFAULT_MANAGER: &[&str] = &["manager", "managerEmail", "manager_email"];
+
+/// The connection's one attribute name, or the defaults.
+pub fn override_or(name: Option<&str>, defaults: &[&str]) -> Vec<String> {
+    match name {
+        Some(n) => vec![n.to_owned()],
+        None => default_list(defaults),
+    }
+}
+
 pub fn default_list(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -63,6 +105,14 @@ pub struct MappedClaims {
     pub email_unverified: bool,
     /// The IdP's attributes satisfied the connection's admin-role rule.
     pub admin_role: bool,
+    /// Every usable value of the groups attribute (unbounded here: the response's size
+    /// bounds it; the service keeps at most `roles::MAX_GROUPS`).
+    pub groups: Vec<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub employee_number: Option<String>,
+    /// The manager's SCIM id or email address, as the IdP sent it.
+    pub manager: Option<String>,
 }
 
 const MAX_CLAIM_CHARS: usize = 256;
@@ -77,6 +127,19 @@ pub fn clean(value: &str) -> Option<String> {
         .collect();
     let v = v.trim();
     (!v.is_empty()).then(|| v.to_owned())
+}
+
+/// Every value of the first attribute of `names` that is present.
+fn all_of(attrs: &BTreeMap<String, Vec<String>>, names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .find_map(|n| attrs.get(n))
+        .map(|vals| {
+            vals.iter()
+                .filter_map(|v| super::roles::usable_group_name(v).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn first_of(attrs: &BTreeMap<String, Vec<String>>, names: &[String]) -> Option<String> {
@@ -117,6 +180,11 @@ pub fn map_claims(
                 .get(&r.attribute)
                 .is_some_and(|vals| vals.iter().any(|v| v == &r.value))
         }),
+        groups: all_of(attrs, &mapping.groups),
+        department: first_of(attrs, &mapping.department),
+        title: first_of(attrs, &mapping.title),
+        employee_number: first_of(attrs, &mapping.employee_number),
+        manager: first_of(attrs, &mapping.manager),
     }
 }
 
@@ -134,7 +202,33 @@ mod tests {
                 attribute: "groups".into(),
                 value: "ssogate-admins".into(),
             }),
+            groups: default_list(DEFAULT_GROUPS),
+            department: default_list(DEFAULT_DEPARTMENT),
+            title: default_list(DEFAULT_TITLE),
+            employee_number: default_list(DEFAULT_EMPLOYEE_NUMBER),
+            manager: default_list(DEFAULT_MANAGER),
         }
+    }
+
+    #[test]
+    fn entra_groups_claim_is_a_default_and_bad_names_are_skipped() {
+        let c = map_claims(
+            &mapping(),
+            &attrs(&[
+                (
+                    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+                    "a,b",
+                ),
+                (
+                    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+                    "Managers",
+                ),
+                ("department", "Ops"),
+            ]),
+            None,
+        );
+        assert_eq!(c.groups, vec!["Managers".to_owned()]);
+        assert_eq!(c.department.as_deref(), Some("Ops"));
     }
 
     #[test]

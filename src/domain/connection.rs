@@ -1,4 +1,4 @@
-use super::claims::{AdminRoleRule, ClaimMapping};
+use super::claims::{self, AdminRoleRule, ClaimMapping};
 use super::ids::{ConnectionId, TenantId};
 use super::slug::Slug;
 
@@ -39,8 +39,21 @@ pub struct Connection {
     pub attr_last_name: Vec<String>,
     pub attr_iwms_id: Option<String>,
     pub admin_role: Option<AdminRoleRule>,
+    /// Overrides of the groups and directory attribute names (`None`: the defaults).
+    pub directory: DirectoryAttributes,
     pub removed_at: Option<i64>,
     pub created_at: i64,
+}
+
+/// A connection's names for the groups attribute / claim and the directory attributes;
+/// each `None` uses the defaults of [`claims`] (Okta, Entra ID, Google).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryAttributes {
+    pub groups: Option<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub employee_number: Option<String>,
+    pub manager: Option<String>,
 }
 
 impl Connection {
@@ -55,6 +68,20 @@ impl Connection {
                 .clone()
                 .or_else(|| tenant_iwms_attribute.map(str::to_owned)),
             admin_role: self.admin_role.clone(),
+            groups: claims::override_or(self.directory.groups.as_deref(), claims::DEFAULT_GROUPS),
+            department: claims::override_or(
+                self.directory.department.as_deref(),
+                claims::DEFAULT_DEPARTMENT,
+            ),
+            title: claims::override_or(self.directory.title.as_deref(), claims::DEFAULT_TITLE),
+            employee_number: claims::override_or(
+                self.directory.employee_number.as_deref(),
+                claims::DEFAULT_EMPLOYEE_NUMBER,
+            ),
+            manager: claims::override_or(
+                self.directory.manager.as_deref(),
+                claims::DEFAULT_MANAGER,
+            ),
         }
     }
 }
@@ -160,6 +187,7 @@ mod tests {
             attr_last_name: vec![],
             attr_iwms_id: None,
             admin_role: None,
+            directory: DirectoryAttributes::default(),
             removed_at: None,
             created_at: 0,
         }

@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod provisioning;
 pub mod reason;
 pub mod return_to;
+pub mod roles;
 pub mod scim;
 pub mod sign_in_name;
 pub mod slug;

@@ -184,6 +184,25 @@ pub enum UserEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         group: Option<String>,
     },
+    /// A role was added: `source` is `idp` (a group of the sign-in), `scim` (a SCIM group) or
+    /// `manual` (set by an admin).
+    RoleAdded {
+        #[serde(flatten)]
+        by: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+    },
+    /// A role was removed (its source group is gone, or an admin took it away).
+    RoleRemoved {
+        #[serde(flatten)]
+        by: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+    },
     /// The IWMS created an account and its ID became the user's.
     IwmsAccountCreated {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,6 +260,8 @@ impl UserEvent {
             UserEvent::IdentityUnlinked { .. } => "identity_unlinked",
             UserEvent::GroupAdded { .. } => "group_added",
             UserEvent::GroupRemoved { .. } => "group_removed",
+            UserEvent::RoleAdded { .. } => "role_added",
+            UserEvent::RoleRemoved { .. } => "role_removed",
             UserEvent::IwmsAccountCreated { .. } => "iwms_account_created",
             UserEvent::IwmsAccountIgnored { .. } => "iwms_account_ignored",
             UserEvent::IwmsAccountLinked { .. } => "iwms_account_linked",
@@ -354,6 +375,18 @@ impl UserEvent {
             ),
             UserEvent::GroupAdded { group, .. } => format!("added to group {}", q(group)),
             UserEvent::GroupRemoved { group, .. } => format!("removed from group {}", q(group)),
+            UserEvent::RoleAdded { by, role, source } => format!(
+                "role {} added ({}){}",
+                q(role),
+                role_source_text(source),
+                by.by_whom()
+            ),
+            UserEvent::RoleRemoved { by, role, source } => format!(
+                "role {} removed ({}){}",
+                q(role),
+                role_source_text(source),
+                by.by_whom()
+            ),
             UserEvent::IwmsAccountCreated { iwms_id } => {
                 format!("IWMS account created: {}", q(iwms_id))
             }
@@ -384,6 +417,15 @@ impl UserEvent {
             ),
             UserEvent::Unknown { kind, .. } => kind.replace('_', " "),
         }
+    }
+}
+
+fn role_source_text(source: &Option<String>) -> &'static str {
+    match source.as_deref() {
+        Some("idp") => "from an IdP group",
+        Some("scim") => "from a SCIM group",
+        Some("manual") => "set by hand",
+        _ => "unknown source",
     }
 }
 

@@ -2,8 +2,10 @@
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
-use super::session::current_user;
+use super::session::current_user_with_manager;
 use super::{AppState, HttpError};
+use crate::domain::roles::ForwardedAttribute;
+use crate::storage::sessions::SessionUser;
 
 /// `?tenant=slug` pins the check to one tenant: a session of any other tenant is a 401, as is
 /// a query that does not parse or names anything else (fail closed: a mistyped `?Tenant=`
@@ -19,6 +21,10 @@ fn pinned_tenant(query: &str) -> Result<Option<String>, ()> {
     Ok(tenant)
 }
 
+fn forwards(u: &SessionUser, a: ForwardedAttribute) -> bool {
+    ForwardedAttribute::split(&u.forward_attributes).contains(&a)
+}
+
 #[get("/auth/verify")]
 pub async fn verify(
     state: web::Data<AppState>,
@@ -27,28 +33,62 @@ pub async fn verify(
     let Ok(pinned) = pinned_tenant(req.query_string()) else {
         return Ok(HttpResponse::Unauthorized().finish());
     };
-    let Some(u) = current_user(&state, &req).await? else {
+    let Some((u, manager)) =
+        current_user_with_manager(&state, &req, |u| forwards(u, ForwardedAttribute::Manager))
+            .await?
+    else {
         return Ok(HttpResponse::Unauthorized().finish());
     };
     if pinned.is_some_and(|t| t != u.tenant) {
         return Ok(HttpResponse::Unauthorized().finish());
     }
-    let mut res = HttpResponse::Ok().finish();
-    let h = res.headers_mut();
-    let fields = [
+    // Group and role names never hold a comma or control character (checked when stored), so
+    // the comma-separated lists are unambiguous.
+    let (groups, roles) = (u.groups.join(","), u.roles.join(","));
+    let mut fields = vec![
         ("x-auth-request-user", Some(u.email.as_str())),
         ("x-auth-request-email", Some(u.email.as_str())),
         ("x-auth-request-given-name", u.first_name.as_deref()),
         ("x-auth-request-family-name", u.last_name.as_deref()),
         ("x-auth-request-iwms-id", u.iwms_id.as_deref()),
         ("x-auth-request-tenant", Some(u.tenant.as_str())),
+        ("x-auth-request-groups", Some(groups.as_str())),
+        ("x-auth-request-roles", Some(roles.as_str())),
     ];
+    // The attributes the tenant chose; the others are not sent at all.
+    let manager_id = manager.as_ref().map(|m| m.user_id.to_string());
+    for a in ForwardedAttribute::split(&u.forward_attributes) {
+        match a {
+            ForwardedAttribute::Department => {
+                fields.push(("x-auth-request-department", u.department.as_deref()));
+            }
+            ForwardedAttribute::Title => fields.push(("x-auth-request-title", u.title.as_deref())),
+            ForwardedAttribute::EmployeeNumber => {
+                fields.push((
+                    "x-auth-request-employee-number",
+                    u.employee_number.as_deref(),
+                ));
+            }
+            ForwardedAttribute::Manager => {
+                let m = manager.as_ref();
+                fields.push(("x-auth-request-manager-id", manager_id.as_deref()));
+                fields.push(("x-auth-request-manager-email", m.map(|m| m.email.as_str())));
+                fields.push((
+                    "x-auth-request-manager-iwms-id",
+                    m.and_then(|m| m.iwms_id.as_deref()),
+                ));
+            }
+        }
+    }
+    let mut res = HttpResponse::Ok().finish();
+    let h = res.headers_mut();
     for (name, value) in fields {
         // Absent values are sent empty, so a stale header from the client can never survive
         // a proxy that copies only the headers it is told about. Values are UTF-8; control
-        // characters were removed when they were stored.
-        let v =
-            HeaderValue::from_bytes(value.unwrap_or("").as_bytes()).map_err(HttpError::internal)?;
+        // characters were removed when they were stored. A value that still is no valid
+        // header value (a SCIM attribute with a control character) is sent empty.
+        let v = HeaderValue::from_bytes(value.unwrap_or("").as_bytes())
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
         h.insert(HeaderName::from_static(name), v);
     }
     Ok(res)

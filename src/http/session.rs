@@ -8,6 +8,7 @@ use super::{AppState, HttpError};
 use crate::domain::return_to::ADMIN_CONSOLE_RETURN;
 use crate::service::session;
 use crate::service::sign_in::{CompleteError, Completed, Started};
+use crate::storage::roles::Manager;
 use crate::storage::{self, sessions::SessionUser};
 
 pub fn session_cookie<'a>(state: &AppState, token: String, max_age_secs: i64) -> Cookie<'a> {
@@ -159,6 +160,27 @@ pub async fn current_user(
     .await?)
 }
 
+/// [`current_user`] with the user's manager resolved when `want_manager` says so.
+pub async fn current_user_with_manager(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    want_manager: fn(&SessionUser) -> bool,
+) -> Result<Option<(SessionUser, Option<Manager>)>, HttpError> {
+    let Some(cookie) = req.cookie(&state.settings.session.cookie_name) else {
+        return Ok(None);
+    };
+    let token = cookie.value().to_owned();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let st = state.clone();
+    let now = state.clock.unix();
+    Ok(storage::block(&state.pool, move |c| {
+        session::current_with_manager(c, &st.session_secret, &token, now, want_manager)
+    })
+    .await?)
+}
+
 #[derive(serde::Serialize)]
 struct Me<'a> {
     user_id: i64,
@@ -169,11 +191,17 @@ struct Me<'a> {
     last_name: Option<&'a str>,
     iwms_id: Option<&'a str>,
     session_expires_at: i64,
+    groups: &'a [String],
+    roles: &'a [String],
+    department: Option<&'a str>,
+    title: Option<&'a str>,
+    employee_number: Option<&'a str>,
+    manager: Option<&'a Manager>,
 }
 
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let u = current_user(&state, &req)
+    let (u, manager) = current_user_with_manager(&state, &req, |_| true)
         .await?
         .ok_or(HttpError::Unauthorized)?;
     Ok(HttpResponse::Ok().json(Me {
@@ -185,6 +213,12 @@ pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResp
         last_name: u.last_name.as_deref(),
         iwms_id: u.iwms_id.as_deref(),
         session_expires_at: u.expires_at,
+        groups: &u.groups,
+        roles: &u.roles,
+        department: u.department.as_deref(),
+        title: u.title.as_deref(),
+        employee_number: u.employee_number.as_deref(),
+        manager: manager.as_ref(),
     }))
 }
 

@@ -5,6 +5,7 @@ pub mod discovery;
 pub mod maintenance;
 pub mod outbox;
 pub mod rate_limit;
+pub mod roles;
 pub mod scim;
 pub mod session;
 pub mod sign_in;

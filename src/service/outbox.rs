@@ -64,6 +64,9 @@ pub fn enqueue(
             },
         },
     });
+    let computed = crate::storage::roles::computed(conn, tenant.id, user)?;
+    payload["user"]["groups"] = json!(computed.groups);
+    payload["user"]["roles"] = json!(computed.roles);
     if let Some(c) = changes {
         payload["changes"] = c.clone();
     }

@@ -4,6 +4,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Secret;
 use crate::domain::ids::{TenantId, UserId};
+use crate::storage::roles::Manager;
 use crate::storage::sessions::{self, SessionUser};
 use crate::storage::{DbConnection, StorageError};
 
@@ -88,6 +89,30 @@ pub fn current(
         return Ok(None);
     }
     sessions::lookup(conn, &hash_token(secret, token), now)
+}
+
+/// The session's user and, when `want_manager` says so for that user, their manager
+/// resolved (the stored reference is a SCIM id or an email address of the tenant): the
+/// session lookup plus, only then, one more.
+pub fn current_with_manager(
+    conn: &mut DbConnection,
+    secret: &Secret,
+    token: &str,
+    now: i64,
+    want_manager: impl Fn(&SessionUser) -> bool,
+) -> Result<Option<(SessionUser, Option<Manager>)>, StorageError> {
+    let Some(u) = current(conn, secret, token, now)? else {
+        return Ok(None);
+    };
+    let manager = match &u.manager_ref {
+        Some(r) if want_manager(&u) => {
+            crate::storage::roles::resolve_manager(conn, TenantId(u.tenant_id), r)?
+                // Nobody is their own manager.
+                .filter(|m| m.user_id != u.user_id)
+        }
+        _ => None,
+    };
+    Ok(Some((u, manager)))
 }
 
 /// Ends every session of a user who can no longer sign in (deactivated, deprovisioned):

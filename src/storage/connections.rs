@@ -6,7 +6,9 @@ use super::error::corrupt;
 use super::schema::{connections, saml_idps};
 use super::{DbConnection, StorageError};
 use crate::domain::claims::AdminRoleRule;
-use crate::domain::connection::{Connection, Protocol, SamlIdpSettings, SignatureAlgorithm};
+use crate::domain::connection::{
+    Connection, DirectoryAttributes, Protocol, SamlIdpSettings, SignatureAlgorithm,
+};
 use crate::domain::ids::{ConnectionId, TenantId};
 use crate::domain::slug::Slug;
 
@@ -26,6 +28,11 @@ struct ConnectionRow {
     admin_role_value: Option<String>,
     removed_at: Option<i64>,
     created_at: i64,
+    groups_attribute: Option<String>,
+    department_attribute: Option<String>,
+    title_attribute: Option<String>,
+    employee_number_attribute: Option<String>,
+    manager_attribute: Option<String>,
 }
 
 fn names(column: &'static str, raw: &str) -> Result<Vec<String>, StorageError> {
@@ -49,6 +56,13 @@ impl TryFrom<ConnectionRow> for Connection {
             admin_role: match (r.admin_role_attribute, r.admin_role_value) {
                 (Some(attribute), Some(value)) => Some(AdminRoleRule { attribute, value }),
                 _ => None,
+            },
+            directory: DirectoryAttributes {
+                groups: r.groups_attribute,
+                department: r.department_attribute,
+                title: r.title_attribute,
+                employee_number: r.employee_number_attribute,
+                manager: r.manager_attribute,
             },
             removed_at: r.removed_at,
             created_at: r.created_at,
@@ -342,6 +356,31 @@ pub fn set_admin_role(
     .set((
         connections::admin_role_attribute.eq(rule.map(|r| r.attribute.as_str())),
         connections::admin_role_value.eq(rule.map(|r| r.value.as_str())),
+        connections::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The connection's groups and directory attribute names (`None`: the defaults).
+pub fn set_directory_attributes(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: ConnectionId,
+    d: &DirectoryAttributes,
+    now: i64,
+) -> Result<(), StorageError> {
+    diesel::update(
+        connections::table
+            .filter(connections::tenant_id.eq(tenant.0))
+            .filter(connections::id.eq(id.0)),
+    )
+    .set((
+        connections::groups_attribute.eq(d.groups.as_deref()),
+        connections::department_attribute.eq(d.department.as_deref()),
+        connections::title_attribute.eq(d.title.as_deref()),
+        connections::employee_number_attribute.eq(d.employee_number.as_deref()),
+        connections::manager_attribute.eq(d.manager.as_deref()),
         connections::updated_at.eq(now),
     ))
     .execute(conn)?;

@@ -13,6 +13,7 @@ pub mod pending;
 mod pool;
 pub mod refusal_counts;
 pub mod replay;
+pub mod roles;
 pub mod schema;
 pub mod scim_filter;
 pub mod scim_groups;

@@ -17,6 +17,7 @@ diesel::table! {
         iwms_secret_source -> Nullable<Text>,
         iwms_events -> Text,
         iwms_join_key -> Nullable<Text>,
+        forward_attributes -> Text,
     }
 }
 
@@ -45,6 +46,11 @@ diesel::table! {
         updated_at -> BigInt,
         admin_role_attribute -> Nullable<Text>,
         admin_role_value -> Nullable<Text>,
+        groups_attribute -> Nullable<Text>,
+        department_attribute -> Nullable<Text>,
+        title_attribute -> Nullable<Text>,
+        employee_number_attribute -> Nullable<Text>,
+        manager_attribute -> Nullable<Text>,
     }
 }
 
@@ -89,6 +95,9 @@ diesel::table! {
         scim_doc -> Text,
         deprovisioned_at -> Nullable<BigInt>,
         scim_ignored -> Text,
+        idp_groups -> Text,
+        group_names -> Text,
+        role_names -> Text,
     }
 }
 
@@ -342,6 +351,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    role_rules (id) {
+        id -> BigInt,
+        tenant_id -> BigInt,
+        group_name -> Text,
+        group_name_lc -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role, source) {
+        tenant_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        source -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(email_domains -> tenants (tenant_id));
 diesel::joinable!(connections -> tenants (tenant_id));
 diesel::joinable!(audit_log -> tenants (tenant_id));
@@ -380,4 +410,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     scim_groups,
     group_members,
     outbox_events,
+    role_rules,
+    user_roles,
 );

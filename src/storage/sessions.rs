@@ -74,6 +74,18 @@ pub struct SessionUser {
     /// The address the IdP asserted at this sign-in (not part of /me).
     #[serde(skip)]
     pub asserted_email: Option<String>,
+    /// The computed groups and roles (stored at the last recomputation, never computed here).
+    pub groups: Vec<String>,
+    pub roles: Vec<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub employee_number: Option<String>,
+    /// The stored manager reference (SCIM id or email); resolved only when asked for.
+    #[serde(skip)]
+    pub manager_ref: Option<String>,
+    /// The tenant's `forward_attributes` (stored form).
+    #[serde(skip)]
+    pub forward_attributes: String,
 }
 
 pub fn lookup(
@@ -81,7 +93,7 @@ pub fn lookup(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<SessionUser>, StorageError> {
-    Ok(sessions::table
+    sessions::table
         .inner_join(
             users::table.on(users::id
                 .eq(sessions::user_id)
@@ -105,11 +117,29 @@ pub fn lookup(
                 sessions::idp_admin,
                 sessions::asserted_email,
             ),
+            (
+                users::group_names,
+                users::role_names,
+                users::department,
+                users::title,
+                users::employee_number,
+                users::manager_id,
+                tenants::forward_attributes,
+            ),
         ))
         .first::<(
             (i64, i64, String, String, String),
             (Option<String>, Option<String>, Option<String>),
             (i64, bool, Option<String>),
+            (
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                String,
+            ),
         )>(conn)
         .optional()?
         .map(
@@ -117,20 +147,40 @@ pub fn lookup(
                 (user_id, tenant_id, tenant, tenant_name, email),
                 (first_name, last_name, iwms_id),
                 (expires_at, idp_admin, asserted_email),
-            )| SessionUser {
-                user_id,
-                tenant_id,
-                tenant,
-                tenant_name,
-                email,
-                first_name,
-                last_name,
-                iwms_id,
-                expires_at,
-                idp_admin,
-                asserted_email,
+                (
+                    groups,
+                    roles,
+                    department,
+                    title,
+                    employee_number,
+                    manager_ref,
+                    forward_attributes,
+                ),
+            )|
+             -> Result<SessionUser, StorageError> {
+                Ok(SessionUser {
+                    user_id,
+                    tenant_id,
+                    tenant,
+                    tenant_name,
+                    email,
+                    first_name,
+                    last_name,
+                    iwms_id,
+                    expires_at,
+                    idp_admin,
+                    asserted_email,
+                    groups: super::roles::decode_list("users.group_names", &groups)?,
+                    roles: super::roles::decode_list("users.role_names", &roles)?,
+                    department,
+                    title,
+                    employee_number,
+                    manager_ref,
+                    forward_attributes,
+                })
             },
-        ))
+        )
+        .transpose()
 }
 
 /// Ends one session; returns its user, if it existed.

@@ -62,6 +62,9 @@ impl Api<'_> {
     pub(crate) async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
         self.send(Method::PATCH, path, Some(body)).await
     }
+    pub(crate) async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(Method::PUT, path, Some(body)).await
+    }
     pub(crate) async fn delete(&self, path: &str) -> (u16, Value) {
         self.send(Method::DELETE, path, None).await
     }

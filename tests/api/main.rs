@@ -29,6 +29,7 @@ mod openapi;
 mod provisioning;
 mod pysaml2;
 mod rate_limits;
+mod roles;
 mod saml_differential;
 mod saml_fixtures;
 mod saml_flow;

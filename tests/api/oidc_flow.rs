@@ -17,15 +17,19 @@ pub struct NodeOp {
 
 impl NodeOp {
     pub fn start(redirect_uri: &str, extra: &[&str]) -> Self {
+        Self::start_with(redirect_uri, extra, json!({}))
+    }
+
+    /// [`NodeOp::start`] with more claims for ada (e.g. `groups`, `department`).
+    pub fn start_with(redirect_uri: &str, extra: &[&str], ada_claims: serde_json::Value) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let users = dir.path().join("users.json");
-        std::fs::write(
-            &users,
-            json!({"ada": {"sub": "ada-sub-1", "email": "ada@acme.test", "email_verified": true, "given_name": "Ada",
-                           "family_name": "Lovelace", "employee_number": "IW-42"}})
-            .to_string(),
-        )
-        .unwrap();
+        let mut ada = json!({"sub": "ada-sub-1", "email": "ada@acme.test", "email_verified": true, "given_name": "Ada",
+                             "family_name": "Lovelace", "employee_number": "IW-42"});
+        if let (Some(a), Some(more)) = (ada.as_object_mut(), ada_claims.as_object()) {
+            a.extend(more.clone());
+        }
+        std::fs::write(&users, json!({ "ada": ada }).to_string()).unwrap();
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         assert!(
             root.join("tests/op/node_modules/oidc-provider").exists(),

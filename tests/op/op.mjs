@@ -189,7 +189,7 @@ server.listen(Number(args.port), args.host, () => {
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['given_name', 'family_name', 'employee_number'],
+      profile: ['given_name', 'family_name', 'employee_number', 'groups', 'department'],
       iwms: ['employee_number'],
     },
     // Scope-requested claims go into the ID token as well, not only to userinfo.

@@ -47,6 +47,7 @@ fn claims(email: &str, iwms: Option<&str>) -> MappedClaims {
         iwms_id: iwms.map(str::to_owned),
         email_unverified: false,
         admin_role: false,
+        ..Default::default()
     }
 }
 

@@ -341,6 +341,28 @@ pub struct ConnectionPatch {
     /// 0-600.
     #[schema(minimum = 0, maximum = 600)]
     pub clock_skew_secs: Option<i64>,
+    /// The attribute (SAML) or claim (OIDC) holding the user's groups; `null` goes back to
+    /// the defaults (`groups`, and Entra ID's
+    /// `http://schemas.microsoft.com/ws/2008/06/identity/claims/groups`).
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>, example = "groups")]
+    pub groups_attribute: Option<Option<String>>,
+    /// The department attribute; `null`: the defaults.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub department_attribute: Option<Option<String>>,
+    /// The job title attribute; `null`: the defaults.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub title_attribute: Option<Option<String>>,
+    /// The employee number attribute; `null`: the defaults.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub employee_number_attribute: Option<Option<String>>,
+    /// The attribute holding the manager's SCIM id or email; `null`: the defaults.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub manager_attribute: Option<Option<String>>,
     /// SAML: new metadata (entity ID, SSO URL and certificates from it).
     pub metadata_xml: Option<String>,
     /// SAML: where the server fetches new metadata (https).
@@ -389,6 +411,13 @@ impl ConnectionPatch {
             admin_role: self.admin_role,
             allowed_algorithms: self.allowed_algorithms,
             clock_skew_secs: self.clock_skew_secs,
+            directory: admin::DirectoryPatch {
+                groups_attribute: self.groups_attribute,
+                department_attribute: self.department_attribute,
+                title_attribute: self.title_attribute,
+                employee_number_attribute: self.employee_number_attribute,
+                manager_attribute: self.manager_attribute,
+            },
             saml: SamlPatch {
                 metadata_xml: self.metadata_xml,
                 metadata_url: self.metadata_url,

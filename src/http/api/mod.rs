@@ -10,6 +10,7 @@ mod domains;
 mod error;
 mod extract;
 mod outbox;
+mod roles;
 mod scim_tokens;
 mod sign_ins;
 pub mod tenants;
@@ -38,7 +39,7 @@ pub(crate) fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ssogate admin API", description = "Tenants, domains, connections, users, sign-in history, SCIM tokens, admins, the IWMS outbox and the audit trail of admin changes.\n\nAuthenticate with `Authorization: Bearer ssg_admin_...` (from `ssogate admin token create --tenant T` or `--all-tenants`). A tenant token sees only its tenant: other tenants answer 404, and super-admin operations 403.\n\nTimes are Unix seconds. Errors are `{error, message, field?, reference?}`: `error` is one of unauthorized, forbidden, invalid_request, not_found, conflict, too_many_requests, internal_error; `field` names the request field that is wrong.\n\nRequests are rate-limited per token (and per client address while a token is refused): over the limit the answer is 429 with `Retry-After` in seconds."),
+    info(title = "ssogate admin API", description = "Tenants, domains, connections, users, roles, sign-in history, SCIM tokens, admins, the IWMS outbox and the audit trail of admin changes.\n\nAuthenticate with `Authorization: Bearer ssg_admin_...` (from `ssogate admin token create --tenant T` or `--all-tenants`). A tenant token sees only its tenant: other tenants answer 404, and super-admin operations 403.\n\nTimes are Unix seconds. Errors are `{error, message, field?, reference?}`: `error` is one of unauthorized, forbidden, invalid_request, not_found, conflict, too_many_requests, internal_error; `field` names the request field that is wrong.\n\nRequests are rate-limited per token (and per client address while a token is refused): over the limit the answer is 429 with `Retry-After` in seconds."),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth)
 )]
@@ -139,6 +140,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admins::revoke)
         .service(outbox::list)
         .service(outbox::retry)
+        .service(roles::list_rules)
+        .service(roles::add_rule)
+        .service(roles::remove_rule)
+        .service(roles::user_roles)
+        .service(roles::set_user_roles)
         .service(audit::for_tenant)
         .service(audit::everywhere);
 }

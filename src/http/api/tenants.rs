@@ -44,6 +44,10 @@ pub struct TenantBody {
     pub stale_after_days: Option<i64>,
     /// Origins (scheme://host[:port]) return_to may point at.
     pub allowed_return_origins: Option<Vec<String>>,
+    /// Attributes `/auth/verify` sends as `X-Auth-Request-*` headers: any of `department`,
+    /// `title`, `employee-number`, `manager`; `[]` sends none.
+    #[schema(example = json!(["department", "manager"]))]
+    pub forward_attributes: Option<Vec<String>>,
 }
 
 impl TenantBody {
@@ -67,6 +71,7 @@ impl TenantBody {
             iwms_join_key: self.iwms_join_key,
             stale_after_days: self.stale_after_days,
             allowed_return_origins: self.allowed_return_origins,
+            forward_attributes: self.forward_attributes,
         })
     }
 }
@@ -121,6 +126,9 @@ pub struct NewTenantBody {
     pub stale_after_days: Option<i64>,
     /// Origins (scheme://host[:port]) return_to may point at.
     pub allowed_return_origins: Option<Vec<String>>,
+    /// Attributes `/auth/verify` sends as `X-Auth-Request-*` headers: any of `department`,
+    /// `title`, `employee-number`, `manager`.
+    pub forward_attributes: Option<Vec<String>>,
 }
 
 impl NewTenantBody {
@@ -139,6 +147,7 @@ impl NewTenantBody {
                 iwms_join_key: self.iwms_join_key.map(Some),
                 stale_after_days: self.stale_after_days,
                 allowed_return_origins: self.allowed_return_origins,
+                forward_attributes: self.forward_attributes,
             },
         )
     }

@@ -333,6 +333,12 @@ pub struct MappingValues {
     pub attr_iwms_id: String,
     pub admin_role_attribute: String,
     pub admin_role_value: String,
+    /// Empty: the defaults.
+    pub groups_attribute: String,
+    pub department_attribute: String,
+    pub title_attribute: String,
+    pub employee_number_attribute: String,
+    pub manager_attribute: String,
 }
 
 impl MappingValues {
@@ -353,6 +359,11 @@ impl MappingValues {
                 .as_ref()
                 .map(|r| r.value.clone())
                 .unwrap_or_default(),
+            groups_attribute: m.groups_attribute.clone().unwrap_or_default(),
+            department_attribute: m.department_attribute.clone().unwrap_or_default(),
+            title_attribute: m.title_attribute.clone().unwrap_or_default(),
+            employee_number_attribute: m.employee_number_attribute.clone().unwrap_or_default(),
+            manager_attribute: m.manager_attribute.clone().unwrap_or_default(),
         }
     }
 }
@@ -454,6 +465,11 @@ pub struct MappingForm {
     attr_iwms_id: String,
     admin_role_attribute: String,
     admin_role_value: String,
+    groups_attribute: String,
+    department_attribute: String,
+    title_attribute: String,
+    employee_number_attribute: String,
+    manager_attribute: String,
 }
 
 impl MappingForm {
@@ -465,6 +481,11 @@ impl MappingForm {
             attr_iwms_id: self.attr_iwms_id.clone(),
             admin_role_attribute: self.admin_role_attribute.clone(),
             admin_role_value: self.admin_role_value.clone(),
+            groups_attribute: self.groups_attribute.clone(),
+            department_attribute: self.department_attribute.clone(),
+            title_attribute: self.title_attribute.clone(),
+            employee_number_attribute: self.employee_number_attribute.clone(),
+            manager_attribute: self.manager_attribute.clone(),
         }
     }
 
@@ -477,6 +498,13 @@ impl MappingForm {
             attr_last_name: Some(lines(&self.attr_last_name)),
             attr_iwms_id: Some(non_blank(&self.attr_iwms_id)),
             admin_role: Some(role),
+            directory: conns::DirectoryPatch {
+                groups_attribute: Some(non_blank(&self.groups_attribute)),
+                department_attribute: Some(non_blank(&self.department_attribute)),
+                title_attribute: Some(non_blank(&self.title_attribute)),
+                employee_number_attribute: Some(non_blank(&self.employee_number_attribute)),
+                manager_attribute: Some(non_blank(&self.manager_attribute)),
+            },
             ..Default::default()
         })
     }

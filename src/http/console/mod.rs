@@ -6,6 +6,7 @@ mod connections;
 mod domains;
 mod outbox;
 mod pages;
+mod roles;
 mod scim_tokens;
 mod sign_in;
 mod sign_ins;
@@ -115,6 +116,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(domains::list)
         .service(domains::add)
         .service(domains::remove)
+        .service(roles::show)
+        .service(roles::add_rule)
+        .service(roles::remove_rule)
+        .service(roles::set_user_roles)
+        .service(roles::save_forwarded)
         .service(connections::list)
         // Pasted IdP metadata can be far larger than the 16 KiB other forms are held to. The
         // guard is on the resource, so a GET falls through to `show` (a connection may be

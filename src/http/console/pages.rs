@@ -72,6 +72,10 @@ fn notice(done: &str) -> Option<&'static str> {
         "workbench-saved" => "Saved: every selected row's action was applied.",
         "token-revoked" => "SCIM token revoked.",
         "retried" => "Event queued for delivery again.",
+        "rule-added" => "Rule added; the roles of users with groups were recomputed.",
+        "rule-removed" => "Rule removed; the roles it gave were removed.",
+        "roles-set" => "Roles set by hand saved.",
+        "forwarded-saved" => "Attributes sent to apps saved.",
         _ => return None,
     })
 }
@@ -159,6 +163,9 @@ fn label(field: &str) -> Option<&'static str> {
     Some(match field {
         "" => return None,
         "display_name" => "Display name",
+        "group" => "Group",
+        "role" => "Role",
+        "roles" => "Roles",
         "auto_create_users" => "Create users on first sign-in",
         "iwms_attribute" => "Local attribute mapping of the IWMS user ID",
         "scim_iwms_attribute" => "SCIM attribute carrying the IWMS user ID",

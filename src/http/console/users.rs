@@ -256,6 +256,7 @@ fn timeline_label(what: &Happening) -> (&'static str, &'static str) {
             ("neutral", "identity")
         }
         UserEvent::GroupAdded { .. } | UserEvent::GroupRemoved { .. } => ("neutral", "group"),
+        UserEvent::RoleAdded { .. } | UserEvent::RoleRemoved { .. } => ("neutral", "role"),
         UserEvent::IwmsAccountCreated { .. }
         | UserEvent::IwmsAccountIgnored { .. }
         | UserEvent::IwmsAccountLinked { .. } => ("neutral", "IWMS"),
@@ -331,6 +332,14 @@ fn detail_page(
         ("Department", or_dash(&r.department)),
         ("Employee number", or_dash(&r.employee_number)),
         ("Manager", or_dash(&r.manager)),
+        (
+            "Roles",
+            if d.roles.is_empty() {
+                "—".to_owned()
+            } else {
+                d.roles.join(", ")
+            },
+        ),
     ];
     let p = UserDetailPage {
         layout: Layout::new(admin, Some(t), "users").done(done),

@@ -9,14 +9,15 @@ mod fields;
 pub mod metadata;
 pub mod outbox;
 pub mod paging;
+pub mod roles;
 pub mod scim_tokens;
 pub mod tenant;
 pub mod users;
 pub mod workbench;
 
 pub use connections::{
-    ConnectionPatch, ConnectionView, NewOidc, NewSaml, OidcPatch, SamlPatch, add_oidc_connection,
-    add_saml_connection, connection_by_slug, remove_connection,
+    ConnectionPatch, ConnectionView, DirectoryPatch, NewOidc, NewSaml, OidcPatch, SamlPatch,
+    add_oidc_connection, add_saml_connection, connection_by_slug, remove_connection,
 };
 pub use domains::{DomainView, add_domain, list_domains, remove_domain};
 pub(crate) use fields::parse_attribute_name;

@@ -8,6 +8,7 @@ use super::{AdminError, invalid, parse_slug, tenant_by_slug};
 use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::iwms::{ALL_EVENTS, IwmsFeed, JoinKey, SecretSource, parse_events};
 use crate::domain::return_to::AllowedOrigin;
+use crate::domain::roles::ForwardedAttribute;
 use crate::domain::scim::user::IwmsSource;
 use crate::domain::tenant::{self, DEFAULT_STALE_AFTER_DAYS, Tenant};
 use crate::storage::tenants::TenantFields;
@@ -138,6 +139,20 @@ pub struct TenantInput {
     pub iwms_join_key: Option<Option<String>>,
     pub stale_after_days: Option<i64>,
     pub allowed_return_origins: Option<Vec<String>>,
+    /// Which attributes `/auth/verify` sends as `X-Auth-Request-*` headers: any of
+    /// `department`, `title`, `employee-number`, `manager`; empty sends none.
+    pub forward_attributes: Option<Vec<String>>,
+}
+
+/// The stored form of `forward_attributes`, each name checked.
+fn parse_forwarded(raw: &[String]) -> Result<String, AdminError> {
+    let list = raw
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| ForwardedAttribute::parse(s).map_err(|e| invalid("forward_attributes", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ForwardedAttribute::join(&list))
 }
 
 pub fn create_tenant(
@@ -174,8 +189,16 @@ pub fn create_tenant(
             input.allowed_return_origins.as_deref().unwrap_or_default(),
         )?,
     };
+    let forwarded = input
+        .forward_attributes
+        .as_deref()
+        .map(parse_forwarded)
+        .transpose()?;
     storage::transaction_with(conn, |c| {
         let t = tenants::create(c, &slug, &fields, now)?;
+        if let Some(f) = &forwarded {
+            storage::roles::set_forward_attributes(c, t.id, f, now)?;
+        }
         let change = Change {
             action: AuditAction::TenantCreated,
             target: t.slug.as_str(),
@@ -225,9 +248,17 @@ pub fn update_tenant(
             None => t.allowed_return_origins.clone(),
         },
     };
+    let forwarded = input
+        .forward_attributes
+        .as_deref()
+        .map(parse_forwarded)
+        .transpose()?;
     storage::transaction_with(conn, |c| {
         let before = tenant_view(c, &t)?;
         tenants::update(c, t.id, &fields, now)?;
+        if let Some(f) = &forwarded {
+            storage::roles::set_forward_attributes(c, t.id, f, now)?;
+        }
         let updated = tenants::get(c, t.id)?;
         let change = Change {
             action: AuditAction::TenantUpdated,
@@ -257,6 +288,9 @@ pub struct TenantView {
     pub iwms_join_key: Option<&'static str>,
     pub stale_after_days: u32,
     pub allowed_return_origins: Vec<String>,
+    /// The attributes sent to apps as `X-Auth-Request-*` headers (`department`, `title`,
+    /// `employee-number`, `manager`).
+    pub forward_attributes: Vec<&'static str>,
     pub domains: Vec<String>,
     pub connections: Vec<String>,
 }
@@ -286,6 +320,12 @@ pub fn tenant_view(conn: &mut DbConnection, t: &Tenant) -> Result<TenantView, Ad
             .iter()
             .map(|o| o.as_str().to_owned())
             .collect(),
+        forward_attributes: ForwardedAttribute::split(&storage::roles::forward_attributes(
+            conn, t.id,
+        )?)
+        .into_iter()
+        .map(ForwardedAttribute::as_str)
+        .collect(),
         domains: domains::list_for_tenant(conn, t.id)?
             .iter()
             .map(ToString::to_string)

@@ -11,6 +11,7 @@ use crate::domain::scim::patch;
 use crate::domain::scim::query::{ListQuery, Projection, project, wants};
 use crate::domain::scim::schema::GROUP_RESOURCE;
 use crate::domain::user_event::{Actor, UserEvent};
+use crate::service::roles;
 use crate::storage::{DbConnection, events, scim_filter, scim_groups, users::scim as scim_users};
 
 fn not_found() -> ScimError {
@@ -91,13 +92,16 @@ pub fn page(
     Ok((total, out))
 }
 
-/// Brings the stored members to `wanted`, recording each change on the user's timeline.
+/// Brings the stored members to `wanted`, recording each change on the user's timeline;
+/// then recomputes the roles of the users whose groups changed (every member when the group
+/// was renamed: `renamed`).
 fn sync_members(
     conn: &mut DbConnection,
     ctx: &ScimContext,
     group: i64,
     name: &str,
     wanted: &[i64],
+    renamed: bool,
 ) -> Result<()> {
     let t = ctx.tenant.id;
     let current: HashSet<i64> = scim_groups::member_ids(conn, t, group)?
@@ -116,6 +120,11 @@ fn sync_members(
         .into());
     }
     let wanted_set: HashSet<i64> = wanted.iter().copied().collect();
+    let removed: Vec<i64> = current
+        .iter()
+        .copied()
+        .filter(|u| !wanted_set.contains(u))
+        .collect();
     for u in &added {
         scim_groups::add_member(conn, t, group, *u, ctx.now)?;
         events::record(
@@ -129,7 +138,7 @@ fn sync_members(
             ctx.now,
         )?;
     }
-    for u in current.iter().filter(|u| !wanted_set.contains(u)) {
+    for u in &removed {
         scim_groups::remove_member(conn, t, group, *u)?;
         events::record(
             conn,
@@ -142,6 +151,15 @@ fn sync_members(
             ctx.now,
         )?;
     }
+    let mut changed: Vec<i64> = added.into_iter().chain(removed).collect();
+    if renamed {
+        changed.extend(wanted_set.iter().copied());
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    for u in changed {
+        roles::recompute(conn, &ctx.tenant, UserId(u), &Actor::Scim, ctx.now)?;
+    }
     Ok(())
 }
 
@@ -150,7 +168,7 @@ pub fn create(conn: &mut DbConnection, ctx: &ScimContext, body: &Value) -> Resul
     f.check_refs(&ctx.base)?;
     let id = super::transaction(conn, |c| {
         let id = scim_groups::insert(c, ctx.tenant.id, &f, ctx.now)?;
-        sync_members(c, ctx, id, &f.display_name, &f.members)?;
+        sync_members(c, ctx, id, &f.display_name, &f.members, false)?;
         Ok(id)
     })?;
     rendered(conn, ctx, id, &Projection::default())
@@ -165,10 +183,15 @@ fn write_existing(
     super::transaction(conn, |c| {
         scim_groups::lock(c, ctx.tenant.id, id)?;
         let current = rendered(c, ctx, id, &Projection::default())?;
+        let old_name = current
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let f = derive(current)?;
         f.check_refs(&ctx.base)?;
         scim_groups::update(c, ctx.tenant.id, id, &f, ctx.now)?;
-        sync_members(c, ctx, id, &f.display_name, &f.members)
+        let renamed = old_name.as_deref() != Some(f.display_name.as_str());
+        sync_members(c, ctx, id, &f.display_name, &f.members, renamed)
     })
 }
 
@@ -210,7 +233,7 @@ pub fn delete(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> Resul
     super::transaction(conn, |c| {
         scim_groups::lock(c, ctx.tenant.id, id)?;
         let g = scim_groups::get(c, ctx.tenant.id, id)?.ok_or_else(not_found)?;
-        sync_members(c, ctx, id, &g.display_name, &[])?;
+        sync_members(c, ctx, id, &g.display_name, &[], false)?;
         scim_groups::delete(c, ctx.tenant.id, id)?;
         Ok(())
     })

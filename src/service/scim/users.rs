@@ -521,6 +521,7 @@ pub fn deprovision(conn: &mut DbConnection, ctx: &ScimContext, raw_id: &str) -> 
                 ctx.now,
             )?;
         }
+        crate::service::roles::recompute(c, &ctx.tenant, uid, &Actor::Scim, ctx.now)?;
         scim_users::deprovision(c, t, uid, ctx.now)?;
         let ended = crate::service::session::end_all(c, t, uid)?;
         let event = UserEvent::Deprovisioned {

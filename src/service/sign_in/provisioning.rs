@@ -11,11 +11,11 @@ use crate::domain::reason::Reason;
 use crate::domain::tenant::{Tenant, TenantPolicy};
 use crate::domain::user::CreatedVia;
 use crate::domain::user_event::{Actor, UserEvent};
-use crate::service::outbox;
 use crate::service::session;
+use crate::service::{outbox, roles};
 use crate::storage::admin as admin_store;
 use crate::storage::{
-    DbConnection, StorageError, domains, identities, users, users::scim as scim_users,
+    DbConnection, StorageError, domains, events, identities, users, users::scim as scim_users,
 };
 
 use super::core::Refusal;
@@ -131,6 +131,8 @@ pub(crate) fn provision(
         }
         Decision::Create(new_user) => {
             let u = users::insert(c, tenant.id, &new_user, CreatedVia::Sso, now)?;
+            // Groups, roles and directory attributes first: `user.created` carries them.
+            let role_events = roles::for_new_user(c, tenant, u.id, claims, now)?;
             outbox::record(
                 c,
                 tenant,
@@ -147,6 +149,9 @@ pub(crate) fn provision(
                 },
                 now,
             )?;
+            for e in &role_events {
+                events::record(c, tenant.id, u.id, e, now)?;
+            }
             identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
             users::record_sign_in(c, tenant.id, u.id, now)?; // new: active, never stale
             (u.id, "created by just-in-time provisioning".to_owned())
@@ -187,6 +192,7 @@ pub(crate) fn provision(
             } else {
                 identities::touch(c, tenant.id, connection.id, subject, now)?;
             }
+            roles::after_sign_in(c, tenant, user_id, claims, now)?;
             if !changes.is_empty() {
                 let u = users::get(c, tenant.id, user_id)?;
                 let pick = |f, cur: &Option<String>| {

@@ -14,10 +14,10 @@ pub use view::{
 
 use super::audit::{self, Change, snapshot};
 use super::metadata::{self, Fetcher};
-use super::{AdminError, invalid, parse_slug, tenant_by_slug};
+use super::{AdminError, invalid, parse_attribute_name, parse_slug, tenant_by_slug};
 use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::claims::AdminRoleRule;
-use crate::domain::connection::{Connection, Protocol, SamlIdpSettings};
+use crate::domain::connection::{Connection, DirectoryAttributes, Protocol, SamlIdpSettings};
 use crate::domain::oidc::{OidcSettings, ProviderMetadata};
 use crate::domain::slug::Slug;
 use crate::domain::tenant::Tenant;
@@ -166,8 +166,58 @@ pub struct ConnectionPatch {
     pub admin_role: Option<Option<AdminRole>>,
     pub allowed_algorithms: Option<Vec<String>>,
     pub clock_skew_secs: Option<i64>,
+    /// The groups and directory attribute names.
+    pub directory: DirectoryPatch,
     pub saml: SamlPatch,
     pub oidc: OidcPatch,
+}
+
+/// Changes to the names of the groups attribute / claim and the directory attributes;
+/// `None` keeps the current name, `Some(None)` goes back to the defaults.
+#[derive(Debug, Default, Clone)]
+pub struct DirectoryPatch {
+    pub groups_attribute: Option<Option<String>>,
+    pub department_attribute: Option<Option<String>>,
+    pub title_attribute: Option<Option<String>>,
+    pub employee_number_attribute: Option<Option<String>>,
+    pub manager_attribute: Option<Option<String>>,
+}
+
+impl DirectoryPatch {
+    fn is_empty(&self) -> bool {
+        self.groups_attribute.is_none()
+            && self.department_attribute.is_none()
+            && self.title_attribute.is_none()
+            && self.employee_number_attribute.is_none()
+            && self.manager_attribute.is_none()
+    }
+
+    /// `current` with this patch applied, each name checked.
+    pub fn merge(&self, current: &DirectoryAttributes) -> Result<DirectoryAttributes, AdminError> {
+        let one = |field: &'static str, v: &Option<Option<String>>, cur: &Option<String>| match v {
+            Some(v) => parse_attribute_name(field, v.as_deref()),
+            None => Ok(cur.clone()),
+        };
+        Ok(DirectoryAttributes {
+            groups: one("groups_attribute", &self.groups_attribute, &current.groups)?,
+            department: one(
+                "department_attribute",
+                &self.department_attribute,
+                &current.department,
+            )?,
+            title: one("title_attribute", &self.title_attribute, &current.title)?,
+            employee_number: one(
+                "employee_number_attribute",
+                &self.employee_number_attribute,
+                &current.employee_number,
+            )?,
+            manager: one(
+                "manager_attribute",
+                &self.manager_attribute,
+                &current.manager,
+            )?,
+        })
+    }
 }
 
 impl ConnectionPatch {
@@ -281,6 +331,9 @@ pub(crate) fn apply_update(
     };
     let c = connection_by_slug(conn, t, slug)?;
     patch.check_protocol(&c)?;
+    let directory = (!patch.directory.is_empty())
+        .then(|| patch.directory.merge(&c.directory))
+        .transpose()?;
     let valid = match c.protocol {
         Protocol::Saml => saml::merge(conn, t, &c, patch, fetched.metadata, sp_can_sign)?,
         Protocol::Oidc => oidc::merge(conn, t, &c, patch, fetched.discovery, now)?,
@@ -297,6 +350,9 @@ pub(crate) fn apply_update(
         }
         if let Some(rule) = &role {
             connections::set_admin_role(db, t.id, c.id, rule.as_ref(), now)?;
+        }
+        if let Some(d) = &directory {
+            connections::set_directory_attributes(db, t.id, c.id, d, now)?;
         }
         let updated = connection_by_slug(db, t, slug)?;
         let change = Change {

@@ -57,6 +57,18 @@ pub struct AttributeMapping {
     pub last_name: Vec<String>,
     /// This connection's IWMS ID attribute; `null` uses the tenant's `iwms_attribute`.
     pub iwms_id: Option<String>,
+    /// The attribute (SAML) or claim (OIDC) holding the user's groups; `null` uses the
+    /// defaults: `groups` (Okta, Google) and
+    /// `http://schemas.microsoft.com/ws/2008/06/identity/claims/groups` (Entra ID).
+    pub groups_attribute: Option<String>,
+    /// `null`: `department` and the usual claim URIs.
+    pub department_attribute: Option<String>,
+    /// `null`: `title`, `jobTitle` and the usual claim URIs.
+    pub title_attribute: Option<String>,
+    /// `null`: `employeeNumber`, `employee_number` and the usual claim URIs.
+    pub employee_number_attribute: Option<String>,
+    /// The manager's SCIM id or email; `null`: `manager`, `managerEmail`.
+    pub manager_attribute: Option<String>,
 }
 
 /// A user is an admin of the tenant when the IdP's `attribute` holds `value` (exact match).
@@ -287,6 +299,11 @@ pub fn connection_view(
             first_name: c.attr_first_name.clone(),
             last_name: c.attr_last_name.clone(),
             iwms_id: c.attr_iwms_id.clone(),
+            groups_attribute: c.directory.groups.clone(),
+            department_attribute: c.directory.department.clone(),
+            title_attribute: c.directory.title.clone(),
+            employee_number_attribute: c.directory.employee_number.clone(),
+            manager_attribute: c.directory.manager.clone(),
         },
         admin_role: c.admin_role.as_ref().map(|r| AdminRole {
             attribute: r.attribute.clone(),

@@ -119,6 +119,8 @@ pub struct UserDetailView {
     pub identities: Vec<IdentityLink>,
     /// SCIM groups the user belongs to.
     pub groups: Vec<String>,
+    /// The user's roles (from groups and set by hand), as apps receive them.
+    pub roles: Vec<String>,
     pub timeline: Vec<TimelineEntry>,
     pub timeline_truncated: bool,
 }
@@ -188,6 +190,7 @@ pub fn user_detail(
             .into_iter()
             .map(|(_, name)| name)
             .collect(),
+        roles: crate::storage::roles::computed(conn, tenant.id, u.id)?.roles,
         user: UserRecord {
             user: UserView::from(&u),
             updated_at: u.updated_at,

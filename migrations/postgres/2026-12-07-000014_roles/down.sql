@@ -1,0 +1,11 @@
+DROP TABLE user_roles;
+DROP TABLE role_rules;
+ALTER TABLE users DROP COLUMN role_names;
+ALTER TABLE users DROP COLUMN group_names;
+ALTER TABLE users DROP COLUMN idp_groups;
+ALTER TABLE tenants DROP COLUMN forward_attributes;
+ALTER TABLE connections DROP COLUMN manager_attribute;
+ALTER TABLE connections DROP COLUMN employee_number_attribute;
+ALTER TABLE connections DROP COLUMN title_attribute;
+ALTER TABLE connections DROP COLUMN department_attribute;
+ALTER TABLE connections DROP COLUMN groups_attribute;
