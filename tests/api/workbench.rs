@@ -562,6 +562,11 @@ async fn chromium_saves_the_workbench() {
         .find(|u| u.email == "eve@other.test")
         .expect("eve created");
     assert_eq!(eve.created_via, "admin");
+    let (s, roles) = api(&app, Some("acme"))
+        .get(&format!("/tenants/acme/users/{}/roles", eve.id))
+        .await;
+    assert_eq!(s, 200, "{roles}");
+    assert_eq!(roles["manual"], json!(["employee", "manager"]), "{roles}");
     assert_eq!(
         users.iter().find(|u| u.id == f.bob).unwrap().status,
         "deactivated"
@@ -832,4 +837,130 @@ async fn the_console_form_needs_its_csrf_token_and_saves_only_selected_rows() {
             .status,
         400
     );
+}
+
+/// X-Auth-Request-Roles of the app client's current session.
+async fn roles_header(app: &TestApp) -> String {
+    let res = app
+        .client
+        .get(app.url("/auth/verify"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.headers()["x-auth-request-roles"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// WhenToWork's "provision as employee and/or manager": `create` and `link` set the hand-set
+/// roles with the identity, `roles` alone on a user; the app sees them at the next verify,
+/// each on the timeline and the trail; a bad role name or roles on another action roll the
+/// whole Save back.
+#[tokio::test]
+async fn save_provisions_people_as_employee_and_or_manager() {
+    let (app, idp, f) = setup().await;
+    let a = api(&app, Some("acme"));
+    let (_, new) = a.get("/tenants/acme/workbench/new").await;
+    let eve_row = row(&new, by_subject("eve-1"))["key"].clone();
+    let bob_row = row(&new, by_user(f.bob));
+    assert!(
+        bob_row["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("roles")),
+        "{bob_row}"
+    );
+
+    // One bad action (an invalid role name) refuses the whole Save.
+    let (s, e) = a
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [
+                {"row": eve_row, "action": "create", "roles": ["employee"]},
+                {"row": format!("user:{}", f.ada), "action": "roles", "roles": ["no spaces"]},
+            ]}),
+        )
+        .await;
+    assert_eq!((s, e["field"].as_str()), (400, Some("roles")), "{e}");
+    for (action, body) in [
+        (
+            "deactivate",
+            json!({"row": format!("user:{}", f.ada), "action": "deactivate", "roles": ["x"]}),
+        ),
+        (
+            "roles without roles",
+            json!({"row": format!("user:{}", f.ada), "action": "roles"}),
+        ),
+    ] {
+        let (s, e) = a
+            .post("/tenants/acme/workbench", json!({"actions": [body]}))
+            .await;
+        assert_eq!(
+            (s, e["field"].as_str()),
+            (400, Some("roles")),
+            "{action}: {e}"
+        );
+    }
+    assert!(!audit_actions(&app).contains(&"user.roles_set".to_owned()));
+
+    let (s, done) = a
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [
+                {"row": eve_row, "action": "create", "roles": ["employee", "manager"]},
+                {"row": format!("user:{}", f.ada), "action": "roles", "roles": ["manager"]},
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{done}");
+    let eve = done["applied"][0]["user_id"].as_i64().unwrap();
+    let (_, existing) = a.get("/tenants/acme/workbench/existing").await;
+    assert_eq!(row(&existing, by_user(f.ada))["roles"], json!(["manager"]));
+    assert_eq!(
+        row(&existing, by_user(eve))["manual_roles"],
+        json!(["employee", "manager"])
+    );
+    assert_eq!(
+        audit_actions(&app)
+            .iter()
+            .filter(|a| *a == "user.roles_set")
+            .count(),
+        2
+    );
+
+    // Eve signs in: the app sees both roles; ada's session sees hers after a sign-in too.
+    let s = app
+        .sign_in(&idp)
+        .name_id("eve-1")
+        .email("eve@other.test")
+        .status()
+        .await;
+    assert_eq!(s, 303, "{}", app.last_reason("acme"));
+    assert_eq!(roles_header(&app).await, "employee,manager");
+    let timeline = app.user_detail("acme", "eve@other.test").timeline;
+    assert!(
+        timeline.iter().filter(|e| e.kind == "role_added").count() == 2,
+        "{timeline:?}"
+    );
+
+    // An empty list takes the hand-set roles away again.
+    let (s, done) = a
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [{"row": format!("user:{eve}"), "action": "roles", "roles": []}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{done}");
+    assert_eq!(roles_header(&app).await, "");
+
+    // Roles go to active users only.
+    let (s, e) = a
+        .post(
+            "/tenants/acme/workbench",
+            json!({"actions": [{"row": format!("user:{}", f.carol), "action": "roles", "roles": ["employee"]}]}),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
 }

@@ -1,6 +1,6 @@
 // The provisioning workbench as an administrator uses it, in headless Chromium: a bootstrap link
 // signs in the super-admin, who opens the workbench's New tab, stages a link that conflicts
-// (refused: nothing is saved), then creates a refused person's user and deactivates a SCIM user
+// (refused: nothing is saved), then creates a refused person's user (as employee and manager) and deactivates a SCIM user
 // with one Save, and looks at the Existing (following a last sign-in icon) and Deleted tabs.
 //
 //   node tests/browser/workbench.mjs --base http://127.0.0.1:PORT --bootstrap TOKEN --tenant acme \
@@ -71,6 +71,9 @@ runBrowser({ artifacts: opt.artifacts }, async (b) => {
   //    unselected).
   await page.uncheck(`input[name="select"][value="${opt.conflict}"]`);
   await stage(opt.create, 'create');
+  // Provisioned as employee and manager (WhenToWork's two boxes).
+  await page.check(`input[name="role:${opt.create}"][value="employee"]`);
+  await page.check(`input[name="role:${opt.create}"][value="manager"]`);
   await stage(opt.deactivate, 'deactivate');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForURL(/done=workbench-saved/);

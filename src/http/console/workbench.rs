@@ -12,6 +12,7 @@ use super::{ConsoleAdmin, ConsoleError, db, see_other};
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::service::admin::invalid;
+use crate::service::admin::roles::list_rules;
 use crate::service::admin::users::connection_choices;
 use crate::service::admin::workbench::{
     self, ActionKind, ApplyRequest, StagedAction, WorkbenchPage, WorkbenchQuery, WorkbenchRow,
@@ -34,6 +35,7 @@ fn action_label(a: ActionKind) -> &'static str {
         ActionKind::Link => "Link to user",
         ActionKind::Unlink => "Unlink identities",
         ActionKind::Deactivate => "Deactivate",
+        ActionKind::Roles => "Set roles",
     }
 }
 
@@ -59,6 +61,11 @@ pub struct Row {
     pub needs_identity: bool,
     /// Linking a refused row names the user.
     pub needs_user: bool,
+    /// Every role, comma-separated (users).
+    pub roles: String,
+    /// The roles a Save may set by hand (create, link, roles), each with whether its box is
+    /// ticked: the user's hand-set roles, or what the refused Save had staged.
+    pub role_choices: Vec<(String, bool)>,
     /// What the refused Save had staged on this row, shown again.
     pub staged: Staged,
 }
@@ -72,6 +79,7 @@ pub struct Staged {
     pub connection: String,
     pub subject: String,
     pub replace: bool,
+    pub roles: Vec<String>,
 }
 
 impl Staged {
@@ -90,6 +98,11 @@ impl Staged {
             connection: value("connection"),
             subject: value("subject"),
             replace: !value("replace").is_empty(),
+            roles: fields
+                .iter()
+                .filter(|(n, _)| n.strip_prefix("role:") == Some(key))
+                .map(|(_, v)| v.trim().to_owned())
+                .collect(),
         }
     }
 
@@ -130,8 +143,35 @@ fn href(slug: &str, view: &str, after: Option<&str>) -> String {
     )
 }
 
-fn row(slug: &str, r: &WorkbenchRow, form: &[(String, String)]) -> Row {
+/// The role boxes of a row: "provision as employee and/or manager", the roles the tenant's
+/// rules give, and whatever the user holds by hand, once each, in that order.
+fn role_choices(r: &WorkbenchRow, tenant_roles: &[String], staged: &Staged) -> Vec<(String, bool)> {
+    let mut names: Vec<String> = ["employee", "manager"].map(String::from).to_vec();
+    for n in tenant_roles.iter().chain(&r.manual_roles) {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| {
+            let on = if staged.selected {
+                staged.roles.contains(&n)
+            } else {
+                r.manual_roles.contains(&n)
+            };
+            (n, on)
+        })
+        .collect()
+}
+
+fn row(slug: &str, r: &WorkbenchRow, tenant_roles: &[String], form: &[(String, String)]) -> Row {
     let user = r.user.as_ref();
+    let staged = Staged::of(form, &r.key);
+    let sets_roles = r
+        .actions
+        .iter()
+        .any(|a| matches!(a, ActionKind::Create | ActionKind::Link | ActionKind::Roles));
     let identity = if r.subject.is_some() {
         r.identity_label()
     } else {
@@ -185,7 +225,13 @@ fn row(slug: &str, r: &WorkbenchRow, form: &[(String, String)]) -> Row {
             .collect(),
         needs_identity: user.is_some() && r.actions.contains(&ActionKind::Link),
         needs_user: user.is_none(),
-        staged: Staged::of(form, &r.key),
+        roles: r.roles.join(", "),
+        role_choices: if sets_roles {
+            role_choices(r, tenant_roles, &staged)
+        } else {
+            Vec::new()
+        },
+        staged,
     }
 }
 
@@ -193,7 +239,7 @@ fn page(
     admin: &ConsoleAdmin,
     t: &Tenant,
     (view, listed): (WorkbenchView, WorkbenchPage),
-    connections: Vec<String>,
+    (connections, tenant_roles): (Vec<String>, Vec<String>),
     after: bool,
     (problem, done, form): (Problems, &str, &[(String, String)]),
 ) -> Result<HttpResponse, ConsoleError> {
@@ -210,7 +256,11 @@ fn page(
             })
             .collect(),
         view: view.as_str(),
-        rows: listed.rows.iter().map(|r| row(slug, r, form)).collect(),
+        rows: listed
+            .rows
+            .iter()
+            .map(|r| row(slug, r, &tenant_roles, form))
+            .collect(),
         connections,
         first_href: after.then(|| href(slug, view.as_str(), None)),
         next_href: listed
@@ -227,7 +277,7 @@ async fn load(
     t: &Tenant,
     view: WorkbenchView,
     after: Option<String>,
-) -> Result<(WorkbenchPage, Vec<String>), ConsoleError> {
+) -> Result<(WorkbenchPage, (Vec<String>, Vec<String>)), ConsoleError> {
     let tenant = t.clone();
     db(state, move |c| {
         let q = WorkbenchQuery {
@@ -241,7 +291,13 @@ async fn load(
             .filter(|c| !c.removed)
             .map(|c| c.slug)
             .collect();
-        Ok((listed, connections))
+        let mut roles: Vec<String> = list_rules(c, &tenant)?
+            .into_iter()
+            .map(|r| r.role)
+            .collect();
+        roles.sort();
+        roles.dedup();
+        Ok((listed, (connections, roles)))
     })
     .await
 }
@@ -279,7 +335,9 @@ pub async fn show(
 }
 
 /// The form's fields: `csrf`, `view`, `select` (a row key, once per checked row), and per row
-/// `action:<key>`, `user:<key>`, `connection:<key>`, `subject:<key>`, `replace:<key>`.
+/// `action:<key>`, `user:<key>`, `connection:<key>`, `subject:<key>`, `replace:<key>`, and
+/// `role:<key>` once per ticked role (for `roles` no box means no hand-set role; for
+/// `create` and `link` it leaves them as they are).
 fn staged(fields: &[(String, String)]) -> Result<Vec<StagedAction>, ConsoleError> {
     let mut out = Vec::new();
     for (_, key) in fields.iter().filter(|(n, _)| n == "select") {
@@ -303,6 +361,13 @@ fn staged(fields: &[(String, String)]) -> Result<Vec<StagedAction>, ConsoleError
             })?),
         };
         let linking = action == Some(ActionKind::Link);
+        let roles = match action {
+            Some(ActionKind::Roles) => Some(s.roles.clone()),
+            Some(ActionKind::Create | ActionKind::Link) => {
+                Some(s.roles.clone()).filter(|r| !r.is_empty())
+            }
+            _ => None,
+        };
         let given = |v: String| Some(v).filter(|v| linking && !v.is_empty());
         out.push(StagedAction {
             row: key.clone(),
@@ -312,6 +377,7 @@ fn staged(fields: &[(String, String)]) -> Result<Vec<StagedAction>, ConsoleError
             subject: given(s.subject),
             identity: None,
             replace: linking && s.replace,
+            roles,
         });
     }
     Ok(out)

@@ -2,8 +2,9 @@
 //! on the timeline (and the IWMS feed) and the audit trail. One refusal rolls all of them
 //! back and names its action and row.
 //!
-//! Adding an action (roles, for one) is a variant of [`ActionKind`], its fields on
-//! [`StagedAction`], a [`Step`] and its arm in `run`.
+//! Adding an action is a variant of [`ActionKind`], its fields on [`StagedAction`], a
+//! [`Step`] and its arm in `run`. Roles ride along: `create` and `link` may set the user's
+//! hand-set roles ("provision as employee and/or manager"), `roles` sets them alone.
 use serde::{Deserialize, Serialize};
 
 use super::key::RowKey;
@@ -11,9 +12,11 @@ use crate::domain::audit::{Actor as AuditActor, AuditAction};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{ConnectionId, UserId};
 use crate::domain::provisioning::NewUser;
+use crate::domain::roles::RoleName;
 use crate::domain::tenant::Tenant;
 use crate::domain::user_event::UserEvent;
 use crate::service::admin::audit::{self, Change};
+use crate::service::admin::roles::{parse_roles, set_manual};
 use crate::service::admin::users::lifecycle::{
     Tx, conflict, deactivate_in, in_transaction, insert_user_in, locked_user, parse_actor,
     unlink_in,
@@ -38,14 +41,17 @@ pub enum ActionKind {
     Unlink,
     /// Deactivates the user and ends their sessions.
     Deactivate,
+    /// Sets the user's hand-set roles to `roles` (provisions them as employee, manager, …).
+    Roles,
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 4] = [
+    pub const ALL: [ActionKind; 5] = [
         ActionKind::Create,
         ActionKind::Link,
         ActionKind::Unlink,
         ActionKind::Deactivate,
+        ActionKind::Roles,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +60,7 @@ impl ActionKind {
             ActionKind::Link => "link",
             ActionKind::Unlink => "unlink",
             ActionKind::Deactivate => "deactivate",
+            ActionKind::Roles => "roles",
         }
     }
 
@@ -88,6 +95,12 @@ pub struct StagedAction {
     /// conflict: this is how an `identity_conflict` or `iwms_id_conflict` is resolved.
     #[serde(default)]
     pub replace: bool,
+    /// `create`, `link`, `roles`: the user's hand-set roles afterwards (they replace the
+    /// current hand-set ones; roles from groups stay), e.g. `["employee", "manager"]`.
+    /// Absent on `create` and `link`: the hand-set roles are left as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["employee", "manager"]))]
+    pub roles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -147,6 +160,17 @@ enum Step {
     Deactivate {
         user: i64,
     },
+    Roles {
+        user: i64,
+    },
+}
+
+/// A checked action: its step, and the hand-set roles it leaves the user with, if it sets
+/// them.
+#[derive(Debug)]
+struct Checked {
+    step: Step,
+    roles: Option<Vec<RoleName>>,
 }
 
 /// Names the action in a refusal: `action 2 (attempt:42): …`.
@@ -183,12 +207,46 @@ fn refused_row(conn: &mut DbConnection, tenant: &Tenant, id: i64) -> Result<Refu
     Ok(r)
 }
 
-fn check(conn: &mut DbConnection, tenant: &Tenant, a: &StagedAction) -> Result<Step, AdminError> {
-    let key = RowKey::parse(&a.row)
-        .ok_or_else(|| invalid("row", "must be a row key: attempt:<id> or user:<id>"))?;
+fn check(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    a: &StagedAction,
+) -> Result<Checked, AdminError> {
     let action = a
         .action
-        .ok_or_else(|| invalid("action", "choose create, link, unlink or deactivate"))?;
+        .ok_or_else(|| invalid("action", "choose create, link, unlink, deactivate or roles"))?;
+    let roles = match (&a.roles, action) {
+        (Some(r), ActionKind::Create | ActionKind::Link | ActionKind::Roles) => {
+            Some(parse_roles(r)?)
+        }
+        (Some(_), _) => {
+            return Err(invalid(
+                "roles",
+                format!("is not used by {}", action.as_str()),
+            ));
+        }
+        (None, ActionKind::Roles) => {
+            return Err(invalid(
+                "roles",
+                "name the roles to set (an empty list removes the hand-set ones)",
+            ));
+        }
+        (None, _) => None,
+    };
+    Ok(Checked {
+        step: step(conn, tenant, a, action)?,
+        roles,
+    })
+}
+
+fn step(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    a: &StagedAction,
+    action: ActionKind,
+) -> Result<Step, AdminError> {
+    let key = RowKey::parse(&a.row)
+        .ok_or_else(|| invalid("row", "must be a row key: attempt:<id> or user:<id>"))?;
     let unused = |present: bool, field: &'static str| -> Result<(), AdminError> {
         if present {
             Err(invalid(
@@ -232,7 +290,7 @@ fn check(conn: &mut DbConnection, tenant: &Tenant, a: &StagedAction) -> Result<S
         )),
         (RowKey::User(_), ActionKind::Create) => Err(invalid(
             "action",
-            "the row is a user already: choose link, unlink or deactivate",
+            "the row is a user already: choose link, unlink, deactivate or roles",
         )),
         (RowKey::User(user), ActionKind::Link) => {
             unused(a.user.is_some(), "user")?;
@@ -266,6 +324,7 @@ fn check(conn: &mut DbConnection, tenant: &Tenant, a: &StagedAction) -> Result<S
             identity: a.identity,
         }),
         (RowKey::User(user), ActionKind::Deactivate) => Ok(Step::Deactivate { user }),
+        (RowKey::User(user), ActionKind::Roles) => Ok(Step::Roles { user }),
     }
 }
 
@@ -295,8 +354,8 @@ pub fn apply(
     }
     in_transaction(conn, |c| {
         let mut applied = Vec::with_capacity(steps.len());
-        for (i, (step, a)) in steps.iter().zip(&req.actions).enumerate() {
-            let user_id = run(c, tenant, step, who, actor, now).map_err(|e| match e {
+        for (i, (checked, a)) in steps.iter().zip(&req.actions).enumerate() {
+            let user_id = run(c, tenant, checked, who, actor, now).map_err(|e| match e {
                 Tx::Refused(e) => Tx::Refused(about(i, &a.row, e)),
                 storage => storage,
             })?;
@@ -311,6 +370,22 @@ pub fn apply(
 }
 
 fn run(
+    c: &mut DbConnection,
+    tenant: &Tenant,
+    checked: &Checked,
+    who: &AuditActor,
+    actor: &str,
+    now: i64,
+) -> Result<i64, Tx> {
+    let user = run_step(c, tenant, &checked.step, who, actor, now)?;
+    if let Some(roles) = &checked.roles {
+        let u = locked_user(c, tenant, user)?;
+        set_manual(c, tenant, u.id, roles, who, now)?;
+    }
+    Ok(user)
+}
+
+fn run_step(
     c: &mut DbConnection,
     tenant: &Tenant,
     step: &Step,
@@ -363,6 +438,15 @@ fn run(
         }
         Step::Deactivate { user } => {
             deactivate_in(c, tenant, *user, who, actor, now)?;
+            Ok(*user)
+        }
+        Step::Roles { user } => {
+            let u = locked_user(c, tenant, *user)?;
+            if u.status.as_str() != "active" || u.deprovisioned_at.is_some() {
+                return Err(conflict(format!(
+                    "user {user} is not active; roles are given to active users"
+                )));
+            }
             Ok(*user)
         }
     }

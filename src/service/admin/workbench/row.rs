@@ -9,6 +9,7 @@ use super::key::RowKey;
 use crate::domain::tenant::Tenant;
 use crate::domain::user::User;
 use crate::service::admin::AdminError;
+use crate::service::admin::roles::user_roles;
 use crate::service::admin::users::{LastSignIn, UserView};
 use crate::storage::identities::{self, IdentityLink};
 use crate::storage::workbench::Refused;
@@ -56,6 +57,10 @@ pub struct WorkbenchRow {
     pub identities: Vec<IdentityLink>,
     /// Users: their newest sign-in attempt, successful or not.
     pub last_sign_in: Option<LastSignIn>,
+    /// Users: every role, sorted (what `X-Auth-Request-Roles` carries).
+    pub roles: Vec<String>,
+    /// Users: the roles set by hand (the `roles` action replaces these).
+    pub manual_roles: Vec<String>,
     /// The actions this row accepts.
     pub actions: Vec<ActionKind>,
 }
@@ -77,6 +82,8 @@ impl WorkbenchRow {
             user: None,
             identities: Vec::new(),
             last_sign_in: None,
+            roles: Vec::new(),
+            manual_roles: Vec::new(),
             actions: Vec::new(),
         }
     }
@@ -146,17 +153,25 @@ pub(super) fn user_rows(
     let (kind, actions) = match view {
         WorkbenchView::New => (
             RowKind::Scim,
-            vec![ActionKind::Link, ActionKind::Deactivate],
+            vec![ActionKind::Link, ActionKind::Roles, ActionKind::Deactivate],
         ),
         WorkbenchView::Existing => (
             RowKind::User,
-            vec![ActionKind::Link, ActionKind::Unlink, ActionKind::Deactivate],
+            vec![
+                ActionKind::Link,
+                ActionKind::Roles,
+                ActionKind::Unlink,
+                ActionKind::Deactivate,
+            ],
         ),
         WorkbenchView::Deleted => (RowKind::User, vec![ActionKind::Unlink]),
     };
     let mut rows = Vec::with_capacity(users.len());
     for u in &users {
+        let roles = user_roles(conn, tenant, u.id.0)?;
         rows.push(WorkbenchRow {
+            roles: roles.roles,
+            manual_roles: roles.manual,
             email: Some(u.email.to_string()),
             user: Some(UserView::from(u)),
             identities: identities::links_of_user(conn, tenant.id, u.id)?,
