@@ -140,18 +140,20 @@ fn expired_cookie<'a>(state: &AppState) -> Cookie<'a> {
     session_cookie(state, String::new(), 0)
 }
 
+/// The session token the request carries, if any.
+fn session_token(state: &AppState, req: &HttpRequest) -> Option<String> {
+    let cookie = req.cookie(&state.settings.session.cookie_name)?;
+    Some(cookie.value().to_owned()).filter(|t| !t.is_empty())
+}
+
 /// The signed-in user, if the request carries a live session.
 pub async fn current_user(
     state: &web::Data<AppState>,
     req: &HttpRequest,
 ) -> Result<Option<SessionUser>, HttpError> {
-    let Some(cookie) = req.cookie(&state.settings.session.cookie_name) else {
+    let Some(token) = session_token(state, req) else {
         return Ok(None);
     };
-    let token = cookie.value().to_owned();
-    if token.is_empty() {
-        return Ok(None);
-    }
     let st = state.clone();
     let now = state.clock.unix();
     Ok(storage::block(&state.pool, move |c| {
@@ -166,13 +168,9 @@ pub async fn current_user_with_manager(
     req: &HttpRequest,
     want_manager: fn(&SessionUser) -> bool,
 ) -> Result<Option<(SessionUser, Option<Manager>)>, HttpError> {
-    let Some(cookie) = req.cookie(&state.settings.session.cookie_name) else {
+    let Some(token) = session_token(state, req) else {
         return Ok(None);
     };
-    let token = cookie.value().to_owned();
-    if token.is_empty() {
-        return Ok(None);
-    }
     let st = state.clone();
     let now = state.clock.unix();
     Ok(storage::block(&state.pool, move |c| {

@@ -38,45 +38,13 @@ async fn secrets_never_reach_the_logs() {
         "--cert-file",
         cli.path("idp.pem").to_str().unwrap(),
     ]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssogate"))
-        .arg("serve")
-        .current_dir(cli.path(""))
-        .env("SSOGATE_DATABASE__URL", cli.db_url())
-        .env("SSOGATE_SERVER__PORT", "0")
-        .env(
-            "SSOGATE_SESSION__SECRET",
-            "a-very-secret-session-key-0123456789",
-        )
-        .env("SSOGATE_LOG__FORMAT", "json")
-        .env("SSOGATE_LOG__LEVEL", "debug")
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    let port = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "server exited: {log}"
-        );
-        log.push_str(&line);
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-            && let Some(p) = v["port"].as_u64()
-        {
-            break p;
-        }
-    };
-    let reader = std::thread::spawn(move || {
-        let mut rest = String::new();
-        for line in stderr.lines() {
-            rest.push_str(&line.unwrap_or_default());
-            rest.push('\n');
-        }
-        rest
-    });
-    let base = format!("http://127.0.0.1:{port}");
+    let (base, mut child, reader) = serve(
+        &cli,
+        &[
+            ("SSOGATE_LOG__FORMAT", "json"),
+            ("SSOGATE_LOG__LEVEL", "debug"),
+        ],
+    );
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -220,7 +188,7 @@ async fn secrets_never_reach_the_logs() {
 
     child.kill().unwrap();
     child.wait().unwrap();
-    log.push_str(&reader.join().unwrap());
+    let log = reader.join().unwrap();
 
     assert!(
         log.contains("/t/acme/saml/okta/acs")
