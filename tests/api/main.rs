@@ -14,6 +14,7 @@ mod cluster;
 mod console;
 mod demo;
 mod deploy;
+mod docs;
 mod forward_auth;
 mod health;
 mod helpers;
