@@ -70,12 +70,14 @@ pub fn resolve(raw: Option<&str>, allowed: &[AllowedOrigin]) -> Option<String> {
 /// return_to). The query is kept whole, as it was sent: nothing is decoded.
 pub fn forwarded_url(proto: &str, host: &str, uri: &str) -> Option<String> {
     let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'));
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+        });
     let uri_ok = uri.starts_with('/')
         && !uri.starts_with("//")
-        && uri.bytes().all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'#');
+        && uri
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'#');
     if !matches!(proto, "http" | "https") || !host_ok || !uri_ok {
         return None;
     }
@@ -180,7 +182,11 @@ mod tests {
             ("https", "app.example.com", "/#frag"),
             ("https", "app.example.com", "/é"),
         ] {
-            assert_eq!(forwarded_url(proto, host, uri), None, "{proto} {host} {uri}");
+            assert_eq!(
+                forwarded_url(proto, host, uri),
+                None,
+                "{proto} {host} {uri}"
+            );
         }
         let long = format!("/{}", "a".repeat(2048));
         assert_eq!(forwarded_url("https", "app.example.com", &long), None);

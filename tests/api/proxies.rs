@@ -42,7 +42,10 @@ fn readme_block(heading: &str, lang: &str) -> String {
 fn adapted(text: &str, changes: &[(&str, String)]) -> String {
     let mut out = text.to_owned();
     for (from, to) in changes {
-        assert!(out.contains(from), "the README example no longer has {from:?}");
+        assert!(
+            out.contains(from),
+            "the README example no longer has {from:?}"
+        );
         out = out.replace(from, to);
     }
     out
@@ -113,7 +116,10 @@ fn nginx_config(sso: &str, app_port: u16, port: u16, dir: &Path) -> String {
         &readme_block("### nginx (`auth_request`)", "nginx"),
         &[
             ("server 127.0.0.1:8080;", format!("server {sso_hostport};")),
-            ("server 127.0.0.1:3000;", format!("server 127.0.0.1:{app_port};")),
+            (
+                "server 127.0.0.1:3000;",
+                format!("server 127.0.0.1:{app_port};"),
+            ),
             ("listen 80;", format!("listen 127.0.0.1:{};", free_port())),
             ("listen 443 ssl;", format!("listen 127.0.0.1:{port};")),
             (
@@ -144,8 +150,14 @@ fn caddy_config(sso: &str, app_port: u16, port: u16) -> String {
         &readme_block("### Caddy (`forward_auth`)", "caddyfile"),
         &[
             ("app.example.com {", format!("http://127.0.0.1:{port} {{")),
-            ("forward_auth 127.0.0.1:8080 {", format!("forward_auth {sso_hostport} {{")),
-            ("reverse_proxy 127.0.0.1:3000", format!("reverse_proxy 127.0.0.1:{app_port}")),
+            (
+                "forward_auth 127.0.0.1:8080 {",
+                format!("forward_auth {sso_hostport} {{"),
+            ),
+            (
+                "reverse_proxy 127.0.0.1:3000",
+                format!("reverse_proxy 127.0.0.1:{app_port}"),
+            ),
         ],
     );
     format!("{{\n\tadmin off\n\tauto_https off\n}}\n\n{site}")
@@ -483,4 +495,106 @@ async fn nginx_auth_request_as_the_readme_configures_it() {
 #[tokio::test]
 async fn caddy_forward_auth_as_the_readme_configures_it() {
     through(Kind::Caddy).await;
+}
+
+/// `/auth/verify?…` as a proxy at 127.0.0.1 asks it, anonymously, forwarding `headers`.
+async fn anonymous_verify(
+    app: &TestApp,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut rb = reqwest::Client::new().get(app.url(&format!("/auth/verify{query}")));
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    let res = rb.send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    res
+}
+
+fn redirect_header(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("x-auth-request-redirect")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+const FORWARDED: &[(&str, &str)] = &[
+    ("x-forwarded-proto", "https"),
+    ("x-forwarded-host", "app.acme.test:8443"),
+    ("x-forwarded-uri", "/p?a=1&b=2"),
+];
+
+#[tokio::test]
+async fn the_sign_in_location_is_named_only_for_a_trusted_proxy() {
+    // Not listed: the forwarded URL is not believed, the 401 is bare as before.
+    let app = crate::helpers::spawn_app().await;
+    let res = anonymous_verify(&app, "?tenant=acme", FORWARDED).await;
+    assert_eq!(redirect_header(&res), None);
+
+    let app = spawn_app_with(|s| {
+        s.server.trusted_proxies = TrustedProxies::parse(["127.0.0.1"]).unwrap();
+    })
+    .await;
+    let idp = acme(
+        &app,
+        TenantInput {
+            allowed_return_origins: Some(vec!["https://app.acme.test:8443".into()]),
+            ..Default::default()
+        },
+    );
+    let want = |path: &str| {
+        format!(
+            "{}{path}return_to={}",
+            app.address,
+            enc("https://app.acme.test:8443/p?a=1&b=2")
+        )
+    };
+    let res = anonymous_verify(&app, "?tenant=acme", FORWARDED).await;
+    assert_eq!(redirect_header(&res), Some(want("/t/acme/login?")));
+    // Unpinned: the email form, which carries return_to on.
+    let res = anonymous_verify(&app, "", FORWARDED).await;
+    assert_eq!(redirect_header(&res), Some(want("/?")));
+    // No location when the query is refused, or the forwarded URL is partial, repeated or odd.
+    let res = anonymous_verify(&app, "?Tenant=acme", FORWARDED).await;
+    assert_eq!(redirect_header(&res), None, "a refused query");
+    let res = anonymous_verify(&app, "?tenant=acme", &FORWARDED[..2]).await;
+    assert_eq!(redirect_header(&res), None, "no X-Forwarded-Uri");
+    let mut twice = FORWARDED.to_vec();
+    twice.push(("x-forwarded-host", "evil.test"));
+    let res = anonymous_verify(&app, "?tenant=acme", &twice).await;
+    assert_eq!(redirect_header(&res), None, "two hosts");
+    let res = anonymous_verify(
+        &app,
+        "?tenant=acme",
+        &[
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "app.acme.test"),
+            ("x-forwarded-uri", "//evil.test/"),
+        ],
+    )
+    .await;
+    assert_eq!(redirect_header(&res), None, "a path that is a host");
+
+    // A forged host is named (the proxy passes what the browser sent), but sign-in still
+    // checks return_to against the tenant's allowed origins: no open redirect.
+    let res = anonymous_verify(
+        &app,
+        "?tenant=acme",
+        &[
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil.test"),
+            ("x-forwarded-uri", "/steal"),
+        ],
+    )
+    .await;
+    let sign_in = redirect_header(&res).unwrap();
+    assert!(
+        sign_in.ends_with(&enc("https://evil.test/steal")),
+        "{sign_in}"
+    );
+    let start = app.client.get(&sign_in).send().await.unwrap();
+    assert_eq!(start.status(), 303);
+    let done = app.sign_in(&idp).answering(&location(&start)).send().await;
+    assert_eq!(done.status(), 303, "{}", app.last_reason("acme"));
+    assert_eq!(location(&done), "/signed-in");
 }
