@@ -59,7 +59,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A proxy process; killed (by its own pid) when the test ends.
+/// A proxy process; stopped (by its own pid) when the test ends.
 struct Proxy {
     child: Child,
     port: u16,
@@ -68,8 +68,16 @@ struct Proxy {
 }
 
 impl Drop for Proxy {
+    /// SIGTERM, not SIGKILL: nginx's master then stops its workers (killed outright, it would
+    /// leave them running, orphaned). SIGKILL only if `kill` itself cannot be run.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let termed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !termed {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -597,4 +605,20 @@ async fn the_sign_in_location_is_named_only_for_a_trusted_proxy() {
     let done = app.sign_in(&idp).answering(&location(&start)).send().await;
     assert_eq!(done.status(), 303, "{}", app.last_reason("acme"));
     assert_eq!(location(&done), "/signed-in");
+}
+
+#[tokio::test]
+async fn nginx_without_a_trusted_proxy_falls_back_to_the_plain_sign_in_page() {
+    let app = crate::helpers::spawn_app().await;
+    let upstream = Upstream::start().await;
+    let proxy = Kind::Nginx.start(&app.address, upstream.port).await;
+    let res = app
+        .client
+        .get(format!("{}/app/page?a=1", proxy.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{}", proxy.log());
+    assert_eq!(location(&res), format!("{}/t/acme/login", app.address));
+    assert_eq!(upstream.requests(), 0);
 }
