@@ -149,6 +149,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from outside (tests take ssogate down behind a proxy).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }

@@ -63,6 +63,33 @@ pub fn resolve(raw: Option<&str>, allowed: &[AllowedOrigin]) -> Option<String> {
         .then(|| url.to_string())
 }
 
+/// The URL a reverse proxy was asked for, rebuilt from what it forwards to `/auth/verify`
+/// (`X-Forwarded-Proto`, `X-Forwarded-Host`, `X-Forwarded-Uri`, as nginx is told to set them
+/// and Traefik and Caddy set them by themselves). `None` unless the three make one absolute
+/// http(s) URL without credentials, of at most 2048 characters (what a sign-in keeps as
+/// return_to). The query is kept whole, as it was sent: nothing is decoded.
+pub fn forwarded_url(proto: &str, host: &str, uri: &str) -> Option<String> {
+    let host_ok = !host.is_empty()
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+        });
+    let uri_ok = uri.starts_with('/')
+        && !uri.starts_with("//")
+        && uri
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'#');
+    if !matches!(proto, "http" | "https") || !host_ok || !uri_ok {
+        return None;
+    }
+    let raw = format!("{proto}://{host}{uri}");
+    if raw.len() > 2048 {
+        return None;
+    }
+    let url = Url::parse(&raw).ok()?;
+    (url.host_str().is_some() && url.username().is_empty() && url.password().is_none())
+        .then(|| url.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +153,42 @@ mod tests {
                 .as_str(),
             "https://a.example.com"
         );
+    }
+
+    #[test]
+    fn a_forwarded_url_keeps_its_whole_query() {
+        assert_eq!(
+            forwarded_url("https", "app.example.com:8443", "/app/page?a=1&b=2&c=%26x").as_deref(),
+            Some("https://app.example.com:8443/app/page?a=1&b=2&c=%26x")
+        );
+        assert_eq!(
+            forwarded_url("http", "127.0.0.1:8080", "/").as_deref(),
+            Some("http://127.0.0.1:8080/")
+        );
+    }
+
+    #[test]
+    fn a_forwarded_url_is_refused_unless_it_is_plain() {
+        for (proto, host, uri) in [
+            ("ftp", "app.example.com", "/"),
+            ("https", "", "/"),
+            ("https", "evil.com@app.example.com", "/"),
+            ("https", "app.example.com/x", "/"),
+            ("https", "app.example.com", "x"),
+            ("https", "app.example.com", "//evil.com/"),
+            ("https", "app.example.com", "/a b"),
+            ("https", "app.example.com", "/a\nb"),
+            ("https", "app.example.com", "/\\evil.com"),
+            ("https", "app.example.com", "/#frag"),
+            ("https", "app.example.com", "/é"),
+        ] {
+            assert_eq!(
+                forwarded_url(proto, host, uri),
+                None,
+                "{proto} {host} {uri}"
+            );
+        }
+        let long = format!("/{}", "a".repeat(2048));
+        assert_eq!(forwarded_url("https", "app.example.com", &long), None);
     }
 }

@@ -4,7 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 
 use super::session::current_user_with_manager;
 use super::{AppState, HttpError};
+use crate::domain::return_to::forwarded_url;
 use crate::domain::roles::ForwardedAttribute;
+use crate::domain::slug::Slug;
 use crate::storage::sessions::SessionUser;
 
 /// `?tenant=slug` pins the check to one tenant: a session of any other tenant is a 401, as is
@@ -20,6 +22,52 @@ fn pinned_tenant(query: &str) -> Result<Option<String>, ()> {
     }
     Ok(tenant)
 }
+
+/// The one value of header `name`, if it was sent exactly once.
+fn single<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    let mut values = req.headers().get_all(name);
+    let v = values.next()?.to_str().ok()?.trim();
+    values.next().is_none().then_some(v)
+}
+
+/// Where the proxy should send an anonymous browser: the sign-in page (the pinned tenant's, else
+/// the email form) with the URL that was asked for as return_to, percent-encoded whole. Only
+/// when the socket peer is one of `server.trusted_proxies` and it forwarded that URL
+/// (`X-Forwarded-Proto`, `-Host`, `-Uri`); the sign-in still checks return_to against the
+/// tenant's allowed origins.
+fn sign_in_location(state: &AppState, req: &HttpRequest, pinned: Option<&str>) -> Option<String> {
+    let peer = req.peer_addr()?.ip();
+    if !state.settings.server.trusted_proxies.contains(peer) {
+        return None;
+    }
+    let original = forwarded_url(
+        single(req, "x-forwarded-proto")?,
+        single(req, "x-forwarded-host")?,
+        single(req, "x-forwarded-uri")?,
+    )?;
+    let return_to: String = url::form_urlencoded::byte_serialize(original.as_bytes()).collect();
+    let base = state.base_url.trim_end_matches('/');
+    Some(match pinned {
+        Some(t) => {
+            let tenant = Slug::parse(t).ok()?;
+            format!("{base}/t/{}/login?return_to={return_to}", tenant.as_str())
+        }
+        None => format!("{base}/?return_to={return_to}"),
+    })
+}
+
+/// 401, with `X-Auth-Request-Redirect` naming the sign-in page when the proxy said where the
+/// browser was going (nginx: `auth_request_set` and `return 302`).
+fn unauthorized(state: &AppState, req: &HttpRequest, pinned: Option<&str>) -> HttpResponse {
+    let mut res = HttpResponse::Unauthorized();
+    if let Some(location) = sign_in_location(state, req, pinned) {
+        res.insert_header((REDIRECT_HEADER, location));
+    }
+    res.finish()
+}
+
+/// The header of a 401 that carries the sign-in location.
+pub const REDIRECT_HEADER: &str = "x-auth-request-redirect";
 
 fn forwards(u: &SessionUser, a: ForwardedAttribute) -> bool {
     ForwardedAttribute::split(&u.forward_attributes).contains(&a)
@@ -37,10 +85,10 @@ pub async fn verify(
         current_user_with_manager(&state, &req, |u| forwards(u, ForwardedAttribute::Manager))
             .await?
     else {
-        return Ok(HttpResponse::Unauthorized().finish());
+        return Ok(unauthorized(&state, &req, pinned.as_deref()));
     };
-    if pinned.is_some_and(|t| t != u.tenant) {
-        return Ok(HttpResponse::Unauthorized().finish());
+    if pinned.as_ref().is_some_and(|t| *t != u.tenant) {
+        return Ok(unauthorized(&state, &req, pinned.as_deref()));
     }
     // Group and role names never hold a comma or control character (checked when stored), so
     // the comma-separated lists are unambiguous.

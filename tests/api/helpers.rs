@@ -25,6 +25,8 @@ pub struct TestApp {
     pub pool: DbPool,
     pub db_url: String,
     pub client: reqwest::Client,
+    /// Stops this app's server ([`TestApp::stop`]).
+    server: actix_web::dev::ServerHandle,
     /// Per tenant: the history as `last_reason` last saw it, and what it answered.
     seen: Mutex<HashMap<String, (HistoryMark, Option<String>)>>,
     _db: TestDb,
@@ -121,7 +123,7 @@ pub async fn spawn_app_with_clock(
     let mut settings = test_settings(&db_url);
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
-    let address = start_instance_with_clock(settings, clock.clone()).await;
+    let (address, server) = start_instance_with_handle(settings, clock.clone()).await;
     let pool = storage::build_pool(&db_url, pool_size).expect("pool");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -134,6 +136,7 @@ pub async fn spawn_app_with_clock(
         pool,
         db_url,
         client,
+        server,
         seen: Mutex::default(),
         _db: db_guard,
         _dir: dir,
@@ -146,12 +149,20 @@ pub async fn start_instance(settings: Settings) -> String {
 }
 
 pub async fn start_instance_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> String {
+    start_instance_with_handle(settings, clock).await.0
+}
+
+async fn start_instance_with_handle(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+) -> (String, actix_web::dev::ServerHandle) {
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    address
+    (address, handle)
 }
 
 pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> NewSaml {
@@ -171,6 +182,11 @@ pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> Ne
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// Takes the server down (its listener closed); the database stays.
+    pub async fn stop(&self) {
+        self.server.stop(false).await;
     }
 
     /// The app's now, in Unix seconds.

@@ -28,6 +28,7 @@ mod oidc_flow;
 mod oidc_hostile;
 mod openapi;
 mod provisioning;
+mod proxies;
 mod pysaml2;
 mod rate_limits;
 mod roles;
