@@ -11,6 +11,7 @@ mod bounded_history;
 mod browser;
 mod cli;
 mod cluster;
+mod config_keys;
 mod console;
 mod demo;
 mod deploy;
