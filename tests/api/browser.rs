@@ -56,6 +56,12 @@ async fn chromium_signs_in_through_pysaml2_and_signs_out() {
         &artifacts,
         &[
             "01-sign-in.png",
+            "01-sign-in-390-light.png",
+            "01-sign-in-390-dark.png",
+            "01b-sign-in-error-390-light.png",
+            "01b-sign-in-error-390-dark.png",
+            "01c-error-page-390-light.png",
+            "01c-error-page-390-dark.png",
             "02-idp-login.png",
             "03-signed-in.png",
             "04-signed-out.png",
