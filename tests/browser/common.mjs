@@ -26,7 +26,11 @@ export function onOrigin(url, base) {
 // Runs in the page (for `narrow`): sideways scroll, contrast of the `contrast` selectors'
 // text against the first opaque background behind it, and header words split over lines.
 function measure({ contrast, headers }) {
-  const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+  // rgb(r, g, b[, a]) or, from color-mix(), color(srgb r g b[ / a]) with channels in 0..1.
+  const rgb = (s) => {
+    const n = (s.replace(/^color\(srgb/, '').match(/[\d.]+/g) || []).map(Number);
+    return s.startsWith('color(') ? n.map((v, i) => (i < 3 ? v * 255 : v)) : n;
+  };
   const lum = ([r, g, b]) => {
     const f = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
