@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod config_keys;
 mod console;
+mod contrast;
 mod demo;
 mod deploy;
 mod forward_auth;
