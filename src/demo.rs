@@ -24,6 +24,9 @@ use crate::storage::DbPool;
 
 pub const TENANT: &str = "demo";
 pub const CONNECTION: &str = "dev-idp";
+/// The demo tenant's whitelisted email domain: the development IdP's form offers an address
+/// in it, so the same address also works on the home page (`/`).
+pub const DOMAIN: &str = "demo.example";
 
 pub struct DemoIdp {
     key_der: Vec<u8>,
@@ -61,7 +64,9 @@ pub fn check_loopback(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates (or refreshes) the demo tenant and its connection, trusting a key made now.
+/// Creates the demo tenant, its domain and its connection the first time; on every later
+/// start it only points the connection at this run's key and base URL (and adds the base URL to
+/// the return origins if it is missing), so settings an admin changed survive a restart.
 pub fn setup(
     settings: &Settings,
     base_url: &str,
@@ -77,27 +82,44 @@ pub fn setup(
     let now = clock.unix();
     let mut conn = pool.get()?;
     let tenant = match admin::tenant_by_slug(&mut conn, TENANT) {
-        Ok(t) => t,
-        Err(admin::AdminError::NotFound(_)) => admin::create_tenant(
-            &mut conn,
-            TENANT,
-            &TenantInput {
-                display_name: Some("Demo company".into()),
-                auto_create_users: Some(true),
-                iwms_attribute: Some(Some("iwmsId".into())),
-                scim_iwms_attribute: None,
-                auto_create_iwms: None,
-                iwms_endpoint: None,
-                iwms_secret: None,
-                iwms_events: None,
-                iwms_join_key: None,
-                stale_after_days: None,
-                allowed_return_origins: Some(vec![base.clone()]),
-                forward_attributes: None,
-            },
-            &Actor::Cli,
-            now,
-        )?,
+        Ok(t) => {
+            if !t
+                .allowed_return_origins
+                .iter()
+                .any(|o| o.as_str() == base.as_str())
+            {
+                let mut origins: Vec<String> = t
+                    .allowed_return_origins
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect();
+                origins.push(base.clone());
+                let input = TenantInput {
+                    allowed_return_origins: Some(origins),
+                    ..Default::default()
+                };
+                admin::update_tenant(&mut conn, TENANT, &input, &Actor::Cli, now)?
+            } else {
+                t
+            }
+        }
+        Err(admin::AdminError::NotFound(_)) => {
+            let t = admin::create_tenant(
+                &mut conn,
+                TENANT,
+                &TenantInput {
+                    display_name: Some("Demo company".into()),
+                    auto_create_users: Some(true),
+                    iwms_attribute: Some(Some("iwmsId".into())),
+                    allowed_return_origins: Some(vec![base.clone()]),
+                    ..Default::default()
+                },
+                &Actor::Cli,
+                now,
+            )?;
+            admin::add_domain(&mut conn, TENANT, DOMAIN, &Actor::Cli, now)?;
+            t
+        }
         Err(e) => return Err(e.into()),
     };
     match admin::connection_by_slug(&mut conn, &tenant, CONNECTION) {
@@ -122,11 +144,6 @@ pub fn setup(
                 &Actor::Cli,
                 now,
             )?;
-            let origins = TenantInput {
-                allowed_return_origins: Some(vec![base.clone()]),
-                ..Default::default()
-            };
-            admin::update_tenant(&mut conn, TENANT, &origins, &Actor::Cli, now)?;
         }
         Err(admin::AdminError::NotFound(_)) => {
             admin::add_saml_connection(

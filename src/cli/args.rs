@@ -37,7 +37,8 @@ pub enum Command {
     /// Manage a tenant's identity-provider connections.
     #[command(subcommand)]
     Connection(ConnectionCmd),
-    /// Inspect users (there is no delete).
+    /// A tenant's users: list, show, create, deactivate, link and unlink identities (there is
+    /// no delete).
     #[command(subcommand)]
     User(UserCmd),
     /// The provisioning workbench: refused and new people, linked users, removed users, and
@@ -558,14 +559,15 @@ pub struct UpdateOidcArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCmd {
-    /// Change an OpenID Connect connection: rotate the client secret, re-read discovery, options.
-    UpdateOidc(Box<UpdateOidcArgs>),
     /// Add a SAML IdP connection from metadata or explicit flags.
     AddSaml(Box<AddSamlArgs>),
     /// Add an OpenID Connect provider by issuer (discovery is read now).
     AddOidc(Box<AddOidcArgs>),
     /// Change a SAML connection: rotate certificates, re-read metadata, edit the mapping.
     UpdateSaml(Box<UpdateSamlArgs>),
+    /// Change an OpenID Connect connection: rotate the client secret, re-read discovery, edit
+    /// the mapping.
+    UpdateOidc(Box<UpdateOidcArgs>),
     /// List a tenant's connections.
     List {
         #[arg(long)]

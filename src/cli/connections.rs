@@ -15,7 +15,7 @@ use crate::domain::connection::Protocol;
 use crate::protocol::saml::certificate;
 use crate::service::admin::connections::{
     self as conns, CertificateView, ConnectionPatch, ConnectionView, NewOidc, NewSaml, OidcPatch,
-    SamlPatch,
+    ProtocolName, SamlPatch,
 };
 use crate::service::admin::metadata::{self, Fetcher};
 use crate::service::admin::{self, AdminError};
@@ -68,11 +68,11 @@ pub(super) fn run(
         } => {
             let mut conn = pool.get()?;
             let t = admin::tenant_by_slug(&mut conn, &tenant)?;
-            let v = cli_json(&conns::show_connection(&mut conn, &base, &t, &slug, now)?);
+            let v = conns::show_connection(&mut conn, &base, &t, &slug, now)?;
             if j {
-                return output::json(&v);
+                return output::json(&cli_json(&v));
             }
-            emit(&serde_json::to_string_pretty(&v)?.to_string());
+            print_connection(&v, now);
             Ok(())
         }
         ConnectionCmd::Remove { tenant, slug } => {
@@ -132,6 +132,111 @@ fn cli_json(v: &ConnectionView) -> Value {
             "redirect_uri": setup.redirect_uri,
         }),
         (None, None) => json!({ "slug": v.slug }),
+    }
+}
+
+/// `connection show` for people: the settings, then the values to enter at the IdP.
+fn print_connection(v: &ConnectionView, now: i64) {
+    let list = |l: &[String]| {
+        if l.is_empty() {
+            "-".to_owned()
+        } else {
+            l.join(", ")
+        }
+    };
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let mut rows: Vec<(&str, String)> = vec![
+        ("slug", v.slug.clone()),
+        ("display name", v.display_name.clone()),
+        (
+            "protocol",
+            match v.protocol {
+                ProtocolName::Saml => "SAML",
+                ProtocolName::Oidc => "OpenID Connect",
+            }
+            .to_owned(),
+        ),
+    ];
+    if let Some(s) = &v.saml {
+        rows.extend([
+            ("IdP entity ID", s.idp_entity_id.clone()),
+            ("IdP SSO URL", s.idp_sso_url.clone()),
+            ("algorithms", list(&s.allowed_algorithms)),
+            ("IdP-initiated", yes(s.allow_idp_initiated).to_owned()),
+            (
+                "unbound responses",
+                yes(s.allow_unbound_responses).to_owned(),
+            ),
+            ("signs requests", yes(s.sign_requests).to_owned()),
+            ("clock skew (s)", s.clock_skew_secs.to_string()),
+        ]);
+    }
+    if let Some(o) = &v.oidc {
+        rows.extend([
+            ("issuer", o.issuer.clone()),
+            ("client ID", o.client_id.clone()),
+            ("client auth", o.client_auth.clone()),
+            ("scopes", list(&o.scopes)),
+            ("algorithms", list(&o.allowed_algorithms)),
+            ("userinfo", yes(o.use_userinfo).to_owned()),
+            ("clock skew (s)", o.clock_skew_secs.to_string()),
+            ("authorization endpoint", o.authorization_endpoint.clone()),
+            ("token endpoint", o.token_endpoint.clone()),
+            ("JWKS URI", o.jwks_uri.clone()),
+            ("userinfo endpoint", output::opt(&o.userinfo_endpoint)),
+            ("keys read", output::when(Some(o.jwks_fetched_at))),
+        ]);
+    }
+    let m = &v.attribute_mapping;
+    rows.extend([
+        ("email from", list(&m.email)),
+        ("first name from", list(&m.first_name)),
+        ("last name from", list(&m.last_name)),
+        (
+            "IWMS ID from",
+            m.iwms_id
+                .clone()
+                .unwrap_or_else(|| "(the tenant's IWMS attribute)".into()),
+        ),
+        (
+            "admin role",
+            v.admin_role
+                .as_ref()
+                .map(|r| format!("{} = {}", r.attribute, r.value))
+                .unwrap_or_else(|| "-".into()),
+        ),
+    ]);
+    let setup = &v.idp_setup;
+    for (label, value) in [
+        ("ACS URL", &setup.acs_url),
+        ("SP entity ID", &setup.sp_entity_id),
+        ("SP metadata URL", &setup.sp_metadata_url),
+        ("redirect URI", &setup.redirect_uri),
+    ] {
+        if let Some(value) = value {
+            rows.push((label, value.clone()));
+        }
+    }
+    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0) + 1;
+    for (label, value) in rows {
+        emit(&format!("{:<width$} {value}", format!("{label}:")));
+    }
+    if let Some(s) = &v.saml {
+        emit("");
+        table(
+            &["CERTIFICATE", "EXPIRES", "STATE", "SHA-256"],
+            s.idp_certificates
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.subject.clone(),
+                        c.not_after_text.clone().unwrap_or_else(|| "-".into()),
+                        c.expiry(now).to_owned(),
+                        c.sha256.clone(),
+                    ]
+                })
+                .collect(),
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use crate::domain::audit::Actor;
 use crate::domain::user::UserViewKind;
 use crate::service::admin::users::{
     self as admin_users, MAX_LIMIT, RefusalCountItem, RefusalCountQuery, SignInItem, SignInQuery,
-    UserView,
+    UserDetailView, UserView,
 };
 use crate::service::admin::{self, AdminError};
 use crate::storage::DbConnection;
@@ -153,9 +153,92 @@ pub fn run(conn: &mut DbConnection, cmd: UserCmd, now: i64) -> anyhow::Result<()
             if j {
                 return json(&shown);
             }
-            emit(&serde_json::to_string_pretty(&shown)?.to_string());
+            print_user(&d);
             Ok(())
         }
+    }
+}
+
+/// `user show` for people: the record, its identities (with the ids `user unlink` takes),
+/// groups and roles, the lifecycle events and the newest sign-in attempts.
+fn print_user(d: &UserDetailView) {
+    let u = &d.user.user;
+    let list = |l: &[String]| {
+        if l.is_empty() {
+            "-".to_owned()
+        } else {
+            l.join(", ")
+        }
+    };
+    let rows = [
+        ("id", u.id.to_string()),
+        ("email", u.email.clone()),
+        ("first name", opt(&u.first_name)),
+        ("last name", opt(&u.last_name)),
+        ("IWMS ID", opt(&u.iwms_id)),
+        ("status", u.status.to_owned()),
+        (
+            "stale",
+            match u.stale_since {
+                Some(since) => format!("yes, since {}", when(Some(since))),
+                None => "no".into(),
+            },
+        ),
+        ("created via", u.created_via.clone()),
+        ("created", when(Some(u.created_at))),
+        ("last sign-in", when(u.last_login_at)),
+        ("groups", list(&d.groups)),
+        ("roles", list(&d.roles)),
+    ];
+    for (label, value) in rows {
+        emit(&format!("{:<14}{value}", format!("{label}:")));
+    }
+    emit("");
+    if d.identities.is_empty() {
+        emit("No linked identities.");
+    } else {
+        table(
+            &["IDENTITY", "CONNECTION", "SUBJECT", "LINKED", "LAST USED"],
+            d.identities
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.id.to_string(),
+                        i.connection.clone(),
+                        i.subject.clone(),
+                        when(Some(i.created_at)),
+                        when(Some(i.last_used_at)),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    emit("");
+    table(
+        &["WHEN", "EVENT"],
+        d.events()
+            .map(|(e, _)| vec![when(Some(e.at)), e.summary.clone()])
+            .collect(),
+    );
+    let attempts: Vec<&SignInItem> = d.sign_ins().rev().take(SHOWN_SIGN_INS).collect();
+    emit("");
+    if attempts.is_empty() {
+        emit("No sign-in attempts.");
+    } else {
+        table(
+            &["SIGN-IN", "OUTCOME", "REASON", "CONNECTION"],
+            attempts
+                .iter()
+                .map(|a| {
+                    vec![
+                        when(Some(a.at)),
+                        a.outcome.clone(),
+                        a.reason.clone(),
+                        opt(&a.connection),
+                    ]
+                })
+                .collect(),
+        );
     }
 }
 

@@ -285,6 +285,99 @@ fn saml_connections_from_metadata_or_flags() {
     );
 }
 
+/// `connection show` and `user show` print text for people; `--json` is for scripts and
+/// keeps its shape.
+#[test]
+fn show_prints_text_unless_json() {
+    let cli = Cli::new();
+    cli.ok(&["tenant", "create", "acme"]);
+    cli.ok(&["domain", "add", "acme", "acme.test"]);
+    let idp = TestIdp::new("http://idp.acme.test/metadata");
+    std::fs::write(cli.path("idp.xml"), idp_metadata(&idp, true)).unwrap();
+    let added = cli.json(&[
+        "connection",
+        "add-saml",
+        "--tenant",
+        "acme",
+        "--slug",
+        "okta",
+        "--metadata-file",
+        cli.path("idp.xml").to_str().unwrap(),
+        "--json",
+    ]);
+    let text = cli.ok(&["connection", "show", "--tenant", "acme", "okta"]);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_err(),
+        "{text}"
+    );
+    for line in [
+        "protocol:",
+        "SAML",
+        "ACS URL:",
+        "http://127.0.0.1:8080/t/acme/saml/okta/acs",
+        "SP entity ID:",
+        "IdP entity ID:",
+        "http://idp.acme.test/metadata",
+        "CERTIFICATE",
+        "expiring",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let shown = cli.json(&["connection", "show", "--tenant", "acme", "okta", "--json"]);
+    assert_eq!(
+        shown, added,
+        "show --json is the shape add-saml --json prints"
+    );
+    assert_eq!(
+        shown["acs_url"],
+        "http://127.0.0.1:8080/t/acme/saml/okta/acs"
+    );
+
+    cli.ok(&[
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "--email",
+        "ada@acme.test",
+        "--first-name",
+        "Ada",
+        "--iwms-id",
+        "IWMS-7",
+    ]);
+    let text = cli.ok(&["user", "show", "--tenant", "acme", "ada@acme.test"]);
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&text).is_err(),
+        "{text}"
+    );
+    for line in [
+        "email:",
+        "ada@acme.test",
+        "first name:",
+        "Ada",
+        "IWMS-7",
+        "No linked identities.",
+        "No sign-in attempts.",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let v = cli.json(&[
+        "user",
+        "show",
+        "--tenant",
+        "acme",
+        "ada@acme.test",
+        "--json",
+    ]);
+    assert_eq!(v["user"]["email"], "ada@acme.test");
+    assert_eq!(v["user"]["iwms_id"], "IWMS-7");
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["groups", "identities", "sign_ins", "timeline", "user"]
+    );
+}
+
 /// A loopback HTTP server: `/redirect` answers 302 to `/idp.xml`, which answers `body`.
 fn serve_metadata(body: String) -> String {
     use std::io::{Read, Write};

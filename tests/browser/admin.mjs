@@ -157,6 +157,26 @@ runBrowser({ artifacts: opt.artifacts }, async (b) => {
   await expectText('user page', `signed in (${opt.connection})`);
   check((await page.locator('#user-status').innerText()) === 'active', 'status active');
   await shot('07-user.png');
+  // Opening Unlink keeps the identities table as it was: the columns keep their widths.
+  const identities = page.locator('section.panel', { hasText: 'Linked identities' });
+  const subjectWidth = () => identities.locator('tbody td:nth-child(2)').first().evaluate((td) => td.getBoundingClientRect().width);
+  const unlink = identities.locator('details.confirm').first();
+  const closed = await subjectWidth();
+  await unlink.locator('summary').click();
+  await identities.getByRole('button', { name: 'Yes, unlink' }).waitFor();
+  const open = await subjectWidth();
+  check(open >= closed * 0.9, `the subject column keeps its width with Unlink open: ${closed} -> ${open}`);
+  await shot('07a-user-confirm-unlink.png');
+  await unlink.locator('summary').click();
+  await b.narrow('07-user', {
+    contrast: ['h1', '.badge.status-active', 'dl.facts dt'],
+    before: async () => {
+      if (!(await unlink.evaluate((d) => d.open))) await unlink.locator('summary').click();
+      const w = await subjectWidth();
+      check(w >= 60, `at 390 px with Unlink open the subject column is ${w} px wide`);
+    },
+  });
+  if (await unlink.evaluate((d) => d.open)) await unlink.locator('summary').click();
 
   // 8. Deactivate, then reactivate: the status and the timeline follow.
   // Deactivating takes a confirmation: the first click only opens it.
@@ -184,6 +204,7 @@ runBrowser({ artifacts: opt.artifacts }, async (b) => {
   check((await marked.count()) === 1, 'the attempt is highlighted');
   check((await marked.innerText()).includes(opt.email), 'highlighted attempt is the user\'s');
   await shot('10-sign-ins.png');
+  await b.narrow('10-sign-ins', { contrast: ['h1', 'table.sign-ins th', '.badge.success'], headers: ['table.sign-ins'] });
 
   // 10. A SCIM token: shown once with the base URL, then only its label and use.
   await nav('SCIM tokens');

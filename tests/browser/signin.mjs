@@ -31,6 +31,18 @@ runBrowser({ artifacts: opt.artifacts }, async (b) => {
   check(home.status() === 200, `GET / status ${home.status()}`);
   await page.locator('#email').waitFor();
   await shot('01-sign-in.png');
+  // On a phone, in both color schemes: no sideways scroll, readable text.
+  await b.narrow('01-sign-in', { contrast: ['h1', 'label', 'button'] });
+  // An address whose domain uses no SSO: the error next to the field, readable in both schemes.
+  await page.fill('#email', 'someone@no-sso.example');
+  await page.getByRole('button', { name: 'Sign in with SSO' }).click();
+  await page.locator('p.error').waitFor();
+  await b.narrow('01b-sign-in-error', { contrast: ['p.error', 'h1'] });
+  // An error page of its own (an unknown tenant URL).
+  const missing = await page.goto(`${base}/t/no-such-tenant/login`);
+  check(missing.status() === 404, `unknown tenant status ${missing.status()}`);
+  await b.narrow('01c-error-page', { contrast: ['h1', 'main p'] });
+  await page.goto(`${base}/`);
   await page.fill('#email', opt.email);
   await page.getByRole('button', { name: 'Sign in with SSO' }).click();
 
