@@ -562,7 +562,7 @@ struct Browser {
 impl Browser {
     fn new() -> Self {
         Browser {
-            client: reqwest::Client::builder()
+            client: crate::helpers::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
@@ -996,7 +996,7 @@ async fn a_console_sign_in_is_bound_to_its_browser_even_where_responses_may_be_u
     })
     .unwrap();
     // The attacker starts a console sign-in from their own client.
-    let attacker = reqwest::Client::builder()
+    let attacker = crate::helpers::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
@@ -1054,7 +1054,7 @@ fn set_cookie(res: &reqwest::Response, prefix: &str) -> Option<(String, String)>
 async fn a_console_sign_in_finished_by_another_browser_opens_no_console_for_its_starter() {
     let (app, idp) = two_tenants().await;
     let app_client = || {
-        reqwest::Client::builder()
+        crate::helpers::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .build()

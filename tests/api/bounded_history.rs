@@ -109,7 +109,7 @@ async fn ten_thousand_hostile_acs_posts_grow_the_database_by_under_5_mb() {
         .map(|_| {
             let (app, body, next) = (app.clone(), body.clone(), next.clone());
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = crate::helpers::client_builder().build().unwrap();
                 let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
                 while next.fetch_add(1, Ordering::Relaxed) < POSTS {
                     *statuses
@@ -221,7 +221,7 @@ async fn refusals_are_counted_per_connection_reason_and_hour_in_every_view() {
     let idp = setup_tenant(&app);
     app.add_connection(T, default_saml_input("entra", &idp));
     let hostile = hostile_destination_post(&app, &idp);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
     for _ in 0..2 {
         assert_eq!(post_raw(&client, &app, &hostile).await, 403);
     }
@@ -318,7 +318,7 @@ async fn refusals_are_counted_per_connection_reason_and_hour_in_every_view() {
     assert!(attempts["items"].as_array().unwrap().is_empty());
 
     // The console's sign-in history.
-    let browser = reqwest::Client::builder()
+    let browser = crate::helpers::client_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -392,7 +392,7 @@ async fn the_cleanup_job_purges_sign_in_history_past_its_retention() {
     })
     .await;
     let idp = setup_tenant(&app);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
     let hostile = hostile_destination_post(&app, &idp);
     // Day 0: a row and a count.
     let (req, rs) = app.start_login(T, C, None).await;

@@ -54,7 +54,7 @@ impl Page {
 }
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::helpers::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()

@@ -165,7 +165,7 @@ async fn restarting_the_demo_keeps_what_an_admin_changed() {
         .unwrap();
     assert_eq!(domains.len(), 2, "{domains:?}");
     // The restarted demo still signs in (its connection trusts the new key).
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()

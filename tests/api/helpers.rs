@@ -125,7 +125,7 @@ pub async fn spawn_app_with_clock(
     let pool_size = settings.database.pool_size;
     let (address, server) = start_instance_with_handle(settings, clock.clone()).await;
     let pool = storage::build_pool(&db_url, pool_size).expect("pool");
-    let client = reqwest::Client::builder()
+    let client = client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
@@ -634,4 +634,11 @@ impl Scim<'_> {
     pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
         self.send(reqwest::Method::DELETE, path, None).await
     }
+}
+
+/// A test client that never reuses a connection the server may be closing: actix ends an idle
+/// keep-alive connection after 5 s, and a request sent on it at that moment fails with
+/// `IncompleteMessage` (seen on a loaded machine). Idle connections are dropped after 2 s.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(2))
 }

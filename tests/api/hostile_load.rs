@@ -384,7 +384,7 @@ async fn seconds_of_garbage_at_every_public_route_break_nothing() {
             let port = server.port;
             tokio::spawn(async move {
                 let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((n as u64 + 1) * 0x1234_5678_9abc));
-                let client = reqwest::Client::builder()
+                let client = crate::helpers::client_builder()
                     .redirect(reqwest::redirect::Policy::none())
                     .timeout(Duration::from_secs(20))
                     .build()

@@ -203,7 +203,7 @@ async fn verify_header(app: &TestApp) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_test_receiver_refuses_bad_and_stale_signatures() {
     let r = Receiver::start(SECRET).await;
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
     let body = json!({"id": "evt_1", "type": "user.updated", "idempotency_key": "k1",
         "occurred_at": "2026-01-01T00:00:00Z", "create_iwms_account": false,
         "data": {"tenant": "acme", "user": {"id": 1}}})
@@ -1044,7 +1044,7 @@ async fn killed_mid_delivery_and_restarted_nothing_is_lost_or_created_twice() {
         .unwrap()
         .to_owned();
     let mut server = Server::start(&cli);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
     let scim = |base: String, method: reqwest::Method, path: String, body: Value| {
         let (client, token) = (client.clone(), token.clone());
         async move {

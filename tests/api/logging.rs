@@ -45,7 +45,7 @@ async fn secrets_never_reach_the_logs() {
             ("SSOGATE_LOG__LEVEL", "debug"),
         ],
     );
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
@@ -276,7 +276,7 @@ fn serve(
 #[tokio::test]
 async fn request_ids_reach_the_response_the_logs_and_the_error_page() {
     let cli = Cli::new();
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_builder().build().unwrap();
 
     let (base, mut child, reader) = serve(&cli, &[("SSOGATE_LOG__FORMAT", "json")]);
     let res = client

@@ -397,7 +397,7 @@ async fn state_is_single_use_and_bound_to_the_browser() {
     // Login CSRF: the callback in another browser (no binding cookie).
     let flow = start(&s.app, "op").await;
     serve_token(&s.op, rs256(&s, &claims(&s.op, &flow)));
-    let other = reqwest::Client::builder()
+    let other = crate::helpers::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -442,7 +442,7 @@ async fn callbacks_answering_no_request_of_this_browser_are_counted_and_say_noth
     // A callback for a request started in another browser (the state is real, the binding
     // cookie missing) used that request up: it keeps a row, and says nothing either.
     let flow = start(&s.app, "op").await;
-    let other = reqwest::Client::new();
+    let other = crate::helpers::client_builder().build().unwrap();
     let res = other
         .get(s.app.url(&format!(
             "/t/acme/oidc/op/callback?error=access_denied&error_description=Call+us+at+555-0100&state={}",

@@ -336,7 +336,7 @@ async fn through(kind: Kind) {
         .await;
     assert_eq!(s, 201, "{v}");
     // Bob, Ada's manager, signs in elsewhere and has an IWMS ID.
-    let elsewhere = reqwest::Client::builder()
+    let elsewhere = crate::helpers::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
@@ -511,7 +511,10 @@ async fn anonymous_verify(
     query: &str,
     headers: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut rb = reqwest::Client::new().get(app.url(&format!("/auth/verify{query}")));
+    let mut rb = crate::helpers::client_builder()
+        .build()
+        .unwrap()
+        .get(app.url(&format!("/auth/verify{query}")));
     for (k, v) in headers {
         rb = rb.header(*k, *v);
     }

@@ -460,7 +460,7 @@ async fn tenant_chosen_attribute_headers_with_the_manager_resolved() {
         )
         .await;
     assert_eq!(s, 201, "{v}");
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::client_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()

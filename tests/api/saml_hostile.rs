@@ -732,7 +732,7 @@ async fn namespaced_id_attributes_are_refused() {
 }
 
 fn other_browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::helpers::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
         .build()
