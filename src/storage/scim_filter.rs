@@ -127,7 +127,11 @@ fn text(
 pub fn trigram_narrows(v: &str) -> bool {
     let mut run = 0;
     for c in v.chars() {
-        run = if c.is_ascii_alphanumeric() { run + 1 } else { 0 };
+        run = if c.is_ascii_alphanumeric() {
+            run + 1
+        } else {
+            0
+        };
         if run == 3 {
             return true;
         }
@@ -299,14 +303,22 @@ fn email_cmp(sub: &str, op: CompareOp, v: &Value, cols: &EmailCols) -> Result<Wh
 }
 
 /// Users with an email matching `cond` (built once per place an email is kept).
+/// With `by_trigram` (the condition is narrowed by the trigram tables), SQLite is kept from
+/// reading the tenant's emails in the (tenant_id, value_lc) index instead of looking up the
+/// FTS5 candidates by id (without statistics it takes the tenant's rows to be few).
 fn users_with_email(
     tenant: TenantId,
+    by_trigram: bool,
     cond: &mut dyn FnMut(&EmailCols) -> Result<Where, ScimError>,
 ) -> Result<Where, ScimError> {
+    let mut w =
+        Where::default().sql("(users.id IN (SELECT user_emails.user_id FROM user_emails WHERE ");
+    if by_trigram {
+        w = w.sqlite_only(Where::default().sql("+"));
+    }
     // One subquery over both places (a UNION, not an OR of two conditions): each part is
     // answered from its own index.
-    Ok(Where::default()
-        .sql("(users.id IN (SELECT user_emails.user_id FROM user_emails WHERE user_emails.tenant_id = ")
+    Ok(w.sql("user_emails.tenant_id = ")
         .int(tenant.0)
         .sql(" AND ")
         .append(cond(&LISTED)?)
@@ -482,14 +494,17 @@ fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<W
             if r.attr.name != "emails" || r.sub.is_some() {
                 return Err(unsupported(&r.display()));
             }
-            users_with_email(tenant, &mut |cols| {
+            let by_trigram = narrowed(filter, &email_value_narrowing) == Narrowing::Trigram;
+            users_with_email(tenant, by_trigram, &mut |cols| {
                 combine(filter, &mut |f| email_leaf(f, cols))
             })
         }
         Filter::Present(path) => {
             let r = resolve_in(path, &USER_RESOURCE)?;
             match key(&r).as_str() {
-                "emails" | "emails.value" => users_with_email(tenant, &mut |_| Ok(Where::always())),
+                "emails" | "emails.value" => {
+                    users_with_email(tenant, false, &mut |_| Ok(Where::always()))
+                }
                 "groups" | "groups.value" => Ok(users_in_groups(tenant, None)),
                 "id" | "userName" | "active" | "meta" | "meta.created" | "meta.lastModified" => {
                     Ok(Where::always())
@@ -516,7 +531,12 @@ fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<W
                 "meta.lastModified" => time(&name, "users.updated_at", *op, value),
                 "emails" | "emails.value" | "emails.type" | "emails.primary" => {
                     let sub = r.sub.map_or("value", |s| s.name);
-                    users_with_email(tenant, &mut |cols| email_cmp(sub, *op, value, cols))
+                    let by_trigram = sub == "value"
+                        && matches!(value, Value::Str(v)
+                            if text_narrowing("user_emails.value_lc", *op, v) == Narrowing::Trigram);
+                    users_with_email(tenant, by_trigram, &mut |cols| {
+                        email_cmp(sub, *op, value, cols)
+                    })
                 }
                 "groups" | "groups.value" => {
                     if *op != CompareOp::Eq {

@@ -77,10 +77,9 @@ pub fn page(
             "the filter {what}; narrow it with an eq condition on id, userName, externalId, emails.value, name.givenName, name.familyName, displayName or groups, or a co, sw or ew condition on one of these (except id and groups) with three letters or digits in a row"
         ))
     };
-    let narrowing = q
-        .filter
-        .as_ref()
-        .map_or(Narrowing::Index, |f| scim_filter::users_narrowing(f, ctx.iwms()));
+    let narrowing = q.filter.as_ref().map_or(Narrowing::Index, |f| {
+        scim_filter::users_narrowing(f, ctx.iwms())
+    });
     let total = match narrowing {
         Narrowing::Index => scim_users::count(conn, ctx.tenant.id, filter.clone())?,
         // The trigram index picks candidates that may be many (`ew "@example.com"`):
