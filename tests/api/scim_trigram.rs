@@ -321,6 +321,11 @@ async fn trigram_filters_are_planned_on_the_index() {
             "users_trgm",
         ),
         (
+            r#"name.familyName co "zq7x""#,
+            "users_trgm_last_name",
+            "users_trgm",
+        ),
+        (
             r#"displayName co "zq7x""#,
             "users_trgm_display_name",
             "users_trgm",
