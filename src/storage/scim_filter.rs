@@ -82,21 +82,22 @@ fn text(
         v.to_owned()
     };
     let mut w = w.sql("(");
-    if like && trigram_narrows(v) {
-        if let Some((rowid, table, column)) = fts_column(col) {
-            let phrase = format!("{column} : \"{}\"", v.replace('"', "\"\""));
-            w = w.sqlite_only(
-                Where::default()
-                    .sql(rowid)
-                    .sql(" IN (SELECT rowid FROM ")
-                    .sql(table)
-                    .sql(" WHERE ")
-                    .sql(table)
-                    .sql(" MATCH ")
-                    .text(phrase)
-                    .sql(") AND "),
-            );
-        }
+    if like
+        && trigram_narrows(v)
+        && let Some((rowid, table, column)) = fts_column(col)
+    {
+        let phrase = format!("{column} : \"{}\"", v.replace('"', "\"\""));
+        w = w.sqlite_only(
+            Where::default()
+                .sql(rowid)
+                .sql(" IN (SELECT rowid FROM ")
+                .sql(table)
+                .sql(" WHERE ")
+                .sql(table)
+                .sql(" MATCH ")
+                .text(phrase)
+                .sql(") AND "),
+        );
     }
     // An unassigned attribute is "not equal" to any value.
     if op == CompareOp::Ne {
