@@ -82,6 +82,9 @@ fn text(
         v.to_owned()
     };
     let mut w = w.sql("(");
+    // SQLite: the FTS5 trigram table's phrase match (case-folded, so a superset of the LIKE's
+    // matches) picks the candidates by id; the LIKE below decides. PostgreSQL's planner uses
+    // the pg_trgm index on the LIKE itself.
     if like
         && trigram_narrows(v)
         && let Some((rowid, table, column)) = fts_column(col)
