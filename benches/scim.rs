@@ -13,10 +13,12 @@
 //! The users are seeded through the storage layer (`scim_users::insert`, in batched
 //! transactions; on PostgreSQL from several connections, then `VACUUM ANALYZE` as autovacuum
 //! would do), untimed and reported apart. The lookups and the creates then run
-//! `BENCH_SCIM_REQUESTS` requests each, the list pages (several of which scan the tenant, so
+//! `BENCH_SCIM_REQUESTS` requests each, the list pages (several of which read many rows, so
 //! are much slower) `BENCH_SCIM_LIST_REQUESTS` each. The creates run last, so the reads see
 //! exactly the seeded users, and every response is checked against the totals the generator
-//! knows.
+//! knows. The `co`/`sw`/`ew` filters the trigram indexes answer (one per attribute, and a
+//! two-character value refused from its shape) run at one client, then at
+//! `BENCH_CONCURRENCY`, before the creates.
 //!
 //! The server and the load generator share the machine (and this process), so the numbers are
 //! a floor for what the server alone would do.
@@ -413,6 +415,7 @@ struct Measured {
     p99: f64,
     max: f64,
     errors: usize,
+    clients: usize,
 }
 
 async fn measure(
@@ -438,6 +441,7 @@ async fn measure(
         p99: percentile(&lat, 99.0),
         max: percentile(&lat, 100.0),
         errors,
+        clients: concurrency,
     };
     println!();
     println!("{op}");
@@ -497,8 +501,8 @@ fn prefix_pages(rng: &mut Rng, exp: &Expected, count: usize) -> Vec<Req> {
 }
 
 /// `emails[type eq "work" and value ew "@example.com"]`: 90 % of the users match, past
-/// `scim.max_scanned_matches` (at 100,000 users), so each answer is 400 tooMany: what
-/// refusing costs.
+/// `scim.max_scanned_matches` (at 100,000 users), so each answer is 400 tooMany after the
+/// trigram index's candidates are counted up to the bound: what refusing costs.
 fn email_too_many(exp: &Expected, count: usize) -> Vec<Req> {
     let bound = Settings::default().scim.max_scanned_matches;
     let total = exp.work_example_com;
@@ -520,8 +524,7 @@ fn email_too_many(exp: &Expected, count: usize) -> Vec<Req> {
         .collect()
 }
 
-/// `userName co "NNNN"` (four random digits): a substring has no index, so the tenant is read
-/// row by row, for a handful of matches.
+/// `userName co "NNNN"` (four random digits): a handful of matches, from the trigram index.
 fn substring_pages(rng: &mut Rng, users: usize, count: usize) -> Vec<Req> {
     (0..count)
         .map(|_| {
@@ -540,6 +543,164 @@ fn substring_pages(rng: &mut Rng, users: usize, count: usize) -> Vec<Req> {
             }
         })
         .collect()
+}
+
+/// What the trigram filters compare, per seeded user (lower-cased where SCIM folds case).
+struct Model {
+    user_names: Vec<String>,
+    emails: Vec<Vec<String>>,
+    given: Vec<String>,
+    family: Vec<String>,
+    display: Vec<String>,
+    external: Vec<String>,
+}
+
+fn model(n: usize) -> Model {
+    let mut m = Model {
+        user_names: Vec::with_capacity(n),
+        emails: Vec::with_capacity(n),
+        given: Vec::with_capacity(n),
+        family: Vec::with_capacity(n),
+        display: Vec::with_capacity(n),
+        external: Vec::with_capacity(n),
+    };
+    for i in 0..n {
+        let b = user_body(&format!("user{i}"), i);
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        m.user_names.push(s(&b["userName"]).to_lowercase());
+        m.emails.push(
+            b["emails"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| s(&e["value"]).to_lowercase())
+                .collect(),
+        );
+        m.given.push(s(&b["name"]["givenName"]).to_lowercase());
+        m.family.push(s(&b["name"]["familyName"]).to_lowercase());
+        m.display.push(s(&b["displayName"]).to_lowercase());
+        m.external.push(s(&b["externalId"]));
+    }
+    m
+}
+
+fn like(op: &str, have: &str, want: &str) -> bool {
+    match op {
+        "co" => have.contains(want),
+        "sw" => have.starts_with(want),
+        _ => have.ends_with(want),
+    }
+}
+
+/// The answer to a filter matching `total` users: a page, or tooMany past the bound on the
+/// matches a trigram filter may count.
+fn page_or_too_many(total: i64) -> Expect {
+    if total > Settings::default().scim.max_scanned_matches {
+        Expect::TooMany
+    } else {
+        Expect::List {
+            total,
+            items: total.min(PAGE),
+            user_name: None,
+        }
+    }
+}
+
+/// `{attr} {op} "{value}"` with `value` drawn by `pick`; the expected total from the model.
+fn trigram_pages(
+    rng: &mut Rng,
+    m: &Model,
+    count: usize,
+    attr: &str,
+    op: &str,
+    pick: &dyn Fn(&mut Rng, &Model) -> String,
+) -> Vec<Req> {
+    (0..count)
+        .map(|_| {
+            let v = pick(rng, m);
+            let want = if attr == "externalId" {
+                v.clone()
+            } else {
+                v.to_lowercase()
+            };
+            let one = |col: &Vec<String>| col.iter().filter(|h| like(op, h, &want)).count();
+            let total = match attr {
+                "userName" => one(&m.user_names),
+                "emails.value" => m
+                    .emails
+                    .iter()
+                    .filter(|es| es.iter().any(|h| like(op, h, &want)))
+                    .count(),
+                "name.givenName" => one(&m.given),
+                "name.familyName" => one(&m.family),
+                "displayName" => one(&m.display),
+                _ => one(&m.external),
+            } as i64;
+            Req {
+                path: list(Some(&format!("{attr} {op} \"{v}\"")), None, PAGE),
+                body: None,
+                expect: page_or_too_many(total),
+            }
+        })
+        .collect()
+}
+
+/// The trigram-indexed filters: each attribute once, values picked from the seeded data.
+fn trigram_plan(rng: &mut Rng, m: &Model, n: usize) -> Vec<(&'static str, Vec<Req>)> {
+    let users = m.user_names.len();
+    let digits = |rng: &mut Rng, k: usize| format!("{:0k$}", rng.below(10usize.pow(k as u32)));
+    vec![
+        (
+            "`emails.value co \"NNNN\"` (trigram; a few matches), count=100",
+            trigram_pages(rng, m, n, "emails.value", "co", &|r, _| digits(r, 4)),
+        ),
+        (
+            "`emails.value ew \"NNN@example.net\"` (trigram), count=100",
+            trigram_pages(rng, m, n, "emails.value", "ew", &|r, _| {
+                format!("{}@example.net", digits(r, 3))
+            }),
+        ),
+        (
+            "`name.familyName co \"…\"` (5 letters of a family name: ~100-2,500 matches), count=100",
+            trigram_pages(rng, m, n, "name.familyName", "co", &|r, m| {
+                let f = &m.family[r.below(users)];
+                let at = r.below(f.len() - 4);
+                f[at..at + 5].to_owned()
+            }),
+        ),
+        (
+            "`displayName co \"… …\"` (a given name and the start of a family name), count=100",
+            trigram_pages(rng, m, n, "displayName", "co", &|r, m| {
+                let d = &m.display[r.below(users)];
+                let cut = d.find(' ').unwrap_or(0) + 4;
+                d[..cut.min(d.len())].to_owned()
+            }),
+        ),
+        (
+            "`name.givenName sw \"…\"` (3 letters; ~6,250 matches counted), count=100",
+            trigram_pages(rng, m, n, "name.givenName", "sw", &|r, m| {
+                m.given[r.below(users)][..3].to_owned()
+            }),
+        ),
+        (
+            "`externalId ew \"NNNNN\"` (trigram), count=100",
+            trigram_pages(rng, m, n, "externalId", "ew", &|r, _| digits(r, 5)),
+        ),
+        (
+            "`userName co \"NN\"` (2 characters, no trigram): 400 tooMany from its shape",
+            (0..n)
+                .map(|_| Req {
+                    path: list(
+                        Some(&format!("userName co \"{}\"", digits(rng, 2))),
+                        None,
+                        PAGE,
+                    ),
+                    body: None,
+                    expect: Expect::TooMany,
+                })
+                .collect(),
+        ),
+    ]
 }
 
 /// `name.familyName eq "..."`: about 100 matches each (at 100,000 users).
@@ -693,11 +854,11 @@ async fn run() {
             prefix_pages(&mut rng, &exp, list_requests),
         ),
         (
-            "`emails[type eq \"work\" and value ew \"@example.com\"]` (90 % match): 400 tooMany",
+            "`emails[type eq \"work\" and value ew \"@example.com\"]` (90 % match; trigram, matches counted to the bound): 400 tooMany",
             email_too_many(&exp, list_requests),
         ),
         (
-            "`userName co \"NNNN\"` (no index; a few matches), count=100",
+            "`userName co \"NNNN\"` (trigram; a few matches), count=100",
             substring_pages(&mut rng, users, list_requests),
         ),
         (
@@ -708,25 +869,47 @@ async fn run() {
             "no filter, random startIndex, count=100",
             all_pages(&mut rng, users, list_requests),
         ),
-        ("POST /Users (create)", creates(users, requests)),
     ];
     let mut results = Vec::new();
     for (op, reqs) in plan {
         results.push(measure(op, &client, &scim_base, &token, reqs, concurrency).await);
     }
+    // The trigram filters, at one client (the latency of one request) and at the full
+    // concurrency.
+    let m = model(users);
+    for clients in [1, concurrency] {
+        for (op, reqs) in trigram_plan(&mut rng, &m, list_requests) {
+            results.push(measure(op, &client, &scim_base, &token, reqs, clients).await);
+        }
+    }
+    let creates = creates(users, requests);
+    results.push(
+        measure(
+            "POST /Users (create)",
+            &client,
+            &scim_base,
+            &token,
+            creates,
+            concurrency,
+        )
+        .await,
+    );
 
     println!();
     println!(
         "Summary ({}, {users} users, {concurrency} clients)",
         db.backend()
     );
-    println!("| Backend | Operation | N | req/s | p50 | p90 | p99 | max | Errors | Seed |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| Backend | Operation | Clients | N | req/s | p50 | p90 | p99 | max | Errors | Seed |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for m in &results {
         println!(
-            "| {} | {} | {} | {:.1} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} | {seed_secs:.1} s |",
+            "| {} | {} | {} | {} | {:.1} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} | {seed_secs:.1} s |",
             db.backend(),
             m.op,
+            m.clients,
             m.n,
             m.rate,
             m.p50,

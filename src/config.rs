@@ -346,8 +346,9 @@ pub struct ScimSettings {
     /// The largest page a list or search returns (and the page size when `count` is absent).
     #[serde(deserialize_with = "lenient")]
     pub max_page_size: i64,
-    /// The most users a filter that reads rows one by one (`co`, `ew`, `ne`, `not`, `pr`) may
-    /// match; beyond it the list is `400 tooMany`.
+    /// The most users a trigram filter (`co`/`sw`/`ew`) may match, and the most users a tenant
+    /// may have for a filter no index narrows (`ne`, `not`, `pr`, `title eq`, ...) to be
+    /// answered; beyond either the list is `400 tooMany`.
     #[serde(deserialize_with = "lenient")]
     pub max_scanned_matches: i64,
 }

@@ -82,6 +82,26 @@ fn text(
         v.to_owned()
     };
     let mut w = w.sql("(");
+    // SQLite: the FTS5 trigram table's phrase match (case-folded, so a superset of the LIKE's
+    // matches) picks the candidates by id; the LIKE below decides. PostgreSQL's planner uses
+    // the pg_trgm index on the LIKE itself.
+    if like
+        && trigram_narrows(v)
+        && let Some((rowid, table, column)) = fts_column(col)
+    {
+        let phrase = format!("{column} : \"{}\"", v.replace('"', "\"\""));
+        w = w.sqlite_only(
+            Where::default()
+                .sql(rowid)
+                .sql(" IN (SELECT rowid FROM ")
+                .sql(table)
+                .sql(" WHERE ")
+                .sql(table)
+                .sql(" MATCH ")
+                .text(phrase)
+                .sql(") AND "),
+        );
+    }
     // An unassigned attribute is "not equal" to any value.
     if op == CompareOp::Ne {
         w = w.sql(col).sql(" IS NULL OR ");
@@ -102,6 +122,41 @@ fn text(
         w = w.sql(" ESCAPE '\\'");
     }
     Ok(w.sql(")"))
+}
+
+/// Whether a trigram index narrows a `co`/`sw`/`ew` value: it holds three ASCII letters or
+/// digits in a row. (FTS5 needs three characters; pg_trgm takes its trigrams from runs of
+/// letters and digits only, and which non-ASCII characters count depends on the locale.)
+/// Shorter values cannot be looked up: such a filter is refused on a large tenant.
+pub fn trigram_narrows(v: &str) -> bool {
+    let mut run = 0;
+    for c in v.chars() {
+        run = if c.is_ascii_alphanumeric() {
+            run + 1
+        } else {
+            0
+        };
+        if run == 3 {
+            return true;
+        }
+    }
+    false
+}
+
+/// The SQLite FTS5 trigram column mirroring `col` (migration 2026-12-07-000019_scim_trigram):
+/// (the id it is keyed by, table, column). PostgreSQL has a pg_trgm index on each of these
+/// expressions instead, and needs no rewrite.
+fn fts_column(col: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    Some(match col {
+        USER_NAME => ("users.id", "users_trgm", "user_name"),
+        "users.email" => ("users.id", "users_trgm", "email"),
+        "users.first_name" => ("users.id", "users_trgm", "first_name"),
+        "users.last_name" => ("users.id", "users_trgm", "last_name"),
+        "users.display_name" => ("users.id", "users_trgm", "display_name"),
+        "users.external_id" => ("users.id", "users_trgm", "external_id"),
+        "user_emails.value_lc" => ("user_emails.id", "user_emails_trgm", "value_lc"),
+        _ => return None,
+    })
 }
 
 fn boolean(
@@ -252,16 +307,28 @@ fn email_cmp(sub: &str, op: CompareOp, v: &Value, cols: &EmailCols) -> Result<Wh
 }
 
 /// Users with an email matching `cond` (built once per place an email is kept).
+/// With `by_trigram` (the condition is narrowed by the trigram tables), SQLite is kept from
+/// reading the tenant's emails in the (tenant_id, value_lc) index instead of looking up the
+/// FTS5 candidates by id (without statistics it takes the tenant's rows to be few).
 fn users_with_email(
     tenant: TenantId,
+    by_trigram: bool,
     cond: &mut dyn FnMut(&EmailCols) -> Result<Where, ScimError>,
 ) -> Result<Where, ScimError> {
-    Ok(Where::default()
-        .sql("(users.id IN (SELECT user_emails.user_id FROM user_emails WHERE user_emails.tenant_id = ")
+    let mut w =
+        Where::default().sql("(users.id IN (SELECT user_emails.user_id FROM user_emails WHERE ");
+    if by_trigram {
+        w = w.sqlite_only(Where::default().sql("+"));
+    }
+    // One subquery over both places (a UNION, not an OR of two conditions): each part is
+    // answered from its own index.
+    Ok(w.sql("user_emails.tenant_id = ")
         .int(tenant.0)
         .sql(" AND ")
         .append(cond(&LISTED)?)
-        .sql(") OR (users.scim_user_name IS NULL AND ")
+        .sql(" UNION SELECT users.id FROM users WHERE users.tenant_id = ")
+        .int(tenant.0)
+        .sql(" AND users.scim_user_name IS NULL AND ")
         .append(cond(&OWN)?)
         .sql("))"))
 }
@@ -307,68 +374,113 @@ fn user_column(r: &Resolved, iwms: Option<IwmsSource>) -> Result<(&'static str, 
     })
 }
 
-/// Whether an index narrows the filter to its matches: an `eq` on an indexed attribute or a
-/// `userName sw`, under an `and` (either side) or an `or` (both sides). Any other filter
-/// reads the tenant row by row, so its matches are counted only up to a bound
-/// (`service::scim::users::page`).
-pub fn users_index_anchored(f: &Filter, iwms: Option<IwmsSource>) -> bool {
-    narrowed(f, &|leaf| user_leaf_anchored(leaf, iwms))
+/// How an index narrows a users filter, best first (the order matters: `and` takes the
+/// better side, `or` the worse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Narrowing {
+    /// A B-tree lookup: an `eq` on an indexed attribute or a `userName sw`.
+    Index,
+    /// A trigram lookup: `co`, `sw` or `ew` on userName, emails.value, name.givenName,
+    /// name.familyName, displayName or externalId with a value [`trigram_narrows`] accepts.
+    /// Its candidates may be many (`ew "@example.com"`): matches are counted up to a bound.
+    Trigram,
+    /// Nothing narrows it: the tenant would be read row by row.
+    Scan,
 }
 
-/// An `and` is narrowed by either side, an `or` only by both; `leaf` judges the rest.
-fn narrowed(f: &Filter, leaf: &dyn Fn(&Filter) -> bool) -> bool {
+/// How an index narrows the filter to its matches: an `and` is narrowed by its better side,
+/// an `or` by its worse; `not` and everything else reads the tenant row by row. Decided from
+/// the filter alone, before any query (`service::scim::users::page`).
+pub fn users_narrowing(f: &Filter, iwms: Option<IwmsSource>) -> Narrowing {
+    narrowed(f, &|leaf| user_leaf_narrowing(leaf, iwms))
+}
+
+fn narrowed(f: &Filter, leaf: &dyn Fn(&Filter) -> Narrowing) -> Narrowing {
     match f {
-        Filter::And(a, b) => narrowed(a, leaf) || narrowed(b, leaf),
-        Filter::Or(a, b) => narrowed(a, leaf) && narrowed(b, leaf),
+        Filter::And(a, b) => narrowed(a, leaf).min(narrowed(b, leaf)),
+        Filter::Or(a, b) => narrowed(a, leaf).max(narrowed(b, leaf)),
         other => leaf(other),
     }
 }
 
-fn user_leaf_anchored(f: &Filter, iwms: Option<IwmsSource>) -> bool {
-    match f {
-        Filter::Compare { path, op, value }
-            if matches!(op, CompareOp::Eq | CompareOp::Sw) && !matches!(value, Value::Null) =>
-        {
-            let Ok(r) = resolve(path, &USER_RESOURCE) else {
-                return false;
-            };
-            match (key(&r).as_str(), op) {
-                // userName prefixes: an index range (`text_pattern_ops` on PostgreSQL).
-                ("userName", CompareOp::Sw) => r.extension.is_none(),
-                (_, CompareOp::Sw) => false,
-                ("id" | "groups" | "groups.value" | "emails" | "emails.value", _) => true,
-                _ => matches!(
-                    user_column(&r, iwms),
-                    Ok((
-                        "users.external_id"
-                            | USER_NAME
-                            | "users.first_name"
-                            | "users.last_name"
-                            | "users.display_name",
-                        _
-                    )) | Ok(("users.iwms_id", Case::Fold))
-                ),
-            }
-        }
-        Filter::ValuePath { path, filter } => {
-            resolve(path, &USER_RESOURCE).is_ok_and(|r| r.attr.name == "emails")
-                && narrowed(filter, &email_value_eq)
-        }
-        _ => false,
-    }
+fn like(op: CompareOp) -> bool {
+    matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
 }
 
-/// Inside `emails[...]`: `value eq "…"`, the indexed sub-attribute.
-fn email_value_eq(f: &Filter) -> bool {
+fn user_leaf_narrowing(f: &Filter, iwms: Option<IwmsSource>) -> Narrowing {
     match f {
         Filter::Compare {
             path,
-            op: CompareOp::Eq,
-            value: Value::Str(_),
-        } => {
-            path.uri.is_none() && path.sub_attr.is_none() && path.attr.eq_ignore_ascii_case("value")
+            op,
+            value: Value::Str(v),
+        } if *op == CompareOp::Eq || like(*op) => {
+            let Ok(r) = resolve(path, &USER_RESOURCE) else {
+                return Narrowing::Scan;
+            };
+            let name = key(&r);
+            if matches!(name.as_str(), "id" | "groups" | "groups.value") {
+                return if *op == CompareOp::Eq {
+                    Narrowing::Index
+                } else {
+                    Narrowing::Scan
+                };
+            }
+            let col = match name.as_str() {
+                "emails" | "emails.value" => "user_emails.value_lc",
+                _ => match user_column(&r, iwms) {
+                    // The IWMS attribute's case-sensitive form has no index.
+                    Ok(("users.iwms_id", Case::Exact)) | Err(_) => return Narrowing::Scan,
+                    Ok((col, _)) => col,
+                },
+            };
+            text_narrowing(col, *op, v)
         }
-        _ => false,
+        Filter::ValuePath { path, filter } => {
+            if resolve(path, &USER_RESOURCE).is_ok_and(|r| r.attr.name == "emails") {
+                narrowed(filter, &email_value_narrowing)
+            } else {
+                Narrowing::Scan
+            }
+        }
+        _ => Narrowing::Scan,
+    }
+}
+
+/// A comparison of the text column `col` (as `user_column` names it).
+fn text_narrowing(col: &str, op: CompareOp, v: &str) -> Narrowing {
+    let btree = matches!(
+        col,
+        "users.external_id"
+            | USER_NAME
+            | "users.first_name"
+            | "users.last_name"
+            | "users.display_name"
+            | "users.iwms_id"
+            | "user_emails.value_lc"
+    );
+    match op {
+        CompareOp::Eq if btree => Narrowing::Index,
+        // userName prefixes: an index range (`text_pattern_ops` on PostgreSQL).
+        CompareOp::Sw if col == USER_NAME => Narrowing::Index,
+        _ if like(op) && fts_column(col).is_some() && trigram_narrows(v) => Narrowing::Trigram,
+        _ => Narrowing::Scan,
+    }
+}
+
+/// Inside `emails[...]`: `value` compared, the indexed sub-attribute.
+fn email_value_narrowing(f: &Filter) -> Narrowing {
+    match f {
+        Filter::Compare {
+            path,
+            op,
+            value: Value::Str(v),
+        } if path.uri.is_none()
+            && path.sub_attr.is_none()
+            && path.attr.eq_ignore_ascii_case("value") =>
+        {
+            text_narrowing("user_emails.value_lc", *op, v)
+        }
+        _ => Narrowing::Scan,
     }
 }
 
@@ -386,14 +498,17 @@ fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<W
             if r.attr.name != "emails" || r.sub.is_some() {
                 return Err(unsupported(&r.display()));
             }
-            users_with_email(tenant, &mut |cols| {
+            let by_trigram = narrowed(filter, &email_value_narrowing) == Narrowing::Trigram;
+            users_with_email(tenant, by_trigram, &mut |cols| {
                 combine(filter, &mut |f| email_leaf(f, cols))
             })
         }
         Filter::Present(path) => {
             let r = resolve_in(path, &USER_RESOURCE)?;
             match key(&r).as_str() {
-                "emails" | "emails.value" => users_with_email(tenant, &mut |_| Ok(Where::always())),
+                "emails" | "emails.value" => {
+                    users_with_email(tenant, false, &mut |_| Ok(Where::always()))
+                }
                 "groups" | "groups.value" => Ok(users_in_groups(tenant, None)),
                 "id" | "userName" | "active" | "meta" | "meta.created" | "meta.lastModified" => {
                     Ok(Where::always())
@@ -420,7 +535,12 @@ fn user_leaf(tenant: TenantId, iwms: Option<IwmsSource>, f: &Filter) -> Result<W
                 "meta.lastModified" => time(&name, "users.updated_at", *op, value),
                 "emails" | "emails.value" | "emails.type" | "emails.primary" => {
                     let sub = r.sub.map_or("value", |s| s.name);
-                    users_with_email(tenant, &mut |cols| email_cmp(sub, *op, value, cols))
+                    let by_trigram = sub == "value"
+                        && matches!(value, Value::Str(v)
+                            if text_narrowing("user_emails.value_lc", *op, v) == Narrowing::Trigram);
+                    users_with_email(tenant, by_trigram, &mut |cols| {
+                        email_cmp(sub, *op, value, cols)
+                    })
                 }
                 "groups" | "groups.value" => {
                     if *op != CompareOp::Eq {

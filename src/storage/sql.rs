@@ -14,6 +14,33 @@ enum Part {
     Sql(String),
     Text(String),
     Int(i64),
+    /// Emitted on SQLite only (an FTS5 lookup PostgreSQL answers from its own index).
+    SqliteOnly(Vec<Part>),
+}
+
+fn binds(parts: &[Part]) -> bool {
+    parts.iter().any(|p| match p {
+        Part::Sql(_) => false,
+        Part::SqliteOnly(inner) => binds(inner),
+        _ => true,
+    })
+}
+
+fn walk<'b>(
+    parts: &'b [Part],
+    sqlite: bool,
+    out: &mut AstPass<'_, 'b, MultiBackend>,
+) -> QueryResult<()> {
+    for p in parts {
+        match p {
+            Part::Sql(s) => out.push_sql(s),
+            Part::Text(v) => out.push_bind_param::<Text, String>(v)?,
+            Part::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
+            Part::SqliteOnly(inner) if sqlite => walk(inner, sqlite, out)?,
+            Part::SqliteOnly(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A boolean SQL expression: SQL text from code with bound values.
@@ -42,6 +69,11 @@ impl Where {
         self.0.extend(other.0);
         self
     }
+    /// `other`, on SQLite only.
+    pub fn sqlite_only(mut self, other: Where) -> Self {
+        self.0.push(Part::SqliteOnly(other.0));
+        self
+    }
     pub fn always() -> Self {
         Where::default().sql("1 = 1")
     }
@@ -65,16 +97,10 @@ impl QueryId for Where {
 
 impl QueryFragment<MultiBackend> for Where {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        if self.0.iter().any(|p| !matches!(p, Part::Sql(_))) {
+        if binds(&self.0) {
             out.unsafe_to_cache_prepared();
         }
-        for p in &self.0 {
-            match p {
-                Part::Sql(s) => out.push_sql(s),
-                Part::Text(v) => out.push_bind_param::<Text, String>(v)?,
-                Part::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
-            }
-        }
-        Ok(())
+        let sqlite = matches!(out.backend(), MultiBackend::Sqlite(_));
+        walk(&self.0, sqlite, &mut out)
     }
 }

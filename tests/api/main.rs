@@ -45,6 +45,7 @@ mod scim_import;
 mod scim_security;
 mod scim_sso;
 mod scim_tester;
+mod scim_trigram;
 mod stale;
 mod support;
 mod workbench;

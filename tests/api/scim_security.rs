@@ -441,11 +441,13 @@ async fn scim_cannot_take_over_sso_users_outside_the_email_rule() {
     assert_eq!(app.users("acme").len(), 2, "the SSO user and the new one");
 }
 
-/// A filter no index narrows (anything but `eq` on an indexed attribute or `userName sw`:
-/// `co`, `ew`, `ne`, `not`, `pr`, or `eq` on `title`, `active`, `emails.type`) may match at most
-/// `scim.max_scanned_matches` users; beyond it the answer is `400 tooMany` instead of a count
-/// of the whole tenant, on `/Users` and on the root `/.search` alike. Index-anchored filters
-/// are not bounded.
+/// A filter no index narrows (anything but `eq` on an indexed attribute, `userName sw`, or a
+/// `co`/`sw`/`ew` with three letters or digits in a row on an attribute with a trigram index:
+/// `ne`, `not`, `pr`, or `eq` on `title`, `active`, `emails.type`) is refused on a tenant of
+/// more than `scim.max_scanned_matches` users, from its shape; a trigram filter may match at
+/// most that many users. Beyond it the answer is `400 tooMany` instead of a count of the
+/// whole tenant, on `/Users` and on the root `/.search` alike. `eq`-anchored filters are not
+/// bounded.
 #[tokio::test]
 async fn scanning_filters_that_match_too_many_users_are_too_many() {
     let app = spawn_app_with(|s| s.scim.max_scanned_matches = 3).await;

@@ -6,7 +6,6 @@ use super::{Result, ScimContext, diff, list_response};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::UserId;
 use crate::domain::scim::error::ScimError;
-use crate::domain::scim::filter::Filter;
 use crate::domain::scim::patch;
 use crate::domain::scim::query::{ListQuery, Projection, project};
 use crate::domain::scim::schema::USER_RESOURCE;
@@ -16,6 +15,7 @@ use crate::domain::scim::user::{
 use crate::domain::user::UserStatus;
 use crate::domain::user_event::{Actor, AttributeChange, UserEvent};
 use crate::service::outbox;
+use crate::storage::scim_filter::Narrowing;
 use crate::storage::users::scim::{self as scim_users, Tracked};
 use crate::storage::{DbConnection, domains, events, scim_filter, scim_groups, users};
 
@@ -71,22 +71,38 @@ pub fn page(
         Some(f) => Some(scim_filter::users(f, ctx.tenant.id, ctx.iwms())?),
         None => None,
     };
-    let anchored = |f: &Filter| scim_filter::users_index_anchored(f, ctx.iwms());
-    let total = match q.filter.as_ref().filter(|f| !anchored(f)) {
-        // No index narrows such a filter: counting its matches stops at the bound, so a
-        // filter that matches much of the tenant is refused instead of counted in full.
-        Some(_) => {
-            let bound = ctx.max_scanned;
+    let bound = ctx.max_scanned;
+    let too_many = |what: &str| {
+        ScimError::too_many(format!(
+            "the filter {what}; narrow it with an eq condition on id, userName, externalId, emails.value, name.givenName, name.familyName, displayName or groups, or a co, sw or ew condition on one of these (except id and groups) with three letters or digits in a row"
+        ))
+    };
+    let narrowing = q.filter.as_ref().map_or(Narrowing::Index, |f| {
+        scim_filter::users_narrowing(f, ctx.iwms())
+    });
+    let total = match narrowing {
+        Narrowing::Index => scim_users::count(conn, ctx.tenant.id, filter.clone())?,
+        // The trigram index picks candidates that may be many (`ew "@example.com"`):
+        // their matches are counted no further than the bound.
+        Narrowing::Trigram => {
             let n = scim_users::count_up_to(conn, ctx.tenant.id, filter.clone(), bound + 1)?;
             if n > bound {
-                return Err(ScimError::too_many(format!(
-                    "the filter matches more than {bound} users; narrow it with an eq condition on id, userName, externalId, emails.value, name.givenName, name.familyName, displayName or groups"
-                ))
-                .into());
+                return Err(too_many(&format!("matches more than {bound} users")).into());
             }
             n
         }
-        None => scim_users::count(conn, ctx.tenant.id, filter.clone())?,
+        // No index narrows such a filter: it is refused before any scan unless the tenant
+        // is small enough to be read row by row (an index-only probe of at most bound + 1
+        // entries decides).
+        Narrowing::Scan => {
+            if scim_users::count_up_to(conn, ctx.tenant.id, None, bound + 1)? > bound {
+                return Err(too_many(&format!(
+                    "cannot be answered from an index and the tenant has more than {bound} users"
+                ))
+                .into());
+            }
+            scim_users::count(conn, ctx.tenant.id, filter.clone())?
+        }
     };
     if limit == 0 || offset >= total {
         return Ok((total, Vec::new()));

@@ -11,7 +11,7 @@ use crate::domain::user::{CreatedVia, UserStatus};
 use crate::storage::error::corrupt;
 use crate::storage::schema::{group_members, scim_groups, user_emails, users};
 use crate::storage::scim_filter::Where;
-use crate::storage::{DbConnection, StorageError};
+use crate::storage::{DbConnection, MultiBackend, StorageError};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -89,17 +89,15 @@ pub fn count(
     Ok(q.get_result(conn)?)
 }
 
-/// How many users match, counting no further than `limit` (the first `limit` ids in id order).
+/// How many users match, counting no further than `limit`. In no particular order, so that
+/// the database reads whichever index narrows the filter rather than the ids in order.
 pub fn count_up_to(
     conn: &mut DbConnection,
     tenant: TenantId,
     filter: Option<Where>,
     limit: i64,
 ) -> Result<i64, StorageError> {
-    let mut q = visible(tenant)
-        .select(users::id)
-        .order(users::id.asc())
-        .limit(limit);
+    let mut q = visible(tenant).select(users::id).limit(limit);
     if let Some(w) = filter {
         q = q.filter(w);
     }
@@ -518,4 +516,69 @@ pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: i64) -> Result<(), St
         tenant,
         id,
     )
+}
+
+/// `EXPLAIN` (PostgreSQL) or `EXPLAIN QUERY PLAN` (SQLite) before a query.
+struct Explain<Q>(Q);
+
+impl<Q> diesel::query_builder::QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Q> RunQueryDsl<DbConnection> for Explain<Q> {}
+
+impl<Q: diesel::query_builder::QueryFragment<MultiBackend>>
+    diesel::query_builder::QueryFragment<MultiBackend> for Explain<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, MultiBackend>,
+    ) -> QueryResult<()> {
+        if matches!(out.backend(), MultiBackend::Sqlite(_)) {
+            out.push_sql("EXPLAIN QUERY PLAN ");
+        } else {
+            out.push_sql("EXPLAIN ");
+        }
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+#[derive(QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PgPlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// The database's plan for counting a filter's matches, one line per step (tests check
+/// that an index answers a filter).
+pub fn count_plan(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: Where,
+) -> Result<String, StorageError> {
+    let q = Explain(visible(tenant).count().filter(filter));
+    let lines: Vec<String> = match conn {
+        DbConnection::Sqlite(_) => q
+            .load::<SqlitePlanRow>(conn)?
+            .into_iter()
+            .map(|r| r.detail)
+            .collect(),
+        DbConnection::Pg(_) => q
+            .load::<PgPlanRow>(conn)?
+            .into_iter()
+            .map(|r| r.line)
+            .collect(),
+    };
+    Ok(lines.join("\n"))
 }
