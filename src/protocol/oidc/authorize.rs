@@ -2,8 +2,8 @@
 //! `openidconnect` crate's client (state, nonce and the PKCE verifier are its random values, 256 bits each).
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient};
 use openidconnect::{
-    AuthUrl, ClientId, CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, PkceCodeChallenge,
-    RedirectUrl, Scope,
+    AuthUrl, ClientId, CsrfToken, IssuerUrl, JsonWebKeySet, Nonce, PkceCodeChallenge, RedirectUrl,
+    Scope,
 };
 
 use super::error::{OidcError, err};

@@ -8,14 +8,13 @@ use std::time::Duration;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
     CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse,
-    CoreTokenType,
+    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AdditionalClaims, AuthType, AuthorizationCode, ClientId, ClientSecret, DiscoveryError,
-    EndpointNotSet, EndpointSet, ExtraTokenFields, HttpRequest, HttpResponse, IdToken,
-    IssuerUrl, JsonWebKeySet, JsonWebKeySetUrl, OAuth2TokenResponse, PkceCodeVerifier,
-    RedirectUrl, RequestTokenError, StandardErrorResponse, StandardTokenResponse, TokenUrl,
+    EndpointNotSet, EndpointSet, ExtraTokenFields, HttpRequest, HttpResponse, IdToken, IssuerUrl,
+    JsonWebKeySet, JsonWebKeySetUrl, OAuth2TokenResponse, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, StandardErrorResponse, StandardTokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -258,12 +257,7 @@ pub async fn exchange_code(
     redirect_uri: &str,
     verifier: &str,
 ) -> Result<Tokens, OidcError> {
-    let bad = |what: &str| {
-        err(
-            Reason::TokenExchangeFailed,
-            format!("{what} is not a URL"),
-        )
-    };
+    let bad = |what: &str| err(Reason::TokenExchangeFailed, format!("{what} is not a URL"));
     let rp: TokenClient = openidconnect::Client::new(
         ClientId::new(s.client_id.clone()),
         IssuerUrl::new(s.issuer.clone()).map_err(|_| bad("the issuer"))?,
@@ -375,6 +369,45 @@ mod tests {
         let strict = http_client(Duration::from_secs(2), false).unwrap();
         let e = get(&strict, "jwks_uri", &url).await.unwrap_err();
         assert_eq!(e.reason, Reason::OpUnreachable);
+        listener.set_nonblocking(true).unwrap();
+        assert!(listener.accept().is_err(), "no connection was made");
+    }
+
+    /// The crate's own requests (JWKS fetch, code exchange) go through the hook and so
+    /// through the address policy: no connection is made to a refused address.
+    #[tokio::test]
+    async fn the_crates_requests_go_through_the_outbound_client() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let strict = http_client(Duration::from_secs(2), false).unwrap();
+        let e = fetch_jwks(&strict, &format!("http://localhost:{port}/jwks"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.reason, Reason::OpUnreachable);
+        let settings = OidcSettings {
+            issuer: "https://op.test".into(),
+            client_id: "c1".into(),
+            client_secret: "s".into(),
+            client_auth: ClientAuth::ClientSecretBasic,
+            scopes: Vec::new(),
+            allowed_algorithms: Vec::new(),
+            use_userinfo: false,
+            clock_skew_secs: 0,
+            metadata: ProviderMetadata {
+                issuer: "https://op.test".into(),
+                authorization_endpoint: "https://op.test/auth".into(),
+                token_endpoint: format!("http://localhost:{port}/token"),
+                jwks_uri: "https://op.test/jwks".into(),
+                userinfo_endpoint: None,
+            },
+            jwks_json: String::new(),
+            jwks_fetched_at: 0,
+        };
+        let Err(e) = exchange_code(&strict, &settings, "c", "https://sso.test/cb", "v").await
+        else {
+            panic!("the exchange reached a refused address");
+        };
+        assert_eq!(e.reason, Reason::OpUnreachable, "{}", e.detail);
         listener.set_nonblocking(true).unwrap();
         assert!(listener.accept().is_err(), "no connection was made");
     }

@@ -43,9 +43,13 @@ fn at_hash(alg: JwsAlgorithm, key: &CoreJsonWebKey, token: &str) -> Option<Strin
 
 /// c_hash of an authorization code.
 fn code_hash(alg: JwsAlgorithm, key: &CoreJsonWebKey, code: &str) -> Option<String> {
-    AuthorizationCodeHash::from_code(&AuthorizationCode::new(code.to_owned()), &core_alg(alg), key)
-        .ok()
-        .map(|h| h.to_string())
+    AuthorizationCodeHash::from_code(
+        &AuthorizationCode::new(code.to_owned()),
+        &core_alg(alg),
+        key,
+    )
+    .ok()
+    .map(|h| h.to_string())
 }
 
 /// Returns the subject. `key` is the key that verified the signature.

@@ -104,7 +104,6 @@ pub fn parse<'a>(token: &'a str, allowed: &[JwsAlgorithm]) -> Result<Jws<'a>, Oi
     })
 }
 
-
 /// The crate's name for one of ssogate's algorithms.
 pub fn core_alg(alg: JwsAlgorithm) -> CoreJwsSigningAlgorithm {
     match alg {
@@ -156,8 +155,8 @@ fn member(key: &serde_json::Value, what: &str) -> Result<Vec<u8>, OidcError> {
 /// exponent of 1 or an even one (signatures trivial to forge), and an EC key whose curve is
 /// not the algorithm's (the crate verifies with the key's curve, whatever `alg` says).
 fn check_strength(jwk: &CoreJsonWebKey, alg: JwsAlgorithm) -> Result<(), OidcError> {
-    let v = serde_json::to_value(jwk)
-        .map_err(|_| err(Reason::UnknownSigningKey, "unusable JWK"))?;
+    let v =
+        serde_json::to_value(jwk).map_err(|_| err(Reason::UnknownSigningKey, "unusable JWK"))?;
     match jwk.key_type() {
         CoreJsonWebKeyType::RSA => {
             let n = member(&v, "n")?;
@@ -190,7 +189,11 @@ fn check_strength(jwk: &CoreJsonWebKey, alg: JwsAlgorithm) -> Result<(), OidcErr
         }
         other => Err(err(
             Reason::UnknownSigningKey,
-            format!("JWK type `{}` cannot verify {}", kty_name(other), alg.name()),
+            format!(
+                "JWK type `{}` cannot verify {}",
+                kty_name(other),
+                alg.name()
+            ),
         )),
     }
 }
