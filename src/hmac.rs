@@ -1,24 +1,15 @@
-//! HMAC-SHA256 (RFC 2104), for session-token hashes and IWMS request signatures.
-use sha2::{Digest, Sha256};
+//! HMAC-SHA256 (RFC 2104), for session-token hashes and IWMS request signatures: the `hmac`
+//! crate, the one HMAC implementation in ssogate (the `openidconnect` crate verifies HS256 ID
+//! tokens with it too).
+use hmac::{KeyInit, Mac};
+use sha2::Sha256;
 
 pub fn sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| k.map(|b| b ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    // HMAC takes a key of any length (longer ones are hashed first).
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
-//! Compact JWS verification (RFC 7515/7518) against a JWKS, with an algorithm allowlist.
+//! Compact JWS verification (RFC 7515/7518) of the ID token against the provider's JWKS, with
+//! the connection's algorithm allowlist. The JWKS types and the signature arithmetic (RSA,
+//! RSA-PSS, ECDSA, HMAC) are the `openidconnect` crate's; the framing and header rules, key
+//! selection and the key-strength rules stay here, because each needs its own reason code
+//! (see the README, "How an OpenID Connect sign-in is checked").
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openssl::bn::BigNum;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::ecdsa::EcdsaSig;
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Public};
-use openssl::rsa::{Padding, Rsa};
-use openssl::sign::{RsaPssSaltlen, Signer, Verifier};
+use openidconnect::core::{
+    CoreJsonWebKey, CoreJsonWebKeySet, CoreJsonWebKeyType, CoreJsonWebKeyUse,
+    CoreJwsSigningAlgorithm,
+};
+use openidconnect::{JsonWebKey, JsonWebKeyAlgorithm, SignatureVerificationError};
 use serde::Deserialize;
 
 use super::error::{OidcError, err};
@@ -22,24 +23,9 @@ pub struct Header {
     pub crit: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Jwk {
-    pub kty: String,
-    pub kid: Option<String>,
-    #[serde(rename = "use")]
-    pub use_: Option<String>,
-    pub alg: Option<String>,
-    pub n: Option<String>,
-    pub e: Option<String>,
-    pub crv: Option<String>,
-    pub x: Option<String>,
-    pub y: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Jwks {
-    pub keys: Vec<Jwk>,
-}
+/// The provider's key set, as the `openidconnect` crate reads it (keys it cannot read are
+/// skipped).
+pub type Jwks = CoreJsonWebKeySet;
 
 /// A parsed but unverified token.
 pub struct Jws<'a> {
@@ -118,27 +104,42 @@ pub fn parse<'a>(token: &'a str, allowed: &[JwsAlgorithm]) -> Result<Jws<'a>, Oi
     })
 }
 
-fn digest(alg: JwsAlgorithm) -> MessageDigest {
+/// The crate's name for one of ssogate's algorithms.
+pub fn core_alg(alg: JwsAlgorithm) -> CoreJwsSigningAlgorithm {
     match alg {
-        JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256 | JwsAlgorithm::Es256 | JwsAlgorithm::Hs256 => {
-            MessageDigest::sha256()
-        }
-        JwsAlgorithm::Rs384 | JwsAlgorithm::Ps384 | JwsAlgorithm::Es384 => MessageDigest::sha384(),
-        JwsAlgorithm::Rs512 | JwsAlgorithm::Ps512 => MessageDigest::sha512(),
+        JwsAlgorithm::Rs256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        JwsAlgorithm::Rs384 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+        JwsAlgorithm::Rs512 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+        JwsAlgorithm::Ps256 => CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        JwsAlgorithm::Ps384 => CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+        JwsAlgorithm::Ps512 => CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+        JwsAlgorithm::Es256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        JwsAlgorithm::Es384 => CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        JwsAlgorithm::Hs256 => CoreJwsSigningAlgorithm::HmacSha256,
     }
 }
 
-fn kty_for(alg: JwsAlgorithm) -> &'static str {
+fn kty_for(alg: JwsAlgorithm) -> CoreJsonWebKeyType {
     match alg {
-        JwsAlgorithm::Es256 | JwsAlgorithm::Es384 => "EC",
-        JwsAlgorithm::Hs256 => "oct",
+        JwsAlgorithm::Es256 | JwsAlgorithm::Es384 => CoreJsonWebKeyType::EllipticCurve,
+        JwsAlgorithm::Hs256 => CoreJsonWebKeyType::Symmetric,
+        _ => CoreJsonWebKeyType::RSA,
+    }
+}
+
+fn kty_name(kty: &CoreJsonWebKeyType) -> &'static str {
+    match kty {
+        CoreJsonWebKeyType::EllipticCurve => "EC",
+        CoreJsonWebKeyType::Symmetric => "oct",
         _ => "RSA",
     }
 }
 
-fn big(v: &Option<String>, what: &str) -> Result<BigNum, OidcError> {
-    let raw = v
-        .as_deref()
+/// The bytes of a base64url member of a key, leading zero octets dropped.
+fn member(key: &serde_json::Value, what: &str) -> Result<Vec<u8>, OidcError> {
+    let raw = key
+        .get(what)
+        .and_then(serde_json::Value::as_str)
         .ok_or_else(|| err(Reason::UnknownSigningKey, format!("JWK without `{what}`")))?;
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| {
         err(
@@ -146,74 +147,76 @@ fn big(v: &Option<String>, what: &str) -> Result<BigNum, OidcError> {
             format!("JWK `{what}` is not base64url"),
         )
     })?;
-    BigNum::from_slice(&bytes).map_err(|_| {
-        err(
-            Reason::UnknownSigningKey,
-            format!("JWK `{what}` is not a number"),
-        )
-    })
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    Ok(bytes[first..].to_vec())
 }
 
-fn public_key(jwk: &Jwk, alg: JwsAlgorithm) -> Result<PKey<Public>, OidcError> {
-    let bad = |e: openssl::error::ErrorStack| {
-        err(Reason::UnknownSigningKey, format!("unusable JWK: {e}"))
-    };
-    match jwk.kty.as_str() {
-        "RSA" => {
-            let rsa =
-                Rsa::from_public_components(big(&jwk.n, "n")?, big(&jwk.e, "e")?).map_err(bad)?;
-            if rsa.n().num_bits() < 2048 {
+/// What the crate does not refuse and ssogate does: RSA moduli under 2048 bits, a public
+/// exponent of 1 or an even one (signatures trivial to forge), and an EC key whose curve is
+/// not the algorithm's (the crate verifies with the key's curve, whatever `alg` says).
+fn check_strength(jwk: &CoreJsonWebKey, alg: JwsAlgorithm) -> Result<(), OidcError> {
+    let v =
+        serde_json::to_value(jwk).map_err(|_| err(Reason::UnknownSigningKey, "unusable JWK"))?;
+    match jwk.key_type() {
+        CoreJsonWebKeyType::RSA => {
+            let n = member(&v, "n")?;
+            let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+            if bits < 2048 {
                 return Err(err(
                     Reason::UnknownSigningKey,
                     "RSA keys under 2048 bits are refused",
                 ));
             }
-            // e = 1 (or an even e) would make signatures trivial to forge.
-            if rsa.e().num_bits() < 2 || !rsa.e().is_bit_set(0) {
+            let e = member(&v, "e")?;
+            if e.len() > 8 || e.last().is_none_or(|b| b & 1 == 0) || e.as_slice() == [1] {
                 return Err(err(
                     Reason::UnknownSigningKey,
                     "RSA key with an unusable public exponent",
                 ));
             }
-            PKey::from_rsa(rsa).map_err(bad)
+            Ok(())
         }
-        "EC" => {
-            let nid = match (alg, jwk.crv.as_deref()) {
-                (JwsAlgorithm::Es256, Some("P-256")) => Nid::X9_62_PRIME256V1,
-                (JwsAlgorithm::Es384, Some("P-384")) => Nid::SECP384R1,
-                _ => {
-                    return Err(err(
-                        Reason::UnknownSigningKey,
-                        "EC key curve does not match the algorithm",
-                    ));
+        CoreJsonWebKeyType::EllipticCurve => {
+            match (alg, v.get("crv").and_then(serde_json::Value::as_str)) {
+                (JwsAlgorithm::Es256, Some("P-256")) | (JwsAlgorithm::Es384, Some("P-384")) => {
+                    Ok(())
                 }
-            };
-            let group = EcGroup::from_curve_name(nid).map_err(bad)?;
-            let (x, y) = (big(&jwk.x, "x")?, big(&jwk.y, "y")?);
-            let key = EcKey::from_public_key_affine_coordinates(&group, &x, &y).map_err(bad)?;
-            key.check_key().map_err(bad)?;
-            PKey::from_ec_key(key).map_err(bad)
+                _ => Err(err(
+                    Reason::UnknownSigningKey,
+                    "EC key curve does not match the algorithm",
+                )),
+            }
         }
         other => Err(err(
             Reason::UnknownSigningKey,
-            format!("JWK type `{other}` cannot verify {}", alg.name()),
+            format!(
+                "JWK type `{}` cannot verify {}",
+                kty_name(other),
+                alg.name()
+            ),
         )),
     }
 }
 
 /// The key of `jwks` that must have signed this token: by `kid`, or the only candidate.
-fn select<'k>(jws: &Jws<'_>, jwks: &'k Jwks) -> Result<&'k Jwk, OidcError> {
+fn select<'k>(jws: &Jws<'_>, jwks: &'k Jwks) -> Result<&'k CoreJsonWebKey, OidcError> {
     let kty = kty_for(jws.alg);
-    let candidates: Vec<&Jwk> = jwks
-        .keys
+    let alg = core_alg(jws.alg);
+    let candidates: Vec<&CoreJsonWebKey> = jwks
+        .keys()
         .iter()
-        .filter(|k| k.kty == kty && k.use_.as_deref() != Some("enc"))
-        .filter(|k| k.alg.as_deref().is_none_or(|a| a == jws.alg.name()))
+        .filter(|k| *k.key_type() == kty && k.key_use() != Some(&CoreJsonWebKeyUse::Encryption))
+        .filter(|k| match k.signing_alg() {
+            JsonWebKeyAlgorithm::Unspecified => true,
+            JsonWebKeyAlgorithm::Algorithm(a) => *a == alg,
+            JsonWebKeyAlgorithm::Unsupported => false,
+        })
         .collect();
+    let kty = kty_name(&kty);
     match &jws.header.kid {
         Some(kid) => candidates
             .into_iter()
-            .find(|k| k.kid.as_deref() == Some(kid))
+            .find(|k| k.key_id().map(|id| id.as_str()) == Some(kid.as_str()))
             .ok_or_else(|| {
                 err(
                     Reason::UnknownSigningKey,
@@ -242,64 +245,40 @@ pub fn has_key(jws: &Jws<'_>, jwks: &Jwks) -> bool {
     jws.alg == JwsAlgorithm::Hs256 || select(jws, jwks).is_ok()
 }
 
-/// Verifies the signature: asymmetric algorithms with the provider's keys only, HS256 with
-/// the client secret only (never with a JWKS entry, so a public key cannot become a MAC key).
-pub fn verify(jws: &Jws<'_>, jwks: &Jwks, client_secret: &str) -> Result<(), OidcError> {
-    let bad_sig = || {
-        err(
+/// Verifies the signature through the crate: asymmetric algorithms with the provider's keys
+/// only, HS256 with the client secret only (never with a JWKS entry, so a public key cannot
+/// become a MAC key). Returns the key that verified (for at_hash and c_hash).
+pub fn verify(
+    jws: &Jws<'_>,
+    jwks: &Jwks,
+    client_secret: &str,
+) -> Result<CoreJsonWebKey, OidcError> {
+    let key = if jws.alg == JwsAlgorithm::Hs256 {
+        CoreJsonWebKey::new_symmetric(client_secret.as_bytes().to_vec())
+    } else {
+        let key = select(jws, jwks)?;
+        check_strength(key, jws.alg)?;
+        key.clone()
+    };
+    key.verify_signature(
+        &core_alg(jws.alg),
+        jws.signing_input.as_bytes(),
+        &jws.signature,
+    )
+    .map_err(|e| match e {
+        SignatureVerificationError::InvalidKey(why) => err(
+            Reason::UnknownSigningKey,
+            format!(
+                "unusable JWK: {}",
+                why.chars().take(100).collect::<String>()
+            ),
+        ),
+        _ => err(
             Reason::IdTokenSignature,
             "the ID token signature does not verify",
-        )
-    };
-    let input = jws.signing_input.as_bytes();
-    let md = digest(jws.alg);
-    let ok = match jws.alg {
-        JwsAlgorithm::Hs256 => {
-            let key = PKey::hmac(client_secret.as_bytes()).map_err(|_| bad_sig())?;
-            let mut s = Signer::new(md, &key).map_err(|_| bad_sig())?;
-            s.update(input).map_err(|_| bad_sig())?;
-            let mac = s.sign_to_vec().map_err(|_| bad_sig())?;
-            mac.len() == jws.signature.len() && openssl::memcmp::eq(&mac, &jws.signature)
-        }
-        JwsAlgorithm::Es256 | JwsAlgorithm::Es384 => {
-            let key = public_key(select(jws, jwks)?, jws.alg)?;
-            let half = if jws.alg == JwsAlgorithm::Es256 {
-                32
-            } else {
-                48
-            };
-            if jws.signature.len() != 2 * half {
-                return Err(bad_sig());
-            }
-            let r = BigNum::from_slice(&jws.signature[..half]).map_err(|_| bad_sig())?;
-            let s = BigNum::from_slice(&jws.signature[half..]).map_err(|_| bad_sig())?;
-            let der = EcdsaSig::from_private_components(r, s)
-                .and_then(|s| s.to_der())
-                .map_err(|_| bad_sig())?;
-            let mut v = Verifier::new(md, &key).map_err(|_| bad_sig())?;
-            v.update(input).map_err(|_| bad_sig())?;
-            v.verify(&der).unwrap_or(false)
-        }
-        _ => {
-            let key = public_key(select(jws, jwks)?, jws.alg)?;
-            let mut v = Verifier::new(md, &key).map_err(|_| bad_sig())?;
-            if matches!(
-                jws.alg,
-                JwsAlgorithm::Ps256 | JwsAlgorithm::Ps384 | JwsAlgorithm::Ps512
-            ) {
-                v.set_rsa_padding(Padding::PKCS1_PSS)
-                    .map_err(|_| bad_sig())?;
-                v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
-                    .map_err(|_| bad_sig())?;
-                v.set_rsa_mgf1_md(md).map_err(|_| bad_sig())?;
-            } else {
-                v.set_rsa_padding(Padding::PKCS1).map_err(|_| bad_sig())?;
-            }
-            v.update(input).map_err(|_| bad_sig())?;
-            v.verify(&jws.signature).unwrap_or(false)
-        }
-    };
-    if ok { Ok(()) } else { Err(bad_sig()) }
+        ),
+    })?;
+    Ok(key)
 }
 
 pub fn parse_jwks(json: &str) -> Result<Jwks, OidcError> {
@@ -314,6 +293,13 @@ pub fn parse_jwks(json: &str) -> Result<Jwks, OidcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::sign::Signer;
     use serde_json::json;
 
     fn b(v: &[u8]) -> String {

@@ -43,12 +43,13 @@ pub fn start(
     p: &StartParams<'_>,
 ) -> Result<Started, StartError> {
     let s = store::settings(conn, tenant.id, connection.id)?;
-    let req = authorize::build(
-        &s.metadata.authorization_endpoint,
-        &s.client_id,
-        p.redirect_uri,
-        &s.scopes,
-    )
+    let req = authorize::build(&authorize::Params {
+        issuer: &s.issuer,
+        authorization_endpoint: &s.metadata.authorization_endpoint,
+        client_id: &s.client_id,
+        redirect_uri: p.redirect_uri,
+        scopes: &s.scopes,
+    })
     .map_err(|e| StartError::Oidc(e.detail))?;
     let binding_token = crate::random::token();
     let return_to = return_to::resolve(p.return_to, &tenant.allowed_return_origins);
@@ -286,7 +287,7 @@ async fn verify(
     let tokens = client::exchange_code(http, s, &b.code, p.redirect_uri, &b.verifier).await?;
     let jws = jose::parse(&tokens.id_token, &s.allowed_algorithms)?;
     let jwks_json = current_jwks(pool, http, tenant, connection, s, &jws, p).await?;
-    jose::verify(&jws, &jose::parse_jwks(&jwks_json)?, &s.client_secret)?;
+    let key = jose::verify(&jws, &jose::parse_jwks(&jwks_json)?, &s.client_secret)?;
     let expectations = id_token::Expectations {
         issuer: &s.issuer,
         client_id: &s.client_id,
@@ -296,7 +297,7 @@ async fn verify(
         access_token: tokens.access_token.as_deref(),
         code: &b.code,
     };
-    let subject = id_token::check(&jws.payload, jws.alg, &expectations)?;
+    let subject = id_token::check(&jws.payload, jws.alg, &key, &expectations)?;
     let mut claims: Map<String, Value> = jws.payload.clone();
     if s.use_userinfo
         && let (Some(endpoint), Some(at)) = (&s.metadata.userinfo_endpoint, &tokens.access_token)
