@@ -343,3 +343,19 @@ pub fn purge_delivered(
             .execute(conn)?,
     )
 }
+
+/// Events per status (`pending`, `delivered`, `dead`, ...), and the creation time of the
+/// oldest pending one: what the metrics report.
+pub fn state_counts(
+    conn: &mut DbConnection,
+) -> Result<(Vec<(String, i64)>, Option<i64>), StorageError> {
+    let counts: Vec<(String, i64)> = outbox_events::table
+        .group_by(outbox_events::status)
+        .select((outbox_events::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let oldest: Option<i64> = outbox_events::table
+        .filter(outbox_events::status.eq("pending"))
+        .select(diesel::dsl::min(outbox_events::created_at))
+        .first(conn)?;
+    Ok((counts, oldest))
+}
