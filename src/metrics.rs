@@ -52,13 +52,17 @@ pub struct Metrics {
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    registry.register(Box::new(c.clone())).expect("registered once");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("registered once");
     c
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-    registry.register(Box::new(g.clone())).expect("registered once");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("registered once");
     g
 }
 
@@ -131,9 +135,9 @@ impl Metrics {
             .expect("registered once");
         // process_* metrics of this process, read from /proc at each scrape (Linux only).
         #[cfg(target_os = "linux")]
-        if let Err(e) =
-            registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
-        {
+        if let Err(e) = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        )) {
             tracing::warn!(error = %e, "process metrics unavailable");
         }
         Arc::new(Self {
@@ -186,7 +190,9 @@ impl Metrics {
         self.outbox_oldest_pending.set(s.oldest_pending_secs as f64);
         self.users.reset();
         for (tenant, view, n) in &s.users {
-            self.users.with_label_values(&[tenant.as_str(), *view]).set(*n);
+            self.users
+                .with_label_values(&[tenant.as_str(), *view])
+                .set(*n);
         }
         self.certificate_expiry.reset();
         for (tenant, connection, days) in &s.certificate_days {

@@ -84,13 +84,13 @@ impl Application {
                 )
             })?;
         let port = listener.local_addr()?.port();
-        let metrics_listener = match settings.metrics.bind_addr()? {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .with_context(|| format!("config key `metrics.bind`: cannot listen on {addr}"))?,
-            ),
-            None => None,
-        };
+        let metrics_listener =
+            match settings.metrics.bind_addr()? {
+                Some(addr) => Some(TcpListener::bind(addr).with_context(|| {
+                    format!("config key `metrics.bind`: cannot listen on {addr}")
+                })?),
+                None => None,
+            };
         let metrics = crate::metrics::Metrics::new();
         // Without an explicit base_url the listener's real port is used (port 0 in tests).
         let base_url = match &settings.server.base_url {

@@ -9,9 +9,9 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use tracing::Instrument;
 
+use super::AppState;
 use super::client_addr::client_addr;
 use super::request_id;
-use super::AppState;
 use crate::metrics;
 
 const HEADERS: &[(&str, &str)] = &[

@@ -48,7 +48,11 @@ pub fn spawn(ctx: JobContext, settings: &JobSettings) {
 }
 
 /// Refreshes the metrics' database gauges every `period` (see `metrics_refresh`).
-pub fn spawn_metrics_refresh(ctx: JobContext, metrics: Arc<crate::metrics::Metrics>, period: Duration) {
+pub fn spawn_metrics_refresh(
+    ctx: JobContext,
+    metrics: Arc<crate::metrics::Metrics>,
+    period: Duration,
+) {
     tokio::spawn(every(period.max(Duration::from_secs(1)), move || {
         let (s, m) = (ctx.clone(), metrics.clone());
         async move { metrics_refresh::run_once(&s, &m).await }

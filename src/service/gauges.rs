@@ -23,11 +23,13 @@ pub struct Gauges {
 }
 
 pub fn read(conn: &mut DbConnection, now: i64) -> Result<Gauges, StorageError> {
-    let (counts, oldest) = outbox::state_counts(conn)?;
+    let counts = outbox::state_counts(conn)?;
+    let oldest = counts.oldest_pending_created_at;
     let outbox = OUTBOX_STATES
         .into_iter()
         .map(|state| {
             let n = counts
+                .per_status
                 .iter()
                 .find(|(s, _)| s == state)
                 .map_or(0, |(_, n)| *n);

@@ -161,9 +161,7 @@ async fn start_app(settings: Settings, clock: Arc<dyn Clock>) -> (String, Option
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let metrics = app
-        .metrics_port()
-        .map(|p| format!("http://127.0.0.1:{p}"));
+    let metrics = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     tokio::spawn(app.run_until_stopped());
     (address, metrics)
 }

@@ -143,7 +143,10 @@ async fn scrape_until(app: &TestApp, what: &str, check: impl Fn(&Scrape) -> bool
         last = Some(body);
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    panic!("{what} never held; last scrape:\n{}", last.unwrap_or_default());
+    panic!(
+        "{what} never held; last scrape:\n{}",
+        last.unwrap_or_default()
+    );
 }
 
 fn sign_ins(s: &Scrape, outcome: &str, reason: &str) -> Option<f64> {
@@ -200,7 +203,10 @@ async fn sign_ins_and_requests_are_counted_by_route_template() {
         ),
         Some(2.0)
     );
-    assert!(!s.any_label_contains("/t/acme/"), "a raw path became a label");
+    assert!(
+        !s.any_label_contains("/t/acme/"),
+        "a raw path became a label"
+    );
 
     // Process metrics.
     for name in [
@@ -235,7 +241,10 @@ async fn unknown_paths_tenants_and_connections_add_no_series() {
     assert_eq!(res.status(), 401);
 
     let s = scrape(&app).await;
-    assert!(!s.any_label_contains("x7"), "a client's words became a label");
+    assert!(
+        !s.any_label_contains("x7"),
+        "a client's words became a label"
+    );
     assert_eq!(
         s.value(
             "ssogate_http_requests_total",
@@ -312,7 +321,10 @@ async fn scim_requests_are_counted_per_tenant_and_operation() {
     assert_eq!(
         s.value(
             "ssogate_http_requests_total",
-            &[("route", "/t/{tenant}/scim/v2/Users/{id}"), ("status", "204")]
+            &[
+                ("route", "/t/{tenant}/scim/v2/Users/{id}"),
+                ("status", "204")
+            ]
         ),
         Some(1.0)
     );

@@ -57,11 +57,11 @@ async fn authorize(
             req.extensions_mut()
                 .insert(super::metrics::ScimTenant(tenant.slug.as_str().to_owned()));
             Ok(ScimContext {
-            tenant,
-            base: base(state, &slug),
-            now,
-            max_page: state.settings.scim.max_page_size,
-            max_scanned: state.settings.scim.max_scanned_matches,
+                tenant,
+                base: base(state, &slug),
+                now,
+                max_page: state.settings.scim.max_page_size,
+                max_scanned: state.settings.scim.max_scanned_matches,
             })
         }
         Err(AuthError::Unauthorized(e)) => Err(e.into()),

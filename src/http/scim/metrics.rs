@@ -84,11 +84,26 @@ mod tests {
     #[test]
     fn operations_are_named_from_the_route_template() {
         let p = |s: &str| Some(format!("{PREFIX}{s}"));
-        assert_eq!(operation(&Method::POST, p("/Users").as_deref()), "users.create");
-        assert_eq!(operation(&Method::GET, p("/users/").as_deref()), "users.list");
-        assert_eq!(operation(&Method::PATCH, p("/Users/{id}").as_deref()), "users.patch");
-        assert_eq!(operation(&Method::DELETE, p("/groups/{id}/").as_deref()), "groups.delete");
-        assert_eq!(operation(&Method::GET, p("/Schemas/{id}").as_deref()), "discovery");
+        assert_eq!(
+            operation(&Method::POST, p("/Users").as_deref()),
+            "users.create"
+        );
+        assert_eq!(
+            operation(&Method::GET, p("/users/").as_deref()),
+            "users.list"
+        );
+        assert_eq!(
+            operation(&Method::PATCH, p("/Users/{id}").as_deref()),
+            "users.patch"
+        );
+        assert_eq!(
+            operation(&Method::DELETE, p("/groups/{id}/").as_deref()),
+            "groups.delete"
+        );
+        assert_eq!(
+            operation(&Method::GET, p("/Schemas/{id}").as_deref()),
+            "discovery"
+        );
         assert_eq!(operation(&Method::POST, p("/Schemas").as_deref()), "other");
         assert_eq!(operation(&Method::GET, None), "other");
     }
