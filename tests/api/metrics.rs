@@ -8,6 +8,7 @@ use ssogate::service::admin::TenantInput;
 use ssogate::storage;
 
 use crate::helpers::{TestApp, now, spawn_app, spawn_app_at};
+use crate::oidc_flow::{self, NodeOp};
 
 const ACS_ROUTE: &str = "/t/{tenant}/saml/{connection}/acs";
 
@@ -177,10 +178,19 @@ async fn sign_ins_and_requests_are_counted_by_route_template() {
         .await;
     assert_eq!(refused, 403);
     assert_eq!(app.last_reason("acme"), "audience_mismatch");
+    // A body far over the cap is refused while reading, and counted too.
+    let res = reqwest::Client::new()
+        .post(app.acs_url("acme", "okta"))
+        .form(&[("SAMLResponse", "A".repeat(2 * 1024 * 1024))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
 
     let s = scrape(&app).await;
     assert_eq!(sign_ins(&s, "success", "success"), Some(1.0));
     assert_eq!(sign_ins(&s, "refused", "audience_mismatch"), Some(1.0));
+    assert_eq!(sign_ins(&s, "refused", "response_too_large"), Some(1.0));
     // The ACS is counted under its route template, never its path.
     assert_eq!(
         s.value(
@@ -201,7 +211,14 @@ async fn sign_ins_and_requests_are_counted_by_route_template() {
             "ssogate_http_request_duration_seconds_count",
             &[("route", ACS_ROUTE)]
         ),
-        Some(2.0)
+        Some(3.0)
+    );
+    assert_eq!(
+        s.value(
+            "ssogate_http_requests_total",
+            &[("route", ACS_ROUTE), ("status", "413")]
+        ),
+        Some(1.0)
     );
     assert!(
         !s.any_label_contains("/t/acme/"),
@@ -390,6 +407,47 @@ async fn the_refresh_job_reports_outbox_users_and_certificate_expiry() {
         )
         .expect("certificate gauge");
     assert!((days - expected).abs() < 1e-6, "{days} != {expected}");
+}
+
+/// OpenID Connect sign-ins are counted like SAML ones, under `protocol="oidc"`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_sign_ins_are_counted() {
+    let app = metrics_app(now()).await;
+    app.create_tenant(
+        "acme",
+        TenantInput {
+            auto_create_users: Some(true),
+            ..Default::default()
+        },
+    );
+    app.add_domain("acme", "acme.test");
+    let callback = app.url("/t/acme/oidc/okta/callback");
+    let op = NodeOp::start(&callback, &[]);
+    oidc_flow::connect(&app, &op, true).await;
+    let res = oidc_flow::sign_in(&app, &callback).await;
+    assert_eq!(res.status(), 303, "{}", app.last_reason("acme"));
+    // A callback no sign-in started is refused (and recorded).
+    let res = app
+        .client
+        .get(format!("{callback}?state=made-up&code=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let s = scrape(&app).await;
+    let oidc = |outcome: &str| -> f64 {
+        s.0.iter()
+            .filter(|x| x.name == "ssogate_sign_ins_total")
+            .filter(|x| x.labels.get("protocol").map(String::as_str) == Some("oidc"))
+            .filter(|x| x.labels.get("outcome").map(String::as_str) == Some(outcome))
+            .filter(|x| x.labels.get("tenant").map(String::as_str) == Some("acme"))
+            .filter(|x| x.labels.get("connection").map(String::as_str) == Some("okta"))
+            .map(|x| x.value)
+            .sum()
+    };
+    assert_eq!(oidc("success"), 1.0);
+    assert_eq!(oidc("refused"), 1.0);
+    assert!(!s.any_label_contains("made-up"));
 }
 
 #[tokio::test]
