@@ -462,3 +462,18 @@ async fn an_empty_bind_turns_the_listener_off() {
     .unwrap();
     assert_eq!(settings.metrics.bind_addr().unwrap(), None);
 }
+
+/// A metrics address that cannot be bound stops start-up with an error naming the key.
+#[tokio::test]
+async fn an_unusable_bind_names_the_key() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (db_url, _db) = crate::helpers::fresh_database(dir.path());
+    let mut settings = crate::helpers::test_settings(&db_url);
+    settings.metrics.bind = taken.local_addr().unwrap().to_string();
+    let err = match ssogate::startup::Application::build(settings).await {
+        Ok(_) => panic!("started on a port in use"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("metrics.bind"), "{err}");
+}
