@@ -179,14 +179,23 @@ impl Application {
         self.metrics.as_ref().map(|(port, _)| *port)
     }
 
-    /// Serves until the server stops (the metrics server, if any, runs beside it).
+    /// Serves until the server stops; the metrics server, if any, runs beside it and is
+    /// stopped with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics {
-            Some((_, metrics)) => {
-                futures_util::future::try_join(self.server, metrics).await?;
-                Ok(())
+        use futures_util::future::{Either, select};
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let stop_metrics = metrics.handle();
+        match select(self.server, metrics).await {
+            Either::Left((served, metrics)) => {
+                stop_metrics.stop(true).await;
+                served.and(metrics.await)
             }
-            None => self.server.await,
+            Either::Right((metrics_done, server)) => {
+                let served = server.await;
+                metrics_done.and(served)
+            }
         }
     }
 }
