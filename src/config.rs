@@ -125,6 +125,46 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub rate_limit: RateLimitSettings,
     pub sign_ins: SignInSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Prometheus metrics; see README "Metrics".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// `address:port` of the metrics listener (`GET /metrics`); empty turns it off.
+    pub bind: String,
+    /// How often the gauges read from the database (outbox, users, certificates) are refreshed.
+    #[serde(deserialize_with = "lenient")]
+    pub refresh_interval_secs: u64,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:9464".into(),
+            refresh_interval_secs: 60,
+        }
+    }
+}
+
+impl MetricsSettings {
+    /// The listener's address; None when `metrics.bind` is empty (metrics off).
+    pub fn bind_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let raw = self.bind.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        raw.parse().map(Some).map_err(|_| {
+            key_err(
+                "metrics.bind",
+                format!(
+                    "`{}` is not an address:port (like 127.0.0.1:9464 or [::1]:9464); empty turns metrics off",
+                    raw.chars().take(64).collect::<String>()
+                ),
+            )
+        })
+    }
 }
 
 /// Built-in rate limits (per instance); see README "Rate limits". Each limit is a token
@@ -755,6 +795,13 @@ impl Settings {
                 "must be between 1 and 1000000",
             ));
         }
+        self.metrics.bind_addr()?;
+        if !(1..=86_400).contains(&self.metrics.refresh_interval_secs) {
+            return Err(key_err(
+                "metrics.refresh_interval_secs",
+                "must be between 1 and 86400",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| key_err("log.level", e))?;
         Ok(())
@@ -991,6 +1038,13 @@ mod tests {
                 "database.url",
             ),
             ("SSOGATE_DATABASE__URL", "", "database.url"),
+            ("SSOGATE_METRICS__BIND", "localhost", "metrics.bind"),
+            ("SSOGATE_METRICS__BIND", "127.0.0.1:99999", "metrics.bind"),
+            (
+                "SSOGATE_METRICS__REFRESH_INTERVAL_SECS",
+                "0",
+                "metrics.refresh_interval_secs",
+            ),
         ] {
             let e = load_str("", &[(env, value)]).unwrap_err().to_string();
             assert!(e.contains(&format!("`{key}`")), "{env}={value}: {e}");
@@ -1167,5 +1221,24 @@ mod tests {
         let d = IwmsSettings::default();
         assert_eq!(s.iwms.tenant_concurrency, d.tenant_concurrency);
         assert_eq!(s.iwms.allowed_networks, d.allowed_networks);
+        let d = MetricsSettings::default();
+        assert_eq!(s.metrics.bind, d.bind);
+        assert_eq!(s.metrics.refresh_interval_secs, d.refresh_interval_secs);
+    }
+
+    #[test]
+    fn metrics_listener_is_read_or_turned_off() {
+        let s = load_str("", &[]).unwrap();
+        assert_eq!(
+            s.metrics.bind_addr().unwrap(),
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let s = load_str("[metrics]\nbind = \"\"\n", &[]).unwrap();
+        assert_eq!(s.metrics.bind_addr().unwrap(), None);
+        let s = load_str("", &[("SSOGATE_METRICS__BIND", "[::1]:9100")]).unwrap();
+        assert_eq!(
+            s.metrics.bind_addr().unwrap(),
+            Some("[::1]:9100".parse().unwrap())
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod hmac;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod protocol;
 pub mod random;
 pub mod service;

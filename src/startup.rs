@@ -19,6 +19,8 @@ use crate::{demo, jobs};
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's port and server, when `metrics.bind` is set.
+    metrics: Option<(u16, Server)>,
 }
 
 /// Opens the pool and applies pending migrations.
@@ -82,6 +84,14 @@ impl Application {
                 )
             })?;
         let port = listener.local_addr()?.port();
+        let metrics_listener =
+            match settings.metrics.bind_addr()? {
+                Some(addr) => Some(TcpListener::bind(addr).with_context(|| {
+                    format!("config key `metrics.bind`: cannot listen on {addr}")
+                })?),
+                None => None,
+            };
+        let metrics = crate::metrics::Metrics::new();
         // Without an explicit base_url the listener's real port is used (port 0 in tests).
         let base_url = match &settings.server.base_url {
             Some(_) => settings.base_url(),
@@ -111,6 +121,7 @@ impl Application {
         let state = web::Data::new(AppState {
             iwms,
             limits,
+            metrics: metrics.clone(),
             pool,
             settings,
             base_url,
@@ -120,14 +131,24 @@ impl Application {
             sp_signing,
             oidc_http,
         });
-        jobs::spawn(
-            jobs::JobContext {
-                pool: state.pool.clone(),
-                clock: state.clock.clone(),
-                retention: crate::service::maintenance::Retention::from_settings(&state.settings),
-            },
-            &state.settings.jobs,
-        );
+        let job_context = jobs::JobContext {
+            pool: state.pool.clone(),
+            clock: state.clock.clone(),
+            retention: crate::service::maintenance::Retention::from_settings(&state.settings),
+        };
+        jobs::spawn(job_context.clone(), &state.settings.jobs);
+        let metrics_server = match metrics_listener {
+            Some(listener) => {
+                let port = listener.local_addr()?.port();
+                jobs::spawn_metrics_refresh(
+                    job_context,
+                    metrics.clone(),
+                    std::time::Duration::from_secs(state.settings.metrics.refresh_interval_secs),
+                );
+                Some((port, crate::metrics::server(listener, metrics)?))
+            }
+            None => None,
+        };
         let openapi = web::Data::new(http::api::OpenApiDocument(http::api::openapi_json()));
         let server = HttpServer::new(move || {
             let app = App::new()
@@ -142,7 +163,11 @@ impl Application {
         .workers(workers)
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            metrics: metrics_server,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -154,8 +179,29 @@ impl Application {
         self.server.handle()
     }
 
+    /// The metrics listener's port; None when `metrics.bind` is empty.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// Serves until the server stops; the metrics server, if any, runs beside it and is
+    /// stopped with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        use futures_util::future::{Either, select};
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let stop_metrics = metrics.handle();
+        match select(self.server, metrics).await {
+            Either::Left((served, metrics)) => {
+                stop_metrics.stop(true).await;
+                served.and(metrics.await)
+            }
+            Either::Right((metrics_done, server)) => {
+                let served = server.await;
+                metrics_done.and(served)
+            }
+        }
     }
 }
 

@@ -53,6 +53,9 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     rt.block_on(async move {
         let app = Application::build_with_clock(settings, Arc::new(SystemClock)).await?;
         tracing::info!(port = app.port(), "ssogate listening");
+        if let Some(port) = app.metrics_port() {
+            tracing::info!(port, "metrics listening at /metrics");
+        }
         app.run_until_stopped().await?;
         Ok(())
     })

@@ -1,15 +1,18 @@
-//! What every request goes through: its id and log span, the security headers, and one
-//! access-log line.
+//! What every request goes through: its id and log span, the security headers, one
+//! access-log line, and the request metrics (by route template, never the raw path).
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web;
 use tracing::Instrument;
 
+use super::AppState;
 use super::client_addr::client_addr;
 use super::request_id;
+use crate::metrics;
 
 const HEADERS: &[(&str, &str)] = &[
     (
@@ -25,7 +28,9 @@ const HEADERS: &[(&str, &str)] = &[
 /// Gives the request its id and a span (id, tenant, client address) that every log line
 /// written while handling it carries; sets the security headers and `X-Request-Id`; writes
 /// one access-log line: method, path (the query string is left out: it can carry codes and
-/// tokens), status, duration.
+/// tokens), status, duration; counts the request in `ssogate_http_requests_total` and
+/// `ssogate_http_request_duration_seconds` under its route template (`unmatched` when no
+/// route matched).
 pub async fn security_and_access_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -41,6 +46,9 @@ pub async fn security_and_access_log(
     );
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let recorder = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
     let handled = request_id::scope(id.clone(), next.call(req).instrument(span.clone()));
     let mut res = handled.await?;
     let headers = res.headers_mut();
@@ -52,6 +60,14 @@ pub async fn security_and_access_log(
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static(request_id::HEADER), v);
+    }
+    if let Some(m) = recorder {
+        let route = res.request().match_pattern();
+        m.http_request(
+            route.as_deref().unwrap_or(metrics::UNMATCHED),
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
     }
     span.in_scope(|| {
         tracing::info!(

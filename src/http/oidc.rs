@@ -45,6 +45,7 @@ pub async fn callback(
         &params,
     )
     .await;
+    super::session::count_sign_in(&state, &tenant, &connection, &result);
     if let Ok(Completed::SignedIn(s)) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant, s.user_id).await;
     }

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use super::session::{binding_cookies, finish_response};
 use super::{AppState, HttpError};
 use crate::domain::reason::Reason;
+use crate::metrics::SignInOutcome;
 use crate::protocol::saml::sp_metadata;
 use crate::service::discovery::{self, SamlTarget};
 use crate::service::sign_in::saml::{self, CompleteParams};
@@ -87,6 +88,7 @@ pub async fn acs(
         .map_err(|e| HttpError::BadRequest(format!("could not read the request body: {e}")))?;
     let Some(body) = body else {
         let detail = format!("request body over {limit} bytes");
+        let (t, c) = (tenant.clone(), connection.clone());
         storage::block(&state.pool, move |db| {
             saml::record_refusal(
                 db,
@@ -98,6 +100,13 @@ pub async fn acs(
             )
         })
         .await?;
+        state.metrics.sign_in(
+            t.slug.as_str(),
+            c.slug.as_str(),
+            c.protocol.as_str(),
+            SignInOutcome::Refused,
+            Reason::ResponseTooLarge.code(),
+        );
         return Err(HttpError::PayloadTooLarge);
     };
     let mut saml_response = None;
@@ -122,7 +131,7 @@ pub async fn acs(
             .map_err(HttpError::internal)?;
     let binding_cookies = binding_cookies(&req, sign_in::SAML_BINDING_PREFIX);
     let st = state.clone();
-    let tenant_after = tenant.clone();
+    let (tenant_after, connection_after) = (tenant.clone(), connection.clone());
     let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
         let params = CompleteParams {
             binding_cookies: &binding_cookies,
@@ -141,6 +150,7 @@ pub async fn acs(
         ))
     })
     .await?;
+    super::session::count_sign_in(&state, &tenant_after, &connection_after, &result);
     if let Ok(Completed::SignedIn(s)) = &result {
         crate::service::outbox::await_account(&state.iwms, &tenant_after, s.user_id).await;
     }

@@ -5,7 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 
 use super::pages::{MessagePage, SignedInPage, page, test_report};
 use super::{AppState, HttpError};
+use crate::domain::connection::Connection;
+use crate::domain::reason::Reason;
 use crate::domain::return_to::ADMIN_CONSOLE_RETURN;
+use crate::domain::tenant::Tenant;
+use crate::metrics::SignInOutcome;
 use crate::service::session;
 use crate::service::sign_in::{CompleteError, Completed, Started};
 use crate::storage::roles::Manager;
@@ -71,6 +75,29 @@ pub fn binding_cookies(req: &HttpRequest, prefix: &str) -> Vec<(String, String)>
 
 /// The answer to a finished SAML or OIDC sign-in: the session cookie and a redirect to the
 /// validated return_to (or the neutral page), spent binding cookies expired; or the refusal.
+/// Counts a finished sign-in in `ssogate_sign_ins_total`, as the sign-in history records it:
+/// a sign-in or a refusal with its reason (a console test sign-in is none; a storage error
+/// recorded nothing). Tenant and connection are the resolved ones, never the URL's words.
+pub fn count_sign_in(
+    state: &AppState,
+    tenant: &Tenant,
+    connection: &Connection,
+    result: &Result<Completed, CompleteError>,
+) {
+    let (outcome, reason) = match result {
+        Ok(Completed::SignedIn(_)) => (SignInOutcome::Success, Reason::Success),
+        Err(CompleteError::Refused(f)) => (SignInOutcome::Refused, f.reason),
+        Ok(Completed::Tested(_)) | Err(CompleteError::Storage(_)) => return,
+    };
+    state.metrics.sign_in(
+        tenant.slug.as_str(),
+        connection.slug.as_str(),
+        connection.protocol.as_str(),
+        outcome,
+        reason.code(),
+    );
+}
+
 pub fn finish_response(
     state: &AppState,
     req: &HttpRequest,

@@ -28,6 +28,8 @@ pub struct AppState {
     pub iwms: crate::service::outbox::Deliverer,
     /// The built-in rate limits (`rate_limit.*`); see `http::rate_limit`.
     pub limits: crate::service::rate_limit::RateLimits,
+    /// This application's Prometheus registry (`metrics.bind`); bumped by the HTTP layer.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

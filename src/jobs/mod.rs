@@ -12,6 +12,7 @@ use crate::storage::DbPool;
 
 pub mod cleanup;
 pub mod iwms_delivery;
+pub mod metrics_refresh;
 pub mod stale_flagging;
 
 /// What the jobs need: the database and the clock, nothing of the HTTP layer.
@@ -44,6 +45,18 @@ pub fn spawn(ctx: JobContext, settings: &JobSettings) {
             async move { cleanup::run_once(&s).await }
         },
     ));
+}
+
+/// Refreshes the metrics' database gauges every `period` (see `metrics_refresh`).
+pub fn spawn_metrics_refresh(
+    ctx: JobContext,
+    metrics: Arc<crate::metrics::Metrics>,
+    period: Duration,
+) {
+    tokio::spawn(every(period.max(Duration::from_secs(1)), move || {
+        let (s, m) = (ctx.clone(), metrics.clone());
+        async move { metrics_refresh::run_once(&s, &m).await }
+    }));
 }
 
 async fn every<F, Fut>(period: Duration, mut f: F)

@@ -2,6 +2,7 @@
 //! `domain`; protocol adapters hand them validated input.
 pub mod admin;
 pub mod discovery;
+pub mod gauges;
 pub mod maintenance;
 pub mod outbox;
 pub mod rate_limit;

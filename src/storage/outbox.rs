@@ -343,3 +343,26 @@ pub fn purge_delivered(
             .execute(conn)?,
     )
 }
+
+/// Events per status (`pending`, `delivered`, `dead`), and the creation time of the oldest
+/// pending one: what the metrics report.
+#[derive(Debug, Clone, Default)]
+pub struct StateCounts {
+    pub per_status: Vec<(String, i64)>,
+    pub oldest_pending_created_at: Option<i64>,
+}
+
+pub fn state_counts(conn: &mut DbConnection) -> Result<StateCounts, StorageError> {
+    let per_status: Vec<(String, i64)> = outbox_events::table
+        .group_by(outbox_events::status)
+        .select((outbox_events::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    let oldest_pending_created_at: Option<i64> = outbox_events::table
+        .filter(outbox_events::status.eq("pending"))
+        .select(diesel::dsl::min(outbox_events::created_at))
+        .first(conn)?;
+    Ok(StateCounts {
+        per_status,
+        oldest_pending_created_at,
+    })
+}

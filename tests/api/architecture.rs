@@ -13,7 +13,7 @@ fn layer(top: &str) -> Option<u8> {
         "protocol" => 1,
         "storage" => 2,
         "service" => 3,
-        "http" | "jobs" | "telemetry" => 4,
+        "http" | "jobs" | "telemetry" | "metrics" => 4,
         "startup" | "demo" => 5,
         "cli" => 6,
         "" => 7,

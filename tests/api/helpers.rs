@@ -20,6 +20,9 @@ pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432";
 
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:port` of the metrics listener, when the test turned it on
+    /// (`metrics.bind`; test_settings leaves it off).
+    pub metrics_address: Option<String>,
     /// The app's time: tests move it (`advance`) instead of sleeping.
     pub clock: Arc<TestClock>,
     pub pool: DbPool,
@@ -94,6 +97,8 @@ pub fn test_settings(db_url: &str) -> Settings {
     // The tests' IWMS receivers listen on loopback, which deliveries reach only when listed
     // (tests/api/iwms_outbox.rs checks that an unlisted address is refused).
     s.iwms.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
+    // No metrics listener unless a test asks (tests/api/metrics.rs binds 127.0.0.1:0).
+    s.metrics.bind = String::new();
     s
 }
 
@@ -123,7 +128,7 @@ pub async fn spawn_app_with_clock(
     let mut settings = test_settings(&db_url);
     customize(&mut settings);
     let pool_size = settings.database.pool_size;
-    let (address, server) = start_instance_with_handle(settings, clock.clone()).await;
+    let (address, server, metrics_address) = start_app(settings, clock.clone()).await;
     let pool = storage::build_pool(&db_url, pool_size).expect("pool");
     let client = client_builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -132,6 +137,7 @@ pub async fn spawn_app_with_clock(
         .unwrap();
     TestApp {
         address,
+        metrics_address,
         clock,
         pool,
         db_url,
@@ -149,20 +155,23 @@ pub async fn start_instance(settings: Settings) -> String {
 }
 
 pub async fn start_instance_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> String {
-    start_instance_with_handle(settings, clock).await.0
+    start_app(settings, clock).await.0
 }
 
-async fn start_instance_with_handle(
+/// Starts a server; returns its address, its handle (to stop it) and its metrics
+/// listener's address, if on.
+async fn start_app(
     settings: Settings,
     clock: Arc<dyn Clock>,
-) -> (String, actix_web::dev::ServerHandle) {
+) -> (String, actix_web::dev::ServerHandle, Option<String>) {
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let metrics = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     tokio::spawn(app.run_until_stopped());
-    (address, handle)
+    (address, handle, metrics)
 }
 
 pub fn default_saml_input(slug: &str, idp: &crate::saml_fixtures::TestIdp) -> NewSaml {

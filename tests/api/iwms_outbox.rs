@@ -940,6 +940,7 @@ impl Server {
             .env_remove("RUST_LOG")
             .env("SSOGATE_DATABASE__URL", cli.db_url())
             .env("SSOGATE_SERVER__PORT", "0")
+            .env("SSOGATE_METRICS__BIND", "")
             .env(
                 "SSOGATE_SESSION__SECRET",
                 "a-very-secret-session-key-0123456789",

@@ -229,6 +229,7 @@ fn serve(
         .current_dir(cli.path(""))
         .env("SSOGATE_DATABASE__URL", cli.db_url())
         .env("SSOGATE_SERVER__PORT", "0")
+        .env("SSOGATE_METRICS__BIND", "")
         .env(
             "SSOGATE_SESSION__SECRET",
             "a-very-secret-session-key-0123456789",

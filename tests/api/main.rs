@@ -26,6 +26,7 @@ mod iwms_join_key;
 mod iwms_outbox;
 mod logging;
 mod login;
+mod metrics;
 mod oidc_flow;
 mod oidc_hostile;
 mod openapi;

@@ -1,7 +1,7 @@
 //! Request handlers: authenticate, parse, call the SCIM service, answer in SCIM form.
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
 use super::discovery;
@@ -52,13 +52,18 @@ async fn authorize(
         _ => state.limits.refused_token(crate::http::client_addr(req))?,
     }
     match tenant {
-        Ok(tenant) => Ok(ScimContext {
-            tenant,
-            base: base(state, &slug),
-            now,
-            max_page: state.settings.scim.max_page_size,
-            max_scanned: state.settings.scim.max_scanned_matches,
-        }),
+        Ok(tenant) => {
+            // The metrics' tenant label: only a tenant whose token was accepted.
+            req.extensions_mut()
+                .insert(super::metrics::ScimTenant(tenant.slug.as_str().to_owned()));
+            Ok(ScimContext {
+                tenant,
+                base: base(state, &slug),
+                now,
+                max_page: state.settings.scim.max_page_size,
+                max_scanned: state.settings.scim.max_scanned_matches,
+            })
+        }
         Err(AuthError::Unauthorized(e)) => Err(e.into()),
         Err(AuthError::Storage(e)) => Err(e.into()),
     }

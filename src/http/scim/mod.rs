@@ -2,6 +2,7 @@
 //! tenant's bearer tokens; every error has a SCIM body.
 mod discovery;
 mod handlers;
+mod metrics;
 pub(crate) mod response;
 
 use actix_web::web;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     use handlers::*;
     cfg.service(
         web::scope("/t/{tenant}/scim/v2")
+            .wrap(actix_web::middleware::from_fn(metrics::count))
             .service(
                 web::resource(paths("/ServiceProviderConfig"))
                     .route(web::get().to(service_provider_config))
