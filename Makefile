@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # makes data/session.key and `make sp-cert`; ca-certificates for https metadata and OIDC fetches.
 SYSTEM_PACKAGES := gcc libc6-dev pkg-config libssl-dev libpq-dev openssl ca-certificates
 # Tests only: pysaml2 shells out to xmlsec1; Debian's chromium for the browser walk;
-# systemd's systemd-analyze verifies deploy/ssogate.service; nginx and caddy run the README's
+# systemd's systemd-analyze verifies deploy/ssogate.service; nginx and caddy run docs/reverse-proxies.md's
 # reverse-proxy examples (tests/api/proxies.rs).
 TEST_PACKAGES := xmlsec1 python3-venv postgresql-client chromium systemd nginx caddy
 VENV := .venv

@@ -128,7 +128,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
 }
 
-/// Prometheus metrics; see README "Metrics".
+/// Prometheus metrics; see docs/production.md "Metrics".
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
@@ -167,7 +167,7 @@ impl MetricsSettings {
     }
 }
 
-/// Built-in rate limits (per instance); see README "Rate limits". Each limit is a token
+/// Built-in rate limits (per instance); see docs/security-model.md "Rate limits". Each limit is a token
 /// bucket: `*_per_minute` is the sustained rate, `*_burst` how many may come at once.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -205,7 +205,7 @@ impl Application {
     }
 }
 
-/// The public URL contract; see README "URL contract".
+/// The public URL contract; see docs/urls.md.
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(http::login::index)
         .service(http::login::discover)

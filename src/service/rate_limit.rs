@@ -1,6 +1,6 @@
 //! Built-in rate limits (governor's GCRA token buckets, in memory, per instance).
 //!
-//! Who is counted where (README "Rate limits"):
+//! Who is counted where (docs/security-model.md "Rate limits"):
 //! - browser sign-in routes: per (tenant, client address), and per tenant for all clients
 //!   together. A client over its own limit is refused before the tenant's bucket is touched, so
 //!   one client cannot drain its tenant's share, and no bucket is shared between tenants, so a

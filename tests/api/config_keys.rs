@@ -1,11 +1,11 @@
 //! One list of configuration keys: the keys the configuration code accepts, the keys
 //! `config/default.toml` lists (set, or commented out where the default applies) and the
-//! keys the README's configuration table documents are the same set.
+//! keys the configuration reference (docs/configuration.md) documents are the same set.
 use std::collections::BTreeSet;
 
 use ssogate::config::Settings;
 
-const README: &str = include_str!("../../README.md");
+const README: &str = include_str!("../../docs/configuration.md");
 const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// What the code accepts, asked of the code itself: every settings struct refuses unknown
@@ -61,11 +61,11 @@ fn default_toml_keys() -> BTreeSet<String> {
     keys
 }
 
-/// The `section.key` names in the first column of the README's configuration table.
+/// The `section.key` names in the first column of the configuration reference (docs/configuration.md).
 fn readme_keys() -> BTreeSet<String> {
     let start = README
         .find("\n## Configuration\n")
-        .expect("README has a Configuration section");
+        .expect("docs/configuration.md has a Configuration section");
     let rest = &README[start + 1..];
     let section = &rest[..rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3)];
     section
@@ -102,12 +102,12 @@ fn config_code_default_toml_and_readme_list_the_same_keys() {
     );
     assert!(
         missing(&readme, &code).is_empty(),
-        "the README's configuration table does not list {:?}",
+        "the configuration reference (docs/configuration.md) does not list {:?}",
         missing(&readme, &code)
     );
     assert!(
         missing(&code, &readme).is_empty(),
-        "the README's configuration table lists keys the code does not know: {:?}",
+        "the configuration reference (docs/configuration.md) lists keys the code does not know: {:?}",
         missing(&code, &readme)
     );
 }

@@ -20,13 +20,13 @@ use crate::helpers::{TestApp, spawn_app_with};
 use crate::support::poll::eventually;
 use crate::support::sign_in::acme;
 
-const README: &str = include_str!("../../README.md");
+const README: &str = include_str!("../../docs/reverse-proxies.md");
 
 /// The README's first fenced block of `lang` under the heading `heading`.
 fn readme_block(heading: &str, lang: &str) -> String {
     let start = README
         .find(heading)
-        .unwrap_or_else(|| panic!("README has no {heading}"));
+        .unwrap_or_else(|| panic!("docs/reverse-proxies.md has no {heading}"));
     let fence = format!("```{lang}\n");
     let body = start
         + README[start..]
