@@ -34,6 +34,19 @@ pub fn client_addr(req: &HttpRequest) -> Option<IpAddr> {
     })
 }
 
+/// Whether the socket peer is one of `server.trusted_proxies` (IPv4-mapped IPv6 read as
+/// IPv4, as [`client_addr`] reads it): only such a peer's forwarded headers are believed.
+pub fn peer_is_trusted_proxy(req: &HttpRequest) -> bool {
+    req.app_data::<actix_web::web::Data<AppState>>()
+        .zip(req.peer_addr())
+        .is_some_and(|(s, peer)| {
+            s.settings
+                .server
+                .trusted_proxies
+                .contains(peer.ip().to_canonical())
+        })
+}
+
 /// The key that bounds per client (sign-ins in progress) count against: [`client_addr`] as a
 /// [`ClientKey`] (an IPv4 address, or an IPv6 address's /64).
 pub fn client_key(req: &HttpRequest) -> Option<ClientKey> {

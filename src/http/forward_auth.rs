@@ -2,6 +2,7 @@
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
+use super::client_addr::peer_is_trusted_proxy;
 use super::session::current_user_with_manager;
 use super::{AppState, HttpError};
 use crate::domain::return_to::forwarded_url;
@@ -36,8 +37,7 @@ fn single<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 /// (`X-Forwarded-Proto`, `-Host`, `-Uri`); the sign-in still checks return_to against the
 /// tenant's allowed origins.
 fn sign_in_location(state: &AppState, req: &HttpRequest, pinned: Option<&str>) -> Option<String> {
-    let peer = req.peer_addr()?.ip();
-    if !state.settings.server.trusted_proxies.contains(peer) {
+    if !peer_is_trusted_proxy(req) {
         return None;
     }
     let original = forwarded_url(

@@ -4,7 +4,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header::HeaderValue;
 
-use super::AppState;
+use super::client_addr::peer_is_trusted_proxy;
 use crate::domain::slug::Slug;
 
 pub const HEADER: &str = "x-request-id";
@@ -28,18 +28,8 @@ pub async fn scope<F: std::future::Future>(id: String, fut: F) -> F::Output {
 /// The proxy's id when the socket peer is one of `server.trusted_proxies` and the id is
 /// printable without blanks (it goes into log lines); a fresh one otherwise.
 pub fn of(req: &HttpRequest) -> String {
-    let trusted = req
-        .app_data::<actix_web::web::Data<AppState>>()
-        .zip(req.peer_addr())
-        .is_some_and(|(s, peer)| {
-            s.settings
-                .server
-                .trusted_proxies
-                .contains(peer.ip().to_canonical())
-        });
-    let given = req.headers().get(HEADER).and_then(|v| usable(v));
-    match given {
-        Some(id) if trusted => id.to_owned(),
+    match req.headers().get(HEADER).and_then(usable) {
+        Some(id) if peer_is_trusted_proxy(req) => id.to_owned(),
         _ => hex::encode(crate::random::bytes::<16>()),
     }
 }
