@@ -1,7 +1,6 @@
 //! The IWMS join key: before asking the IWMS to create an account, ssogate looks the person up
 //! (a signed `POST <endpoint>/lookup`) by the tenant's key, links to the ID found, and creates
 //! only when the IWMS answers 404. Against the fake IWMS of `support::iwms_receiver`.
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -10,6 +9,7 @@ use ssogate::service::admin::{self, TenantInput};
 
 use crate::cli::Cli;
 use crate::helpers::{TestApp, default_saml_input, now, spawn_app_with};
+use crate::iwms_outbox::{SecretFile, run};
 use crate::saml_fixtures::TestIdp;
 use crate::support::iwms_receiver::{LookupMode, Mode, Receiver, summary};
 use crate::support::poll::eventually;
@@ -17,33 +17,6 @@ use crate::support::poll::eventually;
 const SECRET: &str = "iwms-join-key-secret-0123456789abcdef";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-/// Runs a test on its own runtime and drops the app only once the runtime is shut down (see
-/// `iwms_outbox::run`: the outbox worker must not hold a PostgreSQL test database open).
-fn run<T>(test: impl std::future::Future<Output = T>) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
-    let keep = rt.block_on(test);
-    rt.shutdown_timeout(Duration::from_secs(15));
-    drop(keep);
-}
-
-struct SecretFile {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl SecretFile {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("iwms.secret");
-        std::fs::write(&path, format!("{SECRET}\n")).unwrap();
-        SecretFile { _dir: dir, path }
-    }
-}
 
 /// A tenant that creates users and IWMS accounts, looking people up by `key` first; the IWMS
 /// ID also comes from SCIM's externalId.
@@ -132,7 +105,7 @@ async fn until_delivered(app: &TestApp, r: &Receiver, user: i64) {
 fn a_person_the_iwms_knows_is_linked_without_a_create_request() {
     run(async {
         let r = Receiver::start(SECRET).await;
-        let secret = SecretFile::new();
+        let secret = SecretFile::new(SECRET);
         r.add_person("email", "ada@acme.test", "W-100");
         // The worker stays idle: the sign-in itself looks up and links.
         let app = spawn_app_with(|s| {
@@ -205,7 +178,7 @@ fn a_person_the_iwms_knows_is_linked_without_a_create_request() {
 fn a_person_the_iwms_does_not_know_gets_an_account() {
     run(async {
         let r = Receiver::start(SECRET).await;
-        let secret = SecretFile::new();
+        let secret = SecretFile::new(SECRET);
         r.add_person("email", "someone-else@acme.test", "W-1");
         let app = spawn_app_with(settings).await;
         app.create_tenant("acme", tenant(&r, &secret, Some("email")));
@@ -233,7 +206,7 @@ fn a_person_the_iwms_does_not_know_gets_an_account() {
 fn failed_lookups_are_retried_and_nothing_is_created_meanwhile() {
     run(async {
         let r = Receiver::start(SECRET).await;
-        let secret = SecretFile::new();
+        let secret = SecretFile::new(SECRET);
         r.set_lookup_mode(LookupMode::Fail);
         let app = spawn_app_with(settings).await;
         app.create_tenant("acme", tenant(&r, &secret, Some("employee_number")));
@@ -305,7 +278,7 @@ fn failed_lookups_are_retried_and_nothing_is_created_meanwhile() {
 fn a_lookup_that_eats_the_lease_ends_the_attempt() {
     run(async {
         let r = Receiver::start(SECRET).await;
-        let secret = SecretFile::new();
+        let secret = SecretFile::new(SECRET);
         r.set_lookup_mode(LookupMode::Slow(Duration::from_millis(1100)));
         let app = spawn_app_with(|s| {
             settings(s);
@@ -354,7 +327,7 @@ fn a_lookup_that_eats_the_lease_ends_the_attempt() {
 fn each_join_key_sends_its_value() {
     run(async {
         let r = Receiver::start(SECRET).await;
-        let secret = SecretFile::new();
+        let secret = SecretFile::new(SECRET);
         let app = spawn_app_with(settings).await;
         app.create_tenant("acme", tenant(&r, &secret, None));
         r.add_person("iwms_id", "X-4", "X-4");
@@ -448,7 +421,7 @@ fn each_join_key_sends_its_value() {
 fn an_iwms_id_held_by_another_user_is_refused_not_stolen() {
     run(async {
         let r = Receiver::start(SECRET).await;
-        let secret = SecretFile::new();
+        let secret = SecretFile::new(SECRET);
         let app = spawn_app_with(settings).await;
         app.create_tenant("acme", tenant(&r, &secret, Some("email")));
         let grace = scim_create(
@@ -503,7 +476,7 @@ fn an_iwms_id_held_by_another_user_is_refused_not_stolen() {
 fn an_account_whose_answer_was_lost_is_found_and_shown_unused() {
     run(async {
         let r = Receiver::start(SECRET).await;
-        let secret = SecretFile::new();
+        let secret = SecretFile::new(SECRET);
         // The IWMS creates the account, then answers after the client gave up.
         r.set_mode(Mode::Slow(Duration::from_secs(5)));
         let app = spawn_app_with(settings).await;

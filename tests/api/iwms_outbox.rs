@@ -32,7 +32,7 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 /// PostgreSQL test database under a running app would otherwise hold the test up for the
 /// pool's 10 s connection timeout: the app's outbox worker (polling every 50 ms here) is then
 /// blocked in `pool.get()`, and a runtime being dropped waits for its blocking threads.
-fn run<T>(test: impl std::future::Future<Output = T>) {
+pub(crate) fn run<T>(test: impl std::future::Future<Output = T>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -45,13 +45,13 @@ fn run<T>(test: impl std::future::Future<Output = T>) {
 }
 
 /// A tempdir holding the tenant's signing secret file.
-struct SecretFile {
+pub(crate) struct SecretFile {
     _dir: tempfile::TempDir,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl SecretFile {
-    fn new(secret: &str) -> Self {
+    pub(crate) fn new(secret: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("iwms.secret");
         std::fs::write(&path, format!("{secret}\n")).unwrap();
