@@ -487,6 +487,10 @@ pub struct SessionSettings {
     pub ttl_minutes: i64,
     pub cookie_name: String,
     pub cookie_domain: Option<String>,
+    /// How long `/auth/verify` may answer a session from this instance's memory, 0-1000 ms
+    /// (0: always from the database). A change made elsewhere reaches it within this time.
+    #[serde(deserialize_with = "lenient")]
+    pub verify_cache_ms: u64,
 }
 
 impl Default for SessionSettings {
@@ -497,6 +501,7 @@ impl Default for SessionSettings {
             ttl_minutes: 480,
             cookie_name: "ssogate_session".into(),
             cookie_domain: None,
+            verify_cache_ms: 500,
         }
     }
 }
@@ -646,6 +651,12 @@ impl Settings {
             return Err(key_err(
                 "session.ttl_minutes",
                 "must be between 1 and 43200 (30 days)",
+            ));
+        }
+        if self.session.verify_cache_ms > 1000 {
+            return Err(key_err(
+                "session.verify_cache_ms",
+                "must be between 0 and 1000: a sign-out or deactivation must reach every instance within a second",
             ));
         }
         for (key, secs) in [
@@ -1029,6 +1040,11 @@ mod tests {
                 "SSOGATE_SESSION__TTL_MINUTES",
                 "9999999999",
                 "session.ttl_minutes",
+            ),
+            (
+                "SSOGATE_SESSION__VERIFY_CACHE_MS",
+                "1001",
+                "session.verify_cache_ms",
             ),
             ("SSOGATE_DATABASE__URL", "mysql://db/sso", "database.url"),
             ("SSOGATE_DATABASE__URL", "POSTGRES://db/sso", "database.url"),

@@ -122,6 +122,9 @@ impl Application {
             iwms,
             limits,
             metrics: metrics.clone(),
+            verify_cache: crate::service::verify_cache::VerifyCache::new(
+                settings.session.verify_cache_ms,
+            ),
             pool,
             settings,
             base_url,

@@ -3,7 +3,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
 use super::client_addr::peer_is_trusted_proxy;
-use super::session::current_user_with_manager;
+use super::session::verified_user;
 use super::{AppState, HttpError};
 use crate::domain::return_to::forwarded_url;
 use crate::domain::roles::ForwardedAttribute;
@@ -81,12 +81,12 @@ pub async fn verify(
     let Ok(pinned) = pinned_tenant(req.query_string()) else {
         return Ok(HttpResponse::Unauthorized().finish());
     };
-    let Some((u, manager)) =
-        current_user_with_manager(&state, &req, |u| forwards(u, ForwardedAttribute::Manager))
-            .await?
+    let Some(verified) =
+        verified_user(&state, &req, |u| forwards(u, ForwardedAttribute::Manager)).await?
     else {
         return Ok(unauthorized(&state, &req, pinned.as_deref()));
     };
+    let (u, manager) = (&verified.0, &verified.1);
     if pinned.as_ref().is_some_and(|t| *t != u.tenant) {
         return Ok(unauthorized(&state, &req, pinned.as_deref()));
     }

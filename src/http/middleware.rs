@@ -25,6 +25,17 @@ const HEADERS: &[(&str, &str)] = &[
     ("cache-control", "no-store"),
 ];
 
+/// A request that may have ended or changed a session: any method but GET, HEAD and OPTIONS,
+/// and the OpenID Connect callback (a sign-in arriving as a GET). After it, this instance
+/// answers no `/auth/verify` from memory it had before.
+fn may_write(method: &actix_web::http::Method, req: &actix_web::HttpRequest) -> bool {
+    use actix_web::http::Method;
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || req
+            .match_pattern()
+            .is_some_and(|p| p.ends_with("/callback"))
+}
+
 /// Gives the request its id and a span (id, tenant, client address) that every log line
 /// written while handling it carries; sets the security headers and `X-Request-Id`; writes
 /// one access-log line: method, path (the query string is left out: it can carry codes and
@@ -46,11 +57,14 @@ pub async fn security_and_access_log(
     );
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let recorder = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let handled = request_id::scope(id.clone(), next.call(req).instrument(span.clone()));
     let mut res = handled.await?;
+    if let Some(s) = &state
+        && may_write(&method, res.request())
+    {
+        s.verify_cache.invalidate();
+    }
     let headers = res.headers_mut();
     for (name, value) in HEADERS {
         let name = HeaderName::from_static(name);
@@ -61,7 +75,7 @@ pub async fn security_and_access_log(
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static(request_id::HEADER), v);
     }
-    if let Some(m) = recorder {
+    if let Some(m) = state.as_ref().map(|s| &s.metrics) {
         let route = res.request().match_pattern();
         m.http_request(
             route.as_deref().unwrap_or(metrics::UNMATCHED),

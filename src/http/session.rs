@@ -12,6 +12,7 @@ use crate::domain::tenant::Tenant;
 use crate::metrics::SignInOutcome;
 use crate::service::session;
 use crate::service::sign_in::{CompleteError, Completed, Started};
+use crate::service::verify_cache::Verified;
 use crate::storage::roles::Manager;
 use crate::storage::{self, sessions::SessionUser};
 
@@ -204,6 +205,35 @@ pub async fn current_user_with_manager(
         session::current_with_manager(c, &st.session_secret, &token, now, want_manager)
     })
     .await?)
+}
+
+/// [`current_user_with_manager`] for `/auth/verify`: from the verify cache while it holds a
+/// fresh answer for this session (`session.verify_cache_ms`), else from the database.
+pub async fn verified_user(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    want_manager: fn(&SessionUser) -> bool,
+) -> Result<Option<Verified>, HttpError> {
+    let Some(key) = session_token(state, req)
+        .and_then(|token| session::token_key(&state.session_secret, &token))
+    else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    if let Some(hit) = state.verify_cache.get(&key, now) {
+        return Ok(Some(hit));
+    }
+    let epoch = state.verify_cache.epoch();
+    let k = key.clone();
+    let found = storage::block(&state.pool, move |c| {
+        session::by_key_with_manager(c, &k, now.unix_timestamp(), want_manager)
+    })
+    .await?;
+    Ok(found.map(|v| {
+        let v = std::sync::Arc::new(v);
+        state.verify_cache.put(key, epoch, now, v.clone());
+        v
+    }))
 }
 
 #[derive(serde::Serialize)]

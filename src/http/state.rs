@@ -30,6 +30,8 @@ pub struct AppState {
     pub limits: crate::service::rate_limit::RateLimits,
     /// This application's Prometheus registry (`metrics.bind`); bumped by the HTTP layer.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// `/auth/verify`'s recent session lookups (`session.verify_cache_ms`).
+    pub verify_cache: crate::service::verify_cache::VerifyCache,
 }
 
 impl AppState {

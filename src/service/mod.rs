@@ -11,6 +11,7 @@ pub mod scim;
 pub mod session;
 pub mod sign_in;
 pub mod stale;
+pub mod verify_cache;
 
 /// A bearer token's last_used_at (SCIM and admin API) is written at most this often, so
 /// reads stay reads.

@@ -79,16 +79,21 @@ pub fn open(
     Ok(token)
 }
 
+/// What a session token is looked up by: its HMAC; none for a token no session can have.
+pub fn token_key(secret: &Secret, token: &str) -> Option<String> {
+    (token.len() <= 128).then(|| hash_token(secret, token))
+}
+
 pub fn current(
     conn: &mut DbConnection,
     secret: &Secret,
     token: &str,
     now: i64,
 ) -> Result<Option<SessionUser>, StorageError> {
-    if token.len() > 128 {
-        return Ok(None);
+    match token_key(secret, token) {
+        Some(key) => sessions::lookup(conn, &key, now),
+        None => Ok(None),
     }
-    sessions::lookup(conn, &hash_token(secret, token), now)
 }
 
 /// The session's user and, when `want_manager` says so for that user, their manager
@@ -101,7 +106,20 @@ pub fn current_with_manager(
     now: i64,
     want_manager: impl Fn(&SessionUser) -> bool,
 ) -> Result<Option<(SessionUser, Option<Manager>)>, StorageError> {
-    let Some(u) = current(conn, secret, token, now)? else {
+    match token_key(secret, token) {
+        Some(key) => by_key_with_manager(conn, &key, now, want_manager),
+        None => Ok(None),
+    }
+}
+
+/// [`current_with_manager`] by the token's [`token_key`].
+pub fn by_key_with_manager(
+    conn: &mut DbConnection,
+    key: &str,
+    now: i64,
+    want_manager: impl Fn(&SessionUser) -> bool,
+) -> Result<Option<(SessionUser, Option<Manager>)>, StorageError> {
+    let Some(u) = sessions::lookup(conn, key, now)? else {
         return Ok(None);
     };
     let manager = match &u.manager_ref {

@@ -56,7 +56,7 @@ pub fn spend_console_handoff(
 }
 
 /// The signed-in person behind a session, when the session is live and the user active.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct SessionUser {
     pub user_id: i64,
     #[serde(skip)]

@@ -239,5 +239,8 @@ async fn chromium_drives_the_admin_console() {
         .send()
         .await
         .unwrap();
-    assert_eq!(scim.status(), 200);
+    let status = scim.status();
+    let headers = format!("{:?}", scim.headers());
+    let body = scim.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "{headers}\n{body}");
 }
