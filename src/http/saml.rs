@@ -124,31 +124,32 @@ pub async fn acs(
     let sp = state.sp_endpoints(tenant.slug.as_str(), connection.slug.as_str());
     let max = state.settings.saml.max_response_bytes;
     let (conn_copy, idp_copy) = (connection.clone(), idp.clone());
-    // XML and signature work runs without holding a database connection.
-    let validated =
-        web::block(move || saml::validate(&conn_copy, &idp_copy, &sp, &saml_response, max, now))
-            .await
-            .map_err(HttpError::internal)?;
     let binding_cookies = binding_cookies(&req, sign_in::SAML_BINDING_PREFIX);
     let st = state.clone();
     let (tenant_after, connection_after) = (tenant.clone(), connection.clone());
-    let result = storage::block::<_, StorageError, _>(&state.pool, move |db| {
-        let params = CompleteParams {
-            binding_cookies: &binding_cookies,
-            relay_state: relay_state.as_deref(),
-            session_ttl_secs: st.settings.session.ttl_minutes * 60,
-            session_secret: &st.session_secret,
-            now,
-        };
-        Ok(saml::finish(
-            db,
-            &tenant,
-            &connection,
-            &idp,
-            validated,
-            &params,
-        ))
-    })
+    // XML and signature work runs without holding a database connection.
+    let validate = move || saml::validate(&conn_copy, &idp_copy, &sp, &saml_response, max, now);
+    let result = storage::block_after::<_, _, StorageError, _>(
+        &state.pool,
+        validate,
+        move |db, validated| {
+            let params = CompleteParams {
+                binding_cookies: &binding_cookies,
+                relay_state: relay_state.as_deref(),
+                session_ttl_secs: st.settings.session.ttl_minutes * 60,
+                session_secret: &st.session_secret,
+                now,
+            };
+            Ok(saml::finish(
+                db,
+                &tenant,
+                &connection,
+                &idp,
+                validated,
+                &params,
+            ))
+        },
+    )
     .await?;
     super::session::count_sign_in(&state, &tenant_after, &connection_after, &result);
     if let Ok(Completed::SignedIn(s)) = &result {
