@@ -146,7 +146,7 @@ fn run() -> Result<()> {
 
     let signing = Instant::now();
     let first = ctx.dir.join("first.txt");
-    write_bodies(&ctx, &first, |i| person(format!("bench-{i}"), FIRST_NAME))?;
+    let body_bytes = write_bodies(&ctx, &first, |i| person(format!("bench-{i}"), FIRST_NAME))?;
     let repeat = ctx.dir.join("repeat.txt");
     write_bodies(&ctx, &repeat, |i| person(format!("bench-{i}"), RENAMED))?;
     let mut memory = Vec::new();
@@ -156,7 +156,7 @@ fn run() -> Result<()> {
         memory.push(path);
     }
     println!(
-        "  signed       {} responses in {:.1}s (untimed)",
+        "  signed       {} responses in {:.1}s (untimed), form bodies of {body_bytes} bytes",
         k.n * (2 + MEMORY_ROUNDS),
         signing.elapsed().as_secs_f64()
     );
@@ -194,7 +194,8 @@ fn person(subject: String, first: &'static str) -> Person {
 }
 
 /// N signed unsolicited responses as ACS form bodies, one a line, signed on every core.
-fn write_bodies(ctx: &Ctx, path: &Path, who: impl Fn(usize) -> Person + Sync) -> Result<()> {
+/// Returns the mean body size in bytes.
+fn write_bodies(ctx: &Ctx, path: &Path, who: impl Fn(usize) -> Person + Sync) -> Result<usize> {
     let n = ctx.knobs.n;
     let workers = std::thread::available_parallelism().map_or(2, |w| w.get());
     let chunk = n.div_ceil(workers);
@@ -212,17 +213,19 @@ fn write_bodies(ctx: &Ctx, path: &Path, who: impl Fn(usize) -> Person + Sync) ->
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut out = BufWriter::new(File::create(path)?);
+    let mut bytes = 0;
     for body in parts.iter().flatten() {
         writeln!(out, "{body}")?;
+        bytes += body.len();
     }
     out.flush()?;
-    Ok(())
+    Ok(bytes / n)
 }
 
 /// A new database and server with the tenant seeded (after the server migrated it).
 fn start(ctx: &Ctx, tag: &str) -> Result<(RunDb, Server, DbPool)> {
     let db = RunDb(Db::fresh(&ctx.dir, tag));
-    let server = Server::start(&ctx.bin, db.0.url(), ctx.port, &ctx.dir)?;
+    let server = Server::start(&ctx.bin, db.0.url(), ctx.port, &ctx.dir, tag)?;
     let pool = storage::build_pool(db.0.url(), 2)?;
     setup_tenant(&pool, &ctx.idp, true);
     Ok((db, server, pool))
@@ -376,10 +379,8 @@ fn verify_phase(ctx: &Ctx, server: &Server, cookie: &str) -> Result<wrk::Run> {
 /// What a failed phase leaves to diagnose it: wrk's output, the first refused responses, the
 /// server's log and the refusals the sign-in history recorded, with their reasons.
 fn report_failure(run: &wrk::Run, server: &Server, pool: Option<&DbPool>) {
+    // wrk's output includes each thread's first refused response (FIRST_REFUSED).
     eprintln!("--- wrk output\n{}", run.output.trim_end());
-    for line in &run.refused {
-        eprintln!("--- first refused response of a wrk thread\n{line}");
-    }
     eprintln!("--- server log (end)\n{}", server.log_tail());
     if let Some(pool) = pool {
         match refusals(pool) {

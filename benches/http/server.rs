@@ -65,10 +65,11 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `ssogate serve` (which applies the migrations first) and waits for /healthz.
-    pub fn start(bin: &Path, db_url: &str, port: u16, dir: &Path) -> Result<Self> {
+    /// Starts `ssogate serve` (which applies the migrations first) and waits for /healthz;
+    /// its output goes to `dir/server-{tag}.log`.
+    pub fn start(bin: &Path, db_url: &str, port: u16, dir: &Path, tag: &str) -> Result<Self> {
         let base = format!("http://127.0.0.1:{port}");
-        let log = dir.join(format!("server-{}.log", crate::common::now()));
+        let log = dir.join(format!("server-{tag}.log"));
         let out = File::create(&log)?;
         let mut cmd = Command::new(bin);
         cmd.arg("serve").current_dir(dir);

@@ -40,8 +40,6 @@ pub struct Run {
     pub p90_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
-    /// FIRST_REFUSED lines.
-    pub refused: Vec<String>,
     pub result_line: String,
     /// All wrk printed, for a failure's report.
     pub output: String,
@@ -100,11 +98,6 @@ pub fn run(args: &[String], status_key: &str) -> Result<Run> {
         p90_us: get("p90_us")?,
         p99_us: get("p99_us")?,
         max_us: get("max_us")?,
-        refused: output
-            .lines()
-            .filter(|l| l.starts_with("FIRST_REFUSED "))
-            .map(str::to_owned)
-            .collect(),
         result_line: line.to_owned(),
         output,
     })
