@@ -236,11 +236,11 @@ fn one_run(ctx: &Ctx, r: usize, first: &Path, repeat: &Path) -> Result<([wrk::Ru
     let (_db, mut server, pool) = start(ctx, &format!("run{r}"))?;
     let idle = server.rss_kib()?;
     println!("  RSS idle                {}", report::mib(idle));
-    let first = acs_phase(ctx, &mut server, &pool, first, "ACS first sign-ins")?;
+    let first = acs_phase(ctx, &server, &pool, first, "ACS first sign-ins")?;
     check_users(&pool, n, None)?;
     let after_first = server.rss_kib()?;
     println!("  RSS after first         {}", report::mib(after_first));
-    let repeat = acs_phase(ctx, &mut server, &pool, repeat, "ACS repeat sign-ins")?;
+    let repeat = acs_phase(ctx, &server, &pool, repeat, "ACS repeat sign-ins")?;
     check_users(&pool, n, Some(RENAMED))?;
     let after_repeat = server.rss_kib()?;
     println!("  RSS after repeat        {}", report::mib(after_repeat));
@@ -260,7 +260,7 @@ fn memory_run(ctx: &Ctx, rounds: &[PathBuf]) -> Result<Vec<u64>> {
     let mut rss = vec![server.rss_kib()?];
     println!("  RSS idle                {}", report::mib(rss[0]));
     for (r, bodies) in rounds.iter().enumerate() {
-        acs_phase(ctx, &mut server, &pool, bodies, &format!("round {}", r + 1))?;
+        acs_phase(ctx, &server, &pool, bodies, &format!("round {}", r + 1))?;
         check_users(&pool, ctx.knobs.n * (r + 1), None)?;
         rss.push(server.rss_kib()?);
         println!(
@@ -275,7 +275,7 @@ fn memory_run(ctx: &Ctx, rounds: &[PathBuf]) -> Result<Vec<u64>> {
 /// wrk posts every body of `bodies` once (benches/wrk/acs.lua).
 fn acs_phase(
     ctx: &Ctx,
-    server: &mut Server,
+    server: &Server,
     pool: &DbPool,
     bodies: &Path,
     label: &str,
