@@ -16,7 +16,7 @@ FUZZ_VENV := .venv-fuzz
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help deps system-test-deps test-deps sp-cert build run demo migrate test test-sqlite test-pg lint fmt openapi ci bench bench-validate bench-old-build clean-test-dbs
+.PHONY: help deps system-test-deps test-deps sp-cert build run demo migrate test test-sqlite test-pg lint fmt openapi ci bench bench-validate bench-old-build bench-http clean-test-dbs
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -158,8 +158,18 @@ bench-old-build:
 	@grep -q '^name = "validate"' $(OLD_TREE)/Cargo.toml || printf '\n[[bench]]\nname = "validate"\nharness = false\n' >> $(OLD_TREE)/Cargo.toml
 	cd $(OLD_TREE) && env -u CARGO_TARGET_DIR cargo bench --locked --bench validate --no-run
 
-bench: test-deps ## validate_response old vs new (bench-validate); ACS logins/s, SCIM requests/s, IWMS outbox events/s and admin user queries/s, with p50/p99, on SQLite and PostgreSQL
+# Over real HTTP from outside the process: the release binary as a child process, wrk (Debian's)
+# in its own; benches/http.rs, benches/wrk/*.lua. BENCH_RUNS, BENCH_ACS_N, BENCH_VERIFY_SECS,
+# BENCH_ACS_CONNECTIONS and BENCH_VERIFY_CONNECTIONS tune it.
+bench-http: deps ## ACS sign-ins/s and /auth/verify requests/s over HTTP: release binary, wrk in its own process (p50/p99, median of 3 runs), RSS; SQLite and PostgreSQL
+	$(call install_missing,wrk,)
+	cargo build --release --bin ssogate
+	cargo bench --bench http
+	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench http
+
+bench: test-deps ## validate_response old vs new (bench-validate); over HTTP with wrk (bench-http); in-process ACS logins/s, SCIM requests/s, IWMS outbox events/s and admin user queries/s, with p50/p99, on SQLite and PostgreSQL
 	$(MAKE) --no-print-directory bench-validate
+	$(MAKE) --no-print-directory bench-http
 	cargo bench --bench acs
 	TEST_DB=postgres TEST_PG_URL=$(PG_URL) cargo bench --bench acs
 	cargo bench --bench scim

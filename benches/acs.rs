@@ -13,6 +13,10 @@
 //! a floor for what the server alone would do.
 mod common;
 
+use common::saml::{
+    CONN, IDP_ENTITY_ID, IDP_SSO_URL, Idp, Person, TENANT, VALIDITY_SECS, acs_form, setup_tenant,
+    signed_response,
+};
 use common::{Db, env_usize, now, percentile};
 use std::io::Read;
 use std::sync::Arc;
@@ -23,99 +27,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ssogate::clock::SystemClock;
 use ssogate::config::{LogSettings, Secret, Settings};
-use ssogate::domain::claims::{DEFAULT_EMAIL, DEFAULT_FIRST_NAME, DEFAULT_LAST_NAME, default_list};
 use ssogate::domain::connection::{SamlIdpSettings, SignatureAlgorithm};
-use ssogate::protocol::saml::sign::{self_signed, sign_template};
 use ssogate::protocol::saml::{AcsContext, SpEndpoints, validate_response};
-use ssogate::service::admin::{self, NewSaml, TenantInput};
+use ssogate::service::admin;
 use ssogate::startup::Application;
-use ssogate::storage::{self, DbPool};
-
-const TENANT: &str = "acme";
-const CONN: &str = "okta";
-const IDP_ENTITY_ID: &str = "https://idp.bench.test/metadata";
-const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
-const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-/// Validity window of the generated assertions; the pending requests get the same TTL.
-const VALIDITY_SECS: i64 = 3600;
-
-fn instant(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The bench IdP: an RSA-2048 key and a self-signed certificate; responses with a signed assertion.
-
-struct Idp {
-    key_der: Vec<u8>,
-    cert_der: Vec<u8>,
-}
-
-impl Idp {
-    fn new() -> Self {
-        let (key, cert) = self_signed("idp.bench.test", 30).unwrap();
-        Idp {
-            key_der: key.private_key_to_der().unwrap(),
-            cert_der: cert.to_der().unwrap(),
-        }
-    }
-}
-
-/// Who signs in.
-struct Person {
-    subject: String,
-    email: String,
-    first: &'static str,
-    last: &'static str,
-}
-
-/// A Response (unsigned) carrying an assertion signed with RSA-SHA256 / exc-c14n, answering
-/// `request_id`, as an IdP's HTTP-POST binding would send it (XML, not yet base64).
-fn signed_response(idp: &Idp, sp: &SpEndpoints, request_id: &str, who: &Person) -> String {
-    let t = now();
-    let (issued, nb, noa) = (instant(t), instant(t - 30), instant(t + VALIDITY_SECS));
-    let aid = ssogate::random::saml_id();
-    let sig = format!(
-        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/><ds:SignatureMethod Algorithm="{RSA_SHA256}"/><ds:Reference URI="#{aid}"><ds:Transforms><ds:Transform Algorithm="{ENVELOPED}"/><ds:Transform Algorithm="{EXC_C14N}"/></ds:Transforms><ds:DigestMethod Algorithm="{SHA256}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>"##
-    );
-    let assertion = format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{aid}" Version="2.0" IssueInstant="{issued}"><saml:Issuer>{IDP_ENTITY_ID}</saml:Issuer>{sig}<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="{request_id}" Recipient="{acs}" NotOnOrAfter="{noa}"/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{issued}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>{email}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="firstName"><saml:AttributeValue>{first}</saml:AttributeValue></saml:Attribute><saml:Attribute Name="lastName"><saml:AttributeValue>{last}</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
-        subject = who.subject,
-        acs = sp.acs_url,
-        audience = sp.entity_id,
-        email = who.email,
-        first = who.first,
-        last = who.last,
-    );
-    let signed = sign_template(&assertion, &idp.key_der).expect("bench IdP signs the assertion");
-    let signed = strip_declaration(&signed);
-    format!(
-        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="{rid}" Version="2.0" IssueInstant="{issued}" Destination="{acs}" InResponseTo="{request_id}"><saml:Issuer xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">{IDP_ENTITY_ID}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>{signed}</samlp:Response>"#,
-        rid = ssogate::random::saml_id(),
-        acs = sp.acs_url,
-    )
-}
-
-fn strip_declaration(xml: &str) -> &str {
-    let t = xml.trim_start();
-    match t.strip_prefix("<?xml") {
-        Some(rest) => rest[rest.find("?>").map_or(0, |i| i + 2)..].trim_start(),
-        None => t,
-    }
-}
-
-/// The urlencoded ACS form body.
-fn acs_form(response_xml: &str, relay_state: &str) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("SAMLResponse", &STANDARD.encode(response_xml))
-        .append_pair("RelayState", relay_state)
-        .finish()
-}
+use ssogate::storage;
 
 /// Reads the ID and RelayState out of a Redirect-binding AuthnRequest URL.
 fn parse_authn_redirect(location: &str) -> (String, String) {
@@ -153,49 +69,6 @@ fn settings(db_url: &str) -> Settings {
     // would refuse most of it, so they are off here, explicitly.
     s.rate_limit.enabled = false;
     s
-}
-
-fn setup_tenant(pool: &DbPool, idp: &Idp) {
-    let mut c = pool.get().expect("db connection");
-    let t = now();
-    admin::create_tenant(
-        &mut c,
-        TENANT,
-        &TenantInput {
-            auto_create_users: Some(true),
-            ..Default::default()
-        },
-        &ssogate::domain::audit::Actor::Cli,
-        t,
-    )
-    .expect("create tenant");
-    admin::add_domain(
-        &mut c,
-        TENANT,
-        "acme.test",
-        &ssogate::domain::audit::Actor::Cli,
-        t,
-    )
-    .expect("add domain");
-    let input = NewSaml {
-        slug: CONN.into(),
-        idp_entity_id: Some(IDP_ENTITY_ID.into()),
-        idp_sso_url: Some("https://idp.bench.test/sso".into()),
-        idp_certificates: vec![idp.cert_der.clone()],
-        attr_email: Some(default_list(DEFAULT_EMAIL)),
-        attr_first_name: Some(default_list(DEFAULT_FIRST_NAME)),
-        attr_last_name: Some(default_list(DEFAULT_LAST_NAME)),
-        ..Default::default()
-    };
-    admin::add_saml_connection(
-        &mut c,
-        TENANT,
-        &input,
-        false,
-        &ssogate::domain::audit::Actor::Cli,
-        t,
-    )
-    .expect("add connection");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,7 +258,7 @@ async fn run() {
     let server = tokio::spawn(app.run_until_stopped());
     let pool = storage::build_pool(db.url(), 2).expect("pool");
     let idp = Idp::new();
-    setup_tenant(&pool, &idp);
+    setup_tenant(&pool, &idp, false);
     let sp = SpEndpoints::new(&base, TENANT, CONN);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -411,8 +284,8 @@ async fn run() {
         .enumerate()
         .map(|(i, (id, rs, cookie))| {
             let form = acs_form(
-                &signed_response(&idp, &sp, id, &existing_person(i, "Ada")),
-                rs,
+                &signed_response(&idp, &sp, Some(id), &existing_person(i, "Ada")),
+                Some(rs),
             );
             (form, cookie.clone())
         })
@@ -441,7 +314,7 @@ async fn run() {
                 existing_person(next_old - 1, "Augusta")
             };
             (
-                acs_form(&signed_response(&idp, &sp, id, &who), rs),
+                acs_form(&signed_response(&idp, &sp, Some(id), &who), Some(rs)),
                 cookie.clone(),
             )
         })
@@ -513,7 +386,7 @@ async fn run() {
         .unwrap();
     let idp_settings = SamlIdpSettings {
         idp_entity_id: IDP_ENTITY_ID.into(),
-        idp_sso_url: "https://idp.bench.test/sso".into(),
+        idp_sso_url: IDP_SSO_URL.into(),
         idp_certificates: vec![idp.cert_der.clone()],
         allowed_algorithms: SignatureAlgorithm::ALL.to_vec(),
         allow_idp_initiated: false,

@@ -1,6 +1,9 @@
 //! What the benchmarks share: their database (a fresh SQLite file, or a PostgreSQL database
-//! with `TEST_DB=postgres`), environment knobs, a seeded random source and percentiles.
+//! with `TEST_DB=postgres`), environment knobs, a seeded random source and percentiles; the
+//! bench IdP and its signed responses in [`saml`].
 #![allow(dead_code, reason = "each benchmark uses a part of this module")]
+
+pub mod saml;
 
 use std::time::Duration;
 
