@@ -127,6 +127,9 @@ fn run() -> Result<()> {
     println!("ssogate over HTTP: release binary, wrk in its own process");
     println!("  backend      {backend}");
     println!("  binary       {}", ctx.bin.display());
+    if let Ok(extra) = std::env::var("BENCH_SERVER_ENV") {
+        println!("  server env   {extra}");
+    }
     println!(
         "  runs         {} (each: new database and server process), then one memory run",
         k.runs

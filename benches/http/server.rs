@@ -11,8 +11,16 @@ use anyhow::{Context, Result, bail};
 
 const SESSION_SECRET: &str = "bench-http-session-secret-with-more-than-32-chars";
 
-/// `target/release/ssogate` (the target directory is CARGO_TARGET_TMPDIR's parent).
+/// `target/release/ssogate` (the target directory is CARGO_TARGET_TMPDIR's parent), or the
+/// binary `BENCH_BINARY` names (an older build, to compare in the same sitting).
 pub fn release_binary() -> Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("BENCH_BINARY") {
+        let bin = PathBuf::from(bin);
+        if !bin.is_file() {
+            bail!("BENCH_BINARY={} is not a file", bin.display());
+        }
+        return Ok(bin);
+    }
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .context("target directory")?;
@@ -87,8 +95,19 @@ impl Server {
             .env("SSOGATE_LOG__LEVEL", "error")
             .env("SSOGATE_METRICS__BIND", "")
             .env("SSOGATE_SERVER__PORT", port.to_string())
-            .env("SSOGATE_SERVER__BASE_URL", &base)
-            .stdin(Stdio::null())
+            .env("SSOGATE_SERVER__BASE_URL", &base);
+        // BENCH_SERVER_ENV="SSOGATE_A__B=v SSOGATE_C__D=w": settings a comparison varies (e.g.
+        // SSOGATE_SESSION__VERIFY_CACHE_MS=0), printed with the results.
+        for pair in std::env::var("BENCH_SERVER_ENV")
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            let (k, v) = pair
+                .split_once('=')
+                .with_context(|| format!("BENCH_SERVER_ENV: `{pair}` is not KEY=VALUE"))?;
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);
         let child = cmd
