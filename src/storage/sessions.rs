@@ -93,12 +93,12 @@ pub fn lookup(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<SessionUser>, StorageError> {
+    // Joined by primary keys only; that the user belongs to the session's tenant is checked
+    // below. With the tenant in the join, PostgreSQL without statistics yet (a fresh or
+    // just-imported table) walked every user of the tenant by a (tenant_id, …) index for each
+    // check: 4 ms at 12,000 users instead of 0.05 ms.
     sessions::table
-        .inner_join(
-            users::table.on(users::id
-                .eq(sessions::user_id)
-                .and(users::tenant_id.eq(sessions::tenant_id))),
-        )
+        .inner_join(users::table.on(users::id.eq(sessions::user_id)))
         .inner_join(tenants::table.on(tenants::id.eq(sessions::tenant_id)))
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
@@ -116,6 +116,7 @@ pub fn lookup(
                 sessions::expires_at,
                 sessions::idp_admin,
                 sessions::asserted_email,
+                users::tenant_id,
             ),
             (
                 users::group_names,
@@ -130,7 +131,7 @@ pub fn lookup(
         .first::<(
             (i64, i64, String, String, String),
             (Option<String>, Option<String>, Option<String>),
-            (i64, bool, Option<String>),
+            (i64, bool, Option<String>, i64),
             (
                 String,
                 String,
@@ -142,11 +143,12 @@ pub fn lookup(
             ),
         )>(conn)
         .optional()?
+        .filter(|(ids, _, session, _)| session.3 == ids.1)
         .map(
             |(
                 (user_id, tenant_id, tenant, tenant_name, email),
                 (first_name, last_name, iwms_id),
-                (expires_at, idp_admin, asserted_email),
+                (expires_at, idp_admin, asserted_email, _),
                 (
                     groups,
                     roles,
