@@ -18,8 +18,9 @@ pub type Verified = Arc<(SessionUser, Option<Manager>)>;
 /// rather than against strangers; when full, everything is dropped and read again.
 const MAX_ENTRIES: usize = 100_000;
 
+/// Only entries stored since the last invalidation are in the map: `invalidate` empties it
+/// under the same lock `put` checks the epoch under.
 struct Entry {
-    epoch: u64,
     read_at_ms: i128,
     value: Verified,
 }
@@ -56,12 +57,10 @@ impl VerifyCache {
         if !self.enabled() {
             return None;
         }
-        let now_ms = unix_ms(now);
-        let epoch = self.epoch();
         let entries = self.lock();
         let e = entries.get(key)?;
-        let age = now_ms - e.read_at_ms;
-        let fresh = e.epoch == epoch && (0..self.ttl_ms).contains(&age);
+        let age = unix_ms(now) - e.read_at_ms;
+        let fresh = (0..self.ttl_ms).contains(&age);
         (fresh && e.value.0.expires_at > now.unix_timestamp()).then(|| e.value.clone())
     }
 
@@ -81,7 +80,6 @@ impl VerifyCache {
         entries.insert(
             key,
             Entry {
-                epoch,
                 read_at_ms: unix_ms(read_at),
                 value,
             },

@@ -5,10 +5,11 @@ use serde_json::json;
 use ssogate::domain::audit::Actor;
 
 use crate::helpers::{
-    TestApp, client_builder, default_saml_input, now, spawn_app, spawn_app_at, start_instance,
-    start_instance_with_clock, test_settings,
+    TestApp, client_builder, default_saml_input, first_cookie, now, spawn_app, spawn_app_at,
+    start_instance, start_instance_with_clock, test_settings,
 };
 use crate::saml_fixtures::{Resp, TestIdp};
+use crate::support::sign_in::acme;
 
 #[tokio::test]
 async fn a_sign_in_started_on_one_instance_completes_on_another() {
@@ -63,13 +64,7 @@ async fn a_sign_in_started_on_one_instance_completes_on_another() {
     )
     .await;
     assert_eq!(res.status(), 303, "{}", a.last_reason("acme"));
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = first_cookie(&res);
     let me = a
         .client
         .get(a.url("/me"))
@@ -100,26 +95,10 @@ async fn cached_pair(bound_ms: u64) -> (TestApp, String, String, reqwest::Client
     let mut settings = test_settings(&a.db_url);
     settings.session.verify_cache_ms = bound_ms;
     let b = start_instance_with_clock(settings, a.clock.clone()).await;
-    let idp = TestIdp::new("http://idp.test/m");
-    a.create_tenant(
-        "acme",
-        TenantInput {
-            auto_create_users: Some(true),
-            ..Default::default()
-        },
-    );
-    a.add_connection("acme", default_saml_input("okta", &idp));
-    let (req, rs) = a.start_login("acme", "okta", None).await;
-    let r = Resp::valid(&a, "acme", "okta", &idp, Some(&req));
-    let res = a.post_acs("acme", "okta", &r.signed(&idp), Some(&rs)).await;
+    let idp = acme(&a, TenantInput::default());
+    let res = a.sign_in(&idp).send().await;
     assert_eq!(res.status(), 303, "{}", a.last_reason("acme"));
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = first_cookie(&res);
     let client = client_builder().build().unwrap();
     for base in [&a.address, &b] {
         assert_eq!(verify(&client, base, &cookie).await, 200);

@@ -645,6 +645,13 @@ impl Scim<'_> {
     }
 }
 
+/// `name=value` of the first cookie a response sets (the session cookie of an ACS answer),
+/// ready for a `Cookie` header.
+pub fn first_cookie(res: &reqwest::Response) -> String {
+    let set = res.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
 /// A test client that never reuses a connection the server may be closing: actix ends an idle
 /// keep-alive connection after 5 s, and a request sent on it at that moment fails with
 /// `IncompleteMessage` (seen on a loaded machine). Idle connections are dropped after 2 s.

@@ -85,13 +85,7 @@ async fn secrets_never_reach_the_logs() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = crate::helpers::first_cookie(&res);
     let token = cookie.split('=').nth(1).unwrap().to_owned();
     assert_eq!(
         client
