@@ -74,9 +74,18 @@ impl ManageConnection for Manager {
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(c))
             }
-            Backend::Postgres => PgConnection::establish(&self.target)
-                .map(DbConnection::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            // Every statement is planned with its parameters and the tables' current size.
+            // A prepared statement's generic plan is made once per connection, often when the
+            // tables are nearly empty, and kept until statistics change (never, where
+            // autovacuum is off): sign-ins then walked the tenant's users through a
+            // `(tenant_id, …)` index, ten times slower at 12,000 users (docs/benchmarks.md).
+            Backend::Postgres => {
+                let mut c =
+                    PgConnection::establish(&self.target).map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Pg(c))
+            }
         }
     }
 
