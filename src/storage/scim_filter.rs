@@ -9,7 +9,9 @@ use crate::domain::scim::path::{Resolved, resolve};
 use crate::domain::scim::schema::{ENTERPRISE_USER, GROUP_RESOURCE, USER_RESOURCE};
 use crate::domain::scim::user::{IwmsSource, user_name_key};
 
+mod candidates;
 mod narrowing;
+pub use candidates::users_trigram_matches;
 pub use narrowing::{Narrowing, trigram_narrows, users_narrowing};
 use narrowing::{email_value_narrowing, narrowed, text_narrowing};
 
@@ -80,11 +82,6 @@ fn text(
     }
     let v = str_value(what, v)?;
     let like = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
-    let bound = if like {
-        like_pattern(op, v)
-    } else {
-        v.to_owned()
-    };
     let mut w = w.sql("(");
     // SQLite: the FTS5 trigram table's phrase match (case-folded, so a superset of the LIKE's
     // matches) picks the candidates by id; the LIKE below decides. PostgreSQL's planner uses
@@ -93,7 +90,6 @@ fn text(
         && trigram_narrows(v)
         && let Some((rowid, table, column)) = fts_column(col)
     {
-        let phrase = format!("{column} : \"{}\"", v.replace('"', "\"\""));
         w = w.sqlite_only(
             Where::default()
                 .sql(rowid)
@@ -102,7 +98,7 @@ fn text(
                 .sql(" WHERE ")
                 .sql(table)
                 .sql(" MATCH ")
-                .text(phrase)
+                .text(fts_phrase(column, v))
                 .sql(") AND "),
         );
     }
@@ -110,7 +106,19 @@ fn text(
     if op == CompareOp::Ne {
         w = w.sql(col).sql(" IS NULL OR ");
     }
-    w = match case {
+    Ok(w.append(comparison(col, case, op, v)).sql(")"))
+}
+
+/// `col` compared with the string `v` (a LIKE pattern for co/sw/ew), nothing else.
+fn comparison(col: &'static str, case: Case, op: CompareOp, v: &str) -> Where {
+    let like = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+    let bound = if like {
+        like_pattern(op, v)
+    } else {
+        v.to_owned()
+    };
+    let w = Where::default();
+    let w = match case {
         Case::Fold => w
             .sql("lower(")
             .sql(col)
@@ -122,10 +130,12 @@ fn text(
         Case::Key => w.sql(col).sql(op_sql(op)).text(user_name_key(&bound)),
         Case::Exact => w.sql(col).sql(op_sql(op)).text(bound),
     };
-    if like {
-        w = w.sql(" ESCAPE '\\'");
-    }
-    Ok(w.sql(")"))
+    if like { w.sql(" ESCAPE '\\'") } else { w }
+}
+
+/// The FTS5 query for `v` anywhere in `column`: one phrase (its trigrams in a row).
+fn fts_phrase(column: &str, v: &str) -> String {
+    format!("{column} : \"{}\"", v.replace('"', "\"\""))
 }
 
 /// The SQLite FTS5 trigram column mirroring `col` (migration 2026-12-07-000019_scim_trigram):

@@ -104,3 +104,27 @@ impl QueryFragment<MultiBackend> for Where {
         walk(&self.0, sqlite, &mut out)
     }
 }
+
+/// An integer subquery built like [`Where`] (`(SELECT count(*) FROM …)`), for
+/// `diesel::select`.
+#[derive(Debug, Clone)]
+pub struct Scalar(pub Where);
+
+impl Expression for Scalar {
+    type SqlType = BigInt;
+}
+impl<QS> AppearsOnTable<QS> for Scalar {}
+impl<QS> SelectableExpression<QS> for Scalar {}
+impl ValidGrouping<()> for Scalar {
+    type IsAggregate = is_aggregate::Never;
+}
+impl QueryId for Scalar {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for Scalar {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}

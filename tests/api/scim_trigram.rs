@@ -412,10 +412,12 @@ async fn unnarrowable_filters_are_refused_from_their_shape() {
         (r#"name.familyName co "smi""#, 2),
         (r#"userName co "abc" and title eq "x""#, 0),
         (r#"emails[value co "acme" and type eq "work"]"#, 4),
+        // An `and` is bounded by its smaller side (2 and 3 here), then counted exactly.
+        (r#"userName co "acme" and name.familyName co "smi""#, 1),
     ] {
         let (s, l) = list(&scim, filter).await;
         if n > 3 {
-            // A trigram filter's matches are counted up to the bound.
+            // A trigram condition's matches are counted through its index up to the bound.
             assert_eq!(
                 (s, l["scimType"].as_str()),
                 (400, Some("tooMany")),
@@ -425,7 +427,7 @@ async fn unnarrowable_filters_are_refused_from_their_shape() {
                 l["detail"]
                     .as_str()
                     .unwrap()
-                    .contains("matches more than 3 users"),
+                    .contains("may match more than 3 users"),
                 "{filter}: {l}"
             );
         } else {
@@ -436,4 +438,9 @@ async fn unnarrowable_filters_are_refused_from_their_shape() {
             );
         }
     }
+    // The bound comes from the trigram condition alone: 4 emails contain "acme", so this is
+    // refused though none of them is a home address (a condition no index narrows does not
+    // lower it).
+    let (s, l) = list(&scim, r#"emails[value co "acme" and type eq "home"]"#).await;
+    assert_eq!((s, l["scimType"].as_str()), (400, Some("tooMany")), "{l}");
 }

@@ -82,14 +82,27 @@ pub fn page(
     });
     let total = match narrowing {
         Narrowing::Index => scim_users::count(conn, ctx.tenant.id, filter.clone())?,
-        // The trigram index picks candidates that may be many (`ew "@example.com"`):
-        // their matches are counted no further than the bound.
+        // The trigram index may pick many candidates (`ew "@example.com"`): each of its
+        // conditions is counted through the index, no further than the bound, before the
+        // whole filter is.
         Narrowing::Trigram => {
-            let n = scim_users::count_up_to(conn, ctx.tenant.id, filter.clone(), bound + 1)?;
-            if n > bound {
-                return Err(too_many(&format!("matches more than {bound} users")).into());
+            let most = match &q.filter {
+                Some(f) => scim_filter::users_trigram_matches(
+                    conn,
+                    f,
+                    ctx.tenant.id,
+                    ctx.iwms(),
+                    bound + 1,
+                )?,
+                None => 0,
+            };
+            if most > bound {
+                return Err(too_many(&format!(
+                    "may match more than {bound} users (its co, sw or ew conditions do)"
+                ))
+                .into());
             }
-            n
+            scim_users::count(conn, ctx.tenant.id, filter.clone())?
         }
         // No index narrows such a filter: it is refused before any scan unless the tenant
         // is small enough to be read row by row (an index-only probe of at most bound + 1

@@ -58,7 +58,7 @@ fn like(op: CompareOp) -> bool {
     matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
 }
 
-fn user_leaf_narrowing(f: &Filter, iwms: Option<IwmsSource>) -> Narrowing {
+pub(super) fn user_leaf_narrowing(f: &Filter, iwms: Option<IwmsSource>) -> Narrowing {
     match f {
         Filter::Compare {
             path,
