@@ -99,15 +99,31 @@ fn from_sign_in(
     let rules = rules(conn, tenant)?;
     let ruled: BTreeSet<String> = rules.iter().map(|r| group_key(&r.group)).collect();
     let groups = bound_groups(claims.groups.iter().map(String::as_str), &ruled);
-    if store::idp_groups(conn, tenant.id, user)? != groups {
+    // The sign-in has already written (so, on PostgreSQL, locked) the user row: what is read
+    // here stays true until the transaction ends.
+    let state = store::sign_in_state(conn, tenant.id, user)?;
+    if state.idp_groups != groups {
         store::set_idp_groups(conn, tenant.id, user, &groups)?;
     }
+    let known = Known {
+        idp: groups,
+        computed: state.computed,
+    };
     // A user under SCIM gets the directory attributes from SCIM only: the sign-in's would
     // disagree with the SCIM resource the directory reads back.
-    if store::scim_managed(conn, tenant.id, user)? {
-        return recompute_with(conn, tenant, user, &rules, &Actor::Sso, sink, now);
+    if state.scim_managed {
+        return recompute_with(
+            conn,
+            tenant,
+            user,
+            &rules,
+            &Actor::Sso,
+            sink,
+            Some(known),
+            now,
+        );
     }
-    let old = store::directory(conn, tenant.id, user)?;
+    let old = state.directory;
     let new = Directory {
         department: claims.department.clone().or(old.department.clone()),
         title: claims.title.clone().or(old.title.clone()),
@@ -140,7 +156,22 @@ fn from_sign_in(
         };
         sink.event(conn, tenant, user, e, now)?;
     }
-    recompute_with(conn, tenant, user, &rules, &Actor::Sso, sink, now)
+    recompute_with(
+        conn,
+        tenant,
+        user,
+        &rules,
+        &Actor::Sso,
+        sink,
+        Some(known),
+        now,
+    )
+}
+
+/// What the caller already read of the user: its IdP groups and its computed groups and roles.
+struct Known {
+    idp: Vec<String>,
+    computed: Computed,
 }
 
 /// Recomputes the group-derived roles of one user from the stored groups.
@@ -152,7 +183,7 @@ pub fn recompute(
     now: i64,
 ) -> Result<(), StorageError> {
     let rules = rules(conn, tenant)?;
-    recompute_with(conn, tenant, user, &rules, by, &mut Sink::Record, now)
+    recompute_with(conn, tenant, user, &rules, by, &mut Sink::Record, None, now)
 }
 
 /// [`recompute`] for every user with a group (after a rule change).
@@ -164,7 +195,7 @@ pub fn recompute_tenant(
 ) -> Result<(), StorageError> {
     let rules = rules(conn, tenant)?;
     for user in store::users_with_groups(conn, tenant.id)? {
-        recompute_with(conn, tenant, user, &rules, by, &mut Sink::Record, now)?;
+        recompute_with(conn, tenant, user, &rules, by, &mut Sink::Record, None, now)?;
     }
     Ok(())
 }
@@ -192,6 +223,7 @@ fn record_change(
     events::record(conn, tenant.id, user, &role_event(by, row, added), now)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn recompute_with(
     conn: &mut DbConnection,
     tenant: &Tenant,
@@ -199,24 +231,32 @@ fn recompute_with(
     rules: &[RoleRule],
     by: &Actor,
     sink: &mut Sink,
+    known: Option<Known>,
     now: i64,
 ) -> Result<(), StorageError> {
     // One recomputation of a user at a time (a sign-in, SCIM and a rule change may meet).
     users::lock(conn, tenant.id, user)?;
-    let idp = store::idp_groups(conn, tenant.id, user)?;
+    let (idp, old) = match known {
+        Some(k) => (k.idp, Some(k.computed)),
+        None => (store::idp_groups(conn, tenant.id, user)?, None),
+    };
     let scim = store::scim_groups_of(conn, tenant.id, user)?;
     let wanted = derived_roles(rules, &idp, &scim);
-    let current: BTreeSet<_> = store::rows(conn, tenant.id, user)?
-        .into_iter()
+    let mut rows = store::rows(conn, tenant.id, user)?;
+    let current: BTreeSet<_> = rows
+        .iter()
         .filter(|(_, s)| *s != RoleSource::Manual)
+        .cloned()
         .collect();
     let d = roles::diff(&current, &wanted);
-    for (rows, added) in [(&d.removed, false), (&d.added, true)] {
-        for row in rows {
+    for (changed, added) in [(&d.removed, false), (&d.added, true)] {
+        for row in changed {
             if added {
                 store::add_row(conn, tenant.id, user, &row.0, row.1, now)?;
+                rows.insert(row.clone());
             } else {
                 store::remove_row(conn, tenant.id, user, &row.0, row.1)?;
+                rows.remove(row);
             }
             match sink {
                 Sink::Record => record_change(conn, tenant, user, by, row, added, now)?,
@@ -225,26 +265,32 @@ fn recompute_with(
         }
     }
     let notify = matches!(sink, Sink::Record);
-    refresh(conn, tenant, user, &idp, &scim, notify, now)
+    refresh(conn, tenant, user, &idp, &scim, &rows, old, notify, now)
 }
 
-/// Stores the groups and roles the app sees; a change of roles goes to the IWMS when
-/// `notify` (not for a user being created: their creation carries the roles).
+/// Stores the groups and roles the app sees (from the user's role rows as they are now, and
+/// the stored computed ones when the caller has read them); a change of roles goes to the
+/// IWMS when `notify` (not for a user being created: their creation carries the roles).
+#[allow(clippy::too_many_arguments)]
 fn refresh(
     conn: &mut DbConnection,
     tenant: &Tenant,
     user: UserId,
     idp: &[String],
     scim: &[String],
+    rows: &BTreeSet<(String, RoleSource)>,
+    old: Option<Computed>,
     notify: bool,
     now: i64,
 ) -> Result<(), StorageError> {
-    let rows = store::rows(conn, tenant.id, user)?;
     let new = Computed {
         groups: effective_groups(idp, scim),
-        roles: effective_roles(&rows),
+        roles: effective_roles(rows),
     };
-    let old = store::computed(conn, tenant.id, user)?;
+    let old = match old {
+        Some(c) => c,
+        None => store::computed(conn, tenant.id, user)?,
+    };
     if old == new {
         return Ok(());
     }
@@ -290,7 +336,8 @@ pub fn set_manual(
     }
     let idp = store::idp_groups(conn, tenant.id, user)?;
     let scim = store::scim_groups_of(conn, tenant.id, user)?;
-    refresh(conn, tenant, user, &idp, &scim, true, now)?;
+    let rows = store::rows(conn, tenant.id, user)?;
+    refresh(conn, tenant, user, &idp, &scim, &rows, None, true, now)?;
     let names = |v: Vec<(String, RoleSource)>| v.into_iter().map(|(r, _)| r).collect();
     Ok((names(d.added), names(d.removed)))
 }

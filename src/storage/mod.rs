@@ -23,6 +23,7 @@ pub mod sql;
 pub mod tenants;
 pub mod users;
 pub mod workbench;
+mod writer;
 
 pub use error::StorageError;
 pub use pool::{DbConnection, DbPool, MultiBackend, build_pool, init_tls, ping, run_migrations};
@@ -128,23 +129,38 @@ pub(crate) fn lock_row(
     Ok(())
 }
 
-/// Not reentrant: a write transaction never opens another.
+/// Not reentrant: a write transaction never opens another. Serialises this process's writes
+/// to a SQLite database no pool opened a writer for.
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// SQLite write transactions start with BEGIN IMMEDIATE: a deferred transaction that reads
-/// and then writes fails at once with SQLITE_BUSY when another writer committed meanwhile,
-/// while IMMEDIATE queues behind it under busy_timeout.
+/// SQLite has one writer at a time; queueing this process's writers on a mutex is fair and
+/// prompt, where busy_timeout's back-off sleeps (up to 100 ms each) stretch the tail. Their
+/// transactions run on the file's writer connection (`writer`), whose page cache stays warm.
 fn write_transaction<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
 where
     E: TxError,
     F: FnMut(&mut DbConnection) -> Result<T, E>,
 {
-    // SQLite has one writer at a time; queueing this process's writers on a mutex is fair and
-    // prompt, where busy_timeout's back-off sleeps (up to 100 ms each) stretch the tail.
-    let _writer = match conn {
-        DbConnection::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner())),
-        DbConnection::Pg(_) => None,
-    };
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return run_transaction(conn, f);
+    }
+    match writer::of(conn)? {
+        Some(w) => writer::with(&w, |c| run_transaction(c, f))?,
+        None => {
+            let _writer = SQLITE_WRITER.lock().unwrap_or_else(|p| p.into_inner());
+            run_transaction(conn, f)
+        }
+    }
+}
+
+/// SQLite write transactions start with BEGIN IMMEDIATE: a deferred transaction that reads
+/// and then writes fails at once with SQLITE_BUSY when another writer committed meanwhile,
+/// while IMMEDIATE queues behind it under busy_timeout.
+fn run_transaction<T, E, F>(conn: &mut DbConnection, f: &mut F) -> Result<T, E>
+where
+    E: TxError,
+    F: FnMut(&mut DbConnection) -> Result<T, E>,
+{
     match conn {
         DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")

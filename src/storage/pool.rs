@@ -4,6 +4,7 @@ use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StorageError;
+use super::writer::Writer;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -26,6 +27,17 @@ enum Backend {
 pub struct Manager {
     backend: Backend,
     target: String,
+    /// SQLite: the file's writer connection, kept open while this pool lives.
+    writer: Option<KeepWriter>,
+}
+
+#[derive(Clone)]
+struct KeepWriter(#[allow(dead_code)] Writer);
+
+impl std::fmt::Debug for KeepWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeepWriter")
+    }
 }
 
 /// Initialises OpenSSL the way rust-openssl does (OPENSSL_INIT_NO_ATEXIT) before libpq
@@ -45,6 +57,7 @@ impl Manager {
             Self {
                 backend: Backend::Postgres,
                 target: url.to_owned(),
+                writer: None,
             }
         } else {
             let path = url
@@ -54,9 +67,25 @@ impl Manager {
             Self {
                 backend: Backend::Sqlite,
                 target: path.to_owned(),
+                writer: None,
             }
         }
     }
+}
+
+/// A SQLite connection set up as all of ours are. busy_timeout first: it makes writers queue
+/// instead of failing at once. case_sensitive_like: LIKE behaves as on PostgreSQL (SCIM
+/// caseExact filters).
+fn sqlite_connection(path: &str) -> Result<SqliteConnection, r2d2::Error> {
+    let mut c = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+    c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;")
+        .map_err(r2d2::Error::QueryError)?;
+    Ok(c)
+}
+
+/// [`sqlite_connection`] for the writer (`storage::writer`).
+fn open_sqlite(path: &str) -> Result<SqliteConnection, StorageError> {
+    sqlite_connection(path).map_err(|e| StorageError::Open(e.to_string()))
 }
 
 impl ManageConnection for Manager {
@@ -65,15 +94,7 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match self.backend {
-            Backend::Sqlite => {
-                let mut c = SqliteConnection::establish(&self.target)
-                    .map_err(r2d2::Error::ConnectionError)?;
-                // busy_timeout first: it makes writers queue instead of failing at once.
-                // case_sensitive_like: LIKE behaves as on PostgreSQL (SCIM caseExact filters).
-                c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;")
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(c))
-            }
+            Backend::Sqlite => sqlite_connection(&self.target).map(DbConnection::Sqlite),
             // Every statement is planned with its parameters and the tables' current size.
             // A prepared statement's generic plan is made once per connection, often when the
             // tables are nearly empty, and kept until statistics change (never, where
@@ -99,7 +120,7 @@ impl ManageConnection for Manager {
 }
 
 pub fn build_pool(url: &str, size: u32) -> Result<DbPool, StorageError> {
-    let manager = Manager::from_url(url);
+    let mut manager = Manager::from_url(url);
     let backend = manager.backend;
     if backend == Backend::Sqlite
         && let Some(parent) = std::path::Path::new(&manager.target).parent()
@@ -115,6 +136,7 @@ pub fn build_pool(url: &str, size: u32) -> Result<DbPool, StorageError> {
         let mut c = SqliteConnection::establish(&manager.target)?;
         c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
             .map_err(|e| StorageError::Open(format!("cannot enable WAL: {e}")))?;
+        manager.writer = super::writer::for_file(&manager.target, open_sqlite)?.map(KeepWriter);
     }
     // Connections are opened on demand (min_idle 0): no background thread keeps reconnecting
     // to a database that went away, which also lets a process exit cleanly mid-outage.

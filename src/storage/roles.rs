@@ -306,40 +306,59 @@ pub struct Directory {
     pub manager: Option<String>,
 }
 
-pub fn directory(
+/// What a sign-in's recomputation reads of its user, in one statement (`scim_managed`: SCIM
+/// alone sets the directory attributes).
+#[derive(Debug)]
+pub struct SignInState {
+    pub idp_groups: Vec<String>,
+    pub scim_managed: bool,
+    pub directory: Directory,
+    pub computed: Computed,
+}
+
+pub fn sign_in_state(
     conn: &mut DbConnection,
     tenant: TenantId,
     user: UserId,
-) -> Result<Directory, StorageError> {
-    let (department, title, employee_number, manager) = users::table
+) -> Result<SignInState, StorageError> {
+    #[allow(clippy::type_complexity)]
+    let (idp, scim_managed, department, title, employee_number, manager, g, r): (
+        String,
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    ) = users::table
         .filter(users::tenant_id.eq(tenant.0))
         .filter(users::id.eq(user.0))
         .select((
+            users::idp_groups,
+            users::scim_user_name.is_not_null(),
             users::department,
             users::title,
             users::employee_number,
             users::manager_id,
+            users::group_names,
+            users::role_names,
         ))
         .first(conn)?;
-    Ok(Directory {
-        department,
-        title,
-        employee_number,
-        manager,
+    Ok(SignInState {
+        idp_groups: json_list("users.idp_groups", &idp)?,
+        scim_managed,
+        directory: Directory {
+            department,
+            title,
+            employee_number,
+            manager,
+        },
+        computed: Computed {
+            groups: json_list("users.group_names", &g)?,
+            roles: json_list("users.role_names", &r)?,
+        },
     })
-}
-
-/// Whether SCIM manages the user (then SCIM alone sets the directory attributes).
-pub fn scim_managed(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    user: UserId,
-) -> Result<bool, StorageError> {
-    Ok(users::table
-        .filter(users::tenant_id.eq(tenant.0))
-        .filter(users::id.eq(user.0))
-        .select(users::scim_user_name.is_not_null())
-        .first(conn)?)
 }
 
 pub fn set_directory(

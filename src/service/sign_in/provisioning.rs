@@ -152,8 +152,8 @@ pub(crate) fn provision(
             for e in &role_events {
                 events::record(c, tenant.id, u.id, e, now)?;
             }
+            // `users::insert` recorded this first sign-in on the row.
             identities::link(c, tenant.id, connection.id, subject, u.id, now)?;
-            users::record_sign_in(c, tenant.id, u.id, now)?; // new: active, never stale
             (u.id, "created by just-in-time provisioning".to_owned())
         }
         Decision::SignIn {

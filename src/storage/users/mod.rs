@@ -111,9 +111,28 @@ pub fn insert(
             users::created_via.eq(via.as_str()),
             users::created_at.eq(now),
             users::updated_at.eq(now),
+            // A user a sign-in creates has signed in: active, never stale.
+            users::last_login_at.eq((via == CreatedVia::Sso).then_some(now)),
         ))
-        .execute(conn)?;
-    find_by_email(conn, tenant, &u.email)?.ok_or(StorageError::NotFound)
+        // The columns spelled out: diesel's `as_returning()` has no form for a connection
+        // that may be either backend.
+        .returning((
+            users::id,
+            users::tenant_id,
+            users::email,
+            users::first_name,
+            users::last_name,
+            users::iwms_id,
+            users::status,
+            users::created_via,
+            users::stale_since,
+            users::last_login_at,
+            users::created_at,
+            users::updated_at,
+            users::deprovisioned_at,
+        ))
+        .get_result::<UserRow>(conn)?
+        .try_into()
 }
 
 pub struct AttributeUpdate<'a> {
