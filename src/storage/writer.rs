@@ -1,10 +1,13 @@
 //! SQLite's write transactions, on one connection per database file: SQLite lets one writer
 //! in at a time anyway, and a connection that only this process's writes change keeps its page
 //! cache. (A pooled connection's cache is emptied whenever another connection has written, so
-//! each write transaction on a pooled connection began by reading its pages again.)
+//! each write transaction on a pooled connection began by reading its pages again.) Beside
+//! each writer, a thread checkpoints the WAL, so that commits do not.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl, SqliteConnection};
 
@@ -60,8 +63,44 @@ pub(crate) fn for_file(path: &str, open: Open) -> Result<Option<Writer>, Storage
         file: file.clone(),
         open,
     });
-    writers.insert(file, Arc::downgrade(&w));
+    writers.insert(file.clone(), Arc::downgrade(&w));
+    checkpoint_beside(Arc::downgrade(&w), file, open);
     Ok(Some(w))
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the WAL back into the database file from a thread of its own, every 100 ms while
+/// the writer lives, so that commits do not: SQLite's automatic checkpoint runs inside the
+/// commit that crosses `wal_autocheckpoint` pages, with the writer held, and was most of a
+/// sign-in's commit time. A passive checkpoint neither waits for nor blocks the writer. The
+/// connections' own `wal_autocheckpoint` (10,000 pages) stays as the bound should this thread
+/// fall behind.
+fn checkpoint_beside(writer: Weak<WriterConn>, file: String, open: Open) {
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let mut conn = match open(&file) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open the WAL checkpoint connection; commits will checkpoint");
+                    return;
+                }
+            };
+            loop {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if writer.strong_count() == 0 {
+                    return;
+                }
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::debug!(error = %e, "WAL checkpoint failed; the next one retries");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the WAL checkpoint thread; commits will checkpoint");
+    }
 }
 
 /// The writer of the file `conn` is on, if a pool opened one.
