@@ -223,17 +223,26 @@ pub async fn verified_user(
     if let Some(hit) = state.verify_cache.get(&key, now) {
         return Ok(Some(hit));
     }
-    let epoch = state.verify_cache.epoch();
-    let k = key.clone();
-    let found = storage::block(&state.pool, move |c| {
-        session::by_key_with_manager(c, &k, now.unix_timestamp(), want_manager)
-    })
-    .await?;
-    Ok(found.map(|v| {
-        let v = std::sync::Arc::new(v);
-        state.verify_cache.put(key, epoch, now, v.clone());
-        v
-    }))
+    let cache = &state.verify_cache;
+    let key = key.as_str();
+    let lookup = |epoch: u64| async move {
+        let k = key.to_owned();
+        let found = storage::block(&state.pool, move |c| {
+            session::by_key_with_manager(c, &k, now.unix_timestamp(), want_manager)
+        })
+        .await?;
+        Ok(found.map(|v| {
+            let v = std::sync::Arc::new(v);
+            cache.put(key.to_owned(), epoch, now, v.clone());
+            v
+        }))
+    };
+    if !cache.enabled() {
+        return lookup(cache.epoch()).await;
+    }
+    let joined = cache.join(key);
+    let epoch = joined.flight.epoch();
+    joined.flight.answer(|| lookup(epoch)).await
 }
 
 #[derive(serde::Serialize)]
