@@ -501,8 +501,8 @@ fn prefix_pages(rng: &mut Rng, exp: &Expected, count: usize) -> Vec<Req> {
 }
 
 /// `emails[type eq "work" and value ew "@example.com"]`: 90 % of the users match, past
-/// `scim.max_scanned_matches` (at 100,000 users), so each answer is 400 tooMany after the
-/// trigram index's candidates are counted up to the bound: what refusing costs.
+/// `scim.max_scanned_matches` (at 100,000 users), so each answer is 400 tooMany once the `ew`
+/// condition's matches, counted through the trigram index, pass the bound: what refusing costs.
 fn email_too_many(exp: &Expected, count: usize) -> Vec<Req> {
     let bound = Settings::default().scim.max_scanned_matches;
     let total = exp.work_example_com;
@@ -854,7 +854,7 @@ async fn run() {
             prefix_pages(&mut rng, &exp, list_requests),
         ),
         (
-            "`emails[type eq \"work\" and value ew \"@example.com\"]` (90 % match; trigram, matches counted to the bound): 400 tooMany",
+            "`emails[type eq \"work\" and value ew \"@example.com\"]` (90 % match; its `ew` counted through the trigram index up to the bound): 400 tooMany",
             email_too_many(&exp, list_requests),
         ),
         (

@@ -111,19 +111,32 @@ fn from_sign_in(
     };
     // A user under SCIM gets the directory attributes from SCIM only: the sign-in's would
     // disagree with the SCIM resource the directory reads back.
-    if state.scim_managed {
-        return recompute_with(
-            conn,
-            tenant,
-            user,
-            &rules,
-            &Actor::Sso,
-            sink,
-            Some(known),
-            now,
-        );
+    if !state.scim_managed {
+        directory_from_sign_in(conn, tenant, user, claims, state.directory, sink, now)?;
     }
-    let old = state.directory;
+    recompute_with(
+        conn,
+        tenant,
+        user,
+        &rules,
+        &Actor::Sso,
+        sink,
+        Some(known),
+        now,
+    )
+}
+
+/// The directory attributes a sign-in sent (an absent one keeps the stored value), written
+/// with their event when they change.
+fn directory_from_sign_in(
+    conn: &mut DbConnection,
+    tenant: &Tenant,
+    user: UserId,
+    claims: &MappedClaims,
+    old: Directory,
+    sink: &mut Sink,
+    now: i64,
+) -> Result<(), StorageError> {
     let new = Directory {
         department: claims.department.clone().or(old.department.clone()),
         title: claims.title.clone().or(old.title.clone()),
@@ -156,16 +169,7 @@ fn from_sign_in(
         };
         sink.event(conn, tenant, user, e, now)?;
     }
-    recompute_with(
-        conn,
-        tenant,
-        user,
-        &rules,
-        &Actor::Sso,
-        sink,
-        Some(known),
-        now,
-    )
+    Ok(())
 }
 
 /// What the caller already read of the user: its IdP groups and its computed groups and roles.
