@@ -193,9 +193,12 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    /// Takes the server down (its listener closed); the database stays.
+    /// Takes the server down and waits until it is: a forced stop returns before its workers
+    /// have exited, and one of them could still answer a proxy's kept-alive connection. A
+    /// graceful stop waits for the open connections to end (an idle one at its keep-alive
+    /// timeout). The database stays.
     pub async fn stop(&self) {
-        self.server.stop(false).await;
+        self.server.stop(true).await;
     }
 
     /// The app's now, in Unix seconds.
