@@ -29,7 +29,7 @@ for line in open(sys.argv[1]):
             g = K[3]
         elif re.search(r'tcp|ip_|skb|sock|epoll|net|loopback|inet|__dev_queue|napi|ep_', s):
             g = K[4]
-        elif re.search(r'filemap|ext4|xfs|copy_user|copy_to|copy_from|_copy|iter|vfs_|page_cache|folio|generic_perform|jbd2|iomap|pread|pwrite|btrfs|shmem|fsnotify|file|rw_verify|mark_page|lru|buffer|mpage|block_|folio', s):
+        elif re.search(r'filemap|ext4|xfs|copy_user|copy_to|copy_from|_copy|iter|vfs_|page_cache|folio|generic_perform|jbd2|iomap|pread|pwrite|btrfs|shmem|fsnotify|file|rw_verify|mark_page|lru|buffer|mpage|block_', s):
             g = K[2]
         else:
             g = K[5]
@@ -48,8 +48,6 @@ for line in open(sys.argv[1]):
         g = K[0]
     elif re.search(r'saml|c14n|canonical|xml|roxmltree|sha2|rsa|signature|digest', s):
         g = K[8]
-    elif 'diesel' in s:
-        g = K[9]
     elif re.search(r'actix|tokio|h1::|http|mio|bytes', s):
         g = K[10]
     elif dso.startswith('ssogate'):

@@ -13,7 +13,7 @@ mod candidates;
 mod narrowing;
 pub use candidates::users_trigram_matches;
 pub use narrowing::{Narrowing, trigram_narrows, users_narrowing};
-use narrowing::{email_value_narrowing, narrowed, text_narrowing};
+use narrowing::{email_value_narrowing, like, narrowed, text_narrowing};
 
 fn unsupported(what: &str) -> ScimError {
     ScimError::invalid_filter(format!("filtering on `{}` is not supported", quote(what)))
@@ -81,12 +81,11 @@ fn text(
         };
     }
     let v = str_value(what, v)?;
-    let like = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
     let mut w = w.sql("(");
     // SQLite: the FTS5 trigram table's phrase match (case-folded, so a superset of the LIKE's
     // matches) picks the candidates by id; the LIKE below decides. PostgreSQL's planner uses
     // the pg_trgm index on the LIKE itself.
-    if like
+    if like(op)
         && trigram_narrows(v)
         && let Some((rowid, table, column)) = fts_column(col)
     {
@@ -111,8 +110,7 @@ fn text(
 
 /// `col` compared with the string `v` (a LIKE pattern for co/sw/ew), nothing else.
 fn comparison(col: &'static str, case: Case, op: CompareOp, v: &str) -> Where {
-    let like = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
-    let bound = if like {
+    let bound = if like(op) {
         like_pattern(op, v)
     } else {
         v.to_owned()
@@ -130,7 +128,7 @@ fn comparison(col: &'static str, case: Case, op: CompareOp, v: &str) -> Where {
         Case::Key => w.sql(col).sql(op_sql(op)).text(user_name_key(&bound)),
         Case::Exact => w.sql(col).sql(op_sql(op)).text(bound),
     };
-    if like { w.sql(" ESCAPE '\\'") } else { w }
+    if like(op) { w.sql(" ESCAPE '\\'") } else { w }
 }
 
 /// The FTS5 query for `v` anywhere in `column`: one phrase (its trigrams in a row).

@@ -54,7 +54,8 @@ pub(super) fn narrowed(f: &Filter, leaf: &dyn Fn(&Filter) -> Narrowing) -> Narro
     }
 }
 
-fn like(op: CompareOp) -> bool {
+/// A `co`, `sw` or `ew`: compared with a LIKE pattern.
+pub(super) fn like(op: CompareOp) -> bool {
     matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
 }
 
